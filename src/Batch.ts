@@ -1,0 +1,364 @@
+/**
+ * The Batch API wire model: the `Batch` object, its list page, and the parameters of create and list, as
+ * `effect/Schema` schemas. Field names are OpenAI's snake_case wire names, unchanged.
+ *
+ * Decoding is forward compatible: every optional field accepts absent or `null` (the spec's own examples send
+ * `null` where its schema says non-nullable), unknown fields are ignored, and a status or endpoint this version
+ * does not know decodes to a branded string instead of failing the whole response.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * The statuses the Batch API documents, in lifecycle order.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export const knownStatuses = [
+  "validating",
+  "failed",
+  "in_progress",
+  "finalizing",
+  "completed",
+  "expired",
+  "cancelling",
+  "cancelled"
+] as const
+
+/**
+ * A documented status.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type KnownBatchStatus = typeof knownStatuses[number]
+
+/**
+ * A status the API sent that this version does not know (say a future `"paused"`). It decodes instead of failing;
+ * waits treat it as not yet terminal.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export const UnknownBatchStatus = Schema.String.pipe(Schema.brand("UnknownBatchStatus"))
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type UnknownBatchStatus = typeof UnknownBatchStatus.Type
+
+/**
+ * A batch status: the documented literals (for autocompletion and exhaustive matches) or an unknown one.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const BatchStatus = Schema.Union(Schema.Literal(...knownStatuses), UnknownBatchStatus)
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type BatchStatus = typeof BatchStatus.Type
+
+/**
+ * The endpoints a batch may target (the spec's `CreateBatchRequest.endpoint` enum).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export const knownEndpoints = [
+  "/v1/responses",
+  "/v1/chat/completions",
+  "/v1/embeddings",
+  "/v1/completions",
+  "/v1/moderations",
+  "/v1/images/generations",
+  "/v1/images/edits",
+  "/v1/videos"
+] as const
+
+/**
+ * An endpoint this version knows.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const KnownEndpoint = Schema.Literal(...knownEndpoints)
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type KnownEndpoint = typeof KnownEndpoint.Type
+
+/**
+ * An endpoint in a response: a known one, or a branded string for one added to the API later.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const BatchEndpoint = Schema.Union(KnownEndpoint, Schema.String.pipe(Schema.brand("UnknownEndpoint")))
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type BatchEndpoint = typeof BatchEndpoint.Type
+
+/** Absent or `null` both decode to an absent key; encoding omits it. */
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { nullable: true })
+
+/**
+ * Set of at most 16 key-value pairs attached to a batch.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const Metadata = Schema.Record({ key: Schema.String, value: Schema.String })
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type Metadata = typeof Metadata.Type
+
+/**
+ * One validation error of a batch (an item of `errors.data`). `line` is the line of the input file.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export class BatchErrorItem extends Schema.Class<BatchErrorItem>("effect-openai-batch/BatchErrorItem")({
+  code: optional(Schema.String),
+  message: optional(Schema.String),
+  param: optional(Schema.String),
+  line: optional(Schema.Number)
+}) {}
+
+/**
+ * The `errors` object of a batch (set when validation failed).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export class BatchErrors extends Schema.Class<BatchErrors>("effect-openai-batch/BatchErrors")({
+  object: optional(Schema.String),
+  data: optional(Schema.Array(BatchErrorItem))
+}) {}
+
+/**
+ * Request counts: `completed` counts requests that completed successfully.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export class RequestCounts extends Schema.Class<RequestCounts>("effect-openai-batch/RequestCounts")({
+  total: Schema.Number,
+  completed: Schema.Number,
+  failed: Schema.Number
+}) {}
+
+/**
+ * Token usage (only populated on batches created after September 7, 2025).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export class Usage extends Schema.Class<Usage>("effect-openai-batch/Usage")({
+  input_tokens: Schema.Number,
+  input_tokens_details: Schema.Struct({ cached_tokens: Schema.Number }),
+  output_tokens: Schema.Number,
+  output_tokens_details: Schema.Struct({ reasoning_tokens: Schema.Number }),
+  total_tokens: Schema.Number
+}) {}
+
+/**
+ * A batch, as the API returns it. Timestamps are Unix seconds.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export class Batch extends Schema.Class<Batch>("effect-openai-batch/Batch")({
+  id: Schema.String,
+  object: Schema.Literal("batch"),
+  endpoint: BatchEndpoint,
+  model: optional(Schema.String),
+  errors: optional(BatchErrors),
+  input_file_id: Schema.String,
+  completion_window: Schema.String,
+  status: BatchStatus,
+  output_file_id: optional(Schema.String),
+  error_file_id: optional(Schema.String),
+  created_at: Schema.Number,
+  in_progress_at: optional(Schema.Number),
+  expires_at: optional(Schema.Number),
+  finalizing_at: optional(Schema.Number),
+  completed_at: optional(Schema.Number),
+  failed_at: optional(Schema.Number),
+  expired_at: optional(Schema.Number),
+  cancelling_at: optional(Schema.Number),
+  cancelled_at: optional(Schema.Number),
+  request_counts: optional(RequestCounts),
+  usage: optional(Usage),
+  metadata: optional(Metadata)
+}) {}
+
+/**
+ * One page of `GET /v1/batches`. `first_id`/`last_id` are optional in the spec.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export class BatchPage extends Schema.Class<BatchPage>("effect-openai-batch/BatchPage")({
+  object: Schema.Literal("list"),
+  data: Schema.Array(Batch),
+  first_id: optional(Schema.String),
+  last_id: optional(Schema.String),
+  has_more: Schema.Boolean
+}) {}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Request parameters: validated on the client before anything is sent.
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Metadata as accepted by create: at most 16 pairs, keys at most 64 characters, values at most 512.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const MetadataParam = Schema.Record({
+  key: Schema.String,
+  value: Schema.String.pipe(Schema.maxLength(512, { message: () => "a metadata value has at most 512 characters" }))
+}).pipe(
+  // Checked on the whole record: a refined key schema would make Schema.Record skip long keys, not reject them.
+  Schema.filter((record) => {
+    const keys = Object.keys(record)
+    if (keys.length > 16) return `metadata holds at most 16 key-value pairs, got ${keys.length}`
+    const long = keys.find((key) => key.length > 64)
+    return long === undefined || `a metadata key has at most 64 characters: ${long.slice(0, 20)}...`
+  })
+)
+
+/**
+ * Expiration policy for the output and error files of a batch (1 hour to 30 days after the file's creation).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const OutputExpiresAfter = Schema.Struct({
+  anchor: Schema.Literal("created_at"),
+  seconds: Schema.Int.pipe(
+    Schema.between(3600, 2_592_000, { message: () => "output_expires_after.seconds must be between 3600 and 2592000" })
+  )
+})
+
+/**
+ * The body of `POST /v1/batches`.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const CreateBatchParams = Schema.Struct({
+  input_file_id: Schema.String.pipe(Schema.nonEmptyString({ message: () => "input_file_id must not be empty" })),
+  endpoint: KnownEndpoint,
+  completion_window: Schema.Literal("24h"),
+  metadata: Schema.optional(MetadataParam),
+  output_expires_after: Schema.optional(OutputExpiresAfter)
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type CreateBatchParams = typeof CreateBatchParams.Type
+
+/**
+ * The query of `GET /v1/batches`: `after` is a batch id cursor, `limit` 1..100 (the API's default is 20).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const ListBatchesParams = Schema.Struct({
+  after: Schema.optional(Schema.String.pipe(Schema.nonEmptyString({ message: () => "after must not be empty" }))),
+  limit: Schema.optional(
+    Schema.Int.pipe(Schema.between(1, 100, { message: () => "limit must be an integer between 1 and 100" }))
+  )
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type ListBatchesParams = typeof ListBatchesParams.Type
+
+/**
+ * A batch id that is safe to put in a URL path: non-empty, at most 256 characters, and free of `/`, `?`, `#`,
+ * `%`, `\`, `..`, whitespace and control characters. Anything else could change the request's path.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const BatchId = Schema.String.pipe(
+  Schema.filter((id) => {
+    if (id.length === 0) return "a batch id must not be empty"
+    if (id.length > 256) return "a batch id has at most 256 characters"
+    // eslint-disable-next-line no-control-regex
+    if (/[/?#%\\\s\u0000-\u001f\u007f]/.test(id) || id.includes("..")) {
+      return "a batch id must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters"
+    }
+    return true
+  })
+)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Status predicates
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The statuses after which a batch never changes again.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export const terminalStatuses: ReadonlySet<string> = new Set(["completed", "failed", "expired", "cancelled"])
+
+/**
+ * True for `completed`, `failed`, `expired` and `cancelled`. Unknown statuses are not terminal, so a wait keeps
+ * polling (at its normal pace) rather than returning early.
+ *
+ * @since 0.1.0
+ * @category Predicates
+ */
+export const isTerminal = (batch: Pick<Batch, "status">): boolean => terminalStatuses.has(batch.status)
+
+/**
+ * True when the status is one this version documents.
+ *
+ * @since 0.1.0
+ * @category Predicates
+ */
+export const isKnownStatus = (status: BatchStatus): status is KnownBatchStatus =>
+  (knownStatuses as ReadonlyArray<string>).includes(status)
+
+/**
+ * True while the batch can still be cancelled (`validating`, `in_progress`, `finalizing`).
+ *
+ * @since 0.1.0
+ * @category Predicates
+ */
+export const isCancellable = (batch: Pick<Batch, "status">): boolean =>
+  batch.status === "validating" || batch.status === "in_progress" || batch.status === "finalizing"
+
+/**
+ * True when the batch may hold results to download: completed, or expired/cancelled with partial output.
+ *
+ * @since 0.1.0
+ * @category Predicates
+ */
+export const hasResults = (batch: Pick<Batch, "output_file_id" | "error_file_id">): boolean =>
+  batch.output_file_id !== undefined || batch.error_file_id !== undefined
