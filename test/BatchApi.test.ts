@@ -1,0 +1,347 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Exit, Layer, Logger, LogLevel, Redacted, Tracer } from "effect"
+import { readFileSync } from "node:fs"
+import * as BatchApi from "../src/BatchApi.js"
+import type * as BatchError from "../src/BatchError.js"
+import * as BatchSchedule from "../src/BatchSchedule.js"
+import * as Fake from "./support/FakeHttp.js"
+
+const fixture = (name: string): unknown =>
+  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"))
+
+const noRetry = { retry: BatchSchedule.noRetry }
+
+describe("BatchApi operations", () => {
+  it.effect("createBatch: POST /batches with the JSON body, auth and identification headers", () =>
+    Effect.gen(function*() {
+      const batch = yield* BatchApi.createBatch({
+        input_file_id: "file-abc123",
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h",
+        metadata: { job: "nightly" },
+        output_expires_after: { anchor: "created_at", seconds: 7200 }
+      }, { idempotencyKey: "key-1" })
+      assert.strictEqual(batch.id, "batch_abc123")
+      const [request] = yield* Fake.requests
+      assert.strictEqual(request?.method, "POST")
+      assert.strictEqual(request?.url.href, "https://api.test/v1/batches")
+      assert.strictEqual(request?.headers["authorization"], `Bearer ${Fake.testKey}`)
+      assert.strictEqual(request?.headers["content-type"], "application/json")
+      assert.strictEqual(request?.headers["accept"], "application/json")
+      assert.strictEqual(request?.headers["user-agent"], "effect-openai-batch/0.1.0")
+      assert.strictEqual(request?.headers["openai-organization"], "org-1")
+      assert.strictEqual(request?.headers["openai-project"], "proj-1")
+      assert.strictEqual(request?.headers["idempotency-key"], "key-1")
+      assert.deepStrictEqual(request?.body, {
+        input_file_id: "file-abc123",
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h",
+        metadata: { job: "nightly", [BatchApi.idempotencyMetadataKey]: "key-1" },
+        output_expires_after: { anchor: "created_at", seconds: 7200 }
+      })
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, fixture("createBatch.response.json")), {
+      organization: "org-1",
+      project: "proj-1"
+    }))))
+
+  it.effect("createBatch without marker: no metadata slot used, still an Idempotency-Key", () =>
+    Effect.gen(function*() {
+      yield* BatchApi.createBatch(
+        { input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" },
+        { idempotencyMarker: false }
+      )
+      const [request] = yield* Fake.requests
+      assert.deepStrictEqual(request?.body, {
+        input_file_id: "file-1",
+        endpoint: "/v1/embeddings",
+        completion_window: "24h"
+      })
+      assert.match(request?.headers["idempotency-key"] ?? "", /^eob-[0-9a-f-]{36}$/)
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, fixture("createBatch.response.json"))))))
+
+  it.effect("retrieveBatch: GET /batches/{id}; listBatches: query; cancelBatch: POST /batches/{id}/cancel", () =>
+    Effect.gen(function*() {
+      const retrieved = yield* BatchApi.retrieveBatch("batch_abc123")
+      assert.strictEqual(retrieved.status, "completed")
+      const page = yield* BatchApi.listBatches({ after: "batch_x", limit: 2 })
+      assert.strictEqual(page.data[0]?.id, "batch_abc123")
+      yield* BatchApi.listBatches()
+      const cancelled = yield* BatchApi.cancelBatch("batch_abc123")
+      assert.strictEqual(cancelled.status, "cancelling")
+      const log = yield* Fake.requests
+      assert.deepStrictEqual(
+        log.map((r) => `${r.method} ${r.url.pathname}${r.url.search}`),
+        [
+          "GET /v1/batches/batch_abc123",
+          "GET /v1/batches?after=batch_x&limit=2",
+          "GET /v1/batches",
+          "POST /v1/batches/batch_abc123/cancel"
+        ]
+      )
+      assert.isUndefined(log[3]?.body)
+    }).pipe(Effect.provide(Fake.layer((request) => {
+      if (request.url.pathname.endsWith("/cancel")) return Fake.json(200, fixture("cancelBatch.response.json"))
+      if (request.url.pathname === "/v1/batches") return Fake.json(200, fixture("listBatches.response.json"))
+      return Fake.json(200, fixture("retrieveBatch.response.json"))
+    }))))
+
+  it.effect("a base URL with a trailing slash behaves the same", () =>
+    Effect.gen(function*() {
+      yield* BatchApi.retrieveBatch("batch_1")
+      const [request] = yield* Fake.requests
+      assert.strictEqual(request?.url.href, "http://127.0.0.1:1/v1/batches/batch_1")
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson()), { baseUrl: "http://127.0.0.1:1/v1///" }))))
+})
+
+describe("client-side validation sends nothing", () => {
+  const layer = Fake.layer(() => Fake.json(200, Fake.batchJson()))
+
+  it.effect("bad params and bad ids fail with InvalidParamsError before any request", () =>
+    Effect.gen(function*() {
+      const failures: ReadonlyArray<Effect.Effect<unknown, BatchError.RequestError, BatchApi.BatchApi>> = [
+        BatchApi.createBatch({ input_file_id: "", endpoint: "/v1/embeddings", completion_window: "24h" }),
+        BatchApi.createBatch({
+          input_file_id: "f",
+          endpoint: "/v1/embeddings",
+          completion_window: "24h",
+          metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"]))
+        }),
+        BatchApi.listBatches({ limit: 500 }),
+        BatchApi.listBatches({ limit: 0 }),
+        BatchApi.retrieveBatch("../files/file-1"),
+        BatchApi.retrieveBatch(""),
+        BatchApi.retrieveBatch("batch_1?x=1"),
+        BatchApi.cancelBatch("batch_1/../../x"),
+        BatchApi.cancelBatch("batch 1"),
+        BatchApi.retrieveBatch("batch%2F1")
+      ]
+      for (const effect of failures) {
+        const error = yield* Effect.flip(effect)
+        assert.strictEqual(error._tag, "InvalidParamsError")
+      }
+      assert.strictEqual((yield* Fake.requests).length, 0)
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("the error says which field is wrong", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.listBatches({ limit: 500 }))
+      assert.strictEqual(error._tag, "InvalidParamsError")
+      assert.include(error.message, "limit must be an integer between 1 and 100")
+      assert.include(error.message, "listBatches")
+    }).pipe(Effect.provide(layer)))
+})
+
+describe("errors", () => {
+  const envelope = (message: string, type: string, code: string | null, param: string | null = null) => ({
+    error: { message, type, param, code }
+  })
+  const cases: ReadonlyArray<readonly [number, string]> = [
+    [400, "BadRequestError"],
+    [401, "AuthenticationError"],
+    [403, "PermissionDeniedError"],
+    [404, "NotFoundError"],
+    [409, "ConflictError"],
+    [422, "UnprocessableEntityError"],
+    [429, "RateLimitError"],
+    [500, "InternalServerError"],
+    [503, "InternalServerError"],
+    [418, "ApiError"]
+  ]
+
+  for (const [status, tag] of cases) {
+    it.effect(`${status} -> ${tag} with the envelope's fields and the request id`, () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+        assert.strictEqual(error._tag, tag)
+        if (error._tag === "InvalidParamsError" || error._tag === "TransportError" || error._tag === "DecodeError") {
+          return assert.fail("expected a status error")
+        }
+        assert.strictEqual(error.status, status)
+        assert.strictEqual(error.type, "invalid_request_error")
+        assert.strictEqual(error.code, "some_code")
+        assert.strictEqual(error.param, "batch_id")
+        assert.strictEqual(error.requestId, "req_123")
+        assert.strictEqual(error.message, `${status} Something went wrong (request id req_123)`)
+        assert.isUndefined(error.bodyExcerpt)
+      }).pipe(Effect.provide(Fake.layer(() =>
+        Fake.json(status, envelope("Something went wrong", "invalid_request_error", "some_code", "batch_id"), {
+          "x-request-id": "req_123"
+        })
+      ))))
+  }
+
+  it.effect("catchTag tells the kinds apart", () =>
+    Effect.gen(function*() {
+      const result = yield* BatchApi.retrieveBatch("batch_missing", noRetry).pipe(
+        Effect.map(() => "found"),
+        Effect.catchTag("NotFoundError", (error) => Effect.succeed(`not found: ${error.message}`))
+      )
+      assert.strictEqual(result, "not found: 404 No batch found with id 'batch_missing'.")
+    }).pipe(Effect.provide(Fake.layer(() =>
+      Fake.json(404, envelope("No batch found with id 'batch_missing'.", "invalid_request_error", null))
+    ))))
+
+  it.effect("an HTML error page from a proxy keeps the status and an excerpt", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      assert.strictEqual(error._tag, "InternalServerError")
+      if (error._tag !== "InternalServerError") return
+      assert.strictEqual(error.status, 502)
+      assert.include(error.bodyExcerpt ?? "", "502 Bad Gateway")
+      assert.include(error.message, "502 <html>")
+    }).pipe(Effect.provide(Fake.layer(() => ({
+      status: 502,
+      body: "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>",
+      headers: { "content-type": "text/html" }
+    })))))
+
+  it.effect("an empty error body and a JSON body that is not the envelope", () =>
+    Effect.gen(function*() {
+      const empty = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      assert.strictEqual(empty._tag, "InternalServerError")
+      assert.strictEqual(empty.message, "500 status code (no body)")
+      const other = yield* Effect.flip(BatchApi.retrieveBatch("batch_2", noRetry))
+      assert.strictEqual(other._tag, "BadRequestError")
+      if (other._tag === "BadRequestError") assert.strictEqual(other.bodyExcerpt, `{"detail":"nope"}`)
+    }).pipe(Effect.provide(Fake.layer((request) =>
+      request.url.pathname.endsWith("batch_1") ? { status: 500 } : Fake.json(400, { detail: "nope" })
+    ))))
+
+  it.effect("a 2xx body that is not a batch is a DecodeError with the issue and request id", () =>
+    Effect.gen(function*() {
+      const notJson = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      assert.strictEqual(notJson._tag, "DecodeError")
+      if (notJson._tag === "DecodeError") {
+        assert.include(notJson.issue, "not JSON")
+        assert.strictEqual(notJson.requestId, "req_9")
+        assert.strictEqual(notJson.status, 200)
+      }
+      const wrongShape = yield* Effect.flip(BatchApi.retrieveBatch("batch_2", noRetry))
+      assert.strictEqual(wrongShape._tag, "DecodeError")
+      if (wrongShape._tag === "DecodeError") assert.include(wrongShape.issue, "created_at")
+      const truncated = yield* Effect.flip(BatchApi.retrieveBatch("batch_3", noRetry))
+      assert.strictEqual(truncated._tag, "DecodeError")
+    }).pipe(Effect.provide(Fake.layer((request) => {
+      const path = request.url.pathname
+      if (path.endsWith("batch_1")) return { status: 200, body: "<html>ok</html>", headers: { "x-request-id": "req_9" } }
+      if (path.endsWith("batch_2")) return Fake.json(200, { ...Fake.batchJson(), created_at: "yesterday" })
+      return { status: 200, body: JSON.stringify(Fake.batchJson()).slice(0, 40) }
+    }))))
+
+  it.effect("a dropped connection is a TransportError", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      assert.strictEqual(error._tag, "TransportError")
+      if (error._tag === "TransportError") assert.strictEqual(error.reason, "Transport")
+    }).pipe(Effect.provide(Fake.layer(() => ({ drop: true })))))
+})
+
+describe("the API key never leaks", () => {
+  const secret = Fake.testKey
+
+  it.effect("not in any error: message, String, JSON.stringify, cause rendering", () =>
+    Effect.gen(function*() {
+      const errors = [
+        yield* Effect.flip(BatchApi.retrieveBatch("batch_401", noRetry)),
+        yield* Effect.flip(BatchApi.retrieveBatch("batch_html", noRetry)),
+        yield* Effect.flip(BatchApi.retrieveBatch("batch_drop", noRetry)),
+        yield* Effect.flip(BatchApi.retrieveBatch("batch_bad", noRetry)),
+        yield* Effect.flip(BatchApi.retrieveBatch("../x", noRetry))
+      ]
+      assert.strictEqual(errors.length, 5)
+      for (const error of errors) {
+        for (const rendered of [error.message, String(error), JSON.stringify(error), error.stack ?? ""]) {
+          assert.notInclude(rendered, secret)
+          assert.notInclude(rendered, "SECRET")
+        }
+      }
+      const exit = yield* Effect.exit(BatchApi.retrieveBatch("batch_401", noRetry))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.notInclude(JSON.stringify(exit), "SECRET")
+    }).pipe(Effect.provide(Fake.layer((request) => {
+      const path = request.url.pathname
+      if (path.endsWith("batch_401")) {
+        // Even a server that echoes the header back must not make us print it in the message.
+        return Fake.json(401, { error: { message: "Incorrect API key provided", type: "invalid_request_error", param: null, code: "invalid_api_key" } })
+      }
+      if (path.endsWith("batch_html")) return { status: 503, body: "<html>down</html>" }
+      if (path.endsWith("batch_drop")) return { drop: true }
+      return Fake.json(200, { nope: true })
+    }))))
+
+  it.effect("not in log lines, even at debug level with retries", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message }) => lines.push(JSON.stringify(message)))
+      yield* BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ maxRetries: 1, jitter: false, baseDelay: 0 }) }).pipe(
+        Effect.either,
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      assert.isAbove(lines.length, 0)
+      for (const line of lines) assert.notInclude(line, "SECRET")
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })))))
+
+  it.effect("not in span names or attributes (HttpClient spans included), and spans are made per operation", () =>
+    Effect.gen(function*() {
+      const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind) => {
+          const attributes = new Map<string, unknown>()
+          spans.push({ name, attributes })
+          const span: Tracer.Span = {
+            _tag: "Span",
+            name,
+            spanId: `span-${spans.length}`,
+            traceId: "trace-1",
+            parent,
+            context,
+            status: { _tag: "Started", startTime },
+            attributes,
+            links,
+            sampled: true,
+            kind,
+            end: () => undefined,
+            attribute: (key, value) => void attributes.set(key, value),
+            event: () => undefined,
+            addLinks: () => undefined
+          }
+          return span
+        },
+        context: (f) => f()
+      })
+      yield* BatchApi.retrieveBatch("batch_1", noRetry).pipe(Effect.either, Effect.withTracer(tracer))
+      yield* BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, noRetry)
+        .pipe(Effect.either, Effect.withTracer(tracer))
+      const names = spans.map((span) => span.name)
+      assert.include(names, "BatchApi.retrieveBatch")
+      assert.include(names, "BatchApi.createBatch")
+      assert.isTrue(names.some((name) => name.startsWith("http.client")))
+      const http = spans.find((span) => span.name.startsWith("http.client"))
+      assert.strictEqual(http?.attributes.get("http.request.header.authorization"), "<redacted>")
+      assert.strictEqual(spans.find((span) => span.name === "BatchApi.retrieveBatch")?.attributes.get("openai.batch_id"), "batch_1")
+      assert.notInclude(JSON.stringify(spans.map((span) => [span.name, [...span.attributes]])), "SECRET")
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })))))
+
+  it.effect("not in the config's own rendering", () =>
+    Effect.sync(() => {
+      const key = Redacted.make(secret)
+      assert.notInclude(String(key), "SECRET")
+      assert.notInclude(JSON.stringify({ key }), "SECRET")
+    }))
+})
+
+describe("layers", () => {
+  it.effect("BatchApi.layer(options).retry replaces the default schedule for every call", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.either(BatchApi.retrieveBatch("batch_1"))
+      assert.isTrue(Either.isLeft(exit))
+      assert.strictEqual((yield* Fake.requests).length, 1)
+    }).pipe(Effect.provide(Fake.layer(() => ({ status: 500 }), { retry: BatchSchedule.noRetry }))))
+
+  it.effect("a layer built from handlers is not needed to use the accessors", () =>
+    Effect.gen(function*() {
+      const batch = yield* BatchApi.retrieveBatch("batch_1")
+      assert.strictEqual(batch.id, "batch_abc123")
+    }).pipe(Effect.provide(Layer.fresh(Fake.layer(() => Fake.json(200, Fake.batchJson()))))))
+})
