@@ -20,6 +20,7 @@ export interface Recorded {
 export type Reply =
   | { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> }
   | { readonly drop: true }
+  | { readonly hang: true }
 
 export type Responder = (request: Recorded, index: number) => Reply
 
@@ -47,6 +48,7 @@ export const fakeClient = (responder: Responder) =>
         const recorded: Recorded = { method: request.method, url, headers: request.headers, body, at: now }
         const index = (yield* Ref.getAndUpdate(log, (all) => [...all, recorded])).length
         const reply = responder(recorded, index)
+        if ("hang" in reply) return yield* Effect.never
         if ("drop" in reply) {
           return yield* Effect.fail(
             new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up" })

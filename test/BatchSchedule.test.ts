@@ -1,0 +1,277 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, TestClock } from "effect"
+import * as BatchApi from "../src/BatchApi.js"
+import * as BatchSchedule from "../src/BatchSchedule.js"
+import * as Fake from "./support/FakeHttp.js"
+
+const exact = BatchSchedule.retry({ jitter: false })
+const envelope = (message: string) => ({ error: { message, type: "server_error", param: null, code: null } })
+
+/** Runs `effect` in a fiber, lets `virtual` time pass, and returns its result plus the request times (ms). */
+const timed = <A, E, R>(effect: Effect.Effect<A, E, R>, virtual: Duration.DurationInput = "1 hour") =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.either(effect))
+    yield* TestClock.adjust(virtual)
+    const result = yield* Fiber.join(fiber)
+    const times = (yield* Fake.requests).map((request) => request.at)
+    return { result, times }
+  })
+
+/** Replies from a list, then repeats the last reply. */
+const script = (...replies: ReadonlyArray<Fake.Reply>): Fake.Responder => (_, index) =>
+  replies[Math.min(index, replies.length - 1)] ?? { status: 500 }
+
+const ok = Fake.json(200, Fake.batchJson())
+
+describe("retry schedule", () => {
+  it.effect("backs off 0.5 s then 1 s (no jitter), then succeeds", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      assert.strictEqual(result._tag, "Right")
+      assert.deepStrictEqual(times, [0, 500, 1500])
+    }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow down")), Fake.json(503, envelope("busy")), ok))))
+  )
+
+  it.effect("gives up after 2 retries (3 attempts) by default and returns the last error", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      assert.deepStrictEqual(times, [0, 500, 1500])
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left") assert.strictEqual(result.left._tag, "InternalServerError")
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom"))))))
+
+  it.effect("doubles up to the 8 s cap", () =>
+    Effect.gen(function*() {
+      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ jitter: false, maxRetries: 7 }) }))
+      const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0))
+      assert.deepStrictEqual(gaps, [500, 1000, 2000, 4000, 8000, 8000, 8000])
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom"))))))
+
+  it.effect("the default jitter only shortens a delay, by at most 25%", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry() }))
+      yield* TestClock.adjust("374 millis")
+      assert.strictEqual((yield* Fake.requests).length, 1)
+      yield* TestClock.adjust("126 millis")
+      assert.strictEqual((yield* Fake.requests).length, 2)
+      yield* Fiber.join(fiber)
+    }).pipe(Effect.provide(Fake.layer(script(Fake.json(500, envelope("boom")), ok)))))
+
+  it.effect("retry-after-ms is obeyed exactly", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      assert.strictEqual(result._tag, "Right")
+      assert.deepStrictEqual(times, [0, 1250])
+    }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow"), { "retry-after-ms": "1250" }), ok)))))
+
+  it.effect("retry-after in seconds", () =>
+    Effect.gen(function*() {
+      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      assert.deepStrictEqual(times, [0, 7000])
+    }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow"), { "retry-after": "7" }), ok)))))
+
+  it.effect("retry-after as an HTTP date (against the Clock)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-11-28T10:00:00Z"))
+      const start = Date.parse("2026-11-28T10:00:00Z")
+      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      assert.deepStrictEqual(times.map((t) => t - start), [0, 12_000])
+    }).pipe(Effect.provide(Fake.layer(script(
+      Fake.json(503, envelope("maintenance"), { "retry-after": "Sat, 28 Nov 2026 10:00:12 GMT" }),
+      ok
+    )))))
+
+  it.effect("retry-after-ms takes precedence over retry-after", () =>
+    Effect.gen(function*() {
+      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      assert.deepStrictEqual(times, [0, 300])
+    }).pipe(Effect.provide(Fake.layer(script(
+      Fake.json(429, envelope("slow"), { "retry-after-ms": "300", "retry-after": "30" }),
+      ok
+    )))))
+
+  it.effect("a hint over the cap fails at once with the rate-limit error and its hint", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      assert.deepStrictEqual(times, [0])
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left" && result.left._tag === "RateLimitError") {
+        assert.strictEqual(result.left.retryAfterMs, 3_600_000)
+      } else {
+        assert.fail("expected a RateLimitError")
+      }
+    }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("quota"), { "retry-after": "3600" }), ok)))))
+
+  it.effect("the cap is configurable: a 90 s hint is obeyed under a 2 minute cap", () =>
+    Effect.gen(function*() {
+      const { times } = yield* timed(
+        BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ jitter: false, maxRetryAfter: "2 minutes" }) })
+      )
+      assert.deepStrictEqual(times, [0, 90_000])
+    }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow"), { "retry-after": "90" }), ok)))))
+
+  it.effect("x-should-retry: false stops a 500", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_500", { retry: exact }))
+      assert.deepStrictEqual(times, [0])
+      assert.strictEqual(result._tag, "Left")
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("no"), { "x-should-retry": "false" })))))
+
+  it.effect("x-should-retry: true retries a 400", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_400", { retry: exact }))
+      assert.deepStrictEqual(times, [0, 500])
+      assert.strictEqual(result._tag, "Right")
+    }).pipe(Effect.provide(Fake.layer(script(Fake.json(400, envelope("try again"), { "x-should-retry": "true" }), ok)))))
+
+  it.effect("which statuses are retried: 408, 409, 429, 5xx yes; 400, 401, 403, 404, 422 no", () =>
+    Effect.gen(function*() {
+      const firstFails = (status: number) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(Effect.either(BatchApi.retrieveBatch("batch_1", { retry: exact })))
+          yield* TestClock.adjust("1 second")
+          const result = yield* Fiber.join(fiber)
+          return { retried: result._tag === "Right", attempts: (yield* Fake.requests).length }
+        }).pipe(Effect.provide(Fake.layer((_, index) => index === 0 ? Fake.json(status, envelope("x")) : ok)))
+      for (const status of [408, 409, 429, 500, 502, 503, 504, 529]) {
+        assert.deepStrictEqual(yield* firstFails(status), { retried: true, attempts: 2 }, `status ${status}`)
+      }
+      for (const status of [400, 401, 403, 404, 422]) {
+        assert.deepStrictEqual(yield* firstFails(status), { retried: false, attempts: 1 }, `status ${status}`)
+      }
+    }))
+
+  it.effect("a dropped connection and a timeout are retried", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      assert.strictEqual(result._tag, "Right")
+      // attempt 1 dropped at 0; attempt 2 at 500 hangs until the 10 s timeout; attempt 3 at 10.5 s + 1 s
+      assert.deepStrictEqual(times, [0, 500, 11_500])
+    }).pipe(Effect.provide(Fake.layer(script({ drop: true }, { hang: true }, ok), { timeout: "10 seconds" }))))
+
+  it.effect("a timeout that never ends is a TransportError with reason Timeout", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.noRetry }))
+      assert.deepStrictEqual(times, [0])
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left" && result.left._tag === "TransportError") {
+        assert.strictEqual(result.left.reason, "Timeout")
+        assert.include(result.left.message, "timed out after 2s")
+      } else {
+        assert.fail("expected a TransportError")
+      }
+    }).pipe(Effect.provide(Fake.layer(() => ({ hang: true }), { timeout: "2 seconds" }))))
+
+  it.effect("the total deadline: no retry starts after it", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(
+        BatchApi.retrieveBatch("batch_1", {
+          retry: BatchSchedule.retry({ jitter: false, maxRetries: 10, deadline: "60 seconds" })
+        })
+      )
+      // hints of 25 s: retries at 25 s and 50 s; the next would start at 75 s > 60 s
+      assert.deepStrictEqual(times, [0, 25_000, 50_000])
+      assert.strictEqual(result._tag, "Left")
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(429, envelope("slow"), { "retry-after": "25" })))))
+
+  it.effect("the layer's config sets maxRetries for every call", () =>
+    Effect.gen(function*() {
+      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1"))
+      assert.strictEqual(times.length, 6)
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom")), { maxRetries: 5 }))))
+
+  it.effect("invalid params and decode errors are never retried", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      assert.strictEqual(times.length, 1)
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left") assert.strictEqual(result.left._tag, "DecodeError")
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, { not: "a batch" })))))
+})
+
+describe("a retried create never makes a second batch", () => {
+  /** A server that commits every create, and drops the response of the first one. */
+  const committingServer = () => {
+    const stored: Array<Record<string, unknown>> = []
+    const responder: Fake.Responder = (request) => {
+      if (request.method === "POST" && request.url.pathname === "/v1/batches") {
+        const body = request.body as { metadata?: Record<string, string> }
+        const batch = Fake.batchJson({ id: `batch_${stored.length + 1}`, metadata: body.metadata ?? null, created_at: request.at / 1000 })
+        stored.unshift(batch)
+        return stored.length === 1 ? { drop: true } : Fake.json(200, batch)
+      }
+      if (request.method === "GET" && request.url.pathname === "/v1/batches") {
+        return Fake.json(200, { object: "list", data: stored, has_more: false })
+      }
+      return Fake.json(404, envelope("no such route"))
+    }
+    return { stored, responder }
+  }
+
+  it.effect("the dropped create is found by its marker instead of being re-sent", () => {
+    const server = committingServer()
+    return Effect.gen(function*() {
+      const { result, times } = yield* timed(
+        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" }, { retry: exact })
+      )
+      assert.strictEqual(result._tag, "Right")
+      if (result._tag === "Right") assert.strictEqual(result.right.id, "batch_1")
+      assert.strictEqual(server.stored.length, 1)
+      const log = yield* Fake.requests
+      assert.deepStrictEqual(log.map((r) => `${r.method} ${r.url.pathname}`), ["POST /v1/batches", "GET /v1/batches"])
+      assert.deepStrictEqual(times, [0, 500])
+      const key = log[0]?.headers["idempotency-key"]
+      assert.isString(key)
+      assert.strictEqual((log[0]?.body as { metadata: Record<string, string> }).metadata[BatchApi.idempotencyMetadataKey], key)
+    }).pipe(Effect.provide(Fake.layer(server.responder)))
+  })
+
+  it.effect("a create that did not reach the server (lookup finds nothing) is re-sent with the same key", () =>
+    Effect.gen(function*() {
+      const { result } = yield* timed(
+        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" }, { retry: exact })
+      )
+      assert.strictEqual(result._tag, "Right")
+      const log = yield* Fake.requests
+      assert.deepStrictEqual(log.map((r) => `${r.method} ${r.url.pathname}`), ["POST /v1/batches", "GET /v1/batches", "POST /v1/batches"])
+      assert.strictEqual(log[0]?.headers["idempotency-key"], log[2]?.headers["idempotency-key"])
+    }).pipe(Effect.provide(Fake.layer((request, index) =>
+      index === 0
+        ? Fake.json(502, envelope("bad gateway"))
+        : request.method === "GET"
+        ? Fake.json(200, { object: "list", data: [], has_more: false })
+        : Fake.json(200, Fake.batchJson())
+    ))))
+
+  it.effect("a 429 on create is re-sent without a lookup (it certainly created nothing)", () =>
+    Effect.gen(function*() {
+      yield* timed(BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" }, { retry: exact }))
+      const log = yield* Fake.requests
+      assert.deepStrictEqual(log.map((r) => r.method), ["POST", "POST"])
+    }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow")), ok)))))
+
+  it.effect("without a marker, an ambiguous failure is not retried", () =>
+    Effect.gen(function*() {
+      const { result } = yield* timed(
+        BatchApi.createBatch(
+          { input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" },
+          { retry: exact, idempotencyMarker: false }
+        )
+      )
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left") assert.strictEqual(result.left._tag, "TransportError")
+      assert.strictEqual((yield* Fake.requests).length, 1)
+    }).pipe(Effect.provide(Fake.layer(script({ drop: true }, ok)))))
+
+  it.effect("with metadata already full (16 pairs), the marker does not fit: an ambiguous failure is not retried", () =>
+    Effect.gen(function*() {
+      const metadata = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, "v"]))
+      const { result } = yield* timed(
+        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h", metadata }, { retry: exact })
+      )
+      assert.strictEqual(result._tag, "Left")
+      const log = yield* Fake.requests
+      assert.strictEqual(log.length, 1)
+      assert.strictEqual(Object.keys((log[0]?.body as { metadata: object }).metadata).length, 16)
+    }).pipe(Effect.provide(Fake.layer(script(Fake.json(500, envelope("boom")), ok)))))
+})
