@@ -1,0 +1,336 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Fiber, Schedule, Stream, TestClock } from "effect"
+import * as BatchApi from "../src/BatchApi.js"
+import * as BatchSchedule from "../src/BatchSchedule.js"
+import * as Fake from "./support/FakeHttp.js"
+
+const minute = 60_000
+const hour = 60 * minute
+
+interface Plan {
+  readonly validating?: number
+  readonly inProgress: number
+  readonly finalizing?: number
+  readonly outcome?: "completed" | "failed" | "expired" | "in_progress"
+  readonly cancelling?: number
+  readonly total?: number
+  /** [from, to) ms during which the API reports this status instead. */
+  readonly override?: readonly [number, number, string]
+  /** Poll indexes (0-based GETs) that answer 500. */
+  readonly failingPolls?: ReadonlySet<number>
+  readonly pollAfterMs?: number
+}
+
+/** A fake batch whose status is a function of the request's (virtual) time. */
+const lifecycle = (plan: Plan) => {
+  const validating = plan.validating ?? 30_000
+  const finalizing = plan.finalizing ?? minute
+  const total = plan.total ?? 100
+  const completedAt = validating + plan.inProgress + finalizing
+  let cancelAt: number | undefined
+  let gets = 0
+  const statusAt = (t: number): { status: string; completed: number } => {
+    if (cancelAt !== undefined && t >= cancelAt) {
+      const done = Math.min(total, Math.floor(total * Math.max(0, cancelAt - validating) / plan.inProgress))
+      return { status: t < cancelAt + (plan.cancelling ?? 2 * minute) ? "cancelling" : "cancelled", completed: done }
+    }
+    if (plan.override && t >= plan.override[0] && t < plan.override[1]) return { status: plan.override[2], completed: 0 }
+    if (t < validating) return { status: "validating", completed: 0 }
+    if (t < validating + plan.inProgress) {
+      return { status: "in_progress", completed: Math.floor(total * (t - validating) / plan.inProgress) }
+    }
+    if (t < completedAt) return { status: "finalizing", completed: total }
+    return { status: plan.outcome ?? "completed", completed: total }
+  }
+  const batchAt = (t: number) => {
+    const { completed, status } = statusAt(t)
+    return Fake.batchJson({
+      id: "batch_1",
+      status,
+      created_at: 0,
+      expires_at: 24 * 3600,
+      request_counts: { total, completed, failed: 0 },
+      output_file_id: status === "completed" || status === "cancelled" || status === "expired" ? "file-out" : null,
+      errors: status === "failed"
+        ? { object: "list", data: [{ code: "invalid_json_line", message: "This line is not parseable as valid JSON.", line: 7, param: null }] }
+        : null
+    })
+  }
+  const responder: Fake.Responder = (request) => {
+    if (request.method === "POST" && request.url.pathname.endsWith("/cancel")) {
+      const { status } = statusAt(request.at)
+      if (["completed", "failed", "expired", "cancelled"].includes(status)) {
+        return Fake.json(400, { error: { message: `Cannot cancel a batch with status '${status}'.`, type: "invalid_request_error", param: null, code: null } })
+      }
+      cancelAt ??= request.at
+      return Fake.json(200, batchAt(request.at))
+    }
+    const index = gets++
+    if (plan.failingPolls?.has(index)) return Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })
+    return Fake.json(200, batchAt(request.at), plan.pollAfterMs === undefined ? {} : { "openai-poll-after-ms": String(plan.pollAfterMs) })
+  }
+  return { responder, completedAt }
+}
+
+const exactPoll = BatchSchedule.poll({ jitter: false })
+const exactRetry = BatchSchedule.retry({ jitter: false })
+
+/** Forks, lets `virtual` time pass, joins. */
+const run = <A, E>(effect: Effect.Effect<A, E, BatchApi.BatchApi>, virtual: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.either(effect))
+    yield* TestClock.adjust(virtual)
+    return yield* Fiber.join(fiber)
+  })
+
+const gets = Effect.map(Fake.requests, (log) => log.filter((r) => r.method === "GET"))
+
+describe("awaitBatch", () => {
+  const threeHours = lifecycle({ inProgress: 3 * hour - 90_000 })
+
+  it.effect("a batch that completes after 3 h: polls and detection delay", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "4 hours")
+      assert.strictEqual(result._tag, "Right")
+      if (result._tag === "Right") assert.strictEqual(result.right.status, "completed")
+      const polls = yield* gets
+      const last = polls[polls.length - 1]?.at ?? 0
+      const detectionDelay = last - threeHours.completedAt
+      assert.strictEqual(threeHours.completedAt, 3 * hour)
+      // 1 s growing by 1.5x reaches the 60 s cap after 11 polls; then one poll a minute.
+      // Reported in the README: 190 polls over 3 h, completion seen 51 s after it happened (at most 60 s).
+      assert.strictEqual(polls.length, 190)
+      assert.strictEqual(Math.round(detectionDelay / 1000), 51)
+      assert.isAtMost(detectionDelay, 60_000)
+    }).pipe(Effect.provide(Fake.layer(threeHours.responder))))
+
+  it.effect("the default schedule (jittered) detects within its 66 s ceiling and polls about as often", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_1"), "4 hours")
+      assert.strictEqual(result._tag, "Right")
+      const polls = yield* gets
+      const detectionDelay = (polls[polls.length - 1]?.at ?? 0) - threeHours.completedAt
+      assert.isAtMost(detectionDelay, 66_000)
+      assert.isAtLeast(polls.length, 170)
+      assert.isAtMost(polls.length, 215)
+    }).pipe(Effect.provide(Fake.layer(threeHours.responder))))
+
+  it.effect("the server's openai-poll-after-ms is a floor on the pace", () =>
+    Effect.gen(function*() {
+      yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll }), "1 hour")
+      const times = (yield* gets).map((r) => r.at)
+      const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0))
+      assert.isAbove(gaps.length, 3)
+      for (const gap of gaps) assert.isAtLeast(gap, 30_000)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 10 * minute, pollAfterMs: 30_000 }).responder))))
+
+  it.effect("an unknown status keeps polling at the normal pace, never a hot loop", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll }), "3 hours")
+      assert.strictEqual(result._tag, "Right")
+      const during = (yield* gets).filter((r) => r.at >= hour && r.at < 2 * hour)
+      // one hour at the 60 s cap: 60 or 61 polls, not thousands
+      assert.isAtLeast(during.length, 59)
+      assert.isAtMost(during.length, 61)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 2 * hour, override: [hour, 2 * hour, "paused"] }).responder))))
+
+  it.effect("the default deadline is expires_at + 1 h; the timeout error carries the last batch", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: BatchSchedule.every("10 minutes") }), "30 hours")
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") return assert.fail("expected WaitTimeoutError")
+      assert.strictEqual(result.left.waitedMs, 25 * hour)
+      assert.strictEqual(result.left.lastBatch?.status, "in_progress")
+      assert.strictEqual(result.left.batchId, "batch_1")
+      assert.include(result.left.message, "last status: in_progress")
+      // and polling stopped at the deadline
+      const polls = yield* gets
+      assert.isAtMost(polls[polls.length - 1]?.at ?? 0, 25 * hour)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 100 * hour }).responder))))
+
+  it.effect("a custom schedule: every 30 s for at most 2 h", () =>
+    Effect.gen(function*() {
+      const result = yield* run(
+        BatchApi.awaitBatch("batch_1", { schedule: BatchSchedule.every("30 seconds"), timeout: "2 hours" }),
+        "3 hours"
+      )
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left") assert.strictEqual(result.left._tag, "WaitTimeoutError")
+      const polls = yield* gets
+      // polls at 0, 30 s, ..., 2 h: the last one lands on the deadline itself
+      assert.strictEqual(polls.length, 241)
+      assert.strictEqual(polls[1]?.at, 30_000)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 100 * hour }).responder))))
+
+  it.effect("a schedule that ends before the batch does is a timeout too", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: Schedule.intersect(BatchSchedule.every("1 minute"), Schedule.recurs(3)) }), "1 hour")
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left") {
+        assert.strictEqual(result.left._tag, "WaitTimeoutError")
+        assert.include(result.left.message, "the poll schedule ended")
+      }
+      assert.strictEqual((yield* gets).length, 4)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 100 * hour }).responder))))
+
+  it.effect("transient errors during the wait do not end it", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "2 hours")
+      assert.strictEqual(result._tag, "Right")
+      if (result._tag === "Right") assert.strictEqual(result.right.status, "completed")
+    }).pipe(Effect.provide(Fake.layer(
+      lifecycle({ inProgress: 30 * minute, failingPolls: new Set([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) }).responder
+    ))))
+
+  it.effect("a 404 ends the wait with NotFoundError", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_gone"), "1 hour")
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left") assert.strictEqual(result.left._tag, "NotFoundError")
+      assert.strictEqual((yield* Fake.requests).length, 1)
+    }).pipe(Effect.provide(Fake.layer(() =>
+      Fake.json(404, { error: { message: "No batch found", type: "invalid_request_error", param: null, code: null } })
+    ))))
+
+  it.effect("interrupting the wait stops polling at once", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(BatchApi.awaitBatch("batch_1", { schedule: exactPoll }))
+      yield* TestClock.adjust("10 minutes")
+      yield* Fiber.interrupt(fiber)
+      const before = (yield* Fake.requests).length
+      assert.isAbove(before, 5)
+      yield* TestClock.adjust("10 hours")
+      assert.strictEqual((yield* Fake.requests).length, before)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 5 * hour }).responder))))
+
+  it.effect("onProgress sees every change", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      yield* run(
+        BatchApi.awaitBatch("batch_1", {
+          schedule: exactPoll,
+          onProgress: (batch) => Effect.sync(() => seen.push(batch.status))
+        }),
+        "1 hour"
+      )
+      assert.strictEqual(seen[0], "validating")
+      assert.include(seen, "in_progress")
+      assert.include(seen, "finalizing")
+      assert.strictEqual(seen[seen.length - 1], "completed")
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 20 * minute }).responder))))
+})
+
+describe("awaitCompleted", () => {
+  for (const [outcome, tag] of [["failed", "BatchFailedError"], ["expired", "BatchExpiredError"]] as const) {
+    it.effect(`a batch that ends ${outcome} fails with ${tag} carrying the batch`, () =>
+      Effect.gen(function*() {
+        const result = yield* run(BatchApi.awaitCompleted("batch_1", { schedule: exactPoll }), "2 hours")
+        assert.strictEqual(result._tag, "Left")
+        if (result._tag !== "Left") return
+        assert.strictEqual(result.left._tag, tag)
+        if (result.left._tag === "BatchFailedError") {
+          assert.strictEqual(result.left.errors[0]?.line, 7)
+          assert.include(result.left.message, "invalid_json_line")
+          assert.include(result.left.message, "(line 7)")
+        }
+        if (result.left._tag === "BatchExpiredError") {
+          assert.strictEqual(result.left.batch.output_file_id, "file-out")
+          assert.include(result.left.message, "partial results in file-out")
+        }
+      }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 20 * minute, outcome }).responder))))
+  }
+
+  it.effect("a completed batch is returned", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitCompleted("batch_1"), "2 hours")
+      assert.strictEqual(result._tag, "Right")
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 20 * minute }).responder))))
+})
+
+describe("watchBatch", () => {
+  it.effect("emits on change only, shows finalizing at 100%, ends after the terminal snapshot", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Stream.runCollect(BatchApi.watchBatch("batch_1", { schedule: exactPoll })))
+      yield* TestClock.adjust("2 hours")
+      const snapshots = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
+      const keys = snapshots.map((b) => `${b.status}:${b.request_counts?.completed}`)
+      for (let i = 1; i < keys.length; i++) assert.notStrictEqual(keys[i], keys[i - 1])
+      assert.strictEqual(keys[0], "validating:0")
+      assert.include(keys, "finalizing:100")
+      assert.strictEqual(keys[keys.length - 1], "completed:100")
+      const counts = snapshots.filter((b) => b.status === "in_progress").map((b) => b.request_counts?.completed ?? 0)
+      assert.isAbove(counts.length, 3)
+      for (let i = 1; i < counts.length; i++) assert.isAbove(counts[i] ?? 0, counts[i - 1] ?? 0)
+      // fewer snapshots than polls: unchanged polls are not emitted
+      assert.isBelow(snapshots.length, (yield* gets).length)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 30 * minute, finalizing: 10 * minute }).responder))))
+})
+
+describe("cancelBatchAndWait", () => {
+  for (const cancellingMinutes of [10, 25]) {
+    it.effect(`waits out a ${cancellingMinutes}-minute cancel window`, () =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(BatchApi.cancelBatchAndWait("batch_1", { schedule: BatchSchedule.cancelWindow({ jitter: false }) }))
+        yield* TestClock.adjust("1 hour")
+        const batch = yield* Fiber.join(fiber)
+        assert.strictEqual(batch.status, "cancelled")
+        assert.strictEqual(batch.output_file_id, "file-out")
+        const log = yield* Fake.requests
+        assert.strictEqual(log.filter((r) => r.method === "POST").length, 1)
+        const last = log[log.length - 1]?.at ?? 0
+        assert.isAtLeast(last, cancellingMinutes * minute)
+        assert.isAtMost(last - cancellingMinutes * minute, 30_000)
+      }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 10 * hour, cancelling: cancellingMinutes * minute }).responder))))
+  }
+
+  it.effect("a cancel window past the 30-minute deadline fails with the last (cancelling) batch", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.cancelBatchAndWait("batch_1"), "2 hours")
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") return assert.fail("expected WaitTimeoutError")
+      assert.strictEqual(result.left.lastBatch?.status, "cancelling")
+      assert.strictEqual(result.left.waitedMs, 30 * minute)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 10 * hour, cancelling: 40 * minute }).responder))))
+
+  it.effect("an already terminal batch is returned without a cancel request", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(3 * hour)
+      const batch = yield* BatchApi.cancelBatchAndWait("batch_1")
+      assert.strictEqual(batch.status, "completed")
+      const log = yield* Fake.requests
+      assert.deepStrictEqual(log.map((r) => r.method), ["GET"])
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: hour }).responder))))
+
+  it.effect("a repeated call while cancelling sends no second cancel", () =>
+    Effect.gen(function*() {
+      const first = yield* Effect.fork(BatchApi.cancelBatchAndWait("batch_1"))
+      yield* TestClock.adjust("1 minute")
+      const second = yield* Effect.fork(BatchApi.cancelBatchAndWait("batch_1"))
+      yield* TestClock.adjust("30 minutes")
+      assert.strictEqual((yield* Fiber.join(first)).status, "cancelled")
+      assert.strictEqual((yield* Fiber.join(second)).status, "cancelled")
+      const posts = (yield* Fake.requests).filter((r) => r.method === "POST")
+      assert.strictEqual(posts.length, 1)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 10 * hour, cancelling: 10 * minute }).responder))))
+
+  it.effect("a batch that completes before the cancel takes effect is returned as completed", () =>
+    Effect.gen(function*() {
+      // finalizing until 61.5 s; the first GET (t=0) is "validating"... so start just before completion
+      yield* TestClock.setTime(30_000 + 20 * minute + minute - 1)
+      const fiber = yield* Effect.fork(BatchApi.cancelBatchAndWait("batch_1"))
+      yield* TestClock.adjust("1 hour")
+      const batch = yield* Fiber.join(fiber)
+      assert.strictEqual(batch.status, "completed")
+    }).pipe(Effect.provide(Fake.layer(lifecycleRacing()))))
+})
+
+/** A batch that is finalizing on the first GET and completed when the cancel arrives. */
+function lifecycleRacing(): Fake.Responder {
+  return (request, index) => {
+    if (request.method === "POST") {
+      return Fake.json(400, { error: { message: "Cannot cancel a batch with status 'completed'.", type: "invalid_request_error", param: null, code: null } })
+    }
+    return Fake.json(200, Fake.batchJson({ status: index === 0 ? "finalizing" : "completed", output_file_id: index === 0 ? null : "file-out" }))
+  }
+}
+
