@@ -11,6 +11,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -287,7 +288,7 @@ export const layer = (
  * @since 0.1.0
  * @category Layers
  */
-export const layerFromEnv: Layer.Layer<BatchApi, import("effect/ConfigError").ConfigError, HttpClient.HttpClient> =
+export const layerFromEnv: Layer.Layer<BatchApi, ConfigError.ConfigError, HttpClient.HttpClient> =
   layer().pipe(Layer.provide(OpenAiConfig.layerFromEnv))
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -473,7 +474,18 @@ export const watchBatch = (
   Stream.unwrap(Effect.gen(function*() {
     const api = yield* BatchApi
     const startedAt = yield* Clock.currentTimeMillis
-    const first = yield* api.pollBatch(batchId, options)
+    // A transient failure of the first poll does not end the wait either: keep trying on the polling pace.
+    const first = yield* api.pollBatch(batchId, options).pipe(
+      Effect.tapError((error) =>
+        Effect.logWarning(`effect-openai-batch: polling ${batchId} failed, will poll again: ${error.message}`)
+      ),
+      Effect.retry({
+        schedule: BatchSchedule.poll().pipe(
+          Schedule.upTo(options.timeout ?? BatchSchedule.pollDefaults.deadlineWithoutExpiry)
+        ),
+        while: (error) => BatchSchedule.isRetryable(error)
+      })
+    )
     const last = yield* Ref.make(first.batch)
     const pending = yield* Ref.make(Option.some(first))
     const deadline = options.timeout === undefined

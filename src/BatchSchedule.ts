@@ -180,12 +180,13 @@ export interface PollOptions {
 }
 
 /**
- * Exponential polling capped at `max`: the default pace of `awaitBatch` and `watchBatch`.
+ * Exponential polling capped at `max`: the default pace of `awaitBatch` and `watchBatch`. It ignores its input, so
+ * it also paces retries of anything.
  *
  * @since 0.1.0
  * @category Schedules
  */
-export const poll = (options: PollOptions = {}): PollSchedule => {
+export const poll = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> => {
   const capped = Schedule.exponential(options.initial ?? pollDefaults.initial, options.factor ?? pollDefaults.factor)
     .pipe(Schedule.union(Schedule.spaced(options.max ?? pollDefaults.max)))
   const jitter = options.jitter ?? pollDefaults.jitter
@@ -212,7 +213,7 @@ export const cancelDefaults = {
  * @since 0.1.0
  * @category Schedules
  */
-export const cancelWindow = (options: PollOptions = {}): PollSchedule =>
+export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> =>
   poll({
     initial: options.initial ?? cancelDefaults.initial,
     factor: options.factor ?? cancelDefaults.factor,

@@ -182,6 +182,15 @@ describe("awaitBatch", () => {
       lifecycle({ inProgress: 30 * minute, failingPolls: new Set([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) }).responder
     ))))
 
+  it.effect("even the first poll's transient failures do not end the wait", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "2 hours")
+      assert.strictEqual(result._tag, "Right")
+      if (result._tag === "Right") assert.strictEqual(result.right.status, "completed")
+    }).pipe(Effect.provide(Fake.layer(
+      lifecycle({ inProgress: 30 * minute, failingPolls: new Set([0, 1, 2, 3, 4, 5, 6]) }).responder
+    ))))
+
   it.effect("a 404 ends the wait with NotFoundError", () =>
     Effect.gen(function*() {
       const result = yield* run(BatchApi.awaitBatch("batch_gone"), "1 hour")
