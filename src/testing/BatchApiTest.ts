@@ -1,0 +1,97 @@
+/**
+ * A `BatchApi` built from plain functions, for unit tests of code that calls the service but does not care about
+ * HTTP. Operations without a handler fail with a typed `InvalidParamsError` naming the missing handler, so a test
+ * that reaches one gets a readable failure instead of a defect. The derived operations (`streamBatches`,
+ * `awaitBatch`, `cancelBatchAndWait`, ...) work on it, since they only use the service's primitives.
+ *
+ * For tests that should exercise the real HTTP pipeline, use `BatchApiSimulator.layerBatchApi` instead.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Batch from "../Batch.js"
+import * as BatchApi from "../BatchApi.js"
+import * as BatchError from "../BatchError.js"
+
+/**
+ * The operations a test supplies. `pollBatch` defaults to `retrieveBatch` without a pacing hint.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Handlers {
+  readonly createBatch?: BatchApi.Service["createBatch"]
+  readonly retrieveBatch?: BatchApi.Service["retrieveBatch"]
+  readonly listBatches?: BatchApi.Service["listBatches"]
+  readonly cancelBatch?: BatchApi.Service["cancelBatch"]
+  readonly pollBatch?: BatchApi.Service["pollBatch"]
+}
+
+const missing = (operation: keyof Handlers) =>
+  Effect.fail(
+    new BatchError.InvalidParamsError({
+      operation,
+      issue: `no ${operation} handler`,
+      message: `BatchApiTest: no handler for ${operation}; pass one to BatchApiTest.layer({ ${operation}: ... })`
+    })
+  )
+
+/**
+ * Builds the service from handlers.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (handlers: Handlers): BatchApi.Service => {
+  const retrieveBatch = handlers.retrieveBatch
+  return {
+    createBatch: handlers.createBatch ?? (() => missing("createBatch")),
+    retrieveBatch: retrieveBatch ?? (() => missing("retrieveBatch")),
+    listBatches: handlers.listBatches ?? (() => missing("listBatches")),
+    cancelBatch: handlers.cancelBatch ?? (() => missing("cancelBatch")),
+    pollBatch: handlers.pollBatch ??
+      (retrieveBatch === undefined
+        ? () => missing("pollBatch")
+        : (batchId, options) =>
+          Effect.map(retrieveBatch(batchId, options), (batch): BatchApi.PollResult => ({ batch, pollAfter: Option.none() })))
+  }
+}
+
+/**
+ * A `BatchApi` layer from handlers.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (handlers: Handlers): Layer.Layer<BatchApi.BatchApi> =>
+  Layer.sync(BatchApi.BatchApi, () => make(handlers))
+
+/**
+ * The fields of a `Batch`, for `batch`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type BatchFields = ConstructorParameters<typeof Batch.Batch>[0]
+
+/**
+ * A valid `Batch` for handlers to return: a `validating` chat-completions batch created at 0, with `fields` on
+ * top.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const batch = (fields: Partial<BatchFields> = {}): Batch.Batch =>
+  new Batch.Batch({
+    id: "batch_test",
+    object: "batch",
+    endpoint: "/v1/chat/completions",
+    input_file_id: "file-test",
+    completion_window: "24h",
+    status: "validating",
+    created_at: 0,
+    expires_at: 86_400,
+    ...fields
+  })

@@ -1,0 +1,20 @@
+/**
+ * Test layers for effect-openai-batch (`effect-openai-batch/testing`). The HTTP server for the simulator has its
+ * own subpath, `effect-openai-batch/testing/server`, because it needs `@effect/platform-node`.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * An in-memory, stateful simulation of the Batch and Files APIs that plugs in as the `HttpClient`.
+ *
+ * @since 0.1.0
+ */
+export * as BatchApiSimulator from "./BatchApiSimulator.js"
+
+/**
+ * A `BatchApi` built from plain handler functions.
+ *
+ * @since 0.1.0
+ */
+export * as BatchApiTest from "./BatchApiTest.js"
