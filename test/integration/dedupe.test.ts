@@ -1,0 +1,194 @@
+/**
+ * A retried create never makes a second batch, over real HTTP: the server commits the create and then the response
+ * is lost (dropped connection, a 5xx, a timeout). The library must find the batch it made, by the idempotency marker
+ * in its metadata, among the newest batches, instead of sending the create again.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, type Either } from "effect"
+import type * as Batch from "../../src/Batch.js"
+import * as BatchApi from "../../src/BatchApi.js"
+import type * as BatchError from "../../src/BatchError.js"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
+import { type BatchServerOptions, startBatchServer } from "./support/batchServer.js"
+import { library, type LibraryOptions } from "./support/client.js"
+import type { Recorded } from "./support/server.js"
+
+const marker = BatchApi.idempotencyMetadataKey
+
+// Real retries, kept fast: the default policy (2 retries) with 10 ms, 20 ms backoff.
+const retry = BatchSchedule.retry({ jitter: false, baseDelay: "10 millis" })
+
+const params: Batch.CreateBatchParams = {
+  input_file_id: "file-nightly",
+  endpoint: "/v1/chat/completions",
+  completion_window: "24h",
+  metadata: { customer_id: "user_123456789" }
+}
+
+/** Starts the server, runs `createBatch` through the real library over undici, and returns both. */
+const scenario = (
+  serverOptions: BatchServerOptions,
+  createOptions: BatchApi.CreateOptions = {},
+  libraryOptions: Partial<LibraryOptions> = {},
+  createParams: Batch.CreateBatchParams = params
+) =>
+  Effect.gen(function*() {
+    const server = yield* startBatchServer(serverOptions)
+    const result = yield* Effect.either(Effect.provide(
+      BatchApi.createBatch(createParams, createOptions),
+      library({ baseUrl: `${server.origin}/v1`, retry, ...libraryOptions })
+    ))
+    const requests = server.requests()
+    return {
+      result,
+      server,
+      requests,
+      lines: requests.map((r) => `${r.method} ${r.path}${r.query["after"] === undefined ? "" : ` after`}`)
+    }
+  })
+
+const succeeded = (result: Either.Either<Batch.Batch, BatchError.RequestError>): Batch.Batch => {
+  if (result._tag === "Left") return assert.fail(`createBatch failed: ${result.left._tag}: ${result.left.message}`)
+  return result.right
+}
+
+/** A request header that was sent once. */
+const header = (request: Recorded | undefined, name: string): string | undefined => {
+  const value = request?.headers[name]
+  return typeof value === "string" ? value : undefined
+}
+
+const metadataOf = (body: unknown): unknown =>
+  typeof body === "object" && body !== null ? Reflect.get(body, "metadata") : undefined
+
+describe("duplicate-free create over real HTTP", () => {
+  it.scopedLive("the first create is committed, then its connection dropped: the lookup returns that batch", () =>
+    Effect.gen(function*() {
+      const { lines, requests, result, server } = yield* scenario({})
+      const batch = succeeded(result)
+      const stored = server.store.batches()
+      // Exactly one batch on the server, and it is the one returned.
+      assert.strictEqual(stored.length, 1)
+      assert.strictEqual(batch.id, stored[0]?.id)
+      // POST, then the lookup, and no second POST.
+      assert.deepStrictEqual(lines, ["POST /v1/batches", "GET /v1/batches"])
+      assert.deepStrictEqual(requests[1]?.query, { limit: "100" })
+      // The Idempotency-Key header was sent, and the marker in the metadata carries the same value.
+      const key = header(requests[0], "idempotency-key")
+      assert.match(key ?? "", /^eob-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+      assert.deepStrictEqual(metadataOf(requests[0]?.body), { customer_id: "user_123456789", [marker]: key })
+      assert.strictEqual(stored[0]?.metadata?.[marker], key)
+      assert.strictEqual(batch.metadata?.[marker], key)
+      assert.strictEqual(batch.metadata?.["customer_id"], "user_123456789")
+    }))
+
+  it.scopedLive("a caller-supplied idempotencyKey is sent and stored as is", () =>
+    Effect.gen(function*() {
+      const key = "nightly-eval-2026-11-28"
+      const { lines, requests, result, server } = yield* scenario({}, { idempotencyKey: key })
+      const batch = succeeded(result)
+      assert.deepStrictEqual(lines, ["POST /v1/batches", "GET /v1/batches"])
+      assert.strictEqual(header(requests[0], "idempotency-key"), key)
+      assert.strictEqual(server.store.batches().length, 1)
+      assert.strictEqual(batch.metadata?.[marker], key)
+      assert.strictEqual(batch.id, server.store.batches()[0]?.id)
+    }))
+
+  it.scopedLive("idempotencyMarker: false: an ambiguous failure is not retried (one POST, a TransportError)", () =>
+    Effect.gen(function*() {
+      const { lines, requests, result, server } = yield* scenario({}, { idempotencyMarker: false })
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left") {
+        assert.strictEqual(result.left._tag, "TransportError")
+        if (result.left._tag === "TransportError") assert.strictEqual(result.left.reason, "Transport")
+      }
+      assert.deepStrictEqual(lines, ["POST /v1/batches"])
+      // No marker in the metadata; the header is still sent.
+      assert.deepStrictEqual(metadataOf(requests[0]?.body), { customer_id: "user_123456789" })
+      assert.isString(header(requests[0], "idempotency-key"))
+      // The server did create it: the caller learns the outcome is unknown, rather than getting a duplicate.
+      assert.strictEqual(server.store.batches().length, 1)
+    }))
+
+  it.scopedLive("metadata already full (16 pairs): no slot for the marker, so an ambiguous failure is not retried", () =>
+    Effect.gen(function*() {
+      const full = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, `v${i}`]))
+      const { lines, requests, result } = yield* scenario({}, {}, {}, { ...params, metadata: full })
+      assert.strictEqual(result._tag === "Left" ? result.left._tag : "Right", "TransportError")
+      assert.deepStrictEqual(lines, ["POST /v1/batches"])
+      assert.deepStrictEqual(metadataOf(requests[0]?.body), full)
+    }))
+
+  it.scopedLive("a create dropped before the server committed it is sent again, with the same key, after the lookup", () =>
+    Effect.gen(function*() {
+      const { lines, requests, result, server } = yield* scenario({
+        onCreate: (index) => (index === 0 ? "drop" : "answer")
+      })
+      const batch = succeeded(result)
+      assert.deepStrictEqual(lines, ["POST /v1/batches", "GET /v1/batches", "POST /v1/batches"])
+      const [first, , second] = requests
+      assert.strictEqual(header(second, "idempotency-key"), header(first, "idempotency-key"))
+      assert.deepStrictEqual(second?.body, first?.body)
+      assert.strictEqual(server.store.batches().length, 1)
+      assert.strictEqual(batch.id, server.store.batches()[0]?.id)
+    }))
+
+  it.scopedLive("a create committed and answered with a 500: the lookup returns the batch", () =>
+    Effect.gen(function*() {
+      const { lines, result, server } = yield* scenario({ onCreate: () => "commit-then-500" })
+      const batch = succeeded(result)
+      assert.deepStrictEqual(lines, ["POST /v1/batches", "GET /v1/batches"])
+      assert.strictEqual(server.store.batches().length, 1)
+      assert.strictEqual(batch.id, server.store.batches()[0]?.id)
+    }))
+
+  it.scopedLive("a create committed and never answered (the per-request timeout fires): the lookup returns it", () =>
+    Effect.gen(function*() {
+      const { lines, result, server } = yield* scenario(
+        { onCreate: (index) => (index === 0 ? "commit-then-hang" : "answer") },
+        {},
+        { timeout: "300 millis" }
+      )
+      const batch = succeeded(result)
+      assert.deepStrictEqual(lines, ["POST /v1/batches", "GET /v1/batches"])
+      assert.strictEqual(server.store.batches().length, 1)
+      assert.strictEqual(batch.id, server.store.batches()[0]?.id)
+    }))
+
+  it.scopedLive("the lookup pages past 150 newer batches of other clients to find its own", () =>
+    Effect.gen(function*() {
+      let landed = false
+      const { lines, requests, result, server } = yield* scenario({
+        afterCommit: (store) => {
+          // Right after our create: 150 batches of other clients land before our lookup.
+          if (landed) return
+          landed = true
+          for (let i = 1; i <= 150; i++) store.add({ metadata: { [marker]: `eob-someone-else-${i}` } })
+        }
+      })
+      const batch = succeeded(result)
+      assert.deepStrictEqual(lines, ["POST /v1/batches", "GET /v1/batches", "GET /v1/batches after"])
+      const newestFirst = [...server.store.batches()].reverse()
+      assert.deepStrictEqual(requests[2]?.query, { limit: "100", after: newestFirst[99]?.id ?? "(no 100th batch)" })
+      assert.strictEqual(newestFirst.length, 151)
+      const ours = newestFirst.filter((b) => b.metadata?.[marker] === header(requests[0], "idempotency-key"))
+      assert.strictEqual(ours.length, 1)
+      assert.strictEqual(batch.id, ours[0]?.id)
+    }))
+
+  it.scopedLive("the lookup stops at batches older than the create (minus skew) instead of paging through them", () =>
+    Effect.gen(function*() {
+      const twoHoursAgo = Math.floor(Date.now() / 1000) - 7200
+      const { lines, result, server } = yield* scenario({
+        seed: (store) => {
+          for (let i = 0; i < 250; i++) store.add({ createdAt: twoHoursAgo + i, metadata: { n: `${i}` } })
+        },
+        onCreate: (index) => (index === 0 ? "drop" : "answer")
+      })
+      const batch = succeeded(result)
+      // One page of old batches is enough to know ours is not there; then the create is sent again.
+      assert.deepStrictEqual(lines, ["POST /v1/batches", "GET /v1/batches", "POST /v1/batches"])
+      assert.strictEqual(server.store.batches().length, 251)
+      assert.strictEqual(batch.id, server.store.batches()[250]?.id)
+    }))
+})
