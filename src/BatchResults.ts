@@ -1,0 +1,272 @@
+/**
+ * A batch's results, streamed: the lines of its output file and then of its error file, each decoded as it
+ * arrives into `Succeeded | FailedResponse | Errored` (see `BatchLine`), with memory bounded by the longest line,
+ * not the file.
+ *
+ * It reads whatever files the batch has, so it serves completed batches, the partial results of expired and
+ * cancelled ones, and completed batches whose every request failed (`output_file_id` null, all lines in the error
+ * file). Results come in the API's order, not the input's: join them by `custom_id` with `join` or `toMap`.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { dual } from "effect/Function"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Batch from "./Batch.js"
+import type * as BatchApi from "./BatchApi.js"
+import type * as BatchError from "./BatchError.js"
+import * as BatchLine from "./BatchLine.js"
+import * as OpenAiFiles from "./OpenAiFiles.js"
+import { excerpt } from "./internal/http.js"
+import { decodeLines, parseJson } from "./internal/jsonl.js"
+
+/**
+ * A results line that is not JSON or not a `BatchRequestOutput`. `line` is the 1-based line of the file `fileId`.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class MalformedLineError extends Schema.TaggedError<MalformedLineError>(
+  "effect-openai-batch/BatchResults/MalformedLineError"
+)("MalformedLineError", {
+  message: Schema.String,
+  fileId: Schema.String,
+  /** Which of the batch's files: `output` (`output_file_id`) or `error` (`error_file_id`). */
+  file: Schema.Literal("output", "error"),
+  line: Schema.Number,
+  issue: Schema.String,
+  /** The start of the line. */
+  excerpt: Schema.String
+}) {}
+
+/**
+ * The batch has no result files yet (it is not terminal): wait for it first (`BatchApi.awaitBatch`).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyError>(
+  "effect-openai-batch/BatchResults/ResultsNotReadyError"
+)("ResultsNotReadyError", {
+  message: Schema.String,
+  batchId: Schema.String,
+  status: Schema.String
+}) {}
+
+/**
+ * Options of `stream` and `decode`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface StreamOptions extends BatchApi.CallOptions {
+  /**
+   * What a malformed line does: `"fail"` (default) fails the stream with `MalformedLineError` after the lines
+   * before it; `"skip"` drops it, hands it to `onMalformed` and goes on.
+   */
+  readonly malformed?: "fail" | "skip" | undefined
+  /** Called with each skipped line's error (with `malformed: "skip"`), e.g. to count or log them. */
+  readonly onMalformed?: ((error: MalformedLineError) => Effect.Effect<void>) | undefined
+}
+
+const decodeOutput = ParseResult.decodeUnknownEither(BatchLine.BatchRequestOutput)
+
+const lineDecoder = (fileId: string, file: "output" | "error") => (text: string, line: number) => {
+  const malformed = (issue: string) =>
+    new MalformedLineError({
+      fileId,
+      file,
+      line,
+      issue,
+      excerpt: excerpt(text),
+      message: `line ${line} of the ${file} file ${fileId} is malformed: ${issue}`
+    })
+  const json = parseJson(text)
+  if (Either.isLeft(json)) return Either.left(malformed(`not JSON (${json.left})`))
+  const decoded = decodeOutput(json.right)
+  if (Either.isLeft(decoded)) {
+    return Either.left(malformed(ParseResult.TreeFormatter.formatIssueSync(decoded.left)))
+  }
+  return Either.mapLeft(BatchLine.classify(decoded.right), malformed)
+}
+
+/**
+ * Decodes a results file's bytes (from anywhere: a download, a file on disk) into results. `fileId` and `file`
+ * name the file in errors.
+ *
+ * @since 0.1.0
+ * @category Decoding
+ */
+export const decode = (
+  source: { readonly fileId: string; readonly file: "output" | "error" },
+  options: Pick<StreamOptions, "malformed" | "onMalformed"> = {}
+) =>
+<E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<BatchLine.BatchResult, E | MalformedLineError, R> =>
+  decodeLines(
+    lineDecoder(source.fileId, source.file),
+    options.malformed === "skip" ? (options.onMalformed ?? (() => Effect.void)) : "fail"
+  )(bytes)
+
+/**
+ * The results of a batch: its output file's lines, then its error file's, downloaded and decoded incrementally.
+ * A batch with neither file that is not terminal fails with `ResultsNotReadyError`; a terminal one without files
+ * (a `failed` batch) gives an empty stream.
+ *
+ * @since 0.1.0
+ * @category Streams
+ */
+export const stream = (
+  batch: Batch.Batch,
+  options: StreamOptions = {}
+): Stream.Stream<
+  BatchLine.BatchResult,
+  BatchError.RequestError | MalformedLineError | ResultsNotReadyError,
+  OpenAiFiles.OpenAiFiles
+> => {
+  const files: ReadonlyArray<{ readonly fileId: string; readonly file: "output" | "error" }> = [
+    ...(batch.output_file_id === undefined ? [] : [{ fileId: batch.output_file_id, file: "output" as const }]),
+    ...(batch.error_file_id === undefined ? [] : [{ fileId: batch.error_file_id, file: "error" as const }])
+  ]
+  if (files.length === 0 && !Batch.isTerminal(batch)) {
+    return Stream.fail(
+      new ResultsNotReadyError({
+        batchId: batch.id,
+        status: batch.status,
+        message: `batch ${batch.id} is ${batch.status}: it has no results yet`
+      })
+    )
+  }
+  const callOptions = options.retry === undefined ? {} : { retry: options.retry }
+  return Stream.fromIterable(files).pipe(
+    Stream.flatMap((source) => decode(source, options)(OpenAiFiles.downloadFile(source.fileId, callOptions))),
+    Stream.withSpan("BatchResults.stream", { attributes: { "openai.batch_id": batch.id } })
+  )
+}
+
+/**
+ * Collects results into a map by `custom_id` (a repeated id keeps its last result).
+ *
+ * @since 0.1.0
+ * @category Collecting
+ */
+export const toMap = <E, R>(
+  results: Stream.Stream<BatchLine.BatchResult, E, R>
+): Effect.Effect<ReadonlyMap<string, BatchLine.BatchResult>, E, R> =>
+  Stream.runFold(
+    results,
+    new Map<string, BatchLine.BatchResult>(),
+    (map, result) => map.set(result.custom_id, result)
+  )
+
+/**
+ * A batch's results by `custom_id`, and the malformed lines skipped (only with `malformed: "skip"`).
+ *
+ * @since 0.1.0
+ * @category Collecting
+ */
+export const collect = (
+  batch: Batch.Batch,
+  options: StreamOptions = {}
+): Effect.Effect<
+  {
+    readonly byCustomId: ReadonlyMap<string, BatchLine.BatchResult>
+    readonly skipped: ReadonlyArray<MalformedLineError>
+  },
+  BatchError.RequestError | MalformedLineError | ResultsNotReadyError,
+  OpenAiFiles.OpenAiFiles
+> =>
+  Effect.suspend(() => {
+    const skipped: Array<MalformedLineError> = []
+    const onMalformed = (error: MalformedLineError) =>
+      Effect.zipRight(
+        Effect.sync(() => skipped.push(error)),
+        options.onMalformed === undefined ? Effect.void : options.onMalformed(error)
+      )
+    return Effect.map(toMap(stream(batch, { ...options, onMalformed })), (byCustomId) => ({ byCustomId, skipped }))
+  })
+
+/**
+ * One input with its result.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Matched<I> {
+  readonly input: I
+  readonly result: BatchLine.BatchResult
+}
+
+/**
+ * Results joined to their inputs by `custom_id`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Joined<I> {
+  /** Inputs that have a result, in input order. */
+  readonly matched: ReadonlyArray<Matched<I>>
+  /** Inputs without any result (a batch that failed or was cut short before writing them). */
+  readonly missing: ReadonlyArray<I>
+  /** Results whose `custom_id` is not among the inputs. */
+  readonly unmatched: ReadonlyArray<BatchLine.BatchResult>
+}
+
+/**
+ * Joins results to inputs by `custom_id`. The inputs are indexed in memory; the results are consumed as they
+ * stream (a repeated id keeps its last result).
+ *
+ * @since 0.1.0
+ * @category Collecting
+ */
+export const join: {
+  <I extends { readonly custom_id: string }>(
+    inputs: Iterable<I>
+  ): <E, R>(results: Stream.Stream<BatchLine.BatchResult, E, R>) => Effect.Effect<Joined<I>, E, R>
+  <I extends { readonly custom_id: string }, E, R>(
+    results: Stream.Stream<BatchLine.BatchResult, E, R>,
+    inputs: Iterable<I>
+  ): Effect.Effect<Joined<I>, E, R>
+} = dual(2, <I extends { readonly custom_id: string }, E, R>(
+  results: Stream.Stream<BatchLine.BatchResult, E, R>,
+  inputs: Iterable<I>
+): Effect.Effect<Joined<I>, E, R> =>
+  Effect.suspend(() => {
+    // Read once: a generator cannot be iterated twice.
+    const all = Array.from(inputs)
+    const known = new Set<string>()
+    for (const input of all) known.add(input.custom_id)
+    const unmatched: Array<BatchLine.BatchResult> = []
+    const byId = new Map<string, BatchLine.BatchResult>()
+    return Effect.map(
+      Stream.runForEach(results, (result) =>
+        Effect.sync(() => {
+          if (known.has(result.custom_id)) byId.set(result.custom_id, result)
+          else unmatched.push(result)
+        })),
+      () => {
+        const matched: Array<Matched<I>> = []
+        const missing: Array<I> = []
+        for (const input of all) {
+          const result = byId.get(input.custom_id)
+          if (result === undefined) missing.push(input)
+          else matched.push({ input, result })
+        }
+        return { matched, missing, unmatched }
+      }
+    )
+  }))
+
+/**
+ * The result for a `custom_id` in a map built by `toMap`, as an `Option`.
+ *
+ * @since 0.1.0
+ * @category Collecting
+ */
+export const get = (
+  results: ReadonlyMap<string, BatchLine.BatchResult>,
+  customId: string
+): Option.Option<BatchLine.BatchResult> => Option.fromNullable(results.get(customId))
