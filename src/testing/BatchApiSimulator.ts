@@ -497,7 +497,10 @@ interface State {
   readonly files: HashMap.HashMap<string, StoredFile>
   /** Live batches whose end (and result files) has not been reached yet. */
   readonly pending: ReadonlyArray<string>
+  /** Numbers batch and file ids. */
   readonly counter: number
+  /** Numbers `x-request-id`s. */
+  readonly requests: number
   readonly faults: ReadonlyArray<PendingFault>
   readonly log: ReadonlyArray<LoggedRequest>
   readonly defaultScript: Script
@@ -1254,9 +1257,9 @@ const step = (
 (initial: State): readonly [SimResponse, State] => {
   const [fault, afterFault] = takeFault(initial, request)
   const state0 = settle(afterFault, now)
-  const counter = state0.counter + 1
-  const requestId = requestIdOf(counter)
-  const state1: State = { ...state0, counter }
+  const requests = state0.requests + 1
+  const requestId = requestIdOf(requests)
+  const state1: State = { ...state0, requests }
   const log = (entry: { readonly status?: number }, state: State): State => {
     if (options.logRequests === false) return state
     const { authorization: _authorization, ...headers } = request.headers
@@ -1395,6 +1398,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
       files: HashMap.empty(),
       pending: [],
       counter: 0,
+      requests: 0,
       faults: [],
       log: [],
       // Only what the user set: an unset `inProgress` means something for `outcome: "expired"`.

@@ -1,0 +1,140 @@
+/**
+ * The Batch API simulator over real HTTP (`effect-openai-batch/testing/server`): the same `handle` as the
+ * in-process simulator, served by `@effect/platform`'s `HttpRouter` on `@effect/platform-node`, on 127.0.0.1.
+ * Point any OpenAI client at `baseUrl` (the official SDKs too). Its clock is the real one or an accelerated one
+ * (`speed`: simulated seconds per real second), so a 24-hour window can pass in minutes.
+ *
+ * This is the only module of the package that needs `@effect/platform-node` (an optional peer dependency).
+ *
+ * @since 0.1.0
+ */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import type { ServeError } from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import * as BatchApiSimulator from "./BatchApiSimulator.js"
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options extends BatchApiSimulator.Options {
+  /** The port on 127.0.0.1; 0 (the default) picks a free one (read it from `port`). */
+  readonly port?: number
+  /** Simulated seconds per real second. Default 1 (the real clock). */
+  readonly speed?: number
+}
+
+/**
+ * A running server.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface SimulatorServer {
+  /** The bound port. */
+  readonly port: number
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  /** `http://127.0.0.1:<port>/v1`: what OpenAI clients take as their base URL. */
+  readonly baseUrl: string
+  readonly simulator: BatchApiSimulator.Simulator
+}
+
+/**
+ * @since 0.1.0
+ * @category Context
+ */
+export class BatchApiSimulatorServer
+  extends Context.Tag("effect-openai-batch/testing/BatchApiSimulatorServer")<BatchApiSimulatorServer, SimulatorServer>()
+{}
+
+/**
+ * The HTTP app over a simulator: every path goes to `handle`. A dropped connection destroys the socket; a
+ * timeout never answers.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const app = (simulator: BatchApiSimulator.Simulator, speed = 1) => {
+  const withClock = speed === 1
+    ? <A>(effect: Effect.Effect<A>) => effect
+    : (() => {
+      const clock = BatchApiSimulator.acceleratedClock(speed)
+      return <A>(effect: Effect.Effect<A>) => Effect.withClock(effect, clock)
+    })()
+  const handler = Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const body = yield* Effect.orElseSucceed(request.arrayBuffer, () => new ArrayBuffer(0))
+    const url = new URL(request.url, "http://127.0.0.1")
+    const query: Record<string, string> = {}
+    url.searchParams.forEach((value, key) => {
+      query[key] = value
+    })
+    const response = yield* withClock(simulator.handle({
+      method: request.method,
+      path: url.pathname,
+      query,
+      headers: request.headers,
+      body: new Uint8Array(body)
+    }))
+    switch (response._tag) {
+      case "Dropped": {
+        NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
+        return yield* Effect.interrupt
+      }
+      case "NoAnswer":
+        return yield* Effect.never
+      case "Response": {
+        const { "content-type": contentType, ...headers } = response.headers
+        return HttpServerResponse.uint8Array(response.body, {
+          status: response.status,
+          headers,
+          ...(contentType === undefined ? {} : { contentType })
+        })
+      }
+    }
+  })
+  return HttpRouter.empty.pipe(HttpRouter.all("*", handler))
+}
+
+/**
+ * Starts a simulator server on 127.0.0.1; it stops when the scope closes (open connections are closed too).
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<SimulatorServer, ServeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { port: requestedPort, speed, ...simulatorOptions } = options
+    const simulator = yield* BatchApiSimulator.make(simulatorOptions)
+    const node = Http.createServer()
+    const server = yield* NodeHttpServer.make(() => node, { port: requestedPort ?? 0, host: "127.0.0.1" })
+    // Runs before the server's own close: a request that never answers must not keep the close waiting.
+    yield* Effect.addFinalizer(() => Effect.sync(() => node.closeAllConnections()))
+    yield* server.serve(app(simulator, speed ?? 1))
+    const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+    const url = `http://127.0.0.1:${port}`
+    return { port, url, baseUrl: `${url}/v1`, simulator }
+  })
+
+/**
+ * A simulator server as a layer, with the simulator in context to script it.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<BatchApiSimulatorServer | BatchApiSimulator.BatchApiSimulator, ServeError> =>
+  Layer.scopedContext(Effect.map(make(options), (server) =>
+    Context.make(BatchApiSimulatorServer, server).pipe(
+      Context.add(BatchApiSimulator.BatchApiSimulator, server.simulator)
+    )))
