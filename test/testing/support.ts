@@ -64,9 +64,9 @@ export const multipart = (fields: Record<string, string | { filename: string; co
 
 export const jsonl = (lines: ReadonlyArray<unknown>) => lines.map((line) => JSON.stringify(line)).join("\n") + "\n"
 
-export const chatLine = (id: string, model: string | undefined = "gpt-4o-mini") => ({
+export const chatLine = (id: string, model: string | null = "gpt-4o-mini") => ({
   custom_id: id,
   method: "POST",
   url: "/v1/chat/completions",
-  body: model === undefined ? { messages: [{ role: "user", content: id }] } : { model, messages: [{ role: "user", content: id }] }
+  body: model === null ? { messages: [{ role: "user", content: id }] } : { model, messages: [{ role: "user", content: id }] }
 })

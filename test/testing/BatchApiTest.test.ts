@@ -1,0 +1,49 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Ref, Stream, TestClock } from "effect"
+import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchApiTest from "../../src/testing/BatchApiTest.js"
+
+describe("BatchApiTest", () => {
+  it.effect("operations come from the handlers; derived operations work on top", () =>
+    Effect.gen(function*() {
+      const polls = yield* Ref.make(0)
+      const layer = BatchApiTest.layer({
+        createBatch: (params) => Effect.succeed(BatchApiTest.batch({ id: "batch_x", endpoint: params.endpoint })),
+        retrieveBatch: (id) =>
+          Effect.map(Ref.updateAndGet(polls, (n) => n + 1), (n) =>
+            BatchApiTest.batch({ id, status: n >= 3 ? "completed" : "in_progress" })),
+        listBatches: () =>
+          Effect.succeed({
+            object: "list" as const,
+            data: [BatchApiTest.batch({ id: "batch_a" }), BatchApiTest.batch({ id: "batch_b" })],
+            has_more: false
+          })
+      })
+      yield* Effect.gen(function*() {
+        const created = yield* BatchApi.createBatch({
+          input_file_id: "file-1",
+          endpoint: "/v1/embeddings",
+          completion_window: "24h"
+        })
+        assert.strictEqual(created.endpoint, "/v1/embeddings")
+        const fiber = yield* Effect.fork(BatchApi.awaitCompleted("batch_x"))
+        yield* TestClock.adjust("1 minute")
+        assert.strictEqual((yield* Fiber.join(fiber)).status, "completed")
+        const ids = yield* Stream.runCollect(BatchApi.streamBatches())
+        assert.deepStrictEqual([...ids].map((b) => b.id), ["batch_a", "batch_b"])
+      }).pipe(Effect.provide(layer))
+      assert.isAtLeast(yield* Ref.get(polls), 3)
+    }))
+
+  it.effect("a missing handler fails with a typed InvalidParamsError naming it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.cancelBatch("batch_1")).pipe(Effect.provide(BatchApiTest.layer({})))
+      assert.strictEqual(error._tag, "InvalidParamsError")
+      if (error._tag === "InvalidParamsError") {
+        assert.strictEqual(error.operation, "cancelBatch")
+        assert.include(error.message, "no handler for cancelBatch")
+      }
+      const poll = yield* Effect.flip(BatchApi.awaitBatch("batch_1")).pipe(Effect.provide(BatchApiTest.layer({})))
+      assert.strictEqual(poll._tag, "InvalidParamsError")
+    }))
+})
