@@ -1,0 +1,382 @@
+/**
+ * A batch's input file, built from requests: serialized to JSONL line by line, checked as it goes (each request
+ * well-formed, `custom_id`s unique, every `url` the batch's endpoint, at most 50,000 lines and 200 MB), and
+ * uploaded as it is produced, so the file is never held whole in memory. Only the set of `custom_id`s is kept.
+ *
+ * A violation is a typed error naming its line. The checks run before each line's bytes are produced, so a bad
+ * line is never sent; for a `Stream` source they run while uploading (the upload is then aborted and no file is
+ * created), for an array they run in a dry pass before anything is sent.
+ *
+ * @since 0.1.0
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type * as BatchError from "./BatchError.js"
+import * as BatchLine from "./BatchLine.js"
+import * as OpenAiFiles from "./OpenAiFiles.js"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------------------
+
+const id = (name: string) => `effect-openai-batch/BatchInput/${name}`
+
+/**
+ * A request that is not a valid input line (missing `custom_id`, a method other than `POST`, a chat body without
+ * `messages`, a value `JSON.stringify` cannot write, ...).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>(id("InvalidRequestError"))(
+  "InvalidRequestError",
+  { message: Schema.String, line: Schema.Number, customId: Schema.optional(Schema.String), issue: Schema.String }
+) {}
+
+/**
+ * A `custom_id` used twice: the results could not be told apart.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomIdError>(id("DuplicateCustomIdError"))(
+  "DuplicateCustomIdError",
+  { message: Schema.String, line: Schema.Number, customId: Schema.String, firstLine: Schema.Number }
+) {}
+
+/**
+ * A request whose `url` is not the batch's endpoint (the API fails the whole batch for it).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchError>(id("EndpointMismatchError"))(
+  "EndpointMismatchError",
+  { message: Schema.String, line: Schema.Number, customId: Schema.String, url: Schema.String, endpoint: Schema.String }
+) {}
+
+/**
+ * More lines than the limit (50,000 by default); `line` is the first one over it.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id("TooManyLinesError"))(
+  "TooManyLinesError",
+  { message: Schema.String, line: Schema.Number, maxLines: Schema.Number }
+) {}
+
+/**
+ * The file would exceed the size limit (200 MB by default); `line` is the line that crosses it.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(id("InputTooLargeError"))(
+  "InputTooLargeError",
+  { message: Schema.String, line: Schema.Number, bytes: Schema.Number, maxBytes: Schema.Number }
+) {}
+
+/**
+ * No request at all: the API would fail the batch.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("EmptyInputError"))(
+  "EmptyInputError",
+  { message: Schema.String }
+) {}
+
+/**
+ * Every way an input can be refused.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type BatchInputError =
+  | InvalidRequestError
+  | DuplicateCustomIdError
+  | EndpointMismatchError
+  | TooManyLinesError
+  | InputTooLargeError
+  | EmptyInputError
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building the file
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The API's limits for one input file. 200 MB is read as 200,000,000 bytes, the stricter reading: a file the
+ * API would refuse is better caught here.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultLimits = { maxLines: 50_000, maxBytes: 200_000_000 } as const
+
+/**
+ * Where requests come from: an array or any iterable, or a `Stream`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Requests<E = never, R = never> =
+  | Iterable<BatchLine.BatchRequestInput>
+  | Stream.Stream<BatchLine.BatchRequestInput, E, R>
+
+/**
+ * Options of `encode` and `check`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface EncodeOptions {
+  /** The batch's endpoint; every request's `url` must equal it. */
+  readonly endpoint: string
+  /** Default 50,000. */
+  readonly maxLines?: number | undefined
+  /** Default 200,000,000 (bytes of the JSONL file). */
+  readonly maxBytes?: number | undefined
+}
+
+/**
+ * What a checked file holds.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Summary {
+  readonly lines: number
+  readonly bytes: number
+}
+
+const encoder = new TextEncoder()
+const decodeRequest = ParseResult.decodeUnknownEither(BatchLine.BatchRequestInput)
+
+const isStream = <E, R>(requests: Requests<E, R>): requests is Stream.Stream<BatchLine.BatchRequestInput, E, R> =>
+  Predicate.hasProperty(requests, Stream.StreamTypeId)
+
+const customIdOf = (request: unknown): string | undefined =>
+  Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
+
+/** The checker's state for one pass. */
+const checker = (options: EncodeOptions) => {
+  const maxLines = options.maxLines ?? defaultLimits.maxLines
+  const maxBytes = options.maxBytes ?? defaultLimits.maxBytes
+  const seen = new Map<string, number>()
+  const summary = { lines: 0, bytes: 0 }
+
+  /** Checks one request and returns its line (with the newline), or the violation. */
+  const line = (request: unknown): Either.Either<string, BatchInputError> => {
+    const number = summary.lines + 1
+    const customId = customIdOf(request)
+    const invalid = (issue: string) =>
+      Either.left(
+        new InvalidRequestError({
+          line: number,
+          issue,
+          message: `request ${number}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
+          ...(customId === undefined ? {} : { customId })
+        })
+      )
+    const decoded = decodeRequest(request)
+    if (Either.isLeft(decoded)) return invalid(ParseResult.TreeFormatter.formatIssueSync(decoded.left))
+    const valid = decoded.right
+    if (valid.url !== options.endpoint) {
+      return Either.left(
+        new EndpointMismatchError({
+          line: number,
+          customId: valid.custom_id,
+          url: valid.url,
+          endpoint: options.endpoint,
+          message: `request ${number} (${valid.custom_id}) is for ${valid.url}, but the batch's endpoint is ${options.endpoint}`
+        })
+      )
+    }
+    const first = seen.get(valid.custom_id)
+    if (first !== undefined) {
+      return Either.left(
+        new DuplicateCustomIdError({
+          line: number,
+          customId: valid.custom_id,
+          firstLine: first,
+          message: `request ${number} repeats custom_id ${valid.custom_id} of request ${first}`
+        })
+      )
+    }
+    if (number > maxLines) {
+      return Either.left(
+        new TooManyLinesError({
+          line: number,
+          maxLines,
+          message: `request ${number} is over the limit of ${maxLines} requests per batch`
+        })
+      )
+    }
+    let text: string
+    try {
+      // The caller's object, not the decoded copy: every field it holds is sent as it is.
+      text = `${JSON.stringify(request)}\n`
+    } catch (error) {
+      return invalid(`cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`)
+    }
+    // UTF-8 length without encoding twice: ASCII is one byte per code unit, the rest is measured.
+    // eslint-disable-next-line no-control-regex
+    const bytes = /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length
+    if (summary.bytes + bytes > maxBytes) {
+      return Either.left(
+        new InputTooLargeError({
+          line: number,
+          bytes: summary.bytes + bytes,
+          maxBytes,
+          message: `request ${number} (${valid.custom_id}) takes the file to ${
+            summary.bytes + bytes
+          } bytes, over the limit of ${maxBytes}`
+        })
+      )
+    }
+    seen.set(valid.custom_id, number)
+    summary.lines = number
+    summary.bytes += bytes
+    return Either.right(text)
+  }
+
+  const finish = (): Either.Either<Summary, BatchInputError> =>
+    summary.lines === 0
+      ? Either.left(new EmptyInputError({ message: "the batch has no requests" }))
+      : Either.right({ lines: summary.lines, bytes: summary.bytes })
+
+  return { line, finish, summary }
+}
+
+const checkedLines = <E, R>(
+  requests: Requests<E, R>,
+  options: EncodeOptions,
+  onDone: (summary: Summary) => void
+): Stream.Stream<string, E | BatchInputError, R> =>
+  Stream.suspend(() => {
+    const check = checker(options)
+    const source: Stream.Stream<BatchLine.BatchRequestInput, E, R> = isStream(requests)
+      ? requests
+      : Stream.fromIterable(requests)
+    return source.pipe(
+      Stream.mapChunksEffect((chunk) => {
+        const out: Array<string> = []
+        for (const request of chunk) {
+          const result = check.line(request)
+          if (Either.isLeft(result)) return Effect.fail(result.left)
+          out.push(result.right)
+        }
+        return Effect.succeed(Chunk.of(out.join("")))
+      }),
+      Stream.concat(Stream.suspend(() => {
+        const done = check.finish()
+        if (Either.isLeft(done)) return Stream.fail(done.left)
+        onDone(done.right)
+        return Stream.empty
+      }))
+    )
+  })
+
+/**
+ * The JSONL file as bytes, one chunk per chunk of requests, each line checked before it is written. The stream
+ * fails with the first violation.
+ *
+ * @since 0.1.0
+ * @category Encoding
+ */
+export const encode = <E = never, R = never>(
+  requests: Requests<E, R>,
+  options: EncodeOptions
+): Stream.Stream<Uint8Array, E | BatchInputError, R> =>
+  Stream.map(checkedLines(requests, options, () => {}), (text) => encoder.encode(text))
+
+/**
+ * Runs every check without writing or sending anything, and tells how many lines and bytes the file has.
+ *
+ * @since 0.1.0
+ * @category Encoding
+ */
+export const check = <E = never, R = never>(
+  requests: Requests<E, R>,
+  options: EncodeOptions
+): Effect.Effect<Summary, E | BatchInputError, R> =>
+  Effect.suspend(() => {
+    let summary: Summary = { lines: 0, bytes: 0 }
+    return Effect.flatMap(
+      Stream.runDrain(checkedLines(requests, options, (done) => (summary = done))),
+      () => Effect.sync(() => summary)
+    )
+  }).pipe(Effect.withSpan("BatchInput.check"))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Uploading
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of `upload`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface UploadOptions extends EncodeOptions, OpenAiFiles.UploadOptions {
+  /** Default `batch_input.jsonl`. */
+  readonly filename?: string | undefined
+  /** When the uploaded file expires (default: the API's 30 days for batch files). */
+  readonly expires_after?: OpenAiFiles.FileExpiresAfter | undefined
+  /**
+   * Check the whole input in a dry pass before sending anything. Default: `true` for an array (it can be read
+   * twice; the cost is serializing it twice), `false` otherwise (a stream or a generator may not be replayable;
+   * its lines are checked while they are sent).
+   */
+  readonly precheck?: boolean | undefined
+}
+
+/**
+ * An uploaded input file.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Uploaded extends Summary {
+  readonly file: OpenAiFiles.OpenAIFile
+}
+
+/**
+ * Builds the input file and uploads it with purpose `batch`, streamed. See the module comment for when the
+ * checks run. A stream upload is sent once (it cannot be replayed); an upload failure leaves no file behind.
+ *
+ * @since 0.1.0
+ * @category Uploading
+ */
+export const upload = <E = never, R = never>(
+  requests: Requests<E, R>,
+  options: UploadOptions
+): Effect.Effect<Uploaded, E | BatchInputError | BatchError.RequestError, R | OpenAiFiles.OpenAiFiles> =>
+  Effect.gen(function*() {
+    const files = yield* OpenAiFiles.OpenAiFiles
+    if (options.precheck ?? Array.isArray(requests)) yield* check(requests, options)
+    let summary: Summary = { lines: 0, bytes: 0 }
+    const context = yield* Effect.context<R>()
+    const body = Stream.provideContext(
+      Stream.map(checkedLines(requests, options, (done) => (summary = done)), (text) => encoder.encode(text)),
+      context
+    )
+    const file = yield* files.uploadFile(
+      {
+        file: body,
+        filename: options.filename ?? "batch_input.jsonl",
+        purpose: "batch",
+        expires_after: options.expires_after
+      },
+      options
+    )
+    yield* Effect.annotateCurrentSpan({ "openai.file_id": file.id, "batch.input.lines": summary.lines })
+    return { file, lines: summary.lines, bytes: summary.bytes }
+  }).pipe(Effect.withSpan("BatchInput.upload", { attributes: { "openai.endpoint": options.endpoint } }))

@@ -1,0 +1,173 @@
+/**
+ * A whole batch job as one Effect: upload the requests, create the batch, wait for it (reporting progress), then
+ * download its results and join them to the requests by `custom_id`.
+ *
+ * Each step fails with its own typed errors: `BatchInputError`s and request errors from the upload, request
+ * errors from the create, `WaitTimeoutError`/`BatchFailedError` from the wait, `MalformedLineError` from the
+ * results. The requests are kept in memory for the join; for inputs too large for that, compose the steps
+ * yourself (`BatchInput.upload`, `BatchApi.createBatch`, `BatchApi.awaitBatch`, `BatchResults.stream`).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import type * as Batch from "./Batch.js"
+import * as BatchApi from "./BatchApi.js"
+import * as BatchError from "./BatchError.js"
+import * as BatchInput from "./BatchInput.js"
+import type * as BatchLine from "./BatchLine.js"
+import * as BatchResults from "./BatchResults.js"
+import * as OpenAiFiles from "./OpenAiFiles.js"
+
+/**
+ * Options of `runBatch`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface RunOptions extends BatchApi.AwaitOptions {
+  /** The endpoint every request targets. */
+  readonly endpoint: Batch.KnownEndpoint
+  readonly metadata?: Batch.Metadata | undefined
+  readonly output_expires_after?: Batch.CreateBatchParams["output_expires_after"]
+  /** Passed to `createBatch` (it makes the create idempotent across restarts too). */
+  readonly idempotencyKey?: string | undefined
+  /** Limits, file name and expiry of the input file; see `BatchInput.upload`. */
+  readonly input?: Omit<BatchInput.UploadOptions, "endpoint"> | undefined
+  /** How results are read; see `BatchResults.stream`. */
+  readonly results?: BatchResults.StreamOptions | undefined
+  /** Called once the batch exists, e.g. to record its id. */
+  readonly onCreated?: ((batch: Batch.Batch) => Effect.Effect<void>) | undefined
+  /**
+   * Cancel the batch when the wait is interrupted or reaches its deadline. Default `true`.
+   *
+   * Why `true`: a caller that stops waiting will not collect the results, and a batch nobody waits for keeps
+   * running, and billing, for up to its 24-hour window; a cancel still keeps whatever finished as partial
+   * results. An unwanted cancel only loses work the caller had already given up on. To detach instead (keep the
+   * batch running and pick it up later by id, e.g. from `onCreated`), pass `false`.
+   */
+  readonly cancelOnInterrupt?: boolean | undefined
+  /**
+   * Delete the uploaded input file when the create fails, so a failed run leaves nothing stored. Default `true`.
+   */
+  readonly deleteInputOnCreateFailure?: boolean | undefined
+}
+
+/**
+ * The outcome of `runBatch`: the final batch (completed, or expired/cancelled with partial results), the uploaded
+ * input file, and the results joined to the requests.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface BatchRun extends BatchResults.Joined<BatchLine.BatchRequestInput> {
+  readonly batch: Batch.Batch
+  readonly inputFile: OpenAiFiles.OpenAIFile
+  /** Malformed result lines that were skipped (only with `results.malformed: "skip"`). */
+  readonly skipped: ReadonlyArray<BatchResults.MalformedLineError>
+}
+
+/**
+ * What `runBatch` can fail with.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type RunError =
+  | BatchInput.BatchInputError
+  | BatchError.RequestError
+  | BatchError.WaitTimeoutError
+  | BatchError.BatchFailedError
+  | BatchResults.MalformedLineError
+  | BatchResults.ResultsNotReadyError
+
+/**
+ * Runs a batch from requests to joined results. An expired or cancelled batch is not an error: its partial
+ * results are returned and `batch.status` tells; a `failed` batch fails with `BatchFailedError`.
+ *
+ * @since 0.1.0
+ * @category Running
+ */
+export const runBatch = <E = never, R = never>(
+  requests: BatchInput.Requests<E, R>,
+  options: RunOptions
+): Effect.Effect<BatchRun, RunError | E, R | BatchApi.BatchApi | OpenAiFiles.OpenAiFiles> =>
+  Effect.gen(function*() {
+    const api = yield* BatchApi.BatchApi
+    const files = yield* OpenAiFiles.OpenAiFiles
+    const cancelOnInterrupt = options.cancelOnInterrupt ?? true
+
+    // The inputs are needed again for the join: read an iterable once, record a stream as it is uploaded.
+    const inputs: Array<BatchLine.BatchRequestInput> = []
+    let source: BatchInput.Requests<E, R> = inputs
+    if (isStream(requests)) source = Stream.tap(requests, (request) => Effect.sync(() => inputs.push(request)))
+    else for (const request of requests) inputs.push(request)
+
+    const uploaded = yield* BatchInput.upload(source, { ...options.input, endpoint: options.endpoint }).pipe(
+      Effect.withSpan("BatchJob.upload")
+    )
+    const inputFile = uploaded.file
+
+    const created = yield* api.createBatch(
+      {
+        input_file_id: inputFile.id,
+        endpoint: options.endpoint,
+        completion_window: "24h",
+        ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+        ...(options.output_expires_after === undefined ? {} : { output_expires_after: options.output_expires_after })
+      },
+      {
+        ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+        ...(options.retry === undefined ? {} : { retry: options.retry })
+      }
+    ).pipe(
+      Effect.tapError(() =>
+        options.deleteInputOnCreateFailure === false
+          ? Effect.void
+          : Effect.ignoreLogged(files.deleteFile(inputFile.id))
+      )
+    )
+    if (options.onCreated !== undefined) yield* options.onCreated(created)
+
+    const cancel = Effect.ignoreLogged(
+      Effect.zipRight(
+        Effect.logInfo(`effect-openai-batch: cancelling batch ${created.id}: its run was abandoned`),
+        api.cancelBatch(created.id)
+      )
+    )
+    const waited = BatchApi.awaitBatch(created.id, options).pipe(
+      cancelOnInterrupt
+        ? (wait) =>
+          wait.pipe(
+            Effect.onInterrupt(() => cancel),
+            Effect.tapErrorTag("WaitTimeoutError", () => cancel)
+          )
+        : (wait) => wait,
+      Effect.withSpan("BatchJob.await")
+    )
+    const batch = yield* waited
+    // Expired and cancelled batches carry partial results: only a failed one is an error here.
+    yield* BatchApi.requireCompleted(batch).pipe(
+      Effect.catchTags({ BatchExpiredError: () => Effect.void, BatchCancelledError: () => Effect.void })
+    )
+
+    const skipped: Array<BatchResults.MalformedLineError> = []
+    const resultOptions: BatchResults.StreamOptions = {
+      ...options.results,
+      onMalformed: (error) =>
+        Effect.zipRight(
+          Effect.sync(() => skipped.push(error)),
+          options.results?.onMalformed === undefined ? Effect.void : options.results.onMalformed(error)
+        )
+    }
+    const joined = yield* BatchResults.join(BatchResults.stream(batch, resultOptions), inputs).pipe(
+      Effect.provideService(OpenAiFiles.OpenAiFiles, files),
+      Effect.withSpan("BatchJob.results")
+    )
+    return { ...joined, batch, inputFile, skipped }
+  }).pipe(Effect.withSpan("BatchJob.runBatch", { attributes: { "openai.endpoint": options.endpoint } }))
+
+const isStream = <E, R>(
+  requests: BatchInput.Requests<E, R>
+): requests is Stream.Stream<BatchLine.BatchRequestInput, E, R> => Predicate.hasProperty(requests, Stream.StreamTypeId)
