@@ -51,8 +51,10 @@ export interface CallOptions {
  */
 export interface CreateOptions extends CallOptions {
   /**
-   * Sent as `Idempotency-Key` and kept across retries. Default: a random UUID per call. Pass your own to make a
-   * create idempotent across process restarts too.
+   * Sent as `Idempotency-Key` and kept across retries. Default: a random key per call. Pass your own (one per
+   * logical batch, e.g. `nightly-2026-11-28`) to make a create idempotent across process restarts too: with a
+   * caller's key, `createBatch` first looks among the newest 1,000 batches for one carrying it and returns it
+   * instead of creating another.
    */
   readonly idempotencyKey?: string | undefined
   /**
@@ -181,17 +183,23 @@ export const make = (
         (decoded) => decoded.value
       )
 
-    /** Looks among the newest batches for one created with this idempotency key. */
-    const findCreated = (key: string, sentAtMillis: number) =>
+    /**
+     * Looks among the newest batches for one carrying this idempotency key. With `sinceSeconds`, only batches
+     * created since then count (and paging stops at older ones): a generated key must never match an older batch.
+     */
+    const findCreated = (key: string, sinceSeconds: number | undefined) =>
       Effect.gen(function*() {
-        const since = Math.floor(sentAtMillis / 1000) - lookupSkewSeconds
         let after: string | undefined
         for (let page = 0; page < lookupMaxPages; page++) {
           const result = yield* listOnce(after === undefined ? { limit: 100 } : { limit: 100, after })
-          const found = result.data.find((batch) => batch.metadata?.[idempotencyMetadataKey] === key)
+          const found = result.data.find((batch) =>
+            batch.metadata?.[idempotencyMetadataKey] === key &&
+            (sinceSeconds === undefined || batch.created_at >= sinceSeconds)
+          )
           if (found !== undefined) return Option.some(found)
           const last = result.data[result.data.length - 1]
-          if (!result.has_more || last === undefined || last.created_at < since) break
+          if (!result.has_more || last === undefined) break
+          if (sinceSeconds !== undefined && last.created_at < sinceSeconds) break
           after = last.id
         }
         return Option.none<Batch.Batch>()
@@ -200,13 +208,20 @@ export const make = (
     const createBatch = Effect.fn("BatchApi.createBatch")(
       function*(params: Batch.CreateBatchParams, createOptions?: CreateOptions) {
         const valid = yield* validate("createBatch", Batch.CreateBatchParams, params)
-        const metadata = valid.metadata ?? {}
-        const key = createOptions?.idempotencyKey ?? metadata[idempotencyMetadataKey] ?? `eob-${crypto.randomUUID()}`
-        const marked = createOptions?.idempotencyMarker !== false &&
-          (idempotencyMetadataKey in metadata || Object.keys(metadata).length < 16)
+        const callerKey = createOptions?.idempotencyKey
+        const key = callerKey ?? `eob-${crypto.randomUUID()}`
+        // A marker already in the caller's metadata (copied from an older batch, say) is replaced, never reused.
+        const metadata = Object.fromEntries(
+          Object.entries(valid.metadata ?? {}).filter(([name]) => name !== idempotencyMetadataKey)
+        )
+        const marked = createOptions?.idempotencyMarker !== false && Object.keys(metadata).length < 16
         const body = marked ? { ...valid, metadata: { ...metadata, [idempotencyMetadataKey]: key } } : valid
-        const sentAt = yield* Clock.currentTimeMillis
-        const mayExist = yield* Ref.make(false)
+        // A generated key only matches batches made by this call (less clock skew); a caller's key names one batch
+        // whenever it was made, so a re-run after a crash finds it too.
+        const since = callerKey === undefined
+          ? Math.floor((yield* Clock.currentTimeMillis) / 1000) - lookupSkewSeconds
+          : undefined
+        const mayExist = yield* Ref.make(marked && callerKey !== undefined)
         const send = pipeline.request(
           { method: "POST", path: "/batches", headers: { "idempotency-key": key }, body },
           Batch.Batch
@@ -218,10 +233,11 @@ export const make = (
         const attempt = Effect.flatMap(Ref.get(mayExist), (check) =>
           check
             ? Effect.flatMap(
-              findCreated(key, sentAt),
+              findCreated(key, since),
               Option.match({
                 onNone: () => send,
-                onSome: (batch) => Effect.as(Effect.logInfo(`effect-openai-batch: create already succeeded as ${batch.id}`), batch)
+                onSome: (batch) =>
+                  Effect.as(Effect.logInfo(`effect-openai-batch: create already succeeded as ${batch.id}`), batch)
               })
             )
             : send)

@@ -22,7 +22,9 @@ describe("BatchApi operations", () => {
         output_expires_after: { anchor: "created_at", seconds: 7200 }
       }, { idempotencyKey: "key-1" })
       assert.strictEqual(batch.id, "batch_abc123")
-      const [request] = yield* Fake.requests
+      // a caller's key is looked up first (a re-run after a crash must not create a second batch)
+      const [lookup, request] = yield* Fake.requests
+      assert.strictEqual(`${lookup?.method} ${lookup?.url.pathname}`, "GET /v1/batches")
       assert.strictEqual(request?.method, "POST")
       assert.strictEqual(request?.url.href, "https://api.test/v1/batches")
       assert.strictEqual(request?.headers["authorization"], `Bearer ${Fake.testKey}`)
@@ -39,7 +41,10 @@ describe("BatchApi operations", () => {
         metadata: { job: "nightly", [BatchApi.idempotencyMetadataKey]: "key-1" },
         output_expires_after: { anchor: "created_at", seconds: 7200 }
       })
-    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, fixture("createBatch.response.json")), {
+    }).pipe(Effect.provide(Fake.layer((request) =>
+      request.method === "GET"
+        ? Fake.json(200, { object: "list", data: [], has_more: false })
+        : Fake.json(200, fixture("createBatch.response.json")), {
       organization: "org-1",
       project: "proj-1"
     }))))

@@ -82,16 +82,52 @@ describe("duplicate-free create over real HTTP", () => {
       assert.strictEqual(batch.metadata?.["customer_id"], "user_123456789")
     }))
 
-  it.scopedLive("a caller-supplied idempotencyKey is sent and stored as is", () =>
+  it.scopedLive("a caller-supplied idempotencyKey is looked up first, then sent and stored as is", () =>
     Effect.gen(function*() {
       const key = "nightly-eval-2026-11-28"
       const { lines, requests, result, server } = yield* scenario({}, { idempotencyKey: key })
       const batch = succeeded(result)
-      assert.deepStrictEqual(lines, ["POST /v1/batches", "GET /v1/batches"])
-      assert.strictEqual(header(requests[0], "idempotency-key"), key)
+      // lookup (nothing yet), the dropped POST, lookup again (finds it)
+      assert.deepStrictEqual(lines, ["GET /v1/batches", "POST /v1/batches", "GET /v1/batches"])
+      assert.strictEqual(header(requests[1], "idempotency-key"), key)
       assert.strictEqual(server.store.batches().length, 1)
       assert.strictEqual(batch.metadata?.[marker], key)
       assert.strictEqual(batch.id, server.store.batches()[0]?.id)
+    }))
+
+  it.scopedLive("a caller's key makes a re-run after a crash return the batch made before it, without a POST", () =>
+    Effect.gen(function*() {
+      const key = "nightly-eval-2026-11-27"
+      const twoHoursAgo = Math.floor(Date.now() / 1000) - 7200
+      const { lines, result, server } = yield* scenario({
+        seed: (store) => void store.add({ createdAt: twoHoursAgo, metadata: { [marker]: key } })
+      }, { idempotencyKey: key })
+      const batch = succeeded(result)
+      assert.deepStrictEqual(lines, ["GET /v1/batches"])
+      assert.strictEqual(server.store.batches().length, 1)
+      assert.strictEqual(batch.id, server.store.batches()[0]?.id)
+    }))
+
+  it.scopedLive("a stale marker copied into the caller's metadata is replaced, and never matches an older batch", () =>
+    Effect.gen(function*() {
+      const twoHoursAgo = Math.floor(Date.now() / 1000) - 7200
+      const { lines, requests, result, server } = yield* scenario(
+        {
+          seed: (store) => void store.add({ createdAt: twoHoursAgo, metadata: { [marker]: "eob-old-key", customer_id: "c1" } }),
+          onCreate: (index) => (index === 0 ? "drop" : "answer")
+        },
+        {},
+        {},
+        { ...params, input_file_id: "file-rerun", metadata: { customer_id: "c1", [marker]: "eob-old-key" } }
+      )
+      const batch = succeeded(result)
+      const sentKey = header(requests[0], "idempotency-key")
+      assert.notStrictEqual(sentKey, "eob-old-key")
+      assert.strictEqual(Reflect.get(Object(metadataOf(requests[0]?.body)), marker), sentKey)
+      // the old batch was not returned: the create was sent again and a new batch made
+      assert.deepStrictEqual(lines, ["POST /v1/batches", "GET /v1/batches", "POST /v1/batches"])
+      assert.strictEqual(batch.input_file_id, "file-rerun")
+      assert.strictEqual(server.store.batches().length, 2)
     }))
 
   it.scopedLive("idempotencyMarker: false: an ambiguous failure is not retried (one POST, a TransportError)", () =>
