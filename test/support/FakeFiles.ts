@@ -1,0 +1,236 @@
+/**
+ * A synchronous fake HttpClient for the Files and batch-job tests: answers from a script, records every request
+ * with its body as text (multipart and streamed bodies included). Stream bodies are drained synchronously so that
+ * TestClock.adjust never runs before a sleep is registered; FormData bodies are serialized with `Response`
+ * (asynchronous: use them only in tests without TestClock).
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { Chunk, Context, Effect, Layer, Redacted, Ref, Stream } from "effect"
+import * as BatchApi from "../../src/BatchApi.js"
+import type * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as OpenAiConfig from "../../src/OpenAiConfig.js"
+import * as OpenAiFiles from "../../src/OpenAiFiles.js"
+
+export interface Recorded {
+  readonly method: string
+  readonly url: URL
+  readonly headers: Readonly<Record<string, string>>
+  /** The body as text ("" when empty). */
+  readonly text: string
+  /** The body's content type (from the request, or what FormData serialized to). */
+  readonly contentType: string | undefined
+  readonly bodyKind: "Empty" | "Uint8Array" | "Raw" | "FormData" | "Stream"
+  readonly at: number
+}
+
+export type Reply =
+  | {
+    readonly status: number
+    /** JSON-encoded unless a string; or `chunks` for a raw body delivered in pieces. */
+    readonly body?: unknown
+    readonly chunks?: ReadonlyArray<Uint8Array | string>
+    readonly headers?: Record<string, string>
+  }
+  | { readonly drop: true }
+
+export type Responder = (request: Recorded, index: number) => Reply
+
+export class Requests extends Context.Tag("test/FakeFiles/Requests")<Requests, Ref.Ref<ReadonlyArray<Recorded>>>() {}
+
+export const testKey = "sk-test-SECRET-0123456789"
+export const baseUrl = "https://api.test/v1"
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+const concat = (parts: ReadonlyArray<Uint8Array>) => {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
+const readBody = (request: Parameters<Parameters<typeof HttpClient.make>[0]>[0]) => {
+  const body = request.body
+  switch (body._tag) {
+    case "Empty":
+      return Effect.succeed({ text: "", contentType: undefined })
+    case "Uint8Array":
+      return Effect.succeed({ text: decoder.decode(body.body), contentType: body.contentType })
+    case "Raw":
+      return Effect.succeed({ text: String(body.body), contentType: body.contentType })
+    case "FormData":
+      return Effect.promise(async () => {
+        const response = new Response(body.formData)
+        return { text: await response.text(), contentType: response.headers.get("content-type") ?? undefined }
+      })
+    case "Stream":
+      return Effect.map(
+        Stream.runCollect(body.stream),
+        (chunks) => ({ text: decoder.decode(concat(Chunk.toReadonlyArray(chunks))), contentType: body.contentType })
+      )
+  }
+}
+
+export const fakeClient = (responder: Responder) =>
+  Effect.gen(function*() {
+    const log = yield* Ref.make<ReadonlyArray<Recorded>>([])
+    const client = HttpClient.make((request, url) =>
+      Effect.gen(function*() {
+        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        // A failing body stream fails the request as a transport error, as the real clients do.
+        const body = yield* Effect.mapError(
+          readBody(request),
+          (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
+        )
+        const recorded: Recorded = {
+          method: request.method,
+          url,
+          headers: request.headers,
+          text: body.text,
+          contentType: body.contentType,
+          bodyKind: request.body._tag,
+          at: now
+        }
+        const index = (yield* Ref.getAndUpdate(log, (all) => [...all, recorded])).length
+        const reply = responder(recorded, index)
+        if ("drop" in reply) {
+          return yield* Effect.fail(
+            new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up" })
+          )
+        }
+        const headers = { "content-type": "application/json", ...reply.headers }
+        if (reply.chunks !== undefined) {
+          const chunks = reply.chunks.map((chunk) => typeof chunk === "string" ? encoder.encode(chunk) : chunk)
+          const stream = new ReadableStream<Uint8Array>({
+            start(controller) {
+              for (const chunk of chunks) controller.enqueue(chunk)
+              controller.close()
+            }
+          })
+          return HttpClientResponse.fromWeb(request, new Response(stream, { status: reply.status, headers }))
+        }
+        const text = reply.body === undefined
+          ? null
+          : typeof reply.body === "string"
+          ? reply.body
+          : JSON.stringify(reply.body)
+        return HttpClientResponse.fromWeb(request, new Response(text, { status: reply.status, headers }))
+      })
+    )
+    return { client, log }
+  })
+
+/** OpenAiFiles and BatchApi over the fake, plus the request log. */
+export const layer = (
+  responder: Responder,
+  options: Partial<OpenAiConfig.Options> & { readonly retry?: BatchSchedule.RetrySchedule } = {}
+) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const { client, log } = yield* fakeClient(responder)
+    const { retry, ...config } = options
+    const make = retry === undefined ? {} : { retry }
+    return Layer.mergeAll(OpenAiFiles.layer(make), BatchApi.layer(make)).pipe(
+      Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testKey), baseUrl, ...config })),
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
+      Layer.merge(Layer.succeed(Requests, log))
+    )
+  }))
+
+export const requests = Effect.flatMap(Requests, Ref.get)
+
+export interface Part {
+  readonly name: string
+  readonly filename: string | undefined
+  readonly contentType: string | undefined
+  readonly value: string
+}
+
+/** Parses a multipart/form-data body (enough for these tests: text parts, no nested multiparts). */
+export const parseMultipart = (text: string, contentType: string | undefined): ReadonlyArray<Part> => {
+  const boundary = /boundary=("?)([^";]+)\1/.exec(contentType ?? "")?.[2]
+  if (boundary === undefined) throw new Error(`no boundary in ${contentType}`)
+  const sections = text.split(`--${boundary}`)
+  if (sections.at(-1)?.trim() !== "--") throw new Error("no closing boundary")
+  return sections.slice(1, -1).map((section) => {
+    const body = section.replace(/^\r\n/, "").replace(/\r\n$/, "")
+    const split = body.indexOf("\r\n\r\n")
+    const head = body.slice(0, split)
+    const disposition = /content-disposition: form-data; name="([^"]*)"(?:; filename="([^"]*)")?/i.exec(head)
+    if (disposition === null) throw new Error(`no content-disposition in ${head}`)
+    return {
+      name: disposition[1] ?? "",
+      filename: disposition[2],
+      contentType: /content-type: ([^\r\n]+)/i.exec(head)?.[1],
+      value: body.slice(split + 4)
+    }
+  })
+}
+
+export const fileJson = (overrides: Record<string, unknown> = {}) => ({
+  id: "file-abc123",
+  object: "file",
+  bytes: 120000,
+  created_at: 1677610602,
+  expires_at: 1677614202,
+  filename: "batch_input.jsonl",
+  purpose: "batch",
+  ...overrides
+})
+
+export const batchJson = (overrides: Record<string, unknown> = {}) => ({
+  id: "batch_abc123",
+  object: "batch",
+  endpoint: "/v1/chat/completions",
+  errors: null,
+  input_file_id: "file-abc123",
+  completion_window: "24h",
+  status: "validating",
+  output_file_id: null,
+  error_file_id: null,
+  created_at: 1711471533,
+  expires_at: 1711557933,
+  request_counts: { total: 0, completed: 0, failed: 0 },
+  metadata: null,
+  ...overrides
+})
+
+/** An output-file line for a 200 chat completion. */
+export const okLine = (customId: string, content = "ok") =>
+  JSON.stringify({
+    id: `batch_req_${customId}`,
+    custom_id: customId,
+    response: {
+      status_code: 200,
+      request_id: `req_${customId}`,
+      body: { id: `chatcmpl-${customId}`, object: "chat.completion", choices: [{ message: { role: "assistant", content } }] }
+    },
+    error: null
+  })
+
+/** An error-file line as the API writes it (openai/openai-openapi#302): the error is in the response body. */
+export const failedLine = (customId: string, status = 400) =>
+  JSON.stringify({
+    id: `batch_req_${customId}`,
+    custom_id: customId,
+    response: {
+      status_code: status,
+      request_id: `req_${customId}`,
+      body: { error: { message: "Invalid model", type: "invalid_request_error", param: "model", code: "model_not_found" } }
+    },
+    error: null
+  })
+
+/** An error-file line for a request the batch never ran. */
+export const expiredLine = (customId: string) =>
+  JSON.stringify({
+    id: `batch_req_${customId}`,
+    custom_id: customId,
+    response: null,
+    error: { code: "batch_expired", message: "This request could not be executed before the completion window expired." }
+  })
