@@ -30,7 +30,7 @@ describe("BatchLine", () => {
       const decoded = decodeInput(line)
       assert.isTrue(Either.isRight(decoded))
       if (Either.isRight(decoded)) {
-        assert.deepStrictEqual(decoded.right, line)
+        assert.deepStrictEqual(decoded.right, line as unknown)
         assert.strictEqual(decoded.right.body["temperature"], 0.2)
       }
     })
