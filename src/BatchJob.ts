@@ -128,15 +128,17 @@ export const runBatch = <E = never, R = never>(
           : Effect.ignoreLogged(files.deleteFile(inputFile.id))
       )
     )
-    if (options.onCreated !== undefined) yield* options.onCreated(created)
-
     const cancel = Effect.ignoreLogged(
       Effect.zipRight(
         Effect.logInfo(`effect-openai-batch: cancelling batch ${created.id}: its run was abandoned`),
         api.cancelBatch(created.id)
       )
     )
-    const waited = BatchApi.awaitBatch(created.id, options).pipe(
+    // From here until the batch is terminal, abandoning the run may cancel the batch (see `cancelOnInterrupt`).
+    const waited = Effect.zipRight(
+      options.onCreated === undefined ? Effect.void : options.onCreated(created),
+      BatchApi.awaitBatch(created.id, options)
+    ).pipe(
       cancelOnInterrupt
         ? (wait) =>
           wait.pipe(

@@ -1,6 +1,10 @@
+import { FetchHttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Schema, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Layer, Redacted, Schema, Stream, TestClock } from "effect"
 import { readFileSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import * as OpenAiConfig from "../src/OpenAiConfig.js"
 import * as OpenAiFiles from "../src/OpenAiFiles.js"
 import * as Fake from "./support/FakeFiles.js"
 
@@ -150,4 +154,98 @@ describe("OpenAiFiles", () => {
       assert.strictEqual(uploadError._tag, "DecodeError")
       assert.notInclude(JSON.stringify([error, uploadError]), Fake.testKey)
     }).pipe(Effect.provide(Fake.layer(() => ({ status: 200, body: "<html>proxy</html>" })))))
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Over real HTTP, with each of the platform's clients: the streamed multipart body and the download
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Captured {
+  readonly method: string
+  readonly url: string
+  readonly contentType: string | undefined
+  readonly transferEncoding: string | undefined
+  readonly body: string
+}
+
+const loopback = Effect.acquireRelease(
+  Effect.async<{ readonly origin: string; readonly captured: Array<Captured>; readonly server: Server }>((resume) => {
+    const captured: Array<Captured> = []
+    const server = createServer((req, res) => {
+      const parts: Array<Buffer> = []
+      req.on("data", (chunk: Buffer) => parts.push(chunk))
+      req.on("error", () => {})
+      req.on("end", () => {
+        captured.push({
+          method: req.method ?? "",
+          url: req.url ?? "",
+          contentType: req.headers["content-type"],
+          transferEncoding: req.headers["transfer-encoding"],
+          body: Buffer.concat(parts).toString("utf8")
+        })
+        if (req.url?.endsWith("/content")) {
+          res.writeHead(200, { "content-type": "application/octet-stream" })
+          res.write("{\"n\":1}\n")
+          res.end("{\"n\":2}\n")
+          return
+        }
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(JSON.stringify(Fake.fileJson({ id: "file-real" })))
+      })
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      resume(Effect.succeed({ origin: `http://127.0.0.1:${port}`, captured, server }))
+    })
+  }),
+  ({ server }) =>
+    Effect.async<void>((resume) => {
+      server.close(() => resume(Effect.void))
+    })
+)
+
+const transports = [
+  ["undici", NodeHttpClient.layerUndici],
+  ["node:http", NodeHttpClient.layer],
+  ["fetch", FetchHttpClient.layer]
+] as const
+
+describe("OpenAiFiles over HTTP", () => {
+  for (const [name, transport] of transports) {
+    it.scopedLive(`${name}: streams a multipart upload (chunked) and a download`, () =>
+      Effect.gen(function*() {
+        const { origin, captured } = yield* loopback
+        const layer = OpenAiFiles.layer().pipe(
+          Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(Fake.testKey), baseUrl: `${origin}/v1` })),
+          Layer.provide(transport)
+        )
+        const lines = Array.from({ length: 2000 }, (_, i) => `{"custom_id":"r${i}","x":"ü"}\n`)
+        const file = yield* OpenAiFiles.uploadFile({
+          file: Stream.fromIterable(lines).pipe(Stream.rechunk(100), Stream.encodeText),
+          filename: "in.jsonl",
+          purpose: "batch"
+        }).pipe(Effect.provide(layer))
+        assert.strictEqual(file.id, "file-real")
+        const upload = captured[0]
+        assert.strictEqual(upload?.method, "POST")
+        assert.strictEqual(upload?.url, "/v1/files")
+        assert.strictEqual(upload?.transferEncoding, "chunked")
+        const parts = Fake.parseMultipart(upload?.body ?? "", upload?.contentType)
+        assert.deepStrictEqual(parts.map((p) => p.name), ["purpose", "file"])
+        assert.strictEqual(parts[1]?.value, lines.join(""))
+
+        const downloaded = yield* Stream.runCollect(
+          OpenAiFiles.downloadFile("file-real").pipe(Stream.decodeText(), Stream.splitLines)
+        ).pipe(Effect.provide(layer))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(downloaded), ["{\"n\":1}", "{\"n\":2}"])
+
+        const broken = yield* OpenAiFiles.uploadFile({
+          file: Stream.concat(Stream.make(new Uint8Array([65])), Stream.fail({ _tag: "SourceFailed" } as const)),
+          filename: "in.jsonl",
+          purpose: "batch"
+        }).pipe(Effect.provide(layer), Effect.flip)
+        assert.deepStrictEqual(broken, { _tag: "SourceFailed" })
+      }))
+  }
 })
