@@ -132,12 +132,18 @@ export type Metadata = typeof Metadata.Type
  * @since 0.1.0
  * @category Schemas
  */
-export class BatchErrorItem extends Schema.Class<BatchErrorItem>("effect-openai-batch/BatchErrorItem")({
+export const BatchErrorItem = Schema.Struct({
   code: optional(Schema.String),
   message: optional(Schema.String),
   param: optional(Schema.String),
   line: optional(Schema.Number)
-}) {}
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type BatchErrorItem = typeof BatchErrorItem.Type
 
 /**
  * The `errors` object of a batch (set when validation failed).
@@ -145,10 +151,16 @@ export class BatchErrorItem extends Schema.Class<BatchErrorItem>("effect-openai-
  * @since 0.1.0
  * @category Schemas
  */
-export class BatchErrors extends Schema.Class<BatchErrors>("effect-openai-batch/BatchErrors")({
+export const BatchErrors = Schema.Struct({
   object: optional(Schema.String),
   data: optional(Schema.Array(BatchErrorItem))
-}) {}
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type BatchErrors = typeof BatchErrors.Type
 
 /**
  * Request counts: `completed` counts requests that completed successfully.
@@ -156,11 +168,17 @@ export class BatchErrors extends Schema.Class<BatchErrors>("effect-openai-batch/
  * @since 0.1.0
  * @category Schemas
  */
-export class RequestCounts extends Schema.Class<RequestCounts>("effect-openai-batch/RequestCounts")({
+export const RequestCounts = Schema.Struct({
   total: Schema.Number,
   completed: Schema.Number,
   failed: Schema.Number
-}) {}
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type RequestCounts = typeof RequestCounts.Type
 
 /**
  * Token usage (only populated on batches created after September 7, 2025).
@@ -168,13 +186,19 @@ export class RequestCounts extends Schema.Class<RequestCounts>("effect-openai-ba
  * @since 0.1.0
  * @category Schemas
  */
-export class Usage extends Schema.Class<Usage>("effect-openai-batch/Usage")({
+export const Usage = Schema.Struct({
   input_tokens: Schema.Number,
   input_tokens_details: Schema.Struct({ cached_tokens: Schema.Number }),
   output_tokens: Schema.Number,
   output_tokens_details: Schema.Struct({ reasoning_tokens: Schema.Number }),
   total_tokens: Schema.Number
-}) {}
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type Usage = typeof Usage.Type
 
 /**
  * A batch, as the API returns it. Timestamps are Unix seconds.

@@ -17,7 +17,7 @@ describe("Batch", () => {
     const full = Schema.decodeUnknownSync(Batch.Batch)(fixture("Batch.object.json"))
     assert.strictEqual(full.model, "gpt-5-2025-08-07")
     assert.strictEqual(full.usage?.input_tokens_details.cached_tokens, 1024)
-    assert.deepStrictEqual(full.request_counts, new Batch.RequestCounts({ total: 100, completed: 95, failed: 5 }))
+    assert.deepStrictEqual(full.request_counts, { total: 100, completed: 95, failed: 5 })
     assert.strictEqual(full.metadata?.["batch_description"], "Nightly eval job")
     // null in the wire format becomes an absent key
     assert.isFalse("failed_at" in full)

@@ -1,0 +1,44 @@
+/**
+ * How every example runs: on the embedded Batch API simulator by default (no key, no network; batch time runs
+ * `speed` times faster than real time), or against the real API with `--live` and OPENAI_API_KEY set.
+ */
+import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { BatchApi } from "effect-openai-batch"
+import { BatchApiSimulator } from "effect-openai-batch/testing"
+
+/** True when the example should talk to the real API. */
+export const isLive = process.argv.includes("--live")
+
+/** The value after `--name` on the command line. */
+export const argument = (name: string): string | undefined => {
+  const index = process.argv.indexOf(`--${name}`)
+  return index === -1 ? undefined : process.argv[index + 1]
+}
+
+/** BatchApi over Node's undici client, configured from OPENAI_API_KEY and friends. */
+export const liveLayer = BatchApi.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+/** One simulated minute per 100 real milliseconds. */
+export const speed = 600
+
+export interface RunOptions {
+  /** Simulator options (ignored with --live). Input file ids are accepted without an upload by default. */
+  readonly simulator?: BatchApiSimulator.Options
+  /** Prepares the simulator (seeding batches, say); skipped with --live. */
+  readonly setup?: Effect.Effect<void, never, BatchApiSimulator.BatchApiSimulator>
+}
+
+/**
+ * Runs an example with the live layer, or on the simulator with an accelerated clock (so the simulator's batches
+ * and the library's polling sleeps both run fast).
+ */
+export const run = <A, E>(program: Effect.Effect<A, E, BatchApi.BatchApi>, options: RunOptions = {}): void => {
+  const main = isLive
+    ? Effect.provide(program, liveLayer)
+    : Effect.zipRight(options.setup ?? Effect.void, program).pipe(
+      Effect.provide(BatchApiSimulator.layerBatchApi({ requireInputFile: false, ...options.simulator })),
+      Effect.withClock(BatchApiSimulator.acceleratedClock(speed))
+    )
+  NodeRuntime.runMain(main)
+}
