@@ -1,0 +1,89 @@
+/**
+ * `npm run bench [-- <suite>...] [--rounds=N] [--quick] [--profile]`
+ *
+ * Starts the loopback server in a child process, then runs the selected suites (default: all, in registry order).
+ * Each measured client runs in its own child process too; see bench/RESULTS.md for the figures and how to read them.
+ *
+ * - `--rounds=N`: override each suite's round count;
+ * - `--quick`: small sizes and few rounds, to check that everything works;
+ * - `--profile`: write a .cpuprofile per client child into bench/profiles/ (summarize with
+ *   `npx tsx bench/profile.ts bench/profiles/<file>.cpuprofile`).
+ *
+ * To add a suite, implement `Suite` (bench/suite.ts) and register it below.
+ */
+import { cpus } from "node:os"
+import { num, spawnWorker } from "./child.js"
+import * as retrieve from "./retrieve.js"
+import * as stream from "./stream.js"
+import type { Suite, SuiteOptions } from "./suite.js"
+
+const registry: ReadonlyArray<Suite> = [retrieve.suite, stream.suite]
+
+const usage = () =>
+  [
+    "usage: npm run bench [-- <suite>...] [--rounds=N] [--quick] [--profile]",
+    "suites:",
+    ...registry.map((s) => `  ${s.name.padEnd(10)} ${s.description}`)
+  ].join("\n")
+
+const parseArgs = (argv: ReadonlyArray<string>): { readonly suites: Array<Suite>; readonly options: SuiteOptions } => {
+  let rounds: number | undefined
+  let profile = false
+  let quick = false
+  const names: Array<string> = []
+  for (const arg of argv) {
+    if (arg === "--profile") profile = true
+    else if (arg === "--quick") quick = true
+    else if (arg.startsWith("--rounds=")) {
+      rounds = Number(arg.slice("--rounds=".length))
+      if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer\n${usage()}`)
+    } else if (arg === "--help" || arg === "-h") {
+      console.log(usage())
+      process.exit(0)
+    } else if (arg.startsWith("-")) throw new Error(`unknown option ${arg}\n${usage()}`)
+    else names.push(arg)
+  }
+  const suites = names.length === 0 ? [...registry] : names.map((name) => {
+    const found = registry.find((s) => s.name === name)
+    if (found === undefined) throw new Error(`unknown suite ${name}\n${usage()}`)
+    return found
+  })
+  return { suites, options: { rounds, profile, quick } }
+}
+
+const main = async () => {
+  const { options, suites } = parseArgs(process.argv.slice(2))
+  const log = (line = "") => console.log(line)
+  log(`effect-openai-batch benchmark, ${new Date().toISOString()}`)
+  log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), ${process.platform}`)
+  log(`suites: ${suites.map((s) => s.name).join(", ")}${options.quick ? " (quick)" : ""}${options.profile ? " (profiling)" : ""}`)
+  const server = spawnWorker("server", [])
+  try {
+    const port = num(await server.next("listening"), "port")
+    const origin = `http://127.0.0.1:${port}`
+    log(`server: ${origin} (own process)`)
+    const serverCpuUs = async () => {
+      server.send({ type: "cpu" })
+      const usage = await server.next("cpu")
+      return num(usage, "userUs") + num(usage, "systemUs")
+    }
+    const started = performance.now()
+    for (const suite of suites) {
+      log()
+      log(`== ${suite.name}: ${suite.description}`)
+      const t0 = performance.now()
+      await suite.run({ origin, serverCpuUs, options, log })
+      log(`(${suite.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+    }
+    log()
+    log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  } finally {
+    server.send({ type: "exit" })
+    await server.exited
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error)
+  process.exit(1)
+})

@@ -1,0 +1,265 @@
+/**
+ * Suite `retrieve` (issue 2, item 8): sequential and 64-way concurrent `retrieveBatch` of a full Batch.
+ *
+ * Contenders, each in its own child process, built once and warmed up before any measurement:
+ * - `effect-undici`: this library (`BatchApi.retrieveBatch`, Schema-validated) on `NodeHttpClient.layerUndici`;
+ * - `effect-fetch`: the same on `FetchHttpClient.layer` (Node's global fetch);
+ * - `openai-sdk`: `new OpenAI({ apiKey, baseURL, maxRetries: 0 }).batches.retrieve` (no validation);
+ * - `undici-raw`: the floor, undici `request` + `JSON.parse` (no validation).
+ *
+ * Rounds interleave the contenders (rotating who goes first) so machine noise hits each alike. A child measures
+ * its own wall time and `process.cpuUsage` delta around each block of calls; only calls are inside the block.
+ */
+import { num, peakRssMiB, receive, report, spawnWorker } from "./child.js"
+import { retrieveBatchId } from "./servers.js"
+import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
+import { type Suite, verdict } from "./suite.js"
+
+export const contenders = ["effect-undici", "effect-fetch", "openai-sdk", "undici-raw"] as const
+export type Contender = typeof contenders[number]
+const isContender = (name: string): name is Contender => contenders.some((c) => c === name)
+
+const apiKey = "sk-bench-not-a-real-key"
+
+/** A client under test: one call, and a block of calls at a concurrency. */
+interface Client {
+  readonly one: () => Promise<{ readonly id: string }>
+  readonly run: (calls: number, concurrency: number) => Promise<void>
+}
+
+/** `concurrency` async workers sharing `calls` calls: what a Promise-based user writes. */
+const promiseWorkers = async (calls: number, concurrency: number, one: () => Promise<unknown>): Promise<void> => {
+  let remaining = calls
+  const worker = async () => {
+    while (remaining > 0) {
+      remaining--
+      await one()
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, worker))
+}
+
+const makeEffectClient = async (transport: "undici" | "fetch", baseUrl: string): Promise<Client> => {
+  const [{ BatchApi, OpenAiConfig }, Effect, Layer, ManagedRuntime, Redacted] = await Promise.all([
+    import("../src/index.js"),
+    import("effect/Effect"),
+    import("effect/Layer"),
+    import("effect/ManagedRuntime"),
+    import("effect/Redacted")
+  ])
+  const httpLayer = transport === "undici"
+    ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
+    : (await import("@effect/platform/FetchHttpClient")).layer
+  const runtime = ManagedRuntime.make(
+    BatchApi.layer().pipe(
+      Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl })),
+      Layer.provide(httpLayer)
+    )
+  )
+  // The service is built once; blocks below only run calls on it.
+  const api = await runtime.runPromise(BatchApi.BatchApi)
+  return {
+    one: () => runtime.runPromise(api.retrieveBatch(retrieveBatchId)),
+    run: (calls, concurrency) =>
+      runtime.runPromise(
+        Effect.forEach(
+          Array.from({ length: calls }),
+          () => api.retrieveBatch(retrieveBatchId),
+          concurrency > 1 ? { concurrency, discard: true } : { discard: true }
+        )
+      )
+  }
+}
+
+const makeSdkClient = async (baseUrl: string): Promise<Client> => {
+  const { default: OpenAI } = await import("openai")
+  const client = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0 })
+  const one = () => client.batches.retrieve(retrieveBatchId)
+  return { one, run: (calls, concurrency) => promiseWorkers(calls, concurrency, one) }
+}
+
+const makeRawClient = async (baseUrl: string): Promise<Client> => {
+  const { request } = await import("undici")
+  const url = `${baseUrl}/batches/${retrieveBatchId}`
+  const headers = { authorization: `Bearer ${apiKey}`, accept: "application/json" }
+  const one = async (): Promise<{ readonly id: string }> => {
+    const response = await request(url, { headers })
+    const text = await response.body.text()
+    if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}: ${text}`)
+    const parsed: { readonly id: string } = JSON.parse(text)
+    return parsed
+  }
+  return { one, run: (calls, concurrency) => promiseWorkers(calls, concurrency, one) }
+}
+
+const makeClient = (contender: Contender, baseUrl: string): Promise<Client> => {
+  switch (contender) {
+    case "effect-undici":
+      return makeEffectClient("undici", baseUrl)
+    case "effect-fetch":
+      return makeEffectClient("fetch", baseUrl)
+    case "openai-sdk":
+      return makeSdkClient(baseUrl)
+    case "undici-raw":
+      return makeRawClient(baseUrl)
+  }
+}
+
+export const concurrencyWidth = 64
+
+/** The client child: build, check, warm up, then run the blocks the orchestrator asks for. */
+export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => {
+  const [name, baseUrl, warmup] = args
+  if (name === undefined || !isContender(name) || baseUrl === undefined) {
+    throw new Error(`usage: retrieve <${contenders.join("|")}> <baseUrl> <warmupCalls>`)
+  }
+  const client = await makeClient(name, baseUrl)
+  const first = await client.one()
+  if (first.id !== retrieveBatchId) throw new Error(`${name}: unexpected batch id ${first.id}`)
+  const warmupCalls = Number(warmup ?? "2000")
+  await client.run(warmupCalls, 1)
+  await client.run(warmupCalls * 2, concurrencyWidth)
+  report({ type: "ready" })
+  for (;;) {
+    const message = await receive()
+    if (message.type === "block") {
+      const calls = num(message, "calls")
+      const concurrency = num(message, "concurrency")
+      const cpu0 = process.cpuUsage()
+      const t0 = performance.now()
+      await client.run(calls, concurrency)
+      const wallMs = performance.now() - t0
+      const cpu = process.cpuUsage(cpu0)
+      report({ type: "result", calls, wallMs, cpuUs: cpu.user + cpu.system })
+    } else if (message.type === "exit") {
+      report({ type: "done", peakRssMiB: peakRssMiB() })
+      // Let the IPC message flush before exiting (and the profile, if any, be written on exit).
+      setTimeout(() => process.exit(0), 50)
+      return
+    }
+  }
+}
+
+interface Sample {
+  readonly callsPerSec: number
+  readonly cpuUsPerCall: number
+  readonly serverUsPerCall: number
+}
+
+const modes = [
+  { name: "sequential", concurrency: 1 },
+  { name: `concurrent x${concurrencyWidth}`, concurrency: concurrencyWidth }
+] as const
+
+export const suite: Suite = {
+  name: "retrieve",
+  description: "retrieveBatch of a full Batch: sequential and 64-way concurrent (issue 2 item 8)",
+  run: async ({ log, options, origin, serverCpuUs }) => {
+    const rounds = options.rounds ?? (options.quick ? 2 : 7)
+    const callsPerBlock = { sequential: options.quick ? 300 : 2000, concurrent: options.quick ? 600 : 5000 }
+    const warmupCalls = options.quick ? 300 : 2000
+    log(
+      `retrieve: ${rounds} rounds; per round and contender ${callsPerBlock.sequential} sequential calls and ${callsPerBlock.concurrent} calls at concurrency ${concurrencyWidth}; warm-up ${warmupCalls} + ${
+        warmupCalls * 2
+      } calls`
+    )
+    const baseUrl = `${origin}/v1`
+    const children = new Map<Contender, ReturnType<typeof spawnWorker>>()
+    // Built and warmed one at a time, so warm-ups do not compete for the 2 cores.
+    for (const contender of contenders) {
+      const child = spawnWorker("retrieve", [contender, baseUrl, String(warmupCalls)], {
+        profileName: options.profile ? `retrieve-${contender}` : undefined
+      })
+      await child.next("ready")
+      children.set(contender, child)
+    }
+    const samples = new Map<string, Array<Sample>>()
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of modes) {
+        const calls = mode.concurrency === 1 ? callsPerBlock.sequential : callsPerBlock.concurrent
+        for (const contender of rotate(contenders, round)) {
+          const child = children.get(contender)!
+          const server0 = await serverCpuUs()
+          child.send({ type: "block", calls, concurrency: mode.concurrency })
+          const result = await child.next("result")
+          const serverUs = (await serverCpuUs()) - server0
+          const key = `${mode.name}|${contender}`
+          const list = samples.get(key) ?? []
+          list.push({
+            callsPerSec: calls / (num(result, "wallMs") / 1000),
+            cpuUsPerCall: num(result, "cpuUs") / calls,
+            serverUsPerCall: serverUs / calls
+          })
+          samples.set(key, list)
+        }
+      }
+      log(`  round ${round + 1}/${rounds} done`)
+    }
+    const peakRss = new Map<Contender, number>()
+    for (const [contender, child] of children) {
+      child.send({ type: "exit" })
+      peakRss.set(contender, num(await child.next("done"), "peakRssMiB"))
+      await child.exited
+    }
+
+    const verdicts: Array<string> = []
+    for (const mode of modes) {
+      const stat = (contender: Contender) => {
+        const list = samples.get(`${mode.name}|${contender}`) ?? []
+        return {
+          callsPerSec: median(list.map((s) => s.callsPerSec)),
+          minRate: min(list.map((s) => s.callsPerSec)),
+          maxRate: max(list.map((s) => s.callsPerSec)),
+          cpu: median(list.map((s) => s.cpuUsPerCall)),
+          server: median(list.map((s) => s.serverUsPerCall))
+        }
+      }
+      const sdk = stat("openai-sdk")
+      const floor = stat("undici-raw")
+      log()
+      log(`retrieve, ${mode.name} (medians of ${rounds} rounds)`)
+      log(table(
+        [
+          "contender",
+          "calls/s",
+          "min..max calls/s",
+          "client CPU us/call",
+          "throughput vs SDK",
+          "CPU vs SDK",
+          "throughput vs floor",
+          "CPU vs floor",
+          "server CPU us/call"
+        ],
+        contenders.map((contender) => {
+          const s = stat(contender)
+          return [
+            contender,
+            fmt(s.callsPerSec),
+            `${fmt(s.minRate)}..${fmt(s.maxRate)}`,
+            fmt(s.cpu, 1),
+            ratio(s.callsPerSec / sdk.callsPerSec),
+            ratio(s.cpu / sdk.cpu),
+            ratio(s.callsPerSec / floor.callsPerSec),
+            ratio(s.cpu / floor.cpu),
+            fmt(s.server, 1)
+          ]
+        })
+      ))
+      for (const contender of ["effect-undici", "effect-fetch"] as const) {
+        const s = stat(contender)
+        const speed = s.callsPerSec / sdk.callsPerSec
+        const cpu = s.cpu / sdk.cpu
+        verdicts.push(
+          verdict(speed >= 1.5, `${mode.name} ${contender}: throughput ${ratio(speed)} the SDK's (goal >= 1.50x)`),
+          verdict(cpu <= 2 / 3, `${mode.name} ${contender}: CPU per call ${ratio(cpu)} the SDK's (goal <= 0.67x)`)
+        )
+      }
+    }
+    log()
+    log("retrieve, peak RSS of each client process (MiB, includes module load and warm-up)")
+    log(table(["contender", "peak RSS MiB"], contenders.map((c) => [c, fmt(peakRss.get(c) ?? Number.NaN, 1)])))
+    log()
+    log("retrieve goals")
+    for (const line of verdicts) log(`  ${line}`)
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * Suite `stream` (issue 4, item 1): every batch of an account of N = 10,000 and 100,000, page size 100.
+ *
+ * Contenders:
+ * - `effect-undici`: this library, `BatchApi.streamBatches({ pageSize: 100 })` folded to a count, on
+ *   `NodeHttpClient.layerUndici`; every batch is decoded with Schema;
+ * - `openai-sdk`: `for await (const batch of client.batches.list({ limit: 100 }))` (auto-pagination);
+ * - `undici-raw`: the floor, undici `request` + `JSON.parse` in a loop on cursors.
+ *
+ * Each (contender, size, round) runs in a fresh child process, so its peak RSS (`resourceUsage().maxRSS`) is its
+ * own; the server lives in another process. Rounds interleave contenders and sizes.
+ */
+import { num, peakRssMiB, report, spawnWorker } from "./child.js"
+import { listBatchId } from "./servers.js"
+import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
+import { type Suite, verdict } from "./suite.js"
+
+export const contenders = ["effect-undici", "openai-sdk", "undici-raw"] as const
+export type Contender = typeof contenders[number]
+const isContender = (name: string): name is Contender => contenders.some((c) => c === name)
+
+const apiKey = "sk-bench-not-a-real-key"
+const pageSize = 100
+
+/** Walks every batch under `baseUrl`; returns how many and the last id seen. */
+type Walk = (baseUrl: string) => Promise<{ readonly count: number; readonly lastId: string }>
+
+const makeEffectWalk = async (): Promise<Walk> => {
+  const [{ BatchApi, OpenAiConfig }, Layer, ManagedRuntime, Redacted, Stream, NodeHttpClient] = await Promise.all([
+    import("../src/index.js"),
+    import("effect/Layer"),
+    import("effect/ManagedRuntime"),
+    import("effect/Redacted"),
+    import("effect/Stream"),
+    import("@effect/platform-node/NodeHttpClient")
+  ])
+  return async (baseUrl) => {
+    const runtime = ManagedRuntime.make(
+      BatchApi.layer().pipe(
+        Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl })),
+        Layer.provide(NodeHttpClient.layerUndici)
+      )
+    )
+    let lastId = ""
+    const count = await runtime.runPromise(
+      Stream.runFold(BatchApi.streamBatches({ pageSize }), 0, (n, batch) => {
+        lastId = batch.id
+        return n + 1
+      })
+    )
+    await runtime.dispose()
+    return { count, lastId }
+  }
+}
+
+const makeSdkWalk = async (): Promise<Walk> => {
+  const { default: OpenAI } = await import("openai")
+  return async (baseUrl) => {
+    const client = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0 })
+    let count = 0
+    let lastId = ""
+    for await (const batch of client.batches.list({ limit: pageSize })) {
+      lastId = batch.id
+      count++
+    }
+    return { count, lastId }
+  }
+}
+
+interface RawPage {
+  readonly data: ReadonlyArray<{ readonly id: string }>
+  readonly has_more: boolean
+}
+
+const makeRawWalk = async (): Promise<Walk> => {
+  const { request } = await import("undici")
+  const headers = { authorization: `Bearer ${apiKey}`, accept: "application/json" }
+  return async (baseUrl) => {
+    let count = 0
+    let lastId = ""
+    let after: string | undefined
+    for (;;) {
+      const url = `${baseUrl}/batches?limit=${pageSize}${after === undefined ? "" : `&after=${after}`}`
+      const response = await request(url, { headers })
+      const text = await response.body.text()
+      if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}: ${text}`)
+      const page: RawPage = JSON.parse(text)
+      count += page.data.length
+      const last = page.data[page.data.length - 1]
+      if (last !== undefined) lastId = last.id
+      if (!page.has_more || last === undefined) return { count, lastId }
+      after = last.id
+    }
+  }
+}
+
+const makeWalk = (contender: Contender): Promise<Walk> => {
+  switch (contender) {
+    case "effect-undici":
+      return makeEffectWalk()
+    case "openai-sdk":
+      return makeSdkWalk()
+    case "undici-raw":
+      return makeRawWalk()
+  }
+}
+
+const baseUrlFor = (origin: string, size: number) => `${origin}/n${size}/v1`
+
+/** The client child: warm up on a small account, then walk the measured one once. */
+export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => {
+  const [name, origin, sizeArg, warmupArg] = args
+  if (name === undefined || !isContender(name) || origin === undefined || sizeArg === undefined) {
+    throw new Error(`usage: stream <${contenders.join("|")}> <origin> <size> <warmupSize>`)
+  }
+  const size = Number(sizeArg)
+  const warmupSize = Number(warmupArg ?? "2000")
+  const walk = await makeWalk(name)
+  const check = (result: { readonly count: number; readonly lastId: string }, expected: number) => {
+    if (result.count !== expected || result.lastId !== listBatchId(expected - 1)) {
+      throw new Error(`${name}: walked ${result.count} batches ending at ${result.lastId}, expected ${expected}`)
+    }
+  }
+  check(await walk(baseUrlFor(origin, warmupSize)), warmupSize)
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const result = await walk(baseUrlFor(origin, size))
+  const wallMs = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  check(result, size)
+  report({ type: "result", count: result.count, wallMs, cpuUs: cpu.user + cpu.system, peakRssMiB: peakRssMiB() })
+  setTimeout(() => process.exit(0), 50)
+}
+
+interface Sample {
+  readonly batchesPerSec: number
+  readonly cpuUsPerBatch: number
+  readonly peakRssMiB: number
+}
+
+export const suite: Suite = {
+  name: "stream",
+  description: "stream every batch of 10,000 and 100,000, page size 100 (issue 4 item 1)",
+  run: async ({ log, options, origin }) => {
+    const rounds = options.rounds ?? (options.quick ? 1 : 3)
+    const sizes = options.quick ? [2_000, 10_000] : [10_000, 100_000]
+    const warmupSize = options.quick ? 500 : 2_000
+    log(
+      `stream: ${rounds} rounds of ${contenders.length} contenders x sizes ${
+        sizes.map((s) => fmt(s)).join(", ")
+      }, page size ${pageSize}; each run in a fresh child process after a warm-up walk of ${fmt(warmupSize)} batches`
+    )
+    const samples = new Map<string, Array<Sample>>()
+    let turn = 0
+    for (let round = 0; round < rounds; round++) {
+      for (const size of sizes) {
+        for (const contender of rotate(contenders, turn++)) {
+          const child = spawnWorker("stream", [contender, origin, String(size), String(warmupSize)], {
+            profileName: options.profile ? `stream-${contender}-${size}-r${round + 1}` : undefined
+          })
+          const result = await child.next("result")
+          await child.exited
+          const count = num(result, "count")
+          const key = `${size}|${contender}`
+          const list = samples.get(key) ?? []
+          list.push({
+            batchesPerSec: count / (num(result, "wallMs") / 1000),
+            cpuUsPerBatch: num(result, "cpuUs") / count,
+            peakRssMiB: num(result, "peakRssMiB")
+          })
+          samples.set(key, list)
+        }
+      }
+      log(`  round ${round + 1}/${rounds} done`)
+    }
+    const stat = (size: number, contender: Contender) => {
+      const list = samples.get(`${size}|${contender}`) ?? []
+      return {
+        rate: median(list.map((s) => s.batchesPerSec)),
+        minRate: min(list.map((s) => s.batchesPerSec)),
+        maxRate: max(list.map((s) => s.batchesPerSec)),
+        cpu: median(list.map((s) => s.cpuUsPerBatch)),
+        rss: median(list.map((s) => s.peakRssMiB)),
+        rssMax: max(list.map((s) => s.peakRssMiB))
+      }
+    }
+    const verdicts: Array<string> = []
+    for (const size of sizes) {
+      const sdk = stat(size, "openai-sdk")
+      const floor = stat(size, "undici-raw")
+      log()
+      log(`stream, ${fmt(size)} batches (medians of ${rounds} rounds)`)
+      log(table(
+        [
+          "contender",
+          "batches/s",
+          "min..max batches/s",
+          "client CPU us/batch",
+          "vs SDK",
+          "vs floor",
+          "peak RSS MiB",
+          "max peak RSS MiB"
+        ],
+        contenders.map((contender) => {
+          const s = stat(size, contender)
+          return [
+            contender,
+            fmt(s.rate),
+            `${fmt(s.minRate)}..${fmt(s.maxRate)}`,
+            fmt(s.cpu, 2),
+            ratio(s.rate / sdk.rate),
+            ratio(s.rate / floor.rate),
+            fmt(s.rss, 1),
+            fmt(s.rssMax, 1)
+          ]
+        })
+      ))
+      const ours = stat(size, "effect-undici")
+      verdicts.push(
+        verdict(
+          ours.rate / sdk.rate >= 1.5,
+          `${fmt(size)}: effect-undici ${ratio(ours.rate / sdk.rate)} the SDK's batches/s (goal >= 1.50x)`
+        )
+      )
+    }
+    const [small, large] = sizes
+    if (small !== undefined && large !== undefined) {
+      log()
+      log(`stream, peak RSS growth from ${fmt(small)} to ${fmt(large)} batches (median peak RSS)`)
+      log(table(
+        ["contender", `peak RSS ${fmt(small)}`, `peak RSS ${fmt(large)}`, "ratio"],
+        contenders.map((contender) => {
+          const a = stat(small, contender).rss
+          const b = stat(large, contender).rss
+          return [contender, fmt(a, 1), fmt(b, 1), ratio(b / a)]
+        })
+      ))
+      const growth = stat(large, "effect-undici").rss / stat(small, "effect-undici").rss
+      verdicts.push(
+        verdict(growth <= 1.2, `effect-undici peak RSS ${fmt(large)} / ${fmt(small)} = ${ratio(growth)} (goal <= 1.20x)`)
+      )
+    }
+    log()
+    log("stream goals")
+    for (const line of verdicts) log(`  ${line}`)
+  }
+}
