@@ -9,7 +9,10 @@
  *
  * @since 0.1.0
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type * as Batch from "./Batch.js"
@@ -18,6 +21,7 @@ import * as BatchError from "./BatchError.js"
 import * as BatchInput from "./BatchInput.js"
 import type * as BatchLine from "./BatchLine.js"
 import * as BatchResults from "./BatchResults.js"
+import * as OpenAiConfig from "./OpenAiConfig.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
 
 /**
@@ -173,3 +177,28 @@ export const runBatch = <E = never, R = never>(
 const isStream = <E, R>(
   requests: BatchInput.Requests<E, R>
 ): requests is Stream.Stream<BatchLine.BatchRequestInput, E, R> => Predicate.hasProperty(requests, Stream.StreamTypeId)
+
+/**
+ * Both services `runBatch` needs, `BatchApi` and `OpenAiFiles`, over the `HttpClient` and `OpenAiConfig` in
+ * context, sharing one retry schedule.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  options: BatchApi.MakeOptions = {}
+): Layer.Layer<BatchApi.BatchApi | OpenAiFiles.OpenAiFiles, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> =>
+  Layer.merge(BatchApi.layer(options), OpenAiFiles.layer(options))
+
+/**
+ * `layer()` configured from `OPENAI_API_KEY` and friends (see `OpenAiConfig.layerFromEnv`); it still needs an
+ * `HttpClient`, e.g. `NodeHttpClient.layerUndici`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerFromEnv: Layer.Layer<
+  BatchApi.BatchApi | OpenAiFiles.OpenAiFiles,
+  ConfigError.ConfigError,
+  HttpClient.HttpClient
+> = layer().pipe(Layer.provide(OpenAiConfig.layerFromEnv))

@@ -38,3 +38,38 @@ export * as BatchSchedule from "./BatchSchedule.js"
  * @since 0.1.0
  */
 export * as BatchApi from "./BatchApi.js"
+
+/**
+ * The lines of batch files: request inputs and typed results.
+ *
+ * @since 0.1.0
+ */
+export * as BatchLine from "./BatchLine.js"
+
+/**
+ * The Files API operations a batch needs (streamed upload and download).
+ *
+ * @since 0.1.0
+ */
+export * as OpenAiFiles from "./OpenAiFiles.js"
+
+/**
+ * Building, checking and uploading a batch input file.
+ *
+ * @since 0.1.0
+ */
+export * as BatchInput from "./BatchInput.js"
+
+/**
+ * A batch's results, streamed, decoded and joined by custom_id.
+ *
+ * @since 0.1.0
+ */
+export * as BatchResults from "./BatchResults.js"
+
+/**
+ * A whole batch job in one call: upload, create, wait, results.
+ *
+ * @since 0.1.0
+ */
+export * as BatchJob from "./BatchJob.js"

@@ -4,7 +4,7 @@
  */
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { BatchApi } from "effect-openai-batch"
+import { type BatchApi, BatchJob, type OpenAiFiles } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 
 /** True when the example should talk to the real API. */
@@ -16,8 +16,8 @@ export const argument = (name: string): string | undefined => {
   return index === -1 ? undefined : process.argv[index + 1]
 }
 
-/** BatchApi over Node's undici client, configured from OPENAI_API_KEY and friends. */
-export const liveLayer = BatchApi.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
+/** BatchApi and OpenAiFiles over Node's undici client, configured from OPENAI_API_KEY and friends. */
+export const liveLayer = BatchJob.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 /** One simulated minute per 100 real milliseconds. */
 export const speed = 600
@@ -33,7 +33,10 @@ export interface RunOptions {
  * Runs an example with the live layer, or on the simulator with an accelerated clock (so the simulator's batches
  * and the library's polling sleeps both run fast).
  */
-export const run = <A, E>(program: Effect.Effect<A, E, BatchApi.BatchApi>, options: RunOptions = {}): void => {
+export const run = <A, E>(
+  program: Effect.Effect<A, E, BatchApi.BatchApi | OpenAiFiles.OpenAiFiles>,
+  options: RunOptions = {}
+): void => {
   const main = isLive
     ? Effect.provide(program, liveLayer)
     : Effect.zipRight(options.setup ?? Effect.void, program).pipe(

@@ -37,6 +37,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Batch from "../Batch.js"
 import * as BatchApi from "../BatchApi.js"
+import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as OpenAiConfig from "../OpenAiConfig.js"
 import * as Lines from "./internal/lines.js"
 import * as Multipart from "./internal/multipart.js"
@@ -1570,17 +1571,18 @@ export interface BatchApiOptions extends Options {
 }
 
 /**
- * The full stack a test swaps in: `BatchApi.layer()` over the simulator's `HttpClient`, with an `OpenAiConfig`
- * holding `testApiKey`. The simulator is in context too, to script it and read its log.
+ * The full stack a test swaps in: `BatchApi.layer()` and `OpenAiFiles.layer()` (so `BatchJob.runBatch` runs too)
+ * over the simulator's `HttpClient`, with an `OpenAiConfig` holding `testApiKey`. The simulator is in context too,
+ * to script it and read its log.
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layerBatchApi = (
   options: BatchApiOptions = {}
-): Layer.Layer<BatchApi.BatchApi | BatchApiSimulator, ConfigError.ConfigError> => {
+): Layer.Layer<BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | BatchApiSimulator, ConfigError.ConfigError> => {
   const { api, config, ...simulatorOptions } = options
-  return BatchApi.layer(api).pipe(
+  return Layer.merge(BatchApi.layer(api), OpenAiFiles.layer(api)).pipe(
     Layer.provide(OpenAiConfig.layer({ ...config, apiKey: Redacted.make(simulatorOptions.apiKey ?? testApiKey) })),
     Layer.provideMerge(layer(simulatorOptions))
   )
