@@ -100,9 +100,10 @@ export const num = (message: Message, key: string): number => {
   return value
 }
 
-/** In a child: report a message to the orchestrator. */
+/** In a child: report a message to the orchestrator (or print it, when run by hand without IPC). */
 export const report = (message: Message): void => {
-  process.send?.(message)
+  if (process.send === undefined) console.log(JSON.stringify(message))
+  else process.send(message)
 }
 
 const inbox: Array<Message> = []

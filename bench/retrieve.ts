@@ -156,7 +156,7 @@ export const suite: Suite = {
   description: "retrieveBatch of a full Batch: sequential and 64-way concurrent (issue 2 item 8)",
   run: async ({ log, options, origin, serverCpuUs }) => {
     const rounds = options.rounds ?? (options.quick ? 2 : 7)
-    const callsPerBlock = { sequential: options.quick ? 300 : 2000, concurrent: options.quick ? 600 : 5000 }
+    const callsPerBlock = { sequential: options.quick ? 300 : 1500, concurrent: options.quick ? 600 : 3000 }
     const warmupCalls = options.quick ? 300 : 2000
     log(
       `retrieve: ${rounds} rounds; per round and contender ${callsPerBlock.sequential} sequential calls and ${callsPerBlock.concurrent} calls at concurrency ${concurrencyWidth}; warm-up ${warmupCalls} + ${
