@@ -33,11 +33,19 @@ export interface Child {
 export interface SpawnOptions {
   /** Write CPU profiles into `profileDir/<name>/`. */
   readonly profileName?: string | undefined
+  /**
+   * Run this compiled `worker.js` with plain `node` instead of `bench/worker.ts` under tsx (tsx alone costs
+   * ~180 MB of RSS; the results suite measures RSS against a goal below that).
+   */
+  readonly compiledWorker?: string | undefined
+  /** Extra Node options, e.g. `--max-old-space-size=64`. */
+  readonly nodeArgs?: ReadonlyArray<string> | undefined
 }
 
-/** Starts `bench/worker.ts <role> ...args` under tsx. */
+/** Starts `bench/worker.ts <role> ...args` under tsx (or a compiled worker.js with plain node). */
 export const spawnWorker = (role: string, args: ReadonlyArray<string>, options: SpawnOptions = {}): Child => {
-  const nodeArgs = ["--import", "tsx"]
+  const nodeArgs = options.compiledWorker === undefined ? ["--import", "tsx"] : []
+  nodeArgs.push(...(options.nodeArgs ?? []))
   if (options.profileName !== undefined) {
     // One directory per child: Node writes a profile per thread (tsx's loader runs on its own thread), and
     // bench/profile.ts picks the main thread's (the busiest) from the directory.
@@ -46,7 +54,7 @@ export const spawnWorker = (role: string, args: ReadonlyArray<string>, options: 
     mkdirSync(dir, { recursive: true })
     nodeArgs.push("--cpu-prof", "--cpu-prof-dir", dir)
   }
-  const child = spawn(process.execPath, [...nodeArgs, workerPath, role, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, options.compiledWorker ?? workerPath, role, ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "inherit", "inherit", "ipc"]
   })

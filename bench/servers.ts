@@ -7,10 +7,13 @@
  * - `GET /n{N}/v1/batches?limit=&after=`: a synthetic account of N batches, newest first, cursor = the last id of
  *   the previous page. Pages are generated on demand from precomputed fragments (nothing per batch is held), so
  *   every client that walks the same pages costs the server the same work.
+ * - `GET /v1/files/file-results-{output|error}-{bytes}/content`: a generated batch results file, streamed from
+ *   os.tmpdir() (see bench/results.ts).
  */
 import { readFileSync } from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import { serveResultsFile } from "./results.js"
 
 /** The id the retrieve server answers with (the fixture's own id). */
 export const retrieveBatchId = "batch_abc123"
@@ -86,6 +89,7 @@ const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   const url = req.url ?? "/"
   if (req.method !== "GET") return sendJson(res, 405, badRequest("method not allowed"))
   if (url.startsWith("/v1/batches/")) return sendJson(res, 200, fixtureBody)
+  if (url.startsWith("/v1/files/") && serveResultsFile(url, res)) return
   const query = url.indexOf("?")
   const path = query === -1 ? url : url.slice(0, query)
   const route = listRoute.exec(path)

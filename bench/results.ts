@@ -1,0 +1,685 @@
+/**
+ * Suite `results` (issue 5, item 7): a batch's results files of 20 MB and 200 MB, streamed from the loopback server.
+ *
+ * Contenders:
+ * - `effect-undici`: this library, `BatchResults.stream(batch)` (output file, then error file) folded to counts per
+ *   result tag, over `OpenAiFiles.layer()` on `NodeHttpClient.layerUndici`; every line is decoded with Schema into
+ *   `Succeeded | FailedResponse | Errored`;
+ * - `undici-raw`: the floor, undici `request` on the same two URLs, the body split into lines and `JSON.parse`d, the
+ *   same counts taken from the parsed objects (no validation).
+ *
+ * The files are realistic `BatchRequestOutput` lines from a seeded generator (see `generate`), written once into
+ * `os.tmpdir()` and reused by later runs (never committed); the server streams them from disk, so its own work per
+ * byte is small and the same for both contenders.
+ *
+ * The clients run from COMPILED JavaScript, not under tsx: tsx and its loader alone cost ~180 MB of RSS, more than
+ * the goal. The suite transpiles src/ and the bench modules of a client with esbuild (unbundled, one .js per .ts, as `tsc` would emit them)
+ * into a temporary directory and runs `node <tmp>/bench/worker.js results ...`; both contenders run from there.
+ *
+ * Each (contender, size, round) runs in a fresh child process, so its peak RSS is its own. Rounds interleave
+ * contenders and sizes.
+ */
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync,
+  symlinkSync, unlinkSync, writeFileSync, writeSync, openSync, closeSync } from "node:fs"
+import type * as http from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { num, peakRssMiB, receive, report, spawnWorker } from "./child.js"
+import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
+import { type Suite, verdict } from "./suite.js"
+
+// ---------------------------------------------------------------------------------------------------------------
+// The data: seeded results files in os.tmpdir()
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Bump when the generator changes, so that stale files in the temp directory are not reused. */
+const generatorVersion = 1
+
+/** Where the generated files live (outside the repository). */
+export const resultsDir = join(tmpdir(), `effect-openai-batch-bench-results-v${generatorVersion}`)
+
+type FileKind = "output" | "error"
+
+/** The file id the server answers for a generated file of `bytes` bytes (at least; whole lines). */
+export const resultsFileId = (kind: FileKind, bytes: number): string => `file-results-${kind}-${bytes}`
+
+const fileIdPattern = /^file-results-(output|error)-(\d+)$/
+const contentRoute = /^\/v1\/files\/([^/?]+)\/content$/
+
+/** What a generated file holds: the client's counts must match it. */
+interface FileSummary {
+  readonly version: number
+  readonly bytes: number
+  readonly lines: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly errored: number
+}
+
+/** mulberry32: a small seeded PRNG, so a file of a given id is the same on every machine. */
+const prng = (seed: number) => {
+  let a = seed >>> 0
+  return (): number => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const vocabulary = (
+  "the a batch result model answer request token response summary data file line stream value report because " +
+  "therefore however first second finally example customer order invoice account review product service quality " +
+  "delivery support issue resolved pending analysis suggests likely improve performance latency throughput memory " +
+  "user question context document section paragraph translate classify extract entity sentiment positive negative"
+).split(" ")
+
+const errorMessages: ReadonlyArray<{ readonly message: string; readonly param: string | null; readonly code: string | null }> = [
+  {
+    message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. " +
+      "Please reduce the length of the messages.",
+    param: "messages",
+    code: "context_length_exceeded"
+  },
+  { message: "Invalid value for 'temperature': expected a number between 0 and 2.", param: "temperature", code: null },
+  { message: "you must provide a model parameter", param: "model", code: null }
+]
+
+/** One line of a results file, as the API writes it. `kind` picks succeeded (2xx), failed (400) or errored. */
+const makeLine = (
+  random: () => number,
+  index: number,
+  kind: "succeeded" | "failed" | "errored",
+  hex: (length: number) => string
+): string => {
+  const id = `batch_req_${hex(24)}`
+  const customId = `request-${index + 1}`
+  if (kind === "errored") {
+    return JSON.stringify({
+      id,
+      custom_id: customId,
+      response: null,
+      error: {
+        code: "batch_expired",
+        message: "This request could not be executed before the completion window expired."
+      }
+    })
+  }
+  if (kind === "failed") {
+    const error = errorMessages[Math.floor(random() * errorMessages.length)] ?? errorMessages[0]!
+    return JSON.stringify({
+      id,
+      custom_id: customId,
+      response: {
+        status_code: 400,
+        request_id: hex(32),
+        body: { error: { message: error.message, type: "invalid_request_error", param: error.param, code: error.code } }
+      },
+      error: null
+    })
+  }
+  // A chat.completion of ~900 bytes: the envelope is ~560 bytes, the answer 250..450 characters.
+  const target = 250 + Math.floor(random() * 200)
+  let content = ""
+  while (content.length < target) {
+    const word = vocabulary[Math.floor(random() * vocabulary.length)] ?? "the"
+    content += content.length === 0 ? word[0]!.toUpperCase() + word.slice(1) : random() < 0.08 ? `. ${word}` : ` ${word}`
+  }
+  content += "."
+  const prompt = 20 + Math.floor(random() * 400)
+  const completion = Math.ceil(content.length / 4)
+  return JSON.stringify({
+    id,
+    custom_id: customId,
+    response: {
+      status_code: 200,
+      request_id: hex(32),
+      body: {
+        id: `chatcmpl-${hex(29)}`,
+        object: "chat.completion",
+        created: 1_760_000_000 + Math.floor(index / 10),
+        model: "gpt-4o-mini-2024-07-18",
+        choices: [{
+          index: 0,
+          message: { role: "assistant", content, refusal: null, annotations: [] },
+          logprobs: null,
+          finish_reason: "stop"
+        }],
+        usage: {
+          prompt_tokens: prompt,
+          completion_tokens: completion,
+          total_tokens: prompt + completion,
+          prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+          completion_tokens_details: {
+            reasoning_tokens: 0,
+            audio_tokens: 0,
+            accepted_prediction_tokens: 0,
+            rejected_prediction_tokens: 0
+          }
+        },
+        service_tier: "default",
+        system_fingerprint: `fp_${hex(10)}`
+      }
+    },
+    error: null
+  })
+}
+
+const pathOf = (fileId: string) => join(resultsDir, `${fileId}.jsonl`)
+const summaryPathOf = (fileId: string) => join(resultsDir, `${fileId}.json`)
+
+/**
+ * Writes the file `fileId` (output: ~96% succeeded, ~3% failed 400s, ~1% errored lines; error file: 3/4 failed
+ * 400s, 1/4 errored) of at least `bytes` bytes, whole lines, each ending with "\n"; reuses it if a complete one is
+ * there. Returns its summary.
+ */
+const generate = (kind: FileKind, bytes: number): FileSummary => {
+  const fileId = resultsFileId(kind, bytes)
+  const path = pathOf(fileId)
+  const summaryPath = summaryPathOf(fileId)
+  if (existsSync(path) && existsSync(summaryPath)) {
+    const summary: FileSummary = JSON.parse(readFileSync(summaryPath, "utf8"))
+    if (summary.version === generatorVersion && statSync(path).size === summary.bytes) return summary
+  }
+  mkdirSync(resultsDir, { recursive: true })
+  const random = prng(bytes * 2 + (kind === "output" ? 0 : 1))
+  const hex = (length: number) => {
+    let out = ""
+    while (out.length < length) out += Math.floor(random() * 0x100000000).toString(16).padStart(8, "0")
+    return out.slice(0, length)
+  }
+  const temp = `${path}.${process.pid}.tmp`
+  const fd = openSync(temp, "w")
+  let written = 0
+  let lines = 0
+  let succeeded = 0
+  let failed = 0
+  let errored = 0
+  let buffer: Array<string> = []
+  let buffered = 0
+  const flush = () => {
+    const chunk = Buffer.from(buffer.join(""))
+    writeSync(fd, chunk)
+    buffer = []
+    buffered = 0
+  }
+  try {
+    while (written < bytes) {
+      const roll = random()
+      const lineKind = kind === "output"
+        ? (roll < 0.03 ? "failed" : roll < 0.04 ? "errored" : "succeeded")
+        : (roll < 0.75 ? "failed" : "errored")
+      const text = `${makeLine(random, lines, lineKind, hex)}\n`
+      // The lines are ASCII: characters are bytes.
+      written += text.length
+      buffer.push(text)
+      buffered += text.length
+      lines++
+      if (lineKind === "succeeded") succeeded++
+      else if (lineKind === "failed") failed++
+      else errored++
+      if (buffered >= 1 << 20) flush()
+    }
+    flush()
+  } finally {
+    closeSync(fd)
+  }
+  if (statSync(temp).size !== written) throw new Error(`${fileId}: wrote ${statSync(temp).size} bytes, expected ${written}`)
+  renameSync(temp, path)
+  const summary: FileSummary = { version: generatorVersion, bytes: written, lines, succeeded, failed, errored }
+  writeFileSync(summaryPath, JSON.stringify(summary))
+  return summary
+}
+
+/**
+ * The server's route `GET /v1/files/file-results-{output|error}-{bytes}/content`: streams a generated file from
+ * disk. Returns false for any other URL.
+ */
+export const serveResultsFile = (url: string, res: http.ServerResponse): boolean => {
+  const route = contentRoute.exec(url)
+  if (route === null || route[1] === undefined || !fileIdPattern.test(route[1])) return false
+  const path = pathOf(route[1])
+  if (!existsSync(path)) {
+    const body = Buffer.from(JSON.stringify({
+      error: { message: `No such File object: ${route[1]}`, type: "invalid_request_error", param: "id", code: null }
+    }))
+    res.writeHead(404, { "content-type": "application/json", "content-length": body.length })
+    res.end(body)
+    return true
+  }
+  res.writeHead(200, {
+    "content-type": "application/octet-stream",
+    "content-length": statSync(path).size,
+    "x-request-id": "req_bench"
+  })
+  const file = createReadStream(path, { highWaterMark: 256 * 1024 })
+  file.on("error", (error) => res.destroy(error))
+  file.pipe(res)
+  return true
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The clients
+// ---------------------------------------------------------------------------------------------------------------
+
+export const clients = ["effect-undici", "undici-raw"] as const
+export type Client = typeof clients[number]
+const isClient = (name: string): name is Client => clients.some((c) => c === name)
+
+/** A measured configuration: a client and the Node options of its process. */
+interface Contender {
+  readonly name: string
+  readonly client: Client
+  readonly nodeArgs: ReadonlyArray<string>
+}
+
+/**
+ * The goals are judged on `effect-undici` with Node's default flags. The two flagged runs of the same client show
+ * what the heap limits do to its peak RSS (and cost in throughput): they are reported, never used for a verdict.
+ */
+export const contenders: ReadonlyArray<Contender> = [
+  { name: "effect-undici", client: "effect-undici", nodeArgs: [] },
+  { name: "effect-undici old=64", client: "effect-undici", nodeArgs: ["--max-old-space-size=64"] },
+  { name: "effect-undici semi=4", client: "effect-undici", nodeArgs: ["--max-semi-space-size=4"] },
+  { name: "undici-raw", client: "undici-raw", nodeArgs: [] }
+]
+
+const apiKey = "sk-bench-not-a-real-key"
+
+interface Counts {
+  lines: number
+  succeeded: number
+  failed: number
+  errored: number
+}
+
+const emptyCounts = (): Counts => ({ lines: 0, succeeded: 0, failed: 0, errored: 0 })
+
+/** Reads a batch's output file and then its (optional) error file; returns the counts per result kind. */
+type Read = (outputFileId: string, errorFileId: string | undefined) => Promise<Counts>
+
+const makeEffectRead = async (origin: string): Promise<Read> => {
+  const [{ Batch, BatchResults, OpenAiConfig, OpenAiFiles }, Layer, ManagedRuntime, Redacted, Schema, Stream, Node] =
+    await Promise.all([
+      import("../src/index.js"),
+      import("effect/Layer"),
+      import("effect/ManagedRuntime"),
+      import("effect/Redacted"),
+      import("effect/Schema"),
+      import("effect/Stream"),
+      import("@effect/platform-node/NodeHttpClient")
+    ])
+  const runtime = ManagedRuntime.make(
+    OpenAiFiles.layer().pipe(
+      Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl: `${origin}/v1` })),
+      Layer.provide(Node.layerUndici)
+    )
+  )
+  const decodeBatch = Schema.decodeUnknownSync(Batch.Batch)
+  return (outputFileId, errorFileId) => {
+    // A completed batch as `retrieveBatch` would return it, pointing at the server's generated files.
+    const batch = decodeBatch({
+      id: "batch_results_bench",
+      object: "batch",
+      endpoint: "/v1/chat/completions",
+      errors: null,
+      input_file_id: "file-input",
+      completion_window: "24h",
+      status: "completed",
+      output_file_id: outputFileId,
+      error_file_id: errorFileId ?? null,
+      created_at: 1_760_000_000,
+      completed_at: 1_760_003_600
+    })
+    return runtime.runPromise(
+      Stream.runFold(BatchResults.stream(batch), emptyCounts(), (counts, result) => {
+        counts.lines++
+        if (result._tag === "Succeeded") counts.succeeded++
+        else if (result._tag === "FailedResponse") counts.failed++
+        else counts.errored++
+        return counts
+      })
+    )
+  }
+}
+
+interface RawLine {
+  readonly response: { readonly status_code: number } | null
+  readonly error: unknown
+}
+
+const makeRawRead = async (origin: string): Promise<Read> => {
+  const { request } = await import("undici")
+  const headers = { authorization: `Bearer ${apiKey}` }
+  const readFile = async (fileId: string, counts: Counts) => {
+    const response = await request(`${origin}/v1/files/${fileId}/content`, { headers })
+    if (response.statusCode !== 200) {
+      throw new Error(`${fileId}: status ${response.statusCode}: ${await response.body.text()}`)
+    }
+    const decoder = new TextDecoder()
+    let pending = ""
+    const line = (text: string) => {
+      if (text.length === 0) return
+      const parsed: RawLine = JSON.parse(text)
+      counts.lines++
+      if (parsed.error !== null) counts.errored++
+      else if (parsed.response !== null && parsed.response.status_code >= 200 && parsed.response.status_code < 300) {
+        counts.succeeded++
+      } else counts.failed++
+    }
+    for await (const chunk of response.body) {
+      if (!(chunk instanceof Uint8Array)) throw new Error("undici body chunk is not bytes")
+      const text = pending + decoder.decode(chunk, { stream: true })
+      let start = 0
+      let newline = text.indexOf("\n")
+      while (newline !== -1) {
+        line(text.slice(start, newline > start && text.charCodeAt(newline - 1) === 13 ? newline - 1 : newline))
+        start = newline + 1
+        newline = text.indexOf("\n", start)
+      }
+      pending = text.slice(start)
+    }
+    line(pending + decoder.decode())
+  }
+  return async (outputFileId, errorFileId) => {
+    const counts = emptyCounts()
+    await readFile(outputFileId, counts)
+    if (errorFileId !== undefined) await readFile(errorFileId, counts)
+    return counts
+  }
+}
+
+/**
+ * The client child: `results <contender> <origin> <outputBytes> <errorBytes> <warmupBytes>`. Warms up on the small
+ * output file, reports `ready` (with its RSS so far), waits for `go`, reads the measured files once, and reports
+ * the counts, wall time, CPU and peak RSS.
+ */
+export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => {
+  const [name, origin, outputArg, errorArg, warmupArg] = args
+  if (name === undefined || !isClient(name) || origin === undefined || outputArg === undefined) {
+    throw new Error(`usage: results <${clients.join("|")}> <origin> <outputBytes> <errorBytes> <warmupBytes>`)
+  }
+  const read = await (name === "effect-undici" ? makeEffectRead(origin) : makeRawRead(origin))
+  const peakRssAfterImportMiB = peakRssMiB()
+  const warmup = await read(resultsFileId("output", Number(warmupArg ?? "2000000")), undefined)
+  const errorBytes = Number(errorArg ?? "0")
+  report({
+    type: "ready",
+    warmupLines: warmup.lines,
+    peakRssAfterImportMiB,
+    peakRssAfterWarmupMiB: peakRssMiB()
+  })
+  if (process.send !== undefined) await receive()
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const counts = await read(
+    resultsFileId("output", Number(outputArg)),
+    errorBytes > 0 ? resultsFileId("error", errorBytes) : undefined
+  )
+  const wallMs = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  report({ type: "result", ...counts, wallMs, cpuUs: cpu.user + cpu.system, peakRssMiB: peakRssMiB() })
+  setTimeout(() => process.exit(0), 50)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Compiling the clients
+// ---------------------------------------------------------------------------------------------------------------
+
+const repoRoot = fileURLToPath(new URL("../", import.meta.url))
+
+/** The bench modules a results client imports (worker.ts loads only the role it runs). */
+const clientBenchFiles = ["worker.ts", "child.ts", "results.ts", "stats.ts", "suite.ts"]
+
+const tsFiles = (dir: string): Array<string> =>
+  readdirSync(join(repoRoot, dir), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
+    .map((file) => join(repoRoot, dir, file))
+
+/**
+ * Transpiles src/ and the client's bench modules with esbuild into a temporary directory (ES2022 ESM, no bundling, no source maps, no
+ * `keepNames`: what `tsc` emits for dist/, modulo the emitter), with a `package.json` saying ESM and a symlink to
+ * the repository's node_modules so that packages resolve as they do from dist/. Returns the directory.
+ */
+const compile = async (): Promise<string> => {
+  const esbuild = await import("esbuild")
+  const out = mkdtempSync(join(tmpdir(), "effect-openai-batch-bench-js-"))
+  await esbuild.build({
+    // Only what a results client loads: other bench files may be mid-edit by someone else.
+    entryPoints: [...tsFiles("src"), ...clientBenchFiles.map((file) => join(repoRoot, "bench", file))],
+    outdir: out,
+    outbase: repoRoot,
+    format: "esm",
+    platform: "node",
+    target: "es2022",
+    bundle: false,
+    sourcemap: false,
+    logLevel: "warning"
+  })
+  writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }))
+  symlinkSync(join(repoRoot, "node_modules"), join(out, "node_modules"), "dir")
+  return out
+}
+
+const removeCompiled = (out: string) => {
+  // The symlink first: the repository's node_modules must never be walked by the recursive delete.
+  unlinkSync(join(out, "node_modules"))
+  rmSync(out, { recursive: true, force: true })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The suite
+// ---------------------------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Sample {
+  readonly mbPerSec: number
+  readonly linesPerSec: number
+  readonly cpuUsPerLine: number
+  readonly cpuSecPerGb: number
+  readonly peakRssMiB: number
+  readonly importRssMiB: number
+  readonly warmRssMiB: number
+  readonly serverCpuShare: number
+}
+
+const mb = 1_000_000
+/** The RSS goal, 150 MB, in MiB (the unit of every RSS figure here). */
+const rssGoalMiB = (150 * mb) / (1024 * 1024)
+const ours = "effect-undici"
+const floorName = "undici-raw"
+
+export const suite: Suite = {
+  name: "results",
+  description: "stream a 20 MB and a 200 MB batch results file through BatchResults.stream (issue 5 item 7)",
+  run: async ({ log, options, origin, serverCpuUs }) => {
+    const rounds = options.rounds ?? (options.quick ? 1 : 3)
+    const sizes = options.quick ? [2 * mb, 20 * mb] : [20 * mb, 200 * mb]
+    const warmupBytes = options.quick ? mb / 2 : 2 * mb
+    // The "small second file": 1% of the output file.
+    const errorBytesOf = (size: number) => size / 100
+
+    const t0 = performance.now()
+    generate("output", warmupBytes)
+    const expected = new Map<number, FileSummary>()
+    for (const size of sizes) {
+      const output = generate("output", size)
+      const error = generate("error", errorBytesOf(size))
+      expected.set(size, {
+        version: generatorVersion,
+        bytes: output.bytes + error.bytes,
+        lines: output.lines + error.lines,
+        succeeded: output.succeeded + error.succeeded,
+        failed: output.failed + error.failed,
+        errored: output.errored + error.errored
+      })
+    }
+    const expectedOf = (size: number): FileSummary => {
+      const e = expected.get(size)
+      if (e === undefined) throw new Error(`no data for size ${size}`)
+      return e
+    }
+    log(`results: data files in ${resultsDir} (generated or reused in ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+    for (const size of sizes) {
+      const e = expectedOf(size)
+      log(
+        `  ${fmt(size / mb)} MB + ${fmt(errorBytesOf(size) / mb, 1)} MB error file: ${fmt(e.bytes)} bytes, ${
+          fmt(e.lines)
+        } lines (${fmt(e.succeeded)} succeeded, ${fmt(e.failed)} failed 400, ${fmt(e.errored)} errored), ${
+          fmt(e.bytes / e.lines)
+        } bytes/line`
+      )
+    }
+    const t1 = performance.now()
+    const compiled = await compile()
+    const workerJs = join(compiled, "bench", "worker.js")
+    log(`results: clients compiled with esbuild into ${compiled} in ${((performance.now() - t1) / 1000).toFixed(1)} s`)
+    log(
+      `results: ${rounds} rounds of ${contenders.length} contenders x sizes ${
+        sizes.map((s) => `${fmt(s / mb)} MB`).join(", ")
+      }; each run in a fresh \`node [flags] <compiled>/bench/worker.js\` after a warm-up read of ${
+        fmt(warmupBytes / mb, 1)
+      } MB`
+    )
+
+    const samples = new Map<string, Array<Sample>>()
+    try {
+      let turn = 0
+      for (let round = 0; round < rounds; round++) {
+        for (const size of sizes) {
+          for (const contender of rotate(contenders, turn++)) {
+            const child = spawnWorker(
+              "results",
+              [contender.client, origin, String(size), String(errorBytesOf(size)), String(warmupBytes)],
+              {
+                compiledWorker: workerJs,
+                nodeArgs: contender.nodeArgs,
+                profileName: options.profile
+                  ? `results-${contender.name.replace(/[^\w-]+/g, "_")}-${size / mb}MB-r${round + 1}`
+                  : undefined
+              }
+            )
+            const ready = await child.next("ready")
+            const server0 = await serverCpuUs()
+            child.send({ type: "go" })
+            const result = await child.next("result")
+            const serverUs = (await serverCpuUs()) - server0
+            await child.exited
+            const e = expectedOf(size)
+            for (const key of ["lines", "succeeded", "failed", "errored"] as const) {
+              if (num(result, key) !== e[key]) {
+                throw new Error(`${contender.name} ${size}: ${key} = ${num(result, key)}, expected ${e[key]}`)
+              }
+            }
+            const wallSec = num(result, "wallMs") / 1000
+            const key = `${size}|${contender.name}`
+            const list = samples.get(key) ?? []
+            list.push({
+              mbPerSec: e.bytes / mb / wallSec,
+              linesPerSec: e.lines / wallSec,
+              cpuUsPerLine: num(result, "cpuUs") / e.lines,
+              cpuSecPerGb: num(result, "cpuUs") / 1e6 / (e.bytes / 1e9),
+              peakRssMiB: num(result, "peakRssMiB"),
+              importRssMiB: num(ready, "peakRssAfterImportMiB"),
+              warmRssMiB: num(ready, "peakRssAfterWarmupMiB"),
+              serverCpuShare: serverUs / 1e6 / wallSec
+            })
+            samples.set(key, list)
+          }
+        }
+        log(`  round ${round + 1}/${rounds} done`)
+      }
+    } finally {
+      removeCompiled(compiled)
+    }
+
+    const stat = (size: number, name: string) => {
+      const list = samples.get(`${size}|${name}`) ?? []
+      const pick = (f: (s: Sample) => number) => list.map(f)
+      return {
+        mbs: median(pick((s) => s.mbPerSec)),
+        minMbs: min(pick((s) => s.mbPerSec)),
+        maxMbs: max(pick((s) => s.mbPerSec)),
+        lines: median(pick((s) => s.linesPerSec)),
+        cpuLine: median(pick((s) => s.cpuUsPerLine)),
+        cpuGb: median(pick((s) => s.cpuSecPerGb)),
+        rss: median(pick((s) => s.peakRssMiB)),
+        rssMax: max(pick((s) => s.peakRssMiB)),
+        importRss: median(pick((s) => s.importRssMiB)),
+        warmRss: median(pick((s) => s.warmRssMiB)),
+        server: median(pick((s) => s.serverCpuShare))
+      }
+    }
+    const verdicts: Array<string> = []
+    for (const size of sizes) {
+      const floor = stat(size, floorName)
+      log()
+      log(
+        `results, ${fmt(size / mb)} MB output + ${fmt(errorBytesOf(size) / mb, 1)} MB error file (medians of ${rounds} rounds)`
+      )
+      log(table(
+        [
+          "contender",
+          "MB/s",
+          "min..max MB/s",
+          "lines/s",
+          "CPU us/line",
+          "CPU s/GB",
+          "vs floor",
+          "RSS import",
+          "RSS warm",
+          "peak RSS",
+          "max peak",
+          "server CPU"
+        ],
+        contenders.map(({ name }) => {
+          const s = stat(size, name)
+          return [
+            name,
+            fmt(s.mbs, 1),
+            `${fmt(s.minMbs, 1)}..${fmt(s.maxMbs, 1)}`,
+            fmt(s.lines),
+            fmt(s.cpuLine, 2),
+            fmt(s.cpuGb, 2),
+            ratio(s.mbs / floor.mbs),
+            fmt(s.importRss, 1),
+            fmt(s.warmRss, 1),
+            fmt(s.rss, 1),
+            fmt(s.rssMax, 1),
+            `${fmt(s.server * 100)}%`
+          ]
+        })
+      ))
+      const s = stat(size, ours)
+      verdicts.push(
+        verdict(
+          s.mbs / floor.mbs >= 0.5,
+          `${fmt(size / mb)} MB: ${ours} ${ratio(s.mbs / floor.mbs)} the raw floor's MB/s (goal >= 0.50x)`
+        ),
+        verdict(
+          s.rssMax < rssGoalMiB,
+          `${fmt(size / mb)} MB: ${ours} peak RSS ${fmt(s.rss, 1)} MiB median, ${fmt(s.rssMax, 1)} max (goal < 150 MB = ${
+            fmt(rssGoalMiB, 1)
+          } MiB, default Node flags)`
+        )
+      )
+    }
+    log()
+    log("RSS columns in MiB: the process's peak RSS after importing its modules, after the warm-up, at the end.")
+    const [small, large] = sizes
+    if (small !== undefined && large !== undefined) {
+      const growth = stat(large, ours).rss / stat(small, ours).rss
+      verdicts.push(
+        verdict(
+          growth <= 1.1,
+          `${ours} peak RSS ${fmt(large / mb)} MB / ${fmt(small / mb)} MB = ${ratio(growth)} (flat: goal <= 1.10x)`
+        )
+      )
+    }
+    log()
+    log("results goals (judged on effect-undici with default Node flags; the flagged runs are information only)")
+    for (const line of verdicts) log(`  ${line}`)
+  }
+}
