@@ -276,13 +276,19 @@ interface Contender {
 }
 
 /**
- * The goals are judged on `effect-undici` with Node's default flags. The two flagged runs of the same client show
- * what the heap limits do to its peak RSS (and cost in throughput): they are reported, never used for a verdict.
+ * The goals are judged on `effect-undici` with Node's default flags. The flagged runs of the same client show what
+ * V8's heap settings do to its peak RSS (and cost in throughput): they are reported, never used for a verdict.
+ * - `old=64` caps the old generation, so full GCs come sooner;
+ * - `semi=4` caps each young-generation semi-space at 4 MB (V8's default grows them to 16 MB);
+ * - `no-pretenure` turns off allocation-site pretenuring: in some runs V8 decides that the per-line objects
+ *   outlive the young generation, allocates them in old space, and the old space then fills with short-lived
+ *   lines until a full GC (peak RSS ~200 MiB instead of ~150 in those runs; see bench/RESULTS.md).
  */
 export const contenders: ReadonlyArray<Contender> = [
   { name: "effect-undici", client: "effect-undici", nodeArgs: [] },
   { name: "effect-undici old=64", client: "effect-undici", nodeArgs: ["--max-old-space-size=64"] },
   { name: "effect-undici semi=4", client: "effect-undici", nodeArgs: ["--max-semi-space-size=4"] },
+  { name: "effect-undici no-pretenure", client: "effect-undici", nodeArgs: ["--no-allocation-site-pretenuring"] },
   { name: "undici-raw", client: "undici-raw", nodeArgs: [] }
 ]
 
@@ -628,6 +634,7 @@ export const suite: Suite = {
           "CPU us/line",
           "CPU s/GB",
           "vs floor",
+          "CPU vs floor",
           "RSS import",
           "RSS warm",
           "peak RSS",
@@ -644,6 +651,7 @@ export const suite: Suite = {
             fmt(s.cpuLine, 2),
             fmt(s.cpuGb, 2),
             ratio(s.mbs / floor.mbs),
+            ratio(s.cpuLine / floor.cpuLine),
             fmt(s.importRss, 1),
             fmt(s.warmRss, 1),
             fmt(s.rss, 1),
@@ -656,7 +664,9 @@ export const suite: Suite = {
       verdicts.push(
         verdict(
           s.mbs / floor.mbs >= 0.5,
-          `${fmt(size / mb)} MB: ${ours} ${ratio(s.mbs / floor.mbs)} the raw floor's MB/s (goal >= 0.50x)`
+          `${fmt(size / mb)} MB: ${ours} ${ratio(s.mbs / floor.mbs)} the raw floor's MB/s (goal >= 0.50x; by client CPU ${
+            ratio(floor.cpuLine / s.cpuLine)
+          }, steadier under load)`
         ),
         verdict(
           s.rssMax < rssGoalMiB,
@@ -667,7 +677,8 @@ export const suite: Suite = {
       )
     }
     log()
-    log("RSS columns in MiB: the process's peak RSS after importing its modules, after the warm-up, at the end.")
+    log("CPU vs floor: client CPU per line over the floor's. RSS columns in MiB: the process's peak RSS after")
+    log("importing its modules, after the warm-up read, at the end. Server CPU: the server's CPU time / the read's wall.")
     const [small, large] = sizes
     if (small !== undefined && large !== undefined) {
       const growth = stat(large, ours).rss / stat(small, ours).rss
