@@ -452,7 +452,7 @@ const tsFiles = (dir: string): Array<string> =>
 const compile = async (): Promise<string> => {
   const esbuild = await import("esbuild")
   const out = mkdtempSync(join(tmpdir(), "effect-openai-batch-bench-js-"))
-  await esbuild.build({
+  const built = esbuild.build({
     // Only what a results client loads: other bench files may be mid-edit by someone else.
     entryPoints: [...tsFiles("src"), ...clientBenchFiles.map((file) => join(repoRoot, "bench", file))],
     outdir: out,
@@ -463,6 +463,11 @@ const compile = async (): Promise<string> => {
     bundle: false,
     sourcemap: false,
     logLevel: "warning"
+  })
+  // Nothing links to node_modules yet: a failed build leaves only our own files to delete.
+  await built.catch((error: unknown) => {
+    rmSync(out, { recursive: true, force: true })
+    throw error
   })
   writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }))
   symlinkSync(join(repoRoot, "node_modules"), join(out, "node_modules"), "dir")
