@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as PathSegment from "./internal/pathSegment.js"
 
 /**
  * The statuses the Batch API documents, in lifecycle order.
@@ -206,7 +207,7 @@ export type Usage = typeof Usage.Type
  * @since 0.1.0
  * @category Schemas
  */
-export class Batch extends Schema.Class<Batch>("effect-openai-batch/Batch")({
+export const Batch = Schema.Struct({
   id: Schema.String,
   object: Schema.Literal("batch"),
   endpoint: BatchEndpoint,
@@ -229,7 +230,15 @@ export class Batch extends Schema.Class<Batch>("effect-openai-batch/Batch")({
   request_counts: optional(RequestCounts),
   usage: optional(Usage),
   metadata: optional(Metadata)
-}) {}
+}).annotations({ identifier: "Batch" })
+
+/**
+ * A batch: a plain, immutable object (decoded values are not class instances, which keeps decoding cheap).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Batch extends Schema.Schema.Type<typeof Batch> {}
 
 /**
  * One page of `GET /v1/batches`. `first_id`/`last_id` are optional in the spec.
@@ -237,13 +246,19 @@ export class Batch extends Schema.Class<Batch>("effect-openai-batch/Batch")({
  * @since 0.1.0
  * @category Schemas
  */
-export class BatchPage extends Schema.Class<BatchPage>("effect-openai-batch/BatchPage")({
+export const BatchPage = Schema.Struct({
   object: Schema.Literal("list"),
   data: Schema.Array(Batch),
   first_id: optional(Schema.String),
   last_id: optional(Schema.String),
   has_more: Schema.Boolean
-}) {}
+}).annotations({ identifier: "BatchPage" })
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface BatchPage extends Schema.Schema.Type<typeof BatchPage> {}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Request parameters: validated on the client before anything is sent.
@@ -327,17 +342,7 @@ export type ListBatchesParams = typeof ListBatchesParams.Type
  * @since 0.1.0
  * @category Schemas
  */
-export const BatchId = Schema.String.pipe(
-  Schema.filter((id) => {
-    if (id.length === 0) return "a batch id must not be empty"
-    if (id.length > 256) return "a batch id has at most 256 characters"
-    // eslint-disable-next-line no-control-regex
-    if (/[/?#%\\\s\u0000-\u001f\u007f]/.test(id) || id.includes("..")) {
-      return "a batch id must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters"
-    }
-    return true
-  })
-)
+export const BatchId = Schema.String.pipe(Schema.filter((id) => PathSegment.issue("batch", id) ?? true))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Status predicates

@@ -21,6 +21,7 @@ import type * as BatchApi from "./BatchApi.js"
 import type * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
+import * as Decoder from "./internal/decoder.js"
 import { excerpt } from "./internal/http.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
 
@@ -73,7 +74,7 @@ export interface StreamOptions extends BatchApi.CallOptions {
   readonly onMalformed?: ((error: MalformedLineError) => Effect.Effect<void>) | undefined
 }
 
-const decodeOutput = ParseResult.decodeUnknownEither(BatchLine.BatchRequestOutput)
+const decodeOutput = Decoder.make(BatchLine.BatchRequestOutput)
 
 const lineDecoder = (fileId: string, file: "output" | "error") => (text: string, line: number) => {
   const malformed = (issue: string) =>

@@ -74,7 +74,7 @@ export const layer = (handlers: Handlers): Layer.Layer<BatchApi.BatchApi> =>
  * @since 0.1.0
  * @category Models
  */
-export type BatchFields = ConstructorParameters<typeof Batch.Batch>[0]
+export type BatchFields = Batch.Batch
 
 /**
  * A valid `Batch` for handlers to return: a `validating` chat-completions batch created at 0, with `fields` on
@@ -84,7 +84,7 @@ export type BatchFields = ConstructorParameters<typeof Batch.Batch>[0]
  * @category Constructors
  */
 export const batch = (fields: Partial<BatchFields> = {}): Batch.Batch =>
-  new Batch.Batch({
+  ({
     id: "batch_test",
     object: "batch",
     endpoint: "/v1/chat/completions",
