@@ -52,4 +52,5 @@ const program = Effect.gen(function*() {
   yield* Console.log(`   -> ${completed}`)
 })
 
-run(program)
+// A finalizing phase longer than the 60 s poll cap, so the progress lines always show it.
+run(program, { simulator: { script: { finalizing: "3 minutes" } } })

@@ -26,7 +26,10 @@ import * as Batch from "./Batch.js"
 import * as BatchError from "./BatchError.js"
 import * as BatchSchedule from "./BatchSchedule.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
+import * as Decoder from "./internal/decoder.js"
 import * as Http from "./internal/http.js"
+import * as PathSegment from "./internal/pathSegment.js"
+import * as Retry from "./internal/retry.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models
@@ -53,8 +56,8 @@ export interface CreateOptions extends CallOptions {
   /**
    * Sent as `Idempotency-Key` and kept across retries. Default: a random key per call. Pass your own (one per
    * logical batch, e.g. `nightly-2026-11-28`) to make a create idempotent across process restarts too: with a
-   * caller's key, `createBatch` first looks among the newest 1,000 batches for one carrying it and returns it
-   * instead of creating another.
+   * caller's key, `createBatch` first looks among the batches created in the last 24 hours (the newest 1,000 at
+   * most) for one carrying it, and returns it instead of creating another.
    */
   readonly idempotencyKey?: string | undefined
   /**
@@ -131,11 +134,36 @@ export const validate = <A, I>(operation: string, schema: Schema.Schema<A, I>, i
       })
   )
 
-const batchPath = (operation: string, batchId: string) =>
-  Effect.map(validate(operation, Batch.BatchId, batchId), (id) => `/batches/${encodeURIComponent(id)}`)
+/**
+ * `prefix` + the URI-encoded id, or an `InvalidParamsError` for an id that could change the path (the rule of
+ * `Batch.BatchId`, checked without a Schema decode: this is on every call's path).
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const pathFor = (
+  operation: string,
+  kind: "batch" | "file",
+  prefix: string,
+  id: string
+): Effect.Effect<string, BatchError.InvalidParamsError> => {
+  const issue = typeof id === "string" ? PathSegment.issue(kind, id) : `a ${kind} id must be a string`
+  return issue === undefined
+    ? Effect.succeed(`${prefix}${encodeURIComponent(id)}`)
+    : Effect.fail(
+      new BatchError.InvalidParamsError({ operation, issue, message: `${operation}: invalid parameters: ${issue}` })
+    )
+}
+
+const batchPath = (operation: string, batchId: string) => pathFor(operation, "batch", "/batches/", batchId)
+
+const decodeBatch = Decoder.make(Batch.Batch)
+const decodePage = Decoder.make(Batch.BatchPage)
 
 /** How far back (in seconds, against clock skew) a lookup for an ambiguous create looks, and how many pages. */
 const lookupSkewSeconds = 300
+/** How far back a caller-supplied idempotency key is looked for: the 24-hour completion window. */
+const callerKeyWindowSeconds = 24 * 3600
 const lookupMaxPages = 10
 
 /**
@@ -166,40 +194,30 @@ export const make = (
       maxRetryAfter: config.maxRetryAfter,
       deadline: config.retryDeadline
     })
-    const retrying = <A>(
-      effect: Effect.Effect<A, BatchError.RequestError>,
-      callOptions: CallOptions | undefined
-    ): Effect.Effect<A, BatchError.RequestError> => {
-      const schedule: BatchSchedule.RetrySchedule = callOptions?.retry ?? defaultRetry
-      return effect.pipe(
-        Effect.tapError((error) => Effect.logDebug(`effect-openai-batch: attempt failed: ${error.message}`)),
-        Effect.retry(schedule)
-      )
-    }
+    const retrying = <A>(effect: Effect.Effect<A, BatchError.RequestError>, callOptions: CallOptions | undefined) =>
+      Retry.retry(effect, callOptions?.retry ?? defaultRetry)
 
     const listOnce = (params: Batch.ListBatchesParams) =>
       Effect.map(
-        pipeline.request({ method: "GET", path: "/batches", urlParams: { ...params } }, Batch.BatchPage),
+        pipeline.request({ method: "GET", path: "/batches", urlParams: { ...params } }, decodePage),
         (decoded) => decoded.value
       )
 
     /**
-     * Looks among the newest batches for one carrying this idempotency key. With `sinceSeconds`, only batches
-     * created since then count (and paging stops at older ones): a generated key must never match an older batch.
+     * Looks among the newest batches, created since `sinceSeconds`, for one carrying this idempotency key. Stops at
+     * older batches, at the end of the list, at a repeated cursor, or after `lookupMaxPages` pages.
      */
-    const findCreated = (key: string, sinceSeconds: number | undefined) =>
+    const findCreated = (key: string, sinceSeconds: number) =>
       Effect.gen(function*() {
         let after: string | undefined
         for (let page = 0; page < lookupMaxPages; page++) {
           const result = yield* listOnce(after === undefined ? { limit: 100 } : { limit: 100, after })
           const found = result.data.find((batch) =>
-            batch.metadata?.[idempotencyMetadataKey] === key &&
-            (sinceSeconds === undefined || batch.created_at >= sinceSeconds)
+            batch.metadata?.[idempotencyMetadataKey] === key && batch.created_at >= sinceSeconds
           )
           if (found !== undefined) return Option.some(found)
           const last = result.data[result.data.length - 1]
-          if (!result.has_more || last === undefined) break
-          if (sinceSeconds !== undefined && last.created_at < sinceSeconds) break
+          if (!result.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
           after = last.id
         }
         return Option.none<Batch.Batch>()
@@ -217,14 +235,13 @@ export const make = (
         const marked = createOptions?.idempotencyMarker !== false && Object.keys(metadata).length < 16
         const body = marked ? { ...valid, metadata: { ...metadata, [idempotencyMetadataKey]: key } } : valid
         // A generated key only matches batches made by this call (less clock skew); a caller's key names one batch
-        // whenever it was made, so a re-run after a crash finds it too.
-        const since = callerKey === undefined
-          ? Math.floor((yield* Clock.currentTimeMillis) / 1000) - lookupSkewSeconds
-          : undefined
+        // made within the completion window, so a re-run after a crash finds it too.
+        const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const since = nowSeconds - (callerKey === undefined ? lookupSkewSeconds : callerKeyWindowSeconds)
         const mayExist = yield* Ref.make(marked && callerKey !== undefined)
         const send = pipeline.request(
           { method: "POST", path: "/batches", headers: { "idempotency-key": key }, body },
-          Batch.Batch
+          decodeBatch
         ).pipe(
           Effect.map((decoded) => decoded.value),
           Effect.tapError((error) => BatchSchedule.isAmbiguous(error) ? Ref.set(mayExist, true) : Effect.void)
@@ -242,7 +259,7 @@ export const make = (
             )
             : send)
         const schedule = createOptions?.retry ?? defaultRetry
-        return yield* Effect.retry(
+        return yield* Retry.retry(
           attempt,
           marked ? schedule : schedule.pipe(Schedule.whileInput((error) => !BatchSchedule.isAmbiguous(error)))
         )
@@ -253,7 +270,7 @@ export const make = (
       Effect.gen(function*() {
         const path = yield* batchPath(operation, batchId)
         yield* Effect.annotateCurrentSpan("openai.batch_id", batchId)
-        const decoded = yield* retrying(pipeline.request({ method: "GET", path }, Batch.Batch), callOptions)
+        const decoded = yield* retrying(pipeline.request({ method: "GET", path }, decodeBatch), callOptions)
         const hint = Number(decoded.headers["openai-poll-after-ms"])
         return {
           batch: decoded.value,
@@ -279,7 +296,7 @@ export const make = (
     const cancelBatch = Effect.fn("BatchApi.cancelBatch")(function*(batchId: string, callOptions?: CallOptions) {
       const path = yield* batchPath("cancelBatch", batchId)
       yield* Effect.annotateCurrentSpan("openai.batch_id", batchId)
-      const decoded = yield* retrying(pipeline.request({ method: "POST", path: `${path}/cancel` }, Batch.Batch), callOptions)
+      const decoded = yield* retrying(pipeline.request({ method: "POST", path: `${path}/cancel` }, decodeBatch), callOptions)
       return decoded.value
     })
 

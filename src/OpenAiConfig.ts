@@ -61,6 +61,12 @@ export interface Options {
   readonly maxRetries?: number | undefined
   readonly maxRetryAfter?: Duration.DurationInput | undefined
   readonly retryDeadline?: Duration.DurationInput | undefined
+  /**
+   * Also trace each HTTP attempt with `@effect/platform`'s `http.client` span (and send a `traceparent` header).
+   * Default `false`: every operation already has its own span (`BatchApi.retrieveBatch`, ...) carrying the batch
+   * id and the request id, and the per-attempt span costs about a tenth of a call's CPU.
+   */
+  readonly httpSpans?: boolean | undefined
 }
 
 /**
@@ -79,6 +85,7 @@ export interface Service {
   readonly maxRetries: number
   readonly maxRetryAfter: Duration.Duration
   readonly retryDeadline: Duration.Duration
+  readonly httpSpans: boolean
 }
 
 /**
@@ -119,7 +126,8 @@ export const make = (options: Options): Effect.Effect<Service, ConfigError.Confi
       timeout: Duration.decode(options.timeout ?? defaults.timeout),
       maxRetries,
       maxRetryAfter: Duration.decode(options.maxRetryAfter ?? defaults.maxRetryAfter),
-      retryDeadline: Duration.decode(options.retryDeadline ?? defaults.retryDeadline)
+      retryDeadline: Duration.decode(options.retryDeadline ?? defaults.retryDeadline),
+      httpSpans: options.httpSpans ?? false
     }
   })
 

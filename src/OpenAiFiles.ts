@@ -13,14 +13,11 @@
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
@@ -29,8 +26,10 @@ import * as BatchApi from "./BatchApi.js"
 import * as BatchError from "./BatchError.js"
 import * as BatchSchedule from "./BatchSchedule.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
+import * as Decoder from "./internal/decoder.js"
 import * as Http from "./internal/http.js"
-import { parseJson } from "./internal/jsonl.js"
+import * as PathSegment from "./internal/pathSegment.js"
+import * as Retry from "./internal/retry.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models
@@ -105,6 +104,9 @@ export class DeletedFile extends Schema.Class<DeletedFile>("effect-openai-batch/
   deleted: Schema.Boolean
 }) {}
 
+const decodeFile = Decoder.make(OpenAIFile)
+const decodeDeleted = Decoder.make(DeletedFile)
+
 /**
  * A file id as accepted in a path: not empty, at most 256 characters, and nothing that changes the path
  * (`/`, `?`, `#`, `%`, `\`, `..`, whitespace or control characters).
@@ -112,17 +114,7 @@ export class DeletedFile extends Schema.Class<DeletedFile>("effect-openai-batch/
  * @since 0.1.0
  * @category Schemas
  */
-export const FileId = Schema.String.pipe(
-  Schema.filter((id) => {
-    if (id.length === 0) return "a file id must not be empty"
-    if (id.length > 256) return "a file id has at most 256 characters"
-    // eslint-disable-next-line no-control-regex
-    if (/[/?#%\\\s\u0000-\u001f\u007f]/.test(id) || id.includes("..")) {
-      return "a file id must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters"
-    }
-    return true
-  })
-)
+export const FileId = Schema.String.pipe(Schema.filter((id) => PathSegment.issue("file", id) ?? true))
 
 /**
  * When an uploaded file expires (1 hour to 30 days after its creation; batch files default to 30 days).
@@ -314,17 +306,10 @@ export const make = (
       maxRetryAfter: config.maxRetryAfter,
       deadline: config.retryDeadline
     })
-    const retrying = <A>(
-      effect: Effect.Effect<A, BatchError.RequestError>,
-      callOptions: BatchApi.CallOptions | undefined
-    ): Effect.Effect<A, BatchError.RequestError> =>
-      effect.pipe(
-        Effect.tapError((error) => Effect.logDebug(`effect-openai-batch: attempt failed: ${error.message}`)),
-        Effect.retry(callOptions?.retry ?? defaultRetry)
-      )
+    const retrying = <A>(effect: Effect.Effect<A, BatchError.RequestError>, callOptions: BatchApi.CallOptions | undefined) =>
+      Retry.retry(effect, callOptions?.retry ?? defaultRetry)
 
-    const filePath = (operation: string, fileId: string) =>
-      Effect.map(BatchApi.validate(operation, FileId, fileId), (id) => `/files/${encodeURIComponent(id)}`)
+    const filePath = (operation: string, fileId: string) => BatchApi.pathFor(operation, "file", "/files/", fileId)
 
     const timedOut = (method: string, url: string, timeout: Duration.Duration) => () =>
       new BatchError.TransportError({
@@ -334,48 +319,9 @@ export const make = (
         message: `${method} ${url} timed out after ${Duration.format(timeout)}`
       })
 
-    /** One attempt of a request whose 2xx JSON answer is decoded with `schema` (the pipeline's JSON rules). */
-    const sendJson = <A, I>(
-      request: HttpClientRequest.HttpClientRequest,
-      schema: Schema.Schema<A, I>,
-      timeout: Duration.Duration
-    ): Effect.Effect<A, BatchError.RequestError> => {
-      const url = `${config.baseUrl}${request.url}`
-      const decode = ParseResult.decodeUnknownEither(schema)
-      const attempt = Effect.gen(function*() {
-        const response: HttpClientResponse.HttpClientResponse = yield* pipeline.raw(request)
-        const requestId = response.headers["x-request-id"]
-        const text = yield* Effect.mapError(
-          response.text,
-          (error) =>
-            new BatchError.TransportError({
-              method: request.method,
-              url,
-              reason: "Transport",
-              message: `${request.method} ${url}: reading the body failed: ${error.message}`
-            })
-        )
-        const fail = (issue: string) =>
-          new BatchError.DecodeError({
-            method: request.method,
-            url,
-            status: response.status,
-            issue,
-            bodyExcerpt: Http.excerpt(text),
-            message: `${request.method} ${url}: the ${response.status} response does not match the API's schema: ${issue}`,
-            ...(requestId === undefined ? {} : { requestId })
-          })
-        const json = parseJson(text)
-        if (Either.isLeft(json)) return yield* Effect.fail(fail(`not JSON (${json.left})`))
-        const decoded = decode(json.right)
-        if (Either.isLeft(decoded)) {
-          return yield* Effect.fail(fail(ParseResult.TreeFormatter.formatIssueSync(decoded.left)))
-        }
-        if (requestId !== undefined) yield* Effect.annotateCurrentSpan("openai.request_id", requestId)
-        return decoded.right
-      })
-      return Effect.timeoutFail(attempt, { duration: timeout, onTimeout: timedOut(request.method, url, timeout) })
-    }
+    /** One attempt of a request whose 2xx JSON answer is decoded (the pipeline's rules, its own timeout). */
+    const sendJson = <A>(spec: Http.RequestSpec, decode: Decoder.Decoder<A>) =>
+      Effect.map(pipeline.request(spec, decode), (decoded) => decoded.value)
 
     const uploadFile = Effect.fn("OpenAiFiles.uploadFile")(
       function*<E>(params: UploadParams<E>, uploadOptions?: UploadOptions) {
@@ -395,10 +341,10 @@ export const make = (
         const timeout = Duration.decode(uploadOptions?.timeout ?? defaultUploadTimeout)
         const content = params.file
         if (!isStream(content)) {
-          const request = HttpClientRequest.post("/files").pipe(
-            HttpClientRequest.bodyFormData(formData(params, content))
+          const file = yield* retrying(
+            sendJson({ method: "POST", path: "/files", httpBody: HttpBody.formData(formData(params, content)), timeout }, decodeFile),
+            uploadOptions
           )
-          const file = yield* retrying(sendJson(request, OpenAIFile, timeout), uploadOptions)
           yield* Effect.annotateCurrentSpan("openai.file_id", file.id)
           return file
         }
@@ -409,10 +355,8 @@ export const make = (
           params,
           Stream.tapError(content, (error) => Ref.set(streamFailure, Option.some(error)))
         )
-        const request = HttpClientRequest.post("/files").pipe(
-          HttpClientRequest.setBody(HttpBody.stream(multipart.body, multipart.contentType))
-        )
-        const file = yield* sendJson(request, OpenAIFile, timeout).pipe(
+        const httpBody = HttpBody.stream(multipart.body, multipart.contentType)
+        const file = yield* sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile).pipe(
           Effect.catchAll((error) =>
             Effect.flatMap(
               Ref.get(streamFailure),
@@ -432,7 +376,7 @@ export const make = (
       function*(fileId: string, callOptions?: BatchApi.CallOptions) {
         const path = yield* filePath("retrieveFile", fileId)
         yield* Effect.annotateCurrentSpan("openai.file_id", fileId)
-        const decoded = yield* retrying(pipeline.request({ method: "GET", path }, OpenAIFile), callOptions)
+        const decoded = yield* retrying(pipeline.request({ method: "GET", path }, decodeFile), callOptions)
         return decoded.value
       }
     )
@@ -441,7 +385,7 @@ export const make = (
       function*(fileId: string, callOptions?: BatchApi.CallOptions) {
         const path = yield* filePath("deleteFile", fileId)
         yield* Effect.annotateCurrentSpan("openai.file_id", fileId)
-        return yield* retrying(sendJson(HttpClientRequest.del(path), DeletedFile, config.timeout), callOptions)
+        return yield* retrying(sendJson({ method: "DELETE", path }, decodeDeleted), callOptions)
       }
     )
 

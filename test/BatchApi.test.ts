@@ -241,6 +241,37 @@ describe("errors", () => {
     }).pipe(Effect.provide(Fake.layer(() => ({ drop: true })))))
 })
 
+/** A tracer that records every span's name and attributes. */
+const recordingTracer = () => {
+  const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      spans.push({ name, attributes })
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: `span-${spans.length}`,
+        traceId: "trace-1",
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes,
+        links,
+        sampled: true,
+        kind,
+        end: () => undefined,
+        attribute: (key, value) => void attributes.set(key, value),
+        event: () => undefined,
+        addLinks: () => undefined
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, tracer }
+}
+
 describe("the API key never leaks", () => {
   const secret = Fake.testKey
 
@@ -289,44 +320,32 @@ describe("the API key never leaks", () => {
 
   it.effect("not in span names or attributes (HttpClient spans included), and spans are made per operation", () =>
     Effect.gen(function*() {
-      const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
-      const tracer = Tracer.make({
-        span: (name, parent, context, links, startTime, kind) => {
-          const attributes = new Map<string, unknown>()
-          spans.push({ name, attributes })
-          const span: Tracer.Span = {
-            _tag: "Span",
-            name,
-            spanId: `span-${spans.length}`,
-            traceId: "trace-1",
-            parent,
-            context,
-            status: { _tag: "Started", startTime },
-            attributes,
-            links,
-            sampled: true,
-            kind,
-            end: () => undefined,
-            attribute: (key, value) => void attributes.set(key, value),
-            event: () => undefined,
-            addLinks: () => undefined
-          }
-          return span
-        },
-        context: (f) => f()
-      })
+      const { spans, tracer } = recordingTracer()
       yield* BatchApi.retrieveBatch("batch_1", noRetry).pipe(Effect.either, Effect.withTracer(tracer))
       yield* BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, noRetry)
         .pipe(Effect.either, Effect.withTracer(tracer))
       const names = spans.map((span) => span.name)
       assert.include(names, "BatchApi.retrieveBatch")
       assert.include(names, "BatchApi.createBatch")
-      assert.isTrue(names.some((name) => name.startsWith("http.client")))
       const http = spans.find((span) => span.name.startsWith("http.client"))
+      assert.isDefined(http)
       assert.strictEqual(http?.attributes.get("http.request.header.authorization"), "<redacted>")
       assert.strictEqual(spans.find((span) => span.name === "BatchApi.retrieveBatch")?.attributes.get("openai.batch_id"), "batch_1")
       assert.notInclude(JSON.stringify(spans.map((span) => [span.name, [...span.attributes]])), "SECRET")
-    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })))))
+    }).pipe(Effect.provide(Fake.layer(
+      () => Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } }),
+      { httpSpans: true }
+    ))))
+
+  it.effect("by default: one span per operation with the request id, no per-attempt HTTP span, no traceparent", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      yield* BatchApi.retrieveBatch("batch_1").pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.map((span) => span.name), ["BatchApi.retrieveBatch"])
+      assert.strictEqual(spans[0]?.attributes.get("openai.request_id"), "req_42")
+      const [request] = yield* Fake.requests
+      assert.isUndefined(request?.headers["traceparent"])
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson(), { "x-request-id": "req_42" })))))
 
   it.effect("not in the config's own rendering", () =>
     Effect.sync(() => {

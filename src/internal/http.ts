@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import type * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -16,6 +17,8 @@ import { flow } from "effect/Function"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Decoder from "./decoder.js"
+import * as Timeout from "./timeout.js"
 import * as BatchError from "../BatchError.js"
 import type * as OpenAiConfig from "../OpenAiConfig.js"
 import { retryAfterMillis } from "./retryAfter.js"
@@ -26,12 +29,17 @@ export const userAgent = `${packageName}/${packageVersion}`
 
 /** @internal */
 export interface RequestSpec {
-  readonly method: "GET" | "POST"
+  readonly method: "GET" | "POST" | "DELETE"
   /** Relative to the base URL, already escaped. */
   readonly path: string
   readonly urlParams?: Record<string, string | number | undefined>
   readonly headers?: Record<string, string>
+  /** A JSON body. */
   readonly body?: unknown
+  /** Any other body (multipart, a stream); takes precedence over `body`. */
+  readonly httpBody?: HttpBody.HttpBody
+  /** This attempt's timeout; default the config's. */
+  readonly timeout?: Duration.Duration
 }
 
 /** @internal */
@@ -45,10 +53,8 @@ export interface Decoded<A> {
 export interface Pipeline {
   readonly client: HttpClient.HttpClient
   readonly baseUrl: string
-  readonly request: <A, I>(
-    spec: RequestSpec,
-    schema: Schema.Schema<A, I>
-  ) => Effect.Effect<Decoded<A>, BatchError.RequestError>
+  /** Sends one attempt and decodes a 2xx body with `decode` (see `Decoder.make`). */
+  readonly request: <A>(spec: RequestSpec, decode: Decoder.Decoder<A>) => Effect.Effect<Decoded<A>, BatchError.RequestError>
   /** Sends a request and returns the raw response once its status is 2xx (for streamed bodies). */
   readonly raw: (
     request: HttpClientRequest.HttpClientRequest
@@ -157,7 +163,8 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
     "openai-organization": Option.getOrUndefined(config.organization),
     "openai-project": Option.getOrUndefined(config.project)
   })
-  const client = httpClient.pipe(
+  const traced = config.httpSpans ? httpClient : HttpClient.withTracerDisabledWhen(httpClient, () => true)
+  const client = traced.pipe(
     HttpClient.mapRequest(flow(
       HttpClientRequest.prependUrl(config.baseUrl),
       HttpClientRequest.bearerToken(config.apiKey),
@@ -165,24 +172,20 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
       HttpClientRequest.acceptJson
     ))
   )
-  const timeoutMillis = Duration.toMillis(config.timeout)
-
   /** Runs one attempt under the per-attempt timeout; the body read is inside it too. */
   const withTimeout = <A>(
     method: string,
     url: string,
+    timeout: Duration.Duration,
     effect: Effect.Effect<A, BatchError.RequestError>
   ): Effect.Effect<A, BatchError.RequestError> =>
-    Effect.timeoutFail(effect, {
-      duration: timeoutMillis,
-      onTimeout: () =>
-        new BatchError.TransportError({
-          method,
-          url,
-          reason: "Timeout",
-          message: `${method} ${url} timed out after ${Duration.format(config.timeout)}`
-        })
-    })
+    Timeout.timeoutFail(effect, timeout, () =>
+      new BatchError.TransportError({
+        method,
+        url,
+        reason: "Timeout",
+        message: `${method} ${url} timed out after ${Duration.format(timeout)}`
+      }))
 
   const failStatus = (response: HttpClientResponse.HttpClientResponse, method: string, url: string) =>
     Effect.flatMap(
@@ -190,39 +193,58 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
       ([body, now]) => Effect.fail(statusError(response, method, url, body, now))
     )
 
-  const request = <A, I>(spec: RequestSpec, schema: Schema.Schema<A, I>) => {
-    const decode = ParseResult.decodeUnknownEither(schema)
+  const request = <A>(spec: RequestSpec, decode: Decoder.Decoder<A>) => {
     const url = `${config.baseUrl}${spec.path}`
-    let req = HttpClientRequest.make(spec.method)(spec.path, {
+    const base = HttpClientRequest.make(spec.method)(spec.path, {
       urlParams: definedOnly(spec.urlParams ?? {}),
       headers: spec.headers ?? {}
     })
-    if (spec.body !== undefined) req = HttpClientRequest.bodyUnsafeJson(req, spec.body)
-    const attempt = Effect.gen(function*() {
-      const response = yield* Effect.mapError(client.execute(req), transportError(spec.method, url))
-      if (response.status < 200 || response.status >= 300) {
-        return yield* failStatus(response, spec.method, url)
-      }
-      const requestId = response.headers["x-request-id"]
-      const text = yield* Effect.mapError(response.text, transportError(spec.method, url))
+    const req = spec.httpBody !== undefined
+      ? HttpClientRequest.setBody(base, spec.httpBody)
+      : spec.body !== undefined
+      ? HttpClientRequest.bodyUnsafeJson(base, spec.body)
+      : base
+    const onTransportError = transportError(spec.method, url)
+    const decodeBody = (
+      status: number,
+      headers: Readonly<Record<string, string>>,
+      text: string
+    ): Effect.Effect<Decoded<A>, BatchError.DecodeError> => {
+      const requestId = headers["x-request-id"]
       const fail = (issue: string) =>
-        new BatchError.DecodeError({
-          method: spec.method,
-          url,
-          status: response.status,
-          issue,
-          bodyExcerpt: excerpt(text),
-          message: `${spec.method} ${url}: the ${response.status} response does not match the API's schema: ${issue}`,
-          ...definedOnly({ requestId })
-        })
+        Effect.fail(
+          new BatchError.DecodeError({
+            method: spec.method,
+            url,
+            status,
+            issue,
+            bodyExcerpt: excerpt(text),
+            message: `${spec.method} ${url}: the ${status} response does not match the API's schema: ${issue}`,
+            ...definedOnly({ requestId })
+          })
+        )
       const json = parseJson(text)
-      if (Either.isLeft(json)) return yield* Effect.fail(fail(`not JSON (${json.left})`))
+      if (Either.isLeft(json)) return fail(`not JSON (${json.left})`)
       const decoded = decode(json.right)
-      if (Either.isLeft(decoded)) return yield* Effect.fail(fail(ParseResult.TreeFormatter.formatIssueSync(decoded.left)))
-      if (requestId !== undefined) yield* Effect.annotateCurrentSpan("openai.request_id", requestId)
-      return { value: decoded.right, requestId, headers: response.headers }
-    })
-    return withTimeout(spec.method, url, attempt)
+      if (Either.isLeft(decoded)) return fail(ParseResult.TreeFormatter.formatIssueSync(decoded.left))
+      const result: Decoded<A> = { value: decoded.right, requestId, headers }
+      return requestId === undefined
+        ? Effect.succeed(result)
+        : Effect.as(Effect.annotateCurrentSpan("openai.request_id", requestId), result)
+    }
+    const attempt = Effect.flatMap(
+      Effect.mapError(client.execute(req), onTransportError),
+      (response): Effect.Effect<Decoded<A>, BatchError.RequestError> => {
+        if (response.status < 200 || response.status >= 300) return failStatus(response, spec.method, url)
+        // Some transports rebuild `headers` on every access: read them once.
+        const headers = response.headers
+        return Effect.flatMap(
+          Effect.mapError(response.text, onTransportError),
+          (text) => decodeBody(response.status, headers, text)
+        )
+      }
+    )
+    return withTimeout(spec.method, url, spec.timeout ?? config.timeout, attempt)
   }
 
   const raw = (req: HttpClientRequest.HttpClientRequest) => {

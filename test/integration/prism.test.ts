@@ -125,8 +125,12 @@ layer(Prism.layer, { excludeTestServices: true, timeout: "40 seconds" })("Prism 
           output_expires_after: { anchor: "created_at", seconds: 86_400 }
         }
         const result = yield* refereed(BatchApi.createBatch(params, { idempotencyKey: "prism-key-1" }))
-        const batch = assertAccepted(result)
-        const sent = result.exchanges[0]
+        const batch = assertAccepted(result, 2)
+        // A caller's idempotency key is looked up first: a list request Prism must accept too.
+        assert.deepStrictEqual(result.exchanges.map((e) => e.method), ["GET", "POST"])
+        assert.strictEqual(result.exchanges[0]?.url, `${(yield* Prism.Prism).baseUrl}/batches`)
+        assert.strictEqual(String(result.exchanges[0]?.query), "limit=100")
+        const sent = result.exchanges[1]
         // What Prism accepted is what we meant to send, optional params included.
         assert.strictEqual(sent?.method, "POST")
         assert.strictEqual(sent?.url, `${(yield* Prism.Prism).baseUrl}/batches`)

@@ -1,0 +1,19 @@
+/**
+ * Ids go into URL paths (`/batches/{id}`, `/files/{id}`): one that could change the path is refused before anything
+ * is sent. The rule is shared by the `BatchId` and `FileId` schemas and by the operations' fast check.
+ *
+ * @internal
+ */
+
+// eslint-disable-next-line no-control-regex
+const unsafe = /[/?#%\\\s\u0000-\u001f\u007f]/
+
+/** Why `id` cannot be a path segment, or `undefined` when it can. @internal */
+export const issue = (kind: string, id: string): string | undefined => {
+  if (id.length === 0) return `a ${kind} id must not be empty`
+  if (id.length > 256) return `a ${kind} id has at most 256 characters`
+  if (unsafe.test(id) || id.includes("..")) {
+    return `a ${kind} id must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters`
+  }
+  return undefined
+}
