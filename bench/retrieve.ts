@@ -15,7 +15,7 @@ import { retrieveBatchId } from "./servers.js"
 import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
-export const contenders = ["effect-undici", "effect-fetch", "openai-sdk", "undici-raw"] as const
+export const contenders = ["effect-undici", "effect-fetch", "openai-sdk", "platform-floor", "undici-raw"] as const
 export type Contender = typeof contenders[number]
 const isContender = (name: string): name is Contender => contenders.some((c) => c === name)
 
@@ -71,6 +71,35 @@ const makeEffectClient = async (transport: "undici" | "fetch", baseUrl: string):
   }
 }
 
+/**
+ * The ceiling of any library on @effect/platform: its undici HttpClient, execute + text + JSON.parse, in
+ * `Effect.forEach` like this library, with no validation, timeout, retry or span of ours. What this library spends
+ * above it is its own work.
+ */
+const makePlatformFloor = async (baseUrl: string): Promise<Client> => {
+  const [HttpClient, HttpClientRequest, NodeHttpClient, Effect, ManagedRuntime] = await Promise.all([
+    import("@effect/platform/HttpClient"),
+    import("@effect/platform/HttpClientRequest"),
+    import("@effect/platform-node/NodeHttpClient"),
+    import("effect/Effect"),
+    import("effect/ManagedRuntime")
+  ])
+  const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
+  const client = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
+  const request = HttpClientRequest.get(`${baseUrl}/batches/${retrieveBatchId}`, {
+    headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" }
+  })
+  const call = Effect.flatMap(client.execute(request), (response) =>
+    Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text)))
+  return {
+    one: () => runtime.runPromise(call),
+    run: (calls, concurrency) =>
+      runtime.runPromise(
+        Effect.forEach(Array.from({ length: calls }), () => call, concurrency > 1 ? { concurrency, discard: true } : { discard: true })
+      )
+  }
+}
+
 const makeSdkClient = async (baseUrl: string): Promise<Client> => {
   const { default: OpenAI } = await import("openai")
   const client = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0 })
@@ -100,6 +129,8 @@ const makeClient = (contender: Contender, baseUrl: string): Promise<Client> => {
       return makeEffectClient("fetch", baseUrl)
     case "openai-sdk":
       return makeSdkClient(baseUrl)
+    case "platform-floor":
+      return makePlatformFloor(baseUrl)
     case "undici-raw":
       return makeRawClient(baseUrl)
   }

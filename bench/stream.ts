@@ -15,7 +15,7 @@ import { listBatchId } from "./servers.js"
 import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
-export const contenders = ["effect-undici", "openai-sdk", "undici-raw"] as const
+export const contenders = ["effect-undici", "openai-sdk", "platform-floor", "undici-raw"] as const
 export type Contender = typeof contenders[number]
 const isContender = (name: string): name is Contender => contenders.some((c) => c === name)
 
@@ -53,6 +53,45 @@ const makeEffectWalk = async (): Promise<Walk> => {
   }
 }
 
+interface RawPage {
+  readonly data: ReadonlyArray<{ readonly id: string }>
+  readonly has_more: boolean
+}
+
+/** @effect/platform's undici client walking the cursors with JSON.parse only: the ceiling of a library built on it. */
+const makePlatformWalk = async (): Promise<Walk> => {
+  const [HttpClient, HttpClientRequest, NodeHttpClient, Effect, ManagedRuntime] = await Promise.all([
+    import("@effect/platform/HttpClient"),
+    import("@effect/platform/HttpClientRequest"),
+    import("@effect/platform-node/NodeHttpClient"),
+    import("effect/Effect"),
+    import("effect/ManagedRuntime")
+  ])
+  const headers = { authorization: `Bearer ${apiKey}`, accept: "application/json" }
+  return async (baseUrl) => {
+    const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
+    const client = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
+    const walk = Effect.gen(function*() {
+      let count = 0
+      let lastId = ""
+      let after: string | undefined
+      for (;;) {
+        const url = `${baseUrl}/batches?limit=${pageSize}${after === undefined ? "" : `&after=${after}`}`
+        const response = yield* client.execute(HttpClientRequest.get(url, { headers }))
+        const page: RawPage = JSON.parse(yield* response.text)
+        count += page.data.length
+        const last = page.data[page.data.length - 1]
+        if (last !== undefined) lastId = last.id
+        if (!page.has_more || last === undefined) return { count, lastId }
+        after = last.id
+      }
+    })
+    const result = await runtime.runPromise(walk)
+    await runtime.dispose()
+    return result
+  }
+}
+
 const makeSdkWalk = async (): Promise<Walk> => {
   const { default: OpenAI } = await import("openai")
   return async (baseUrl) => {
@@ -67,10 +106,6 @@ const makeSdkWalk = async (): Promise<Walk> => {
   }
 }
 
-interface RawPage {
-  readonly data: ReadonlyArray<{ readonly id: string }>
-  readonly has_more: boolean
-}
 
 const makeRawWalk = async (): Promise<Walk> => {
   const { request } = await import("undici")
@@ -100,6 +135,8 @@ const makeWalk = (contender: Contender): Promise<Walk> => {
       return makeEffectWalk()
     case "openai-sdk":
       return makeSdkWalk()
+    case "platform-floor":
+      return makePlatformWalk()
     case "undici-raw":
       return makeRawWalk()
   }

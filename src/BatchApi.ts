@@ -407,9 +407,9 @@ export const streamBatches = (
   interface Cursor {
     readonly after: string | undefined
     readonly pages: number
-    readonly used: ReadonlySet<string>
   }
-  const page = (api: Service, cursor: Cursor) =>
+  // One set of used cursors per run of the stream (a run may be repeated; each starts afresh).
+  const page = (api: Service, used: Set<string>, cursor: Cursor) =>
     Effect.flatMap(
       api.listBatches(cursor.after === undefined ? { limit } : { limit, after: cursor.after }, options),
       (result): Effect.Effect<readonly [Chunk.Chunk<Batch.Batch>, Option.Option<Cursor>], BatchError.PaginationError> => {
@@ -427,7 +427,7 @@ export const streamBatches = (
             })
           )
         }
-        if (cursor.used.has(last.id) || last.id === cursor.after) {
+        if (used.has(last.id) || last.id === cursor.after) {
           return Effect.fail(
             new BatchError.PaginationError({
               reason: "RepeatedCursor",
@@ -437,16 +437,19 @@ export const streamBatches = (
             })
           )
         }
-        const used = new Set(cursor.used).add(last.id)
-        return Effect.succeed([items, Option.some({ after: last.id, pages, used })])
+        used.add(last.id)
+        return Effect.succeed([items, Option.some({ after: last.id, pages })])
       }
     )
   return Stream.unwrap(
     Effect.map(BatchApi, (api) =>
-      Stream.paginateChunkEffect<Cursor, Batch.Batch, BatchError.RequestError | BatchError.PaginationError, never>(
-        { after: options.after, pages: 0, used: new Set() },
-        (cursor) => page(api, cursor)
-      ))
+      Stream.suspend(() => {
+        const used = new Set<string>()
+        return Stream.paginateChunkEffect<Cursor, Batch.Batch, BatchError.RequestError | BatchError.PaginationError, never>(
+          { after: options.after, pages: 0 },
+          (cursor) => page(api, used, cursor)
+        )
+      }))
   )
 }
 
