@@ -187,15 +187,7 @@ export const make = (
   options: MakeOptions = {}
 ): Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const config = yield* OpenAiConfig.OpenAiConfig
-    const pipeline = Http.make(config, yield* HttpClient.HttpClient)
-    const defaultRetry = options.retry ?? BatchSchedule.retry({
-      maxRetries: config.maxRetries,
-      maxRetryAfter: config.maxRetryAfter,
-      deadline: config.retryDeadline
-    })
-    const retrying = <A>(effect: Effect.Effect<A, BatchError.RequestError>, callOptions: CallOptions | undefined) =>
-      Retry.retry(effect, callOptions?.retry ?? defaultRetry)
+    const { defaultRetry, pipeline, retrying } = yield* Http.context(options.retry)
 
     const listOnce = (params: Batch.ListBatchesParams) =>
       Effect.map(

@@ -24,12 +24,10 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as BatchApi from "./BatchApi.js"
 import * as BatchError from "./BatchError.js"
-import * as BatchSchedule from "./BatchSchedule.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
 import * as Decoder from "./internal/decoder.js"
 import * as Http from "./internal/http.js"
 import * as PathSegment from "./internal/pathSegment.js"
-import * as Retry from "./internal/retry.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models
@@ -279,15 +277,12 @@ const formData = (params: UploadParams<unknown>, content: Blob | Uint8Array | st
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * Options of `make` and `layer`.
+ * Options of `make` and `layer`: the same as `BatchApi`'s (a retry schedule for every JSON call).
  *
  * @since 0.1.0
  * @category Models
  */
-export interface MakeOptions {
-  /** The retry schedule of every JSON call; default `BatchSchedule.retry` with the limits of `OpenAiConfig`. */
-  readonly retry?: BatchSchedule.RetrySchedule | undefined
-}
+export type MakeOptions = BatchApi.MakeOptions
 
 /**
  * Builds the service over the `HttpClient` in context.
@@ -299,15 +294,7 @@ export const make = (
   options: MakeOptions = {}
 ): Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const config = yield* OpenAiConfig.OpenAiConfig
-    const pipeline = Http.make(config, yield* HttpClient.HttpClient)
-    const defaultRetry = options.retry ?? BatchSchedule.retry({
-      maxRetries: config.maxRetries,
-      maxRetryAfter: config.maxRetryAfter,
-      deadline: config.retryDeadline
-    })
-    const retrying = <A>(effect: Effect.Effect<A, BatchError.RequestError>, callOptions: BatchApi.CallOptions | undefined) =>
-      Retry.retry(effect, callOptions?.retry ?? defaultRetry)
+    const { config, pipeline, retrying } = yield* Http.context(options.retry)
 
     const filePath = (operation: string, fileId: string) => BatchApi.pathFor(operation, "file", "/files/", fileId)
 

@@ -20,7 +20,10 @@ import * as Schema from "effect/Schema"
 import * as Decoder from "./decoder.js"
 import * as Timeout from "./timeout.js"
 import * as BatchError from "../BatchError.js"
+import type * as BatchSchedule from "../BatchSchedule.js"
 import type * as OpenAiConfig from "../OpenAiConfig.js"
+import * as OpenAiConfigTag from "../OpenAiConfig.js"
+import * as Retry from "./retry.js"
 import { retryAfterMillis } from "./retryAfter.js"
 import { packageName, packageVersion } from "./version.js"
 
@@ -260,3 +263,31 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
 
   return { client, baseUrl: config.baseUrl, request, raw }
 }
+
+/** What a service over this pipeline needs: the config, the pipeline, and a retry wrapper with the default schedule. @internal */
+export interface Context {
+  readonly config: OpenAiConfig.Service
+  readonly pipeline: Pipeline
+  readonly defaultRetry: BatchSchedule.RetrySchedule
+  /** Retries `effect` on the call's schedule, else the service's. */
+  readonly retrying: <A>(
+    effect: Effect.Effect<A, BatchError.RequestError>,
+    callOptions: { readonly retry?: BatchSchedule.RetrySchedule | undefined } | undefined
+  ) => Effect.Effect<A, BatchError.RequestError>
+}
+
+/** Reads the config and the HttpClient from context; `retry` replaces the default schedule. @internal */
+export const context = (
+  retry: BatchSchedule.RetrySchedule | undefined
+): Effect.Effect<Context, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const config = yield* OpenAiConfigTag.OpenAiConfig
+    const pipeline = make(config, yield* HttpClient.HttpClient)
+    const defaultRetry = retry ?? Retry.fromConfig(config)
+    return {
+      config,
+      pipeline,
+      defaultRetry,
+      retrying: (effect, callOptions) => Retry.retry(effect, callOptions?.retry ?? defaultRetry)
+    }
+  })

@@ -9,7 +9,8 @@
  */
 import * as Effect from "effect/Effect"
 import type * as BatchError from "../BatchError.js"
-import type * as BatchSchedule from "../BatchSchedule.js"
+import * as BatchSchedule from "../BatchSchedule.js"
+import type * as OpenAiConfig from "../OpenAiConfig.js"
 
 const logFailure = (error: BatchError.RequestError) =>
   Effect.logDebug(`effect-openai-batch: attempt failed: ${error.message}`)
@@ -34,4 +35,12 @@ export const retry = <A>(
         schedule
       )
     )
+  })
+
+/** The retry schedule a service uses when its layer is given none: the default policy with the config's limits. @internal */
+export const fromConfig = (config: OpenAiConfig.Service): BatchSchedule.RetrySchedule =>
+  BatchSchedule.retry({
+    maxRetries: config.maxRetries,
+    maxRetryAfter: config.maxRetryAfter,
+    deadline: config.retryDeadline
   })

@@ -183,22 +183,8 @@ export const fileJson = (overrides: Record<string, unknown> = {}) => ({
   ...overrides
 })
 
-export const batchJson = (overrides: Record<string, unknown> = {}) => ({
-  id: "batch_abc123",
-  object: "batch",
-  endpoint: "/v1/chat/completions",
-  errors: null,
-  input_file_id: "file-abc123",
-  completion_window: "24h",
-  status: "validating",
-  output_file_id: null,
-  error_file_id: null,
-  created_at: 1711471533,
-  expires_at: 1711557933,
-  request_counts: { total: 0, completed: 0, failed: 0 },
-  metadata: null,
-  ...overrides
-})
+/** The same batch JSON the other unit tests use. */
+export { batchJson } from "./FakeHttp.js"
 
 /** An output-file line for a 200 chat completion. */
 export const okLine = (customId: string, content = "ok") =>
