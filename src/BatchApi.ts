@@ -219,6 +219,13 @@ export const make = (
       function*(params: Batch.CreateBatchParams, createOptions?: CreateOptions) {
         const valid = yield* validate("createBatch", Batch.CreateBatchParams, params)
         const callerKey = createOptions?.idempotencyKey
+        if (callerKey !== undefined && !/^[\x21-\x7e]{1,512}$/.test(callerKey)) {
+          // It goes into a header (visible ASCII only) and a metadata value (at most 512 characters).
+          const issue = "idempotencyKey must be 1 to 512 visible ASCII characters (no spaces)"
+          return yield* Effect.fail(
+            new BatchError.InvalidParamsError({ operation: "createBatch", issue, message: `createBatch: ${issue}` })
+          )
+        }
         const key = callerKey ?? `eob-${crypto.randomUUID()}`
         // A marker already in the caller's metadata (copied from an older batch, say) is replaced, never reused.
         const metadata = Object.fromEntries(
@@ -246,7 +253,15 @@ export const make = (
               Option.match({
                 onNone: () => send,
                 onSome: (batch) =>
-                  Effect.as(Effect.logInfo(`effect-openai-batch: create already succeeded as ${batch.id}`), batch)
+                  batch.input_file_id === valid.input_file_id && batch.endpoint === valid.endpoint
+                    ? Effect.as(Effect.logInfo(`effect-openai-batch: create already succeeded as ${batch.id}`), batch)
+                    : Effect.fail(
+                      new BatchError.InvalidParamsError({
+                        operation: "createBatch",
+                        issue: `the idempotency key ${key} already names batch ${batch.id}, made from ${batch.input_file_id} for ${batch.endpoint}`,
+                        message: `createBatch: the idempotency key ${key} was already used for batch ${batch.id} with other parameters`
+                      })
+                    )
               })
             )
             : send)
@@ -486,6 +501,22 @@ const defaultDeadlineMillis = (batch: Batch.Batch, nowMillis: number) =>
     )
 
 /**
+ * Errors that only mean "not now" to a wait: transport failures and timeouts, 408, 409, 429 and 5xx, whatever
+ * their retry hint (a long `Retry-After` slows the polls down; it does not end a 25-hour wait).
+ */
+const isTransientForWaits = (error: BatchError.RequestError): boolean =>
+  error._tag === "TransportError"
+    ? error.reason === "Transport" || error.reason === "Timeout"
+    : BatchError.isStatusError(error) &&
+      (error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500)
+
+/** The server's retry hint of a failed poll, as the pace of the next one. */
+const hintOf = (error: BatchError.RequestError): Option.Option<Duration.Duration> =>
+  BatchError.isStatusError(error) && error.retryAfterMs !== undefined
+    ? Option.some(Duration.millis(error.retryAfterMs))
+    : Option.none()
+
+/**
  * The snapshots of a batch, emitted when its status or `request_counts` change, ending after the terminal one.
  * Drive a progress bar from it. Transient errors between polls are logged and skipped; a 404 or 401 fails the
  * stream; the deadline fails it with `WaitTimeoutError` carrying the last snapshot.
@@ -502,31 +533,39 @@ export const watchBatch = (
   Stream.unwrap(Effect.gen(function*() {
     const api = yield* BatchApi
     const startedAt = yield* Clock.currentTimeMillis
-    // A transient failure of the first poll does not end the wait either: keep trying on the polling pace.
+    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - startedAt)
+    const firstDeadline = Duration.toMillis(options.timeout ?? BatchSchedule.pollDefaults.deadlineWithoutExpiry)
+    // A transient failure of the first poll does not end the wait either: keep trying on the polling pace, until the
+    // wait's deadline (then it is a WaitTimeoutError, like any other wait that saw nothing in time).
     const first = yield* api.pollBatch(batchId, options).pipe(
       Effect.tapError((error) =>
         Effect.logWarning(`effect-openai-batch: polling ${batchId} failed, will poll again: ${error.message}`)
       ),
       Effect.retry({
+        // No retry starts past the deadline (Schedule.upTo would allow one last delay beyond it).
         schedule: BatchSchedule.poll().pipe(
-          Schedule.upTo(options.timeout ?? BatchSchedule.pollDefaults.deadlineWithoutExpiry)
+          Schedule.delays,
+          Schedule.intersect(Schedule.elapsed),
+          Schedule.whileOutput(([delay, waited]) => Duration.toMillis(waited) + Duration.toMillis(delay) <= firstDeadline)
         ),
-        while: (error) => BatchSchedule.isRetryable(error)
-      })
+        while: isTransientForWaits
+      }),
+      Effect.catchIf(isTransientForWaits, (error) =>
+        Effect.flatMap(elapsed, (waited) =>
+          Effect.fail(waitTimeout(batchId, waited, undefined, `no poll succeeded; the last said: ${error.message}`))))
     )
     const last = yield* Ref.make(first.batch)
     const pending = yield* Ref.make(Option.some(first))
     const deadline = options.timeout === undefined
       ? defaultDeadlineMillis(first.batch, startedAt)
       : Duration.toMillis(options.timeout)
-    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - startedAt)
 
     const poll = api.pollBatch(batchId, options).pipe(
       Effect.catchIf(
-        (error) => BatchSchedule.isRetryable(error),
+        isTransientForWaits,
         (error) =>
           Effect.logWarning(`effect-openai-batch: polling ${batchId} failed, will poll again: ${error.message}`).pipe(
-            Effect.zipRight(Effect.map(Ref.get(last), (batch): PollResult => ({ batch, pollAfter: Option.none() })))
+            Effect.zipRight(Effect.map(Ref.get(last), (batch): PollResult => ({ batch, pollAfter: hintOf(error) })))
           )
       )
     )
@@ -539,7 +578,11 @@ export const watchBatch = (
       Schedule.mapInput((result: PollResult) => result.batch),
       Schedule.intersect(Schedule.identity<PollResult>()),
       Schedule.modifyDelay(([, result], delay) =>
-        Option.match(result.pollAfter, { onNone: () => delay, onSome: (hint) => Duration.max(delay, hint) })
+        Option.match(result.pollAfter, {
+          onNone: () => delay,
+          // The server's pace is a floor, capped so that one odd hint cannot outlast the batch.
+          onSome: (hint) => Duration.max(delay, Duration.min(hint, BatchSchedule.pollDefaults.maxHint))
+        })
       )
     )
     const expired = Effect.gen(function*() {
@@ -561,7 +604,7 @@ export const watchBatch = (
       Stream.concat(scheduleEnded),
       Stream.interruptWhen(expired)
     )
-  }).pipe(Effect.withSpan("BatchApi.watchBatch", { attributes: { "openai.batch_id": batchId } })))
+  })).pipe(Stream.withSpan("BatchApi.watchBatch", { attributes: { "openai.batch_id": batchId } }))
 
 /**
  * @since 0.1.0

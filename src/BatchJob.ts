@@ -11,6 +11,7 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
@@ -102,11 +103,17 @@ export const runBatch = <E = never, R = never>(
     const files = yield* OpenAiFiles.OpenAiFiles
     const cancelOnInterrupt = options.cancelOnInterrupt ?? true
 
-    // The inputs are needed again for the join: read an iterable once, record a stream as it is uploaded.
+    // The inputs are needed again for the join: read an iterable once, record a stream as it is uploaded. A stream
+    // that must be checked before the upload (`precheck`) is read once into memory, since it is read twice.
     const inputs: Array<BatchLine.BatchRequestInput> = []
     let source: BatchInput.Requests<E, R> = inputs
-    if (isStream(requests)) source = Stream.tap(requests, (request) => Effect.sync(() => inputs.push(request)))
-    else for (const request of requests) inputs.push(request)
+    if (!isStream(requests)) {
+      for (const request of requests) inputs.push(request)
+    } else if (options.input?.precheck === true) {
+      inputs.push(...Chunk.toReadonlyArray(yield* Stream.runCollect(requests)))
+    } else {
+      source = Stream.tap(requests, (request) => Effect.sync(() => inputs.push(request)))
+    }
 
     const uploaded = yield* BatchInput.upload(source, { ...options.input, endpoint: options.endpoint }).pipe(
       Effect.withSpan("BatchJob.upload")

@@ -165,7 +165,9 @@ export const pollDefaults = {
   jitter: { min: 0.9, max: 1.1 },
   /** A wait's deadline, past the batch's own `expires_at`, or in all when `expires_at` is unknown. */
   expiryMargin: Duration.hours(1),
-  deadlineWithoutExpiry: Duration.hours(25)
+  deadlineWithoutExpiry: Duration.hours(25),
+  /** The longest pace a server hint (`openai-poll-after-ms`, `Retry-After` of a failed poll) can impose. */
+  maxHint: Duration.minutes(5)
 } as const
 
 /**

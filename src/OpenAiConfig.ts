@@ -97,8 +97,8 @@ export class OpenAiConfig extends Context.Tag("effect-openai-batch/OpenAiConfig"
 const invalid = (path: string, message: string) => ConfigError.InvalidData([path], message)
 
 /**
- * Checks and resolves options. Fails with a `ConfigError` for an empty key, a base URL that is not http(s), or a
- * negative retry count.
+ * Checks and resolves options. Fails with a `ConfigError` for an empty key, a base URL that is not http(s) or holds
+ * credentials, a timeout that is not positive (`Duration.infinity` means none), or a negative retry count.
  *
  * @since 0.1.0
  * @category Constructors
@@ -117,13 +117,21 @@ export const make = (options: Options): Effect.Effect<Service, ConfigError.Confi
     if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) {
       return yield* Effect.fail(invalid("maxRetries", `maxRetries must be a whole number >= 0, got ${maxRetries}`))
     }
+    const timeout = Duration.decode(options.timeout ?? defaults.timeout)
+    if (!Duration.greaterThan(timeout, Duration.zero)) {
+      return yield* Effect.fail(invalid("timeout", `timeout must be positive, got ${Duration.format(timeout)}`))
+    }
+    if (parsed.username !== "" || parsed.password !== "") {
+      // Credentials in the URL would be repeated in every error's url and message.
+      return yield* Effect.fail(invalid("OPENAI_BASE_URL", "the base URL must not contain credentials (user:password@)"))
+    }
     const nonEmpty = (value: string | undefined) => Option.filter(Option.fromNullable(value), (v) => v.length > 0)
     return {
       apiKey: options.apiKey,
       baseUrl,
       organization: nonEmpty(options.organization),
       project: nonEmpty(options.project),
-      timeout: Duration.decode(options.timeout ?? defaults.timeout),
+      timeout,
       maxRetries,
       maxRetryAfter: Duration.decode(options.maxRetryAfter ?? defaults.maxRetryAfter),
       retryDeadline: Duration.decode(options.retryDeadline ?? defaults.retryDeadline),

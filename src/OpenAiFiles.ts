@@ -103,6 +103,8 @@ export class DeletedFile extends Schema.Class<DeletedFile>("effect-openai-batch/
 }) {}
 
 const decodeFile = Decoder.make(OpenAIFile)
+/** What `POST /v1/files` accepts as a purpose (checked before anything is sent: it also goes into a multipart part). */
+const uploadPurposes: ReadonlySet<string> = new Set(["assistants", "batch", "fine-tune", "vision", "user_data", "evals"])
 const decodeDeleted = Decoder.make(DeletedFile)
 
 /**
@@ -315,12 +317,19 @@ export const make = (
         if (params.expires_after !== undefined) {
           yield* BatchApi.validate("uploadFile", FileExpiresAfter, params.expires_after)
         }
-        if (params.filename.length === 0) {
+        const issue = params.filename.length === 0
+          ? "filename must not be empty"
+          : !uploadPurposes.has(params.purpose)
+          ? `purpose must be one of ${[...uploadPurposes].join(", ")}`
+          : params.contentType !== undefined && !/^[\x21-\x7e]+(?:\s*;\s*[\x21-\x7e]+)*$/.test(params.contentType)
+          ? "contentType must be a plain media type (no line breaks)"
+          : undefined
+        if (issue !== undefined) {
           return yield* Effect.fail(
             new BatchError.InvalidParamsError({
               operation: "uploadFile",
-              issue: "filename must not be empty",
-              message: "uploadFile: invalid parameters: filename must not be empty"
+              issue,
+              message: `uploadFile: invalid parameters: ${issue}`
             })
           )
         }

@@ -118,7 +118,7 @@ describe("Batch", () => {
   it("BatchId rejects anything that could change the URL path", () => {
     const check = Schema.decodeUnknownEither(Batch.BatchId)
     assert.isTrue(Either.isRight(check("batch_abc123")))
-    for (const id of ["", "a/b", "a?b", "a#b", "a%2Fb", "..", "a..b", "a b", "a\tb", "a\nb", "a\u0000b", "a\\b", "x".repeat(257)]) {
+    for (const id of ["", ".", "a/b", "a?b", "a#b", "a%2Fb", "..", "a..b", "a b", "a\tb", "a\nb", "a\u0000b", "a\\b", "x".repeat(257)]) {
       assert.isTrue(Either.isLeft(check(id)), JSON.stringify(id))
     }
   })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Ref, TestClock } from "effect"
+import { Effect, Fiber, Ref, Stream, TestClock } from "effect"
 import type * as Batch from "../src/Batch.js"
 import * as BatchJob from "../src/BatchJob.js"
 import * as BatchLine from "../src/BatchLine.js"
@@ -109,6 +109,18 @@ describe("BatchJob.runBatch", () => {
         "GET /v1/files/file-out/content",
         "GET /v1/files/file-err/content"
       ])
+    }).pipe(Effect.provide(Fake.layer(server(happy)))))
+
+  it.effect("a Stream of requests with precheck: checked, uploaded and joined once each", () =>
+    Effect.gen(function*() {
+      const pulls = yield* Ref.make(0)
+      const source = Stream.fromIterable(requests).pipe(Stream.tap(() => Ref.update(pulls, (n) => n + 1)))
+      const fiber = yield* Effect.fork(BatchJob.runBatch(source, { endpoint, schedule, input: { precheck: true } }))
+      yield* TestClock.adjust("10 minutes")
+      const run = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(run.matched.map((m) => m.input.custom_id), ["a", "b", "c", "d"])
+      // read once, into memory: a stream that cannot be replayed is not run twice
+      assert.strictEqual(yield* Ref.get(pulls), 4)
     }).pipe(Effect.provide(Fake.layer(server(happy)))))
 
   it.effect("returns the partial results of an expired batch, listing what is missing", () =>

@@ -162,6 +162,15 @@ describe("retry schedule", () => {
       }
     }).pipe(Effect.provide(Fake.layer(() => ({ hang: true }), { timeout: "2 seconds" }))))
 
+  it.effect("the per-attempt timeout fires even in an uninterruptible region (a cancel in a finalizer, say)", () =>
+    Effect.gen(function*() {
+      const { result, times } = yield* timed(Effect.uninterruptible(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.noRetry })))
+      assert.deepStrictEqual(times, [0])
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left" && result.left._tag === "TransportError") assert.strictEqual(result.left.reason, "Timeout")
+      else assert.fail("expected a timeout")
+    }).pipe(Effect.provide(Fake.layer(() => ({ hang: true }), { timeout: "2 seconds" }))))
+
   it.effect("the total deadline: no retry starts after it", () =>
     Effect.gen(function*() {
       const { result, times } = yield* timed(
@@ -195,8 +204,14 @@ describe("a retried create never makes a second batch", () => {
     const stored: Array<Record<string, unknown>> = []
     const responder: Fake.Responder = (request) => {
       if (request.method === "POST" && request.url.pathname === "/v1/batches") {
-        const body = request.body as { metadata?: Record<string, string> }
-        const batch = Fake.batchJson({ id: `batch_${stored.length + 1}`, metadata: body.metadata ?? null, created_at: request.at / 1000 })
+        const body = request.body as { metadata?: Record<string, string>; input_file_id: string; endpoint: string }
+        const batch = Fake.batchJson({
+          id: `batch_${stored.length + 1}`,
+          input_file_id: body.input_file_id,
+          endpoint: body.endpoint,
+          metadata: body.metadata ?? null,
+          created_at: request.at / 1000
+        })
         stored.unshift(batch)
         return stored.length === 1 ? { drop: true } : Fake.json(200, batch)
       }
@@ -241,6 +256,23 @@ describe("a retried create never makes a second batch", () => {
         : request.method === "GET"
         ? Fake.json(200, { object: "list", data: [], has_more: false })
         : Fake.json(200, Fake.batchJson())
+    ))))
+
+  it.effect("a caller's key that already names a batch made from other parameters is a typed error", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.createBatch(
+        { input_file_id: "file-2", endpoint: "/v1/embeddings", completion_window: "24h" },
+        { idempotencyKey: "nightly-1" }
+      ))
+      assert.strictEqual(error._tag, "InvalidParamsError")
+      assert.include(error.message, "already used for batch batch_old")
+      assert.deepStrictEqual((yield* Fake.requests).map((r) => r.method), ["GET"])
+    }).pipe(Effect.provide(Fake.layer(() =>
+      Fake.json(200, {
+        object: "list",
+        has_more: false,
+        data: [Fake.batchJson({ id: "batch_old", input_file_id: "file-1", endpoint: "/v1/embeddings", created_at: 0, metadata: { [BatchApi.idempotencyMetadataKey]: "nightly-1" } })]
+      })
     ))))
 
   it.effect("a 429 on create is re-sent without a lookup (it certainly created nothing)", () =>

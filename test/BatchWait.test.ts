@@ -191,6 +191,36 @@ describe("awaitBatch", () => {
       lifecycle({ inProgress: 30 * minute, failingPolls: new Set([0, 1, 2, 3, 4, 5, 6]) }).responder
     ))))
 
+  it.effect("a 429 with a long Retry-After slows the polls (capped at 5 minutes) instead of ending the wait", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }), "3 hours")
+      assert.strictEqual(result._tag, "Right")
+      const times = (yield* Fake.requests).map((r) => r.at)
+      const after429 = (times[4] ?? 0) - (times[3] ?? 0)
+      assert.strictEqual(after429, 5 * minute)
+    }).pipe(Effect.provide(Fake.layer((request, index) =>
+      index === 3
+        ? Fake.json(429, { error: { message: "slow down", type: "rate_limit", param: null, code: null } }, { "retry-after": "3600" })
+        : lifecycle({ inProgress: 30 * minute }).responder(request, index)
+    ))))
+
+  it.effect("a huge openai-poll-after-ms is capped at 5 minutes", () =>
+    Effect.gen(function*() {
+      yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll }), "1 hour")
+      const times = (yield* gets).map((r) => r.at)
+      assert.strictEqual(times[1], 5 * minute)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 20 * minute, pollAfterMs: 36_000_000 }).responder))))
+
+  it.effect("a first poll that never succeeds ends at the deadline with WaitTimeoutError", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchApi.awaitBatch("batch_1", { timeout: "10 minutes", retry: BatchSchedule.noRetry }), "1 hour")
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") return assert.fail("expected WaitTimeoutError")
+      assert.isUndefined(result.left.lastBatch)
+      assert.include(result.left.message, "no poll succeeded")
+      assert.isAtMost(result.left.waitedMs, 10 * minute)
+    }).pipe(Effect.provide(Fake.layer(() => ({ drop: true })))))
+
   it.effect("a 404 ends the wait with NotFoundError", () =>
     Effect.gen(function*() {
       const result = yield* run(BatchApi.awaitBatch("batch_gone"), "1 hour")

@@ -52,6 +52,17 @@ describe("OpenAiConfig", () => {
       assert.include(String(negative), "maxRetries")
     }))
 
+  it.effect("credentials in the base URL and a timeout that is not positive are config errors", () =>
+    Effect.gen(function*() {
+      const creds = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://user:pw@proxy.test/v1" }))
+      assert.include(String(creds), "credentials")
+      assert.notInclude(String(creds), "pw@")
+      const zero = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), timeout: 0 }))
+      assert.include(String(zero), "timeout must be positive")
+      const infinite = yield* OpenAiConfig.make({ apiKey: Redacted.make("k"), timeout: Duration.infinity })
+      assert.isFalse(Duration.isFinite(infinite.timeout))
+    }))
+
   it.effect("the key stays redacted in the resolved config", () =>
     Effect.gen(function*() {
       const config = yield* OpenAiConfig.make({ apiKey: Redacted.make("sk-SECRET") })

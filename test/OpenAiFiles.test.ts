@@ -14,6 +14,9 @@ const fixture = (name: string): unknown =>
 const created: Fake.Responder = () => ({ status: 200, body: Fake.fileJson() })
 const decoder = new TextDecoder()
 
+/** A purpose the type system would refuse, to check the runtime check. */
+const uncheckedPurpose = (purpose: string) => purpose as OpenAiFiles.UploadParams["purpose"]
+
 describe("OpenAiFiles", () => {
   it("decodes the official file examples, which omit the deprecated status", () => {
     for (const name of ["createFile.response.json", "retrieveFile.response.json", "OpenAIFile.object.json"]) {
@@ -109,6 +112,20 @@ describe("OpenAiFiles", () => {
         expires_after: { anchor: "created_at", seconds: 60 }
       }).pipe(Effect.flip)
       assert.strictEqual(expiry._tag, "InvalidParamsError")
+      const injected = yield* OpenAiFiles.uploadFile({
+        file: "x",
+        filename: "x.jsonl",
+        purpose: "batch",
+        contentType: "text/plain\r\nX-Injected: 1"
+      }).pipe(Effect.flip)
+      assert.include(injected.message, "contentType")
+      const purpose = yield* OpenAiFiles.uploadFile({
+        file: "x",
+        filename: "x.jsonl",
+        purpose: uncheckedPurpose("batch\r\n")
+      }).pipe(Effect.flip)
+      assert.include(purpose.message, "purpose must be one of")
+      assert.strictEqual((yield* OpenAiFiles.retrieveFile(".").pipe(Effect.flip))._tag, "InvalidParamsError")
       assert.strictEqual((yield* Fake.requests).length, 0)
     }).pipe(Effect.provide(Fake.layer(created))))
 

@@ -81,6 +81,20 @@ describe("internal/decoder", () => {
     assert.isAbove(valid, 300)
   })
 
+  it("leaves to Schema what it could decode differently: object unions, defaults", () => {
+    const Tagged = Schema.Union(
+      Schema.Struct({ a: Schema.String }),
+      Schema.Struct({ kind: Schema.Literal("x"), a: Schema.String })
+    )
+    assert.isFalse(Decoder.isCompiled(Tagged))
+    assert.deepStrictEqual(Decoder.make(Tagged)({ kind: "x", a: "s" }), ParseResult.decodeUnknownEither(Tagged)({ kind: "x", a: "s" }))
+    const Defaulted = Schema.Struct({ name: Schema.optionalWith(Schema.NonEmptyString, { default: () => "" }) })
+    assert.isFalse(Decoder.isCompiled(Defaulted))
+    assert.strictEqual(Decoder.make(Defaulted)({})._tag, "Left")
+    // a union of primitives and at most one object stays compiled
+    assert.isTrue(Decoder.isCompiled(Schema.NullOr(Schema.Struct({ a: Schema.String }))))
+  })
+
   it("falls back to Schema for what it does not compile", () => {
     const Suspended: Schema.Schema<{ readonly n: number }> = Schema.suspend(() => Schema.Struct({ n: Schema.Number }))
     assert.isFalse(Decoder.isCompiled(Suspended))

@@ -27,6 +27,23 @@ const hasOwn = (record: object, key: PropertyKey) => Object.prototype.hasOwnProp
 const isRecord = (input: unknown): input is Record<PropertyKey, unknown> =>
   typeof input === "object" && input !== null && !Array.isArray(input)
 
+const isObjectLike = (ast: AST.AST): boolean => {
+  switch (ast._tag) {
+    case "TypeLiteral":
+    case "TupleType":
+    case "Transformation":
+    case "Declaration":
+    case "Suspend":
+      return true
+    case "Refinement":
+      return isObjectLike(ast.from)
+    case "Union":
+      return ast.types.some(isObjectLike)
+    default:
+      return false
+  }
+}
+
 const compileTypeLiteral = (ast: AST.TypeLiteral): Decode | undefined => {
   const properties: Array<readonly [PropertyKey, Decode, boolean]> = []
   for (const property of ast.propertySignatures) {
@@ -69,33 +86,42 @@ const compileTypeLiteral = (ast: AST.TypeLiteral): Decode | undefined => {
 }
 
 /**
- * True when a property transformation is `optionalWith(x, { nullable: true })` as far as decoding goes: same key,
- * absent, `null` and `undefined` give no key, any other value passes through unchanged. Probed on the function
- * itself, so a transformation that does anything else is never mistaken for one.
+ * How a property transformation decodes, when it is `optionalWith(x, { nullable: true })` as far as decoding goes:
+ * same key, absent and `null` give no key, any other value passes through unchanged; an explicit `undefined`
+ * either gives no key or passes through (`keepsUndefined`). Probed on the function itself, so a transformation that
+ * does anything else is never mistaken for one.
  */
-const isNullableOptional = (t: AST.PropertySignatureTransformation): boolean => {
-  if (t.from !== t.to) return false
+const nullableOptional = (t: AST.PropertySignatureTransformation): { readonly keepsUndefined: boolean } | undefined => {
+  if (t.from !== t.to) return undefined
   const probe = {}
   const passed = t.decode(Option.some(probe))
   const text = t.decode(Option.some("x"))
-  return Option.isNone(t.decode(Option.none())) && Option.isNone(t.decode(Option.some(null))) &&
-    Option.isNone(t.decode(Option.some(undefined))) && Option.isSome(passed) && passed.value === probe &&
-    Option.isSome(text) && text.value === "x"
+  const undef = t.decode(Option.some(undefined))
+  const fits = Option.isNone(t.decode(Option.none())) && Option.isNone(t.decode(Option.some(null))) &&
+    Option.isSome(passed) && passed.value === probe && Option.isSome(text) && text.value === "x" &&
+    (Option.isNone(undef) || undef.value === undefined)
+  return fits ? { keepsUndefined: Option.isSome(undef) } : undefined
 }
 
 /** One pass for the common case: a struct whose transformed properties are all nullable optionals. */
-const compileNullableStruct = (from: AST.TypeLiteral, nullable: ReadonlySet<PropertyKey>): Decode | undefined => {
+const compileNullableStruct = (
+  from: AST.TypeLiteral,
+  nullable: ReadonlyMap<PropertyKey, { readonly keepsUndefined: boolean }>
+): Decode | undefined => {
   const names: Array<PropertyKey> = []
   const decoders: Array<Decode> = []
   const optional: Array<boolean> = []
   const dropsNull: Array<boolean> = []
+  const dropsUndefined: Array<boolean> = []
   for (const property of from.propertySignatures) {
     const decode = compile(property.type)
     if (decode === undefined) return undefined
+    const rule = nullable.get(property.name)
     names.push(property.name)
     decoders.push(decode)
     optional.push(property.isOptional)
-    dropsNull.push(nullable.has(property.name))
+    dropsNull.push(rule !== undefined)
+    dropsUndefined.push(rule !== undefined && !rule.keepsUndefined)
   }
   const count = names.length
   return (input) => {
@@ -111,7 +137,7 @@ const compileNullableStruct = (from: AST.TypeLiteral, nullable: ReadonlySet<Prop
       }
       const decoded = decoders[i]!(value)
       if (decoded === invalid) return invalid
-      if (dropsNull[i] && (decoded === null || decoded === undefined)) continue
+      if ((decoded === null && dropsNull[i]) || (decoded === undefined && dropsUndefined[i])) continue
       out[name] = decoded
     }
     return out
@@ -119,29 +145,21 @@ const compileNullableStruct = (from: AST.TypeLiteral, nullable: ReadonlySet<Prop
 }
 
 const compileTransformation = (ast: AST.Transformation): Decode | undefined => {
-  // Only struct-level property transformations (`optionalWith`, renames): their `to` side holds by construction.
+  // Only struct-level nullable optionals (`optionalWith(x, { nullable: true })`): their `to` side holds by
+  // construction, which is why it is not checked again.
   if (!AST.isTypeLiteralTransformation(ast.transformation)) return undefined
   const transformations = ast.transformation.propertySignatureTransformations
-  if (
-    ast.from._tag === "TypeLiteral" && ast.from.indexSignatures.length === 0 &&
-    transformations.every(isNullableOptional)
-  ) {
-    return compileNullableStruct(ast.from, new Set(transformations.map((t) => t.from)))
+  const rules = new Map<PropertyKey, { readonly keepsUndefined: boolean }>()
+  for (const t of transformations) {
+    const rule = nullableOptional(t)
+    if (rule === undefined) return undefined
+    rules.set(t.from, rule)
   }
-  const from = compile(ast.from)
-  if (from === undefined) return undefined
-  const moved = new Set(transformations.map((t) => t.from))
-  return (input) => {
-    const decoded = from(input)
-    if (decoded === invalid || !isRecord(decoded)) return invalid
-    const out: Record<PropertyKey, unknown> = {}
-    for (const key of Object.keys(decoded)) if (!moved.has(key)) out[key] = decoded[key]
-    for (const t of transformations) {
-      const result = t.decode(hasOwn(decoded, t.from) ? Option.some(decoded[t.from]) : Option.none())
-      if (Option.isSome(result)) out[t.to] = result.value
-    }
-    return out
+  if (ast.from._tag === "TypeLiteral" && ast.from.indexSignatures.length === 0) {
+    return compileNullableStruct(ast.from, rules)
   }
+  // Other property transformations (defaults, renames) are left to Schema, which also checks their output.
+  return undefined
 }
 
 const compile = (ast: AST.AST): Decode | undefined => {
@@ -167,6 +185,9 @@ const compile = (ast: AST.AST): Decode | undefined => {
         const literals = new Set<unknown>(ast.types.map((member) => member._tag === "Literal" ? member.literal : undefined))
         return (input) => literals.has(input) ? input : invalid
       }
+      // Schema tries object members whose literal fields match first; with more than one object-like member the
+      // order could differ from ours, so such unions are left to Schema. Primitives and one object never overlap.
+      if (ast.types.filter(isObjectLike).length > 1) return undefined
       const members: Array<Decode> = []
       for (const member of ast.types) {
         const decode = compile(member)

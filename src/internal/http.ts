@@ -5,6 +5,7 @@
  * @internal
  */
 import type * as HttpBody from "@effect/platform/HttpBody"
+import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -15,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { flow } from "effect/Function"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Decoder from "./decoder.js"
@@ -166,7 +168,14 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
     "openai-organization": Option.getOrUndefined(config.organization),
     "openai-project": Option.getOrUndefined(config.project)
   })
-  const traced = config.httpSpans ? httpClient : HttpClient.withTracerDisabledWhen(httpClient, () => true)
+  // A server or proxy that echoes the key back in a body must not get it into our errors.
+  const secret = Redacted.value(config.apiKey)
+  const scrub = (text: string) => secret.length >= 8 && text.includes(secret) ? text.split(secret).join("<redacted>") : text
+  const traced = config.httpSpans
+    ? HttpClient.transform(httpClient, (effect) =>
+      // The platform records request headers on its spans; these identify the account, like the key.
+      Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, "openai-organization", "openai-project"]))
+    : HttpClient.withTracerDisabledWhen(httpClient, () => true)
   const client = traced.pipe(
     HttpClient.mapRequest(flow(
       HttpClientRequest.prependUrl(config.baseUrl),
@@ -193,7 +202,7 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
   const failStatus = (response: HttpClientResponse.HttpClientResponse, method: string, url: string) =>
     Effect.flatMap(
       Effect.zip(Effect.orElseSucceed(response.text, () => ""), Clock.currentTimeMillis),
-      ([body, now]) => Effect.fail(statusError(response, method, url, body, now))
+      ([body, now]) => Effect.fail(statusError(response, method, url, scrub(body), now))
     )
 
   const request = <A>(spec: RequestSpec, decode: Decoder.Decoder<A>) => {
@@ -221,7 +230,7 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
             url,
             status,
             issue,
-            bodyExcerpt: excerpt(text),
+            bodyExcerpt: excerpt(scrub(text)),
             message: `${spec.method} ${url}: the ${status} response does not match the API's schema: ${issue}`,
             ...definedOnly({ requestId })
           })

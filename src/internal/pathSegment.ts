@@ -15,5 +15,7 @@ export const issue = (kind: string, id: string): string | undefined => {
   if (unsafe.test(id) || id.includes("..")) {
     return `a ${kind} id must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters`
   }
+  // A lone "." is a dot segment: URL parsing removes it, and the request goes to the parent path.
+  if (id === ".") return `a ${kind} id must not be "."`
   return undefined
 }

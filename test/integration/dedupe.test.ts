@@ -100,7 +100,8 @@ describe("duplicate-free create over real HTTP", () => {
       const key = "nightly-eval-2026-11-27"
       const twoHoursAgo = Math.floor(Date.now() / 1000) - 7200
       const { lines, result, server } = yield* scenario({
-        seed: (store) => void store.add({ createdAt: twoHoursAgo, metadata: { [marker]: key } })
+        seed: (store) =>
+          void store.add({ createdAt: twoHoursAgo, input_file_id: params.input_file_id, metadata: { [marker]: key } })
       }, { idempotencyKey: key })
       const batch = succeeded(result)
       assert.deepStrictEqual(lines, ["GET /v1/batches"])
