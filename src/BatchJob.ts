@@ -51,6 +51,9 @@ export interface RunOptions extends BatchApi.AwaitOptions {
    * running, and billing, for up to its 24-hour window; a cancel still keeps whatever finished as partial
    * results. An unwanted cancel only loses work the caller had already given up on. To detach instead (keep the
    * batch running and pick it up later by id, e.g. from `onCreated`), pass `false`.
+   *
+   * It covers the wait, from `onCreated` on. An interrupt while the create request itself is in flight cannot know
+   * the batch's id; pass an `idempotencyKey` to find that batch again (a re-run with the same key returns it).
    */
   readonly cancelOnInterrupt?: boolean | undefined
   /**
