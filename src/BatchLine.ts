@@ -113,18 +113,17 @@ const typedUrls: ReadonlySet<string> = new Set(["/v1/chat/completions", "/v1/emb
 
 const CustomId = Schema.String.pipe(Schema.minLength(1, { message: () => "custom_id must not be empty" }))
 
+/** A request line for one endpoint: its url is that endpoint, its body that endpoint's body. */
+const requestLine = <const Url extends string, Body extends Schema.Schema.Any>(url: Url, body: Body) =>
+  Schema.Struct({ custom_id: CustomId, method: Schema.Literal("POST"), url: Schema.Literal(url), body })
+
 /**
  * A line of the input file for `/v1/chat/completions`.
  *
  * @since 0.1.0
  * @category Schemas
  */
-export const ChatCompletionRequest = Schema.Struct({
-  custom_id: CustomId,
-  method: Schema.Literal("POST"),
-  url: Schema.Literal("/v1/chat/completions"),
-  body: ChatCompletionBody
-})
+export const ChatCompletionRequest = requestLine("/v1/chat/completions", ChatCompletionBody)
 
 /**
  * A line of the input file for `/v1/embeddings`.
@@ -132,12 +131,7 @@ export const ChatCompletionRequest = Schema.Struct({
  * @since 0.1.0
  * @category Schemas
  */
-export const EmbeddingRequest = Schema.Struct({
-  custom_id: CustomId,
-  method: Schema.Literal("POST"),
-  url: Schema.Literal("/v1/embeddings"),
-  body: EmbeddingBody
-})
+export const EmbeddingRequest = requestLine("/v1/embeddings", EmbeddingBody)
 
 /**
  * A line of the input file for `/v1/responses`.
@@ -145,12 +139,7 @@ export const EmbeddingRequest = Schema.Struct({
  * @since 0.1.0
  * @category Schemas
  */
-export const ResponseRequest = Schema.Struct({
-  custom_id: CustomId,
-  method: Schema.Literal("POST"),
-  url: Schema.Literal("/v1/responses"),
-  body: ResponseBody
-})
+export const ResponseRequest = requestLine("/v1/responses", ResponseBody)
 
 /**
  * A line of the input file for any other endpoint: the body is a JSON object. A typed endpoint's url is refused
