@@ -39,7 +39,7 @@ const parse = (argv: ReadonlyArray<string>) => {
 const options = parse(process.argv.slice(2))
 
 if (typeof options === "string") {
-  console.error(options)
+  Effect.runSync(Console.error(options))
   process.exitCode = options === usage ? 0 : 2
 } else {
   const program = Effect.gen(function*() {
