@@ -54,7 +54,7 @@ const client = HttpClient.make((request, url) =>
   ))
 )
 const runtime = ManagedRuntime.make(
-  BatchApi.layer().pipe(
+  BatchApi.layer.pipe(
     Layer.provideMerge(OpenAiConfig.layer({ apiKey: Redacted.make("sk-bench-not-a-real-key"), baseUrl })),
     Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
   )

@@ -3,7 +3,7 @@
  *
  * Contenders:
  * - `effect-undici`: this library, `BatchResults.stream(batch)` (output file, then error file) folded to counts per
- *   result tag, over `OpenAiFiles.layer()` on `NodeHttpClient.layerUndici`; every line is decoded with Schema into
+ *   result tag, over `OpenAiFiles.layer` on `NodeHttpClient.layerUndici`; every line is decoded with Schema into
  *   `Succeeded | FailedResponse | Errored`;
  * - `undici-raw`: the floor, undici `request` on the same two URLs, the body split into lines and `JSON.parse`d, the
  *   same counts taken from the parsed objects (no validation).
@@ -318,7 +318,7 @@ const makeEffectRead = async (origin: string): Promise<Read> => {
       import("@effect/platform-node/NodeHttpClient")
     ])
   const runtime = ManagedRuntime.make(
-    OpenAiFiles.layer().pipe(
+    OpenAiFiles.layer.pipe(
       Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl: `${origin}/v1` })),
       Layer.provide(Node.layerUndici)
     )

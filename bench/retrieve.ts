@@ -51,7 +51,7 @@ const makeEffectClient = async (transport: "undici" | "fetch", baseUrl: string):
     ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
     : (await import("@effect/platform/FetchHttpClient")).layer
   const runtime = ManagedRuntime.make(
-    BatchApi.layer().pipe(
+    BatchApi.layer.pipe(
       Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl })),
       Layer.provide(httpLayer)
     )

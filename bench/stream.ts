@@ -36,7 +36,7 @@ const makeEffectWalk = async (): Promise<Walk> => {
   ])
   return async (baseUrl) => {
     const runtime = ManagedRuntime.make(
-      BatchApi.layer().pipe(
+      BatchApi.layer.pipe(
         Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl })),
         Layer.provide(NodeHttpClient.layerUndici)
       )

@@ -5,7 +5,7 @@
  *   OPENAI_API_KEY=sk-... npx tsx examples/cancel-and-wait.ts --live --batch batch_abc123
  */
 import { Console, Effect, Stream } from "effect"
-import { BatchApi } from "effect-openai-batch"
+import { BatchApi, BatchWait } from "effect-openai-batch"
 import { argument, isLive, run } from "./support/run.js"
 
 const program = Effect.gen(function*() {
@@ -18,7 +18,7 @@ const program = Effect.gen(function*() {
 
   if (!isLive) {
     // Let it get going, so there are partial results to keep.
-    yield* BatchApi.watchBatch(batchId).pipe(
+    yield* BatchWait.watchBatch(batchId).pipe(
       Stream.takeUntil((b) => (b.request_counts?.completed ?? 0) >= 20),
       Stream.runDrain
     )
@@ -26,7 +26,7 @@ const program = Effect.gen(function*() {
   const started = yield* BatchApi.retrieveBatch(batchId)
   yield* Console.log(`${batchId} is ${started.status}; cancelling and waiting (deadline 30 minutes)`)
 
-  const ended = yield* BatchApi.cancelBatchAndWait(batchId, {
+  const ended = yield* BatchWait.cancelBatchAndWait(batchId, {
     onProgress: (b) => Console.log(`  ${b.status.padEnd(11)} ${b.request_counts?.completed ?? 0}/${b.request_counts?.total ?? "?"} done`)
   })
   yield* Console.log(`${ended.id} is ${ended.status}`)
@@ -37,7 +37,7 @@ const program = Effect.gen(function*() {
   }
 
   // Calling it again is safe: an ended batch is returned as is, with no second cancel request.
-  const again = yield* BatchApi.cancelBatchAndWait(batchId)
+  const again = yield* BatchWait.cancelBatchAndWait(batchId)
   yield* Console.log(`again: ${again.status}`)
 }).pipe(Effect.catchTag("WaitTimeoutError", (e) => Console.error(`${e.message}; last seen: ${e.lastBatch?.status}`)))
 

@@ -14,7 +14,7 @@
  * gpt-4o-mini batches: a few cents).
  */
 import { Console, Effect, Option, Stream } from "effect"
-import { type Batch, BatchApi, BatchInput, BatchLine, BatchResults } from "effect-openai-batch"
+import { type Batch, BatchApi, BatchWait, BatchInput, BatchLine, BatchResults } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import { isLive, run } from "./support/run.js"
 
@@ -92,7 +92,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(`   ${all.length} batches: ${[...all].map((b) => `${b.id} (${b.status})`).join(", ")}`)
 
   yield* Console.log(`4. await ${awaited.id}`)
-  const finished = yield* BatchApi.watchBatch(awaited.id).pipe(
+  const finished = yield* BatchWait.watchBatch(awaited.id).pipe(
     Stream.tap(progressLine("await ")),
     Stream.runLast,
     Effect.map(Option.getOrElse(() => awaited))
@@ -100,7 +100,7 @@ const program = Effect.gen(function*() {
   yield* endProgress
 
   yield* Console.log(`5. cancel ${cancelled.id} and wait out the cancel window`)
-  const afterCancel = yield* BatchApi.cancelBatchAndWait(cancelled.id, { onProgress: progressLine("cancel") })
+  const afterCancel = yield* BatchWait.cancelBatchAndWait(cancelled.id, { onProgress: progressLine("cancel") })
   yield* endProgress
   const partial = yield* BatchResults.stream(afterCancel).pipe(Stream.runCount)
   yield* Console.log(`   ${afterCancel.status}; ${partial} partial results kept in ${afterCancel.output_file_id ?? "(none)"}`)

@@ -5,7 +5,7 @@
  *   OPENAI_API_KEY=sk-... npx tsx examples/quickstart.ts --live --input-file file-abc123
  */
 import { Console, Effect } from "effect"
-import { BatchApi } from "effect-openai-batch"
+import { BatchApi, BatchWait } from "effect-openai-batch"
 import { argument, isLive, run } from "./support/run.js"
 
 const program = Effect.gen(function*() {
@@ -20,7 +20,7 @@ const program = Effect.gen(function*() {
   })
   yield* Console.log(`created ${batch.id} (${batch.status})`)
 
-  const done = yield* BatchApi.awaitBatch(batch.id, {
+  const done = yield* BatchWait.awaitBatch(batch.id, {
     onProgress: (b) =>
       Console.log(`  ${b.status.padEnd(11)} ${b.request_counts?.completed ?? 0}/${b.request_counts?.total ?? "?"}`)
   })

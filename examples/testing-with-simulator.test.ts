@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, TestClock } from "effect"
-import { BatchApi, BatchSchedule } from "effect-openai-batch"
+import { BatchApi, BatchWait, BatchSchedule } from "effect-openai-batch"
 import { BatchApiSimulator, BatchApiTest } from "effect-openai-batch/testing"
 
 // ---- your code -------------------------------------------------------------------------------------------
@@ -14,7 +14,7 @@ import { BatchApiSimulator, BatchApiTest } from "effect-openai-batch/testing"
  * Submits a nightly batch, waits for it, and reports how many requests succeeded. Taking the wait options as a
  * parameter lets a test that covers a day of batch time poll every 30 minutes instead of every minute.
  */
-const nightlyJob = (inputFileId: string, wait: BatchApi.AwaitOptions = {}) =>
+const nightlyJob = (inputFileId: string, wait: BatchWait.AwaitOptions = {}) =>
   Effect.gen(function*() {
     const batch = yield* BatchApi.createBatch({
       input_file_id: inputFileId,
@@ -22,7 +22,7 @@ const nightlyJob = (inputFileId: string, wait: BatchApi.AwaitOptions = {}) =>
       completion_window: "24h",
       metadata: { job: "nightly" }
     })
-    const done = yield* BatchApi.awaitCompleted(batch.id, wait)
+    const done = yield* BatchWait.awaitCompleted(batch.id, wait)
     return { id: done.id, succeeded: done.request_counts?.completed ?? 0 }
   })
 // ----------------------------------------------------------------------------------------------------------

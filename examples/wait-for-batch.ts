@@ -5,7 +5,7 @@
  *   OPENAI_API_KEY=sk-... npx tsx examples/wait-for-batch.ts --live --batch batch_abc123
  */
 import { Console, Duration, Effect, Schedule } from "effect"
-import { type Batch, BatchApi, BatchSchedule } from "effect-openai-batch"
+import { type Batch, BatchApi, BatchWait, BatchSchedule } from "effect-openai-batch"
 import { argument, isLive, run } from "./support/run.js"
 
 const progress = (b: Batch.Batch) => {
@@ -30,17 +30,17 @@ const program = Effect.gen(function*() {
   if (batchId === undefined) return yield* Console.error("--live needs --batch <batch id>")
 
   yield* Console.log(`1. awaitBatch with the default pace (1 s growing to 60 s) and deadline (expires_at + 1 h)`)
-  const batch = yield* BatchApi.awaitBatch(batchId, { onProgress: progress })
+  const batch = yield* BatchWait.awaitBatch(batchId, { onProgress: progress })
   yield* Console.log(`   -> ${batch.status}`)
 
   yield* Console.log(`2. every 30 s for at most 2 hours (an ended batch returns at once)`)
-  yield* BatchApi.awaitBatch(batchId, { schedule: BatchSchedule.every("30 seconds"), timeout: "2 hours" })
+  yield* BatchWait.awaitBatch(batchId, { schedule: BatchSchedule.every("30 seconds"), timeout: "2 hours" })
 
   yield* Console.log(`3. a pace that reads the snapshot`)
-  yield* BatchApi.awaitBatch(batchId, { schedule: slowerWhileFinalizing })
+  yield* BatchWait.awaitBatch(batchId, { schedule: slowerWhileFinalizing })
 
   yield* Console.log(`4. awaitCompleted: anything but completed is a typed error carrying the batch`)
-  const completed = yield* BatchApi.awaitCompleted(batchId).pipe(
+  const completed = yield* BatchWait.awaitCompleted(batchId).pipe(
     Effect.map((b) => `completed: results in ${b.output_file_id ?? "(none)"}, errors in ${b.error_file_id ?? "(none)"}`),
     Effect.catchTags({
       BatchFailedError: (e) => Effect.succeed(`failed: ${e.errors.map((x) => `line ${x.line}: ${x.message}`).join("; ")}`),

@@ -272,14 +272,14 @@ export interface BatchPage extends Schema.Schema.Type<typeof BatchPage> {}
  */
 export const MetadataParam = Schema.Record({
   key: Schema.String,
-  value: Schema.String.pipe(Schema.maxLength(512, { message: () => "a metadata value has at most 512 characters" }))
+  value: Schema.String.pipe(Schema.maxLength(512, { message: () => "has at most 512 characters" }))
 }).pipe(
   // Checked on the whole record: a refined key schema would make Schema.Record skip long keys, not reject them.
   Schema.filter((record) => {
     const keys = Object.keys(record)
-    if (keys.length > 16) return `metadata holds at most 16 key-value pairs, got ${keys.length}`
+    if (keys.length > 16) return `holds at most 16 key-value pairs, got ${keys.length}`
     const long = keys.find((key) => key.length > 64)
-    return long === undefined || `a metadata key has at most 64 characters: ${long.slice(0, 20)}...`
+    return long === undefined || `has a key longer than 64 characters (${long.slice(0, 20)}...)`
   })
 )
 
@@ -292,7 +292,7 @@ export const MetadataParam = Schema.Record({
 export const OutputExpiresAfter = Schema.Struct({
   anchor: Schema.Literal("created_at"),
   seconds: Schema.Int.pipe(
-    Schema.between(3600, 2_592_000, { message: () => "output_expires_after.seconds must be between 3600 and 2592000" })
+    Schema.between(3600, 2_592_000, { message: () => "must be between 3600 and 2592000" })
   )
 })
 
@@ -303,7 +303,7 @@ export const OutputExpiresAfter = Schema.Struct({
  * @category Schemas
  */
 export const CreateBatchParams = Schema.Struct({
-  input_file_id: Schema.String.pipe(Schema.nonEmptyString({ message: () => "input_file_id must not be empty" })),
+  input_file_id: Schema.String.pipe(Schema.nonEmptyString({ message: () => "must not be empty" })),
   endpoint: KnownEndpoint,
   completion_window: Schema.Literal("24h"),
   metadata: Schema.optional(MetadataParam),
@@ -323,9 +323,12 @@ export type CreateBatchParams = typeof CreateBatchParams.Type
  * @category Schemas
  */
 export const ListBatchesParams = Schema.Struct({
-  after: Schema.optional(Schema.String.pipe(Schema.nonEmptyString({ message: () => "after must not be empty" }))),
+  after: Schema.optional(Schema.String.pipe(Schema.nonEmptyString({ message: () => "must not be empty" }))),
   limit: Schema.optional(
-    Schema.Int.pipe(Schema.between(1, 100, { message: () => "limit must be an integer between 1 and 100" }))
+    Schema.Number.pipe(
+      Schema.int({ message: () => "must be an integer between 1 and 100" }),
+      Schema.between(1, 100, { message: () => "must be an integer between 1 and 100" })
+    )
   )
 })
 
@@ -342,7 +345,31 @@ export type ListBatchesParams = typeof ListBatchesParams.Type
  * @since 0.1.0
  * @category Schemas
  */
-export const BatchId = Schema.String.pipe(Schema.filter((id) => PathSegment.issue("batch", id) ?? true))
+export const BatchId = Schema.String.pipe(Schema.filter((id) => {
+    const rule = PathSegment.issue(id)
+    return rule === undefined || `a batch id ${rule}`
+  }))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fields from later versions of the API
+// ---------------------------------------------------------------------------------------------------------------
+
+const batchKeys: ReadonlySet<string> = new Set(Object.keys(Batch.fields))
+const pageKeys: ReadonlySet<string> = new Set(Object.keys(BatchPage.fields))
+
+/**
+ * The fields of a decoded batch (or page) that this version does not know: responses are decoded keeping them, so
+ * a field the API adds is readable before a release types it.
+ *
+ * @since 0.2.0
+ * @category Accessors
+ */
+export const unknownFields = (value: Batch | BatchPage): { readonly [key: string]: unknown } => {
+  const known = value.object === "list" ? pageKeys : batchKeys
+  const out: Record<string, unknown> = {}
+  for (const [key, field] of Object.entries(value)) if (!known.has(key)) out[key] = field
+  return out
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Status predicates

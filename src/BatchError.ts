@@ -1,11 +1,41 @@
 /**
- * Every error the library can fail with, as one closed union of `Schema.TaggedError` classes. Tell them apart with
- * `Effect.catchTag`; each serializes (they are schemas) and none holds the API key or a request's headers.
+ * The one error model of the library: every error a public function can fail with is a `Schema.TaggedError` class
+ * of this module. Tell them apart with `Effect.catchTag`; recognise any of them with `isBatchError`; decode a
+ * serialized one with the `BatchError` schema (they are schemas, so they encode to JSON and back). None holds the
+ * API key or a request's headers.
+ *
+ * - Request errors: a status from the API (one class per family a caller handles differently), `TransportError`,
+ *   `DecodeError`, `InvalidParamsError` (nothing was sent), `IdempotencyConflictError`.
+ * - Wait and paging errors: `WaitTimeoutError`, `BatchFailedError`, `BatchExpiredError`, `BatchCancelledError`,
+ *   `PaginationError`.
+ * - Input errors (`BatchInput`): `InvalidRequestError`, `DuplicateCustomIdError`, `EndpointMismatchError`,
+ *   `TooManyLinesError`, `InputTooLargeError`, `EmptyInputError`.
+ * - Results errors (`BatchResults`): `MalformedLineError`, `ResultsNotReadyError`.
+ *
+ * The simulator's `NoSuchBatchError` is not here: it belongs to the testing entry point and only a test sees it.
+ *
+ * The module is long (some 26 classes) but one thing: the whole error model in one place, so that the union, its
+ * schema and the guard cannot drift apart.
  *
  * @since 0.1.0
  */
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { Batch, BatchErrorItem } from "./Batch.js"
+
+/**
+ * The brand every error of the library carries, for `isBatchError`.
+ *
+ * @since 0.2.0
+ * @category Type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-openai-batch/BatchError")
+
+/**
+ * @since 0.2.0
+ * @category Type ids
+ */
+export type TypeId = typeof TypeId
 
 const id = (name: string) => `effect-openai-batch/BatchError/${name}`
 
@@ -42,7 +72,9 @@ const statusFields = {
 export class BadRequestError extends Schema.TaggedError<BadRequestError>(id("BadRequestError"))(
   "BadRequestError",
   statusFields
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * 401: the API key is missing, wrong or revoked.
@@ -53,7 +85,9 @@ export class BadRequestError extends Schema.TaggedError<BadRequestError>(id("Bad
 export class AuthenticationError extends Schema.TaggedError<AuthenticationError>(id("AuthenticationError"))(
   "AuthenticationError",
   statusFields
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * 403: the key may not do this (project, organization or region rules).
@@ -64,7 +98,9 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
 export class PermissionDeniedError extends Schema.TaggedError<PermissionDeniedError>(id("PermissionDeniedError"))(
   "PermissionDeniedError",
   statusFields
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * 404: no such batch (or file) for this key.
@@ -75,7 +111,9 @@ export class PermissionDeniedError extends Schema.TaggedError<PermissionDeniedEr
 export class NotFoundError extends Schema.TaggedError<NotFoundError>(id("NotFoundError"))(
   "NotFoundError",
   statusFields
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * 409: a conflict (OpenAI also uses it for lock timeouts, so it is retried by default).
@@ -86,7 +124,9 @@ export class NotFoundError extends Schema.TaggedError<NotFoundError>(id("NotFoun
 export class ConflictError extends Schema.TaggedError<ConflictError>(id("ConflictError"))(
   "ConflictError",
   statusFields
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * 422: the request was well-formed but cannot be processed.
@@ -96,10 +136,12 @@ export class ConflictError extends Schema.TaggedError<ConflictError>(id("Conflic
  */
 export class UnprocessableEntityError
   extends Schema.TaggedError<UnprocessableEntityError>(id("UnprocessableEntityError"))(
-    "UnprocessableEntityError",
+  "UnprocessableEntityError",
     statusFields
   )
-{}
+{
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * 429: a rate limit or quota (the batch-creation limit, enqueued tokens, ...). `retryAfterMs` holds the server's
@@ -111,7 +153,9 @@ export class UnprocessableEntityError
 export class RateLimitError extends Schema.TaggedError<RateLimitError>(id("RateLimitError"))(
   "RateLimitError",
   statusFields
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * 5xx: the server failed.
@@ -122,7 +166,9 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>(id("RateL
 export class InternalServerError extends Schema.TaggedError<InternalServerError>(id("InternalServerError"))(
   "InternalServerError",
   statusFields
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * Any other non-2xx status (408, 418, a 3xx the client did not follow, ...).
@@ -130,11 +176,16 @@ export class InternalServerError extends Schema.TaggedError<InternalServerError>
  * @since 0.1.0
  * @category Errors
  */
-export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))("ApiError", statusFields) {}
+export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))(
+  "ApiError", statusFields) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
- * The request never got a response: connection refused or reset, DNS, TLS, or the per-request timeout.
- * `reason: "Timeout"` means the timeout fired; the request may or may not have reached the server.
+ * The request never got a response: connection refused or reset, DNS, TLS, or the per-attempt timeout.
+ * `reason: "Timeout"` means the timeout fired; the request may or may not have reached the server. `code` is the
+ * system or client error code when one was reported (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`,
+ * `UND_ERR_SOCKET`, ...), and `cause` the transport's own error (its request, if any, stripped of credentials).
  *
  * @since 0.1.0
  * @category Errors
@@ -143,8 +194,12 @@ export class TransportError extends Schema.TaggedError<TransportError>(id("Trans
   message: Schema.String,
   method: Schema.String,
   url: Schema.String,
-  reason: Schema.Literal("Transport", "Timeout", "Encode", "InvalidUrl")
-}) {}
+  reason: Schema.Literal("Transport", "Timeout", "Encode", "InvalidUrl"),
+  code: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect)
+}) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * A 2xx response whose body is not what the API documents (not JSON, or not the expected shape).
@@ -161,11 +216,15 @@ export class DecodeError extends Schema.TaggedError<DecodeError>(id("DecodeError
   /** The parse issue, formatted. */
   issue: Schema.String,
   bodyExcerpt: Schema.String
-}) {}
+}) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * Parameters rejected on the client before anything was sent (a bad batch id, a limit of 500, 17 metadata
- * pairs, ...).
+ * pairs, ...). `operation` is the public function that was called, `field` the offending parameter's path
+ * (`metadata`, `limit`, `batchId`), `issue` the rule it broke. Values are never echoed: they may be large or
+ * private.
  *
  * @since 0.1.0
  * @category Errors
@@ -175,10 +234,32 @@ export class InvalidParamsError extends Schema.TaggedError<InvalidParamsError>(i
   {
     message: Schema.String,
     operation: Schema.String,
-    /** The formatted validation issue, with the path of the offending field. */
+    field: Schema.optional(Schema.String),
+    /** The rule that was broken, in one line. */
     issue: Schema.String
   }
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * An idempotency key reused with other parameters: the key already names `batchId`, made from another input file
+ * or for another endpoint. Returning that batch would be wrong and creating another would defeat the key.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class IdempotencyConflictError
+  extends Schema.TaggedError<IdempotencyConflictError>(id("IdempotencyConflictError"))("IdempotencyConflictError", {
+    message: Schema.String,
+    idempotencyKey: Schema.String,
+    batchId: Schema.String,
+    /** What the existing batch was made from. */
+    existing: Schema.Struct({ input_file_id: Schema.String, endpoint: Schema.String })
+  })
+{
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * A wait reached its deadline. `lastBatch` is the last snapshot it saw (absent if no poll ever succeeded).
@@ -195,10 +276,13 @@ export class WaitTimeoutError extends Schema.TaggedError<WaitTimeoutError>(id("W
     waitedMs: Schema.Number,
     lastBatch: Schema.optional(Batch)
   }
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
- * The batch ended `failed` (usually validation of the input file). `errors` lists what was wrong, by line.
+ * The batch ended `failed` (usually validation of the input file, or an enqueued limit). `errors` lists what was
+ * wrong, by line.
  *
  * @since 0.1.0
  * @category Errors
@@ -206,7 +290,9 @@ export class WaitTimeoutError extends Schema.TaggedError<WaitTimeoutError>(id("W
 export class BatchFailedError extends Schema.TaggedError<BatchFailedError>(id("BatchFailedError"))(
   "BatchFailedError",
   { message: Schema.String, batch: Batch, errors: Schema.Array(BatchErrorItem) }
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * The batch ended `expired`: it did not finish in its completion window. It may still hold partial results in
@@ -218,7 +304,9 @@ export class BatchFailedError extends Schema.TaggedError<BatchFailedError>(id("B
 export class BatchExpiredError extends Schema.TaggedError<BatchExpiredError>(id("BatchExpiredError"))(
   "BatchExpiredError",
   { message: Schema.String, batch: Batch }
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * The batch ended `cancelled`. It may hold partial results in `batch.output_file_id`.
@@ -229,7 +317,9 @@ export class BatchExpiredError extends Schema.TaggedError<BatchExpiredError>(id(
 export class BatchCancelledError extends Schema.TaggedError<BatchCancelledError>(id("BatchCancelledError"))(
   "BatchCancelledError",
   { message: Schema.String, batch: Batch }
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
 
 /**
  * The list endpoint broke its paging contract: a page said `has_more: true` but held no batch, or a cursor came
@@ -246,7 +336,135 @@ export class PaginationError extends Schema.TaggedError<PaginationError>(id("Pag
     cursor: Schema.optional(Schema.String),
     pages: Schema.Number
   }
-) {}
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input files (BatchInput)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A request that is not a valid input line (missing `custom_id`, a method other than `POST`, a chat body without
+ * `messages`, a value `JSON.stringify` cannot write, ...).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>(id("InvalidRequestError"))(
+  "InvalidRequestError",
+  { message: Schema.String, line: Schema.Number, customId: Schema.optional(Schema.String), issue: Schema.String }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A `custom_id` used twice: the results could not be told apart.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomIdError>(id("DuplicateCustomIdError"))(
+  "DuplicateCustomIdError",
+  { message: Schema.String, line: Schema.Number, customId: Schema.String, firstLine: Schema.Number }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A request whose `url` is not the batch's endpoint (the API fails the whole batch for it).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchError>(id("EndpointMismatchError"))(
+  "EndpointMismatchError",
+  { message: Schema.String, line: Schema.Number, customId: Schema.String, url: Schema.String, endpoint: Schema.String }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * More lines than the limit (50,000 by default); `line` is the first one over it.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id("TooManyLinesError"))(
+  "TooManyLinesError",
+  { message: Schema.String, line: Schema.Number, maxLines: Schema.Number }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The file would exceed the size limit (200 MB by default); `line` is the line that crosses it.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(id("InputTooLargeError"))(
+  "InputTooLargeError",
+  { message: Schema.String, line: Schema.Number, bytes: Schema.Number, maxBytes: Schema.Number }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * No request at all: the API would fail the batch.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("EmptyInputError"))(
+  "EmptyInputError",
+  { message: Schema.String }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Results files (BatchResults)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A results line that is not JSON or not a `BatchRequestOutput`. `line` is the 1-based line of the file `fileId`.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class MalformedLineError extends Schema.TaggedError<MalformedLineError>(id("MalformedLineError"))(
+  "MalformedLineError",
+  {
+    message: Schema.String,
+    fileId: Schema.String,
+    /** Which of the batch's files: `output` (`output_file_id`) or `error` (`error_file_id`). */
+    file: Schema.Literal("output", "error"),
+    line: Schema.Number,
+    issue: Schema.String,
+    /** The start of the line. */
+    excerpt: Schema.String
+  }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The batch has no result files yet (it is not terminal): wait for it first (`BatchWait.awaitBatch`).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyError>(id("ResultsNotReadyError"))(
+  "ResultsNotReadyError",
+  { message: Schema.String, batchId: Schema.String, status: Schema.String }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Unions
+// ---------------------------------------------------------------------------------------------------------------
 
 /**
  * An error carrying an HTTP status from the API.
@@ -274,18 +492,127 @@ export type StatusError =
 export type RequestError = StatusError | TransportError | DecodeError | InvalidParamsError
 
 /**
+ * What `createBatch` can fail with: a request error, or a key reused with other parameters.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export type CreateError = RequestError | IdempotencyConflictError
+
+/**
+ * Every way an input file can be refused (`BatchInput`).
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export type InputError =
+  | InvalidRequestError
+  | DuplicateCustomIdError
+  | EndpointMismatchError
+  | TooManyLinesError
+  | InputTooLargeError
+  | EmptyInputError
+
+/**
+ * What reading a batch's results can fail with, besides request errors (`BatchResults`).
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export type ResultsError = MalformedLineError | ResultsNotReadyError
+
+/**
+ * How a batch can end other than `completed` (`BatchWait.awaitCompleted`).
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export type OutcomeError = BatchFailedError | BatchExpiredError | BatchCancelledError
+
+/**
  * Every error of the library.
  *
  * @since 0.1.0
  * @category Errors
  */
 export type BatchError =
-  | RequestError
+  | CreateError
   | WaitTimeoutError
-  | BatchFailedError
-  | BatchExpiredError
-  | BatchCancelledError
+  | OutcomeError
   | PaginationError
+  | InputError
+  | ResultsError
+
+/**
+ * Every error of the library as one schema: decodes a serialized error (`Schema.encode` of any of them, e.g. sent
+ * between processes or stored) back into its class.
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const BatchError: Schema.Union<[
+  typeof BadRequestError,
+  typeof AuthenticationError,
+  typeof PermissionDeniedError,
+  typeof NotFoundError,
+  typeof ConflictError,
+  typeof UnprocessableEntityError,
+  typeof RateLimitError,
+  typeof InternalServerError,
+  typeof ApiError,
+  typeof TransportError,
+  typeof DecodeError,
+  typeof InvalidParamsError,
+  typeof IdempotencyConflictError,
+  typeof WaitTimeoutError,
+  typeof BatchFailedError,
+  typeof BatchExpiredError,
+  typeof BatchCancelledError,
+  typeof PaginationError,
+  typeof InvalidRequestError,
+  typeof DuplicateCustomIdError,
+  typeof EndpointMismatchError,
+  typeof TooManyLinesError,
+  typeof InputTooLargeError,
+  typeof EmptyInputError,
+  typeof MalformedLineError,
+  typeof ResultsNotReadyError
+]> = Schema.Union(
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  ApiError,
+  TransportError,
+  DecodeError,
+  InvalidParamsError,
+  IdempotencyConflictError,
+  WaitTimeoutError,
+  BatchFailedError,
+  BatchExpiredError,
+  BatchCancelledError,
+  PaginationError,
+  InvalidRequestError,
+  DuplicateCustomIdError,
+  EndpointMismatchError,
+  TooManyLinesError,
+  InputTooLargeError,
+  EmptyInputError,
+  MalformedLineError,
+  ResultsNotReadyError
+)
+
+/**
+ * True for any error of this library (whatever module raised it), false for anything else.
+ *
+ * @since 0.2.0
+ * @category Predicates
+ */
+export const isBatchError = (u: unknown): u is BatchError => Predicate.hasProperty(u, TypeId)
 
 const statusTags: ReadonlySet<string> = new Set([
   "BadRequestError",

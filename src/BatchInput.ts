@@ -14,98 +14,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type * as BatchError from "./BatchError.js"
+import * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
-
-// ---------------------------------------------------------------------------------------------------------------
-// Errors
-// ---------------------------------------------------------------------------------------------------------------
-
-const id = (name: string) => `effect-openai-batch/BatchInput/${name}`
-
-/**
- * A request that is not a valid input line (missing `custom_id`, a method other than `POST`, a chat body without
- * `messages`, a value `JSON.stringify` cannot write, ...).
- *
- * @since 0.1.0
- * @category Errors
- */
-export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>(id("InvalidRequestError"))(
-  "InvalidRequestError",
-  { message: Schema.String, line: Schema.Number, customId: Schema.optional(Schema.String), issue: Schema.String }
-) {}
-
-/**
- * A `custom_id` used twice: the results could not be told apart.
- *
- * @since 0.1.0
- * @category Errors
- */
-export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomIdError>(id("DuplicateCustomIdError"))(
-  "DuplicateCustomIdError",
-  { message: Schema.String, line: Schema.Number, customId: Schema.String, firstLine: Schema.Number }
-) {}
-
-/**
- * A request whose `url` is not the batch's endpoint (the API fails the whole batch for it).
- *
- * @since 0.1.0
- * @category Errors
- */
-export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchError>(id("EndpointMismatchError"))(
-  "EndpointMismatchError",
-  { message: Schema.String, line: Schema.Number, customId: Schema.String, url: Schema.String, endpoint: Schema.String }
-) {}
-
-/**
- * More lines than the limit (50,000 by default); `line` is the first one over it.
- *
- * @since 0.1.0
- * @category Errors
- */
-export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id("TooManyLinesError"))(
-  "TooManyLinesError",
-  { message: Schema.String, line: Schema.Number, maxLines: Schema.Number }
-) {}
-
-/**
- * The file would exceed the size limit (200 MB by default); `line` is the line that crosses it.
- *
- * @since 0.1.0
- * @category Errors
- */
-export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(id("InputTooLargeError"))(
-  "InputTooLargeError",
-  { message: Schema.String, line: Schema.Number, bytes: Schema.Number, maxBytes: Schema.Number }
-) {}
-
-/**
- * No request at all: the API would fail the batch.
- *
- * @since 0.1.0
- * @category Errors
- */
-export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("EmptyInputError"))(
-  "EmptyInputError",
-  { message: Schema.String }
-) {}
-
-/**
- * Every way an input can be refused.
- *
- * @since 0.1.0
- * @category Errors
- */
-export type BatchInputError =
-  | InvalidRequestError
-  | DuplicateCustomIdError
-  | EndpointMismatchError
-  | TooManyLinesError
-  | InputTooLargeError
-  | EmptyInputError
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building the file
@@ -173,12 +85,12 @@ const checker = (options: EncodeOptions) => {
   const summary = { lines: 0, bytes: 0 }
 
   /** Checks one request and returns its line (with the newline), or the violation. */
-  const line = (request: unknown): Either.Either<string, BatchInputError> => {
+  const line = (request: unknown): Either.Either<string, BatchError.InputError> => {
     const number = summary.lines + 1
     const customId = customIdOf(request)
     const invalid = (issue: string) =>
       Either.left(
-        new InvalidRequestError({
+        new BatchError.InvalidRequestError({
           line: number,
           issue,
           message: `request ${number}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
@@ -190,7 +102,7 @@ const checker = (options: EncodeOptions) => {
     const valid = decoded.right
     if (valid.url !== options.endpoint) {
       return Either.left(
-        new EndpointMismatchError({
+        new BatchError.EndpointMismatchError({
           line: number,
           customId: valid.custom_id,
           url: valid.url,
@@ -202,7 +114,7 @@ const checker = (options: EncodeOptions) => {
     const first = seen.get(valid.custom_id)
     if (first !== undefined) {
       return Either.left(
-        new DuplicateCustomIdError({
+        new BatchError.DuplicateCustomIdError({
           line: number,
           customId: valid.custom_id,
           firstLine: first,
@@ -212,7 +124,7 @@ const checker = (options: EncodeOptions) => {
     }
     if (number > maxLines) {
       return Either.left(
-        new TooManyLinesError({
+        new BatchError.TooManyLinesError({
           line: number,
           maxLines,
           message: `request ${number} is over the limit of ${maxLines} requests per batch`
@@ -231,7 +143,7 @@ const checker = (options: EncodeOptions) => {
     const bytes = /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length
     if (summary.bytes + bytes > maxBytes) {
       return Either.left(
-        new InputTooLargeError({
+        new BatchError.InputTooLargeError({
           line: number,
           bytes: summary.bytes + bytes,
           maxBytes,
@@ -247,9 +159,9 @@ const checker = (options: EncodeOptions) => {
     return Either.right(text)
   }
 
-  const finish = (): Either.Either<Summary, BatchInputError> =>
+  const finish = (): Either.Either<Summary, BatchError.InputError> =>
     summary.lines === 0
-      ? Either.left(new EmptyInputError({ message: "the batch has no requests" }))
+      ? Either.left(new BatchError.EmptyInputError({ message: "the batch has no requests" }))
       : Either.right({ lines: summary.lines, bytes: summary.bytes })
 
   return { line, finish, summary }
@@ -259,7 +171,7 @@ const checkedLines = <E, R>(
   requests: Requests<E, R>,
   options: EncodeOptions,
   onDone: (summary: Summary) => void
-): Stream.Stream<string, E | BatchInputError, R> =>
+): Stream.Stream<string, E | BatchError.InputError, R> =>
   Stream.suspend(() => {
     const check = checker(options)
     const source: Stream.Stream<BatchLine.BatchRequestInput, E, R> = isStream(requests)
@@ -294,7 +206,7 @@ const checkedLines = <E, R>(
 export const encode = <E = never, R = never>(
   requests: Requests<E, R>,
   options: EncodeOptions
-): Stream.Stream<Uint8Array, E | BatchInputError, R> =>
+): Stream.Stream<Uint8Array, E | BatchError.InputError, R> =>
   Stream.map(checkedLines(requests, options, () => {}), (text) => encoder.encode(text))
 
 /**
@@ -306,7 +218,7 @@ export const encode = <E = never, R = never>(
 export const check = <E = never, R = never>(
   requests: Requests<E, R>,
   options: EncodeOptions
-): Effect.Effect<Summary, E | BatchInputError, R> =>
+): Effect.Effect<Summary, E | BatchError.InputError, R> =>
   Effect.suspend(() => {
     let summary: Summary = { lines: 0, bytes: 0 }
     return Effect.flatMap(
@@ -358,7 +270,7 @@ export interface Uploaded extends Summary {
 export const upload = <E = never, R = never>(
   requests: Requests<E, R>,
   options: UploadOptions
-): Effect.Effect<Uploaded, E | BatchInputError | BatchError.RequestError, R | OpenAiFiles.OpenAiFiles> =>
+): Effect.Effect<Uploaded, E | BatchError.InputError | BatchError.RequestError, R | OpenAiFiles.OpenAiFiles> =>
   Effect.gen(function*() {
     const files = yield* OpenAiFiles.OpenAiFiles
     if (options.precheck ?? Array.isArray(requests)) yield* check(requests, options)

@@ -12,6 +12,8 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as Chunk from "effect/Chunk"
+import type * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
@@ -22,6 +24,8 @@ import * as BatchError from "./BatchError.js"
 import * as BatchInput from "./BatchInput.js"
 import type * as BatchLine from "./BatchLine.js"
 import * as BatchResults from "./BatchResults.js"
+import * as BatchSchedule from "./BatchSchedule.js"
+import * as BatchWait from "./BatchWait.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
 
@@ -31,7 +35,7 @@ import * as OpenAiFiles from "./OpenAiFiles.js"
  * @since 0.1.0
  * @category Models
  */
-export interface RunOptions extends BatchApi.AwaitOptions {
+export interface RunOptions extends BatchWait.AwaitOptions {
   /** The endpoint every request targets. */
   readonly endpoint: Batch.KnownEndpoint
   readonly metadata?: Batch.Metadata | undefined
@@ -54,6 +58,9 @@ export interface RunOptions extends BatchApi.AwaitOptions {
    *
    * It covers the wait, from `onCreated` on. An interrupt while the create request itself is in flight cannot know
    * the batch's id; pass an `idempotencyKey` to find that batch again (a re-run with the same key returns it).
+   *
+   * The cancel is bounded, so that Ctrl-C is never held up by it: one attempt, at most `cancelTimeout` (10 s) in
+   * all; if it fails the batch keeps running, and the log says so with its id.
    */
   readonly cancelOnInterrupt?: boolean | undefined
   /**
@@ -73,7 +80,7 @@ export interface BatchRun extends BatchResults.Joined<BatchLine.BatchRequestInpu
   readonly batch: Batch.Batch
   readonly inputFile: OpenAiFiles.OpenAIFile
   /** Malformed result lines that were skipped (only with `results.malformed: "skip"`). */
-  readonly skipped: ReadonlyArray<BatchResults.MalformedLineError>
+  readonly skipped: ReadonlyArray<BatchError.MalformedLineError>
 }
 
 /**
@@ -83,12 +90,12 @@ export interface BatchRun extends BatchResults.Joined<BatchLine.BatchRequestInpu
  * @category Errors
  */
 export type RunError =
-  | BatchInput.BatchInputError
-  | BatchError.RequestError
+  | BatchError.InputError
+  | BatchError.CreateError
   | BatchError.WaitTimeoutError
   | BatchError.BatchFailedError
-  | BatchResults.MalformedLineError
-  | BatchResults.ResultsNotReadyError
+  | BatchError.MalformedLineError
+  | BatchError.ResultsNotReadyError
 
 /**
  * Runs a batch from requests to joined results. An expired or cancelled batch is not an error: its partial
@@ -133,7 +140,8 @@ export const runBatch = <E = never, R = never>(
       },
       {
         ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
-        ...(options.retry === undefined ? {} : { retry: options.retry })
+        ...(options.retry === undefined ? {} : { retry: options.retry }),
+        ...(options.timeout === undefined ? {} : { timeout: options.timeout })
       }
     ).pipe(
       Effect.tapError(() =>
@@ -142,16 +150,19 @@ export const runBatch = <E = never, R = never>(
           : Effect.ignoreLogged(files.deleteFile(inputFile.id))
       )
     )
-    const cancel = Effect.ignoreLogged(
-      Effect.zipRight(
-        Effect.logInfo(`effect-openai-batch: cancelling batch ${created.id}: its run was abandoned`),
-        api.cancelBatch(created.id)
+    const cancel = Effect.zipRight(
+      Effect.logInfo(`effect-openai-batch: cancelling batch ${created.id}: its run was abandoned`),
+      api.cancelBatch(created.id, { retry: BatchSchedule.noRetry, timeout: cancelTimeout })
+    ).pipe(
+      Effect.timeout(cancelTimeout),
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning(`effect-openai-batch: could not cancel batch ${created.id}; it keeps running`, cause)
       )
     )
     // From here until the batch is terminal, abandoning the run may cancel the batch (see `cancelOnInterrupt`).
     const waited = Effect.zipRight(
       options.onCreated === undefined ? Effect.void : options.onCreated(created),
-      BatchApi.awaitBatch(created.id, options)
+      BatchWait.awaitBatch(created.id, options)
     ).pipe(
       cancelOnInterrupt
         ? (wait) =>
@@ -164,11 +175,11 @@ export const runBatch = <E = never, R = never>(
     )
     const batch = yield* waited
     // Expired and cancelled batches carry partial results: only a failed one is an error here.
-    yield* BatchApi.requireCompleted(batch).pipe(
+    yield* BatchWait.requireCompleted(batch).pipe(
       Effect.catchTags({ BatchExpiredError: () => Effect.void, BatchCancelledError: () => Effect.void })
     )
 
-    const skipped: Array<BatchResults.MalformedLineError> = []
+    const skipped: Array<BatchError.MalformedLineError> = []
     const resultOptions: BatchResults.StreamOptions = {
       ...options.results,
       onMalformed: (error) =>
@@ -189,20 +200,40 @@ const isStream = <E, R>(
 ): requests is Stream.Stream<BatchLine.BatchRequestInput, E, R> => Predicate.hasProperty(requests, Stream.StreamTypeId)
 
 /**
+ * How long cancelling an abandoned batch may take (see `RunOptions.cancelOnInterrupt`): one attempt, 10 seconds.
+ *
+ * @since 0.2.0
+ * @category Constants
+ */
+export const cancelTimeout: Duration.Duration = Duration.seconds(10)
+
+/**
  * Both services `runBatch` needs, `BatchApi` and `OpenAiFiles`, over the `HttpClient` and `OpenAiConfig` in
- * context, sharing one retry schedule.
+ * context.
  *
  * @since 0.1.0
  * @category Layers
  */
-export const layer = (
-  options: BatchApi.MakeOptions = {}
-): Layer.Layer<BatchApi.BatchApi | OpenAiFiles.OpenAiFiles, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> =>
-  Layer.merge(BatchApi.layer(options), OpenAiFiles.layer(options))
+export const layer: Layer.Layer<
+  BatchApi.BatchApi | OpenAiFiles.OpenAiFiles,
+  never,
+  OpenAiConfig.OpenAiConfig | HttpClient.HttpClient
+> = Layer.merge(BatchApi.layer, OpenAiFiles.layer)
 
 /**
- * `layer()` configured from `OPENAI_API_KEY` and friends (see `OpenAiConfig.layerFromEnv`); it still needs an
- * `HttpClient`, e.g. `NodeHttpClient.layerUndici`.
+ * `layer` configured from `Config`s (see `OpenAiConfig.layerConfig`); it still needs an `HttpClient`.
+ *
+ * @since 0.2.0
+ * @category Layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<OpenAiConfig.Options>
+): Layer.Layer<BatchApi.BatchApi | OpenAiFiles.OpenAiFiles, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  layer.pipe(Layer.provide(OpenAiConfig.layerConfig(options)))
+
+/**
+ * `layer` configured from `OPENAI_API_KEY` and friends (see `OpenAiConfig.layerFromEnv`); it still needs an
+ * `HttpClient`, e.g. `UndiciHttpClient.layer`.
  *
  * @since 0.1.0
  * @category Layers
@@ -211,4 +242,4 @@ export const layerFromEnv: Layer.Layer<
   BatchApi.BatchApi | OpenAiFiles.OpenAiFiles,
   ConfigError.ConfigError,
   HttpClient.HttpClient
-> = layer().pipe(Layer.provide(OpenAiConfig.layerFromEnv))
+> = layer.pipe(Layer.provide(OpenAiConfig.layerFromEnv))

@@ -14,11 +14,10 @@ import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Batch from "./Batch.js"
-import type * as BatchApi from "./BatchApi.js"
-import type * as BatchError from "./BatchError.js"
+import * as BatchError from "./BatchError.js"
+import type * as BatchSchedule from "./BatchSchedule.js"
 import * as BatchLine from "./BatchLine.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
 import * as Decoder from "./internal/decoder.js"
@@ -26,59 +25,26 @@ import { excerpt } from "./internal/http.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
 
 /**
- * A results line that is not JSON or not a `BatchRequestOutput`. `line` is the 1-based line of the file `fileId`.
- *
- * @since 0.1.0
- * @category Errors
- */
-export class MalformedLineError extends Schema.TaggedError<MalformedLineError>(
-  "effect-openai-batch/BatchResults/MalformedLineError"
-)("MalformedLineError", {
-  message: Schema.String,
-  fileId: Schema.String,
-  /** Which of the batch's files: `output` (`output_file_id`) or `error` (`error_file_id`). */
-  file: Schema.Literal("output", "error"),
-  line: Schema.Number,
-  issue: Schema.String,
-  /** The start of the line. */
-  excerpt: Schema.String
-}) {}
-
-/**
- * The batch has no result files yet (it is not terminal): wait for it first (`BatchApi.awaitBatch`).
- *
- * @since 0.1.0
- * @category Errors
- */
-export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyError>(
-  "effect-openai-batch/BatchResults/ResultsNotReadyError"
-)("ResultsNotReadyError", {
-  message: Schema.String,
-  batchId: Schema.String,
-  status: Schema.String
-}) {}
-
-/**
  * Options of `stream` and `decode`.
  *
  * @since 0.1.0
  * @category Models
  */
-export interface StreamOptions extends BatchApi.CallOptions {
+export interface StreamOptions extends BatchSchedule.CallOptions {
   /**
-   * What a malformed line does: `"fail"` (default) fails the stream with `MalformedLineError` after the lines
+   * What a malformed line does: `"fail"` (default) fails the stream with `BatchError.MalformedLineError` after the lines
    * before it; `"skip"` drops it, hands it to `onMalformed` and goes on.
    */
   readonly malformed?: "fail" | "skip" | undefined
   /** Called with each skipped line's error (with `malformed: "skip"`), e.g. to count or log them. */
-  readonly onMalformed?: ((error: MalformedLineError) => Effect.Effect<void>) | undefined
+  readonly onMalformed?: ((error: BatchError.MalformedLineError) => Effect.Effect<void>) | undefined
 }
 
 const decodeOutput = Decoder.make(BatchLine.BatchRequestOutput)
 
 const lineDecoder = (fileId: string, file: "output" | "error") => (text: string, line: number) => {
   const malformed = (issue: string) =>
-    new MalformedLineError({
+    new BatchError.MalformedLineError({
       fileId,
       file,
       line,
@@ -106,7 +72,7 @@ export const decode = (
   source: { readonly fileId: string; readonly file: "output" | "error" },
   options: Pick<StreamOptions, "malformed" | "onMalformed"> = {}
 ) =>
-<E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<BatchLine.BatchResult, E | MalformedLineError, R> =>
+<E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<BatchLine.BatchResult, E | BatchError.MalformedLineError, R> =>
   decodeLines(
     lineDecoder(source.fileId, source.file),
     options.malformed === "skip" ? (options.onMalformed ?? (() => Effect.void)) : "fail"
@@ -114,7 +80,7 @@ export const decode = (
 
 /**
  * The results of a batch: its output file's lines, then its error file's, downloaded and decoded incrementally.
- * A batch with neither file that is not terminal fails with `ResultsNotReadyError`; a terminal one without files
+ * A batch with neither file that is not terminal fails with `BatchError.ResultsNotReadyError`; a terminal one without files
  * (a `failed` batch) gives an empty stream.
  *
  * @since 0.1.0
@@ -125,7 +91,7 @@ export const stream = (
   options: StreamOptions = {}
 ): Stream.Stream<
   BatchLine.BatchResult,
-  BatchError.RequestError | MalformedLineError | ResultsNotReadyError,
+  BatchError.RequestError | BatchError.MalformedLineError | BatchError.ResultsNotReadyError,
   OpenAiFiles.OpenAiFiles
 > => {
   const files: ReadonlyArray<{ readonly fileId: string; readonly file: "output" | "error" }> = [
@@ -134,14 +100,14 @@ export const stream = (
   ]
   if (files.length === 0 && !Batch.isTerminal(batch)) {
     return Stream.fail(
-      new ResultsNotReadyError({
+      new BatchError.ResultsNotReadyError({
         batchId: batch.id,
         status: batch.status,
         message: `batch ${batch.id} is ${batch.status}: it has no results yet`
       })
     )
   }
-  const callOptions = options.retry === undefined ? {} : { retry: options.retry }
+  const callOptions: BatchSchedule.CallOptions = { retry: options.retry, timeout: options.timeout }
   return Stream.fromIterable(files).pipe(
     Stream.flatMap((source) => decode(source, options)(OpenAiFiles.downloadFile(source.fileId, callOptions))),
     Stream.withSpan("BatchResults.stream", { attributes: { "openai.batch_id": batch.id } })
@@ -175,14 +141,14 @@ export const collect = (
 ): Effect.Effect<
   {
     readonly byCustomId: ReadonlyMap<string, BatchLine.BatchResult>
-    readonly skipped: ReadonlyArray<MalformedLineError>
+    readonly skipped: ReadonlyArray<BatchError.MalformedLineError>
   },
-  BatchError.RequestError | MalformedLineError | ResultsNotReadyError,
+  BatchError.RequestError | BatchError.MalformedLineError | BatchError.ResultsNotReadyError,
   OpenAiFiles.OpenAiFiles
 > =>
   Effect.suspend(() => {
-    const skipped: Array<MalformedLineError> = []
-    const onMalformed = (error: MalformedLineError) =>
+    const skipped: Array<BatchError.MalformedLineError> = []
+    const onMalformed = (error: BatchError.MalformedLineError) =>
       Effect.zipRight(
         Effect.sync(() => skipped.push(error)),
         options.onMalformed === undefined ? Effect.void : options.onMalformed(error)

@@ -3,9 +3,17 @@
  * batch until it ends, and polling through the cancel window. They are plain `Schedule`s: combine them with
  * `Schedule.intersect`, `Schedule.upTo`, `Schedule.union`, ... or replace them outright.
  *
+ * The retry policy is one value, `defaultRetry`, replaced where you need another: for a whole program or layer
+ * (`layerRetry`), for a region of code (`withRetry`), or for one call (`{ retry }`).
+ *
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
+import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import type { Batch } from "./Batch.js"
 import * as BatchError from "./BatchError.js"
@@ -137,6 +145,63 @@ export const retry = (options: RetryOptions = {}): RetrySchedule => {
  * @category Schedules
  */
 export const noRetry: RetrySchedule = Schedule.recurs(0)
+
+/**
+ * The retry policy every request uses unless told otherwise: `retry()` with `retryDefaults`.
+ *
+ * @since 0.2.0
+ * @category Schedules
+ */
+export const defaultRetry: RetrySchedule = retry()
+
+/**
+ * The retry policy in effect for the current fiber. Set it with `withRetry` or `layerRetry`; a call's own
+ * `{ retry }` option takes precedence.
+ *
+ * @since 0.2.0
+ * @category Fiber refs
+ */
+export const currentRetry: FiberRef.FiberRef<RetrySchedule> = globalValue(
+  Symbol.for("effect-openai-batch/BatchSchedule/currentRetry"),
+  () => FiberRef.unsafeMake(defaultRetry)
+)
+
+/**
+ * Runs `self` with `schedule` as the retry policy of every request it makes (unless a call passes its own).
+ *
+ * @since 0.2.0
+ * @category Combinators
+ */
+export const withRetry: {
+  (schedule: RetrySchedule): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, schedule: RetrySchedule): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, schedule: RetrySchedule): Effect.Effect<A, E, R> =>
+    Effect.locally(self, currentRetry, schedule)
+)
+
+/**
+ * A layer that sets the retry policy for everything it is provided to, e.g.
+ * `Layer.provideMerge(BatchSchedule.layerRetry(BatchSchedule.retry({ maxRetries: 5 })))`.
+ *
+ * @since 0.2.0
+ * @category Layers
+ */
+export const layerRetry = (schedule: RetrySchedule): Layer.Layer<never> => Layer.locallyScoped(currentRetry, schedule)
+
+/**
+ * Per-call options of every operation.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface CallOptions {
+  /** Replaces the retry policy for this call (`BatchSchedule.noRetry` to send once). */
+  readonly retry?: RetrySchedule | undefined
+  /** Replaces the per-attempt timeout (`OpenAiConfig`'s `timeout`) for this call. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Polling

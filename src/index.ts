@@ -40,6 +40,13 @@ export * as BatchSchedule from "./BatchSchedule.js"
 export * as BatchApi from "./BatchApi.js"
 
 /**
+ * Waiting for a batch: until it ends, until it completes, through the cancel window; progress as a stream.
+ *
+ * @since 0.2.0
+ */
+export * as BatchWait from "./BatchWait.js"
+
+/**
  * The lines of batch files: request inputs and typed results.
  *
  * @since 0.1.0

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Exit, Layer, Logger, LogLevel, Tracer } from "effect"
 import { readFileSync } from "node:fs"
+import { inspect } from "node:util"
+import * as Batch from "../src/Batch.js"
 import * as BatchApi from "../src/BatchApi.js"
 import type * as BatchError from "../src/BatchError.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
@@ -103,7 +105,7 @@ describe("client-side validation sends nothing", () => {
 
   it.effect("bad params and bad ids fail with InvalidParamsError before any request", () =>
     Effect.gen(function*() {
-      const failures: ReadonlyArray<Effect.Effect<unknown, BatchError.RequestError, BatchApi.BatchApi>> = [
+      const failures: ReadonlyArray<Effect.Effect<unknown, BatchError.CreateError, BatchApi.BatchApi>> = [
         BatchApi.createBatch({ input_file_id: "", endpoint: "/v1/embeddings", completion_window: "24h" }),
         BatchApi.createBatch({
           input_file_id: "f",
@@ -131,12 +133,35 @@ describe("client-side validation sends nothing", () => {
       assert.strictEqual((yield* Fake.requests).length, 0)
     }).pipe(Effect.provide(layer)))
 
-  it.effect("the error says which field is wrong", () =>
+  it.effect("the error says which field broke which rule, in one short line naming the operation", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(BatchApi.listBatches({ limit: 500 }))
-      assert.strictEqual(error._tag, "InvalidParamsError")
-      assert.include(error.message, "limit must be an integer between 1 and 100")
-      assert.include(error.message, "listBatches")
+      const limit = yield* Effect.flip(BatchApi.listBatches({ limit: 500 }))
+      assert.strictEqual(limit._tag, "InvalidParamsError")
+      if (limit._tag === "InvalidParamsError") assert.strictEqual(limit.field, "limit")
+      assert.strictEqual(limit.message, "listBatches: limit must be an integer between 1 and 100")
+      const id = yield* Effect.flip(BatchApi.retrieveBatch("../x"))
+      assert.strictEqual(id.message, "retrieveBatch: batchId must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters")
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("never echoes the caller's values (metadata may be large or private), nor a schema dump", () =>
+    Effect.gen(function*() {
+      const secret = "PRIVATE-" + "x".repeat(2000)
+      const cases = [
+        { metadata: { note: secret } },
+        { metadata: { note: { nested: secret } } as unknown as Record<string, string> },
+        { metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, secret])) }
+      ]
+      for (const extra of cases) {
+        const error = yield* Effect.flip(
+          BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h", ...extra })
+        )
+        assert.strictEqual(error._tag, "InvalidParamsError")
+        assert.notInclude(JSON.stringify(error), "PRIVATE")
+        assert.isBelow(error.message.length, 120, error.message)
+        assert.notInclude(error.message, "readonly")
+        assert.notInclude(error.message, "{")
+        assert.match(error.message, /^createBatch: metadata/)
+      }
     }).pipe(Effect.provide(layer)))
 })
 
@@ -237,12 +262,74 @@ describe("errors", () => {
       return { status: 200, body: JSON.stringify(Fake.batchJson()).slice(0, 40) }
     }))))
 
-  it.effect("a dropped connection is a TransportError", () =>
+  it.effect("a dropped connection is a TransportError that keeps the transport's cause and code", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
       assert.strictEqual(error._tag, "TransportError")
-      if (error._tag === "TransportError") assert.strictEqual(error.reason, "Transport")
-    }).pipe(Effect.provide(Fake.layer(() => ({ drop: true })))))
+      if (error._tag !== "TransportError") return
+      assert.strictEqual(error.reason, "Transport")
+      assert.strictEqual(error.code, "ECONNRESET")
+      assert.instanceOf(error.cause, Error)
+      assert.include(error.message, "ECONNRESET")
+      // The platform error (whose request holds the Authorization header) is not kept.
+      for (const text of [JSON.stringify(error), String(error), inspect(error, { depth: 10 })]) assert.notInclude(text, "SECRET")
+    }).pipe(Effect.provide(Fake.layer(() => ({ drop: true, cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) })))))
+
+  it.effect("fields the API adds later are kept on batches and pages (readable with Batch.unknownFields)", () =>
+    Effect.gen(function*() {
+      const batch = yield* BatchApi.retrieveBatch("batch_1")
+      assert.deepStrictEqual(Batch.unknownFields(batch), { priority: "high" })
+      const page = yield* BatchApi.listBatches()
+      assert.deepStrictEqual(Batch.unknownFields(page), { total_count: 1 })
+      assert.deepStrictEqual(page.data.map(Batch.unknownFields), [{ priority: "high" }])
+      // the typed fields are as before
+      assert.strictEqual(batch.status, "validating")
+    }).pipe(Effect.provide(Fake.layer((request) =>
+      request.url.pathname.endsWith("/batches")
+        ? Fake.json(200, { object: "list", data: [{ ...Fake.batchJson(), priority: "high" }], has_more: false, total_count: 1 })
+        : Fake.json(200, { ...Fake.batchJson(), priority: "high" })
+    ))))
+})
+
+describe("a create whose 2xx answer cannot be read", () => {
+  const created = (request: Fake.Recorded) =>
+    Fake.batchJson({ id: "batch_made", created_at: 1_000_000, metadata: request.body === undefined ? null : Reflect.get(Object(request.body), "metadata") })
+
+  it.effect("is looked up by its marker and returned; never sent twice", () =>
+    Effect.gen(function*() {
+      let made: ReturnType<typeof created> | undefined
+      const batch = yield* BatchApi.createBatch({ input_file_id: "file-abc123", endpoint: "/v1/chat/completions", completion_window: "24h" })
+        .pipe(
+          Effect.provide(Fake.layer((request) => {
+            if (request.method === "POST") {
+              made = created(request)
+              return { status: 200, body: JSON.stringify(made).slice(0, 30) }
+            }
+            return Fake.json(200, { object: "list", data: made === undefined ? [] : [made], has_more: false })
+          }))
+        )
+      assert.strictEqual(batch.id, "batch_made")
+    }))
+
+  it.effect("is a DecodeError (not re-sent) when the lookup finds nothing, or when there is no marker", () =>
+    Effect.gen(function*() {
+      for (const idempotencyMarker of [true, false]) {
+        const posts = { count: 0 }
+        const error = yield* Effect.flip(
+          BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, { idempotencyMarker }).pipe(
+            Effect.provide(Fake.layer((request) => {
+              if (request.method === "POST") {
+                posts.count++
+                return { status: 200, body: "<html>gateway ate it</html>" }
+              }
+              return Fake.json(200, { object: "list", data: [], has_more: false })
+            }))
+          )
+        )
+        assert.strictEqual(error._tag, "DecodeError")
+        assert.strictEqual(posts.count, 1)
+      }
+    }))
 })
 
 /** A tracer that records every span's name and attributes. */
@@ -382,4 +469,35 @@ describe("layers", () => {
       const batch = yield* BatchApi.retrieveBatch("batch_1")
       assert.strictEqual(batch.id, "batch_abc123")
     }).pipe(Effect.provide(Layer.fresh(Fake.layer(() => Fake.json(200, Fake.batchJson()))))))
+})
+
+describe("logs", () => {
+  const capture = () => {
+    const lines: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => lines.push(`${logLevel.label} ${JSON.stringify(message)}`))
+    return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+  }
+
+  for (const clock of ["live clock", "TestClock"] as const) {
+    const test = clock === "live clock" ? it.live : it.effect
+    test(`a handled error logs no "unhandled" fiber failure at debug level (${clock})`, () =>
+      Effect.gen(function*() {
+        const { layer, lines } = capture()
+        const handled = yield* BatchApi.retrieveBatch("batch_1", noRetry).pipe(
+          Effect.catchTag("NotFoundError", () => Effect.succeed("handled")),
+          Effect.provide(layer),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        )
+        assert.strictEqual(handled, "handled")
+        assert.deepStrictEqual(lines.filter((line) => line.includes("unhandled")), [])
+        // A failure the library retries is still logged at debug, once per attempt, in one line.
+        yield* BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ maxRetries: 1, baseDelay: 0, jitter: false }) }).pipe(
+          Effect.either,
+          Effect.provide(layer),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        )
+        assert.deepStrictEqual(lines.filter((line) => line.includes("unhandled")), [])
+        assert.strictEqual(lines.filter((line) => line.includes("attempt failed")).length, 2)
+      }).pipe(Effect.provide(Fake.layer(() => Fake.json(404, { error: { message: "No batch", type: "invalid_request_error", param: null, code: null } })))))
+  }
 })

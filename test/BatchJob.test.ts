@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Ref, Stream, TestClock } from "effect"
+import { Duration, Effect, Fiber, Ref, Stream, TestClock } from "effect"
 import type * as Batch from "../src/Batch.js"
 import * as BatchJob from "../src/BatchJob.js"
 import * as BatchLine from "../src/BatchLine.js"
@@ -13,6 +13,8 @@ const requests = [chat("a"), chat("b"), chat("c"), chat("d")]
 interface Script {
   /** The batch (as JSON overrides) returned by successive GETs; the last one repeats. */
   readonly polls: ReadonlyArray<Record<string, unknown>>
+  /** What a cancel gets: the cancelling batch by default. */
+  readonly cancel?: Fake.Reply
   readonly createStatus?: number
   readonly files?: Record<string, ReadonlyArray<string>>
 }
@@ -29,7 +31,7 @@ const server = (script: Script): Fake.Responder => {
         : { status: script.createStatus, body: { error: { message: "bad", type: "invalid_request_error", param: null, code: null } } }
     }
     if (request.method === "POST" && path.endsWith("/cancel")) {
-      return { status: 200, body: Fake.batchJson({ status: "cancelling" }) }
+      return script.cancel ?? { status: 200, body: Fake.batchJson({ status: "cancelling" }) }
     }
     if (request.method === "GET" && path.startsWith("/batches/")) {
       const overrides = script.polls[Math.min(polls, script.polls.length - 1)] ?? {}
@@ -145,6 +147,23 @@ describe("BatchJob.runBatch", () => {
       assert.strictEqual(log.at(-1), "POST /v1/batches/batch_abc123/cancel")
       assert.strictEqual(log.filter((p) => p.endsWith("/cancel")).length, 1)
     }).pipe(Effect.provide(Fake.layer(server({ polls: [{ status: "in_progress" }] })))))
+
+  for (const [name, cancel] of [["never answers", { hang: true }], ["keeps failing with 500", { status: 500 }]] as const) {
+    it.effect(`the cancel on interrupt is bounded: one attempt, 10 s in all, when it ${name}`, () =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(BatchJob.runBatch(requests, { endpoint, schedule }))
+        yield* TestClock.adjust("30 seconds")
+        const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+        yield* TestClock.adjust("9 seconds")
+        // A hanging cancel holds the interrupt up to the bound, not a moment longer; a failing one not at all.
+        const early = yield* Fiber.poll(interrupting)
+        assert.strictEqual(early._tag === "Some", name !== "never answers")
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(interrupting)
+        assert.strictEqual(Duration.toMillis(BatchJob.cancelTimeout), 10_000)
+        assert.strictEqual(paths(yield* Fake.requests).filter((p) => p.endsWith("/cancel")).length, 1)
+      }).pipe(Effect.provide(Fake.layer(server({ polls: [{ status: "in_progress" }], cancel })))))
+  }
 
   it.effect("leaves the batch running when cancelOnInterrupt is false", () =>
     Effect.gen(function*() {

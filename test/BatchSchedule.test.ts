@@ -183,11 +183,34 @@ describe("retry schedule", () => {
       assert.strictEqual(result._tag, "Left")
     }).pipe(Effect.provide(Fake.layer(() => Fake.json(429, envelope("slow"), { "retry-after": "25" })))))
 
-  it.effect("the layer's config sets maxRetries for every call", () =>
+  it.effect("one policy, replaced per layer (layerRetry) for every call", () =>
     Effect.gen(function*() {
       const { times } = yield* timed(BatchApi.retrieveBatch("batch_1"))
       assert.strictEqual(times.length, 6)
-    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom")), { maxRetries: 5 }))))
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom")), { retry: BatchSchedule.retry({ maxRetries: 5 }) }))))
+
+  it.effect("per scope (withRetry) over the layer's, and per call over both", () =>
+    Effect.gen(function*() {
+      const scoped = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(BatchSchedule.retry({ maxRetries: 1 }))))
+      assert.strictEqual(scoped.times.length, 2)
+      const perCall = yield* timed(
+        BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.noRetry }).pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ maxRetries: 1 }))
+        )
+      )
+      // 2 attempts before, plus 1 now.
+      assert.strictEqual(perCall.times.length, 3)
+      // Outside the scope, the layer's policy (5 retries) again.
+      const outside = yield* timed(BatchApi.retrieveBatch("batch_1"))
+      assert.strictEqual(outside.times.length, 3 + 6)
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom")), { retry: BatchSchedule.retry({ maxRetries: 5 }) }))))
+
+  it.effect("without any override, the default policy: 2 retries", () =>
+    Effect.gen(function*() {
+      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1"))
+      assert.strictEqual(times.length, 3)
+      assert.strictEqual(BatchSchedule.retryDefaults.maxRetries, 2)
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom"))))))
 
   it.effect("invalid params and decode errors are never retried", () =>
     Effect.gen(function*() {
@@ -258,14 +281,19 @@ describe("a retried create never makes a second batch", () => {
         : Fake.json(200, Fake.batchJson())
     ))))
 
-  it.effect("a caller's key that already names a batch made from other parameters is a typed error", () =>
+  it.effect("a caller's key that already names a batch made from other parameters is its own error (a conflict)", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(BatchApi.createBatch(
         { input_file_id: "file-2", endpoint: "/v1/embeddings", completion_window: "24h" },
         { idempotencyKey: "nightly-1" }
       ))
-      assert.strictEqual(error._tag, "InvalidParamsError")
-      assert.include(error.message, "already used for batch batch_old")
+      assert.strictEqual(error._tag, "IdempotencyConflictError")
+      if (error._tag === "IdempotencyConflictError") {
+        assert.strictEqual(error.batchId, "batch_old")
+        assert.strictEqual(error.idempotencyKey, "nightly-1")
+        assert.deepStrictEqual(error.existing, { input_file_id: "file-1", endpoint: "/v1/embeddings" })
+      }
+      assert.include(error.message, "already names batch batch_old")
       assert.deepStrictEqual((yield* Fake.requests).map((r) => r.method), ["GET"])
     }).pipe(Effect.provide(Fake.layer(() =>
       Fake.json(200, {

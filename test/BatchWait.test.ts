@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Schedule, Stream, TestClock } from "effect"
 import * as BatchApi from "../src/BatchApi.js"
+import * as BatchWait from "../src/BatchWait.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeHttp.js"
 
@@ -90,7 +91,7 @@ describe("awaitBatch", () => {
 
   it.effect("a batch that completes after 3 h: polls and detection delay", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "4 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "4 hours")
       assert.strictEqual(result._tag, "Right")
       if (result._tag === "Right") assert.strictEqual(result.right.status, "completed")
       const polls = yield* gets
@@ -106,7 +107,7 @@ describe("awaitBatch", () => {
 
   it.effect("the default schedule (jittered) detects within its 66 s ceiling and polls about as often", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_1"), "4 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1"), "4 hours")
       assert.strictEqual(result._tag, "Right")
       const polls = yield* gets
       const detectionDelay = (polls[polls.length - 1]?.at ?? 0) - threeHours.completedAt
@@ -117,7 +118,7 @@ describe("awaitBatch", () => {
 
   it.effect("the server's openai-poll-after-ms is a floor on the pace", () =>
     Effect.gen(function*() {
-      yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll }), "1 hour")
+      yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll }), "1 hour")
       const times = (yield* gets).map((r) => r.at)
       const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0))
       assert.isAbove(gaps.length, 3)
@@ -126,7 +127,7 @@ describe("awaitBatch", () => {
 
   it.effect("an unknown status keeps polling at the normal pace, never a hot loop", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll }), "3 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll }), "3 hours")
       assert.strictEqual(result._tag, "Right")
       const during = (yield* gets).filter((r) => r.at >= hour && r.at < 2 * hour)
       // one hour at the 60 s cap: 60 or 61 polls, not thousands
@@ -136,7 +137,7 @@ describe("awaitBatch", () => {
 
   it.effect("the default deadline is expires_at + 1 h; the timeout error carries the last batch", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: BatchSchedule.every("10 minutes") }), "30 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: BatchSchedule.every("10 minutes") }), "30 hours")
       assert.strictEqual(result._tag, "Left")
       if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") return assert.fail("expected WaitTimeoutError")
       assert.strictEqual(result.left.waitedMs, 25 * hour)
@@ -151,7 +152,7 @@ describe("awaitBatch", () => {
   it.effect("a custom schedule: every 30 s for at most 2 h", () =>
     Effect.gen(function*() {
       const result = yield* run(
-        BatchApi.awaitBatch("batch_1", { schedule: BatchSchedule.every("30 seconds"), timeout: "2 hours" }),
+        BatchWait.awaitBatch("batch_1", { schedule: BatchSchedule.every("30 seconds"), timeout: "2 hours" }),
         "3 hours"
       )
       assert.strictEqual(result._tag, "Left")
@@ -164,7 +165,7 @@ describe("awaitBatch", () => {
 
   it.effect("a schedule that ends before the batch does is a timeout too", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: Schedule.intersect(BatchSchedule.every("1 minute"), Schedule.recurs(3)) }), "1 hour")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: Schedule.intersect(BatchSchedule.every("1 minute"), Schedule.recurs(3)) }), "1 hour")
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left") {
         assert.strictEqual(result.left._tag, "WaitTimeoutError")
@@ -175,7 +176,7 @@ describe("awaitBatch", () => {
 
   it.effect("transient errors during the wait do not end it", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "2 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "2 hours")
       assert.strictEqual(result._tag, "Right")
       if (result._tag === "Right") assert.strictEqual(result.right.status, "completed")
     }).pipe(Effect.provide(Fake.layer(
@@ -184,7 +185,7 @@ describe("awaitBatch", () => {
 
   it.effect("even the first poll's transient failures do not end the wait", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "2 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "2 hours")
       assert.strictEqual(result._tag, "Right")
       if (result._tag === "Right") assert.strictEqual(result.right.status, "completed")
     }).pipe(Effect.provide(Fake.layer(
@@ -193,7 +194,7 @@ describe("awaitBatch", () => {
 
   it.effect("a 429 with a long Retry-After slows the polls (capped at 5 minutes) instead of ending the wait", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }), "3 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }), "3 hours")
       assert.strictEqual(result._tag, "Right")
       const times = (yield* Fake.requests).map((r) => r.at)
       const after429 = (times[4] ?? 0) - (times[3] ?? 0)
@@ -204,16 +205,52 @@ describe("awaitBatch", () => {
         : lifecycle({ inProgress: 30 * minute }).responder(request, index)
     ))))
 
+  const firstPollHints: ReadonlyArray<readonly [string, number, Record<string, string>, number]> = [
+    ["429 with Retry-After: 3600 (capped at 5 minutes)", 429, { "retry-after": "3600" }, 5 * minute],
+    ["429 with retry-after-ms: 90000", 429, { "retry-after-ms": "90000" }, 90_000],
+    ["503 with Retry-After: 120", 503, { "retry-after": "120" }, 2 * minute]
+  ]
+  for (const [name, status, headers, expected] of firstPollHints) {
+    it.effect(`the FIRST poll's retry hint is honoured too: ${name}`, () =>
+      Effect.gen(function*() {
+        const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }), "3 hours")
+        assert.strictEqual(result._tag, "Right")
+        const times = (yield* Fake.requests).map((r) => r.at)
+        assert.strictEqual((times[1] ?? 0) - (times[0] ?? 0), expected)
+      }).pipe(Effect.provide(Fake.layer((request, index) =>
+        index === 0
+          ? Fake.json(status, { error: { message: "slow down", type: "rate_limit", param: null, code: null } }, headers)
+          : lifecycle({ inProgress: 30 * minute }).responder(request, index)
+      ))))
+  }
+
+  it.effect("a bad id is refused before any request, naming the wait the caller called", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [string, Effect.Effect<unknown, { readonly _tag: string; readonly message: string; readonly operation?: string }, BatchApi.BatchApi>]> = [
+        ["awaitBatch", BatchWait.awaitBatch("a/b")],
+        ["awaitCompleted", BatchWait.awaitCompleted("a/b")],
+        ["cancelBatchAndWait", BatchWait.cancelBatchAndWait("a/b")],
+        ["watchBatch", Stream.runDrain(BatchWait.watchBatch("a/b"))]
+      ]
+      for (const [operation, effect] of cases) {
+        const error = yield* Effect.flip(effect)
+        assert.strictEqual(error._tag, "InvalidParamsError")
+        assert.strictEqual(error.operation, operation)
+        assert.match(error.message, new RegExp(`^${operation}: batchId `))
+      }
+      assert.strictEqual((yield* Fake.requests).length, 0)
+    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: minute }).responder))))
+
   it.effect("a huge openai-poll-after-ms is capped at 5 minutes", () =>
     Effect.gen(function*() {
-      yield* run(BatchApi.awaitBatch("batch_1", { schedule: exactPoll }), "1 hour")
+      yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll }), "1 hour")
       const times = (yield* gets).map((r) => r.at)
       assert.strictEqual(times[1], 5 * minute)
     }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 20 * minute, pollAfterMs: 36_000_000 }).responder))))
 
   it.effect("a first poll that never succeeds ends at the deadline with WaitTimeoutError", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_1", { timeout: "10 minutes", retry: BatchSchedule.noRetry }), "1 hour")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { timeout: "10 minutes", retry: BatchSchedule.noRetry }), "1 hour")
       assert.strictEqual(result._tag, "Left")
       if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") return assert.fail("expected WaitTimeoutError")
       assert.isUndefined(result.left.lastBatch)
@@ -223,7 +260,7 @@ describe("awaitBatch", () => {
 
   it.effect("a 404 ends the wait with NotFoundError", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitBatch("batch_gone"), "1 hour")
+      const result = yield* run(BatchWait.awaitBatch("batch_gone"), "1 hour")
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left") assert.strictEqual(result.left._tag, "NotFoundError")
       assert.strictEqual((yield* Fake.requests).length, 1)
@@ -233,7 +270,7 @@ describe("awaitBatch", () => {
 
   it.effect("interrupting the wait stops polling at once", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(BatchApi.awaitBatch("batch_1", { schedule: exactPoll }))
+      const fiber = yield* Effect.fork(BatchWait.awaitBatch("batch_1", { schedule: exactPoll }))
       yield* TestClock.adjust("10 minutes")
       yield* Fiber.interrupt(fiber)
       const before = (yield* Fake.requests).length
@@ -246,7 +283,7 @@ describe("awaitBatch", () => {
     Effect.gen(function*() {
       const seen: Array<string> = []
       yield* run(
-        BatchApi.awaitBatch("batch_1", {
+        BatchWait.awaitBatch("batch_1", {
           schedule: exactPoll,
           onProgress: (batch) => Effect.sync(() => seen.push(batch.status))
         }),
@@ -263,7 +300,7 @@ describe("awaitCompleted", () => {
   for (const [outcome, tag] of [["failed", "BatchFailedError"], ["expired", "BatchExpiredError"]] as const) {
     it.effect(`a batch that ends ${outcome} fails with ${tag} carrying the batch`, () =>
       Effect.gen(function*() {
-        const result = yield* run(BatchApi.awaitCompleted("batch_1", { schedule: exactPoll }), "2 hours")
+        const result = yield* run(BatchWait.awaitCompleted("batch_1", { schedule: exactPoll }), "2 hours")
         assert.strictEqual(result._tag, "Left")
         if (result._tag !== "Left") return
         assert.strictEqual(result.left._tag, tag)
@@ -281,7 +318,7 @@ describe("awaitCompleted", () => {
 
   it.effect("a completed batch is returned", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.awaitCompleted("batch_1"), "2 hours")
+      const result = yield* run(BatchWait.awaitCompleted("batch_1"), "2 hours")
       assert.strictEqual(result._tag, "Right")
     }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 20 * minute }).responder))))
 })
@@ -289,7 +326,7 @@ describe("awaitCompleted", () => {
 describe("watchBatch", () => {
   it.effect("emits on change only, shows finalizing at 100%, ends after the terminal snapshot", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(Stream.runCollect(BatchApi.watchBatch("batch_1", { schedule: exactPoll })))
+      const fiber = yield* Effect.fork(Stream.runCollect(BatchWait.watchBatch("batch_1", { schedule: exactPoll })))
       yield* TestClock.adjust("2 hours")
       const snapshots = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
       const keys = snapshots.map((b) => `${b.status}:${b.request_counts?.completed}`)
@@ -309,7 +346,7 @@ describe("cancelBatchAndWait", () => {
   for (const cancellingMinutes of [10, 25]) {
     it.effect(`waits out a ${cancellingMinutes}-minute cancel window`, () =>
       Effect.gen(function*() {
-        const fiber = yield* Effect.fork(BatchApi.cancelBatchAndWait("batch_1", { schedule: BatchSchedule.cancelWindow({ jitter: false }) }))
+        const fiber = yield* Effect.fork(BatchWait.cancelBatchAndWait("batch_1", { schedule: BatchSchedule.cancelWindow({ jitter: false }) }))
         yield* TestClock.adjust("1 hour")
         const batch = yield* Fiber.join(fiber)
         assert.strictEqual(batch.status, "cancelled")
@@ -324,7 +361,7 @@ describe("cancelBatchAndWait", () => {
 
   it.effect("a cancel window past the 30-minute deadline fails with the last (cancelling) batch", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchApi.cancelBatchAndWait("batch_1"), "2 hours")
+      const result = yield* run(BatchWait.cancelBatchAndWait("batch_1"), "2 hours")
       assert.strictEqual(result._tag, "Left")
       if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") return assert.fail("expected WaitTimeoutError")
       assert.strictEqual(result.left.lastBatch?.status, "cancelling")
@@ -334,7 +371,7 @@ describe("cancelBatchAndWait", () => {
   it.effect("an already terminal batch is returned without a cancel request", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(3 * hour)
-      const batch = yield* BatchApi.cancelBatchAndWait("batch_1")
+      const batch = yield* BatchWait.cancelBatchAndWait("batch_1")
       assert.strictEqual(batch.status, "completed")
       const log = yield* Fake.requests
       assert.deepStrictEqual(log.map((r) => r.method), ["GET"])
@@ -342,9 +379,9 @@ describe("cancelBatchAndWait", () => {
 
   it.effect("a repeated call while cancelling sends no second cancel", () =>
     Effect.gen(function*() {
-      const first = yield* Effect.fork(BatchApi.cancelBatchAndWait("batch_1"))
+      const first = yield* Effect.fork(BatchWait.cancelBatchAndWait("batch_1"))
       yield* TestClock.adjust("1 minute")
-      const second = yield* Effect.fork(BatchApi.cancelBatchAndWait("batch_1"))
+      const second = yield* Effect.fork(BatchWait.cancelBatchAndWait("batch_1"))
       yield* TestClock.adjust("30 minutes")
       assert.strictEqual((yield* Fiber.join(first)).status, "cancelled")
       assert.strictEqual((yield* Fiber.join(second)).status, "cancelled")
@@ -356,7 +393,7 @@ describe("cancelBatchAndWait", () => {
     Effect.gen(function*() {
       // finalizing until 61.5 s; the first GET (t=0) is "validating"... so start just before completion
       yield* TestClock.setTime(30_000 + 20 * minute + minute - 1)
-      const fiber = yield* Effect.fork(BatchApi.cancelBatchAndWait("batch_1"))
+      const fiber = yield* Effect.fork(BatchWait.cancelBatchAndWait("batch_1"))
       yield* TestClock.adjust("1 hour")
       const batch = yield* Fiber.join(fiber)
       assert.strictEqual(batch.status, "completed")

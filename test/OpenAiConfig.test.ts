@@ -32,7 +32,7 @@ describe("OpenAiConfig", () => {
       assert.strictEqual(config.baseUrl, "https://api.openai.com/v1")
       assert.isTrue(Option.isNone(config.organization))
       assert.isTrue(Duration.equals(config.timeout, Duration.seconds(60)))
-      assert.strictEqual(config.maxRetries, 2)
+      assert.isFalse(config.httpSpans)
     }))
 
   it.effect("a missing key is a clear error naming OPENAI_API_KEY, and never prints a key", () =>
@@ -42,14 +42,55 @@ describe("OpenAiConfig", () => {
       assert.include(String(error), "is not set")
     }))
 
-  it.effect("an empty key, a bad base URL and a negative retry count are config errors", () =>
+  it.effect("an empty key and a bad base URL are config errors", () =>
     Effect.gen(function*() {
-      const empty = yield* Effect.flip(fromEnv({ OPENAI_API_KEY: "  " }))
+      const empty = yield* Effect.flip(fromEnv({ OPENAI_API_KEY: "" }))
       assert.include(String(empty), "OPENAI_API_KEY")
       const badUrl = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "ftp://x" }))
       assert.include(String(badUrl), "http(s) URL")
-      const negative = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), maxRetries: -1 }))
-      assert.include(String(negative), "maxRetries")
+    }))
+
+  it.effect("a key with surrounding whitespace or a newline is refused when the layer is built, naming where it came from", () =>
+    Effect.gen(function*() {
+      for (const key of ["sk-abc\n", " sk-abc", "sk-abc\r\n", "sk a"]) {
+        const fromFile = yield* Effect.flip(fromEnv({ OPENAI_API_KEY: key }))
+        assert.strictEqual(fromFile._op, "InvalidData")
+        if (fromFile._op === "InvalidData") assert.deepStrictEqual(fromFile.path, ["OPENAI_API_KEY"])
+        assert.include(String(fromFile), "whitespace or a line break")
+        assert.notInclude(String(fromFile), "sk-abc")
+      }
+      const plain = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("sk-abc\n") }))
+      assert.strictEqual(plain._op, "InvalidData")
+      if (plain._op === "InvalidData") assert.deepStrictEqual(plain.path, ["apiKey"])
+    }))
+
+  it.effect("a ConfigError names the key the user configured, or the option a plain value was given as", () =>
+    Effect.gen(function*() {
+      const mine = yield* Effect.flip(
+        Effect.provide(OpenAiConfig.OpenAiConfig, OpenAiConfig.layerConfig({ apiKey: Config.redacted("MY_OPENAI_KEY") })).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MY_OPENAI_KEY", "  "]])))
+        )
+      )
+      assert.strictEqual(mine._op, "InvalidData")
+      if (mine._op === "InvalidData") assert.deepStrictEqual(mine.path, ["MY_OPENAI_KEY"])
+      assert.notInclude(String(mine), "OPENAI_API_KEY")
+      const nested = yield* Effect.flip(
+        Effect.provide(
+          OpenAiConfig.OpenAiConfig,
+          OpenAiConfig.layerConfig({ apiKey: Config.nested(Config.redacted("KEY"), "openai"), baseUrl: Config.succeed("https://u:p@x/v1") })
+        ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["openai.KEY", "sk-fine"]]))))
+      )
+      // The key is fine; the base URL was a plain value: it is reported under the option's name.
+      assert.strictEqual(nested._op, "InvalidData")
+      if (nested._op === "InvalidData") assert.deepStrictEqual(nested.path, ["baseUrl"])
+      assert.notInclude(String(nested), "OPENAI_BASE_URL")
+      const badNested = yield* Effect.flip(
+        Effect.provide(OpenAiConfig.OpenAiConfig, OpenAiConfig.layerConfig({ apiKey: Config.nested(Config.redacted("KEY"), "openai") })).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["openai.KEY", "sk x"]])))
+        )
+      )
+      if (badNested._op === "InvalidData") assert.deepStrictEqual(badNested.path, ["openai", "KEY"])
+      else assert.fail(`expected InvalidData, got ${badNested._op}`)
     }))
 
   it.effect("credentials in the base URL and a timeout that is not positive are config errors", () =>
@@ -59,6 +100,7 @@ describe("OpenAiConfig", () => {
       assert.notInclude(String(creds), "pw@")
       const zero = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), timeout: 0 }))
       assert.include(String(zero), "timeout must be positive")
+      if (zero._op === "InvalidData") assert.deepStrictEqual(zero.path, ["timeout"])
       const infinite = yield* OpenAiConfig.make({ apiKey: Redacted.make("k"), timeout: Duration.infinity })
       assert.isFalse(Duration.isFinite(infinite.timeout))
     }))

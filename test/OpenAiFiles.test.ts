@@ -55,12 +55,14 @@ describe("OpenAiFiles", () => {
       assert.strictEqual(parts[3]?.contentType, "application/octet-stream")
     }).pipe(Effect.provide(Fake.layer(created))))
 
-  it.live("uploads a Blob through FormData", () =>
+  it.live("uploads a Blob as a stream of known length, and a string as one body (no FormData: see OpenAiFiles)", () =>
     Effect.gen(function*() {
       yield* OpenAiFiles.uploadFile({ file: new Blob(["line\n"]), filename: "in.jsonl", purpose: "batch" })
       yield* OpenAiFiles.uploadFile({ file: "text\n", filename: "t.jsonl", purpose: "user_data" })
       const [blob, text] = yield* Fake.requests
-      assert.strictEqual(blob?.bodyKind, "FormData")
+      assert.strictEqual(blob?.bodyKind, "Stream")
+      assert.strictEqual(blob?.contentLength, blob?.text.length)
+      assert.strictEqual(text?.bodyKind, "Uint8Array")
       const parts = Fake.parseMultipart(blob?.text ?? "", blob?.contentType)
       assert.deepStrictEqual(parts.map((p) => [p.name, p.filename, p.value]), [
         ["purpose", undefined, "batch"],
@@ -233,7 +235,7 @@ describe("OpenAiFiles over HTTP", () => {
     it.scopedLive(`${name}: streams a multipart upload (chunked) and a download`, () =>
       Effect.gen(function*() {
         const { origin, captured } = yield* loopback
-        const layer = OpenAiFiles.layer().pipe(
+        const layer = OpenAiFiles.layer.pipe(
           Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(Fake.testKey), baseUrl: `${origin}/v1` })),
           Layer.provide(transport)
         )

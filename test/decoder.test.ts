@@ -45,7 +45,8 @@ const mutate = (value: unknown, next: () => number): unknown => {
 
 const same = <A, I>(schema: Schema.Schema<A, I>, inputs: ReadonlyArray<unknown>) => {
   const fast = Decoder.make(schema)
-  const slow = ParseResult.decodeUnknownEither(schema)
+  // Unknown fields are kept on both paths.
+  const slow = ParseResult.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
   let valid = 0
   for (const input of inputs) {
     const a = fast(input)
@@ -63,6 +64,27 @@ const same = <A, I>(schema: Schema.Schema<A, I>, inputs: ReadonlyArray<unknown>)
 }
 
 describe("internal/decoder", () => {
+  it("keeps fields the schema does not know, at every level, on the fast path and on Schema's", () => {
+    const batch = { ...(fixture("Batch.object.json") as object), new_field: { nested: [1] }, request_counts: { total: 1, completed: 1, failed: 0, paused: 2 } }
+    const page = { object: "list", data: [batch], has_more: false, next_page_token: "t" }
+    const decoded = Decoder.make(Batch.BatchPage)(page)
+    assert.isTrue(Either.isRight(decoded))
+    if (Either.isLeft(decoded)) return
+    assert.strictEqual(Reflect.get(decoded.right, "next_page_token"), "t")
+    const first = decoded.right.data[0]
+    if (first === undefined) return assert.fail("no batch")
+    assert.deepStrictEqual(Batch.unknownFields(first), { new_field: { nested: [1] } })
+    assert.deepStrictEqual(Batch.unknownFields(decoded.right), { next_page_token: "t" })
+    assert.strictEqual(Reflect.get(first.request_counts ?? {}, "paused"), 2)
+    // It survives a round trip through JSON, and an invalid known field is still an error.
+    assert.include(JSON.stringify(first), "new_field")
+    assert.isTrue(Either.isLeft(Decoder.make(Batch.BatchPage)({ ...page, data: [{ ...batch, created_at: "x" }] })))
+    // The slow path (anything the fast path does not take) keeps them too.
+    const Tagged = Schema.Struct({ a: Schema.String }).pipe(Schema.attachPropertySignature("kind", "x"))
+    assert.deepStrictEqual(Decoder.make(Tagged)({ kind: "x", a: "s", more: 1 }), Either.right({ kind: "x" as const, a: "s", more: 1 }))
+  })
+
+
   it("takes the fast path for the wire model", () => {
     assert.isTrue(Decoder.isCompiled(Batch.Batch))
     assert.isTrue(Decoder.isCompiled(Batch.BatchPage))

@@ -8,6 +8,9 @@
  * error (and its message) is exactly Schema's. Nodes it does not know (suspensions, declarations with type
  * parameters, other transformations) make the whole schema use Schema's decoder.
  *
+ * Fields the schema does not know are kept (Schema's `onExcessProperty: "preserve"`, on both paths): a field the API
+ * adds tomorrow stays readable (`Batch.unknownFields`) and survives a round trip through JSON, without a release.
+ *
  * The result is the same value Schema's decode produces: test/decoder.test.ts checks that on the fixtures and on
  * thousands of mutated inputs.
  *
@@ -22,6 +25,8 @@ import * as AST from "effect/SchemaAST"
 const invalid: unique symbol = Symbol("invalid")
 type Decode = (input: unknown) => unknown
 const noOptions: AST.ParseOptions = {}
+/** What both paths decode with: unknown fields are kept. */
+const preserve: AST.ParseOptions = { onExcessProperty: "preserve" }
 const hasOwn = (record: object, key: PropertyKey) => Object.prototype.hasOwnProperty.call(record, key)
 /** A plain record; anything else (arrays included) is left to Schema, which is always exact. */
 const isRecord = (input: unknown): input is Record<PropertyKey, unknown> =>
@@ -69,6 +74,7 @@ const compileTypeLiteral = (ast: AST.TypeLiteral): Decode | undefined => {
       return out
     }
   }
+  const known = new Set<PropertyKey>(properties.map(([name]) => name))
   return (input) => {
     if (!isRecord(input)) return invalid
     const out: Record<PropertyKey, unknown> = {}
@@ -81,7 +87,15 @@ const compileTypeLiteral = (ast: AST.TypeLiteral): Decode | undefined => {
       if (decoded === invalid) return invalid
       out[name] = decoded
     }
+    copyExcess(input, out, known)
     return out
+  }
+}
+
+/** Copies the fields a struct does not know, as they are (Schema's "preserve"). */
+const copyExcess = (input: Record<PropertyKey, unknown>, out: Record<PropertyKey, unknown>, known: ReadonlySet<PropertyKey>) => {
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) out[key] = input[key]
   }
 }
 
@@ -124,6 +138,7 @@ const compileNullableStruct = (
     dropsUndefined.push(rule !== undefined && !rule.keepsUndefined)
   }
   const count = names.length
+  const known = new Set<PropertyKey>(names)
   return (input) => {
     if (!isRecord(input)) return invalid
     const out: Record<PropertyKey, unknown> = {}
@@ -140,6 +155,7 @@ const compileNullableStruct = (
       if ((decoded === null && dropsNull[i]) || (decoded === undefined && dropsUndefined[i])) continue
       out[name] = decoded
     }
+    copyExcess(input, out, known)
     return out
   }
 }
@@ -233,7 +249,7 @@ const compile = (ast: AST.AST): Decode | undefined => {
       if (ast.typeParameters.length > 0) return undefined
       const parse = ast.decodeUnknown()
       return (input) => {
-        const result = parse(input, noOptions, ast)
+        const result = parse(input, preserve, ast)
         return Either.isEither(result) && Either.isRight(result) ? result.right : invalid
       }
     }
@@ -262,7 +278,7 @@ export type Decoder<A> = (input: unknown) => Either.Either<A, ParseResult.ParseI
 export const make = <A, I>(
   schema: Schema.Schema<A, I>
 ): Decoder<A> => {
-  const slow = ParseResult.decodeUnknownEither(schema)
+  const slow = ParseResult.decodeUnknownEither(schema, preserve)
   const fast = compile(schema.ast)
   if (fast === undefined) return slow
   return (input) => {

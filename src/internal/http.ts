@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { flow } from "effect/Function"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -60,9 +61,13 @@ export interface Pipeline {
   readonly baseUrl: string
   /** Sends one attempt and decodes a 2xx body with `decode` (see `Decoder.make`). */
   readonly request: <A>(spec: RequestSpec, decode: Decoder.Decoder<A>) => Effect.Effect<Decoded<A>, BatchError.RequestError>
-  /** Sends a request and returns the raw response once its status is 2xx (for streamed bodies). */
+  /**
+   * Sends a request and returns the raw response once its status is 2xx (for streamed bodies); `timeout` bounds
+   * the wait for the response head.
+   */
   readonly raw: (
-    request: HttpClientRequest.HttpClientRequest
+    request: HttpClientRequest.HttpClientRequest,
+    timeout: Duration.Duration
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, BatchError.RequestError>
 }
 
@@ -151,15 +156,48 @@ export const statusError = (
   return new ErrorClass({ ...fields, message })
 }
 
-const transportError = (method: string, url: string) => (error: HttpClientError.HttpClientError) =>
-  new BatchError.TransportError({
+/** The first string `code` along an error's cause chain (`ECONNRESET`, `UND_ERR_SOCKET`, ...). */
+const codeOf = (error: unknown): string | undefined => {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && Predicate.isObject(current); depth++) {
+    if (Predicate.hasProperty(current, "code") && typeof current.code === "string") return current.code
+    current = Predicate.hasProperty(current, "cause") ? current.cause : undefined
+  }
+  return undefined
+}
+
+/**
+ * The library's error for a request that got no usable response. It keeps the transport's own error (the
+ * platform error's `cause`: undici's, fetch's or the system's) and its code, but not the platform error itself,
+ * whose request holds the `Authorization` header.
+ */
+const transportError = (method: string, url: string) => (error: HttpClientError.HttpClientError) => {
+  const code = codeOf(error.cause)
+  const detail = error.cause instanceof Error ? error.cause.message : error.description
+  return new BatchError.TransportError({
     method,
     url,
     reason: error._tag === "RequestError" && error.reason !== "Transport" ? error.reason : "Transport",
-    message: `${method} ${url} failed: ${error.reason}${error.description ? ` (${error.description})` : ""}${
-      error.cause instanceof Error ? `: ${error.cause.message}` : ""
-    }`
+    message: `${method} ${url} failed: ${error.reason}${detail === undefined ? "" : ` (${detail})`}${
+      code === undefined || detail?.includes(code) ? "" : ` [${code}]`
+    }`,
+    ...(code === undefined ? {} : { code }),
+    ...(error.cause === undefined ? {} : { cause: error.cause })
   })
+}
+
+/** A response body that broke off after its head arrived (a download cut short). @internal */
+export const brokenOff = (method: string, url: string, error: HttpClientError.ResponseError): BatchError.TransportError => {
+  const code = codeOf(error.cause)
+  return new BatchError.TransportError({
+    method,
+    url,
+    reason: "Transport",
+    message: `${method} ${url}: the body broke off: ${error.cause instanceof Error ? error.cause.message : error.message}`,
+    ...(code === undefined ? {} : { code }),
+    ...(error.cause === undefined ? {} : { cause: error.cause })
+  })
+}
 
 /** @internal */
 export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpClient): Pipeline => {
@@ -259,44 +297,43 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
     return withTimeout(spec.method, url, spec.timeout ?? config.timeout, attempt)
   }
 
-  const raw = (req: HttpClientRequest.HttpClientRequest) => {
+  const raw = (req: HttpClientRequest.HttpClientRequest, timeout: Duration.Duration) => {
     const url = `${config.baseUrl}${req.url}`
-    return Effect.flatMap(
+    const attempt = Effect.flatMap(
       Effect.mapError(client.execute(req), transportError(req.method, url)),
       (response) =>
         response.status >= 200 && response.status < 300
           ? Effect.succeed(response)
           : failStatus(response, req.method, url)
     )
+    return withTimeout(req.method, url, timeout, attempt)
   }
 
   return { client, baseUrl: config.baseUrl, request, raw }
 }
 
-/** What a service over this pipeline needs: the config, the pipeline, and a retry wrapper with the default schedule. @internal */
+/** What a service over this pipeline needs: the config, the pipeline, and a retry wrapper. @internal */
 export interface Context {
   readonly config: OpenAiConfig.Service
   readonly pipeline: Pipeline
-  readonly defaultRetry: BatchSchedule.RetrySchedule
-  /** Retries `effect` on the call's schedule, else the service's. */
+  /** Retries `effect` on the call's schedule, else the policy in effect (`BatchSchedule.currentRetry`). */
   readonly retrying: <A>(
     effect: Effect.Effect<A, BatchError.RequestError>,
-    callOptions: { readonly retry?: BatchSchedule.RetrySchedule | undefined } | undefined
+    callOptions: BatchSchedule.CallOptions | undefined
   ) => Effect.Effect<A, BatchError.RequestError>
 }
 
-/** Reads the config and the HttpClient from context; `retry` replaces the default schedule. @internal */
-export const context = (
-  retry: BatchSchedule.RetrySchedule | undefined
-): Effect.Effect<Context, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+/** Reads the config and the HttpClient from context. @internal */
+export const context: Effect.Effect<Context, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> = Effect.gen(
+  function*() {
     const config = yield* OpenAiConfigTag.OpenAiConfig
     const pipeline = make(config, yield* HttpClient.HttpClient)
-    const defaultRetry = retry ?? Retry.fromConfig(config)
-    return {
-      config,
-      pipeline,
-      defaultRetry,
-      retrying: (effect, callOptions) => Retry.retry(effect, callOptions?.retry ?? defaultRetry)
-    }
-  })
+    return { config, pipeline, retrying: (effect, callOptions) => Retry.retry(effect, callOptions?.retry) }
+  }
+)
+
+/** The per-attempt timeout of a call: its own, else the config's. @internal */
+export const timeoutOf = (
+  config: OpenAiConfig.Service,
+  callOptions: BatchSchedule.CallOptions | undefined
+): Duration.Duration => callOptions?.timeout === undefined ? config.timeout : Duration.decode(callOptions.timeout)

@@ -8,14 +8,14 @@
 // eslint-disable-next-line no-control-regex
 const unsafe = /[/?#%\\\s\u0000-\u001f\u007f]/
 
-/** Why `id` cannot be a path segment, or `undefined` when it can. @internal */
-export const issue = (kind: string, id: string): string | undefined => {
-  if (id.length === 0) return `a ${kind} id must not be empty`
-  if (id.length > 256) return `a ${kind} id has at most 256 characters`
+/** The rule `id` breaks as a path segment ("must not be empty", ...), or `undefined` when it is safe. @internal */
+export const issue = (id: string): string | undefined => {
+  if (id.length === 0) return "must not be empty"
+  if (id.length > 256) return "has at most 256 characters"
   if (unsafe.test(id) || id.includes("..")) {
-    return `a ${kind} id must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters`
+    return "must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters"
   }
   // A lone "." is a dot segment: URL parsing removes it, and the request goes to the parent path.
-  if (id === ".") return `a ${kind} id must not be "."`
+  if (id === ".") return `must not be "."`
   return undefined
 }

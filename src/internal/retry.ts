@@ -1,16 +1,19 @@
 /**
- * Retrying one call on the caller's schedule, without paying for it when the first attempt succeeds.
+ * Retrying one call on the caller's schedule, or the policy in effect (`BatchSchedule.currentRetry`), without
+ * paying for it when the first attempt succeeds.
  *
  * `Effect.retry` builds a schedule driver on every run; for a call that succeeds at once (nearly all of them) that
- * is pure overhead on the hot path. Here the first attempt runs bare, and only its failure starts `Effect.retry`,
- * whose first step is that same failure: the schedule sees exactly the inputs it would have seen.
+ * is pure overhead on the hot path. Here the first attempt runs bare, and only its failure reads the policy and
+ * starts `Effect.retry`, whose first step is that same failure: the schedule sees exactly the inputs it would have
+ * seen.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Schedule from "effect/Schedule"
 import type * as BatchError from "../BatchError.js"
 import * as BatchSchedule from "../BatchSchedule.js"
-import type * as OpenAiConfig from "../OpenAiConfig.js"
 
 const logFailure = (error: BatchError.RequestError) =>
   Effect.logDebug(`effect-openai-batch: attempt failed: ${error.message}`)
@@ -18,13 +21,15 @@ const logFailure = (error: BatchError.RequestError) =>
 /** @internal */
 export const retry = <A>(
   effect: Effect.Effect<A, BatchError.RequestError>,
-  schedule: BatchSchedule.RetrySchedule
+  schedule: BatchSchedule.RetrySchedule | undefined,
+  /** Errors never to retry, whatever the policy says. */
+  final?: (error: BatchError.RequestError) => boolean
 ): Effect.Effect<A, BatchError.RequestError> =>
   Effect.catchAll(effect, (first) => {
+    if (final !== undefined && final(first)) return Effect.fail(first)
     let pending: BatchError.RequestError | undefined = first
     const again = Effect.tapError(effect, logFailure)
-    return Effect.zipRight(
-      logFailure(first),
+    const retried = (policy: BatchSchedule.RetrySchedule) =>
       Effect.retry(
         Effect.suspend(() => {
           if (pending === undefined) return again
@@ -32,15 +37,10 @@ export const retry = <A>(
           pending = undefined
           return Effect.fail(error)
         }),
-        schedule
+        final === undefined ? policy : Schedule.whileInput(policy, (error: BatchError.RequestError) => !final(error))
       )
+    return Effect.zipRight(
+      logFailure(first),
+      schedule === undefined ? Effect.flatMap(FiberRef.get(BatchSchedule.currentRetry), retried) : retried(schedule)
     )
-  })
-
-/** The retry schedule a service uses when its layer is given none: the default policy with the config's limits. @internal */
-export const fromConfig = (config: OpenAiConfig.Service): BatchSchedule.RetrySchedule =>
-  BatchSchedule.retry({
-    maxRetries: config.maxRetries,
-    maxRetryAfter: config.maxRetryAfter,
-    deadline: config.retryDeadline
   })

@@ -14,6 +14,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 
 /** The clock of Effect's default services: the one every runtime has unless a test or a user replaces it. */
 const liveClock = Effect.runSync(Effect.clock)
@@ -33,7 +34,8 @@ export const timeoutFail = <A, E, E1>(
   const attempt = Effect.interruptible(self)
   return Effect.clockWith((clock) => {
     if (clock !== liveClock) return Effect.timeoutFail(attempt, { duration, onTimeout })
-    return Effect.flatMap(Effect.fork(attempt), (fiber) =>
+    // The attempt's failure is observed below: the runtime must not also log it as an unhandled fiber failure.
+    return Effect.flatMap(Effect.withUnhandledErrorLogLevel(Effect.fork(attempt), Option.none()), (fiber) =>
       Effect.async<A, E | E1>((resume) => {
         const timer = setTimeout(() => resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout()))), millis)
         fiber.addObserver((exit) => {

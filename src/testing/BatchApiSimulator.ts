@@ -1567,7 +1567,6 @@ export const layer = (options: Options = {}): Layer.Layer<BatchApiSimulator | Ht
 export interface BatchApiOptions extends Options {
   /** Settings of the client (the key is always `testApiKey`; use `layer` for another). */
   readonly config?: Omit<OpenAiConfig.Options, "apiKey">
-  readonly api?: BatchApi.MakeOptions
 }
 
 /**
@@ -1581,8 +1580,8 @@ export interface BatchApiOptions extends Options {
 export const layerBatchApi = (
   options: BatchApiOptions = {}
 ): Layer.Layer<BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | BatchApiSimulator, ConfigError.ConfigError> => {
-  const { api, config, ...simulatorOptions } = options
-  return Layer.merge(BatchApi.layer(api), OpenAiFiles.layer(api)).pipe(
+  const { config, ...simulatorOptions } = options
+  return Layer.merge(BatchApi.layer, OpenAiFiles.layer).pipe(
     Layer.provide(OpenAiConfig.layer({ ...config, apiKey: Redacted.make(simulatorOptions.apiKey ?? testApiKey) })),
     Layer.provideMerge(layer(simulatorOptions))
   )

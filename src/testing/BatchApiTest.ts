@@ -1,7 +1,8 @@
 /**
  * A `BatchApi` built from plain functions, for unit tests of code that calls the service but does not care about
- * HTTP. Operations without a handler fail with a typed `InvalidParamsError` naming the missing handler, so a test
- * that reaches one gets a readable failure instead of a defect. The derived operations (`streamBatches`,
+ * HTTP. An operation without a handler dies with a message naming the handler to add: reaching it is a bug in the
+ * test, not an error the code under test should handle (a typed error could be swallowed by the very
+ * `catchTag` being tested). The derived operations (`streamBatches`,
  * `awaitBatch`, `cancelBatchAndWait`, ...) work on it, since they only use the service's primitives.
  *
  * For tests that should exercise the real HTTP pipeline, use `BatchApiSimulator.layerBatchApi` instead.
@@ -13,7 +14,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Batch from "../Batch.js"
 import * as BatchApi from "../BatchApi.js"
-import * as BatchError from "../BatchError.js"
 
 /**
  * The operations a test supplies. `pollBatch` defaults to `retrieveBatch` without a pacing hint.
@@ -30,13 +30,7 @@ export interface Handlers {
 }
 
 const missing = (operation: keyof Handlers) =>
-  Effect.fail(
-    new BatchError.InvalidParamsError({
-      operation,
-      issue: `no ${operation} handler`,
-      message: `BatchApiTest: no handler for ${operation}; pass one to BatchApiTest.layer({ ${operation}: ... })`
-    })
-  )
+  Effect.dieMessage(`BatchApiTest: no handler for ${operation}; pass one to BatchApiTest.layer({ ${operation}: ... })`)
 
 /**
  * Builds the service from handlers.

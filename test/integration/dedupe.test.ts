@@ -47,7 +47,7 @@ const scenario = (
     }
   })
 
-const succeeded = (result: Either.Either<Batch.Batch, BatchError.RequestError>): Batch.Batch => {
+const succeeded = (result: Either.Either<Batch.Batch, BatchError.CreateError>): Batch.Batch => {
   if (result._tag === "Left") return assert.fail(`createBatch failed: ${result.left._tag}: ${result.left.message}`)
   return result.right
 }

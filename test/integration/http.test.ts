@@ -36,18 +36,18 @@ const api = (request: Recorded, response: Http.ServerResponse) => {
   return sendJson(response, 404, { error: { message: "not routed", type: "invalid_request_error" } })
 }
 
-type Tag = BatchError.RequestError["_tag"]
-type ErrorOf<T extends Tag> = Extract<BatchError.RequestError, { readonly _tag: T }>
+type Tag = BatchError.CreateError["_tag"]
+type ErrorOf<T extends Tag> = Extract<BatchError.CreateError, { readonly _tag: T }>
 
 /** Runs the call, expects it to fail with the given tag, and returns that error. */
 const failsWith = <T extends Tag>(tag: T) =>
-<A>(call: Effect.Effect<A, BatchError.RequestError>): Effect.Effect<ErrorOf<T>> =>
+<A>(call: Effect.Effect<A, BatchError.CreateError>): Effect.Effect<ErrorOf<T>> =>
   Effect.flatMap(
     Effect.either(call),
     (result) => {
       if (result._tag === "Right") return Effect.dieMessage(`expected ${tag}, but the call succeeded`)
       const error = result.left
-      const matches = (e: BatchError.RequestError): e is ErrorOf<T> => e._tag === tag
+      const matches = (e: BatchError.CreateError): e is ErrorOf<T> => e._tag === tag
       return matches(error) ? Effect.succeed(error) : Effect.dieMessage(`expected ${tag}, got ${error._tag}: ${error.message}`)
     }
   )
@@ -69,7 +69,7 @@ const createParams: Batch.CreateBatchParams = {
 for (const transport of transports) {
   describe(`over real HTTP with ${transport.name}`, () => {
     const run = <A>(
-      call: Effect.Effect<A, BatchError.RequestError, BatchApi.BatchApi>,
+      call: Effect.Effect<A, BatchError.CreateError, BatchApi.BatchApi>,
       options: Omit<LibraryOptions, "transport">
     ) => Effect.provide(call, library({ ...options, transport: transport.layer }))
 
@@ -205,6 +205,9 @@ for (const transport of transports) {
           }).pipe(failsWith("TransportError"))
           assert.strictEqual(error.reason, "Transport")
           assert.strictEqual(error.url, `http://127.0.0.1:${port}/v1/batches/batch_abc123`)
+          // The system's code and the transport's own error are kept.
+          assert.strictEqual(error.code, "ECONNREFUSED")
+          assert.isDefined(error.cause)
           assertNoKey(error)
         }))
 
@@ -215,6 +218,7 @@ for (const transport of transports) {
             .pipe(failsWith("TransportError"))
           assert.strictEqual(error.reason, "Transport")
           assert.strictEqual(error.method, "POST")
+          assert.include(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"], error.code)
           assert.strictEqual(server.requests().length, 1)
           assertNoKey(error)
         }))

@@ -27,14 +27,14 @@ const verdicts = (lines: ReadonlyArray<string>) =>
   lines.filter((line) => line.includes(passed) || line.includes(notPassed))
 
 interface Refereed<A> {
-  readonly exit: Exit.Exit<A, BatchError.RequestError>
+  readonly exit: Exit.Exit<A, BatchError.CreateError>
   readonly exchanges: ReadonlyArray<Exchange>
   /** Prism's log lines written for these requests. */
   readonly log: ReadonlyArray<string>
 }
 
 /** Runs a library call against Prism with a recording transport, and collects Prism's verdicts on it. */
-const refereed = <A>(call: Effect.Effect<A, BatchError.RequestError, BatchApi.BatchApi>) =>
+const refereed = <A>(call: Effect.Effect<A, BatchError.CreateError, BatchApi.BatchApi>) =>
   Effect.gen(function*() {
     const prism = yield* Prism.Prism
     const traffic = recorder()
@@ -267,8 +267,10 @@ layer(Prism.layer, { excludeTestServices: true, timeout: "40 seconds" })("Prism 
           if (error?._tag !== "Some" || error.value._tag !== "InvalidParamsError") {
             return assert.fail(`expected InvalidParamsError, got ${String(result.exit)}`)
           }
-          // The issue's path names the field (its first line lists every field, so match the path form).
-          assert.include(error.value.issue, `["${field}"]`)
+          // The error names the field (a nested one by its path) and the rule, in one short line.
+          assert.isTrue(error.value.field?.startsWith(field), `${error.value.field} names ${field}`)
+          assert.include(error.value.message, `createBatch: ${error.value.field} `)
+          assert.isBelow(error.value.message.length, 160)
         }))
     }
 
@@ -280,7 +282,8 @@ layer(Prism.layer, { excludeTestServices: true, timeout: "40 seconds" })("Prism 
         const error = Exit.isFailure(result.exit) ? Cause.failureOption(result.exit.cause) : undefined
         assert.isTrue(error?._tag === "Some" && error.value._tag === "InvalidParamsError")
         if (error?._tag === "Some" && error.value._tag === "InvalidParamsError") {
-          assert.include(error.value.issue, `["limit"]`)
+          assert.strictEqual(error.value.field, "limit")
+          assert.strictEqual(error.value.message, "listBatches: limit must be an integer between 1 and 100")
         }
       }))
 

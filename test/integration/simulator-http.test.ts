@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import OpenAI, { toFile } from "openai"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
@@ -19,7 +20,7 @@ const lines = (n: number) =>
     })).join("\n") + "\n"
 
 const apiOver = (server: Server.SimulatorServer, client: Layer.Layer<HttpClient.HttpClient>) =>
-  BatchApi.layer().pipe(
+  BatchApi.layer.pipe(
     Layer.provide(OpenAiConfig.layer({
       apiKey: Redacted.make(BatchApiSimulator.testApiKey),
       baseUrl: server.baseUrl,
@@ -66,7 +67,7 @@ describe("simulator over real HTTP", () => {
           assert.deepStrictEqual(rest.data.map((b) => b.id), [created.id])
           const cancelling = yield* BatchApi.cancelBatch(other.id)
           assert.strictEqual(cancelling.status, "cancelling")
-          const done = yield* BatchApi.awaitCompleted(created.id, { schedule: BatchSchedule.every("50 millis") })
+          const done = yield* BatchWait.awaitCompleted(created.id, { schedule: BatchSchedule.every("50 millis") })
           assert.deepStrictEqual({ ...done.request_counts }, { total: 5, completed: 5, failed: 0 })
           assert.isDefined(done.output_file_id)
           const missing = yield* Effect.flip(BatchApi.retrieveBatch("batch_missing"))
@@ -94,7 +95,7 @@ describe("simulator over real HTTP", () => {
       yield* server.simulator.injectFault(BatchApiSimulator.timeout)
       const timedOut = yield* Effect.flip(BatchApi.listBatches({}, { retry: BatchSchedule.noRetry })).pipe(
         Effect.provide(
-          BatchApi.layer().pipe(
+          BatchApi.layer.pipe(
             Layer.provide(OpenAiConfig.layer({
               apiKey: Redacted.make(BatchApiSimulator.testApiKey),
               baseUrl: server.baseUrl,

@@ -9,7 +9,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Chunk, Context, Effect, Layer, Redacted, Ref, Stream } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
-import type * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 
@@ -22,6 +22,8 @@ export interface Recorded {
   /** The body's content type (from the request, or what FormData serialized to). */
   readonly contentType: string | undefined
   readonly bodyKind: "Empty" | "Uint8Array" | "Raw" | "FormData" | "Stream"
+  /** The length the body declared, if any. */
+  readonly contentLength: number | undefined
   readonly at: number
 }
 
@@ -34,6 +36,7 @@ export type Reply =
     readonly headers?: Record<string, string>
   }
   | { readonly drop: true }
+  | { readonly hang: true }
 
 export type Responder = (request: Recorded, index: number) => Reply
 
@@ -95,10 +98,14 @@ export const fakeClient = (responder: Responder) =>
           text: body.text,
           contentType: body.contentType,
           bodyKind: request.body._tag,
+          contentLength: request.body._tag === "Stream" || request.body._tag === "Raw" || request.body._tag === "Uint8Array"
+            ? request.body.contentLength
+            : undefined,
           at: now
         }
         const index = (yield* Ref.getAndUpdate(log, (all) => [...all, recorded])).length
         const reply = responder(recorded, index)
+        if ("hang" in reply) return yield* Effect.never
         if ("drop" in reply) {
           return yield* Effect.fail(
             new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up" })
@@ -134,8 +141,8 @@ export const layer = (
   Layer.unwrapEffect(Effect.gen(function*() {
     const { client, log } = yield* fakeClient(responder)
     const { retry, ...config } = options
-    const make = retry === undefined ? {} : { retry }
-    return Layer.mergeAll(OpenAiFiles.layer(make), BatchApi.layer(make)).pipe(
+    return Layer.mergeAll(OpenAiFiles.layer, BatchApi.layer).pipe(
+      Layer.provideMerge(retry === undefined ? Layer.empty : BatchSchedule.layerRetry(retry)),
       Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testKey), baseUrl, ...config })),
       Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
       Layer.merge(Layer.succeed(Requests, log))

@@ -7,6 +7,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Context, Effect, Layer, Redacted, Ref } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 
 export interface Recorded {
@@ -19,7 +20,7 @@ export interface Recorded {
 
 export type Reply =
   | { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> }
-  | { readonly drop: true }
+  | { readonly drop: true; readonly cause?: unknown }
   | { readonly hang: true }
 
 export type Responder = (request: Recorded, index: number) => Reply
@@ -51,7 +52,7 @@ export const fakeClient = (responder: Responder) =>
         if ("hang" in reply) return yield* Effect.never
         if ("drop" in reply) {
           return yield* Effect.fail(
-            new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up" })
+            new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up", cause: reply.cause })
           )
         }
         const text = reply.body === undefined ? null : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body)
@@ -67,12 +68,13 @@ export const fakeClient = (responder: Responder) =>
 /** BatchApi over the fake, plus the request log. */
 export const layer = (
   responder: Responder,
-  options: Partial<OpenAiConfig.Options> & { readonly retry?: BatchApi.MakeOptions["retry"] } = {}
+  options: Partial<OpenAiConfig.Options> & { readonly retry?: BatchSchedule.RetrySchedule } = {}
 ) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const { client, log } = yield* fakeClient(responder)
     const { retry, ...config } = options
-    return BatchApi.layer(retry === undefined ? {} : { retry }).pipe(
+    return BatchApi.layer.pipe(
+      Layer.provideMerge(retry === undefined ? Layer.empty : BatchSchedule.layerRetry(retry)),
       Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testKey), baseUrl: "https://api.test/v1", ...config })),
       Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
       Layer.merge(Layer.succeed(Requests, log))

@@ -68,7 +68,7 @@ describe("BatchApiSimulator contract", () => {
 
   it.effect("401 with OpenAI's envelope for a wrong or missing key; x-request-id on every response", () =>
     Effect.gen(function*() {
-      const layer = BatchApi.layer().pipe(
+      const layer = BatchApi.layer.pipe(
         Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make("sk-wrong-key-123456") })),
         Layer.provideMerge(BatchApiSimulator.layer())
       )

@@ -3,6 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { chatLine, jsonl, multipart, send, start } from "./support.js"
@@ -29,7 +30,7 @@ const runBatch = (content: string, endpoint: "/v1/chat/completions" | "/v1/embed
     const simulator = yield* BatchApiSimulator.BatchApiSimulator
     const file = yield* simulator.putFile({ content })
     const batch = yield* BatchApi.createBatch({ input_file_id: file.id, endpoint, completion_window: "24h" })
-    const fiber = yield* Effect.fork(BatchApi.awaitBatch(batch.id, { schedule: BatchSchedule.every("10 minutes") }))
+    const fiber = yield* Effect.fork(BatchWait.awaitBatch(batch.id, { schedule: BatchSchedule.every("10 minutes") }))
     yield* TestClock.adjust("26 hours")
     return yield* Fiber.join(fiber)
   })
@@ -146,7 +147,7 @@ describe("BatchApiSimulator files", () => {
         batch.errors?.data?.map((e) => [e.code, e.line]),
         [["invalid_json_line", 2], ["mismatched_endpoint", 3], ["duplicate_custom_id", 4]]
       )
-      const error = yield* Effect.flip(BatchApi.requireCompleted(batch))
+      const error = yield* Effect.flip(BatchWait.requireCompleted(batch))
       assert.strictEqual(error._tag, "BatchFailedError")
       assert.isUndefined(batch.output_file_id)
     })))

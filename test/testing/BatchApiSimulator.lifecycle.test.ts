@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { send, start } from "./support.js"
@@ -21,7 +22,7 @@ describe("BatchApiSimulator lifecycle", () => {
       assert.strictEqual(created.status, "validating")
       assert.strictEqual(created.created_at, start / 1000)
       assert.strictEqual(created.expires_at, start / 1000 + 86_400)
-      const fiber = yield* Effect.fork(BatchApi.awaitCompleted(created.id))
+      const fiber = yield* Effect.fork(BatchWait.awaitCompleted(created.id))
       yield* TestClock.adjust("2 hours")
       const done = yield* Fiber.join(fiber)
       assert.strictEqual(done.status, "completed")
@@ -66,8 +67,8 @@ describe("BatchApiSimulator lifecycle", () => {
       const failing = yield* BatchApi.createBatch(params)
       const slow = yield* BatchApi.createBatch(params)
       const fiber = yield* Effect.fork(Effect.all([
-        Effect.either(BatchApi.awaitCompleted(failing.id)),
-        BatchApi.awaitCompleted(slow.id)
+        Effect.either(BatchWait.awaitCompleted(failing.id)),
+        BatchWait.awaitCompleted(slow.id)
       ]))
       yield* TestClock.adjust("3 hours")
       const [failed, completed] = yield* Fiber.join(fiber)
@@ -88,7 +89,7 @@ describe("BatchApiSimulator lifecycle", () => {
       yield* simulator.scriptNext({ outcome: "expired" })
       const { id } = yield* BatchApi.createBatch(params)
       const fiber = yield* Effect.fork(
-        Effect.either(BatchApi.awaitCompleted(id, { schedule: BatchSchedule.every("30 minutes") }))
+        Effect.either(BatchWait.awaitCompleted(id, { schedule: BatchSchedule.every("30 minutes") }))
       )
       yield* TestClock.adjust("25 hours")
       const result = yield* Fiber.join(fiber)
@@ -117,7 +118,7 @@ describe("BatchApiSimulator lifecycle", () => {
       yield* simulator.scriptNext({ unknownStatus: { status: "paused", duration: "10 minutes" } })
       const { id } = yield* BatchApi.createBatch(params)
       const statuses = yield* Effect.fork(
-        BatchApi.watchBatch(id).pipe(Stream.map((batch): string => batch.status), Stream.runCollect)
+        BatchWait.watchBatch(id).pipe(Stream.map((batch): string => batch.status), Stream.runCollect)
       )
       yield* TestClock.adjust("2 hours")
       const seen = [...(yield* Fiber.join(statuses))]
@@ -149,7 +150,7 @@ describe("BatchApiSimulator lifecycle", () => {
     it.effect("cancelBatchAndWait waits out the cancel window", () =>
       run(Effect.gen(function*() {
         const { id } = yield* BatchApi.createBatch(params)
-        const fiber = yield* Effect.fork(BatchApi.cancelBatchAndWait(id))
+        const fiber = yield* Effect.fork(BatchWait.cancelBatchAndWait(id))
         yield* TestClock.adjust("30 minutes")
         const batch = yield* Fiber.join(fiber)
         assert.strictEqual(batch.status, "cancelled")

@@ -12,6 +12,7 @@ import { Duration, Effect, Layer, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { inspect } from "node:util"
 import * as BatchApi from "../../../src/BatchApi.js"
+import * as BatchSchedule from "../../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
 
 /** A fake key that no real server knows and that no error text could contain by accident. */
@@ -41,8 +42,9 @@ export interface LibraryOptions {
   readonly baseUrl: string
   readonly transport?: Layer.Layer<HttpClient.HttpClient> | undefined
   readonly timeout?: Duration.DurationInput | undefined
+  /** The retry policy (default `BatchSchedule.defaultRetry`); `maxRetries` is a shortcut for the default with that count. */
   readonly maxRetries?: number | undefined
-  readonly retry?: BatchApi.MakeOptions["retry"]
+  readonly retry?: BatchSchedule.RetrySchedule | undefined
   readonly organization?: string | undefined
   readonly project?: string | undefined
   /** Wraps the transport's client (e.g. to record traffic). */
@@ -60,11 +62,13 @@ export const library = (options: LibraryOptions): Layer.Layer<BatchApi.BatchApi>
     apiKey: Redacted.make(apiKey),
     baseUrl: options.baseUrl,
     ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
-    ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     ...(options.organization === undefined ? {} : { organization: options.organization }),
     ...(options.project === undefined ? {} : { project: options.project })
   })
-  return BatchApi.layer(options.retry === undefined ? {} : { retry: options.retry }).pipe(
+  const retry = options.retry ??
+    (options.maxRetries === undefined ? undefined : BatchSchedule.retry({ maxRetries: options.maxRetries }))
+  return BatchApi.layer.pipe(
+    Layer.provideMerge(retry === undefined ? Layer.empty : BatchSchedule.layerRetry(retry)),
     Layer.provide(config),
     Layer.provide(client),
     // The config is built from literals that are valid: a ConfigError here is a bug in the test.

@@ -1,0 +1,326 @@
+/**
+ * Waiting for a batch: `watchBatch` (a `Stream` of snapshots as they change), `awaitBatch` (until it ends),
+ * `awaitCompleted` (until it completes, else a typed error) and `cancelBatchAndWait` (through the cancel window).
+ *
+ * They are functions over the `BatchApi` service's primitives only, so they behave the same on every `BatchApi`
+ * layer. Every wait has a deadline, and every deadline failure carries the last snapshot it saw. Transient
+ * failures of a poll (transport, timeouts, 408, 409, 429, 5xx) only slow the polls down, at the server's
+ * `Retry-After` pace when it sent one.
+ *
+ * @since 0.2.0
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as Batch from "./Batch.js"
+import * as BatchApi from "./BatchApi.js"
+import * as BatchError from "./BatchError.js"
+import * as BatchSchedule from "./BatchSchedule.js"
+import * as Params from "./internal/params.js"
+
+/**
+ * Options of the waits.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface WaitOptions extends BatchSchedule.CallOptions {
+  /** The pace of the polls; default `BatchSchedule.poll()`. The server's `openai-poll-after-ms` is a floor. */
+  readonly schedule?: BatchSchedule.PollSchedule | undefined
+  /**
+   * The deadline of the whole wait. Default: the batch's `expires_at` plus an hour, or 25 hours when unknown.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+const progressKey = (batch: Batch.Batch) =>
+  `${batch.status}|${batch.request_counts?.completed}|${batch.request_counts?.failed}|${batch.request_counts?.total}`
+
+const waitTimeout = (batchId: string, waitedMs: number, last: Batch.Batch | undefined, why: string) =>
+  new BatchError.WaitTimeoutError({
+    batchId,
+    waitedMs,
+    message: `gave up waiting for batch ${batchId} after ${Duration.format(Duration.millis(waitedMs))} (${why}); last status: ${
+      last?.status ?? "unknown"
+    }`,
+    ...(last === undefined ? {} : { lastBatch: last })
+  })
+
+const defaultDeadlineMillis = (batch: Batch.Batch, nowMillis: number) =>
+  batch.expires_at === undefined
+    ? Duration.toMillis(BatchSchedule.pollDefaults.deadlineWithoutExpiry)
+    : Math.max(
+      batch.expires_at * 1000 + Duration.toMillis(BatchSchedule.pollDefaults.expiryMargin) - nowMillis,
+      Duration.toMillis(BatchSchedule.pollDefaults.expiryMargin)
+    )
+
+/**
+ * Errors that only mean "not now" to a wait: transport failures and timeouts, 408, 409, 429 and 5xx, whatever
+ * their retry hint (a long `Retry-After` slows the polls down; it does not end a 25-hour wait).
+ */
+const isTransientForWaits = (error: BatchError.RequestError): boolean =>
+  error._tag === "TransportError"
+    ? error.reason === "Transport" || error.reason === "Timeout"
+    : BatchError.isStatusError(error) &&
+      (error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500)
+
+/** The server's pace is a floor, capped so that one odd hint cannot outlast the batch. */
+const atLeastHint = (delay: Duration.Duration, hint: Option.Option<Duration.Duration>): Duration.Duration =>
+  Option.match(hint, {
+    onNone: () => delay,
+    onSome: (hint) => Duration.max(delay, Duration.min(hint, BatchSchedule.pollDefaults.maxHint))
+  })
+
+/** The server's retry hint of a failed poll, as the pace of the next one. */
+const hintOf = (error: BatchError.RequestError): Option.Option<Duration.Duration> =>
+  BatchError.isStatusError(error) && error.retryAfterMs !== undefined
+    ? Option.some(Duration.millis(error.retryAfterMs))
+    : Option.none()
+
+/**
+ * The snapshots of a batch, emitted when its status or `request_counts` change, ending after the terminal one.
+ * Drive a progress bar from it. Transient errors between polls are logged and skipped; a 404 or 401 fails the
+ * stream; the deadline fails it with `WaitTimeoutError` carrying the last snapshot.
+ *
+ * Note that a batch can show all its requests done while still `finalizing`.
+ *
+ * @since 0.2.0
+ * @category Waiting
+ */
+export const watchBatch = (
+  batchId: string,
+  options: WaitOptions = {}
+): Stream.Stream<Batch.Batch, BatchError.RequestError | BatchError.WaitTimeoutError, BatchApi.BatchApi> =>
+  watch("watchBatch", batchId, options)
+
+const watch = (
+  operation: string,
+  batchId: string,
+  options: WaitOptions
+): Stream.Stream<Batch.Batch, BatchError.RequestError | BatchError.WaitTimeoutError, BatchApi.BatchApi> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const invalid = Params.idIssue(operation, "batch", batchId)
+    if (invalid !== undefined) return Stream.fail(invalid)
+    const api = yield* BatchApi.BatchApi
+    const startedAt = yield* Clock.currentTimeMillis
+    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - startedAt)
+    const firstDeadline = Duration.toMillis(options.timeout ?? BatchSchedule.pollDefaults.deadlineWithoutExpiry)
+    // A transient failure of the first poll does not end the wait either: keep trying on the polling pace, until the
+    // wait's deadline (then it is a WaitTimeoutError, like any other wait that saw nothing in time).
+    const first = yield* api.pollBatch(batchId, options).pipe(
+      Effect.tapError((error) =>
+        Effect.logWarning(`effect-openai-batch: polling ${batchId} failed, will poll again: ${error.message}`)
+      ),
+      Effect.retry({
+        // The server's retry hint is a floor here too; no retry starts past the deadline (Schedule.upTo would
+        // allow one last delay beyond it).
+        schedule: BatchSchedule.poll().pipe(
+          Schedule.intersect(Schedule.identity<BatchError.RequestError>()),
+          Schedule.modifyDelay(([, error], delay) => atLeastHint(delay, hintOf(error))),
+          Schedule.delays,
+          Schedule.intersect(Schedule.elapsed),
+          Schedule.whileOutput(([delay, waited]) => Duration.toMillis(waited) + Duration.toMillis(delay) <= firstDeadline)
+        ),
+        while: isTransientForWaits
+      }),
+      Effect.catchIf(isTransientForWaits, (error) =>
+        Effect.flatMap(elapsed, (waited) =>
+          Effect.fail(waitTimeout(batchId, waited, undefined, `no poll succeeded; the last said: ${error.message}`))))
+    )
+    const last = yield* Ref.make(first.batch)
+    const pending = yield* Ref.make(Option.some(first))
+    const deadline = options.timeout === undefined
+      ? defaultDeadlineMillis(first.batch, startedAt)
+      : Duration.toMillis(options.timeout)
+
+    const poll = api.pollBatch(batchId, options).pipe(
+      Effect.catchIf(
+        isTransientForWaits,
+        (error) =>
+          Effect.logWarning(`effect-openai-batch: polling ${batchId} failed, will poll again: ${error.message}`).pipe(
+            Effect.zipRight(Effect.map(Ref.get(last), (batch): BatchApi.PollResult => ({ batch, pollAfter: hintOf(error) })))
+          )
+      )
+    )
+    // The first snapshot is already here: emit it, then poll on the schedule.
+    const next = Effect.flatMap(
+      Ref.getAndSet(pending, Option.none()),
+      Option.match({ onSome: Effect.succeed, onNone: () => poll })
+    )
+    const schedule = (options.schedule ?? BatchSchedule.poll()).pipe(
+      Schedule.mapInput((result: BatchApi.PollResult) => result.batch),
+      Schedule.intersect(Schedule.identity<BatchApi.PollResult>()),
+      Schedule.modifyDelay(([, result], delay) => atLeastHint(delay, result.pollAfter))
+    )
+    const expired = Effect.gen(function*() {
+      yield* Effect.sleep(Math.max(0, deadline - (yield* elapsed)))
+      return yield* Effect.fail(waitTimeout(batchId, yield* elapsed, yield* Ref.get(last), "deadline reached"))
+    })
+    // If a custom schedule ends before the batch does, that is a timeout too.
+    const scheduleEnded = Stream.unwrap(Effect.gen(function*() {
+      const batch = yield* Ref.get(last)
+      return Batch.isTerminal(batch)
+        ? Stream.empty
+        : Stream.fail(waitTimeout(batchId, yield* elapsed, batch, "the poll schedule ended"))
+    }))
+    return Stream.repeatEffectWithSchedule(next, schedule).pipe(
+      Stream.map((result) => result.batch),
+      Stream.tap((batch) => Ref.set(last, batch)),
+      Stream.changesWith((a, b) => progressKey(a) === progressKey(b)),
+      Stream.takeUntil(Batch.isTerminal),
+      Stream.concat(scheduleEnded),
+      Stream.interruptWhen(expired)
+    )
+  })).pipe(Stream.withSpan(`BatchWait.${operation}`, { attributes: { "openai.batch_id": batchId } }))
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export interface AwaitOptions extends WaitOptions {
+  /** Called with every changed snapshot (status or counts), e.g. to print progress. */
+  readonly onProgress?: ((batch: Batch.Batch) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * Polls until the batch is terminal (completed, failed, expired or cancelled) and returns it. See `watchBatch`.
+ *
+ * @since 0.2.0
+ * @category Waiting
+ */
+export const awaitBatch = (
+  batchId: string,
+  options: AwaitOptions = {}
+): Effect.Effect<Batch.Batch, BatchError.RequestError | BatchError.WaitTimeoutError, BatchApi.BatchApi> =>
+  run("awaitBatch", batchId, options)
+
+const run = (
+  operation: string,
+  batchId: string,
+  options: AwaitOptions
+): Effect.Effect<Batch.Batch, BatchError.RequestError | BatchError.WaitTimeoutError, BatchApi.BatchApi> =>
+  watch(operation, batchId, options).pipe(
+    Stream.tap((batch) => options.onProgress === undefined ? Effect.void : options.onProgress(batch)),
+    Stream.runLast,
+    // watchBatch always emits its first snapshot, so the stream is never empty.
+    Effect.flatMap(Option.match({
+      onSome: Effect.succeed,
+      onNone: () => Effect.fail(waitTimeout(batchId, 0, undefined, "no snapshot"))
+    }))
+  )
+
+/**
+ * Fails with the typed error of an unsuccessful end: `BatchFailedError` (with `errors.data`),
+ * `BatchExpiredError` or `BatchCancelledError`, each carrying the batch (expired and cancelled batches can still
+ * hold partial results). A completed batch, or one still running, is returned.
+ *
+ * @since 0.2.0
+ * @category Waiting
+ */
+export const requireCompleted = (
+  batch: Batch.Batch
+): Effect.Effect<
+  Batch.Batch,
+  BatchError.BatchFailedError | BatchError.BatchExpiredError | BatchError.BatchCancelledError
+> => {
+  switch (batch.status) {
+    case "failed": {
+      const errors = batch.errors?.data ?? []
+      const first = errors[0]
+      return Effect.fail(
+        new BatchError.BatchFailedError({
+          batch,
+          errors,
+          message: `batch ${batch.id} failed${
+            first === undefined ? "" : `: ${first.code ?? "error"}: ${first.message ?? ""}${
+              first.line === undefined ? "" : ` (line ${first.line})`
+            }`
+          }${errors.length > 1 ? ` and ${errors.length - 1} more` : ""}`
+        })
+      )
+    }
+    case "expired":
+      return Effect.fail(
+        new BatchError.BatchExpiredError({
+          batch,
+          message: `batch ${batch.id} expired with ${batch.request_counts?.completed ?? 0} of ${
+            batch.request_counts?.total ?? "?"
+          } requests done${batch.output_file_id === undefined ? "" : `; partial results in ${batch.output_file_id}`}`
+        })
+      )
+    case "cancelled":
+      return Effect.fail(
+        new BatchError.BatchCancelledError({
+          batch,
+          message: `batch ${batch.id} was cancelled${
+            batch.output_file_id === undefined ? "" : `; partial results in ${batch.output_file_id}`
+          }`
+        })
+      )
+    default:
+      return Effect.succeed(batch)
+  }
+}
+
+/**
+ * `awaitBatch`, then `requireCompleted`: succeeds only with a `completed` batch.
+ *
+ * @since 0.2.0
+ * @category Waiting
+ */
+export const awaitCompleted = (
+  batchId: string,
+  options: AwaitOptions = {}
+): Effect.Effect<
+  Batch.Batch,
+  | BatchError.RequestError
+  | BatchError.WaitTimeoutError
+  | BatchError.BatchFailedError
+  | BatchError.BatchExpiredError
+  | BatchError.BatchCancelledError,
+  BatchApi.BatchApi
+> => Effect.flatMap(run("awaitCompleted", batchId, options), requireCompleted)
+
+/**
+ * Cancels a batch and waits out the cancel window until it is `cancelled`. Polls on `BatchSchedule.cancelWindow()`
+ * with a 30-minute deadline by default.
+ *
+ * - A batch already terminal is returned as it is, without a cancel request.
+ * - A batch already `cancelling` (a repeated call) is not cancelled again; the call just waits.
+ * - If the batch reaches another terminal status first (it completed before the cancel took effect), that batch
+ *   is returned.
+ *
+ * @since 0.2.0
+ * @category Waiting
+ */
+export const cancelBatchAndWait = (
+  batchId: string,
+  options: AwaitOptions = {}
+): Effect.Effect<Batch.Batch, BatchError.RequestError | BatchError.WaitTimeoutError, BatchApi.BatchApi> =>
+  Effect.gen(function*() {
+    const invalid = Params.idIssue("cancelBatchAndWait", "batch", batchId)
+    if (invalid !== undefined) return yield* Effect.fail(invalid)
+    const api = yield* BatchApi.BatchApi
+    const current = yield* api.retrieveBatch(batchId, options)
+    if (Batch.isTerminal(current)) return current
+    if (current.status !== "cancelling") {
+      yield* api.cancelBatch(batchId, options).pipe(
+        // It may have ended between the retrieve and the cancel: the API then refuses the cancel.
+        Effect.catchIf(
+          (error) => error._tag === "BadRequestError" || error._tag === "ConflictError",
+          (error) =>
+            Effect.flatMap(api.retrieveBatch(batchId, options), (batch) =>
+              Batch.isTerminal(batch) || batch.status === "cancelling" ? Effect.void : Effect.fail(error))
+        )
+      )
+    }
+    return yield* run("cancelBatchAndWait", batchId, {
+      ...options,
+      schedule: options.schedule ?? BatchSchedule.cancelWindow(),
+      timeout: options.timeout ?? BatchSchedule.cancelDefaults.deadline
+    })
+  })

@@ -1,0 +1,149 @@
+/**
+ * The duplicate-free create protocol of `BatchApi.createBatch`.
+ *
+ * A create whose outcome is unknown (a dropped connection, a timeout, a 408 or 5xx, a 2xx whose body cannot be
+ * read) may have made the batch. So every create sends an `Idempotency-Key` that stays the same across its
+ * retries, writes the key into the batch's metadata (the marker), and, once an attempt may have reached the
+ * server, looks among the newest batches for its marker before sending again. The server's handling of the
+ * header is not relied on.
+ *
+ * - A generated key only matches batches made since this call started (less clock skew).
+ * - A caller's key names one logical batch: it is looked up first, across the 24-hour completion window, so a
+ *   re-run after a crash finds the batch. Reused with other parameters, it is an `IdempotencyConflictError`.
+ * - Without a marker (opted out, or metadata already full) an ambiguous failure is not retried.
+ * - A 2xx whose body cannot be read is looked up at once and never re-sent: the server said it made the batch.
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Batch from "../Batch.js"
+import * as BatchError from "../BatchError.js"
+import * as BatchSchedule from "../BatchSchedule.js"
+import * as Decoder from "./decoder.js"
+import type * as Http from "./http.js"
+import * as Params from "./params.js"
+import * as Retry from "./retry.js"
+
+/** The metadata key that carries a create's idempotency key. @internal */
+export const metadataKey = "eob_idempotency_key"
+
+/** How far back (in seconds, against clock skew) a lookup for a generated key looks. */
+const lookupSkewSeconds = 300
+/** How far back a caller-supplied idempotency key is looked for: the 24-hour completion window. */
+const callerKeyWindowSeconds = 24 * 3600
+/** How many pages of 100 a lookup reads at most (the newest 1,000 batches). */
+const lookupMaxPages = 10
+
+/** What one create needs besides its parameters. @internal */
+export interface Request {
+  readonly params: Batch.CreateBatchParams
+  readonly idempotencyKey: string | undefined
+  readonly marker: boolean
+  readonly retry: BatchSchedule.RetrySchedule | undefined
+  readonly timeout: Duration.Duration
+}
+
+/** One page of `GET /batches`, sent once. @internal */
+export type ListOnce = (params: Batch.ListBatchesParams) => Effect.Effect<Batch.BatchPage, BatchError.RequestError>
+
+/**
+ * Looks among the newest batches, created since `sinceSeconds`, for one carrying `key`. Stops at older batches,
+ * at the end of the list, at a repeated cursor, or after `lookupMaxPages` pages.
+ *
+ * @internal
+ */
+export const find = (
+  listOnce: ListOnce,
+  key: string,
+  sinceSeconds: number
+): Effect.Effect<Option.Option<Batch.Batch>, BatchError.RequestError> =>
+  Effect.gen(function*() {
+    let after: string | undefined
+    for (let page = 0; page < lookupMaxPages; page++) {
+      const result = yield* listOnce(after === undefined ? { limit: 100 } : { limit: 100, after })
+      const found = result.data.find((batch) => batch.metadata?.[metadataKey] === key && batch.created_at >= sinceSeconds)
+      if (found !== undefined) return Option.some(found)
+      const last = result.data[result.data.length - 1]
+      if (!result.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
+      after = last.id
+    }
+    return Option.none<Batch.Batch>()
+  })
+
+const validKey = /^[\x21-\x7e]{1,512}$/
+
+/** A 2xx answer to the create that could not be read: the batch was made, its description was lost. */
+const isUnreadableSuccess = (error: BatchError.RequestError) =>
+  error._tag === "DecodeError" && error.status >= 200 && error.status < 300
+
+/**
+ * Creates a batch at most once (see the module comment).
+ *
+ * @internal
+ */
+export const create = (
+  pipeline: Http.Pipeline,
+  listOnce: ListOnce,
+  request: Request
+): Effect.Effect<Batch.Batch, BatchError.CreateError> =>
+  Effect.gen(function*() {
+    const valid = yield* Params.validate("createBatch", Batch.CreateBatchParams, request.params)
+    const callerKey = request.idempotencyKey
+    if (callerKey !== undefined && !validKey.test(callerKey)) {
+      // It goes into a header (visible ASCII only) and a metadata value (at most 512 characters).
+      return yield* Effect.fail(
+        Params.invalid("createBatch", "must be 1 to 512 visible ASCII characters (no spaces)", "idempotencyKey")
+      )
+    }
+    const key = callerKey ?? `eob-${crypto.randomUUID()}`
+    // A marker already in the caller's metadata (copied from an older batch, say) is replaced, never reused.
+    const metadata = Object.fromEntries(Object.entries(valid.metadata ?? {}).filter(([name]) => name !== metadataKey))
+    const marked = request.marker && Object.keys(metadata).length < 16
+    const body = marked ? { ...valid, metadata: { ...metadata, [metadataKey]: key } } : valid
+    const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const since = nowSeconds - (callerKey === undefined ? lookupSkewSeconds : callerKeyWindowSeconds)
+
+    type Outcome = Either.Either<Batch.Batch, BatchError.IdempotencyConflictError>
+    const found = (batch: Batch.Batch): Effect.Effect<Outcome> =>
+      batch.input_file_id === valid.input_file_id && batch.endpoint === valid.endpoint
+        ? Effect.as(Effect.logInfo(`effect-openai-batch: create already succeeded as ${batch.id}`), Either.right(batch))
+        : Effect.succeed(Either.left(
+          new BatchError.IdempotencyConflictError({
+            idempotencyKey: key,
+            batchId: batch.id,
+            existing: { input_file_id: batch.input_file_id, endpoint: batch.endpoint },
+            message: `createBatch: the idempotency key ${key} already names batch ${batch.id}, made from ${batch.input_file_id} for ${batch.endpoint}`
+          })
+        ))
+    const lookup = find(listOnce, key, since)
+
+    // Once an attempt may have reached the server, every later attempt first looks for its batch.
+    let mayExist = marked && callerKey !== undefined
+    const send: Effect.Effect<Outcome, BatchError.RequestError> = pipeline.request(
+      { method: "POST", path: "/batches", headers: { "idempotency-key": key }, body, timeout: request.timeout },
+      decodeBatch
+    ).pipe(
+      Effect.map((decoded): Outcome => Either.right(decoded.value)),
+      Effect.catchIf(isUnreadableSuccess, (error) =>
+        marked
+          ? Effect.flatMap(lookup, Option.match({ onNone: () => Effect.fail(error), onSome: found }))
+          : Effect.fail(error)),
+      Effect.tapError((error) =>
+        Effect.sync(() => {
+          if (BatchSchedule.isAmbiguous(error) || isUnreadableSuccess(error)) mayExist = true
+        })
+      )
+    )
+    const attempt = Effect.suspend(() =>
+      mayExist ? Effect.flatMap(lookup, Option.match({ onNone: () => send, onSome: found })) : send
+    )
+    // Without a marker nothing can be looked up: an ambiguous failure is returned, never re-sent.
+    const outcome = yield* Retry.retry(attempt, request.retry, marked ? undefined : BatchSchedule.isAmbiguous)
+    return yield* outcome
+  })
+
+const decodeBatch = Decoder.make(Batch.Batch)
