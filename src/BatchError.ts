@@ -423,6 +423,87 @@ export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("Emp
   readonly [TypeId]: TypeId = TypeId
 }
 
+/**
+ * One request too large for any part: more bytes than a part may hold, or more estimated tokens than a part may
+ * claim of the enqueued budget (`limit` tells which). Raise the limit, or split the request.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeError>(id("RequestTooLargeError"))(
+  "RequestTooLargeError",
+  {
+    message: Schema.String,
+    line: Schema.Number,
+    customId: Schema.String,
+    limit: Schema.Literal("bytes", "tokens", "requests"),
+    value: Schema.Number,
+    max: Schema.Number
+  }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A local file the library reads or writes failed: a JSONL input file, a job's spool of parts, a results file.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("LocalFileError"))("LocalFileError", {
+  message: Schema.String,
+  path: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Jobs (Job)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A part of a job could not be completed: its batch `failed` (`reason: "failed"`, with `errors` by line), its
+ * batches kept failing on the enqueued limits after every allowed re-send (`"limits"`), or the API refused its
+ * create (`"rejected"`, e.g. a 400 for its input file). With `onPartFailure: "continue"` the job goes on with the
+ * other parts and reports it in its summary instead.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("PartFailedError"))("PartFailedError", {
+  message: Schema.String,
+  jobId: Schema.String,
+  part: Schema.Number,
+  reason: Schema.Literal("failed", "limits", "rejected"),
+  batch: Schema.optional(Batch),
+  errors: Schema.Array(BatchErrorItem)
+}) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A re-run of a job found a batch of one of its parts made from other requests than the part has now: the input
+ * (or the options that split it: limits, budgets, estimator) changed since. Resuming would mix two jobs; use
+ * another job id, or the original input and options.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class JobInputChangedError extends Schema.TaggedError<JobInputChangedError>(id("JobInputChangedError"))(
+  "JobInputChangedError",
+  {
+    message: Schema.String,
+    jobId: Schema.String,
+    part: Schema.Number,
+    batchId: Schema.String,
+    expected: Schema.String,
+    found: Schema.String
+  }
+) {
+  readonly [TypeId]: TypeId = TypeId
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Results files (BatchResults)
 // ---------------------------------------------------------------------------------------------------------------
@@ -514,6 +595,21 @@ export type InputError =
   | EmptyInputError
 
 /**
+ * Every way a job's input can be refused before anything is sent for the offending part (`JobPlan`).
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export type PlanError =
+  | InvalidRequestError
+  | DuplicateCustomIdError
+  | EndpointMismatchError
+  | EmptyInputError
+  | RequestTooLargeError
+  | InvalidParamsError
+  | LocalFileError
+
+/**
  * What reading a batch's results can fail with, besides request errors (`BatchResults`).
  *
  * @since 0.2.0
@@ -542,6 +638,10 @@ export type BatchError =
   | PaginationError
   | InputError
   | ResultsError
+  | RequestTooLargeError
+  | LocalFileError
+  | PartFailedError
+  | JobInputChangedError
 
 /**
  * Every error of the library as one schema: decodes a serialized error (`Schema.encode` of any of them, e.g. sent
@@ -575,6 +675,10 @@ export const BatchError: Schema.Union<[
   typeof TooManyLinesError,
   typeof InputTooLargeError,
   typeof EmptyInputError,
+  typeof RequestTooLargeError,
+  typeof LocalFileError,
+  typeof PartFailedError,
+  typeof JobInputChangedError,
   typeof MalformedLineError,
   typeof ResultsNotReadyError
 ]> = Schema.Union(
@@ -602,6 +706,10 @@ export const BatchError: Schema.Union<[
   TooManyLinesError,
   InputTooLargeError,
   EmptyInputError,
+  RequestTooLargeError,
+  LocalFileError,
+  PartFailedError,
+  JobInputChangedError,
   MalformedLineError,
   ResultsNotReadyError
 )

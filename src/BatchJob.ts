@@ -13,7 +13,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as Chunk from "effect/Chunk"
 import type * as Config from "effect/Config"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
@@ -24,10 +24,10 @@ import * as BatchError from "./BatchError.js"
 import * as BatchInput from "./BatchInput.js"
 import type * as BatchLine from "./BatchLine.js"
 import * as BatchResults from "./BatchResults.js"
-import * as BatchSchedule from "./BatchSchedule.js"
 import * as BatchWait from "./BatchWait.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
+import * as Cancel from "./internal/cancel.js"
 
 /**
  * Options of `runBatch`.
@@ -150,15 +150,7 @@ export const runBatch = <E = never, R = never>(
           : Effect.ignoreLogged(files.deleteFile(inputFile.id))
       )
     )
-    const cancel = Effect.zipRight(
-      Effect.logInfo(`effect-openai-batch: cancelling batch ${created.id}: its run was abandoned`),
-      api.cancelBatch(created.id, { retry: BatchSchedule.noRetry, timeout: cancelTimeout })
-    ).pipe(
-      Effect.timeout(cancelTimeout),
-      Effect.catchAllCause((cause) =>
-        Effect.logWarning(`effect-openai-batch: could not cancel batch ${created.id}; it keeps running`, cause)
-      )
-    )
+    const cancel = Cancel.cancelAbandoned(api, created.id, "its run was abandoned")
     // From here until the batch is terminal, abandoning the run may cancel the batch (see `cancelOnInterrupt`).
     const waited = Effect.zipRight(
       options.onCreated === undefined ? Effect.void : options.onCreated(created),
@@ -205,7 +197,7 @@ const isStream = <E, R>(
  * @since 0.2.0
  * @category Constants
  */
-export const cancelTimeout: Duration.Duration = Duration.seconds(10)
+export const cancelTimeout: Duration.Duration = Cancel.cancelTimeout
 
 /**
  * Both services `runBatch` needs, `BatchApi` and `OpenAiFiles`, over the `HttpClient` and `OpenAiConfig` in

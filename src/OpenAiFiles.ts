@@ -15,6 +15,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -161,6 +162,11 @@ export interface UploadParams<E = never> {
   readonly expires_after?: FileExpiresAfter | undefined
   /** The `Content-Type` of the file part; default `application/octet-stream`. */
   readonly contentType?: string | undefined
+  /**
+   * The `Stream` can be run again from its start (a file read, say): its upload is then retried like the others.
+   * Default `false`: a stream is sent once.
+   */
+  readonly replayable?: boolean | undefined
 }
 
 /**
@@ -263,20 +269,22 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
           return file
         }
         // The HTTP client turns a failing body stream into a transport error; keep the stream's own error to
-        // report it as it is.
+        // report it as it is (and never retry it).
         const streamFailure = yield* Ref.make(Option.none<E>())
         const httpBody = Multipart.body(params, Stream.tapError(content, (error) => Ref.set(streamFailure, Option.some(error))))
-        const file = yield* sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile).pipe(
+        const attempt = sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile).pipe(
+          Effect.map(Either.right),
           Effect.catchAll((error) =>
             Effect.flatMap(
-              Ref.get(streamFailure),
+              Ref.getAndSet(streamFailure, Option.none()),
               Option.match({
-                onNone: () => Effect.fail<BatchError.RequestError | E>(error),
-                onSome: (cause) => Effect.fail<BatchError.RequestError | E>(cause)
+                onNone: () => Effect.fail(error),
+                onSome: (cause) => Effect.succeed(Either.left(cause))
               })
             )
           )
         )
+        const file = yield* Effect.flatten(params.replayable === true ? retrying(attempt, uploadOptions) : attempt)
         yield* Effect.annotateCurrentSpan("openai.file_id", file.id)
         return file
       }

@@ -80,3 +80,38 @@ export * as BatchResults from "./BatchResults.js"
  * @since 0.1.0
  */
 export * as BatchJob from "./BatchJob.js"
+
+/**
+ * A job's requests split into parts, one batch each: deterministic, streamed, checked line by line.
+ *
+ * @since 0.2.0
+ */
+export * as JobPlan from "./JobPlan.js"
+
+/**
+ * Admission under the per-model enqueued token and request limits: budgets, the token estimate, the ledger.
+ *
+ * @since 0.2.0
+ */
+export * as JobBudget from "./JobBudget.js"
+
+/**
+ * Where a job's results go, as each part ends.
+ *
+ * @since 0.2.0
+ */
+export * as JobSink from "./JobSink.js"
+
+/**
+ * What a job tells: events, summaries, a progress view for terminals.
+ *
+ * @since 0.2.0
+ */
+export * as JobReport from "./JobReport.js"
+
+/**
+ * A job of any size: split, admitted under the budget, re-sent, followed up, resumable from the API alone.
+ *
+ * @since 0.2.0
+ */
+export * as Job from "./Job.js"

@@ -18,3 +18,10 @@ export * as BatchApiSimulator from "./BatchApiSimulator.js"
  * @since 0.1.0
  */
 export * as BatchApiTest from "./BatchApiTest.js"
+
+/**
+ * An in-memory `FileSystem` and `Path`, for testing jobs under `TestClock`.
+ *
+ * @since 0.2.0
+ */
+export * as MemoryFileSystem from "./MemoryFileSystem.js"

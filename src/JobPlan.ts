@@ -1,0 +1,416 @@
+/**
+ * Splitting a job's requests into parts, each one batch's input file: deterministically (the same input and
+ * options always give the same parts, so a re-run after a crash maps onto the same batches), in one pass, and
+ * without holding the input in memory.
+ *
+ * A part holds requests of one model (a batch's input file may only target one), and is cut before it would
+ * exceed `maxRequests` (50,000), `maxBytes` (200 MB) or its share of the model's enqueued budget
+ * (`JobBudget.defaults.partFraction` of `limit × safetyFactor`), whichever comes first. Parts are numbered in the
+ * order they are cut. Each part's lines are written to a spool file under `dir` (the part's input file, read again
+ * for its upload and for a follow-up of the requests an expired batch left undone); a part carries a digest of
+ * its `custom_id`s, so a re-run can tell that a batch it finds was made from the same part.
+ *
+ * Every line is checked as it is read: a valid request line for the job's endpoint, a `custom_id` unique across
+ * the whole job, no request larger than a part may be. The first violation fails the stream with a typed error
+ * naming its line; the part it falls in is never emitted, so nothing is created for it.
+ *
+ * @since 0.2.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import * as BatchError from "./BatchError.js"
+import * as BatchLine from "./BatchLine.js"
+import * as JobBudget from "./JobBudget.js"
+import * as IdSet from "./internal/idSet.js"
+import { decodeLines, parseJson } from "./internal/jsonl.js"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Models
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A job's requests: an array or any iterable, a `Stream` (read once, never held whole), or a JSONL file, by path
+ * (read through `FileSystem`) or as a `Blob`.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type Input<E = never, R = never> =
+  | Iterable<BatchLine.BatchRequestInput>
+  | Stream.Stream<BatchLine.BatchRequestInput, E, R>
+  | { readonly path: string }
+  | Blob
+
+/**
+ * One part of a job: the input file of one batch.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface Part {
+  /** 1-based, in the order parts are cut. */
+  readonly index: number
+  readonly model: string
+  readonly requests: number
+  /** Bytes of its JSONL file. */
+  readonly bytes: number
+  /** Estimated enqueued tokens (see `JobBudget.estimateTokens`). */
+  readonly tokens: number
+  /** A digest of its `custom_id`s in order: the same part always has the same digest. */
+  readonly digest: string
+  /** Its JSONL file in the spool directory. */
+  readonly file: string
+  /** The input line of its first request (1-based). */
+  readonly firstLine: number
+}
+
+/**
+ * Options of `plan`.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface PlanOptions {
+  /** The endpoint every request targets. */
+  readonly endpoint: string
+  /** Where part files are written. */
+  readonly dir: string
+  /** Requests per part; default 50,000 (the API's limit per batch). */
+  readonly maxRequests?: number | undefined
+  /** Bytes per part file; default 200,000,000 (the API's 200 MB, read strictly). */
+  readonly maxBytes?: number | undefined
+  readonly budgets?: JobBudget.Budgets | undefined
+  readonly safetyFactor?: number | undefined
+  /** The largest share of a model's usable budget one part may claim; default `JobBudget.defaults.partFraction`. */
+  readonly partFraction?: number | undefined
+  readonly estimate?: JobBudget.Estimator | undefined
+}
+
+/**
+ * The API's limits for one batch, used as the default part limits.
+ *
+ * @since 0.2.0
+ * @category Constants
+ */
+export const defaultLimits = { maxRequests: 50_000, maxBytes: 200_000_000 } as const
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading the input
+// ---------------------------------------------------------------------------------------------------------------
+
+const decodeRequest = ParseResult.decodeUnknownEither(BatchLine.BatchRequestInput)
+
+const customIdOf = (request: unknown): string | undefined =>
+  Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
+
+const invalid = (line: number, request: unknown, issue: string) => {
+  const customId = customIdOf(request)
+  return new BatchError.InvalidRequestError({
+    line,
+    issue,
+    message: `request ${line}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
+    ...(customId === undefined ? {} : { customId })
+  })
+}
+
+const isStream = <E, R>(input: Input<E, R>): input is Stream.Stream<BatchLine.BatchRequestInput, E, R> =>
+  Predicate.hasProperty(input, Stream.StreamTypeId)
+
+const localFile = (path: string, action: string) => (cause: unknown) =>
+  new BatchError.LocalFileError({ path, cause, message: `could not ${action} ${path}: ${String(cause)}` })
+
+/** Requests as unknown values with their line numbers: a JSONL file is parsed, anything else taken as it is. */
+const requestsOf = <E, R>(
+  input: Input<E, R>
+): Stream.Stream<unknown, E | BatchError.InvalidRequestError | BatchError.LocalFileError, R | FileSystem.FileSystem> => {
+  if (isStream(input)) return input
+  const jsonl = (bytes: Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem>) =>
+    decodeLines((text: string, line: number) =>
+      Either.mapLeft(parseJson(text), (error) => invalid(line, undefined, `not JSON (${error})`))
+    )(bytes)
+  if (input instanceof Blob) {
+    return jsonl(Stream.fromReadableStream({ evaluate: () => input.stream(), onError: localFile("<Blob>", "read") }))
+  }
+  if (Predicate.hasProperty(input, "path") && typeof input.path === "string" && !(Symbol.iterator in input)) {
+    const path = input.path
+    return jsonl(
+      Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => Stream.mapError(fs.stream(path), localFile(path, "read"))))
+    )
+  }
+  return Stream.fromIterable(input as Iterable<BatchLine.BatchRequestInput>)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Splitting
+// ---------------------------------------------------------------------------------------------------------------
+
+const encoder = new TextEncoder()
+/** Each open part's lines are written to its file in pieces of about this many characters. */
+const flushChars = 256 * 1024
+
+interface OpenPart {
+  readonly model: string
+  readonly file: string
+  readonly firstLine: number
+  readonly digest: ReturnType<typeof IdSet.digest>
+  requests: number
+  bytes: number
+  tokens: number
+  buffer: Array<string>
+  bufferChars: number
+}
+
+const utf8Length = (text: string) =>
+  // eslint-disable-next-line no-control-regex
+  /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length
+
+/**
+ * Splits `input` into parts (see the module comment), writing each part's file under `options.dir`; emits each
+ * part once it is complete. Fails at the first invalid request, naming its line.
+ *
+ * @since 0.2.0
+ * @category Planning
+ */
+export const plan = <E = never, R = never>(
+  input: Input<E, R>,
+  options: PlanOptions
+): Stream.Stream<Part, E | BatchError.PlanError, R | FileSystem.FileSystem | Path.Path> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const maxRequests = options.maxRequests ?? defaultLimits.maxRequests
+    const maxBytes = options.maxBytes ?? defaultLimits.maxBytes
+    const safetyFactor = options.safetyFactor ?? JobBudget.defaults.safetyFactor
+    const partFraction = options.partFraction ?? JobBudget.defaults.partFraction
+    const estimate = options.estimate ?? ((request: BatchLine.BatchRequestInput) => JobBudget.estimateTokens(request))
+    const configIssue: readonly [string, string] | undefined = !(Number.isInteger(maxRequests) && maxRequests >= 1)
+      ? ["maxRequests", "must be a whole number of at least 1"]
+      : !(maxBytes >= 1)
+      ? ["maxBytes", "must be at least 1"]
+      : !(partFraction > 0 && partFraction <= 1)
+      ? ["partFraction", "must be in (0, 1]"]
+      : undefined
+    if (configIssue !== undefined) {
+      const [field, issue] = configIssue
+      return Stream.fail(new BatchError.InvalidParamsError({ operation: "JobPlan.plan", field, issue, message: `JobPlan.plan: ${field} ${issue}` }))
+    }
+
+    // Per model: the part caps, checked once.
+    const caps = new Map<string, { readonly tokens: number; readonly requests: number }>()
+    const capsOf = (model: string): Either.Either<{ readonly tokens: number; readonly requests: number }, BatchError.InvalidParamsError> => {
+      const known = caps.get(model)
+      if (known !== undefined) return Either.right(known)
+      const budget = JobBudget.budgetOf(options.budgets, model)
+      const issue = JobBudget.budgetIssue(budget, safetyFactor)
+      if (issue !== undefined) {
+        return Either.left(
+          new BatchError.InvalidParamsError({ operation: "JobPlan.plan", field: "budget", issue, message: `JobPlan.plan: budget of ${model}: ${issue}` })
+        )
+      }
+      const share = (limit: number | undefined) => Math.max(1, Math.floor(JobBudget.effective(limit, safetyFactor) * partFraction))
+      const cap = {
+        tokens: budget.tokens === undefined ? Infinity : share(budget.tokens),
+        requests: Math.min(maxRequests, budget.requests === undefined ? Infinity : share(budget.requests))
+      }
+      caps.set(model, cap)
+      return Either.right(cap)
+    }
+
+    const ids = IdSet.make(4096)
+    const open = new Map<string, OpenPart>()
+    let lineNumber = 0
+    let parts = 0
+    let spooled = 0
+
+    const flush = (part: OpenPart) =>
+      part.buffer.length === 0
+        ? Effect.void
+        : Effect.suspend(() => {
+          const data = encoder.encode(part.buffer.join(""))
+          part.buffer = []
+          part.bufferChars = 0
+          return Effect.mapError(fs.writeFile(part.file, data, { flag: "a" }), localFile(part.file, "write"))
+        })
+
+    const close = (part: OpenPart) =>
+      Effect.as(flush(part), {
+        index: ++parts,
+        model: part.model,
+        requests: part.requests,
+        bytes: part.bytes,
+        tokens: part.tokens,
+        digest: part.digest.value(),
+        file: part.file,
+        firstLine: part.firstLine
+      } satisfies Part)
+
+    /** Whether `customId` really is in a file written so far (a hash hit is confirmed against the files). */
+    const written = (customId: string) =>
+      Effect.gen(function*() {
+        for (const part of open.values()) yield* flush(part)
+        const files = [...Array.from({ length: spooled }, (_, i) => path.join(options.dir, `input-${i + 1}.jsonl`))]
+        for (const file of files) {
+          const found = yield* fs.readFileString(file).pipe(
+            Effect.map((text) => text.split("\n").some((line) => line.length > 0 && customIdOf(JSON.parse(line)) === customId)),
+            Effect.mapError(localFile(file, "read"))
+          )
+          if (found) return true
+        }
+        return false
+      })
+
+    /** Takes one request: checks it, routes it to its model's open part, and returns the parts it closed. */
+    const take = (raw: unknown) =>
+      Effect.gen(function*() {
+        const line = ++lineNumber
+        const decoded = decodeRequest(raw)
+        if (Either.isLeft(decoded)) return yield* Effect.fail(invalid(line, raw, ParseResult.TreeFormatter.formatIssueSync(decoded.left)))
+        const request = decoded.right
+        if (request.url !== options.endpoint) {
+          return yield* Effect.fail(
+            new BatchError.EndpointMismatchError({
+              line,
+              customId: request.custom_id,
+              url: request.url,
+              endpoint: options.endpoint,
+              message: `request ${line} (${request.custom_id}) is for ${request.url}, but the job's endpoint is ${options.endpoint}`
+            })
+          )
+        }
+        const firstSeen = ids.add(request.custom_id, line)
+        if (firstSeen !== undefined && (yield* written(request.custom_id))) {
+          return yield* Effect.fail(
+            new BatchError.DuplicateCustomIdError({
+              line,
+              customId: request.custom_id,
+              firstLine: firstSeen,
+              message: `request ${line} repeats custom_id ${request.custom_id} of request ${firstSeen}`
+            })
+          )
+        }
+        const model = typeof request.body["model"] === "string" ? request.body["model"] : ""
+        const cap = capsOf(model)
+        if (Either.isLeft(cap)) return yield* Effect.fail(cap.left)
+        let text: string
+        try {
+          // The caller's object, not the decoded copy: every field it holds is sent as it is.
+          text = `${JSON.stringify(raw)}\n`
+        } catch (error) {
+          return yield* Effect.fail(invalid(line, raw, `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`))
+        }
+        const bytes = utf8Length(text)
+        const tokens = estimate(request)
+        const tooLarge = (limit: "bytes" | "tokens", value: number, max: number) =>
+          Effect.fail(
+            new BatchError.RequestTooLargeError({
+              line,
+              customId: request.custom_id,
+              limit,
+              value,
+              max,
+              message: `request ${line} (${request.custom_id}) is too large for any part: ${value} ${limit}, over the most a part may hold (${max})`
+            })
+          )
+        if (bytes > maxBytes) return yield* tooLarge("bytes", bytes, maxBytes)
+        if (tokens > cap.right.tokens) return yield* tooLarge("tokens", tokens, cap.right.tokens)
+
+        const closed: Array<Part> = []
+        let part = open.get(model)
+        if (
+          part !== undefined &&
+          (part.requests + 1 > cap.right.requests || part.bytes + bytes > maxBytes || part.tokens + tokens > cap.right.tokens)
+        ) {
+          closed.push(yield* close(part))
+          open.delete(model)
+          part = undefined
+        }
+        if (part === undefined) {
+          spooled++
+          part = {
+            model,
+            file: path.join(options.dir, `input-${spooled}.jsonl`),
+            firstLine: line,
+            digest: IdSet.digest(),
+            requests: 0,
+            bytes: 0,
+            tokens: 0,
+            buffer: [],
+            bufferChars: 0
+          }
+          open.set(model, part)
+        }
+        part.requests++
+        part.bytes += bytes
+        part.tokens += tokens
+        part.digest.update(request.custom_id)
+        part.buffer.push(text)
+        part.bufferChars += text.length
+        if (part.bufferChars >= flushChars) yield* flush(part)
+        return closed
+      })
+
+    // The parts still open at the end, in the order they were opened (by their first line).
+    const finish = Effect.gen(function*() {
+      if (lineNumber === 0) return yield* Effect.fail(new BatchError.EmptyInputError({ message: "the job has no requests" }))
+      const rest = [...open.values()].sort((a, b) => a.firstLine - b.firstLine)
+      open.clear()
+      const closed: Array<Part> = []
+      for (const part of rest) closed.push(yield* close(part))
+      return Chunk.unsafeFromArray(closed)
+    })
+
+    yield* Effect.mapError(fs.makeDirectory(options.dir, { recursive: true }), localFile(options.dir, "create"))
+    return requestsOf(input).pipe(
+      Stream.mapChunksEffect((chunk) =>
+        Effect.map(Effect.forEach(chunk, take), (closed) => Chunk.unsafeFromArray(closed.flat()))
+      ),
+      Stream.concat(Stream.flattenChunks(Stream.fromEffect(finish)))
+    )
+  }))
+
+/**
+ * The requests of a part's file whose `custom_id` `keep` accepts, as JSONL bytes (for a follow-up batch).
+ *
+ * @since 0.2.0
+ * @category Planning
+ */
+export const lines = (
+  part: Pick<Part, "file">,
+  keep: (customId: string) => boolean
+): Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem> =>
+  Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) =>
+    decodeLines((text: string) => {
+      const id = customIdOf(Either.getOrUndefined(parseJson(text)))
+      return Either.right(id !== undefined && keep(id) ? `${text}\n` : "")
+    })(Stream.mapError(fs.stream(part.file), localFile(part.file, "read"))).pipe(
+      Stream.filter((text) => text.length > 0),
+      Stream.grouped(1024),
+      Stream.map((texts) => encoder.encode(Chunk.join(texts, "")))
+    )))
+
+/**
+ * Counts and estimates the requests of a part's file whose `custom_id` `keep` accepts (the claim of a follow-up).
+ *
+ * @since 0.2.0
+ * @category Planning
+ */
+export const tally = (
+  part: Pick<Part, "file">,
+  keep: (customId: string) => boolean,
+  estimate: JobBudget.Estimator = (request) => JobBudget.estimateTokens(request)
+): Effect.Effect<{ readonly requests: number; readonly tokens: number }, BatchError.LocalFileError, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    decodeLines((text: string) => {
+      const request = Either.getOrUndefined(Either.flatMap(parseJson(text), (json) => Either.mapLeft(decodeRequest(json), String)))
+      return Either.right(request !== undefined && keep(request.custom_id) ? estimate(request) : -1)
+    })(Stream.mapError(fs.stream(part.file), localFile(part.file, "read"))).pipe(
+      Stream.runFold({ requests: 0, tokens: 0 }, (sum, tokens) =>
+        tokens < 0 ? sum : { requests: sum.requests + 1, tokens: sum.tokens + tokens })
+    ))
+
