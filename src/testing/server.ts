@@ -20,6 +20,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as BatchApiSimulator from "./BatchApiSimulator.js"
+import * as SimulatorClock from "./internal/clock.js"
 
 /**
  * @since 0.1.0
@@ -45,6 +46,7 @@ export interface SimulatorServer {
   readonly url: string
   /** `http://127.0.0.1:<port>/v1`: what OpenAI clients take as their base URL. */
   readonly baseUrl: string
+  /** The served simulator; its handles run on the server's clock (accelerated with `speed`), as its requests do. */
   readonly simulator: BatchApiSimulator.Simulator
 }
 
@@ -114,12 +116,15 @@ export const app = (simulator: BatchApiSimulator.Simulator, speed = 1) => {
 export const make = (options: Options = {}): Effect.Effect<SimulatorServer, ServeError, Scope.Scope> =>
   Effect.gen(function*() {
     const { port: requestedPort, speed, ...simulatorOptions } = options
-    const simulator = yield* BatchApiSimulator.make(simulatorOptions)
+    const onRealClock = yield* BatchApiSimulator.make(simulatorOptions)
+    const simulator = speed === undefined || speed === 1
+      ? onRealClock
+      : SimulatorClock.simulatorOn(onRealClock, BatchApiSimulator.acceleratedClock(speed))
     const node = Http.createServer()
     const server = yield* NodeHttpServer.make(() => node, { port: requestedPort ?? 0, host: "127.0.0.1" })
     // Runs before the server's own close: a request that never answers must not keep the close waiting.
     yield* Effect.addFinalizer(() => Effect.sync(() => node.closeAllConnections()))
-    yield* server.serve(app(simulator, speed ?? 1))
+    yield* server.serve(app(simulator))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
     const url = `http://127.0.0.1:${port}`
     return { port, url, baseUrl: `${url}/v1`, simulator }

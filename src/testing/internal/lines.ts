@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import type { ErrorItem, RequestLine, ResponderContext, ResponderResult } from "../BatchApiSimulator.js"
+import type { ErrorItem, RequestLine, ResponderContext, ResponderResult } from "./model.js"
 
 /** @internal */
 export const maxLines = 50_000

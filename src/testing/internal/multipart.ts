@@ -1,6 +1,8 @@
 /**
- * A small synchronous `multipart/form-data` reader for the simulator's `POST /v1/files`. Synchronous so that the
- * simulator's core stays a pure step over bytes, whichever transport delivered them.
+ * A small synchronous `multipart/form-data` reader for the simulator's `POST /v1/files`. Hand-written for two
+ * reasons: it must be synchronous, so that the simulator's core stays a pure step over bytes whichever transport
+ * delivered them (the platform's `Multipart` and `Response.formData()` are asynchronous), and it must use web
+ * standards only (`Uint8Array`, `TextEncoder`), so the simulator runs where there is no `Buffer`.
  *
  * @internal
  */
@@ -32,28 +34,50 @@ const parseDisposition = (value: string) => {
   return { name: param("name"), filename: param("filename") }
 }
 
+const encoder = new TextEncoder()
+
+/**
+ * The first index of `needle` in `haystack` at or after `from`, or -1. The first byte is found with the native
+ * `indexOf`; only its hits are compared further, so a 10 MB upload is scanned at memchr speed.
+ */
+const indexOf = (haystack: Uint8Array, needle: Uint8Array, from: number): number => {
+  const first = needle[0]
+  if (first === undefined) return from
+  const last = haystack.length - needle.length
+  for (let i = haystack.indexOf(first, from); i !== -1 && i <= last; i = haystack.indexOf(first, i + 1)) {
+    let j = 1
+    while (j < needle.length && haystack[i + j] === needle[j]) j++
+    if (j === needle.length) return i
+  }
+  return -1
+}
+
+const crlf = encoder.encode("\r\n")
+const headerEnd = encoder.encode("\r\n\r\n")
+
 /**
  * Splits a multipart body into its parts, or returns a reason why it cannot. Parts without a name are dropped.
+ * A part's data is a view into `body` (no copy).
  *
  * @internal
  */
 export const parse = (body: Uint8Array, boundary: string): ReadonlyArray<Part> | string => {
-  const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  const delimiter = Buffer.from(`--${boundary}`)
+  const delimiter = encoder.encode(`--${boundary}`)
+  const nextDelimiter = encoder.encode(`\r\n--${boundary}`)
   const parts: Array<Part> = []
-  let position = buffer.indexOf(delimiter)
+  let position = indexOf(body, delimiter, 0)
   if (position < 0) return "the body does not contain the multipart boundary"
   for (;;) {
     position += delimiter.length
     // "--" after a delimiter closes the body.
-    if (buffer[position] === 0x2d && buffer[position + 1] === 0x2d) return parts
-    const headerStart = buffer.indexOf("\r\n", position)
+    if (body[position] === 0x2d && body[position + 1] === 0x2d) return parts
+    const headerStart = indexOf(body, crlf, position)
     if (headerStart < 0) return "a multipart part is cut short"
-    const headerEnd = buffer.indexOf("\r\n\r\n", headerStart)
-    if (headerEnd < 0) return "a multipart part has no end of headers"
-    const next = buffer.indexOf(Buffer.from(`\r\n--${boundary}`), headerEnd + 4)
+    const headersEnd = indexOf(body, headerEnd, headerStart)
+    if (headersEnd < 0) return "a multipart part has no end of headers"
+    const next = indexOf(body, nextDelimiter, headersEnd + 4)
     if (next < 0) return "the multipart body has no closing boundary"
-    const headers = decoder.decode(buffer.subarray(headerStart + 2, headerEnd)).split("\r\n")
+    const headers = decoder.decode(body.subarray(headerStart + 2, headersEnd)).split("\r\n")
     let disposition: { name: string | undefined; filename: string | undefined } = {
       name: undefined,
       filename: undefined
@@ -72,7 +96,7 @@ export const parse = (body: Uint8Array, boundary: string): ReadonlyArray<Part> |
         name: disposition.name,
         filename: disposition.filename,
         contentType,
-        data: new Uint8Array(buffer.subarray(headerEnd + 4, next))
+        data: body.subarray(headersEnd + 4, next)
       })
     }
     position = next + 2

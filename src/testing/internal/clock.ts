@@ -1,0 +1,51 @@
+/**
+ * An accelerated `Clock`, for serving the simulator with hours of batch time passing in minutes of real time.
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type { Simulator } from "./model.js"
+
+/**
+ * A `Clock` running `speed` times faster than the real one from `origin` on (its time starts at the real time).
+ * Sleeps are shortened by the same factor, so a client's polling keeps pace with the batches.
+ *
+ * @internal
+ */
+export const accelerated = (speed: number, origin: number = Date.now()): Clock.Clock => {
+  const now = () => origin + (Date.now() - origin) * speed
+  return {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: now,
+    currentTimeMillis: Effect.sync(now),
+    unsafeCurrentTimeNanos: () => BigInt(Math.floor(now() * 1_000_000)),
+    currentTimeNanos: Effect.sync(() => BigInt(Math.floor(now() * 1_000_000))),
+    sleep: (duration) =>
+      Effect.async<void>((resume) => {
+        const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration) / speed)
+        return Effect.sync(() => clearTimeout(timer))
+      })
+  }
+}
+
+/**
+ * The same simulator with every handle that reads Clock run on `clock`: what a server with an accelerated clock
+ * hands to tests, so that `server.simulator.batch(id)` sees the time its HTTP clients see.
+ *
+ * @internal
+ */
+export const simulatorOn = (simulator: Simulator, clock: Clock.Clock): Simulator => {
+  const on = <A, E>(effect: Effect.Effect<A, E>) => Effect.withClock(effect, clock)
+  return {
+    ...simulator,
+    handle: (request) => on(simulator.handle(request)),
+    scriptBatch: (batchId, script) => on(simulator.scriptBatch(batchId, script)),
+    seed: (options) => on(simulator.seed(options)),
+    batch: (batchId) => on(simulator.batch(batchId)),
+    file: (fileId) => on(simulator.file(fileId)),
+    putFile: (options) => on(simulator.putFile(options)),
+    enqueued: (model) => on(simulator.enqueued(model))
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * What the simulator sends: the JSON of a batch at an instant, of a file, and OpenAI's error envelope.
+ *
+ * @internal
+ */
+import * as Lifecycle from "./lifecycle.js"
+import type { SimFile } from "./model.js"
+import * as Results from "./results.js"
+import type { StoredBatch } from "./state.js"
+import { seconds } from "./state.js"
+
+/** A response before transport concerns (request id, faults): status, bytes, content type. @internal */
+export interface Answer {
+  readonly status: number
+  readonly body: Uint8Array
+  readonly contentType: string
+}
+
+const encoder = new TextEncoder()
+
+/** @internal */
+export const json = (status: number, value: unknown): Answer => ({
+  status,
+  body: encoder.encode(JSON.stringify(value)),
+  contentType: "application/json"
+})
+
+/** OpenAI's error envelope: `{ error: { message, type, param, code } }`. @internal */
+export const apiError = (
+  status: number,
+  message: string,
+  options: { readonly type?: string; readonly param?: string | null; readonly code?: string | null } = {}
+): Answer =>
+  json(status, {
+    error: {
+      message,
+      type: options.type ?? "invalid_request_error",
+      param: options.param ?? null,
+      code: options.code ?? null
+    }
+  })
+
+/** @internal */
+export const missingParameter = (param: string): Answer =>
+  apiError(400, `Missing required parameter: '${param}'.`, { param, code: "missing_required_parameter" })
+
+const scriptedFailure = [
+  { code: "invalid_request", message: "The batch failed validation (scripted).", param: null, line: null }
+] as const
+
+/**
+ * A batch as `GET /v1/batches/{id}` returns it at `now`, `usage` included (the sums over the requests done so
+ * far, as the API reports them since September 2025).
+ *
+ * @internal
+ */
+export const batchObject = (batch: StoredBatch, now: number): Record<string, unknown> => {
+  if (batch._tag === "Seeded") return batch.wire
+  const phase = Lifecycle.phaseAt(batch, now)
+  const errors = phase.status !== "failed"
+    ? undefined
+    : batch.validationErrors.length > 0
+    ? batch.validationErrors
+    : batch.admission._tag === "Rejected"
+    ? [batch.admission.error]
+    : batch.script.errors ?? scriptedFailure
+  const at = (ms: number | undefined) => (ms === undefined ? null : seconds(ms))
+  const totals = Results.totalsAt(batch.tally, phase.processed, phase.total)
+  return {
+    id: batch.id,
+    object: "batch",
+    endpoint: batch.endpoint,
+    model: batch.model ?? null,
+    errors: errors === undefined ? null : { object: "list", data: errors },
+    input_file_id: batch.inputFileId,
+    completion_window: "24h",
+    status: phase.status,
+    output_file_id: phase.terminal ? batch.outputFileId : null,
+    error_file_id: phase.terminal ? batch.errorFileId : null,
+    created_at: seconds(batch.createdAtMs),
+    in_progress_at: at(phase.inProgressAt),
+    expires_at: seconds(batch.createdAtMs + Lifecycle.dayMs),
+    finalizing_at: at(phase.finalizingAt),
+    completed_at: at(phase.completedAt),
+    failed_at: at(phase.failedAt),
+    expired_at: at(phase.expiredAt),
+    cancelling_at: at(phase.cancellingAt),
+    cancelled_at: at(phase.cancelledAt),
+    request_counts: totals.request_counts,
+    usage: totals.usage,
+    metadata: batch.metadata
+  }
+}
+
+/** @internal */
+export const fileObject = (file: SimFile) => ({
+  id: file.id,
+  object: "file",
+  bytes: file.content.length,
+  created_at: file.created_at,
+  expires_at: file.expires_at,
+  filename: file.filename,
+  purpose: file.purpose,
+  status: "processed",
+  status_details: null
+})
