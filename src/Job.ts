@@ -217,7 +217,8 @@ export const run = <IE = never, IR = never, E = never, R = never>(
       poll: options.poll,
       waitTimeout: options.waitTimeout,
       cancelOnInterrupt: options.cancelOnInterrupt ?? true,
-      continueOnFailure: options.onPartFailure === "continue"
+      continueOnFailure: options.onPartFailure === "continue",
+      steps: JobPart.inProcess
     }
     const planned = JobPlan.plan(input, {
       endpoint: options.endpoint,

@@ -164,6 +164,8 @@ interface OpenPart {
   tokens: number
   buffer: Array<string>
   bufferChars: number
+  /** Whether its file was started (the first write truncates: planning again into the same directory is safe). */
+  started: boolean
 }
 
 const utf8Length = (text: string) =>
@@ -235,7 +237,9 @@ export const plan = <E = never, R = never>(
           const data = encoder.encode(part.buffer.join(""))
           part.buffer = []
           part.bufferChars = 0
-          return Effect.mapError(fs.writeFile(part.file, data, { flag: "a" }), localFile(part.file, "write"))
+          const flag = part.started ? "a" : "w"
+          part.started = true
+          return Effect.mapError(fs.writeFile(part.file, data, { flag }), localFile(part.file, "write"))
         })
 
     const close = (part: OpenPart) =>
@@ -341,7 +345,8 @@ export const plan = <E = never, R = never>(
             bytes: 0,
             tokens: 0,
             buffer: [],
-            bufferChars: 0
+            bufferChars: 0,
+            started: false
           }
           open.set(model, part)
         }
@@ -375,24 +380,28 @@ export const plan = <E = never, R = never>(
   }))
 
 /**
- * The requests of a part's file whose `custom_id` `keep` accepts, as JSONL bytes (for a follow-up batch).
+ * The requests of a part's file whose `custom_id` `keep` accepts, as JSONL bytes (for a follow-up batch); the whole
+ * file, as it is, without `keep`.
  *
  * @since 0.2.0
  * @category Planning
  */
 export const lines = (
   part: Pick<Part, "file">,
-  keep: (customId: string) => boolean
+  keep?: (customId: string) => boolean
 ): Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem> =>
-  Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) =>
-    decodeLines((text: string) => {
+  Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => {
+    const bytes = Stream.mapError(fs.stream(part.file), localFile(part.file, "read"))
+    if (keep === undefined) return bytes
+    return decodeLines((text: string) => {
       const id = customIdOf(Either.getOrUndefined(parseJson(text)))
       return Either.right(id !== undefined && keep(id) ? `${text}\n` : "")
-    })(Stream.mapError(fs.stream(part.file), localFile(part.file, "read"))).pipe(
+    })(bytes).pipe(
       Stream.filter((text) => text.length > 0),
       Stream.grouped(1024),
       Stream.map((texts) => encoder.encode(Chunk.join(texts, "")))
-    )))
+    )
+  }))
 
 /**
  * Counts and estimates the requests of a part's file whose `custom_id` `keep` accepts (the claim of a follow-up).

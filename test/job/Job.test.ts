@@ -1,51 +1,206 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Ref, TestClock } from "effect"
-import * as BatchLine from "../../src/BatchLine.js"
+import { Chunk, Effect, Fiber, Ref, Stream, TestClock } from "effect"
+import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
 import * as JobReport from "../../src/JobReport.js"
-import * as JobSink from "../../src/JobSink.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
-import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
+import { drive, embedding, model, poll, processOver, recorder } from "./support.js"
 
-const embedding = (i: number) =>
-  BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input: `document number ${i} `.repeat(3) })
+const endpoint = "/v1/embeddings" as const
 
-const Env = Layer.merge(BatchApiSimulator.layerBatchApi(), MemoryFileSystem.layer)
-
-/** Runs `effect` under TestClock, moving time `step` at a time until it ends. */
-const drive = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "5 minutes", maxSteps = 2000) =>
+/** Every batch the simulator holds, as [part, attempt] pairs of the job. */
+const jobBatches = (simulator: BatchApiSimulator.Simulator, jobId: string) =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < maxSteps; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (done._tag === "Some") break
-      yield* TestClock.adjust(step)
-    }
-    return yield* Fiber.join(fiber)
-  })
+    const page = yield* BatchApi.listBatches({ limit: 100 })
+    return page.data
+      .filter((batch) => batch.metadata?.["eob_job"] === jobId)
+      .map((batch) => `${batch.metadata?.["eob_part"]}/${batch.metadata?.["eob_attempt"]}`)
+  }).pipe(Effect.provide(processOver(simulator)))
 
 describe("Job.run", () => {
-  it.effect("splits, admits under the budget, delivers every result once, and sums it up", () =>
+  it.effect("200,000 requests in parts of 10,000 under a budget that queues them: never over budget, every result once", () =>
     Effect.gen(function*() {
-      const requests = Array.from({ length: 95 }, (_, i) => embedding(i))
-      const events = yield* Ref.make<ReadonlyArray<JobReport.JobEvent>>([])
-      const delivered = yield* Ref.make<ReadonlyArray<string>>([])
-      const summary = yield* drive(Job.run(requests, {
-        jobId: "job-1",
-        endpoint: "/v1/embeddings",
-        maxRequestsPerPart: 20,
-        onEvent: (event) => Ref.update(events, (all) => [...all, event]),
-        sink: JobSink.forEach((result) => Ref.update(delivered, (all) => [...all, result.custom_id]))
-      }))
-      assert.strictEqual(summary.parts.length, 5)
-      assert.strictEqual(summary.requests, 95)
-      assert.strictEqual(summary.succeeded, 95)
+      // Each request is estimated at 10 tokens (the simulator counts 8): a part of 10,000 claims 100,000; the usable
+      // budget (350,000 x 0.95) holds three at once, so the other parts queue.
+      const simulator = yield* BatchApiSimulator.make({ enqueuedTokenLimit: 350_000 })
+      const { delivered, events, onEvent, sink } = yield* recorder
+      const requests = Array.from({ length: 200_000 }, (_, i) => embedding(i))
+      const summary = yield* drive(
+        Job.run(requests, {
+          jobId: "big",
+          endpoint,
+          budget: { tokens: 350_000 },
+          partFraction: 1,
+          maxRequestsPerPart: 10_000,
+          poll,
+          sink,
+          onEvent
+        })
+      ).pipe(Effect.provide(processOver(simulator)))
+      assert.strictEqual(summary.parts.length, 20)
+      assert.strictEqual(summary.batches, 20)
+      assert.strictEqual(summary.resends, 0)
+      assert.strictEqual(summary.succeeded, 200_000)
       assert.strictEqual(summary.missing, 0)
-      const ids = yield* Ref.get(delivered)
-      assert.strictEqual(ids.length, 95)
-      assert.strictEqual(new Set(ids).size, 95)
-      const tags = (yield* Ref.get(events)).map((e) => e._tag)
-      assert.strictEqual(tags.filter((t) => t === "PartCreated").length, 5)
-      assert.strictEqual(tags.at(-1), "JobDone")
-    }).pipe(Effect.provide(Env)))
+      const all = yield* Ref.get(delivered)
+      assert.strictEqual(all.size, 200_000)
+      assert.isTrue([...all.values()].every((n) => n === 1), "every result delivered exactly once")
+      const log = yield* Ref.get(events)
+      const budgets = log.flatMap((e) => e._tag === "BudgetChanged" || e._tag === "PartQueued" ? [e.usage] : [])
+      assert.isTrue(budgets.every((u) => u.tokens <= u.tokenBudget), "the in-flight estimate never exceeds the budget")
+      assert.strictEqual(Math.max(...budgets.map((u) => u.tokens)), 300_000)
+      assert.isTrue(budgets.some((u) => u.waiting > 0), "parts queued for room")
+      assert.strictEqual(log.filter((e) => e._tag === "PartCreated").length, 20)
+    }), { timeout: 60_000 })
+
+  it.effect("a batch failed on the enqueued token limit is re-sent once room frees up", () =>
+    Effect.gen(function*() {
+      // The job sees no limit; the API (simulator) allows 2 of the 4 parts at once and fails the others late.
+      const simulator = yield* BatchApiSimulator.make({ enqueuedTokenLimit: 200 })
+      const { delivered, events, onEvent, sink } = yield* recorder
+      const summary = yield* drive(
+        Job.run(Array.from({ length: 40 }, (_, i) => embedding(i)), { jobId: "limits", endpoint, maxRequestsPerPart: 10, poll, sink, onEvent })
+      ).pipe(Effect.provide(processOver(simulator)))
+      assert.strictEqual(summary.succeeded, 40)
+      assert.isAtLeast(summary.resends, 2)
+      assert.strictEqual(summary.batches, 4 + summary.resends)
+      const failed = summary.parts.flatMap((p) => p.attempts).filter((a) => a.status === "failed")
+      assert.strictEqual(failed.length, summary.resends)
+      assert.isTrue(failed.every((a) => a.errorCode === "token_limit_exceeded"))
+      assert.strictEqual((yield* Ref.get(delivered)).size, 40)
+      const resent = (yield* Ref.get(events)).filter((e) => e._tag === "PartResent")
+      assert.isTrue(resent.every((e) => e._tag === "PartResent" && e.reason === "token_limit_exceeded"))
+      // One batch per part attempt, nothing twice.
+      const made = yield* jobBatches(simulator, "limits")
+      assert.strictEqual(new Set(made).size, made.length)
+      assert.strictEqual(made.length, summary.batches)
+    }))
+
+  it.effect("an expired part keeps its results and sends only the missing custom_ids again", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      yield* simulator.scriptNext({ outcome: "expired" })
+      const { delivered, sink } = yield* recorder
+      const summary = yield* drive(
+        // An expiry comes after 24 hours: poll hourly.
+        Job.run(Array.from({ length: 20 }, (_, i) => embedding(i)), { jobId: "expiry", endpoint, poll: BatchSchedule.every("1 hour"), sink }),
+        "1 hour"
+      ).pipe(Effect.provide(processOver(simulator)))
+      const [part] = summary.parts
+      assert.isDefined(part)
+      if (part === undefined) return
+      assert.deepStrictEqual(part.attempts.map((a) => [a.kind, a.status]), [["full", "expired"], ["missing", "completed"]])
+      assert.strictEqual(part.followUps, 1)
+      assert.strictEqual(part.missing, 0)
+      assert.strictEqual(part.succeeded, 20)
+      const all = yield* Ref.get(delivered)
+      assert.strictEqual(all.size, 20)
+      assert.isTrue([...all.values()].every((n) => n === 1))
+      // The follow-up's input file holds exactly what the expired batch left undone.
+      const followUp = part.attempts[1]
+      const expired = part.attempts[0]
+      if (followUp === undefined || expired === undefined) return
+      const first = yield* simulator.batch(expired.batchId)
+      const second = yield* simulator.batch(followUp.batchId)
+      if (first._tag === "None" || second._tag === "None") return assert.fail("batches not found")
+      const done = first.value.request_counts?.completed ?? 0
+      assert.isAbove(done, 0)
+      assert.strictEqual(second.value.request_counts?.total, 20 - done)
+      const input = yield* simulator.file(second.value.input_file_id)
+      if (input._tag === "None") return assert.fail("follow-up input file not found")
+      const ids = new TextDecoder().decode(input.value.content).trim().split("\n").map((line) => JSON.parse(line).custom_id as string)
+      assert.strictEqual(ids.length, 20 - done)
+      const output = yield* simulator.file(first.value.output_file_id ?? "")
+      const answered = output._tag === "None" ? [] : new TextDecoder().decode(output.value.content).trim().split("\n").map((line) => JSON.parse(line).custom_id as string)
+      assert.deepStrictEqual(new Set([...ids, ...answered]).size, 20)
+      assert.isTrue(ids.every((id) => !answered.includes(id)))
+    }))
+
+  it.effect("interrupting a job cancels its batches in flight, in bounded time", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const { events, onEvent } = yield* recorder
+      const fiber = yield* Effect.fork(
+        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), { jobId: "stop", endpoint, maxRequestsPerPart: 10, poll, onEvent }).pipe(
+          Effect.provide(processOver(simulator))
+        )
+      )
+      for (let i = 0; i < 100 && (yield* Ref.get(events)).filter((e) => e._tag === "PartCreated").length < 3; i++) {
+        yield* TestClock.adjust("1 minute")
+      }
+      yield* TestClock.adjust("30 minutes")
+      yield* Fiber.interrupt(fiber)
+      const created = (yield* Ref.get(events)).flatMap((e) => e._tag === "PartCreated" ? [e.batch.id] : [])
+      assert.strictEqual(created.length, 3)
+      for (const id of created) {
+        const batch = yield* simulator.batch(id)
+        assert.include(["cancelling", "cancelled"], batch._tag === "Some" ? batch.value.status : "missing")
+      }
+    }))
+
+  it.effect("a re-run in a fresh process resumes from the API alone: no batch twice, every result delivered", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      const requests = Array.from({ length: 60 }, (_, i) => embedding(i))
+      // Part 1 ends quickly; the others take 5 hours. The first process dies (no cancel) after 2 hours.
+      yield* simulator.scriptNext({ inProgress: "10 minutes" })
+      yield* simulator.setDefaultScript({ inProgress: "5 hours" })
+      const first = yield* recorder
+      const options = { jobId: "resume-1", endpoint, maxRequestsPerPart: 20, poll, cancelOnInterrupt: false } as const
+      const crashed = yield* Effect.fork(Job.run(requests, { ...options, sink: first.sink }).pipe(Effect.provide(processOver(simulator))))
+      yield* TestClock.adjust("2 hours")
+      yield* Fiber.interrupt(crashed)
+      const before = yield* jobBatches(simulator, "resume-1")
+      assert.strictEqual(before.length, 3)
+      assert.strictEqual((yield* Ref.get(first.delivered)).size, 20)
+
+      const second = yield* recorder
+      const summary = yield* drive(Job.run(requests, { ...options, sink: second.sink, onEvent: second.onEvent })).pipe(
+        Effect.provide(processOver(simulator))
+      )
+      assert.strictEqual(summary.succeeded, 60)
+      const after = yield* jobBatches(simulator, "resume-1")
+      assert.deepStrictEqual([...after].sort(), [...before].sort(), "no batch made twice")
+      assert.isTrue(summary.parts.every((p) => p.attempts.every((a) => a.resumed)))
+      // Without a sink that remembers, the re-run delivers everything again (sinks are idempotent per delivery).
+      assert.strictEqual((yield* Ref.get(second.delivered)).size, 60)
+      const resumed = (yield* Ref.get(second.events)).filter((e) => e._tag === "PartCreated" && e.resumed)
+      assert.strictEqual(resumed.length, 3)
+    }))
+})
+
+describe("Job.stream and Job.status", () => {
+  it.effect("streams every result tagged with its part and batch; status reads the job from the API", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      const results = yield* drive(
+        Stream.runCollect(Job.stream(Array.from({ length: 25 }, (_, i) => embedding(i)), { jobId: "streamed", endpoint, maxRequestsPerPart: 10, poll }))
+      ).pipe(Effect.provide(processOver(simulator)))
+      const all = Chunk.toReadonlyArray(results)
+      assert.strictEqual(all.length, 25)
+      assert.deepStrictEqual([...new Set(all.map((r) => r.part))].sort(), [1, 2, 3])
+      assert.isTrue(all.every((r) => r.jobId === "streamed" && r.attempt === 1 && r.batchId.startsWith("batch_")))
+      const status = yield* Job.status("streamed").pipe(Effect.provide(processOver(simulator)))
+      assert.deepStrictEqual(status.parts.map((p) => [p.part, p.batches.length]), [[1, 1], [2, 1], [3, 1]])
+      assert.strictEqual(status.inFlight, 0)
+      const none = yield* Job.status("other").pipe(Effect.provide(processOver(simulator)))
+      assert.deepStrictEqual(none.parts, [])
+    }))
+
+  it.effect("the progress view folds the events into lines a terminal can draw", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      const { events, onEvent } = yield* recorder
+      yield* drive(
+        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), { jobId: "view", endpoint, maxRequestsPerPart: 10, budget: { [model]: { tokens: 250 } }, partFraction: 1, poll, onEvent })
+      ).pipe(Effect.provide(processOver(simulator)))
+      const progress = (yield* Ref.get(events)).reduce(JobReport.progress, JobReport.initialProgress)
+      assert.isTrue(progress.done)
+      assert.strictEqual(progress.requestsDone, 30)
+      const lines = JobReport.render(progress)
+      assert.include(lines[0], "30/30 requests — done")
+      assert.isTrue(lines.some((line) => line.includes(`${model}: 0/237 enqueued tokens`)))
+      assert.strictEqual(lines.filter((line) => line.includes("part")).length, 3)
+    }))
 })

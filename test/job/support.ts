@@ -1,0 +1,65 @@
+/**
+ * Job tests run on the simulator under TestClock with an in-memory file system: no disk, no network, no waiting.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import { Duration, Effect, Fiber, Layer, Redacted, Ref, Stream, TestClock } from "effect"
+import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchLine from "../../src/BatchLine.js"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
+import type * as JobReport from "../../src/JobReport.js"
+import * as JobSink from "../../src/JobSink.js"
+import * as OpenAiConfig from "../../src/OpenAiConfig.js"
+import * as OpenAiFiles from "../../src/OpenAiFiles.js"
+import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
+import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
+
+export const model = "text-embedding-3-small"
+
+/** An embedding request whose estimate is 10 tokens (30 characters / 3). */
+export const embedding = (i: number) =>
+  BatchLine.embedding(`doc-${i}`, { model, input: `doc ${String(i).padStart(6, "0")} `.repeat(3).slice(0, 30) })
+
+/** The library's client stack (BatchApi, OpenAiFiles) over a given simulator: a "process" sharing its API. */
+export const clientOver = (simulator: BatchApiSimulator.Simulator) =>
+  Layer.merge(BatchApi.layer, OpenAiFiles.layer).pipe(
+    Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey) })),
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, BatchApiSimulator.httpClient(simulator))),
+    Layer.orDie
+  )
+
+/** A "process": the client stack over `simulator` and a fresh in-memory file system. */
+export const processOver = (simulator: BatchApiSimulator.Simulator) => Layer.merge(clientOver(simulator), MemoryFileSystem.layer)
+
+/** Polls every 10 minutes: a job's waits under TestClock take few wakeups. */
+export const poll = BatchSchedule.every("10 minutes")
+
+/** Runs `effect` under TestClock, moving time `step` at a time until it ends (or `maxSteps`). */
+export const drive = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  step: Duration.DurationInput = "10 minutes",
+  maxSteps = 5000
+) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < maxSteps; i++) {
+      if ((yield* Fiber.poll(fiber))._tag === "Some") break
+      yield* TestClock.adjust(step)
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+/** A sink that records every delivered custom_id, and the events. */
+export const recorder = Effect.gen(function*() {
+  const delivered = yield* Ref.make(new Map<string, number>())
+  const events = yield* Ref.make<Array<JobReport.JobEvent>>([])
+  const sink: JobSink.Sink = {
+    deliver: (_, results) =>
+      Stream.runForEachChunk(results, (chunk) =>
+        Ref.update(delivered, (map) => {
+          for (const result of chunk) map.set(result.custom_id, (map.get(result.custom_id) ?? 0) + 1)
+          return map
+        }))
+  }
+  const onEvent = (event: JobReport.JobEvent) => Ref.update(events, (all) => (all.push(event), all))
+  return { delivered, events, sink, onEvent }
+})
