@@ -218,7 +218,8 @@ export const run = <IE = never, IR = never, E = never, R = never>(
       waitTimeout: options.waitTimeout,
       cancelOnInterrupt: options.cancelOnInterrupt ?? true,
       continueOnFailure: options.onPartFailure === "continue",
-      steps: JobPart.inProcess
+      steps: JobPart.inProcess,
+      ensureFiles: Effect.void
     }
     const planned = JobPlan.plan(input, {
       endpoint: options.endpoint,

@@ -38,7 +38,8 @@ export interface Budget {
 }
 
 /**
- * The budgets of a job: one for every model, per model, or a function of the model.
+ * The budgets of a job: one for every model, per model (the key `"*"` is every other model), or a function of the
+ * model.
  *
  * @since 0.2.0
  * @category Models
@@ -74,7 +75,7 @@ export const budgetOf = (budgets: Budgets | undefined, model: string): Budget =>
   if (budgets === undefined) return {}
   if (typeof budgets === "function") return budgets(model)
   if (isBudget(budgets)) return budgets
-  return budgets[model] ?? {}
+  return budgets[model] ?? budgets["*"] ?? {}
 }
 
 /**

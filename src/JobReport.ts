@@ -7,7 +7,8 @@
  * @since 0.2.0
  */
 import * as Data from "effect/Data"
-import type * as Batch from "./Batch.js"
+import * as Schema from "effect/Schema"
+import * as Batch from "./Batch.js"
 import type * as JobBudget from "./JobBudget.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -18,15 +19,21 @@ import type * as JobBudget from "./JobBudget.js"
  * Tokens used, summed from the batches' `usage` (what the API bills).
  *
  * @since 0.2.0
+ * @category Schemas
+ */
+export const TokenUsage = Schema.Struct({
+  input_tokens: Schema.Number,
+  cached_tokens: Schema.Number,
+  output_tokens: Schema.Number,
+  reasoning_tokens: Schema.Number,
+  total_tokens: Schema.Number
+})
+
+/**
+ * @since 0.2.0
  * @category Models
  */
-export interface TokenUsage {
-  readonly input_tokens: number
-  readonly cached_tokens: number
-  readonly output_tokens: number
-  readonly reasoning_tokens: number
-  readonly total_tokens: number
-}
+export interface TokenUsage extends Schema.Schema.Type<typeof TokenUsage> {}
 
 /**
  * Nothing used yet.
@@ -70,75 +77,96 @@ export const usageOf = (batch: Batch.Batch): TokenUsage =>
  * (`missing`).
  *
  * @since 0.2.0
- * @category Models
+ * @category Schemas
  */
-export type AttemptKind = "full" | "missing"
+export const AttemptKind = Schema.Literal("full", "missing")
 
 /**
- * One batch of a part.
- *
  * @since 0.2.0
  * @category Models
  */
-export interface Attempt {
-  readonly attempt: number
-  readonly kind: AttemptKind
-  readonly batchId: string
-  /** The status it ended with (or had when the job stopped). */
-  readonly status: Batch.BatchStatus
-  readonly requests: number
-  /** `errors.data[0].code` of a failed batch, e.g. `token_limit_exceeded`. */
-  readonly errorCode?: string | undefined
-  /** Found already made by an earlier run of the job. */
-  readonly resumed: boolean
-}
+export type AttemptKind = typeof AttemptKind.Type
 
 /**
- * What became of one part.
+ * One batch of a part: its status is the one it ended with (or had when the job stopped); `errorCode` is
+ * `errors.data[0].code` of a failed batch (e.g. `token_limit_exceeded`); `resumed` says an earlier run of the job
+ * made it.
  *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const Attempt = Schema.Struct({
+  attempt: Schema.Number,
+  kind: AttemptKind,
+  batchId: Schema.String,
+  status: Batch.BatchStatus,
+  requests: Schema.Number,
+  errorCode: Schema.optional(Schema.String),
+  resumed: Schema.Boolean
+})
+
+/**
  * @since 0.2.0
  * @category Models
  */
-export interface PartSummary {
-  readonly part: number
-  readonly model: string
-  readonly requests: number
-  readonly status: "completed" | "partial" | "failed"
-  readonly attempts: ReadonlyArray<Attempt>
-  /** Results by kind (each request counts once, by its last result). */
-  readonly succeeded: number
-  readonly failed: number
-  readonly errored: number
-  /** Requests without a result: left undone by expired or cancelled batches after every allowed follow-up. */
-  readonly missing: number
-  /** Batches re-sent after failing on the enqueued limits. */
-  readonly resends: number
-  /** Follow-up batches of the requests an expired or cancelled batch left undone. */
-  readonly followUps: number
-  readonly usage: TokenUsage
-  /** Why the part failed (with `onPartFailure: "continue"`). */
-  readonly failure?: string | undefined
-}
+export interface Attempt extends Schema.Schema.Type<typeof Attempt> {}
 
 /**
- * What a job did.
+ * What became of one part. Results count each request once, by its last result; `missing` are requests left
+ * without one (by expired or cancelled batches, after every allowed follow-up); `resends` are batches sent again
+ * after failing on an enqueued limit, `followUps` batches of the requests an earlier batch left undone; `failure`
+ * says why a part failed (with `onPartFailure: "continue"`).
  *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const PartSummary = Schema.Struct({
+  part: Schema.Number,
+  model: Schema.String,
+  requests: Schema.Number,
+  status: Schema.Literal("completed", "partial", "failed"),
+  attempts: Schema.Array(Attempt),
+  succeeded: Schema.Number,
+  failed: Schema.Number,
+  errored: Schema.Number,
+  missing: Schema.Number,
+  resends: Schema.Number,
+  followUps: Schema.Number,
+  usage: TokenUsage,
+  failure: Schema.optional(Schema.String)
+})
+
+/**
  * @since 0.2.0
  * @category Models
  */
-export interface JobSummary {
-  readonly jobId: string
-  readonly parts: ReadonlyArray<PartSummary>
-  readonly requests: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly errored: number
-  readonly missing: number
-  readonly batches: number
-  readonly resends: number
-  readonly followUps: number
-  readonly usage: TokenUsage
-}
+export interface PartSummary extends Schema.Schema.Type<typeof PartSummary> {}
+
+/**
+ * What a job did: its parts, and their sums.
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const JobSummary = Schema.Struct({
+  jobId: Schema.String,
+  parts: Schema.Array(PartSummary),
+  requests: Schema.Number,
+  succeeded: Schema.Number,
+  failed: Schema.Number,
+  errored: Schema.Number,
+  missing: Schema.Number,
+  batches: Schema.Number,
+  resends: Schema.Number,
+  followUps: Schema.Number,
+  usage: TokenUsage
+})
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export interface JobSummary extends Schema.Schema.Type<typeof JobSummary> {}
 
 /**
  * Sums part summaries into the job's.

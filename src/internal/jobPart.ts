@@ -37,8 +37,13 @@ import * as Cancel from "./cancel.js"
 import * as IdSet from "./idSet.js"
 import * as JobBatches from "./jobBatches.js"
 
-/** How the steps of a part are run: in-process, or journaled by a workflow engine. @internal */
-export interface Steps {
+/**
+ * How the steps of a part are run: in-process, or journaled by a workflow engine (which may fail a step with any
+ * `X` and needs `RX`).
+ *
+ * @internal
+ */
+export interface Steps<X = never, RX = never> {
   /**
    * Runs `effect` as a step named `name` whose result `success` encodes (replayed from a journal if it has one). A
    * journal can keep the library's errors (`BatchError`); it makes any other failure a defect.
@@ -47,11 +52,11 @@ export interface Steps {
     name: string,
     success: Schema.Schema<A, I>,
     effect: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | X, R | RX>
   /** Takes `claim` from the ledger, waiting for room; on a replay, takes it at once. */
-  readonly admit: (name: string, ledger: JobBudget.Ledger, claim: JobBudget.Claim) => Effect.Effect<void>
+  readonly admit: (name: string, ledger: JobBudget.Ledger, claim: JobBudget.Claim) => Effect.Effect<void, X, RX>
   /** A backoff (durable on an engine). */
-  readonly sleep: (name: string, duration: Duration.Duration) => Effect.Effect<void>
+  readonly sleep: (name: string, duration: Duration.Duration) => Effect.Effect<void, X, RX>
   /** How long one waiting step may last (`Infinity`: one step waits to the end). */
   readonly round: Duration.Duration
 }
@@ -65,7 +70,7 @@ export const inProcess: Steps = {
 }
 
 /** What every part of a job shares. @internal */
-export interface Env<E, R> {
+export interface Env<E, R, X = never, RX = never> {
   readonly jobId: string
   readonly endpoint: Batch.KnownEndpoint
   readonly metadata: Batch.Metadata
@@ -87,11 +92,14 @@ export interface Env<E, R> {
   readonly cancelOnInterrupt: boolean
   /** A failed part ends with a failed summary instead of failing the job. */
   readonly continueOnFailure: boolean
-  readonly steps: Steps
+  readonly steps: Steps<X, RX>
+  /** Makes sure the part files exist before they are read (a durable job's runner may not have them). */
+  readonly ensureFiles: Effect.Effect<void, BatchError.PlanError>
 }
 
 /** What a part can fail with, besides its sink's errors. @internal */
 export type PartError =
+  | BatchError.PlanError
   | BatchError.PartFailedError
   | BatchError.JobInputChangedError
   | BatchError.CreateError
@@ -124,11 +132,11 @@ const Counts = Schema.Struct({ succeeded: Schema.Number, failed: Schema.Number, 
 type Counts = typeof Counts.Type
 
 /** @internal */
-export const run = <E, R>(
+export const run = <E, R, X = never, RX = never>(
   part: JobPlan.Part,
   history: ReadonlyArray<readonly [JobBatches.Tag, Batch.Batch]>,
-  env: Env<E, R>
-): Effect.Effect<JobReport.PartSummary, PartError | E, R> =>
+  env: Env<E, R, X, RX>
+): Effect.Effect<JobReport.PartSummary, PartError | E | X, R | RX> =>
   Effect.suspend(() => {
     const counts = { succeeded: 0, failed: 0, errored: 0 }
     const attempts: Array<JobReport.Attempt> = []
@@ -171,6 +179,7 @@ export const run = <E, R>(
         name("upload", attempt),
         Uploaded,
         Effect.gen(function*() {
+          yield* env.ensureFiles
           // A follow-up holds the requests without a result: the part's file, less the ones its batches answered.
           const ids = kind === "full" ? undefined : yield* covered(false)
           const keep = ids === undefined ? undefined : (customId: string) => ids.get(customId) === undefined
@@ -274,7 +283,7 @@ export const run = <E, R>(
       tag: JobBatches.Tag,
       resumed: boolean,
       claim: JobBudget.Claim
-    ): Effect.Effect<Decision, PartError | E, R> =>
+    ): Effect.Effect<Decision, PartError | E | X, R | RX> =>
       Effect.gen(function*() {
         const code = batch.errors?.data?.[0]?.code
         attempts.push({
@@ -417,7 +426,9 @@ export const run = <E, R>(
         yield* budgetChanged
         const created = yield* create(attempt, kind, fileId).pipe(
           Effect.catchIf(
-            (error) => error._tag === "BadRequestError" || error._tag === "NotFoundError" || error._tag === "UnprocessableEntityError",
+            (error): error is BatchError.BadRequestError | BatchError.NotFoundError | BatchError.UnprocessableEntityError =>
+              error instanceof BatchError.BadRequestError || error instanceof BatchError.NotFoundError ||
+              error instanceof BatchError.UnprocessableEntityError,
             (error) => Effect.fail(failure("rejected", `the API refused its batch: ${error.message}`))
           ),
           Effect.tapError(() => release(claim))
