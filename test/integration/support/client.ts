@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs"
 import { inspect } from "node:util"
 import * as BatchApi from "../../../src/BatchApi.js"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
+import * as UndiciHttpClient from "../../../src/UndiciHttpClient.js"
 
 /** A fake key that no real server knows and that no error text could contain by accident. */
 export const apiKey = "sk-integration-NEVER-LEAK-7f3a9c41d2"
@@ -30,8 +31,9 @@ export interface Transport {
   readonly layer: Layer.Layer<HttpClient.HttpClient>
 }
 
-/** The three transports users pick from. */
+/** The transports users pick from. */
 export const transports: ReadonlyArray<Transport> = [
+  { name: "UndiciHttpClient.layer", layer: UndiciHttpClient.layer },
   { name: "NodeHttpClient.layerUndici", layer: NodeHttpClient.layerUndici },
   { name: "NodeHttpClient.layer (node:http)", layer: NodeHttpClient.layer },
   { name: "FetchHttpClient.layer", layer: FetchHttpClient.layer }
