@@ -159,18 +159,18 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
     })
   }
 
-  /** The whole body, once it has arrived; reading starts the collection. */
+  /** The whole body, once it has arrived; reading starts the collection (kept for later reads). */
   bytes(response: HttpClientResponse.HttpClientResponse): Effect.Effect<ReadonlyArray<Uint8Array>, HttpClientError.ResponseError> {
     if (this.mode === Mode.Streaming) {
       return Effect.fail(this.bodyError(response, undefined, "the body was already read as a stream"))
     }
-    if (this.state === State.Ended) return Effect.succeed(this.chunks)
-    if (this.state === State.Failed) return Effect.fail(this.bodyError(response, this.failure))
     if (this.mode === Mode.Idle) {
       this.mode = Mode.Collect
       unread.unregister(this)
-      this.controller?.resume()
+      if (this.state === State.Open) this.controller?.resume()
     }
+    if (this.state === State.Ended) return Effect.succeed(this.chunks)
+    if (this.state === State.Failed) return Effect.fail(this.bodyError(response, this.failure))
     return Effect.async<ReadonlyArray<Uint8Array>, HttpClientError.ResponseError>((resume) => {
       const settle = () =>
         resume(this.state === State.Ended ? Effect.succeed(this.chunks) : Effect.fail(this.bodyError(response, this.failure)))
@@ -191,7 +191,7 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
       }
       if (this.mode === Mode.Collect) {
         // Read (or being read) whole: replay it.
-        return Stream.flatMap(this.bytes(response), (chunks) => Stream.fromIterable(chunks))
+        return Stream.fromIterableEffect(this.bytes(response))
       }
       this.mode = Mode.Streaming
       unread.unregister(this)

@@ -334,7 +334,7 @@ describe("UndiciHttpClient request bodies", () => {
 })
 
 describe("UndiciHttpClient responses", () => {
-  it.scopedLive("text, json and arrayBuffer read the same body again; a stream after them replays it; a second stream fails", () =>
+  it.scopedLive("text, json and arrayBuffer read the same body again; a stream after them replays it; text after a stream fails", () =>
     Effect.gen(function*() {
       const server = yield* loopback((_, response) => {
         response.writeHead(200, {
@@ -355,6 +355,8 @@ describe("UndiciHttpClient responses", () => {
       assert.strictEqual((yield* response.arrayBuffer).byteLength, 14)
       const replayed = Buffer.concat(Chunk.toReadonlyArray(yield* Stream.runCollect(response.stream)))
       assert.strictEqual(replayed.toString("hex"), Buffer.from("\uFEFF{\"ok\":true}").toString("hex"))
+      // ...and is still there after the replay.
+      assert.strictEqual((yield* response.arrayBuffer).byteLength, 14)
 
       const streamedFirst = yield* client.get(`${server.origin}/`)
       yield* Stream.runDrain(streamedFirst.stream)
