@@ -24,9 +24,9 @@ export interface Encoded {
   readonly contentLength?: number | undefined
 }
 
-/** A body this transport cannot send (a `Raw` body of another type). @internal */
+/** A body this transport cannot send (a `Raw` body of another type, a locked ReadableStream...). @internal */
 export class UnsupportedBody {
-  constructor(readonly description: string) {}
+  constructor(readonly description: string, readonly cause?: unknown) {}
 }
 
 const empty: Encoded = { body: null }
@@ -144,7 +144,8 @@ const raw = (value: unknown): Encoded | UnsupportedBody => {
 }
 
 /**
- * The body to send. A `Stream` body needs the runtime it runs on; every other kind is converted without one.
+ * The body to send. A `Stream` body needs the runtime it runs on; every other kind is converted without one. What
+ * cannot be sent (or throws while being prepared, like a locked ReadableStream) is an `UnsupportedBody`.
  *
  * @internal
  */
@@ -152,6 +153,14 @@ export const encode = (
   body: HttpBody.HttpBody,
   runtime: () => Runtime.Runtime<never>
 ): Encoded | UnsupportedBody => {
+  try {
+    return encodeUnsafe(body, runtime)
+  } catch (cause) {
+    return new UnsupportedBody(`a ${body._tag} body that cannot be read`, cause)
+  }
+}
+
+const encodeUnsafe = (body: HttpBody.HttpBody, runtime: () => Runtime.Runtime<never>): Encoded | UnsupportedBody => {
   switch (body._tag) {
     case "Empty":
       return empty

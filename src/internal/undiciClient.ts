@@ -57,7 +57,9 @@ export const make = (dispatcher: Undici.Dispatcher, timeouts: Timeouts = {}): Ht
     signal: AbortSignal | undefined
   ): Result => {
     if (encoded instanceof Body.UnsupportedBody) {
-      return Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", description: encoded.description }))
+      return Effect.fail(
+        new HttpClientError.RequestError({ request, reason: "Encode", description: encoded.description, cause: encoded.cause })
+      )
     }
     let headers: Record<string, string> = request.headers
     if (encoded.contentType !== undefined && headers["content-type"] === undefined) {

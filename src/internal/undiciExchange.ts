@@ -98,12 +98,12 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
     headers: Record<string, string | Array<string> | undefined>
   ): void {
     // 1xx informational heads are followed by the real one.
-    if (statusCode < 200) return
-    const resume = this.resume
-    this.resume = undefined
-    if (resume === undefined) return
+    if (statusCode < 200 || this.resume === undefined) return
+    // Built before `resume` is taken: should it throw, undici aborts and onResponseError still reports it.
     const response = new UndiciResponse(this.request, statusCode, Headers.fromInput(headers), headers["set-cookie"], this)
     unread.register(response, this, this)
+    const resume = this.resume
+    this.resume = undefined
     resume(Effect.succeed(response))
   }
 

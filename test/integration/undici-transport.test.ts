@@ -146,13 +146,19 @@ for (const variant of variants) {
           }))
       }
 
-      it.scopedLive("an invalid URL: RequestError InvalidUrl; a Raw body it cannot send: RequestError Encode", () =>
+      it.scopedLive("an invalid URL: RequestError InvalidUrl; a Raw body it cannot send or read: RequestError Encode", () =>
         Effect.gen(function*() {
           const server = yield* loopback(routes)
           const client = yield* clientWith(variant)
           assertRequestError(yield* failureOf(client.get("http://[not-a-host/")), "InvalidUrl")
           const error = yield* failureOf(client.post(`${server.origin}/ok`, { body: HttpBody.raw(42) }))
           assertRequestError(error, "Encode")
+          // A ReadableStream someone else is reading throws when read: still a typed error, with that cause.
+          const locked = new Blob(["x"]).stream()
+          locked.getReader()
+          const lockedError = yield* failureOf(client.post(`${server.origin}/ok`, { body: HttpBody.raw(locked) }))
+          assertRequestError(lockedError, "Encode")
+          assert.instanceOf(lockedError.cause, TypeError)
           assert.strictEqual(server.accepted(), 0)
         }))
     })
