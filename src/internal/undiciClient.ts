@@ -17,6 +17,8 @@ import * as UrlParams from "@effect/platform/UrlParams"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
+import type * as Runtime from "effect/Runtime"
+import { Readable } from "node:stream"
 import type * as Undici from "undici"
 import * as Body from "./undiciBody.js"
 import { Exchange } from "./undiciExchange.js"
@@ -50,55 +52,55 @@ export const make = (dispatcher: Undici.Dispatcher, timeouts: Timeouts = {}): Ht
     ...(bodyTimeout === undefined ? {} : { bodyTimeout })
   }
 
+  /**
+   * Dispatches `request`. Its body is prepared in the same step as the dispatch, so that a body that starts work
+   * when created (a Stream runs a fiber) always belongs to an exchange that releases it.
+   */
   const start = (
     request: HttpClientRequest.HttpClientRequest,
     url: URL,
-    encoded: Body.Encoded | Body.UnsupportedBody,
+    runtime: () => Runtime.Runtime<never>,
     signal: AbortSignal | undefined
-  ): Result => {
-    if (encoded instanceof Body.UnsupportedBody) {
-      return Effect.fail(
-        new HttpClientError.RequestError({ request, reason: "Encode", description: encoded.description, cause: encoded.cause })
-      )
-    }
-    let headers: Record<string, string> = request.headers
-    if (encoded.contentType !== undefined && headers["content-type"] === undefined) {
-      headers = { ...headers, "content-type": encoded.contentType }
-    }
-    if (encoded.contentLength !== undefined && headers["content-length"] === undefined) {
-      headers = { ...headers, "content-length": String(encoded.contentLength) }
-    }
-    const options: Undici.Dispatcher.DispatchOptions = {
-      origin: url.origin,
-      // The fragment is not part of an HTTP request.
-      path: url.pathname + url.search,
-      method: request.method,
-      headers,
-      body: encoded.body,
-      ...timeoutOptions
-    }
-    return Effect.async((resume) => {
-      const exchange = new Exchange(request, resume)
+  ): Result =>
+    Effect.async((resume) => {
+      const encoded = Body.encode(request.body, runtime)
+      if (encoded instanceof Body.UnsupportedBody) {
+        return resume(Effect.fail(
+          new HttpClientError.RequestError({ request, reason: "Encode", description: encoded.description, cause: encoded.cause })
+        ))
+      }
+      let headers: Record<string, string> = request.headers
+      if (encoded.contentType !== undefined && headers["content-type"] === undefined) {
+        headers = { ...headers, "content-type": encoded.contentType }
+      }
+      if (encoded.contentLength !== undefined && headers["content-length"] === undefined) {
+        headers = { ...headers, "content-length": String(encoded.contentLength) }
+      }
+      const exchange = new Exchange(request, resume, encoded.body instanceof Readable ? encoded.body : undefined)
       if (signal !== undefined) {
         if (signal.aborted) exchange.abort()
         else signal.addEventListener("abort", () => exchange.abort(), { once: true })
       }
       try {
-        dispatcher.dispatch(options, exchange)
+        dispatcher.dispatch({
+          origin: url.origin,
+          // The fragment is not part of an HTTP request.
+          path: url.pathname + url.search,
+          method: request.method,
+          headers,
+          body: encoded.body,
+          ...timeoutOptions
+        }, exchange)
       } catch (cause) {
         exchange.onResponseError(undefined, cause instanceof Error ? cause : new Error(String(cause)))
       }
       return Effect.sync(() => exchange.abort())
     })
-  }
 
   const send = (request: HttpClientRequest.HttpClientRequest, url: URL, signal: AbortSignal | undefined): Result =>
     request.body._tag === "Stream"
-      ? Effect.flatMap(
-        Effect.runtime<never>(),
-        (runtime) => start(request, url, Body.encode(request.body, () => runtime), signal)
-      )
-      : start(request, url, Body.encode(request.body, noRuntime), signal)
+      ? Effect.flatMap(Effect.runtime<never>(), (runtime) => start(request, url, () => runtime, signal))
+      : start(request, url, noRuntime, signal)
 
   const platform = HttpClient.make((request, url, signal) => send(request, url, signal))
 

@@ -26,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type { Readable } from "node:stream"
 import type * as Undici from "undici"
 import { errors } from "undici"
 
@@ -46,6 +47,8 @@ const enum State {
   Ended,
   Failed
 }
+
+const ignore = () => {}
 
 /** Aborts a paused body whose response is gone. */
 const unread = new FinalizationRegistry<Exchange>((exchange) => exchange.abort())
@@ -72,7 +75,12 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
   private settled: Array<() => void> | undefined = undefined
   private decoded: string | undefined = undefined
 
-  constructor(readonly request: HttpClientRequest.HttpClientRequest, private resume: Resume | undefined) {}
+  constructor(
+    readonly request: HttpClientRequest.HttpClientRequest,
+    private resume: Resume | undefined,
+    /** A streamed request body: undici leaves it to the handler to release when the request fails early. */
+    private requestBody: Readable | undefined
+  ) {}
 
   /** Stops the request or its body (a no-op once the body has ended). */
   abort(): void {
@@ -84,7 +92,16 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
     unread.unregister(this)
     if (this.controller === undefined) this.abortReason = reason
     else this.controller.abort(reason)
+    this.releaseRequestBody()
     this.notify()
+  }
+
+  /** Stops a streamed request body's source (an Effect Stream's fiber, a Blob's reader). */
+  private releaseRequestBody(): void {
+    const body = this.requestBody
+    if (body === undefined) return
+    this.requestBody = undefined
+    if (!body.destroyed) body.on("error", ignore).destroy()
   }
 
   onRequestStart(controller: Undici.Dispatcher.DispatchController): void {
@@ -115,12 +132,14 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.requestBody = undefined
     this.state = State.Ended
     unread.unregister(this)
     this.notify()
   }
 
   onResponseError(_controller: Undici.Dispatcher.DispatchController | undefined, error: Error): void {
+    this.releaseRequestBody()
     const resume = this.resume
     if (resume !== undefined) {
       this.resume = undefined

@@ -236,6 +236,20 @@ for (const variant of variants) {
           assert.strictEqual(yield* response.text, "ok")
         }))
 
+      it.scopedLive("an upload Stream whose request fails before it is sent (connection refused) is stopped", () =>
+        Effect.gen(function*() {
+          const port = yield* freePort
+          const client = yield* clientWith(variant)
+          const stopped = yield* Ref.make(false)
+          const source = Stream.concat(Stream.make(new Uint8Array([1, 2, 3])), Stream.never).pipe(
+            Stream.ensuring(Ref.set(stopped, true))
+          )
+          const error = yield* failureOf(client.post(`http://127.0.0.1:${port}/upload`, { body: HttpBody.stream(source) }))
+          assertRequestError(error, "Transport")
+          assert.strictEqual(codeOf(error.cause), "ECONNREFUSED")
+          assert.isTrue(yield* eventually(() => Effect.runSync(Ref.get(stopped))))
+        }))
+
       it.scopedLive("requests beyond the pool's connections wait for one and all complete", () =>
         Effect.gen(function*() {
           const server = yield* loopback(routes)
