@@ -175,7 +175,7 @@ const summaryPathOf = (fileId: string) => join(resultsDir, `${fileId}.json`)
  * 400s, 1/4 errored) of at least `bytes` bytes, whole lines, each ending with "\n"; reuses it if a complete one is
  * there. Returns its summary.
  */
-const generate = (kind: FileKind, bytes: number): FileSummary => {
+export const generate = (kind: FileKind, bytes: number): FileSummary => {
   const fileId = resultsFileId(kind, bytes)
   const path = pathOf(fileId)
   const summaryPath = summaryPathOf(fileId)

@@ -4,7 +4,10 @@
  * Contenders, each in its own child process, built once and warmed up before any measurement:
  * - `effect-undici`: this library (`BatchApi.retrieveBatch`, Schema-validated) on `NodeHttpClient.layerUndici`;
  * - `effect-fetch`: the same on `FetchHttpClient.layer` (Node's global fetch);
+ * - `effect-lean`: the same on this package's `UndiciHttpClient.layer`;
  * - `openai-sdk`: `new OpenAI({ apiKey, baseURL, maxRetries: 0 }).batches.retrieve` (no validation);
+ * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciHttpClient.layer`),
+ *   execute + text + `JSON.parse`, nothing of this library;
  * - `undici-raw`: the floor, undici `request` + `JSON.parse` (no validation).
  *
  * Rounds interleave the contenders (rotating who goes first) so machine noise hits each alike. A child measures
@@ -15,7 +18,15 @@ import { retrieveBatchId } from "./servers.js"
 import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
-export const contenders = ["effect-undici", "effect-fetch", "openai-sdk", "platform-floor", "undici-raw"] as const
+export const contenders = [
+  "effect-undici",
+  "effect-fetch",
+  "effect-lean",
+  "openai-sdk",
+  "platform-floor",
+  "lean-floor",
+  "undici-raw"
+] as const
 export type Contender = typeof contenders[number]
 const isContender = (name: string): name is Contender => contenders.some((c) => c === name)
 
@@ -39,7 +50,7 @@ const promiseWorkers = async (calls: number, concurrency: number, one: () => Pro
   await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, worker))
 }
 
-const makeEffectClient = async (transport: "undici" | "fetch", baseUrl: string): Promise<Client> => {
+const makeEffectClient = async (transport: "undici" | "fetch" | "lean", baseUrl: string): Promise<Client> => {
   const [{ BatchApi, OpenAiConfig }, Effect, Layer, ManagedRuntime, Redacted] = await Promise.all([
     import("../src/index.js"),
     import("effect/Effect"),
@@ -49,6 +60,8 @@ const makeEffectClient = async (transport: "undici" | "fetch", baseUrl: string):
   ])
   const httpLayer = transport === "undici"
     ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
+    : transport === "lean"
+    ? (await import("../src/UndiciHttpClient.js")).layer
     : (await import("@effect/platform/FetchHttpClient")).layer
   const runtime = ManagedRuntime.make(
     BatchApi.layer.pipe(
@@ -76,15 +89,18 @@ const makeEffectClient = async (transport: "undici" | "fetch", baseUrl: string):
  * `Effect.forEach` like this library, with no validation, timeout, retry or span of ours. What this library spends
  * above it is its own work.
  */
-const makePlatformFloor = async (baseUrl: string): Promise<Client> => {
-  const [HttpClient, HttpClientRequest, NodeHttpClient, Effect, ManagedRuntime] = await Promise.all([
+const makePlatformFloor = async (baseUrl: string, transport: "undici" | "lean"): Promise<Client> => {
+  const [HttpClient, HttpClientRequest, Effect, ManagedRuntime] = await Promise.all([
     import("@effect/platform/HttpClient"),
     import("@effect/platform/HttpClientRequest"),
-    import("@effect/platform-node/NodeHttpClient"),
     import("effect/Effect"),
     import("effect/ManagedRuntime")
   ])
-  const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
+  const runtime = ManagedRuntime.make(
+    transport === "undici"
+      ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
+      : (await import("../src/UndiciHttpClient.js")).layer
+  )
   const client = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
   const request = HttpClientRequest.get(`${baseUrl}/batches/${retrieveBatchId}`, {
     headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" }
@@ -127,10 +143,14 @@ const makeClient = (contender: Contender, baseUrl: string): Promise<Client> => {
       return makeEffectClient("undici", baseUrl)
     case "effect-fetch":
       return makeEffectClient("fetch", baseUrl)
+    case "effect-lean":
+      return makeEffectClient("lean", baseUrl)
     case "openai-sdk":
       return makeSdkClient(baseUrl)
     case "platform-floor":
-      return makePlatformFloor(baseUrl)
+      return makePlatformFloor(baseUrl, "undici")
+    case "lean-floor":
+      return makePlatformFloor(baseUrl, "lean")
     case "undici-raw":
       return makeRawClient(baseUrl)
   }
@@ -276,7 +296,7 @@ export const suite: Suite = {
           ]
         })
       ))
-      for (const contender of ["effect-undici", "effect-fetch"] as const) {
+      for (const contender of ["effect-undici", "effect-fetch", "effect-lean"] as const) {
         const s = stat(contender)
         const speed = s.callsPerSec / sdk.callsPerSec
         const cpu = s.cpu / sdk.cpu

@@ -4,7 +4,10 @@
  * Contenders:
  * - `effect-undici`: this library, `BatchApi.streamBatches({ pageSize: 100 })` folded to a count, on
  *   `NodeHttpClient.layerUndici`; every batch is decoded with Schema;
+ * - `effect-lean`: the same on this package's `UndiciHttpClient.layer`;
  * - `openai-sdk`: `for await (const batch of client.batches.list({ limit: 100 }))` (auto-pagination);
+ * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciHttpClient.layer`)
+ *   walking the cursors with `JSON.parse` only;
  * - `undici-raw`: the floor, undici `request` + `JSON.parse` in a loop on cursors.
  *
  * Each (contender, size, round) runs in a fresh child process, so its peak RSS (`resourceUsage().maxRSS`) is its
@@ -15,7 +18,7 @@ import { listBatchId } from "./servers.js"
 import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
-export const contenders = ["effect-undici", "openai-sdk", "platform-floor", "undici-raw"] as const
+export const contenders = ["effect-undici", "effect-lean", "openai-sdk", "platform-floor", "lean-floor", "undici-raw"] as const
 export type Contender = typeof contenders[number]
 const isContender = (name: string): name is Contender => contenders.some((c) => c === name)
 
@@ -25,20 +28,22 @@ const pageSize = 100
 /** Walks every batch under `baseUrl`; returns how many and the last id seen. */
 type Walk = (baseUrl: string) => Promise<{ readonly count: number; readonly lastId: string }>
 
-const makeEffectWalk = async (): Promise<Walk> => {
-  const [{ BatchApi, OpenAiConfig }, Layer, ManagedRuntime, Redacted, Stream, NodeHttpClient] = await Promise.all([
+const makeEffectWalk = async (transport: "undici" | "lean"): Promise<Walk> => {
+  const [{ BatchApi, OpenAiConfig }, Layer, ManagedRuntime, Redacted, Stream] = await Promise.all([
     import("../src/index.js"),
     import("effect/Layer"),
     import("effect/ManagedRuntime"),
     import("effect/Redacted"),
-    import("effect/Stream"),
-    import("@effect/platform-node/NodeHttpClient")
+    import("effect/Stream")
   ])
+  const httpLayer = transport === "undici"
+    ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
+    : (await import("../src/UndiciHttpClient.js")).layer
   return async (baseUrl) => {
     const runtime = ManagedRuntime.make(
       BatchApi.layer.pipe(
         Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl })),
-        Layer.provide(NodeHttpClient.layerUndici)
+        Layer.provide(httpLayer)
       )
     )
     let lastId = ""
@@ -59,17 +64,19 @@ interface RawPage {
 }
 
 /** @effect/platform's undici client walking the cursors with JSON.parse only: the ceiling of a library built on it. */
-const makePlatformWalk = async (): Promise<Walk> => {
-  const [HttpClient, HttpClientRequest, NodeHttpClient, Effect, ManagedRuntime] = await Promise.all([
+const makePlatformWalk = async (transport: "undici" | "lean"): Promise<Walk> => {
+  const [HttpClient, HttpClientRequest, Effect, ManagedRuntime] = await Promise.all([
     import("@effect/platform/HttpClient"),
     import("@effect/platform/HttpClientRequest"),
-    import("@effect/platform-node/NodeHttpClient"),
     import("effect/Effect"),
     import("effect/ManagedRuntime")
   ])
+  const httpLayer = transport === "undici"
+    ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
+    : (await import("../src/UndiciHttpClient.js")).layer
   const headers = { authorization: `Bearer ${apiKey}`, accept: "application/json" }
   return async (baseUrl) => {
-    const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
+    const runtime = ManagedRuntime.make(httpLayer)
     const client = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
     const walk = Effect.gen(function*() {
       let count = 0
@@ -132,11 +139,15 @@ const makeRawWalk = async (): Promise<Walk> => {
 const makeWalk = (contender: Contender): Promise<Walk> => {
   switch (contender) {
     case "effect-undici":
-      return makeEffectWalk()
+      return makeEffectWalk("undici")
+    case "effect-lean":
+      return makeEffectWalk("lean")
     case "openai-sdk":
       return makeSdkWalk()
     case "platform-floor":
-      return makePlatformWalk()
+      return makePlatformWalk("undici")
+    case "lean-floor":
+      return makePlatformWalk("lean")
     case "undici-raw":
       return makeRawWalk()
   }

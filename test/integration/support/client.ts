@@ -14,6 +14,7 @@ import { inspect } from "node:util"
 import * as BatchApi from "../../../src/BatchApi.js"
 import * as BatchSchedule from "../../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
+import * as UndiciHttpClient from "../../../src/UndiciHttpClient.js"
 
 /** A fake key that no real server knows and that no error text could contain by accident. */
 export const apiKey = "sk-integration-NEVER-LEAK-7f3a9c41d2"
@@ -31,8 +32,9 @@ export interface Transport {
   readonly layer: Layer.Layer<HttpClient.HttpClient>
 }
 
-/** The three transports users pick from. */
+/** The transports users pick from. */
 export const transports: ReadonlyArray<Transport> = [
+  { name: "UndiciHttpClient.layer", layer: UndiciHttpClient.layer },
   { name: "NodeHttpClient.layerUndici", layer: NodeHttpClient.layerUndici },
   { name: "NodeHttpClient.layer (node:http)", layer: NodeHttpClient.layer },
   { name: "FetchHttpClient.layer", layer: FetchHttpClient.layer }
