@@ -1,0 +1,32 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Ref } from "effect"
+import * as DurableJob from "../../src/durable/DurableJob.js"
+import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
+import { drive, embedding, poll, processOver, recorder } from "../job/support.js"
+
+describe("DurableJob on the memory engine", () => {
+  it.effect("runs a job as a workflow: parts, late limit re-sends, every result once; a second run returns the stored summary", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ enqueuedTokenLimit: 200 })
+      const { delivered, onEvent, sink } = yield* recorder
+      const env = Layer.provideMerge(
+        DurableJob.layer({ sink, onEvent, poll }),
+        Layer.merge(processOver(simulator), WorkflowEngine.layerMemory)
+      )
+      const summary = yield* Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        yield* fs.writeFileString("/input.jsonl", Array.from({ length: 40 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+        const payload = { jobId: "durable-1", input: "/input.jsonl", endpoint: "/v1/embeddings", maxRequestsPerPart: 10, workDir: "/work" } as const
+        const first = yield* drive(DurableJob.run(payload))
+        const again = yield* DurableJob.run(payload)
+        assert.deepStrictEqual(again, first)
+        return first
+      }).pipe(Effect.provide(env))
+      assert.strictEqual(summary.parts.length, 4)
+      assert.strictEqual(summary.succeeded, 40)
+      assert.isAtLeast(summary.resends, 2)
+      assert.strictEqual((yield* Ref.get(delivered)).size, 40)
+    }))
+})
