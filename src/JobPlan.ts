@@ -371,10 +371,24 @@ export const plan = <E = never, R = never>(
     })
 
     yield* Effect.mapError(fs.makeDirectory(options.dir, { recursive: true }), localFile(options.dir, "create"))
+    // The parts a chunk of requests closed, then its first violation if any: parts cut before a bad line are
+    // emitted (their batches may go ahead), the one it falls in never is.
+    const takeChunk = (chunk: Chunk.Chunk<unknown>) =>
+      Effect.gen(function*() {
+        const out: Array<Either.Either<Part, BatchError.PlanError>> = []
+        for (const raw of chunk) {
+          const taken = yield* Effect.either(take(raw))
+          if (Either.isLeft(taken)) {
+            out.push(Either.left(taken.left))
+            break
+          }
+          for (const part of taken.right) out.push(Either.right(part))
+        }
+        return Chunk.unsafeFromArray(out)
+      })
     return requestsOf(input).pipe(
-      Stream.mapChunksEffect((chunk) =>
-        Effect.map(Effect.forEach(chunk, take), (closed) => Chunk.unsafeFromArray(closed.flat()))
-      ),
+      Stream.mapChunksEffect(takeChunk),
+      Stream.mapEffect((result) => result),
       Stream.concat(Stream.flattenChunks(Stream.fromEffect(finish)))
     )
   }))

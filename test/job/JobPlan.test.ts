@@ -1,0 +1,116 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Stream } from "effect"
+import * as BatchLine from "../../src/BatchLine.js"
+import * as JobPlan from "../../src/JobPlan.js"
+import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
+import { embedding, model } from "./support.js"
+
+const endpoint = "/v1/embeddings"
+const plan = <E = never>(input: JobPlan.Input<E>, options: Partial<JobPlan.PlanOptions> = {}) =>
+  Stream.runCollect(JobPlan.plan(input, { endpoint, dir: "/parts", ...options })).pipe(Effect.map(Chunk.toReadonlyArray))
+
+const text = (path: string) => Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(path))
+const ids = (jsonl: string) => jsonl.trim().split("\n").map((line) => JSON.parse(line).custom_id as string)
+
+describe("JobPlan.plan", () => {
+  it.effect("cuts parts by requests, deterministically: the same input gives the same parts and digests", () =>
+    Effect.gen(function*() {
+      const requests = Array.from({ length: 25 }, (_, i) => embedding(i))
+      const first = yield* plan(requests, { maxRequests: 10 })
+      assert.deepStrictEqual(first.map((p) => [p.index, p.requests, p.firstLine]), [[1, 10, 1], [2, 10, 11], [3, 5, 21]])
+      assert.deepStrictEqual(ids(yield* text(first[1]!.file)), Array.from({ length: 10 }, (_, i) => `doc-${i + 10}`))
+      // Planning again (a re-run) writes the same files and digests, not appended copies.
+      const again = yield* plan(Stream.fromIterable(requests), { maxRequests: 10 })
+      assert.deepStrictEqual(again.map((p) => p.digest), first.map((p) => p.digest))
+      assert.strictEqual(ids(yield* text(again[0]!.file)).length, 10)
+      assert.strictEqual(new Set(first.map((p) => p.digest)).size, 3)
+      // A changed input changes the digest of the part it falls in, and only that one.
+      const changed = yield* plan(requests.map((r, i) => (i === 12 ? embedding(99) : r)), { maxRequests: 10 })
+      assert.deepStrictEqual(changed.map((p, i) => p.digest === first[i]!.digest), [true, false, true])
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.effect("one model per part, and parts cut by bytes and by their share of the token budget", () =>
+    Effect.gen(function*() {
+      const other = (i: number) => BatchLine.embedding(`o-${i}`, { model: "text-embedding-3-large", input: "x".repeat(30) })
+      const mixed = [embedding(0), other(0), embedding(1), other(1), embedding(2)]
+      const byModel = yield* plan(mixed)
+      assert.deepStrictEqual(byModel.map((p) => [p.model, p.requests, p.firstLine]), [[model, 3, 1], ["text-embedding-3-large", 2, 2]])
+      // Each request is estimated at 10 tokens; a budget of 100 x 0.95 x 0.5 leaves 47 per part: 4 requests.
+      const byTokens = yield* plan(Array.from({ length: 9 }, (_, i) => embedding(i)), { budgets: { tokens: 100 }, partFraction: 0.5 })
+      assert.deepStrictEqual(byTokens.map((p) => [p.requests, p.tokens]), [[4, 40], [4, 40], [1, 10]])
+      const line = `${JSON.stringify(embedding(0))}\n`.length
+      const byBytes = yield* plan(Array.from({ length: 5 }, (_, i) => embedding(i)), { maxBytes: line * 2 })
+      assert.deepStrictEqual(byBytes.map((p) => p.requests), [2, 2, 1])
+      assert.isTrue(byBytes.every((p) => p.bytes <= line * 2))
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.effect("a JSONL file by path or as a Blob gives the same parts as the array", () =>
+    Effect.gen(function*() {
+      const requests = Array.from({ length: 12 }, (_, i) => embedding(i))
+      const jsonl = requests.map((r) => JSON.stringify(r)).join("\n") + "\n"
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.writeFileString("/in.jsonl", jsonl)
+      const fromArray = yield* plan(requests, { maxRequests: 5 })
+      const fromPath = yield* plan({ path: "/in.jsonl" }, { maxRequests: 5 })
+      const fromBlob = yield* plan(new Blob([jsonl]), { maxRequests: 5 })
+      assert.deepStrictEqual(fromPath.map((p) => p.digest), fromArray.map((p) => p.digest))
+      assert.deepStrictEqual(fromBlob.map((p) => p.digest), fromArray.map((p) => p.digest))
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.effect("bad input is a typed error naming its line: duplicates across the whole job, wrong url, too large, bad JSON", () =>
+    Effect.gen(function*() {
+      const many = Array.from({ length: 30 }, (_, i) => embedding(i))
+      const duplicate = yield* Effect.flip(plan([...many, embedding(3)], { maxRequests: 10 }))
+      assert.strictEqual(duplicate._tag, "DuplicateCustomIdError")
+      if (duplicate._tag === "DuplicateCustomIdError") assert.deepStrictEqual([duplicate.line, duplicate.firstLine, duplicate.customId], [31, 4, "doc-3"])
+      const wrongUrl = yield* Effect.flip(plan([embedding(0), BatchLine.chatCompletion("c", { model: "m", messages: [] })]))
+      assert.strictEqual(wrongUrl._tag, "EndpointMismatchError")
+      if (wrongUrl._tag === "EndpointMismatchError") assert.strictEqual(wrongUrl.line, 2)
+      const tooLarge = yield* Effect.flip(plan([embedding(0), BatchLine.embedding("big", { model, input: "y".repeat(3000) })], { budgets: { tokens: 1000 } }))
+      assert.strictEqual(tooLarge._tag, "RequestTooLargeError")
+      if (tooLarge._tag === "RequestTooLargeError") assert.deepStrictEqual([tooLarge.line, tooLarge.limit, tooLarge.max], [2, "tokens", 237])
+      const badJson = yield* Effect.flip(plan(new Blob([`${JSON.stringify(embedding(0))}\n{oops\n`])))
+      assert.strictEqual(badJson._tag, "InvalidRequestError")
+      if (badJson._tag === "InvalidRequestError") assert.strictEqual(badJson.line, 2)
+      const empty = yield* Effect.flip(plan([]))
+      assert.strictEqual(empty._tag, "EmptyInputError")
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.effect("a budget that leaves room for nothing is a configuration error before reading on", () =>
+    Effect.gen(function*() {
+      for (const budget of [{ tokens: 0 }, { tokens: -5 }, { requests: 1.2, tokens: Number.NaN }]) {
+        const error = yield* Effect.flip(plan([embedding(0)], { budgets: budget }))
+        assert.strictEqual(error._tag, "InvalidParamsError")
+        if (error._tag === "InvalidParamsError") assert.strictEqual(error.field, "budget")
+      }
+      // One request larger than a whole part's share: a clear error naming it, not a part that never fits.
+      const small = yield* Effect.flip(plan([embedding(0)], { budgets: { tokens: 5 } }))
+      assert.strictEqual(small._tag, "RequestTooLargeError")
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.effect("a stream fails at its first violation, after emitting the parts before it: nothing of the offending part", () =>
+    Effect.gen(function*() {
+      const requests = [...Array.from({ length: 25 }, (_, i) => embedding(i)), embedding(7)]
+      const emitted: Array<number> = []
+      const error = yield* Effect.flip(
+        Stream.runForEach(JobPlan.plan(Stream.fromIterable(requests), { endpoint, dir: "/s", maxRequests: 10 }), (part) =>
+          Effect.sync(() => emitted.push(part.index)))
+      )
+      assert.strictEqual(error._tag, "DuplicateCustomIdError")
+      assert.deepStrictEqual(emitted, [1, 2])
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.effect("lines and tally read a part's file again, whole or filtered by custom_id", () =>
+    Effect.gen(function*() {
+      const [part] = yield* plan(Array.from({ length: 6 }, (_, i) => embedding(i)))
+      if (part === undefined) return assert.fail("no part")
+      const keep = (id: string) => id === "doc-1" || id === "doc-4"
+      const chunks = yield* Stream.runCollect(JobPlan.lines(part, keep))
+      const jsonl = new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(chunks)))
+      assert.deepStrictEqual(ids(jsonl), ["doc-1", "doc-4"])
+      assert.deepStrictEqual(yield* JobPlan.tally(part, keep), { requests: 2, tokens: 20 })
+      const whole = yield* Stream.runCollect(JobPlan.lines(part))
+      assert.strictEqual(new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(whole))), yield* text(part.file))
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+})
