@@ -9,12 +9,14 @@
  *   5. cancel one and wait out its cancel window
  *   6. read the typed results of the finished one, joined to the requests by custom_id
  *   7. print a summary table
+ *   8. a job of many batches: 3,000 embedding requests in parts of 500, under an enqueued-token budget that holds
+ *      two parts at a time, with a live multi-line progress view
  *
  * With OPENAI_API_KEY set and `--live`, the same program runs against the real API (it creates three small
  * gpt-4o-mini batches: a few cents).
  */
-import { Console, Effect, Option, Stream } from "effect"
-import { type Batch, BatchApi, BatchWait, BatchInput, BatchLine, BatchResults } from "effect-openai-batch"
+import { Console, Effect, Option, Ref, Stream } from "effect"
+import { type Batch, BatchApi, BatchInput, BatchLine, BatchResults, BatchWait, Job, JobReport } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import { isLive, run } from "./support/run.js"
 
@@ -126,6 +128,40 @@ const program = Effect.gen(function*() {
   if (isLive && !["completed", "failed", "expired", "cancelled"].includes(backgroundNow.status)) {
     yield* Console.log(`\n(${background.id} is still running; cancel it with examples/cancel-and-wait.ts --live --batch ${background.id})`)
   }
+
+  yield* Console.log("\n8. a job of many batches: 3,000 requests, parts of 500, a budget that holds two parts at a time")
+  const texts = Array.from({ length: 3_000 }, (_, i) =>
+    BatchLine.embedding(`text-${i}`, { model: "text-embedding-3-small", input: `Sentence number ${i} of the demo job.` }))
+  const view = yield* progressView
+  const summary = yield* Job.run(texts, {
+    jobId: `demo-${Date.now()}`,
+    endpoint: "/v1/embeddings",
+    // Each request is estimated at 13 tokens (characters / 3): a part of 500 claims 6,500.
+    budget: { tokens: 14_000 },
+    partFraction: 0.5,
+    maxRequestsPerPart: 500,
+    onEvent: view
+  })
+  yield* Console.log(
+    `   ${summary.parts.length} parts, ${summary.batches} batches: ${summary.succeeded}/${summary.requests} succeeded, ` +
+      `${summary.missing} missing, ${summary.usage.total_tokens} tokens`
+  )
+})
+
+/** The job's progress as a few lines, redrawn in place on a terminal; elsewhere printed when the job ends. */
+const progressView = Effect.gen(function*() {
+  const state = yield* Ref.make(JobReport.initialProgress)
+  let drawn = 0
+  return (event: JobReport.JobEvent) =>
+    Effect.flatMap(Ref.updateAndGet(state, (p) => JobReport.progress(p, event)), (progress) =>
+      tty || event._tag === "JobDone"
+        ? Effect.sync(() => {
+          const lines = JobReport.render(progress, 6).map((line) => `   ${line}`)
+          const clear = tty ? "\x1b[2K" : ""
+          process.stdout.write(`${tty && drawn > 0 ? `\x1b[${drawn}A` : ""}${lines.map((l) => `${clear}${l}`).join("\n")}\n`)
+          drawn = lines.length
+        })
+        : Effect.void)
 })
 
 /** The assistant's text of a chat completion result, or why there is none. */

@@ -2,7 +2,7 @@
  * How every example runs: on the embedded Batch API simulator by default (no key, no network; batch time runs
  * `speed` times faster than real time), or against the real API with `--live` and OPENAI_API_KEY set.
  */
-import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { type BatchApi, BatchJob, type OpenAiFiles } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
@@ -34,13 +34,13 @@ export interface RunOptions {
  * and the library's polling sleeps both run fast).
  */
 export const run = <A, E>(
-  program: Effect.Effect<A, E, BatchApi.BatchApi | OpenAiFiles.OpenAiFiles>,
+  program: Effect.Effect<A, E, BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | NodeContext.NodeContext>,
   options: RunOptions = {}
 ): void => {
   const main = isLive
-    ? Effect.provide(program, liveLayer)
+    ? Effect.provide(program, Layer.merge(liveLayer, NodeContext.layer))
     : Effect.zipRight(options.setup ?? Effect.void, program).pipe(
-      Effect.provide(BatchApiSimulator.layerBatchApi({ requireInputFile: false, ...options.simulator })),
+      Effect.provide(Layer.merge(BatchApiSimulator.layerBatchApi({ requireInputFile: false, ...options.simulator }), NodeContext.layer)),
       Effect.withClock(BatchApiSimulator.acceleratedClock(speed))
     )
   NodeRuntime.runMain(main)

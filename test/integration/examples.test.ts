@@ -22,12 +22,27 @@ const runExample = (name: string) =>
   })
 
 const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = [
-  ["demo", ["1. upload the requests", "8 lines", /await .*8\/8 completed/, /cancelled; \d+ partial results kept in file-/, "8 results, 0 missing", "7. summary"]],
+  ["demo", [
+    "1. upload the requests",
+    "8 lines",
+    /await .*8\/8 completed/,
+    /cancelled; \d+ partial results kept in file-/,
+    "8 results, 0 missing",
+    "7. summary",
+    "3,000/3,000 requests — done",
+    "6 parts, 6 batches: 3000/3000 succeeded, 0 missing"
+  ]],
   ["quickstart", [/created batch_\S+ \(validating\)/, /ended completed; output file: file-/]],
   ["wait-for-batch", ["finalizing", "-> completed: results in file-"]],
   ["cancel-and-wait", [/is cancelled/, "partial results (already billed): file-", "again: cancelled"]],
   ["stream-all-batches", ["newest: ", /completed\s+1000/, /failed\s+200/, /in_progress\s+34/]],
-  ["run-batch", [/ended completed: 5 results, 0 missing/, /ok {4}sentence-4: \d+-dim embedding/]]
+  ["run-batch", [/ended completed: 5 results, 0 missing/, /ok {4}sentence-4: \d+-dim embedding/]],
+  ["large-job", [
+    /after the crash, the API knows \d+ parts of the job/,
+    /done: 12000\/12000 succeeded, 0 missing, 12 batches \([1-9]\d* found from process A/,
+    "the simulator holds 12 batches: one per part, none twice",
+    "12 results files, one per batch"
+  ]]
 ]
 
 describe("examples run on the embedded simulator", () => {

@@ -1,0 +1,99 @@
+/**
+ * A job bigger than one batch, with a crash and a resume: 12,000 embedding requests split into parts of 1,000,
+ * admitted under an enqueued-token budget that holds a few parts at a time, on the Batch API simulator served over
+ * real HTTP on 127.0.0.1 with time running 3,600x faster (a batch hour per real second).
+ *
+ *   1. "process A" runs the job with a live progress view and dies once five parts have batches (its fiber is
+ *      stopped with no chance to cancel them: as a crash would leave them);
+ *   2. "process B" knows nothing but the job id and the input: it finds the parts done and the batches in flight from
+ *      the API alone, and finishes the job without creating any batch twice;
+ *   3. the results of every part are JSONL files in a results directory (a re-run skips the ones it finds).
+ *
+ * `npx tsx examples/large-job.ts` (no key, no network).
+ */
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Console, Deferred, Effect, Fiber, Layer, Redacted, Ref } from "effect"
+import { BatchApi, BatchLine, BatchSchedule, Job, JobReport, JobSink, OpenAiConfig, OpenAiFiles } from "effect-openai-batch"
+import { BatchApiSimulator } from "effect-openai-batch/testing"
+import * as Server from "effect-openai-batch/testing/server"
+import * as UndiciHttpClient from "effect-openai-batch/UndiciHttpClient"
+import { mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+const model = "text-embedding-3-small"
+const requests = Array.from({ length: 12_000 }, (_, i) =>
+  BatchLine.embedding(`doc-${i}`, { model, input: `The document number ${i}, as a sentence to embed.` }))
+
+const resultsDir = mkdtempSync(join(tmpdir(), "large-job-"))
+
+/** A "process": the library over the lean undici transport, pointed at the simulator. */
+const processAt = (baseUrl: string) =>
+  Layer.mergeAll(BatchApi.layer, OpenAiFiles.layer).pipe(
+    Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey), baseUrl })),
+    Layer.provide(UndiciHttpClient.layer),
+    Layer.merge(NodeContext.layer)
+  )
+
+/** Redraws the progress view in place on a terminal; elsewhere prints it when the job ends. */
+const view = (onCreated: (parts: number) => Effect.Effect<void> = () => Effect.void) =>
+  Effect.gen(function*() {
+    const state = yield* Ref.make(JobReport.initialProgress)
+    const tty = process.stdout.isTTY === true
+    let drawn = 0
+    let created = 0
+    const draw = (progress: JobReport.Progress) =>
+      Effect.sync(() => {
+        const lines = JobReport.render(progress, 8)
+        if (tty) process.stdout.write(`${drawn > 0 ? `\x1b[${drawn}A` : ""}${lines.map((l) => `\x1b[2K${l}`).join("\n")}\n`)
+        else console.log(lines.join("\n"))
+        drawn = lines.length
+      })
+    return (event: JobReport.JobEvent) =>
+      Effect.flatMap(Ref.updateAndGet(state, (p) => JobReport.progress(p, event)), (progress) =>
+        Effect.zipRight(
+          tty || event._tag === "JobDone" ? draw(progress) : Effect.void,
+          event._tag === "PartCreated" && !event.resumed ? onCreated(++created) : Effect.void
+        ))
+  })
+
+const program = Effect.gen(function*() {
+  const server = yield* Server.make({ speed: 3600, enqueuedTokenLimit: { [model]: 100_000 } })
+  yield* Console.log(`Simulator on ${server.baseUrl} (3,600x time); results in ${resultsDir}\n`)
+  const options = {
+    jobId: "embed-docs",
+    endpoint: "/v1/embeddings",
+    // The budget of the organisation's batch queue for this model (Settings -> Limits).
+    budget: { [model]: { tokens: 100_000 } },
+    maxRequestsPerPart: 1_000,
+    sink: JobSink.jsonlFiles(resultsDir),
+    // A crash leaves batches running: that is what a resume must find.
+    cancelOnInterrupt: false,
+    // The simulator's batches last a tenth of a real second: poll at that pace (the default starts at 1 s).
+    poll: BatchSchedule.every("100 millis")
+  } as const
+
+  yield* Console.log("process A: runs the job, and dies once five parts have batches")
+  const fifth = yield* Deferred.make<void>()
+  const a = yield* view((parts) => parts === 5 ? Deferred.succeed(fifth, undefined) : Effect.void)
+  const crashed = yield* Effect.fork(Job.run(requests, { ...options, onEvent: a }).pipe(Effect.provide(processAt(server.baseUrl))))
+  yield* Deferred.await(fifth)
+  yield* Fiber.interrupt(crashed)
+  const status = yield* Job.status("embed-docs").pipe(Effect.provide(processAt(server.baseUrl)))
+  yield* Console.log(`\nafter the crash, the API knows ${status.parts.length} parts of the job, ${status.inFlight} batches in flight\n`)
+
+  yield* Console.log("process B: the same job id and input, no local state")
+  const b = yield* view()
+  const summary = yield* Job.run(requests, { ...options, onEvent: b }).pipe(Effect.provide(processAt(server.baseUrl)))
+  const resumed = summary.parts.flatMap((p) => p.attempts).filter((attempt) => attempt.resumed).length
+  yield* Console.log(
+    `\ndone: ${summary.succeeded}/${summary.requests} succeeded, ${summary.missing} missing, ${summary.batches} batches ` +
+      `(${resumed} found from process A, ${summary.resends} re-sent), ${summary.usage.total_tokens} tokens billed`
+  )
+  const made = yield* BatchApi.listBatches({ limit: 100 }).pipe(Effect.provide(processAt(server.baseUrl)))
+  yield* Console.log(`the simulator holds ${made.data.length} batches: one per part, none twice`)
+  const files = readdirSync(resultsDir).filter((name) => name.endsWith(".jsonl"))
+  yield* Console.log(`${files.length} results files, one per batch, e.g. ${files[0]}`)
+}).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => rmSync(resultsDir, { recursive: true, force: true }))))
+
+NodeRuntime.runMain(program)
