@@ -62,6 +62,27 @@ const bodyOf = (
   }
 }
 
+/** What a socket delivers at a time, about. */
+const chunkSize = 64 * 1024
+
+/**
+ * A response body as `fetch` would deliver it: small bodies at once, large ones (file contents) in 64 KiB chunks
+ * like a socket, not as one 100 MB chunk no transport would ever hand a stream consumer.
+ */
+const webBody = (body: Uint8Array): BodyInit | null => {
+  if (body.length === 0) return null
+  // The simulator's bodies are always backed by plain ArrayBuffers.
+  if (body.length <= chunkSize) return body as Uint8Array<ArrayBuffer>
+  let offset = 0
+  return new ReadableStream<Uint8Array>({
+    pull: (controller) => {
+      controller.enqueue(body.subarray(offset, offset + chunkSize))
+      offset += chunkSize
+      if (offset >= body.length) controller.close()
+    }
+  })
+}
+
 /**
  * An `HttpClient` that answers from the simulator. A dropped connection fails with a `RequestError` of reason
  * `"Transport"`; a timeout never answers (the caller's timeout fires, on `TestClock` too).
@@ -93,11 +114,7 @@ export const make = (simulator: Simulator): HttpClient.HttpClient =>
         case "Response":
           return HttpClientResponse.fromWeb(
             request,
-            // The simulator's bodies are always backed by plain ArrayBuffers.
-            new Response(response.body.length === 0 ? null : (response.body as Uint8Array<ArrayBuffer>), {
-              status: response.status,
-              headers: response.headers
-            })
+            new Response(webBody(response.body), { status: response.status, headers: response.headers })
           )
       }
     })
