@@ -1,18 +1,18 @@
 /**
  * The simulator as an `HttpClient`: a request's body becomes bytes (a `FormData` is serialized by the platform's
  * own `Response`, so the boundary and escaping are the ones `fetch` would send), `handle` answers it, and the
- * answer becomes an `HttpClientResponse`. Web standards only: it runs wherever `fetch` types exist.
+ * answer becomes an `HttpClientResponse` read straight from its bytes. Web standards only.
  *
  * @internal
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Simulator } from "./model.js"
+import * as SimulatedResponse from "./response.js"
 
 const encoder = new TextEncoder()
 
@@ -62,27 +62,6 @@ const bodyOf = (
   }
 }
 
-/** What a socket delivers at a time, about. */
-const chunkSize = 64 * 1024
-
-/**
- * A response body as `fetch` would deliver it: small bodies at once, large ones (file contents) in 64 KiB chunks
- * like a socket, not as one 100 MB chunk no transport would ever hand a stream consumer.
- */
-const webBody = (body: Uint8Array): BodyInit | null => {
-  if (body.length === 0) return null
-  // The simulator's bodies are always backed by plain ArrayBuffers.
-  if (body.length <= chunkSize) return body as Uint8Array<ArrayBuffer>
-  let offset = 0
-  return new ReadableStream<Uint8Array>({
-    pull: (controller) => {
-      controller.enqueue(body.subarray(offset, offset + chunkSize))
-      offset += chunkSize
-      if (offset >= body.length) controller.close()
-    }
-  })
-}
-
 /**
  * An `HttpClient` that answers from the simulator. A dropped connection fails with a `RequestError` of reason
  * `"Transport"`; a timeout never answers (the caller's timeout fires, on `TestClock` too).
@@ -112,10 +91,7 @@ export const make = (simulator: Simulator): HttpClient.HttpClient =>
         case "NoAnswer":
           return yield* Effect.never
         case "Response":
-          return HttpClientResponse.fromWeb(
-            request,
-            new Response(webBody(response.body), { status: response.status, headers: response.headers })
-          )
+          return SimulatedResponse.make(request, response.status, response.headers, response.body)
       }
     })
   )
