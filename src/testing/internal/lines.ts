@@ -5,6 +5,7 @@
  * @internal
  */
 import type { ErrorItem, RequestLine } from "./model.js"
+import { isRecord } from "./json.js"
 
 /** @internal */
 export const maxLines = 50_000
@@ -13,8 +14,6 @@ export const maxErrors = 100
 
 const decoder = new TextDecoder()
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 /**
  * Reads a JSONL input file, handing each valid request line to `onLine` as soon as it is read (so that nothing

@@ -7,9 +7,8 @@
  */
 import { fnv, hex } from "./hash.js"
 import type { RequestLine, ResponderContext, ResponderResult } from "./model.js"
+import { isRecord } from "./json.js"
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 const words = (value: unknown): number => {
   const text = typeof value === "string" ? value : JSON.stringify(value ?? "")

@@ -9,6 +9,7 @@ import * as Hash from "./hash.js"
 import * as LineBytes from "./lineBytes.js"
 import type { RequestLine, Responder, ResponderResult } from "./model.js"
 import { estimateTokens, usageOf } from "./tokens.js"
+import { isRecord } from "./json.js"
 
 /** @internal */
 export const isOk = (result: ResponderResult): boolean =>
@@ -39,8 +40,6 @@ export interface Answered {
   readonly model: string | undefined
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 /**
  * Answers a batch's requests one by one, as they are read: the responder's answer is turned into its result line
