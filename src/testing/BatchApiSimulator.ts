@@ -39,8 +39,8 @@ import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as ClockInternal from "./internal/clock.js"
 import * as Faults from "./internal/faults.js"
 import * as HttpClientInternal from "./internal/httpClient.js"
-import * as Lines from "./internal/lines.js"
 import * as Model from "./internal/model.js"
+import * as Responders from "./internal/responder.js"
 import * as Simulator_ from "./internal/simulator.js"
 import * as Tokens from "./internal/tokens.js"
 
@@ -171,7 +171,7 @@ export const commitThenDrop: Model.Fault = Faults.commitThenDrop
  * @since 0.1.0
  * @category Responders
  */
-export const defaultResponder: Model.Responder = Lines.defaultResponder
+export const defaultResponder: Model.Responder = Responders.defaultResponder
 
 /**
  * The simulator's token count of one request line, what `enqueuedTokenLimit` counts (a batch counts the sum over

@@ -3,7 +3,8 @@
  * API's response headers.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, TestClock } from "effect"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Chunk, Effect, Fiber, Option, Stream, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
@@ -120,4 +121,34 @@ describe("BatchApiSimulator fidelity", () => {
       const proxied = yield* send(simulator, "GET", "/v1/batches")
       assert.isUndefined(proxied.headers["openai-version"])
     }))
+
+  it.effect("the HttpClient's responses: text, json, arrayBuffer, a large body streamed in 64 KiB chunks, errors", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.BatchApiSimulator
+      const client = yield* HttpClient.HttpClient
+      const content = jsonl(Array.from({ length: 3000 }, (_, i) => chatLine(`request-${i}`)))
+      const file = yield* simulator.putFile({ content })
+      const get = (path: string) =>
+        client.execute(
+          HttpClientRequest.get(`https://api.openai.com/v1${path}`).pipe(
+            HttpClientRequest.setHeaders({ authorization: `Bearer ${BatchApiSimulator.testApiKey}` })
+          )
+        )
+      const download = yield* get(`/files/${file.id}/content`)
+      const chunks = yield* Stream.runCollect(download.stream)
+      const sizes = Chunk.toReadonlyArray(chunks).map((c) => c.length)
+      assert.isAbove(content.length, 3 * 65_536)
+      assert.strictEqual(sizes.length, Math.ceil(content.length / 65_536))
+      assert.isTrue(sizes.slice(0, -1).every((size) => size === 65_536))
+      assert.strictEqual(decoder.decode(new Uint8Array(yield* download.arrayBuffer)), content)
+      assert.strictEqual(yield* download.text, content)
+      const meta = yield* get(`/files/${file.id}`)
+      assert.strictEqual(((yield* meta.json) as { id: string }).id, file.id)
+      assert.strictEqual(meta.headers["content-type"], "application/json")
+      const notJson = yield* Effect.flip(download.json)
+      assert.strictEqual(notJson.reason, "Decode")
+      yield* simulator.injectFault(BatchApiSimulator.truncatedBody)
+      const cut = yield* get(`/files/${file.id}`)
+      assert.strictEqual((yield* Effect.flip(cut.json))._tag, "ResponseError")
+    }).pipe(Effect.provide(BatchApiSimulator.layer())))
 })

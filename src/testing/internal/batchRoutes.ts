@@ -8,17 +8,22 @@ import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Batch from "../../Batch.js"
 import type { Env, Step } from "./env.js"
-import { isRecord } from "./env.js"
+import { isRecord } from "./json.js"
 import * as Lifecycle from "./lifecycle.js"
 import * as Lines from "./lines.js"
-import type { RequestLine, ResponderResult, Script } from "./model.js"
+import type { RequestLine, Script } from "./model.js"
 import { defaultScript } from "./model.js"
 import * as Results from "./results.js"
 import type { LiveBatch, State, StoredBatch } from "./state.js"
 import { addBatch, batchIdOf, seconds, updateBatch } from "./state.js"
-import { estimateTokens } from "./tokens.js"
 import type { Answer } from "./wire.js"
 import { apiError, batchObject, json, missingParameter } from "./wire.js"
+
+/** A batch created from a file id the simulator never saw gets stand-in requests. */
+const syntheticInput = (endpoint: string, count: number, onLine: (line: RequestLine) => void) => {
+  for (const line of Lines.syntheticLines(endpoint, count)) onLine(line)
+  return { count, errors: [] }
+}
 
 const endpoints: ReadonlySet<string> = new Set(Batch.knownEndpoints)
 const createFields: ReadonlySet<string> = new Set([
@@ -105,18 +110,6 @@ const validateCreate = (body: Record<string, unknown>): Answer | undefined => {
   return validateMetadata(body["metadata"]) ?? validateExpiresAfter(body["output_expires_after"])
 }
 
-/** Runs the responder over every line, once, when the batch is created (a throwing responder is an error line). */
-const answerAll = (env: Env, batchId: string, lines: ReadonlyArray<RequestLine>, createdAt: number) =>
-  lines.map((line, index): ResponderResult => {
-    try {
-      return env.config.responder(line, { batchId, index, createdAt })
-    } catch (error) {
-      return {
-        error: { code: "simulator_responder_failed", message: error instanceof Error ? error.message : String(error) }
-      }
-    }
-  })
-
 const createBatch = (state: State, env: Env): Step => {
   const parsed = env.body.json()
   if (!parsed.ok) return [apiError(400, "We could not parse the JSON body of your request. (HINT: send valid JSON.)"), state]
@@ -140,15 +133,13 @@ const createBatch = (state: State, env: Env): Step => {
   }
   const [next, ...rest] = state.nextScripts
   const script: Script = { ...state.defaultScript, ...next }
-  const read = uploaded
-    ? Lines.readInput(file.content, endpoint)
-    : { lines: Lines.syntheticLines(endpoint, script.requestCount ?? defaultScript.requestCount), errors: [] }
   const counter = state.counter + 1
   const id = batchIdOf(counter)
-  const results = answerAll(env, id, read.lines, seconds(env.now))
-  let tokens = 0
-  for (const line of read.lines) tokens += estimateTokens(line)
-  const firstBody = read.lines[0]?.body
+  const answers = Results.answering(id, seconds(env.now), env.config.responder)
+  const read = uploaded
+    ? Lines.readInput(file.content, endpoint, answers.add)
+    : syntheticInput(endpoint, script.requestCount ?? defaultScript.requestCount, answers.add)
+  const answered = answers.done()
   const expiresAfter = body["output_expires_after"]
   const metadata = body["metadata"]
   const batch: LiveBatch = {
@@ -164,16 +155,15 @@ const createBatch = (state: State, env: Env): Step => {
     createdAtMs: env.now,
     scriptSource: script,
     script: Lifecycle.resolve(script),
-    requestCount: read.lines.length,
+    requestCount: read.count,
     invalid: read.errors.length > 0,
     cancelRequestedAtMs: undefined,
     admission: Lifecycle.undecided,
-    lines: read.lines,
-    results,
-    tally: Results.tallyOf(results),
+    resultLines: answered.resultLines,
+    tally: answered.tally,
     validationErrors: read.errors,
-    model: isRecord(firstBody) && typeof firstBody["model"] === "string" ? firstBody["model"] : undefined,
-    tokens,
+    model: answered.model,
+    tokens: answered.tokens,
     outputFileId: null,
     errorFileId: null
   }

@@ -65,6 +65,3 @@ export const bodyOf = (request: SimRequest): Body => {
   }
 }
 
-/** @internal */
-export const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)

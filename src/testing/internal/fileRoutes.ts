@@ -67,7 +67,8 @@ const createFile = (state: State, env: Env): Step => {
   const expiresAfter = expiresAfterOf(parts)
   if (typeof expiresAfter === "object") return [expiresAfter, state]
   const [stored, next] = storeFile(state, env.now, {
-    content: filePart.data,
+    // A copy: the part is a view into the request body, which may be the caller's own buffer.
+    content: filePart.data.slice(),
     filename: filePart.filename,
     purpose,
     expiresAfter

@@ -1,18 +1,18 @@
 /**
  * The simulator as an `HttpClient`: a request's body becomes bytes (a `FormData` is serialized by the platform's
  * own `Response`, so the boundary and escaping are the ones `fetch` would send), `handle` answers it, and the
- * answer becomes an `HttpClientResponse`. Web standards only: it runs wherever `fetch` types exist.
+ * answer becomes an `HttpClientResponse` read straight from its bytes. Web standards only.
  *
  * @internal
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Simulator } from "./model.js"
+import * as SimulatedResponse from "./response.js"
 
 const encoder = new TextEncoder()
 
@@ -91,14 +91,7 @@ export const make = (simulator: Simulator): HttpClient.HttpClient =>
         case "NoAnswer":
           return yield* Effect.never
         case "Response":
-          return HttpClientResponse.fromWeb(
-            request,
-            // The simulator's bodies are always backed by plain ArrayBuffers.
-            new Response(response.body.length === 0 ? null : (response.body as Uint8Array<ArrayBuffer>), {
-              status: response.status,
-              headers: response.headers
-            })
-          )
+          return SimulatedResponse.make(request, response.status, response.headers, response.body)
       }
     })
   )

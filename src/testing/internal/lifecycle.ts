@@ -20,6 +20,8 @@ export const dayMs = 24 * 60 * 60 * 1000
 
 const toMs = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
 
+const defaultInProgressMs = toMs(defaultScript.inProgress)
+
 /** A script with its durations in milliseconds and the defaults applied. @internal */
 export interface ResolvedScript {
   readonly validatingMs: number
@@ -91,7 +93,7 @@ const timeline = (batch: LifecycleBatch): Timeline => {
   const inProgressStart = validationEnd + (script.unknownStatus?.ms ?? 0)
   const inProgressMs = script.outcome === "expired"
     ? script.inProgressMs ?? 2 * Math.max(0, expires - inProgressStart)
-    : script.inProgressMs ?? toMs(defaultScript.inProgress)
+    : script.inProgressMs ?? defaultInProgressMs
   const inProgressEnd = inProgressStart + inProgressMs
   const natural = failing
     ? { status: "failed" as const, at: validationEnd }
@@ -169,58 +171,50 @@ export const phaseAt = (batch: LifecycleBatch, now: number): Phase => {
   const cancelAt = cancelOf(batch, natural.at)
   // The time up to which the batch ran normally.
   const runUntil = Math.min(now, cancelAt ?? now, natural.at)
-  const reached = (t: number) => (runUntil >= t ? t : undefined)
-  const base = {
-    inProgressAt: failing ? undefined : reached(inProgressStart),
-    finalizingAt: failing || natural.status === "expired" ? undefined : reached(inProgressEnd),
-    completedAt: undefined,
-    failedAt: undefined,
-    expiredAt: undefined,
-    cancellingAt: undefined,
-    cancelledAt: undefined,
-    endedAt: undefined
-  }
+  // One object literal at the end (no spreads): this runs for every batch in every response.
+  let status: string
+  let terminal = false
+  let processed: number
+  let total = now >= validationEnd ? n : 0
+  let endedAt: number | undefined
+  let cancelledAt: number | undefined
   if (cancelAt !== undefined && now >= cancelAt) {
-    const cancelledAt = cancelAt + batch.script.cancellingMs
-    const processed = failing ? 0 : cancelAt >= inProgressEnd ? n : processedAt(cancelAt)
-    const done = now >= cancelledAt
-    return {
-      ...base,
-      status: done ? "cancelled" : "cancelling",
-      terminal: done,
-      processed,
-      total: cancelAt >= validationEnd && !failing ? n : 0,
-      cancellingAt: cancelAt,
-      cancelledAt: done ? cancelledAt : undefined,
-      endedAt: done ? cancelledAt : undefined
-    }
+    const cancelEnd = cancelAt + batch.script.cancellingMs
+    terminal = now >= cancelEnd
+    status = terminal ? "cancelled" : "cancelling"
+    processed = failing ? 0 : cancelAt >= inProgressEnd ? n : processedAt(cancelAt)
+    total = cancelAt >= validationEnd && !failing ? n : 0
+    cancelledAt = endedAt = terminal ? cancelEnd : undefined
+  } else if (now >= natural.at) {
+    terminal = true
+    status = natural.status
+    endedAt = natural.at
+    processed = natural.status === "failed" ? 0 : natural.status === "expired" ? processedAt(natural.at) : n
+    total = natural.status === "failed" ? 0 : natural.at >= validationEnd ? n : 0
+  } else {
+    status = now < validationEnd
+      ? "validating"
+      : now < inProgressStart
+      ? batch.script.unknownStatus?.status ?? "in_progress"
+      : now < inProgressEnd
+      ? "in_progress"
+      : "finalizing"
+    processed = processedAt(now)
   }
-  if (now >= natural.at) {
-    switch (natural.status) {
-      case "failed":
-        return { ...base, status: "failed", terminal: true, processed: 0, total: 0, failedAt: natural.at, endedAt: natural.at }
-      case "expired":
-        return {
-          ...base,
-          status: "expired",
-          terminal: true,
-          processed: processedAt(natural.at),
-          total: natural.at >= validationEnd ? n : 0,
-          expiredAt: natural.at,
-          endedAt: natural.at
-        }
-      default:
-        return { ...base, status: "completed", terminal: true, processed: n, total: n, completedAt: natural.at, endedAt: natural.at }
-    }
+  return {
+    status,
+    terminal,
+    processed,
+    total,
+    inProgressAt: !failing && runUntil >= inProgressStart ? inProgressStart : undefined,
+    finalizingAt: !failing && natural.status !== "expired" && runUntil >= inProgressEnd ? inProgressEnd : undefined,
+    completedAt: status === "completed" ? endedAt : undefined,
+    failedAt: status === "failed" ? endedAt : undefined,
+    expiredAt: status === "expired" ? endedAt : undefined,
+    cancellingAt: cancelAt !== undefined && now >= cancelAt ? cancelAt : undefined,
+    cancelledAt,
+    endedAt
   }
-  const status = now < validationEnd
-    ? "validating"
-    : now < inProgressStart
-    ? batch.script.unknownStatus?.status ?? "in_progress"
-    : now < inProgressEnd
-    ? "in_progress"
-    : "finalizing"
-  return { ...base, status, terminal: false, processed: processedAt(now), total: now >= validationEnd ? n : 0 }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

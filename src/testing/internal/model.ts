@@ -234,7 +234,7 @@ export const testApiKey = "sk-simulator-test-key"
 /**
  * The organisation the simulator answers as (`openai-organization`, and the enqueued-limit messages).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category Constants
  */
 export const organization = "org-simulator"
@@ -243,7 +243,7 @@ export const organization = "org-simulator"
  * An enqueued limit: one number for every model, or a number per model. In a per-model map, the key `"*"` is the
  * limit of the models it does not name; without it, those models are unlimited.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category Models
  */
 export type EnqueuedLimit = number | { readonly [model: string]: number }
@@ -314,7 +314,7 @@ export interface SeedOptions {
 /**
  * What a model has enqueued: the tokens and requests of its batches that passed validation and have not ended.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category Models
  */
 export interface Enqueued {

@@ -36,7 +36,9 @@ const authorize = (options: Options, request: SimRequest): Answer | undefined =>
 
 const route = (state: State, env: Env): Step => {
   const { method, path } = env.request
-  const segments = path.replace(/\/+$/, "").split("/").slice(1).map(decodeURIComponent)
+  const segments = path.replace(/\/+$/, "").split("/").slice(1).map((segment) =>
+    segment.includes("%") ? decodeURIComponent(segment) : segment
+  )
   const [v1, resource, id, action, ...extra] = segments
   const routed = v1 !== "v1" || extra.length > 0
     ? undefined

@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
 import * as Batch from "../../Batch.js"
 import type { Config } from "./env.js"
 import * as Lifecycle from "./lifecycle.js"
-import * as Lines from "./lines.js"
+import * as Responders from "./responder.js"
 import type { LoggedRequest, Options, Simulator } from "./model.js"
 import { NoSuchBatchError } from "./model.js"
 import { step } from "./router.js"
@@ -34,7 +34,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
   Effect.gen(function*() {
     const config: Config = {
       options,
-      responder: options.responder ?? Lines.defaultResponder,
+      responder: options.responder ?? Responders.defaultResponder,
       limits: { tokens: options.enqueuedTokenLimit, requests: options.enqueuedRequestLimit }
     }
     // Only what the user set: an unset `inProgress` means something for `outcome: "expired"`.

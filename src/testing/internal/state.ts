@@ -13,7 +13,8 @@ import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import type { PendingFault } from "./faults.js"
 import * as Lifecycle from "./lifecycle.js"
-import type { ErrorItem, RequestLine, ResponderResult, Script, SimFile } from "./model.js"
+import type * as LineBytes from "./lineBytes.js"
+import type { ErrorItem, Script, SimFile } from "./model.js"
 import * as Results from "./results.js"
 
 /** A batch made by a create: its lifecycle runs on Clock. @internal */
@@ -27,8 +28,8 @@ export interface LiveBatch extends Lifecycle.LifecycleBatch {
   readonly outputExpiresAfter: number | undefined
   /** The script as given (merged over the defaults), kept to merge `scriptBatch` changes into. */
   readonly scriptSource: Script
-  readonly lines: ReadonlyArray<RequestLine>
-  readonly results: ReadonlyArray<ResponderResult>
+  /** Each request's line of the output or error file (see `Results.resultLines`). */
+  readonly resultLines: LineBytes.LineBytes
   readonly tally: Results.Tally
   readonly validationErrors: ReadonlyArray<ErrorItem>
   readonly model: string | undefined
@@ -166,7 +167,7 @@ export const enqueuing = (batch: LiveBatch): Lifecycle.Enqueuing => ({
   seq: batch.seq,
   model: batch.model,
   tokens: batch.tokens,
-  requests: batch.lines.length,
+  requests: batch.requestCount,
   validationEnd: Lifecycle.validationEndOf(batch),
   end: Lifecycle.endOf(batch)
 })
@@ -228,7 +229,7 @@ export const settle = (state: State, now: number, limits: Lifecycle.Limits): Sta
     }
     const phase = Lifecycle.phaseAt(batch, now)
     if (phase.status === "failed") continue
-    const content = Results.resultFiles(batch.id, batch.lines, batch.results, phase.processed)
+    const content = Results.resultFiles(batch.resultLines, batch.tally, phase.processed)
     const createdAt = seconds(phase.endedAt ?? now)
     const expiresAt = batch.outputExpiresAfter === undefined ? null : createdAt + batch.outputExpiresAfter
     const write = (kind: string, bytes: Uint8Array | undefined): string | null => {

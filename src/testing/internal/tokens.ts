@@ -10,9 +10,8 @@
  * @internal
  */
 import type { RequestLine, ResponderResult } from "./model.js"
+import { isRecord } from "./json.js"
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 interface Measure {
   chars: number
