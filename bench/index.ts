@@ -13,12 +13,13 @@
  */
 import { cpus } from "node:os"
 import { num, spawnWorker } from "./child.js"
+import * as job from "./job.js"
 import * as results from "./results.js"
 import * as retrieve from "./retrieve.js"
 import * as stream from "./stream.js"
 import type { Suite, SuiteOptions } from "./suite.js"
 
-const registry: ReadonlyArray<Suite> = [retrieve.suite, stream.suite, results.suite]
+const registry: ReadonlyArray<Suite> = [retrieve.suite, stream.suite, results.suite, job.suite]
 
 const usage = () =>
   [

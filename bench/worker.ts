@@ -8,7 +8,9 @@ const roles: Record<string, (args: ReadonlyArray<string>) => Promise<void>> = {
   server: async () => (await import("./servers.js")).serverMain(),
   retrieve: async (args) => (await import("./retrieve.js")).clientMain(args),
   stream: async (args) => (await import("./stream.js")).clientMain(args),
-  results: async (args) => (await import("./results.js")).clientMain(args)
+  results: async (args) => (await import("./results.js")).clientMain(args),
+  simulator: async () => (await import("./job.js")).simulatorMain(),
+  job: async (args) => (await import("./job.js")).clientMain(args)
 }
 
 // tsx turns source maps on; then every Error.stack read is source-mapped (and .map files are loaded with each

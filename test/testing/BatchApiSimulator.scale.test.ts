@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Stream, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
@@ -29,7 +30,7 @@ describe("BatchApiSimulator at scale", () => {
       }
       const file = yield* OpenAiFiles.uploadFile({ file: content, filename: "big.jsonl", purpose: "batch" })
       const created = yield* BatchApi.createBatch({ input_file_id: file.id, endpoint: "/v1/embeddings", completion_window: "24h" })
-      const fiber = yield* Effect.fork(BatchApi.awaitBatch(created.id, { schedule: BatchSchedule.every("1 minute") }))
+      const fiber = yield* Effect.fork(BatchWait.awaitBatch(created.id, { schedule: BatchSchedule.every("1 minute") }))
       yield* TestClock.adjust("10 minutes")
       const batch = yield* Fiber.join(fiber)
       assert.deepStrictEqual({ ...batch.request_counts }, { total: lines, completed: lines - 500, failed: 500 })
