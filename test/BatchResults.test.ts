@@ -202,3 +202,15 @@ describe("BatchResults.join", () => {
 })
 
 
+
+describe("BatchResults.decode of a file delivered in one huge chunk", () => {
+  it.effect("emits bounded chunks: folding 60,000 results of one 8 MB chunk does not overflow the stack", () =>
+    Effect.gen(function*() {
+      const line = JSON.stringify({ id: "r", custom_id: "x", response: { status_code: 200, request_id: "q", body: { a: 1 } }, error: null })
+      const text = Array.from({ length: 60_000 }, (_, i) => line.replace("\"x\"", `"x${i}"`)).join("\n") + "\n"
+      const results = BatchResults.decode({ fileId: "f", file: "output" })(Stream.make(new TextEncoder().encode(text)))
+      assert.strictEqual(yield* Stream.runFold(results, 0, (n) => n + 1), 60_000)
+      const sizes = yield* Stream.runCollect(Stream.mapChunks(results, (chunk) => Chunk.of(chunk.length)))
+      assert.isTrue([...sizes].every((size) => size <= 4096))
+    }))
+})

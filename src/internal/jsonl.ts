@@ -16,6 +16,12 @@ import * as Stream from "effect/Stream"
 /** @internal */
 export type OnMalformed<E> = "fail" | ((error: E) => Effect.Effect<void>)
 
+/**
+ * The most lines emitted in one chunk: a transport may deliver megabytes at once, and a chunk of tens of thousands
+ * of elements overflows the stack of some stream operators (`Stream.runFold` over 60,000 results did).
+ */
+const maxChunk = 4096
+
 const isBlank = (text: string): boolean => {
   // Fast path: a JSON object line starts with "{".
   if (text.charCodeAt(0) === 123) return false
@@ -79,7 +85,14 @@ export const decodeLines = <A, E1>(
       const bad = skipped
       out = []
       skipped = []
-      const write = batch.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(batch))
+      const write = batch.length === 0
+        ? Channel.void
+        : batch.length <= maxChunk
+        ? Channel.write(Chunk.unsafeFromArray(batch))
+        : Channel.writeAll(...Array.from(
+          { length: Math.ceil(batch.length / maxChunk) },
+          (_, i) => Chunk.unsafeFromArray(batch.slice(i * maxChunk, (i + 1) * maxChunk))
+        ))
       if (failed) return Channel.zipRight(write, Channel.fail(failure as E1))
       if (bad.length === 0 || onMalformed === "fail") return write
       return Channel.zipRight(write, Channel.fromEffect(Effect.forEach(bad, onMalformed, { discard: true })))
