@@ -204,3 +204,75 @@ describe("Job.stream and Job.status", () => {
       assert.strictEqual(lines.filter((line) => line.includes("part")).length, 3)
     }))
 })
+
+describe("Job.run: failures and policies", () => {
+  it.effect("a part whose batch fails validation fails the job; with onPartFailure continue, the other parts go on", () =>
+    Effect.gen(function*() {
+      const failing = { outcome: "failed", errors: [{ code: "invalid_request", message: "bad line", param: null, line: 3 }] } as const
+      const requests = Array.from({ length: 30 }, (_, i) => embedding(i))
+      const stops = yield* BatchApiSimulator.make({})
+      yield* stops.scriptNext(failing)
+      const error = yield* drive(Job.run(requests, { jobId: "fails", endpoint, maxRequestsPerPart: 10, poll })).pipe(
+        Effect.provide(processOver(stops)),
+        Effect.flip
+      )
+      assert.strictEqual(error._tag, "PartFailedError")
+      if (error._tag === "PartFailedError") {
+        assert.deepStrictEqual([error.part, error.reason, error.errors[0]?.line], [1, "failed", 3])
+      }
+      const goesOn = yield* BatchApiSimulator.make({})
+      yield* goesOn.scriptNext(failing)
+      const summary = yield* drive(Job.run(requests, { jobId: "goes-on", endpoint, maxRequestsPerPart: 10, poll, onPartFailure: "continue" })).pipe(
+        Effect.provide(processOver(goesOn))
+      )
+      assert.deepStrictEqual(summary.parts.map((p) => p.status), ["failed", "completed", "completed"])
+      assert.include(summary.parts[0]?.failure ?? "", "invalid_request: bad line")
+      assert.strictEqual(summary.succeeded, 20)
+    }))
+
+  it.effect("lines that ran and failed are results, unless resendWhen asks: then only they are sent again", () =>
+    Effect.gen(function*() {
+      // doc-1 and doc-2 answer 503 the first time they are asked, 200 after.
+      const asked = new Map<string, number>()
+      const responder: BatchApiSimulator.Responder = (line) => {
+        const n = (asked.get(line.custom_id) ?? 0) + 1
+        asked.set(line.custom_id, n)
+        return (line.custom_id === "doc-1" || line.custom_id === "doc-2") && n === 1
+          ? { status_code: 503, body: { error: { message: "overloaded", type: "server_error", param: null, code: null } } }
+          : { status_code: 200, body: { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1] }], usage: { prompt_tokens: 1, total_tokens: 1 } } }
+      }
+      const requests = Array.from({ length: 5 }, (_, i) => embedding(i))
+      const kept = yield* drive(Job.run(requests, { jobId: "kept", endpoint, poll })).pipe(
+        Effect.provide(processOver(yield* BatchApiSimulator.make({ responder })))
+      )
+      assert.deepStrictEqual([kept.succeeded, kept.failed, kept.followUps], [3, 2, 0])
+      asked.clear()
+      const { delivered, sink } = yield* recorder
+      const resent = yield* drive(
+        Job.run(requests, {
+          jobId: "resent",
+          endpoint,
+          poll,
+          sink,
+          resendWhen: (result) => result._tag === "FailedResponse" && result.response.status_code >= 500
+        })
+      ).pipe(Effect.provide(processOver(yield* BatchApiSimulator.make({ responder }))))
+      assert.deepStrictEqual([resent.succeeded, resent.failed, resent.followUps], [5, 0, 1])
+      assert.strictEqual(resent.parts[0]?.attempts[1]?.requests, 2)
+      assert.isTrue([...(yield* Ref.get(delivered)).values()].every((n) => n === 1))
+    }))
+
+  it.effect("a job interrupted mid-upload leaves no batch behind", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      yield* simulator.injectFault(BatchApiSimulator.timeout, { match: { method: "POST", path: "/v1/files" } })
+      const fiber = yield* Effect.fork(
+        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "cut", endpoint, poll }).pipe(Effect.provide(processOver(simulator)))
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      const uploads = (yield* simulator.requests).filter((r) => r.path === "/v1/files")
+      assert.strictEqual(uploads.length, 1)
+      assert.deepStrictEqual(yield* jobBatches(simulator, "cut"), [])
+    }))
+})
