@@ -179,13 +179,14 @@ const checkFirst = <E, R>(input: JobPlan.Input<E, R>) => !Predicate.hasProperty(
  * @since 0.2.0
  * @category Running
  */
-export const run = <IE = never, IR = never, E = never, R = never>(
+export const run: <IE = never, IR = never, E = never, R = never>(
   input: JobPlan.Input<IE, IR>,
   options: Options<E, R>
-): Effect.Effect<JobReport.JobSummary, JobError | IE | E, IR | R | Requirements> =>
-  Effect.scoped(Effect.gen(function*() {
+) => Effect.Effect<JobReport.JobSummary, JobError | IE | E, IR | R | Requirements> = Effect.fn("Job.run")(
+  function*<IE, IR, E, R>(input: JobPlan.Input<IE, IR>, options: Options<E, R>) {
     const invalid = check(options)
     if (invalid !== undefined) return yield* Effect.fail(invalid)
+    yield* Effect.annotateCurrentSpan("job.id", options.jobId)
     const api = yield* BatchApi.BatchApi
     const files = yield* OpenAiFiles.OpenAiFiles
     const fs = yield* FileSystem.FileSystem
@@ -247,7 +248,9 @@ export const run = <IE = never, IR = never, E = never, R = never>(
     const summary = JobReport.summarize(options.jobId, Chunk.toReadonlyArray(summaries))
     yield* emit(JobReport.JobEvent.JobDone({ summary }))
     return summary
-  })).pipe(Effect.withSpan("Job.run", { attributes: { "job.id": options.jobId } }))
+  },
+  Effect.scoped
+)
 
 /**
  * One result of a job, tagged with where it came from.
@@ -310,17 +313,29 @@ export interface Status {
 }
 
 /**
+ * How far back `status` looks for a job's batches: `lookback` (default 7 days), `maxPages` pages of 100 (default 200).
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface StatusOptions {
+  readonly lookback?: Duration.DurationInput | undefined
+  readonly maxPages?: number | undefined
+}
+
+/**
  * Reads a job's status from the API alone, from any process: its batches, by part. Parts not created yet are
  * unknown to the API, so they are not listed. See the module comment for how far back it looks.
  *
  * @since 0.2.0
  * @category Status
  */
-export const status = (
+export const status: (
   jobId: string,
-  options: JobBatches.Lookback = {}
-): Effect.Effect<Status, BatchError.RequestError | BatchError.InvalidParamsError, BatchApi.BatchApi> =>
-  Effect.gen(function*() {
+  options?: StatusOptions
+) => Effect.Effect<Status, BatchError.RequestError | BatchError.InvalidParamsError, BatchApi.BatchApi> = Effect.fn("Job.status")(
+  function*(jobId: string, options: StatusOptions = {}) {
+    yield* Effect.annotateCurrentSpan("job.id", jobId)
     if (!jobIdPattern.test(jobId)) return yield* Effect.fail(Params.invalid("Job.status", "must be 1 to 64 letters, digits, '.', '_' or '-'", "jobId"))
     const byPart = yield* JobBatches.list(yield* BatchApi.BatchApi, jobId, options)
     const parts = [...byPart.entries()].sort(([a], [b]) => a - b).map(([part, batches]) => ({
@@ -329,4 +344,5 @@ export const status = (
     }))
     const inFlight = parts.reduce((n, part) => n + part.batches.filter((b) => !Batch.isTerminal(b.batch)).length, 0)
     return { jobId, parts, inFlight }
-  }).pipe(Effect.withSpan("Job.status", { attributes: { "job.id": jobId } }))
+  }
+)
