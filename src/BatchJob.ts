@@ -22,7 +22,7 @@ import type * as Batch from "./Batch.js"
 import * as BatchApi from "./BatchApi.js"
 import * as BatchError from "./BatchError.js"
 import * as BatchInput from "./BatchInput.js"
-import type * as BatchLine from "./BatchLine.js"
+import * as BatchLine from "./BatchLine.js"
 import * as BatchResults from "./BatchResults.js"
 import * as BatchWait from "./BatchWait.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
@@ -180,7 +180,9 @@ export const runBatch = <E = never, R = never>(
           options.results?.onMalformed === undefined ? Effect.void : options.results.onMalformed(error)
         )
     }
-    const joined = yield* BatchResults.join(BatchResults.stream(batch, resultOptions), inputs).pipe(
+    // A request that never ran (its batch expired or was cancelled first) has no result: it is missing.
+    const results = Stream.filter(BatchResults.stream(batch, resultOptions), (result) => !BatchLine.neverRan(result))
+    const joined = yield* BatchResults.join(results, inputs).pipe(
       Effect.provideService(OpenAiFiles.OpenAiFiles, files),
       Effect.withSpan("BatchJob.results")
     )

@@ -392,6 +392,18 @@ export type BatchResult = Succeeded | FailedResponse | Errored
  */
 export const isSucceeded = (result: BatchResult): result is Succeeded => result._tag === "Succeeded"
 
+const notRunCodes: ReadonlySet<string> = new Set(["batch_expired", "batch_cancelled"])
+
+/**
+ * True for the error line of a request that never ran: its batch expired (`batch_expired`) or was cancelled
+ * (`batch_cancelled`) first. Such a line is no result: the request can be sent again.
+ *
+ * @since 0.2.0
+ * @category Results
+ */
+export const neverRan = (result: BatchResult): boolean =>
+  result._tag === "Errored" && notRunCodes.has(result.error.code ?? "")
+
 const decodeErrorObject = ParseResult.decodeUnknownEither(ApiErrorObject)
 
 /**

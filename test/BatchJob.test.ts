@@ -125,14 +125,14 @@ describe("BatchJob.runBatch", () => {
       assert.strictEqual(yield* Ref.get(pulls), 4)
     }).pipe(Effect.provide(Fake.layer(server(happy)))))
 
-  it.effect("returns the partial results of an expired batch, listing what is missing", () =>
+  it.effect("returns the partial results of an expired batch, listing what is missing (a batch_expired line is no result)", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(BatchJob.runBatch(requests, { endpoint, schedule }))
       yield* TestClock.adjust("1 minute")
       const run = yield* Fiber.join(fiber)
       assert.strictEqual(run.batch.status, "expired")
-      assert.deepStrictEqual(run.matched.map((m) => [m.input.custom_id, m.result._tag]), [["a", "Succeeded"], ["c", "Errored"]])
-      assert.deepStrictEqual(run.missing.map((i) => i.custom_id), ["b", "d"])
+      assert.deepStrictEqual(run.matched.map((m) => [m.input.custom_id, m.result._tag]), [["a", "Succeeded"]])
+      assert.deepStrictEqual(run.missing.map((i) => i.custom_id), ["b", "c", "d"])
     }).pipe(Effect.provide(Fake.layer(server({
       polls: [{ status: "in_progress" }, { status: "expired", output_file_id: "file-out", error_file_id: "file-err" }],
       files: { "file-out": [Fake.okLine("a")], "file-err": [Fake.expiredLine("c")] }

@@ -24,7 +24,7 @@ import * as Stream from "effect/Stream"
 import * as Batch from "../Batch.js"
 import * as BatchApi from "../BatchApi.js"
 import * as BatchError from "../BatchError.js"
-import type * as BatchLine from "../BatchLine.js"
+import * as BatchLine from "../BatchLine.js"
 import * as BatchResults from "../BatchResults.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
 import * as BatchWait from "../BatchWait.js"
@@ -124,9 +124,6 @@ type Decision =
 /** Errors that mean "your enqueued limit was full when this batch passed validation": send it again later. */
 const limitCodes: ReadonlySet<string> = new Set(["token_limit_exceeded", "request_limit_exceeded"])
 
-/** Error lines that are no result: the request never ran (its batch expired or was cancelled first). */
-const notRunCodes: ReadonlySet<string> = new Set(["batch_expired", "batch_cancelled"])
-
 const Uploaded = Schema.Struct({ fileId: Schema.String, requests: Schema.Number, tokens: Schema.Number })
 const Counts = Schema.Struct({ succeeded: Schema.Number, failed: Schema.Number, errored: Schema.Number })
 type Counts = typeof Counts.Type
@@ -159,7 +156,7 @@ export const run = <E, R, X = never, RX = never>(
       BatchResults.stream(batch).pipe(
         Stream.provideService(OpenAiFiles.OpenAiFiles, env.files),
         Stream.filter((result) =>
-          !(result._tag === "Errored" && notRunCodes.has(result.error.code ?? "")) &&
+          !BatchLine.neverRan(result) &&
           (final || env.resendWhen === undefined || !env.resendWhen(result))
         )
       )

@@ -170,13 +170,21 @@ describe("BatchApiSimulator files", () => {
       assert.strictEqual((yield* BatchApi.retrieveBatch(id)).output_file_id, batch.output_file_id)
     })))
 
-  it.effect("expiry: a PARTIAL output file", () =>
+  it.effect("expiry: a PARTIAL output file, and a batch_expired error line for each request that never ran", () =>
     run(
       Effect.gen(function*() {
         const batch = yield* runBatch(jsonl(Array.from({ length: 8 }, (_, i) => chatLine(`r${i}`))))
         assert.strictEqual(batch.status, "expired")
         assert.strictEqual(batch.request_counts?.completed, 4)
-        assert.strictEqual((yield* fileLines(batch.output_file_id)).length, 4)
+        assert.deepStrictEqual((yield* fileLines(batch.output_file_id)).map((line) => line.custom_id), ["r0", "r1", "r2", "r3"])
+        const notRun = yield* fileLines(batch.error_file_id)
+        assert.deepStrictEqual(notRun.map((line) => [line.custom_id, line.response, line.error.code]), [
+          ["r4", null, "batch_expired"],
+          ["r5", null, "batch_expired"],
+          ["r6", null, "batch_expired"],
+          ["r7", null, "batch_expired"]
+        ])
+        assert.isTrue(notRun.every((line) => typeof line.id === "string" && line.id.startsWith("batch_req_")))
       }),
       { script: { outcome: "expired" } }
     ))

@@ -111,20 +111,39 @@ export const totalsAt = (tally: Tally, processed: number, total: number) => {
   }
 }
 
+/** What the API writes to the error file for a request an expired batch never ran. */
+const expiredMessage = "This request could not be executed before the completion window expired."
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
 /**
  * The output and error files of a batch whose first `processed` requests are done, successes in the output file
- * and everything else in the error file, in input order. Absent when empty.
+ * and everything else in the error file, in input order. Absent when empty. An `expired` batch's error file also
+ * holds a `batch_expired` line for each request it never ran, as the API's does.
  *
  * @internal
  */
 export const resultFiles = (
   lines: LineBytes.LineBytes,
   tally: Tally,
-  processed: number
+  processed: number,
+  expired = false
 ): { readonly output: Uint8Array | undefined; readonly error: Uint8Array | undefined } => {
   const ok = (index: number) => tally.ok[index + 1]! > tally.ok[index]!
-  return {
-    output: LineBytes.pick(lines, processed, ok),
-    error: LineBytes.pick(lines, processed, (index) => !ok(index))
+  const failed = LineBytes.pick(lines, processed, (index) => !ok(index))
+  if (!expired || processed >= lines.ends.length) return { output: LineBytes.pick(lines, processed, ok), error: failed }
+  const notRun: Array<string> = []
+  for (let index = processed; index < lines.ends.length; index++) {
+    const start = index === 0 ? 0 : lines.ends[index - 1]!
+    const answered: unknown = JSON.parse(decoder.decode(lines.bytes.subarray(start, lines.ends[index]! - 1)))
+    const id = isRecord(answered) ? answered["id"] : undefined
+    const customId = isRecord(answered) ? answered["custom_id"] : undefined
+    notRun.push(JSON.stringify({ id, custom_id: customId, response: null, error: { code: "batch_expired", message: expiredMessage } }))
   }
+  const tail = encoder.encode(`${notRun.join("\n")}\n`)
+  const error = new Uint8Array((failed?.length ?? 0) + tail.length)
+  if (failed !== undefined) error.set(failed, 0)
+  error.set(tail, failed?.length ?? 0)
+  return { output: LineBytes.pick(lines, processed, ok), error }
 }

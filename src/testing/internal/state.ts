@@ -229,7 +229,7 @@ export const settle = (state: State, now: number, limits: Lifecycle.Limits): Sta
     }
     const phase = Lifecycle.phaseAt(batch, now)
     if (phase.status === "failed") continue
-    const content = Results.resultFiles(batch.resultLines, batch.tally, phase.processed)
+    const content = Results.resultFiles(batch.resultLines, batch.tally, phase.processed, phase.status === "expired")
     const createdAt = seconds(phase.endedAt ?? now)
     const expiresAt = batch.outputExpiresAfter === undefined ? null : createdAt + batch.outputExpiresAfter
     const write = (kind: string, bytes: Uint8Array | undefined): string | null => {
