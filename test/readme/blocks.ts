@@ -1,7 +1,7 @@
 /**
  * The TypeScript blocks of README.md, as programs a compiler can check.
  *
- * Every ```ts block is checked. A block that is complete on its own (its imports included) needs nothing more. A
+ * Every ```ts (or ```typescript) block is checked. A block that is complete on its own (its imports included) needs nothing more. A
  * block that is deliberately partial says so in an HTML comment right above it, which GitHub and npm do not show,
  * and the lines of that comment complete it:
  *
@@ -30,7 +30,7 @@ export interface Block {
   readonly after: ReadonlyArray<string>
 }
 
-const fence = /^```ts\s*$/
+const fence = /^```(?:ts|typescript)\s*$/
 const directive = /^<!--\s*readme-check\s+(partial|test):\s*(.*)$/
 
 /** The ```ts blocks of a README, in order. */
