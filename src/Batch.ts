@@ -387,6 +387,14 @@ export const terminalStatuses: ReadonlySet<string> = new Set(["completed", "fail
  * True for `completed`, `failed`, `expired` and `cancelled`. Unknown statuses are not terminal, so a wait keeps
  * polling (at its normal pace) rather than returning early.
  *
+ * @example
+ * ```ts
+ * import { Batch } from "effect-openai-batch"
+ *
+ * assert.strictEqual(Batch.isTerminal({ status: "expired" }), true)
+ * assert.strictEqual(Batch.isTerminal({ status: "finalizing" }), false)
+ * ```
+ *
  * @since 0.1.0
  * @category Predicates
  */

@@ -219,6 +219,22 @@ export const layerConfig = (
  * The service configured from `OPENAI_API_KEY` and friends (see `OpenAiConfig.layerFromEnv`); it still needs an
  * `HttpClient` (e.g. `UndiciHttpClient.layer`, `NodeHttpClient.layerUndici` or `FetchHttpClient.layer`).
  *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect, Layer } from "effect"
+ * import { BatchApi } from "effect-openai-batch"
+ *
+ * const MainLive = BatchApi.layerFromEnv.pipe(Layer.provide(FetchHttpClient.layer))
+ *
+ * const program = Effect.gen(function*() {
+ *   const page = yield* BatchApi.listBatches({ limit: 5 })
+ *   yield* Effect.log(page.data.map((batch) => `${batch.id} ${batch.status}`))
+ * })
+ *
+ * const runnable = program.pipe(Effect.provide(MainLive)) // Effect.runPromise(runnable) with OPENAI_API_KEY set
+ * ```
+ *
  * @since 0.1.0
  * @category Layers
  */
@@ -233,6 +249,26 @@ export const layerFromEnv: Layer.Layer<BatchApi, ConfigError.ConfigError, HttpCl
 /**
  * `POST /v1/batches`. Never creates a second batch on retry (see `CreateOptions`).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi } from "effect-openai-batch"
+ *
+ * const program = Effect.gen(function*() {
+ *   const batch = yield* BatchApi.createBatch(
+ *     {
+ *       input_file_id: "file-abc123",
+ *       endpoint: "/v1/chat/completions",
+ *       completion_window: "24h",
+ *       metadata: { job: "nightly-eval" }
+ *     },
+ *     // one key per logical batch: a re-run after a crash returns the batch made before it
+ *     { idempotencyKey: "nightly-eval-2026-11-28" }
+ *   )
+ *   yield* Effect.log(`created ${batch.id} (${batch.status})`)
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category Operations
  */
@@ -244,6 +280,29 @@ export const createBatch = (
 
 /**
  * `GET /v1/batches/{batch_id}`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi } from "effect-openai-batch"
+ * import { BatchApiSimulator } from "effect-openai-batch/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const simulator = yield* BatchApiSimulator.BatchApiSimulator
+ *   const [id = ""] = yield* simulator.seed({ count: 1, status: "in_progress" })
+ *   const batch = yield* BatchApi.retrieveBatch(id)
+ *   const missing = yield* BatchApi.retrieveBatch("batch_unknown").pipe(
+ *     Effect.as("found"),
+ *     Effect.catchTag("NotFoundError", (error) => Effect.succeed(`404 ${error.requestId ?? ""}`.trim()))
+ *   )
+ *   return { status: batch.status, missing }
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(BatchApiSimulator.layerBatchApi()))).then((result) => {
+ *   assert.strictEqual(result.status, "in_progress")
+ *   assert.match(result.missing, /^404/)
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category Operations
@@ -270,6 +329,21 @@ export const pollBatch = (
 /**
  * `GET /v1/batches`: one page, newest first.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi } from "effect-openai-batch"
+ *
+ * // one page, newest first; `streamBatches` walks all of them
+ * const program = Effect.gen(function*() {
+ *   const page = yield* BatchApi.listBatches({ limit: 20 })
+ *   const next = page.has_more && page.last_id !== undefined
+ *     ? yield* BatchApi.listBatches({ limit: 20, after: page.last_id })
+ *     : undefined
+ *   return [...page.data, ...(next?.data ?? [])]
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category Operations
  */
@@ -282,6 +356,18 @@ export const listBatches = (
 /**
  * `POST /v1/batches/{batch_id}/cancel`. The batch then sits in `cancelling` for up to 10 minutes; see
  * `BatchWait.cancelBatchAndWait`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi, BatchWait } from "effect-openai-batch"
+ *
+ * // returns at once with a batch in `cancelling`; `BatchWait.cancelBatchAndWait` waits for `cancelled`
+ * const cancel = (id: string) =>
+ *   BatchApi.cancelBatch(id).pipe(Effect.tap((batch) => Effect.log(`${batch.id} is ${batch.status}`)))
+ *
+ * const cancelAndWait = (id: string) => BatchWait.cancelBatchAndWait(id)
+ * ```
  *
  * @since 0.1.0
  * @category Operations
@@ -311,6 +397,25 @@ export interface StreamOptions extends BatchSchedule.CallOptions {
  * Every batch, newest first, fetched page by page as the consumer pulls (`Stream.take(5)` fetches one page).
  * A page that says `has_more` but is empty, or a cursor that repeats, fails with `PaginationError` instead of
  * ending silently or looping.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { BatchApi } from "effect-openai-batch"
+ * import { BatchApiSimulator } from "effect-openai-batch/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const simulator = yield* BatchApiSimulator.BatchApiSimulator
+ *   yield* simulator.seed({ count: 250 })
+ *   const newest = yield* BatchApi.streamBatches().pipe(Stream.take(3), Stream.runCollect) // fetches one page
+ *   const all = yield* BatchApi.streamBatches({ pageSize: 100 }).pipe(Stream.runCount) // three pages
+ *   return { newest: newest.length, all }
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(BatchApiSimulator.layerBatchApi()))).then((result) => {
+ *   assert.deepStrictEqual(result, { newest: 3, all: 250 })
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category Streams

@@ -73,6 +73,9 @@ export class BadRequestError extends Schema.TaggedError<BadRequestError>(id("Bad
   "BadRequestError",
   statusFields
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -86,6 +89,9 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
   "AuthenticationError",
   statusFields
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -99,6 +105,9 @@ export class PermissionDeniedError extends Schema.TaggedError<PermissionDeniedEr
   "PermissionDeniedError",
   statusFields
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -112,6 +121,9 @@ export class NotFoundError extends Schema.TaggedError<NotFoundError>(id("NotFoun
   "NotFoundError",
   statusFields
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -125,6 +137,9 @@ export class ConflictError extends Schema.TaggedError<ConflictError>(id("Conflic
   "ConflictError",
   statusFields
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -140,6 +155,9 @@ export class UnprocessableEntityError
     statusFields
   )
 {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -154,6 +172,9 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>(id("RateL
   "RateLimitError",
   statusFields
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -167,6 +188,9 @@ export class InternalServerError extends Schema.TaggedError<InternalServerError>
   "InternalServerError",
   statusFields
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -178,6 +202,9 @@ export class InternalServerError extends Schema.TaggedError<InternalServerError>
  */
 export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))(
   "ApiError", statusFields) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -198,6 +225,9 @@ export class TransportError extends Schema.TaggedError<TransportError>(id("Trans
   code: Schema.optional(Schema.String),
   cause: Schema.optional(Schema.Defect)
 }) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -217,6 +247,9 @@ export class DecodeError extends Schema.TaggedError<DecodeError>(id("DecodeError
   issue: Schema.String,
   bodyExcerpt: Schema.String
 }) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -239,6 +272,9 @@ export class InvalidParamsError extends Schema.TaggedError<InvalidParamsError>(i
     issue: Schema.String
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -258,6 +294,9 @@ export class IdempotencyConflictError
     existing: Schema.Struct({ input_file_id: Schema.String, endpoint: Schema.String })
   })
 {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -277,6 +316,9 @@ export class WaitTimeoutError extends Schema.TaggedError<WaitTimeoutError>(id("W
     lastBatch: Schema.optional(Batch)
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -291,6 +333,9 @@ export class BatchFailedError extends Schema.TaggedError<BatchFailedError>(id("B
   "BatchFailedError",
   { message: Schema.String, batch: Batch, errors: Schema.Array(BatchErrorItem) }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -305,6 +350,9 @@ export class BatchExpiredError extends Schema.TaggedError<BatchExpiredError>(id(
   "BatchExpiredError",
   { message: Schema.String, batch: Batch }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -318,6 +366,9 @@ export class BatchCancelledError extends Schema.TaggedError<BatchCancelledError>
   "BatchCancelledError",
   { message: Schema.String, batch: Batch }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -337,6 +388,9 @@ export class PaginationError extends Schema.TaggedError<PaginationError>(id("Pag
     pages: Schema.Number
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -355,6 +409,9 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
   "InvalidRequestError",
   { message: Schema.String, line: Schema.Number, customId: Schema.optional(Schema.String), issue: Schema.String }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -368,6 +425,9 @@ export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomId
   "DuplicateCustomIdError",
   { message: Schema.String, line: Schema.Number, customId: Schema.String, firstLine: Schema.Number }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -381,6 +441,9 @@ export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchEr
   "EndpointMismatchError",
   { message: Schema.String, line: Schema.Number, customId: Schema.String, url: Schema.String, endpoint: Schema.String }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -394,6 +457,9 @@ export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id(
   "TooManyLinesError",
   { message: Schema.String, line: Schema.Number, maxLines: Schema.Number }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -407,6 +473,9 @@ export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(i
   "InputTooLargeError",
   { message: Schema.String, line: Schema.Number, bytes: Schema.Number, maxBytes: Schema.Number }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -420,6 +489,9 @@ export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("Emp
   "EmptyInputError",
   { message: Schema.String }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -441,6 +513,9 @@ export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeErro
     max: Schema.Number
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -455,6 +530,9 @@ export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("Local
   path: Schema.String,
   cause: Schema.optional(Schema.Defect)
 }) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -479,6 +557,9 @@ export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("Par
   batch: Schema.optional(Batch),
   errors: Schema.Array(BatchErrorItem)
 }) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -501,6 +582,9 @@ export class JobInputChangedError extends Schema.TaggedError<JobInputChangedErro
     found: Schema.String
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -527,6 +611,9 @@ export class MalformedLineError extends Schema.TaggedError<MalformedLineError>(i
     excerpt: Schema.String
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -540,6 +627,9 @@ export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyErro
   "ResultsNotReadyError",
   { message: Schema.String, batchId: Schema.String, status: Schema.String }
 ) {
+  /**
+   * @since 0.2.0
+   */
   readonly [TypeId]: TypeId = TypeId
 }
 
@@ -716,6 +806,24 @@ export const BatchError: Schema.Union<[
 
 /**
  * True for any error of this library (whatever module raised it), false for anything else.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi, BatchError } from "effect-openai-batch"
+ *
+ * const retrieve = (id: string) =>
+ *   BatchApi.retrieveBatch(id).pipe(
+ *     Effect.catchTag("RateLimitError", (error) =>
+ *       Effect.logWarning(`rate limited, hint ${error.retryAfterMs} ms (${error.requestId})`).pipe(
+ *         Effect.zipRight(Effect.fail(error))
+ *       )),
+ *     Effect.tapError((error) => Effect.logError(`${error._tag}: ${error.message}`))
+ *   )
+ *
+ * assert.strictEqual(BatchError.isBatchError(new BatchError.EmptyInputError({ message: "no lines" })), true)
+ * assert.strictEqual(BatchError.isBatchError(new Error("other")), false)
+ * ```
  *
  * @since 0.2.0
  * @category Predicates

@@ -212,6 +212,24 @@ export const encode = <E = never, R = never>(
 /**
  * Runs every check without writing or sending anything, and tells how many lines and bytes the file has.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchInput, BatchLine } from "effect-openai-batch"
+ *
+ * const requests = [
+ *   BatchLine.embedding("a", { model: "text-embedding-3-small", input: "one" }),
+ *   BatchLine.embedding("a", { model: "text-embedding-3-small", input: "two" })
+ * ]
+ *
+ * // nothing is written or sent: the duplicate custom_id is a typed error naming its line
+ * const checked = BatchInput.check(requests, { endpoint: "/v1/embeddings" }).pipe(
+ *   Effect.map(() => "ok"),
+ *   Effect.catchTag("DuplicateCustomIdError", (error) => Effect.succeed(error._tag))
+ * )
+ * assert.strictEqual(Effect.runSync(checked), "DuplicateCustomIdError")
+ * ```
+ *
  * @since 0.1.0
  * @category Encoding
  */
@@ -263,6 +281,25 @@ export interface Uploaded extends Summary {
 /**
  * Builds the input file and uploads it with purpose `batch`, streamed. See the module comment for when the
  * checks run. A stream upload is sent once (it cannot be replayed); an upload failure leaves no file behind.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi, BatchInput, BatchLine } from "effect-openai-batch"
+ *
+ * const requests = ["one", "two"].map((input, i) =>
+ *   BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input })
+ * )
+ *
+ * const program = Effect.gen(function*() {
+ *   const uploaded = yield* BatchInput.upload(requests, { endpoint: "/v1/embeddings" }) // checked, then streamed
+ *   return yield* BatchApi.createBatch({
+ *     input_file_id: uploaded.file.id,
+ *     endpoint: "/v1/embeddings",
+ *     completion_window: "24h"
+ *   })
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category Uploading

@@ -101,6 +101,27 @@ export type RunError =
  * Runs a batch from requests to joined results. An expired or cancelled batch is not an error: its partial
  * results are returned and `batch.status` tells; a `failed` batch fails with `BatchFailedError`.
  *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { BatchJob, BatchLine } from "effect-openai-batch"
+ *
+ * const texts = ["a first document", "a second one"]
+ * const requests = texts.map((input, i) => BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input }))
+ *
+ * const program = Effect.gen(function*() {
+ *   const run = yield* BatchJob.runBatch(requests, {
+ *     endpoint: "/v1/embeddings",
+ *     onProgress: (batch) => Console.log(`${batch.status} ${batch.request_counts?.completed ?? 0}/${texts.length}`),
+ *     timeout: "26 hours"
+ *   })
+ *   for (const { input, result } of run.matched) { // in input order, joined by custom_id
+ *     if (result._tag === "Succeeded") yield* Console.log(input.custom_id, result.response.status_code)
+ *   }
+ *   return run.missing.length // requests with no result (a cancelled or expired batch)
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category Running
  */
@@ -228,6 +249,16 @@ export const layerConfig = (
 /**
  * `layer` configured from `OPENAI_API_KEY` and friends (see `OpenAiConfig.layerFromEnv`); it still needs an
  * `HttpClient`, e.g. `UndiciHttpClient.layer`.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { BatchJob } from "effect-openai-batch"
+ *
+ * // BatchApi and OpenAiFiles, configured from OPENAI_API_KEY and friends
+ * const JobLive = BatchJob.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
+ * ```
  *
  * @since 0.1.0
  * @category Layers

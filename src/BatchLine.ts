@@ -174,6 +174,19 @@ export type BatchRequestInput = typeof BatchRequestInput.Type
 /**
  * A `/v1/chat/completions` line.
  *
+ * @example
+ * ```ts
+ * import { BatchLine } from "effect-openai-batch"
+ *
+ * const line = BatchLine.chatCompletion("question-1", {
+ *   model: "gpt-4o-mini",
+ *   messages: [{ role: "user", content: "What is 2 + 2?" }],
+ *   max_tokens: 10 // fields the types do not name are kept
+ * })
+ * assert.strictEqual(line.url, "/v1/chat/completions")
+ * assert.strictEqual(line.method, "POST")
+ * ```
+ *
  * @since 0.1.0
  * @category Constructors
  */
@@ -186,6 +199,15 @@ export const chatCompletion = (custom_id: string, body: ChatCompletionBody): typ
 
 /**
  * A `/v1/embeddings` line.
+ *
+ * @example
+ * ```ts
+ * import { BatchLine } from "effect-openai-batch"
+ *
+ * const texts = ["a first document", "a second one"]
+ * const lines = texts.map((input, i) => BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input }))
+ * assert.deepStrictEqual(lines.map((line) => line.custom_id), ["doc-0", "doc-1"])
+ * ```
  *
  * @since 0.1.0
  * @category Constructors
@@ -212,6 +234,15 @@ export const response = (custom_id: string, body: ResponseBody): typeof Response
 
 /**
  * A line for any endpoint, with a JSON body.
+ *
+ * @example
+ * ```ts
+ * import { BatchLine } from "effect-openai-batch"
+ *
+ * // any other endpoint the Batch API takes, with an untyped body
+ * const line = BatchLine.request("mod-1", "/v1/moderations", { model: "omni-moderation-latest", input: "hello" })
+ * assert.strictEqual(line.url, "/v1/moderations")
+ * ```
  *
  * @since 0.1.0
  * @category Constructors

@@ -83,6 +83,18 @@ export const decode = (
  * A batch with neither file that is not terminal fails with `BatchError.ResultsNotReadyError`; a terminal one without files
  * (a `failed` batch) gives an empty stream.
  *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { type Batch, BatchResults } from "effect-openai-batch"
+ *
+ * const failures = (batch: Batch.Batch) =>
+ *   BatchResults.stream(batch).pipe(
+ *     Stream.filter((result) => result._tag !== "Succeeded"),
+ *     Stream.runForEach((result) => Effect.logWarning(`${result.custom_id}: ${result._tag}`))
+ *   )
+ * ```
+ *
  * @since 0.1.0
  * @category Streams
  */
@@ -185,6 +197,20 @@ export interface Joined<I> {
 /**
  * Joins results to inputs by `custom_id`. The inputs are indexed in memory; the results are consumed as they
  * stream (a repeated id keeps its last result).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { type Batch, BatchLine, BatchResults } from "effect-openai-batch"
+ *
+ * const inputs = [BatchLine.embedding("doc-0", { model: "text-embedding-3-small", input: "hello" })]
+ *
+ * const joined = (batch: Batch.Batch) =>
+ *   BatchResults.stream(batch).pipe(
+ *     BatchResults.join(inputs),
+ *     Effect.map(({ matched, missing }) => ({ answered: matched.length, missing: missing.length }))
+ *   )
+ * ```
  *
  * @since 0.1.0
  * @category Collecting

@@ -110,6 +110,21 @@ export const isAmbiguous = (error: BatchError.RequestError): boolean =>
  * `maxDelay`, jittered down by up to 25%), or exactly the server's `retry-after-ms`/`retry-after` when it sent one
  * (up to `maxRetryAfter`), while the error `isRetryable` and the retry would start before `deadline`.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ * import { BatchApi, type BatchError, BatchSchedule } from "effect-openai-batch"
+ *
+ * const patient = BatchSchedule.retry({ maxRetries: 5, maxRetryAfter: "2 minutes" })
+ * // the default policy, logging each retry decision
+ * const logged = BatchSchedule.retry().pipe(
+ *   Schedule.tapInput((error: BatchError.RequestError) => Effect.logWarning(`retrying: ${error.message}`))
+ * )
+ *
+ * const one = (id: string) => BatchApi.retrieveBatch(id, { retry: patient })
+ * const all = (id: string) => BatchApi.retrieveBatch(id).pipe(BatchSchedule.withRetry(logged))
+ * ```
+ *
  * @since 0.1.0
  * @category Schedules
  */
@@ -290,6 +305,21 @@ export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unkno
 
 /**
  * Polls at a fixed interval: `BatchSchedule.every("30 seconds")`, with `awaitBatch`'s `timeout` for the deadline.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Schedule } from "effect"
+ * import { type Batch, BatchSchedule, BatchWait } from "effect-openai-batch"
+ *
+ * const steady = (id: string) => BatchWait.awaitBatch(id, { schedule: BatchSchedule.every("30 seconds") })
+ *
+ * // a schedule that reads the snapshot: every 10 s, but once a minute while finalizing
+ * const pace = Schedule.spaced("10 seconds").pipe(
+ *   Schedule.intersect(Schedule.identity<Batch.Batch>()),
+ *   Schedule.modifyDelay(([, batch], delay) => batch.status === "finalizing" ? Duration.minutes(1) : delay)
+ * )
+ * const adaptive = (id: string) => BatchWait.awaitBatch(id, { schedule: pace })
+ * ```
  *
  * @since 0.1.0
  * @category Schedules

@@ -88,6 +88,20 @@ const hintOf = (error: BatchError.RequestError): Option.Option<Duration.Duration
  *
  * Note that a batch can show all its requests done while still `finalizing`.
  *
+ * @example
+ * ```ts
+ * import { Console, Stream } from "effect"
+ * import { BatchWait } from "effect-openai-batch"
+ *
+ * const progress = (id: string) =>
+ *   BatchWait.watchBatch(id).pipe(
+ *     Stream.runForEach((batch) => {
+ *       const counts = batch.request_counts
+ *       return Console.log(`${batch.status} ${counts ? `${counts.completed + counts.failed}/${counts.total}` : ""}`)
+ *     })
+ *   )
+ * ```
+ *
  * @since 0.2.0
  * @category Waiting
  */
@@ -189,6 +203,22 @@ export interface AwaitOptions extends WaitOptions {
 /**
  * Polls until the batch is terminal (completed, failed, expired or cancelled) and returns it. See `watchBatch`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchSchedule, BatchWait } from "effect-openai-batch"
+ *
+ * const wait = (id: string) =>
+ *   BatchWait.awaitBatch(id, {
+ *     schedule: BatchSchedule.every("30 seconds"),
+ *     timeout: "2 hours",
+ *     onProgress: (batch) => Effect.log(`${batch.status} ${batch.request_counts?.completed ?? 0}`)
+ *   }).pipe(
+ *     // the deadline carries the last snapshot seen
+ *     Effect.catchTag("WaitTimeoutError", (error) => Effect.succeed(error.lastBatch))
+ *   )
+ * ```
+ *
  * @since 0.2.0
  * @category Waiting
  */
@@ -269,6 +299,22 @@ export const requireCompleted = (
 /**
  * `awaitBatch`, then `requireCompleted`: succeeds only with a `completed` batch.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchWait } from "effect-openai-batch"
+ *
+ * const outputFile = (id: string) =>
+ *   BatchWait.awaitCompleted(id).pipe(
+ *     Effect.map((batch) => batch.output_file_id),
+ *     // expired and cancelled batches can hold paid partial results
+ *     Effect.catchTags({
+ *       BatchExpiredError: (error) => Effect.succeed(error.batch.output_file_id),
+ *       BatchCancelledError: (error) => Effect.succeed(error.batch.output_file_id)
+ *     })
+ *   )
+ * ```
+ *
  * @since 0.2.0
  * @category Waiting
  */
@@ -293,6 +339,18 @@ export const awaitCompleted = (
  * - A batch already `cancelling` (a repeated call) is not cancelled again; the call just waits.
  * - If the batch reaches another terminal status first (it completed before the cancel took effect), that batch
  *   is returned.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchWait } from "effect-openai-batch"
+ *
+ * const stop = (id: string) =>
+ *   Effect.gen(function*() {
+ *     const batch = yield* BatchWait.cancelBatchAndWait(id) // usually "cancelled"; check: it may have completed first
+ *     yield* Effect.log(`${batch.status}; partial output: ${batch.output_file_id ?? "none"}`)
+ *   })
+ * ```
  *
  * @since 0.2.0
  * @category Waiting

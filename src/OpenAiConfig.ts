@@ -144,6 +144,19 @@ export const make = (options: Options): Effect.Effect<Service, ConfigError.Confi
   Effect.suspend(() => check(options, optionNames))
 
 /**
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { OpenAiConfig } from "effect-openai-batch"
+ *
+ * const ConfigLive = OpenAiConfig.layer({
+ *   apiKey: Redacted.make("sk-..."),
+ *   baseUrl: "https://my-proxy.example/v1",
+ *   timeout: "30 seconds"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category Layers
  */
@@ -179,6 +192,18 @@ const keyOf = (config: unknown): ReadonlyArray<string> | undefined => {
  * Builds the settings from `Config`s, e.g. `{ apiKey: Config.redacted("MY_KEY") }`. A value that loads but is
  * invalid (a blank key, a base URL with credentials) is a `ConfigError` at the key it was read from.
  *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { OpenAiConfig } from "effect-openai-batch"
+ *
+ * // the key from MY_OPENAI_KEY (a missing one is a ConfigError naming it), a fixed timeout
+ * const ConfigLive = OpenAiConfig.layerConfig({
+ *   apiKey: Config.redacted("MY_OPENAI_KEY"),
+ *   timeout: Config.succeed("30 seconds")
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category Layers
  */
@@ -201,6 +226,19 @@ const optionalString = (name: string) => Config.string(name).pipe(Config.option,
 /**
  * Reads `OPENAI_API_KEY` (required), `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`: the names
  * openai-node uses.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { BatchApi, OpenAiConfig } from "effect-openai-batch"
+ *
+ * // OPENAI_API_KEY, and OPENAI_BASE_URL, OPENAI_ORG_ID, OPENAI_PROJECT_ID when set
+ * const ApiLive = BatchApi.layer.pipe(
+ *   Layer.provide(OpenAiConfig.layerFromEnv),
+ *   Layer.provide(NodeHttpClient.layerUndici)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category Layers

@@ -345,6 +345,25 @@ export const layer: Layer.Layer<OpenAiFiles, never, OpenAiConfig.OpenAiConfig | 
 /**
  * `POST /v1/files` (multipart). See the module comment for what is streamed and what is retried.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchLine, OpenAiFiles } from "effect-openai-batch"
+ * import { BatchApiSimulator } from "effect-openai-batch/testing"
+ *
+ * const line = BatchLine.embedding("a", { model: "text-embedding-3-small", input: "hi" })
+ * const program = OpenAiFiles.uploadFile({
+ *   file: JSON.stringify(line) + "\n", // a Blob, bytes or a Stream of bytes work too
+ *   filename: "requests.jsonl",
+ *   purpose: "batch"
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(BatchApiSimulator.layerBatchApi()))).then((file) => {
+ *   assert.strictEqual(file.purpose, "batch")
+ *   assert.strictEqual(file.filename, "requests.jsonl")
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category Operations
  */

@@ -191,6 +191,16 @@ export const layerWithOptions = (options: Options): Layer.Layer<HttpClient.HttpC
 /**
  * The client over its own keep-alive `Agent` with the default options, destroyed with the layer.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BatchApi } from "effect-openai-batch"
+ * import * as UndiciHttpClient from "effect-openai-batch/UndiciHttpClient"
+ *
+ * // needs the optional peer dependency undici
+ * const MainLive = BatchApi.layerFromEnv.pipe(Layer.provide(UndiciHttpClient.layer))
+ * ```
+ *
  * @since 0.1.0
  * @category Layers
  */

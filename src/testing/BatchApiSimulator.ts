@@ -45,22 +45,136 @@ import * as Simulator_ from "./internal/simulator.js"
 import * as Tokens from "./internal/tokens.js"
 
 export type {
+  /**
+   * An enqueued limit: one number for every model, or a number per model. In a per-model map, the key `"*"` is the
+   * limit of the models it does not name; without it, those models are unlimited.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
   EnqueuedLimit,
+  /**
+   * One item of a batch's `errors.data`.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
   ErrorItem,
+  /**
+   * A fault for the next matching requests.
+   *
+   * - `RateLimited`: 429 with OpenAI's envelope and `retry-after` (seconds) and/or `retry-after-ms`.
+   * - `ServerError`: a 5xx with OpenAI's envelope.
+   * - `Dropped`: the connection drops before the request is handled (nothing changes).
+   * - `Timeout`: the request is never answered (the client's timeout fires).
+   * - `MalformedBody`: a 200 whose body is not JSON (an HTML page from a proxy).
+   * - `TruncatedBody`: the request is handled (a create does create) but the JSON body is cut in half.
+   * - `CommitThenDrop`: the request is handled (a create stores its batch), then the connection drops.
+   *
+   * @since 0.1.0
+   * @category Faults
+   */
   Fault,
+  /**
+   * @since 0.1.0
+   * @category Faults
+   */
   FaultOptions,
+  /**
+   * A request in the log. `body` is the parsed JSON body (a summary of the fields for a multipart upload);
+   * `authorization` is never kept.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
   LoggedRequest,
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
   Options,
+  /**
+   * One request line of a batch input file (CONTRACT.md appendix C).
+   *
+   * @since 0.1.0
+   * @category Responders
+   */
   RequestLine,
+  /**
+   * Which requests a fault applies to: a predicate, or a method and a path (a string matches exactly, a RegExp
+   * is tested). Default: every request.
+   *
+   * @since 0.1.0
+   * @category Faults
+   */
   RequestMatcher,
+  /**
+   * Decides each request line of a batch. It must be pure: it runs once per line when the batch is created.
+   *
+   * @since 0.1.0
+   * @category Responders
+   */
   Responder,
+  /**
+   * What a responder knows besides the line.
+   *
+   * @since 0.1.0
+   * @category Responders
+   */
   ResponderContext,
+  /**
+   * The answer to one request line: an HTTP response (2xx goes to the output file, anything else to the error
+   * file) or an error that never reached an HTTP response (error file, `response: null`).
+   *
+   * @since 0.1.0
+   * @category Responders
+   */
   ResponderResult,
+  /**
+   * How a batch lives. Every field is optional; unset ones come from the simulator's default script, then from
+   * `defaultScript`.
+   *
+   * A batch expires when it is still `in_progress` at `expires_at` (24 hours after creation). With
+   * `outcome: "expired"` it always does; unless `inProgress` is set, half of its requests are done by then.
+   *
+   * @since 0.1.0
+   * @category Scripts
+   */
   Script,
+  /**
+   * How to seed batches directly (no requests, no lifecycle: seeded batches are fixed snapshots).
+   *
+   * @since 0.1.0
+   * @category Models
+   */
   SeedOptions,
+  /**
+   * A file held by the simulator.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
   SimFile,
+  /**
+   * The simulator: its HTTP entry point and the handles tests use to script it and look inside.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
   Simulator,
+  /**
+   * One HTTP request as the simulator sees it, whatever transport carried it.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
   SimRequest,
+  /**
+   * What the simulator does with a request: answer it, drop the connection, or never answer.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
   SimResponse
 } from "./internal/model.js"
 
@@ -257,6 +371,32 @@ export interface BatchApiOptions extends Model.Options {
  * The full stack a test swaps in: `BatchApi.layer()` and `OpenAiFiles.layer()` (so `BatchJob.runBatch` runs too)
  * over the simulator's `HttpClient`, with an `OpenAiConfig` holding `testApiKey`. The simulator is in context too,
  * to script it and read its log.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Fiber, TestClock, TestContext } from "effect"
+ * import { BatchApi, BatchWait } from "effect-openai-batch"
+ * import { BatchApiSimulator } from "effect-openai-batch/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const simulator = yield* BatchApiSimulator.BatchApiSimulator
+ *   yield* simulator.setDefaultScript({ inProgress: "6 hours", requestCount: 500 })
+ *   const batch = yield* BatchApi.createBatch({
+ *     input_file_id: "file-any",
+ *     endpoint: "/v1/chat/completions",
+ *     completion_window: "24h"
+ *   })
+ *   const fiber = yield* Effect.fork(BatchWait.awaitCompleted(batch.id))
+ *   yield* TestClock.adjust("7 hours") // hours of batch time in milliseconds
+ *   return yield* Fiber.join(fiber)
+ * })
+ *
+ * const TestApi = BatchApiSimulator.layerBatchApi({ requireInputFile: false }) // any input file id
+ * Effect.runPromise(program.pipe(Effect.provide(TestApi), Effect.provide(TestContext.TestContext))).then((done) => {
+ *   assert.strictEqual(done.status, "completed")
+ *   assert.strictEqual(done.request_counts?.completed, 500)
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category Layers

@@ -56,6 +56,21 @@ export const make = (handlers: Handlers): BatchApi.Service => {
 /**
  * A `BatchApi` layer from handlers.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi, BatchWait } from "effect-openai-batch"
+ * import { BatchApiTest } from "effect-openai-batch/testing"
+ *
+ * // waits and streams run unchanged on a BatchApi made of plain functions
+ * const batch = BatchApiTest.batch({ id: "batch_1", status: "completed" })
+ * const TestApi = BatchApiTest.layer({ retrieveBatch: () => Effect.succeed(batch) })
+ *
+ * Effect.runPromise(BatchWait.awaitBatch("batch_1").pipe(Effect.provide(TestApi))).then((done) => {
+ *   assert.strictEqual(done.status, "completed")
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category Layers
  */

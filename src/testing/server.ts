@@ -110,6 +110,25 @@ export const app = (simulator: BatchApiSimulator.Simulator, speed = 1) => {
 /**
  * Starts a simulator server on 127.0.0.1; it stops when the scope closes (open connections are closed too).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { make } from "effect-openai-batch/testing/server"
+ *
+ * // any OpenAI client can be pointed at server.baseUrl; any non-empty key is accepted
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const server = yield* make({ port: 0, speed: 60, acceptAnyKey: true }) // one real second = one batch minute
+ *     const response = yield* Effect.promise(() =>
+ *       fetch(`${server.baseUrl}/batches`, { headers: { authorization: "Bearer anything" } })
+ *     )
+ *     return response.status
+ *   })
+ * )
+ *
+ * Effect.runPromise(program).then((status) => assert.strictEqual(status, 200))
+ * ```
+ *
  * @since 0.1.0
  * @category Constructors
  */
