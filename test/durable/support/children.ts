@@ -1,11 +1,11 @@
 /**
- * Child processes for the crash tests: `jobChild.ts` bundled once per test file with esbuild into one CommonJS file
- * run by plain `node` (one pid, so a SIGKILL is exact).
+ * Child processes for the crash tests: `jobChild.ts` bundled with esbuild into one CommonJS file run by plain `node`
+ * (one pid, so a SIGKILL is exact).
  *
  * Why a bundle and not `node --import tsx`: measured on this 2-core machine under load 7-8, a durable child took
  * 5.0 s from spawn to its engine being up under tsx (its loader hooks resolve and transform some 600 modules one
- * by one) and 0.9 s bundled; the bundle costs about 2 s once. With 18 children per run that is the difference
- * between a minute and a quarter of one. The native driver (`better-sqlite3`) stays outside the bundle and is
+ * by one) and 0.9 s bundled; a build costs about 2 s, and is kept until one of its inputs changes. With 20
+ * children per run that is the difference between a minute and a quarter of one. The native driver (`better-sqlite3`) stays outside the bundle and is
  * found through `NODE_PATH`.
  */
 import * as esbuild from "esbuild"
@@ -21,23 +21,65 @@ const root = fileURLToPath(new URL("../../../", import.meta.url))
 
 let bundled: Promise<string> | undefined
 
-/** The child script as one file (built once per test file). */
+/** Where the bundle is kept between test files and runs, with the inputs it was built from. */
+const cacheDir = path.join(os.tmpdir(), "eob-job-child")
+const cached = path.join(cacheDir, "jobChild.cjs")
+const inputsFile = path.join(cacheDir, "inputs.json")
+
+type Inputs = ReadonlyArray<readonly [file: string, mtimeMs: number, size: number]>
+
+const statOf = (file: string): readonly [string, number, number] | undefined => {
+  try {
+    const stat = fs.statSync(file)
+    return [file, stat.mtimeMs, stat.size]
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether the kept bundle was built from the files as they are now (every input unchanged). */
+const fresh = (): boolean => {
+  try {
+    const inputs: Inputs = JSON.parse(fs.readFileSync(inputsFile, "utf8"))
+    return fs.existsSync(cached) && inputs.every(([file, mtimeMs, size]) => {
+      const now = statOf(file)
+      return now !== undefined && now[1] === mtimeMs && now[2] === size
+    })
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The child script as one file: built when a file it is made of changed since the kept one, else reused (a build
+ * costs about 2 s of CPU; both crash test files use it). Written under temporary names and renamed, the bundle
+ * first: a reader that sees the new list of inputs sees the new bundle.
+ */
 export const bundle = Effect.promise(() => {
   bundled ??= (async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eob-child-"))
-    const outfile = path.join(dir, "jobChild.cjs")
-    await esbuild.build({
+    if (fresh()) return cached
+    fs.mkdirSync(cacheDir, { recursive: true })
+    const temp = `${cached}.${process.pid}.tmp`
+    const result = await esbuild.build({
       entryPoints: [path.join(root, "test/durable/support/jobChild.ts")],
+      absWorkingDir: root,
       bundle: true,
       platform: "node",
       format: "cjs",
       target: "node20",
-      outfile,
+      outfile: temp,
       external: ["better-sqlite3", "pg-native"],
+      metafile: true,
       logLevel: "error"
     })
-    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }))
-    return outfile
+    const inputs: Inputs = Object.keys(result.metafile.inputs).flatMap((file) => {
+      const now = statOf(path.resolve(root, file))
+      return now === undefined ? [] : [now]
+    })
+    fs.renameSync(temp, cached)
+    fs.writeFileSync(`${inputsFile}.${process.pid}.tmp`, JSON.stringify(inputs))
+    fs.renameSync(`${inputsFile}.${process.pid}.tmp`, inputsFile)
+    return cached
   })()
   return bundled
 })

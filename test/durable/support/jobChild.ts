@@ -116,7 +116,7 @@ const event = (done?: Deferred.Deferred<void>) => (e: JobReport.JobEvent) =>
   })
 
 /** Polls fast: the simulator's clock runs a thousand times faster than this one. */
-const poll = BatchSchedule.every("20 millis")
+const poll = BatchSchedule.every("50 millis")
 
 const payload: DurableJob.Payload = {
   jobId: config.jobId,
