@@ -93,14 +93,14 @@ export interface Child {
   readonly exited: () => boolean
 }
 
-/** Spawns a child; it is SIGKILLed when the scope closes if it still runs. */
-export const spawnChild = (config: ChildConfig): Effect.Effect<Child, never, Scope.Scope> =>
+/** Spawns a child (with `env` added to this process's environment); it is SIGKILLed when the scope closes if it still runs. */
+export const spawnChild = (config: ChildConfig, env: Record<string, string> = {}): Effect.Effect<Child, never, Scope.Scope> =>
   Effect.flatMap(bundle, (script) =>
     Effect.acquireRelease(
       Effect.sync((): Child => {
         const proc = spawn(process.execPath, [script, JSON.stringify(config)], {
           cwd: root,
-          env: { ...process.env, NODE_PATH: path.join(root, "node_modules") },
+          env: { ...process.env, ...env, NODE_PATH: path.join(root, "node_modules") },
           stdio: ["ignore", "pipe", "pipe"]
         })
         const lines: Array<string> = []
@@ -146,8 +146,8 @@ export const ended = (child: Child, timeoutMs: number) =>
   )
 
 /** Runs a child to its end. */
-export const runChild = (config: ChildConfig, timeoutMs: number) =>
-  Effect.scoped(Effect.flatMap(spawnChild(config), (child) => ended(child, timeoutMs)))
+export const runChild = (config: ChildConfig, timeoutMs: number, env: Record<string, string> = {}) =>
+  Effect.scoped(Effect.flatMap(spawnChild(config, env), (child) => ended(child, timeoutMs)))
 
 /** Waits until a line matching `match` shows up in a child's output. */
 export const awaitLine = (child: Child, match: (line: string) => boolean, timeoutMs: number) =>
