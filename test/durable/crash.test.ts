@@ -1,0 +1,169 @@
+/**
+ * Crash tests with real processes: a child runs a job against a simulator this test serves over HTTP (its clock a
+ * thousand times faster: a batch's six minutes pass in 0.36 s), kills itself with SIGKILL at a chosen point, and a
+ * fresh child finishes the job. In-process (`Job.run` again, resuming from the API alone) and on the durable
+ * SQLite engine (the fresh process resumes the workflow by itself; `DurableJob.run` then returns the stored
+ * summary). And a cluster: two runners share a PostgreSQL the test starts itself; the job is started from this
+ * process (a client that runs nothing); the runner that owns it kills itself right after its first create; the
+ * other takes its shards over once their leases expire and finishes the job from the journal.
+ *
+ * Each case has its own simulator server; the cases run concurrently (one file: vitest runs files one after the
+ * other on 2 cores, and the cluster case mostly waits).
+ */
+import { assert, beforeAll, describe, it } from "@effect/vitest"
+import { Effect, Redacted } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as DurableJob from "../../src/durable/DurableJob.js"
+import * as PostgresEngine from "../../src/durable/PostgresEngine.js"
+import * as SqliteEngine from "../../src/durable/SqliteEngine.js"
+import * as Server from "../../src/testing/server.js"
+import { checkJob, decodeSummary, writeInput } from "./support/checks.js"
+import { awaitLine, bundle, ended, runChild, spawnChild } from "./support/children.js"
+import type { ChildConfig, KillAt } from "./support/jobChild.js"
+import * as Postgres from "./support/postgres.js"
+
+const requests = 30
+const perPart = 10
+const parts = requests / perPart
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "eob-crash-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+/**
+ * Lowered engine timings (defaults in brackets): a dead runner is noticed after `shardLockExpiration` [35 s]. A
+ * live runner that misses its heartbeat under load is safe: its shards stay locked (advisory locks) until it lets
+ * them go.
+ */
+const timings = {
+  shardLockRefreshInterval: "500 millis", // [10 s]
+  shardLockExpiration: "3 seconds", // [35 s]
+  refreshAssignmentsInterval: "500 millis", // [3 s]
+  entityMessagePollInterval: "500 millis", // [10 s]
+  runnerHealthCheckInterval: "5 seconds" // [1 min]
+} as const
+
+const crashThenFinish = (mode: "job" | "durable", killAt: KillAt) =>
+  Effect.gen(function*() {
+    const server = yield* Server.make({ speed: 1000 })
+    const dir = yield* tempDir
+    const input = path.join(dir, "input.jsonl")
+    writeInput(input, requests)
+    const jobId = `crash-${mode}-${killAt.replace(":", "-")}`
+    const config: ChildConfig = {
+      mode,
+      baseUrl: server.baseUrl,
+      jobId,
+      input,
+      sinkDir: path.join(dir, "results"),
+      workDir: path.join(dir, "work"),
+      db: path.join(dir, "engine.sqlite"),
+      maxRequestsPerPart: perPart
+    }
+    const first = yield* runChild({ ...config, killAt }, 30_000)
+    assert.strictEqual(first.signal, "SIGKILL", `the first process was not killed:\n${first.lines.join("\n")}`)
+    assert.include(first.lines, `KILL ${killAt}`)
+    assert.notInclude(first.lines.join("\n"), "SUMMARY")
+
+    // HOST and PORT, as many platforms set them, must not change the runner's address: with another address the
+    // dead process's shard locks would hold the job back until they expire (35 s), past the resume's 20 s.
+    const second = yield* runChild({ ...config, mode: mode === "job" ? "job" : "durable-resume" }, 30_000, {
+      HOST: "example.internal",
+      PORT: "1234"
+    })
+    assert.strictEqual(second.code, 0, `the second process failed:\n${second.lines.join("\n")}`)
+    const summary = decodeSummary(second.lines)
+    if (mode === "job") {
+      // Everything the first process created was found again from the API.
+      const created = first.lines.filter((l) => l.startsWith("EVENT PartCreated")).length
+      assert.isAtLeast(summary.parts.flatMap((p) => p.attempts).filter((a) => a.resumed).length, created)
+    }
+    if (mode === "durable") {
+      // Any process can read the stored result through a client of the file.
+      const stored = yield* DurableJob.result(jobId).pipe(Effect.provide(SqliteEngine.layerClient({ filename: config.db ?? "" })))
+      assert.strictEqual(stored?._tag, "Complete")
+      if (stored?._tag === "Complete") assert.deepStrictEqual(yield* stored.exit, summary)
+    }
+    yield* checkJob({ simulator: server.simulator, jobId, sinkDir: config.sinkDir, requests, parts, summary })
+  }).pipe(Effect.scoped)
+
+describe("crash and finish: real processes killed with SIGKILL, a fresh process finishes the job", () => {
+  // Built before the cases start, so that their timeouts do not count it.
+  beforeAll(() => Effect.runPromise(bundle), 60_000)
+
+  // First: most of its time is waiting (PostgreSQL, the lease), which the other cases fill.
+  it.scopedLive("DurableJob on two runners sharing a Postgres: the owner dies right after a create, the other takes over and finishes; no batch twice, every result once", () =>
+    Effect.gen(function*() {
+      const pg = yield* Postgres.start
+      const server = yield* Server.make({ speed: 1000 })
+      const dir = yield* tempDir
+      const input = path.join(dir, "input.jsonl")
+      writeInput(input, requests)
+      const jobId = "cluster-takeover"
+      const runner = (port: number): ChildConfig => ({
+        mode: "pg-runner",
+        baseUrl: server.baseUrl,
+        jobId,
+        input,
+        sinkDir: path.join(dir, "results"),
+        workDir: path.join(dir, "work"),
+        maxRequestsPerPart: perPart,
+        killAt: "created",
+        // Only the first runner to create a batch dies; the one that replays the create later lives.
+        killOnce: path.join(dir, "killed"),
+        pg: { url: pg.url, port, shardingConfig: timings }
+      })
+      const a = yield* spawnChild(runner(yield* Postgres.freePort))
+      const b = yield* spawnChild(runner(yield* Postgres.freePort))
+      yield* awaitLine(a, (l) => l === "UP", 20_000)
+      yield* awaitLine(b, (l) => l === "UP", 20_000)
+      // Let each runner see the other in the runners' table, so the shards are split before the job lands.
+      yield* Effect.sleep("1 second")
+
+      const client = PostgresEngine.layerClient({ url: Redacted.make(pg.url), shardingConfig: timings })
+      const summary = yield* Effect.gen(function*() {
+        yield* DurableJob.start({ jobId, input, endpoint: "/v1/embeddings", maxRequestsPerPart: perPart, workDir: path.join(dir, "work") })
+        for (;;) {
+          const result = yield* DurableJob.result(jobId)
+          if (result !== undefined && result._tag === "Complete") return yield* result.exit
+          yield* Effect.sleep("200 millis")
+        }
+      }).pipe(Effect.timeout("40 seconds"), Effect.provide(client))
+
+      const [killed, survivor] = fs.readFileSync(path.join(dir, "killed"), "utf8").trim() === String(a.pid) ? [a, b] : [b, a]
+      const gone = yield* ended(killed, 5_000)
+      assert.strictEqual(gone.signal, "SIGKILL")
+      assert.include(gone.lines, "KILL created")
+      assert.isTrue(gone.lines.some((l) => l.startsWith("EVENT PartCreated")), "the killed runner owned the job")
+      assert.isFalse(gone.lines.includes("EVENT JobDone - -"))
+      assert.include(survivor.lines, "EVENT JobDone - -", "the other runner finished it")
+      assert.doesNotThrow(() => process.kill(survivor.pid, 0), "the other runner is still up")
+      yield* checkJob({ simulator: server.simulator, jobId, sinkDir: path.join(dir, "results"), requests, parts, summary })
+    }), { timeout: 90_000, concurrent: true })
+
+  const inProcess: ReadonlyArray<readonly [KillAt, string]> = [
+    ["uploaded", "after an upload (no batch yet)"],
+    ["created", "right after a create returned"],
+    ["progress", "while waiting for a batch"],
+    ["results:15", "in the middle of a delivery of results"]
+  ]
+  for (const [killAt, when] of inProcess) {
+    it.live(`Job.run killed ${when}: a re-run resumes from the API alone, no batch twice, every result once`, () =>
+      crashThenFinish("job", killAt), { timeout: 90_000, concurrent: true })
+  }
+
+  const durable: ReadonlyArray<readonly [KillAt, string]> = [
+    ["uploaded", "inside the upload step (not journaled)"],
+    ["create-http", "once the API made the batch, before the create step was journaled"],
+    ["created", "right after the create step was journaled"],
+    ["progress", "inside a waiting step"],
+    ["results:15", "inside a results step, mid-delivery"]
+  ]
+  for (const [killAt, when] of durable) {
+    it.live(`DurableJob on SQLite killed ${when}: the engine resumes it on start, no batch twice, every result once`, () =>
+      crashThenFinish("durable", killAt), { timeout: 90_000, concurrent: true })
+  }
+})

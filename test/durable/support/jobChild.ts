@@ -1,0 +1,191 @@
+/**
+ * A process that runs a job against a simulator served over HTTP, for the crash tests. Run it with
+ * `node --import tsx jobChild.ts '<config json>'` (one pid, so a SIGKILL is exact).
+ *
+ * It kills ITSELF with SIGKILL at the point `killAt` names, the first time it is reached: exact and deterministic,
+ * where a kill from the parent would land some milliseconds later. With `killOnce`, only the first process to
+ * reach the point (across processes) kills itself: the file is created exclusively first.
+ *
+ * Modes:
+ * - `job`: `Job.run` of the input file (in-process; a re-run resumes from the API alone).
+ * - `durable`: `DurableJob.run` on `SqliteEngine.layer(db)`.
+ * - `durable-resume`: `SqliteEngine.layer(db)` without calling anything: waits for the engine to finish the job by
+ *   itself (its `JobDone` event), then asks `DurableJob.run` for the stored summary.
+ * - `pg-runner`: a runner of `PostgresEngine.layer`, up until killed.
+ *
+ * Prints `UP` once the engine is built, `EVENT <tag> <part> <attempt>` per event, `KILL <point>` just before it dies,
+ * `SUMMARY <json>` at the end (pipes are synchronous on Linux: a line written before the kill is read).
+ */
+import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import { Cause, Deferred, Duration, Effect, Layer, Redacted, Stream } from "effect"
+import * as fs from "node:fs"
+import * as BatchApi from "../../../src/BatchApi.js"
+import * as BatchSchedule from "../../../src/BatchSchedule.js"
+import * as Job from "../../../src/Job.js"
+import type * as JobReport from "../../../src/JobReport.js"
+import * as JobSink from "../../../src/JobSink.js"
+import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
+import * as OpenAiFiles from "../../../src/OpenAiFiles.js"
+import * as DurableJob from "../../../src/durable/DurableJob.js"
+import * as PostgresEngine from "../../../src/durable/PostgresEngine.js"
+import * as SqliteEngine from "../../../src/durable/SqliteEngine.js"
+import { testApiKey } from "../../../src/testing/BatchApiSimulator.js"
+
+/** Where a process kills itself. `results:N`: in the sink, after N results in all. */
+export type KillAt = "uploaded" | "create-http" | "created" | "progress" | `results:${number}`
+
+export interface ChildConfig {
+  readonly mode: "job" | "durable" | "durable-resume" | "pg-runner"
+  readonly baseUrl: string
+  readonly jobId: string
+  readonly input: string
+  readonly sinkDir: string
+  readonly workDir: string
+  readonly maxRequestsPerPart: number
+  readonly killAt?: KillAt | undefined
+  readonly killOnce?: string | undefined
+  readonly db?: string | undefined
+  readonly pg?: {
+    readonly url: string
+    readonly port: number
+    /** JSON-safe settings only (durations as strings). */
+    readonly shardingConfig: Partial<ShardingConfig.ShardingConfig["Type"]>
+  } | undefined
+}
+
+const config: ChildConfig = JSON.parse(process.argv[2] ?? "{}")
+const out = (line: string) => process.stdout.write(`${line}\n`)
+
+const kill = (point: string) =>
+  Effect.sync(() => {
+    if (config.killOnce !== undefined) {
+      try {
+        fs.writeFileSync(config.killOnce, `${process.pid}\n`, { flag: "wx" })
+      } catch {
+        return // another process was first
+      }
+    }
+    out(`KILL ${point}`)
+    process.kill(process.pid, "SIGKILL")
+  })
+
+const killAt = (point: KillAt) => config.killAt === point ? kill(point) : Effect.void
+
+/** Kills the process once a create's answer has arrived: the API made the batch, nobody has journaled it. */
+const httpClient = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(HttpClient.HttpClient, (client) =>
+    HttpClient.tap(client, (response) =>
+      response.request.method === "POST" && response.request.url.endsWith("/batches") && response.status === 200
+        ? killAt("create-http")
+        : Effect.void))
+).pipe(Layer.provide(FetchHttpClient.layer))
+
+const api = Layer.merge(BatchApi.layer, OpenAiFiles.layer).pipe(
+  Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testApiKey), baseUrl: config.baseUrl, timeout: "10 seconds" })),
+  Layer.provide(httpClient),
+  Layer.orDie
+)
+
+/** `JobSink.jsonlFiles`, killing the process after N results when asked to. */
+const sink = (() => {
+  const files = JobSink.jsonlFiles(config.sinkDir)
+  const after = config.killAt?.startsWith("results:") ? Number(config.killAt.slice("results:".length)) : undefined
+  if (after === undefined) return files
+  let seen = 0
+  return {
+    stored: files.stored,
+    deliver: (delivery, results) =>
+      files.deliver(delivery, Stream.tap(results, () => ++seen >= after ? kill(`results:${after}`) : Effect.void))
+  } satisfies typeof files
+})()
+
+const event = (done?: Deferred.Deferred<void>) => (e: JobReport.JobEvent) =>
+  Effect.gen(function*() {
+    const part = "part" in e ? e.part : "-"
+    const attempt = "attempt" in e ? e.attempt : "-"
+    out(`EVENT ${e._tag} ${part} ${attempt}`)
+    if (e._tag === "PartUploaded") yield* killAt("uploaded")
+    if (e._tag === "PartCreated" && !e.resumed) yield* killAt("created")
+    if (e._tag === "PartProgress") yield* killAt("progress")
+    if (e._tag === "JobDone" && done !== undefined) yield* Deferred.succeed(done, undefined)
+  })
+
+/** Polls fast: the simulator's clock runs a thousand times faster than this one. */
+const poll = BatchSchedule.every("50 millis")
+
+const payload: DurableJob.Payload = {
+  jobId: config.jobId,
+  input: config.input,
+  endpoint: "/v1/embeddings",
+  maxRequestsPerPart: config.maxRequestsPerPart,
+  workDir: config.workDir
+}
+
+const printSummary = (summary: JobReport.JobSummary) => Effect.sync(() => out(`SUMMARY ${JSON.stringify(summary)}`))
+
+const durable = <E>(engine: Layer.Layer<WorkflowEngine.WorkflowEngine, E>, done?: Deferred.Deferred<void>) =>
+  DurableJob.layer({ sink, poll, onEvent: event(done) }).pipe(
+    Layer.provideMerge(engine),
+    Layer.provide(Layer.merge(api, NodeContext.layer))
+  )
+
+const program: Effect.Effect<void, unknown> = Effect.gen(function*() {
+  switch (config.mode) {
+    case "job": {
+      out("UP")
+      const summary = yield* Job.run({ path: config.input }, {
+        jobId: config.jobId,
+        endpoint: "/v1/embeddings",
+        maxRequestsPerPart: config.maxRequestsPerPart,
+        workDir: config.workDir,
+        cancelOnInterrupt: false,
+        poll,
+        sink,
+        onEvent: event()
+      }).pipe(Effect.provide(Layer.merge(api, NodeContext.layer)))
+      return yield* printSummary(summary)
+    }
+    case "durable":
+      return yield* Effect.gen(function*() {
+        out("UP")
+        return yield* printSummary(yield* DurableJob.run(payload))
+      }).pipe(Effect.provide(durable(SqliteEngine.layer({ filename: config.db ?? "" }))))
+    case "durable-resume": {
+      const done = yield* Deferred.make<void>()
+      return yield* Effect.gen(function*() {
+        out("UP")
+        // Nobody asks for the job: the engine must resume it from its file on its own.
+        yield* Deferred.await(done).pipe(
+          Effect.timeoutFail({ duration: Duration.seconds(20), onTimeout: () => new Error("the engine did not resume the job by itself") })
+        )
+        return yield* printSummary(yield* DurableJob.run(payload))
+      }).pipe(Effect.provide(durable(SqliteEngine.layer({ filename: config.db ?? "" }), done)))
+    }
+    case "pg-runner": {
+      const pg = config.pg
+      if (pg === undefined) return yield* Effect.die("pg-runner needs pg")
+      return yield* Effect.gen(function*() {
+        out("UP")
+        return yield* Effect.never
+      }).pipe(Effect.provide(durable(PostgresEngine.layer({
+        url: Redacted.make(pg.url),
+        host: "127.0.0.1",
+        port: pg.port,
+        shardingConfig: pg.shardingConfig
+      }))))
+    }
+  }
+})
+
+Effect.runPromiseExit(program).then((exit) => {
+  if (exit._tag === "Failure") {
+    out(`FAILED ${Cause.pretty(exit.cause, { renderErrorCause: true })}`)
+    process.exit(1)
+  }
+  process.exit(0)
+})
