@@ -20,7 +20,7 @@ const bundled = mkdtempSync(join(tmpdir(), "effect-openai-batch-examples-"))
 const packageSource = (specifier: string): string => {
   const sub = specifier.slice("effect-openai-batch".length)
   if (sub === "") return join(root, "src/index.ts")
-  if (sub === "/testing") return join(root, "src/testing/index.ts")
+  if (sub === "/testing" || sub === "/durable") return join(root, "src", sub.slice(1), "index.ts")
   return join(root, "src", `${sub.slice(1)}.ts`)
 }
 
