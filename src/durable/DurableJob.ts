@@ -30,6 +30,7 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { tmpdir } from "node:os"
@@ -97,7 +98,9 @@ export const JobWorkflow = Workflow.make({
   payload: Payload,
   success: JobReport.JobSummary,
   error: BatchError.BatchError,
-  idempotencyKey: (payload) => payload.jobId
+  idempotencyKey: (payload) => payload.jobId,
+  // A caller waiting in `run` across a suspension (a durable backoff) hears of the end within 5 s, not 30 s.
+  suspendedRetrySchedule: Schedule.exponential("200 millis", 1.5).pipe(Schedule.union(Schedule.spaced("5 seconds")))
 })
 
 // ---------------------------------------------------------------------------------------------------------------

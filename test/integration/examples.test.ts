@@ -27,7 +27,7 @@ const packageSource = (specifier: string): string => {
 beforeAll(async () => {
   const esbuild = await import("esbuild")
   await esbuild.build({
-    entryPoints: ["quickstart", "wait-for-batch", "cancel-and-wait", "stream-all-batches", "run-batch", "large-job"].map((name) =>
+    entryPoints: ["quickstart", "wait-for-batch", "cancel-and-wait", "stream-all-batches", "run-batch", "large-job", "durable-job"].map((name) =>
       join(root, "examples", `${name}.ts`)
     ),
     outdir: bundled,
@@ -89,6 +89,11 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = 
     /done: 12000\/12000 succeeded, 0 missing, 12 batches \([1-9]\d* found from process A/,
     "the simulator holds 12 batches: one per part, none twice",
     "12 results files, one per batch"
+  ]],
+  ["durable-job", [
+    "done: 6000/6000 succeeded in 6 batches",
+    /asked again: the stored summary \(6000 succeeded\) in \d+ ms, no step run twice/,
+    "6 results files"
   ]]
 ]
 
