@@ -21,6 +21,7 @@ import * as Redacted from "effect/Redacted"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Decoder from "./decoder.js"
+import * as Direct from "./directTransport.js"
 import * as Timeout from "./timeout.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
@@ -171,19 +172,69 @@ const codeOf = (error: unknown): string | undefined => {
  * platform error's `cause`: undici's, fetch's or the system's) and its code, but not the platform error itself,
  * whose request holds the `Authorization` header.
  */
-const transportError = (method: string, url: string) => (error: HttpClientError.HttpClientError) => {
-  const code = codeOf(error.cause)
-  const detail = error.cause instanceof Error ? error.cause.message : error.description
+const noResponse = (
+  method: string,
+  url: string,
+  reason: BatchError.TransportError["reason"],
+  /** What failed, in the platform's words: `Transport`, `Decode` (a body that broke off), `InvalidUrl`... */
+  label: string,
+  cause: unknown,
+  description: string | undefined
+): BatchError.TransportError => {
+  const code = codeOf(cause)
+  const detail = cause instanceof Error ? cause.message : description
   return new BatchError.TransportError({
     method,
     url,
-    reason: error._tag === "RequestError" && error.reason !== "Transport" ? error.reason : "Transport",
-    message: `${method} ${url} failed: ${error.reason}${detail === undefined ? "" : ` (${detail})`}${
+    reason,
+    message: `${method} ${url} failed: ${label}${detail === undefined ? "" : ` (${detail})`}${
       code === undefined || detail?.includes(code) ? "" : ` [${code}]`
     }`,
     ...(code === undefined ? {} : { code }),
-    ...(error.cause === undefined ? {} : { cause: error.cause })
+    ...(cause === undefined ? {} : { cause })
   })
+}
+
+const transportError = (method: string, url: string) => (error: HttpClientError.HttpClientError) =>
+  noResponse(
+    method,
+    url,
+    error._tag === "RequestError" && error.reason !== "Transport" ? error.reason : "Transport",
+    error.reason,
+    error.cause,
+    error.description
+  )
+
+const timedOut = (method: string, url: string, timeout: Duration.Duration) =>
+  new BatchError.TransportError({
+    method,
+    url,
+    reason: "Timeout",
+    message: `${method} ${url} timed out after ${Duration.format(timeout)}`
+  })
+
+/** A direct exchange's failure, worded as the platform's error for the same failure would be. */
+const directError = (method: string, url: string, timeout: Duration.Duration) => (failure: Direct.Failure) =>
+  failure.kind === "Timeout"
+    ? timedOut(method, url, timeout)
+    : noResponse(method, url, "Transport", failure.kind === "Body" ? "Decode" : "Transport", failure.cause, undefined)
+
+/** `?key=value&...` of the defined params, or "". */
+const queryOf = (params: Record<string, string | number | undefined> | undefined): string => {
+  let query = ""
+  if (params === undefined) return query
+  for (const key in params) {
+    const value = params[key]
+    if (value === undefined) continue
+    query += `${query === "" ? "?" : "&"}${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`
+  }
+  return query
+}
+
+const lowerCaseKeys = (record: Record<string, string>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(record)) out[key.toLowerCase()] = value
+  return out
 }
 
 /** A response body that broke off after its head arrived (a download cut short). @internal */
@@ -214,6 +265,7 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
       // The platform records request headers on its spans; these identify the account, like the key.
       Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, "openai-organization", "openai-project"]))
     : HttpClient.withTracerDisabledWhen(httpClient, () => true)
+  /** For `raw`, which takes a request relative to the base URL. */
   const client = traced.pipe(
     HttpClient.mapRequest(flow(
       HttpClientRequest.prependUrl(config.baseUrl),
@@ -222,20 +274,26 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
       HttpClientRequest.acceptJson
     ))
   )
+  // Every JSON call's headers, built once (what prependUrl/bearerToken/setHeaders/acceptJson did per call).
+  const commonHeaders: Record<string, string> = {
+    authorization: `Bearer ${secret}`,
+    ...identity,
+    accept: "application/json"
+  }
+  const commonPlatformHeaders = Headers.fromInput(commonHeaders)
+  // The direct exchange of a transport that has one (./directTransport.ts), unless the platform's per-attempt
+  // spans are wanted (they are made by the HttpClient) or the base URL has parts a plain path cannot carry.
+  const base = new URL(config.baseUrl)
+  const direct = config.httpSpans || base.search !== "" || base.hash !== "" ? undefined : Direct.get(httpClient)
+  const basePath = base.pathname === "/" ? "" : base.pathname
+
   /** Runs one attempt under the per-attempt timeout; the body read is inside it too. */
   const withTimeout = <A>(
     method: string,
     url: string,
     timeout: Duration.Duration,
     effect: Effect.Effect<A, BatchError.RequestError>
-  ): Effect.Effect<A, BatchError.RequestError> =>
-    Timeout.timeoutFail(effect, timeout, () =>
-      new BatchError.TransportError({
-        method,
-        url,
-        reason: "Timeout",
-        message: `${method} ${url} timed out after ${Duration.format(timeout)}`
-      }))
+  ): Effect.Effect<A, BatchError.RequestError> => Timeout.timeoutFail(effect, timeout, () => timedOut(method, url, timeout))
 
   const failStatus = (response: HttpClientResponse.HttpClientResponse, method: string, url: string) =>
     Effect.flatMap(
@@ -243,11 +301,89 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
       ([body, now]) => Effect.fail(statusError(response, method, url, scrub(body), now))
     )
 
-  const request = <A>(spec: RequestSpec, decode: Decoder.Decoder<A>) => {
+  const decodeBody = <A>(
+    spec: RequestSpec,
+    url: string,
+    decode: Decoder.Decoder<A>,
+    status: number,
+    headers: Readonly<Record<string, string>>,
+    text: string
+  ): Effect.Effect<Decoded<A>, BatchError.DecodeError> => {
+    const requestId = headers["x-request-id"]
+    const fail = (issue: string) =>
+      Effect.fail(
+        new BatchError.DecodeError({
+          method: spec.method,
+          url,
+          status,
+          issue,
+          bodyExcerpt: excerpt(scrub(text)),
+          message: `${spec.method} ${url}: the ${status} response does not match the API's schema: ${issue}`,
+          ...definedOnly({ requestId })
+        })
+      )
+    const json = parseJson(text)
+    if (Either.isLeft(json)) return fail(`not JSON (${json.left})`)
+    const decoded = decode(json.right)
+    if (Either.isLeft(decoded)) return fail(ParseResult.TreeFormatter.formatIssueSync(decoded.left))
+    const result: Decoded<A> = { value: decoded.right, requestId, headers }
+    return requestId === undefined
+      ? Effect.succeed(result)
+      : Effect.as(Effect.annotateCurrentSpan("openai.request_id", requestId), result)
+  }
+
+  /** One attempt through the transport's direct exchange: the request is a plain object, the timeout its own. */
+  const requestDirect = <A>(
+    exchange: Direct.Direct["exchange"],
+    spec: RequestSpec,
+    decode: Decoder.Decoder<A>,
+    url: string,
+    timeout: Duration.Duration
+  ): Effect.Effect<Decoded<A>, BatchError.RequestError> => {
+    let headers = commonHeaders
+    let body: string | undefined
+    if (spec.headers !== undefined) headers = { ...headers, ...lowerCaseKeys(spec.headers) }
+    if (spec.body !== undefined) {
+      body = JSON.stringify(spec.body)
+      headers = { ...headers, "content-type": "application/json" }
+    }
+    const request = {
+      method: spec.method,
+      origin: base.origin,
+      path: `${basePath}${spec.path}${queryOf(spec.urlParams)}`,
+      headers,
+      body
+    }
+    const millis = Timeout.timerMillis(timeout)
+    const onFailure = directError(spec.method, url, timeout)
+    const attempt = Effect.clockWith((clock) =>
+      Timeout.isLive(clock)
+        // The exchange arms its own timer: no fiber is forked for the timeout.
+        ? Effect.mapError(exchange({ ...request, timeoutMillis: millis }), onFailure)
+        : withTimeout(spec.method, url, timeout, Effect.mapError(exchange({ ...request, timeoutMillis: undefined }), onFailure))
+    )
+    return Effect.flatMap(attempt, (response): Effect.Effect<Decoded<A>, BatchError.RequestError> => {
+      if (response.status < 200 || response.status >= 300) {
+        return Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => Effect.fail(statusError(response, spec.method, url, scrub(response.text), now))
+        )
+      }
+      return decodeBody(spec, url, decode, response.status, response.headers, response.text)
+    })
+  }
+
+  const request = <A>(spec: RequestSpec, decode: Decoder.Decoder<A>): Effect.Effect<Decoded<A>, BatchError.RequestError> => {
     const url = `${config.baseUrl}${spec.path}`
-    const base = HttpClientRequest.make(spec.method)(spec.path, {
+    const timeout = spec.timeout ?? config.timeout
+    if (direct !== undefined && spec.httpBody === undefined) return requestDirect(direct.exchange, spec, decode, url, timeout)
+    // The whole request at once (one Headers copy), not the four per-call steps of `client`'s mapRequest.
+    const headers = spec.headers === undefined
+      ? commonPlatformHeaders
+      : Headers.setAll(commonPlatformHeaders, spec.headers)
+    const base = HttpClientRequest.make(spec.method)(url, {
       urlParams: definedOnly(spec.urlParams ?? {}),
-      headers: spec.headers ?? {}
+      headers
     })
     const req = spec.httpBody !== undefined
       ? HttpClientRequest.setBody(base, spec.httpBody)
@@ -255,46 +391,19 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
       ? HttpClientRequest.bodyUnsafeJson(base, spec.body)
       : base
     const onTransportError = transportError(spec.method, url)
-    const decodeBody = (
-      status: number,
-      headers: Readonly<Record<string, string>>,
-      text: string
-    ): Effect.Effect<Decoded<A>, BatchError.DecodeError> => {
-      const requestId = headers["x-request-id"]
-      const fail = (issue: string) =>
-        Effect.fail(
-          new BatchError.DecodeError({
-            method: spec.method,
-            url,
-            status,
-            issue,
-            bodyExcerpt: excerpt(scrub(text)),
-            message: `${spec.method} ${url}: the ${status} response does not match the API's schema: ${issue}`,
-            ...definedOnly({ requestId })
-          })
-        )
-      const json = parseJson(text)
-      if (Either.isLeft(json)) return fail(`not JSON (${json.left})`)
-      const decoded = decode(json.right)
-      if (Either.isLeft(decoded)) return fail(ParseResult.TreeFormatter.formatIssueSync(decoded.left))
-      const result: Decoded<A> = { value: decoded.right, requestId, headers }
-      return requestId === undefined
-        ? Effect.succeed(result)
-        : Effect.as(Effect.annotateCurrentSpan("openai.request_id", requestId), result)
-    }
     const attempt = Effect.flatMap(
-      Effect.mapError(client.execute(req), onTransportError),
+      Effect.mapError(traced.execute(req), onTransportError),
       (response): Effect.Effect<Decoded<A>, BatchError.RequestError> => {
         if (response.status < 200 || response.status >= 300) return failStatus(response, spec.method, url)
         // Some transports rebuild `headers` on every access: read them once.
         const headers = response.headers
         return Effect.flatMap(
           Effect.mapError(response.text, onTransportError),
-          (text) => decodeBody(response.status, headers, text)
+          (text) => decodeBody(spec, url, decode, response.status, headers, text)
         )
       }
     )
-    return withTimeout(spec.method, url, spec.timeout ?? config.timeout, attempt)
+    return withTimeout(spec.method, url, timeout, attempt)
   }
 
   const raw = (req: HttpClientRequest.HttpClientRequest, timeout: Duration.Duration) => {

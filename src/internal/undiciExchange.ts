@@ -240,8 +240,8 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
 
 const utf8 = new TextDecoder()
 
-/** UTF-8 like `Response.text()`: a leading byte order mark is dropped, invalid bytes become U+FFFD. */
-const decodeUtf8 = (chunks: ReadonlyArray<Uint8Array>): string => {
+/** UTF-8 like `Response.text()`: a leading byte order mark is dropped, invalid bytes become U+FFFD. @internal */
+export const decodeUtf8 = (chunks: ReadonlyArray<Uint8Array>): string => {
   if (chunks.length === 0) return ""
   const first = chunks[0]
   const bytes = chunks.length === 1 && first !== undefined ? first : Buffer.concat(chunks)
