@@ -150,44 +150,64 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
       }
     )
 
-    const retrieve = (operation: string, batchId: string, options: BatchSchedule.CallOptions | undefined) =>
-      Effect.flatMap(Params.path(operation, "batch", "/batches/", batchId), (path) =>
-        Effect.zipRight(
-          Effect.annotateCurrentSpan("openai.batch_id", batchId),
-          retrying(pipeline.request({ method: "GET", path, timeout: Http.timeoutOf(config, options) }, decodeBatch), options)
-        ))
+    // The hot operations build their effect directly, in one span each (see `Http.traced`).
+    const batchPath = (operation: string, batchId: string): string | BatchError.InvalidParamsError =>
+      Params.idIssue(operation, "batch", batchId) ?? `/batches/${encodeURIComponent(batchId)}`
 
-    const retrieveBatch = Effect.fn("BatchApi.retrieveBatch")(
-      function*(batchId: string, options?: BatchSchedule.CallOptions) {
-        return (yield* retrieve("retrieveBatch", batchId, options)).value
-      }
-    )
-
-    const pollBatch = Effect.fn("BatchApi.pollBatch")(
-      function*(batchId: string, options?: BatchSchedule.CallOptions) {
-        const decoded = yield* retrieve("pollBatch", batchId, options)
-        return { batch: decoded.value, pollAfter: pollAfterOf(decoded.headers) }
-      }
-    )
-
-    const listBatches = Effect.fn("BatchApi.listBatches")(
-      function*(params?: Batch.ListBatchesParams, options?: BatchSchedule.CallOptions) {
-        const valid = yield* Params.validate("listBatches", Batch.ListBatchesParams, params ?? {})
-        return yield* retrying(listOnce(valid, Http.timeoutOf(config, options)), options)
-      }
-    )
-
-    const cancelBatch = Effect.fn("BatchApi.cancelBatch")(
-      function*(batchId: string, options?: BatchSchedule.CallOptions) {
-        const path = yield* Params.path("cancelBatch", "batch", "/batches/", batchId)
-        yield* Effect.annotateCurrentSpan("openai.batch_id", batchId)
-        const decoded = yield* retrying(
-          pipeline.request({ method: "POST", path: `${path}/cancel`, timeout: Http.timeoutOf(config, options) }, decodeBatch),
-          options
+    const retrieve = <A>(
+      operation: string,
+      batchId: string,
+      options: BatchSchedule.CallOptions | undefined,
+      f: (decoded: Http.Decoded<Batch.Batch>) => A
+    ): Effect.Effect<A, BatchError.RequestError> => {
+      const path = batchPath(operation, batchId)
+      return typeof path !== "string"
+        ? Http.traced(`BatchApi.${operation}`, undefined, Effect.fail(path))
+        : Http.traced(
+          `BatchApi.${operation}`,
+          { "openai.batch_id": batchId },
+          Effect.map(
+            retrying(pipeline.request({ method: "GET", path, timeout: Http.timeoutOf(config, options) }, decodeBatch), options),
+            f
+          )
         )
-        return decoded.value
-      }
-    )
+    }
+
+    const retrieveBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
+      retrieve("retrieveBatch", batchId, options, (decoded) => decoded.value)
+
+    const pollBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
+      retrieve("pollBatch", batchId, options, (decoded): PollResult => ({
+        batch: decoded.value,
+        pollAfter: pollAfterOf(decoded.headers)
+      }))
+
+    const listBatches = (params?: Batch.ListBatchesParams, options?: BatchSchedule.CallOptions) =>
+      Http.traced(
+        "BatchApi.listBatches",
+        undefined,
+        Effect.flatMap(
+          Params.validate("listBatches", Batch.ListBatchesParams, params ?? {}),
+          (valid) => retrying(listOnce(valid, Http.timeoutOf(config, options)), options)
+        )
+      )
+
+    const cancelBatch = (batchId: string, options?: BatchSchedule.CallOptions) => {
+      const path = batchPath("cancelBatch", batchId)
+      return typeof path !== "string"
+        ? Http.traced("BatchApi.cancelBatch", undefined, Effect.fail(path))
+        : Http.traced(
+          "BatchApi.cancelBatch",
+          { "openai.batch_id": batchId },
+          Effect.map(
+            retrying(
+              pipeline.request({ method: "POST", path: `${path}/cancel`, timeout: Http.timeoutOf(config, options) }, decodeBatch),
+              options
+            ),
+            (decoded) => decoded.value
+          )
+        )
+    }
 
     return { createBatch, retrieveBatch, listBatches, cancelBatch, pollBatch } satisfies Service
   }
