@@ -17,7 +17,12 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { request } from "undici"
+import * as Batch from "../src/Batch.js"
 import { BatchApi, OpenAiConfig } from "../src/index.js"
+import * as Decoder from "../src/internal/decoder.js"
+import * as Direct from "../src/internal/directTransport.js"
+import * as Http from "../src/internal/http.js"
+import * as Retry from "../src/internal/retry.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import { FakeDispatcher, listTotal, pageSize } from "./fakeDispatcher.js"
 import { retrieveBatchId } from "./servers.js"
@@ -40,6 +45,12 @@ const runtime = ManagedRuntime.make(
   )
 )
 const api = await runtime.runPromise(BatchApi.BatchApi)
+const config = await runtime.runPromise(OpenAiConfig.OpenAiConfig)
+const leanClient = await runtime.runPromise(HttpClient.HttpClient)
+const direct = Direct.get(leanClient)
+if (direct === undefined) throw new Error("UndiciHttpClient has no direct exchange")
+const pipeline = Http.make(config, leanClient)
+const decodeBatch = Decoder.make(Batch.Batch)
 const client = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
 const headers = { authorization: `Bearer ${apiKey}`, accept: "application/json" }
 const url = `${baseUrl}/batches/${retrieveBatchId}`
@@ -67,6 +78,24 @@ const rawOne = async () => {
 }
 const leanOne = Effect.flatMap(client.execute(HttpClientRequest.get(url, { headers })), (response) =>
   Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text)))
+
+const directOne = Effect.map(
+  direct.exchange({
+    method: "GET",
+    origin: "http://127.0.0.1:9",
+    path: `/v1/batches/${retrieveBatchId}`,
+    headers,
+    body: undefined,
+    timeoutMillis: 60_000
+  }),
+  (response): { readonly id: string } => JSON.parse(response.text)
+)
+const spec = { method: "GET", path: `/batches/${retrieveBatchId}` } as const
+const pipelineOne = () => pipeline.request(spec, decodeBatch)
+const retriedOne = () => Retry.retry(pipeline.request(spec, decodeBatch), undefined)
+const context = await runtime.runPromise(Http.context)
+const spannedOne = () =>
+  context.operation("x", { "openai.batch_id": retrieveBatchId }, (span) => Retry.retry(pipeline.request({ ...spec, span }, decodeBatch), undefined))
 
 interface RawPage {
   readonly data: ReadonlyArray<{ readonly id: string }>
@@ -104,6 +133,10 @@ const pageWalk = () =>
 const allVariants: ReadonlyArray<Variant> = [
   ["retrieve seq: raw undici.request + text + JSON.parse", promises(rawOne), calls],
   ["retrieve seq: UndiciHttpClient alone (execute+text+parse)", sequential(() => leanOne), calls],
+  ["retrieve seq: direct exchange + JSON.parse (timer armed)", sequential(() => directOne), calls],
+  ["retrieve seq: + headers, decode, errors (pipeline.request)", sequential(pipelineOne), calls],
+  ["retrieve seq: + the retry wrapper", sequential(retriedOne), calls],
+  ["retrieve seq: + the span (Http.Context.operation)", sequential(spannedOne), calls],
   ["retrieve seq: BatchApi.retrieveBatch on UndiciHttpClient", sequential(() => api.retrieveBatch(retrieveBatchId)), calls],
   ["retrieve x64: raw undici.request + text + JSON.parse", promiseWorkers(rawOne), calls],
   ["retrieve x64: BatchApi.retrieveBatch on UndiciHttpClient", concurrent(() => api.retrieveBatch(retrieveBatchId)), calls],

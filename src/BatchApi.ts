@@ -18,6 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import * as Batch from "./Batch.js"
 import * as BatchError from "./BatchError.js"
 import type * as BatchSchedule from "./BatchSchedule.js"
@@ -128,11 +129,11 @@ const pollAfterOf = (headers: Readonly<Record<string, string>>): Option.Option<D
  */
 export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> = Effect.gen(
   function*() {
-    const { config, pipeline, retrying } = yield* Http.context
+    const { config, operation, pipeline, retrying } = yield* Http.context
 
-    const listOnce = (params: Batch.ListBatchesParams, timeout: Duration.Duration = config.timeout) =>
+    const listOnce = (params: Batch.ListBatchesParams, timeout: Duration.Duration = config.timeout, span?: Tracer.Span) =>
       Effect.map(
-        pipeline.request({ method: "GET", path: "/batches", urlParams: { ...params }, timeout }, decodePage),
+        pipeline.request({ method: "GET", path: "/batches", urlParams: { ...params }, timeout, span }, decodePage),
         (decoded) => decoded.value
       )
 
@@ -150,64 +151,48 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
       }
     )
 
-    // The hot operations build their effect directly, in one span each (see `Http.traced`).
+    // The hot operations build their effect directly, in one span each (see `Http.Context.operation`).
     const batchPath = (operation: string, batchId: string): string | BatchError.InvalidParamsError =>
       Params.idIssue(operation, "batch", batchId) ?? `/batches/${encodeURIComponent(batchId)}`
 
-    const retrieve = <A>(
-      operation: string,
+    const onBatch = <A>(
+      name: string,
+      method: "GET" | "POST",
       batchId: string,
+      suffix: string,
       options: BatchSchedule.CallOptions | undefined,
       f: (decoded: Http.Decoded<Batch.Batch>) => A
     ): Effect.Effect<A, BatchError.RequestError> => {
-      const path = batchPath(operation, batchId)
-      return typeof path !== "string"
-        ? Http.traced(`BatchApi.${operation}`, undefined, Effect.fail(path))
-        : Http.traced(
-          `BatchApi.${operation}`,
-          { "openai.batch_id": batchId },
-          Effect.map(
-            retrying(pipeline.request({ method: "GET", path, timeout: Http.timeoutOf(config, options) }, decodeBatch), options),
-            f
-          )
-        )
+      const path = batchPath(name, batchId)
+      if (typeof path !== "string") return operation(`BatchApi.${name}`, undefined, () => Effect.fail(path))
+      const timeout = Http.timeoutOf(config, options)
+      return operation(`BatchApi.${name}`, { "openai.batch_id": batchId }, (span) =>
+        Effect.map(
+          retrying(pipeline.request({ method, path: `${path}${suffix}`, timeout, span }, decodeBatch), options),
+          f
+        ))
     }
 
+    const value = (decoded: Http.Decoded<Batch.Batch>) => decoded.value
+
     const retrieveBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
-      retrieve("retrieveBatch", batchId, options, (decoded) => decoded.value)
+      onBatch("retrieveBatch", "GET", batchId, "", options, value)
 
     const pollBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
-      retrieve("pollBatch", batchId, options, (decoded): PollResult => ({
+      onBatch("pollBatch", "GET", batchId, "", options, (decoded): PollResult => ({
         batch: decoded.value,
         pollAfter: pollAfterOf(decoded.headers)
       }))
 
+    const cancelBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
+      onBatch("cancelBatch", "POST", batchId, "/cancel", options, value)
+
     const listBatches = (params?: Batch.ListBatchesParams, options?: BatchSchedule.CallOptions) =>
-      Http.traced(
-        "BatchApi.listBatches",
-        undefined,
+      operation("BatchApi.listBatches", undefined, (span) =>
         Effect.flatMap(
           Params.validate("listBatches", Batch.ListBatchesParams, params ?? {}),
-          (valid) => retrying(listOnce(valid, Http.timeoutOf(config, options)), options)
-        )
-      )
-
-    const cancelBatch = (batchId: string, options?: BatchSchedule.CallOptions) => {
-      const path = batchPath("cancelBatch", batchId)
-      return typeof path !== "string"
-        ? Http.traced("BatchApi.cancelBatch", undefined, Effect.fail(path))
-        : Http.traced(
-          "BatchApi.cancelBatch",
-          { "openai.batch_id": batchId },
-          Effect.map(
-            retrying(
-              pipeline.request({ method: "POST", path: `${path}/cancel`, timeout: Http.timeoutOf(config, options) }, decodeBatch),
-              options
-            ),
-            (decoded) => decoded.value
-          )
-        )
-    }
+          (valid) => retrying(listOnce(valid, Http.timeoutOf(config, options), span), options)
+        ))
 
     return { createBatch, retrieveBatch, listBatches, cancelBatch, pollBatch } satisfies Service
   }

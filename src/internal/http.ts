@@ -11,6 +11,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as EffectContext from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -20,6 +21,7 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
 import * as Decoder from "./decoder.js"
 import * as Direct from "./directTransport.js"
 import * as Timeout from "./timeout.js"
@@ -47,6 +49,8 @@ export interface RequestSpec {
   readonly httpBody?: HttpBody.HttpBody
   /** This attempt's timeout; default the config's. */
   readonly timeout?: Duration.Duration
+  /** The operation's span when it is not the current one (see `Context.operation`): the request id goes on it. */
+  readonly span?: Tracer.Span | undefined
 }
 
 /** @internal */
@@ -250,6 +254,17 @@ export const brokenOff = (method: string, url: string, error: HttpClientError.Re
   })
 }
 
+/**
+ * Puts the request id on the operation's span. Not `Effect.annotateCurrentSpan`: without a span (a pipeline used
+ * bare) that fails with an exception, stack trace included, and then ignores it.
+ */
+const annotateRequestId = (requestId: string): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const span = EffectContext.getOption(fiber.currentContext, Tracer.ParentSpan)
+    if (Option.isSome(span) && span.value._tag === "Span") span.value.attribute("openai.request_id", requestId)
+    return Effect.void
+  })
+
 /** @internal */
 export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpClient): Pipeline => {
   const identity = definedOnly({
@@ -327,9 +342,10 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
     const decoded = decode(json.right)
     if (Either.isLeft(decoded)) return fail(ParseResult.TreeFormatter.formatIssueSync(decoded.left))
     const result: Decoded<A> = { value: decoded.right, requestId, headers }
-    return requestId === undefined
-      ? Effect.succeed(result)
-      : Effect.as(Effect.annotateCurrentSpan("openai.request_id", requestId), result)
+    if (requestId === undefined) return Effect.succeed(result)
+    if (spec.span === undefined) return Effect.as(annotateRequestId(requestId), result)
+    spec.span.attribute("openai.request_id", requestId)
+    return Effect.succeed(result)
   }
 
   /** One attempt through the transport's direct exchange: the request is a plain object, the timeout its own. */
@@ -421,7 +437,7 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
   return { client, baseUrl: config.baseUrl, request, raw }
 }
 
-/** What a service over this pipeline needs: the config, the pipeline, and a retry wrapper. @internal */
+/** What a service over this pipeline needs: the config, the pipeline, a retry wrapper, and spans. @internal */
 export interface Context {
   readonly config: OpenAiConfig.Service
   readonly pipeline: Pipeline
@@ -430,32 +446,41 @@ export interface Context {
     effect: Effect.Effect<A, BatchError.RequestError>,
     callOptions: BatchSchedule.CallOptions | undefined
   ) => Effect.Effect<A, BatchError.RequestError>
+  /**
+   * Runs `body` in the span of a public operation, given to it. The span is the current one inside only when the
+   * platform's per-attempt HTTP spans are on (`OpenAiConfig.httpSpans`, whose spans are its children): otherwise
+   * nothing inside makes a span, and making it current (a copy of the fiber's context, set and restored) costs as
+   * much again as the span (bench/inprocess.ts: ~10 µs of ~25 per call). Pass the span on to `RequestSpec.span`.
+   */
+  readonly operation: <A, E>(
+    name: string,
+    attributes: Record<string, string> | undefined,
+    body: (span: Tracer.Span) => Effect.Effect<A, E>
+  ) => Effect.Effect<A, E>
 }
+
+const noStackTrace = { captureStackTrace: false } as const
 
 /** Reads the config and the HttpClient from context. @internal */
 export const context: Effect.Effect<Context, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> = Effect.gen(
   function*() {
     const config = yield* OpenAiConfigTag.OpenAiConfig
     const pipeline = make(config, yield* HttpClient.HttpClient)
-    return { config, pipeline, retrying: (effect, callOptions) => Retry.retry(effect, callOptions?.retry) }
+    // Not `Effect.fn`: that captures a stack trace on every call (a `new Error()`, ~7 µs of CPU per `retrieveBatch`
+    // in bench/inprocess.ts), for a `code.stacktrace` attribute written only on failure. Same name and attributes.
+    const operation = <A, E>(
+      name: string,
+      attributes: Record<string, string> | undefined,
+      body: (span: Tracer.Span) => Effect.Effect<A, E>
+    ): Effect.Effect<A, E> => {
+      const options = attributes === undefined ? noStackTrace : { captureStackTrace: false, attributes }
+      return config.httpSpans
+        ? Effect.useSpan(name, options, (span) => Effect.withParentSpan(body(span), span))
+        : Effect.useSpan(name, options, body)
+    }
+    return { config, pipeline, retrying: (effect, callOptions) => Retry.retry(effect, callOptions?.retry), operation }
   }
 )
-
-const noStackTrace = { captureStackTrace: false } as const
-
-/**
- * The span of one public operation. Not `Effect.fn`: that captures a stack trace on every call (a `new Error()`, ~7 µs
- * of CPU per `retrieveBatch` in bench/inprocess.ts, for a `code.stacktrace` attribute written only on failure); the
- * span here has the same name and attributes, without that attribute.
- *
- * @internal
- */
-export const traced = <A, E, R>(
-  name: string,
-  attributes: Record<string, string> | undefined,
-  effect: Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
-  Effect.withSpan(effect, name, attributes === undefined ? noStackTrace : { captureStackTrace: false, attributes })
 
 /** The per-attempt timeout of a call: its own, else the config's. @internal */
 export const timeoutOf = (
