@@ -25,7 +25,7 @@ if (otherDir === undefined) throw new Error("usage: npx tsx bench/ab.ts <other-s
 const calls = Number(callsArg ?? "3000")
 const rounds = Number(roundsArg ?? "7")
 const apiKey = "sk-bench-not-a-real-key"
-const baseUrl = "http://127.0.0.1:9/v1"
+const baseUrl = "http://127.0.0.1:8080/v1"
 const fake = new FakeDispatcher()
 
 interface Library {

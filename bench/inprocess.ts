@@ -16,13 +16,15 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { request } from "undici"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { request, setGlobalDispatcher } from "undici"
 import * as Batch from "../src/Batch.js"
 import { BatchApi, OpenAiConfig } from "../src/index.js"
 import * as Decoder from "../src/internal/decoder.js"
 import * as Direct from "../src/internal/directTransport.js"
 import * as Http from "../src/internal/http.js"
 import * as Retry from "../src/internal/retry.js"
+import * as FetchTransport from "../src/FetchTransport.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import { FakeDispatcher, listTotal, pageSize } from "./fakeDispatcher.js"
 import { retrieveBatchId } from "./servers.js"
@@ -33,10 +35,12 @@ const calls = Number(process.argv[2] ?? "5000")
 const rounds = Number(process.argv[3] ?? "7")
 const filter = process.argv[4]
 const apiKey = "sk-bench-not-a-real-key"
-const origin = "http://127.0.0.1:9"
+const origin = "http://127.0.0.1:8080"
 const baseUrl = `${origin}/v1`
 
 const fake = new FakeDispatcher()
+// Node's global fetch dispatches through the global dispatcher too (the symbol is shared across undici copies).
+setGlobalDispatcher(fake)
 const transport = Layer.succeed(HttpClient.HttpClient, UndiciHttpClient.fromDispatcher(fake))
 const runtime = ManagedRuntime.make(
   BatchApi.layer.pipe(
@@ -82,7 +86,7 @@ const leanOne = Effect.flatMap(client.execute(HttpClientRequest.get(url, { heade
 const directOne = Effect.map(
   direct.exchange({
     method: "GET",
-    origin: "http://127.0.0.1:9",
+    origin: "http://127.0.0.1:8080",
     path: `/v1/batches/${retrieveBatchId}`,
     headers,
     body: undefined,
@@ -96,6 +100,36 @@ const retriedOne = () => Retry.retry(pipeline.request(spec, decodeBatch), undefi
 const context = await runtime.runPromise(Http.context)
 const spannedOne = () =>
   context.operation("x", { "openai.batch_id": retrieveBatchId }, (span) => Retry.retry(pipeline.request({ ...spec, span }, decodeBatch), undefined))
+
+const fetchRuntime = ManagedRuntime.make(
+  BatchApi.layer.pipe(
+    Layer.provideMerge(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl })),
+    Layer.provideMerge(FetchHttpClient.layer)
+  )
+)
+const fetchApi = await fetchRuntime.runPromise(BatchApi.BatchApi)
+const fetchClient = HttpClient.withTracerDisabledWhen(await fetchRuntime.runPromise(HttpClient.HttpClient), () => true)
+const fetchSequential = <A, E>(make: () => Effect.Effect<A, E>) => () =>
+  fetchRuntime.runPromise(Effect.forEach(Array.from({ length: calls }), make, { discard: true }))
+const leanFetchRuntime = ManagedRuntime.make(
+  BatchApi.layer.pipe(
+    Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl })),
+    Layer.provide(FetchTransport.layer)
+  )
+)
+const leanFetchApi = await leanFetchRuntime.runPromise(BatchApi.BatchApi)
+const fetchRawOne = async () => {
+  const response = await fetch(url, { headers })
+  const parsed: { readonly id: string } = JSON.parse(await response.text())
+  return parsed
+}
+const fetchSignalOne = async () => {
+  const response = await fetch(url, { headers, signal: new AbortController().signal })
+  const parsed: { readonly id: string } = JSON.parse(await response.text())
+  return parsed
+}
+const fetchAloneOne = Effect.flatMap(fetchClient.execute(HttpClientRequest.get(url, { headers })), (response) =>
+  Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text)))
 
 interface RawPage {
   readonly data: ReadonlyArray<{ readonly id: string }>
@@ -138,6 +172,15 @@ const allVariants: ReadonlyArray<Variant> = [
   ["retrieve seq: + the retry wrapper", sequential(retriedOne), calls],
   ["retrieve seq: + the span (Http.Context.operation)", sequential(spannedOne), calls],
   ["retrieve seq: BatchApi.retrieveBatch on UndiciHttpClient", sequential(() => api.retrieveBatch(retrieveBatchId)), calls],
+  ["fetch seq: raw fetch + text + JSON.parse", promises(fetchRawOne), calls],
+  ["fetch seq: raw fetch with an AbortSignal + text + JSON.parse", promises(fetchSignalOne), calls],
+  ["fetch seq: FetchHttpClient alone (execute+text+parse)", fetchSequential(() => fetchAloneOne), calls],
+  ["fetch seq: BatchApi.retrieveBatch on FetchHttpClient", fetchSequential(() => fetchApi.retrieveBatch(retrieveBatchId)), calls],
+  [
+    "fetch seq: BatchApi.retrieveBatch on FetchTransport",
+    () => leanFetchRuntime.runPromise(Effect.forEach(Array.from({ length: calls }), () => leanFetchApi.retrieveBatch(retrieveBatchId), { discard: true })),
+    calls
+  ],
   ["retrieve x64: raw undici.request + text + JSON.parse", promiseWorkers(rawOne), calls],
   ["retrieve x64: BatchApi.retrieveBatch on UndiciHttpClient", concurrent(() => api.retrieveBatch(retrieveBatchId)), calls],
   ["list: raw undici.request walk (per batch)", rawWalk, listTotal],
@@ -169,3 +212,5 @@ for (const [name] of variants) {
   )
 }
 await runtime.dispose()
+await fetchRuntime.dispose()
+await leanFetchRuntime.dispose()

@@ -5,6 +5,7 @@
  * - `effect-undici`: this library (`BatchApi.retrieveBatch`, Schema-validated) on `NodeHttpClient.layerUndici`;
  * - `effect-fetch`: the same on `FetchHttpClient.layer` (Node's global fetch);
  * - `effect-lean`: the same on this package's `UndiciHttpClient.layer`;
+ * - `effect-fetch-lean`: the same on this package's `FetchTransport.layer` (FetchHttpClient + a direct fetch path);
  * - `openai-sdk`: `new OpenAI({ apiKey, baseURL, maxRetries: 0 }).batches.retrieve` (no validation);
  * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciHttpClient.layer`),
  *   execute + text + `JSON.parse`, nothing of this library;
@@ -23,6 +24,7 @@ export const contenders = [
   "effect-undici",
   "effect-fetch",
   "effect-lean",
+  "effect-fetch-lean",
   "openai-sdk",
   "platform-floor",
   "lean-floor",
@@ -52,7 +54,7 @@ const promiseWorkers = async (calls: number, concurrency: number, one: () => Pro
   await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, worker))
 }
 
-const makeEffectClient = async (transport: "undici" | "fetch" | "lean", baseUrl: string): Promise<Client> => {
+const makeEffectClient = async (transport: "undici" | "fetch" | "lean" | "fetch-lean", baseUrl: string): Promise<Client> => {
   const [{ BatchApi, OpenAiConfig }, Effect, Layer, ManagedRuntime, Redacted] = await Promise.all([
     import("../src/index.js"),
     import("effect/Effect"),
@@ -64,6 +66,8 @@ const makeEffectClient = async (transport: "undici" | "fetch" | "lean", baseUrl:
     ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
     : transport === "lean"
     ? (await import("../src/UndiciHttpClient.js")).layer
+    : transport === "fetch-lean"
+    ? (await import("../src/FetchTransport.js")).layer
     : (await import("@effect/platform/FetchHttpClient")).layer
   const runtime = ManagedRuntime.make(
     BatchApi.layer.pipe(
@@ -160,6 +164,8 @@ const makeClient = (contender: Contender, baseUrl: string): Promise<Client> => {
       return makeEffectClient("fetch", baseUrl)
     case "effect-lean":
       return makeEffectClient("lean", baseUrl)
+    case "effect-fetch-lean":
+      return makeEffectClient("fetch-lean", baseUrl)
     case "openai-sdk":
       return makeSdkClient(baseUrl)
     case "platform-floor":
@@ -319,7 +325,8 @@ export const suite: Suite = {
       for (const [contender, floorOf, cpuGoal] of [
         ["effect-lean", "undici-raw", 1.3],
         ["effect-undici", "undici-raw", 1.3],
-        ["effect-fetch", "fetch-raw", 1.5]
+        ["effect-fetch", "fetch-raw", 1.5],
+        ["effect-fetch-lean", "fetch-raw", 1.5]
       ] as const) {
         const s = stat(contender)
         const own = stat(floorOf)

@@ -9,6 +9,7 @@
  * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciHttpClient.layer`)
  *   walking the cursors with `JSON.parse` only;
  * - `effect-fetch`: the same on `FetchHttpClient.layer` (Node's global fetch);
+ * - `effect-fetch-lean`: the same on this package's `FetchTransport.layer`;
  * - `undici-raw`: the floor, undici `request` + `JSON.parse` in a loop on cursors;
  * - `fetch-raw`: the same with the global `fetch`.
  *
@@ -24,6 +25,7 @@ export const contenders = [
   "effect-lean",
   "effect-undici",
   "effect-fetch",
+  "effect-fetch-lean",
   "openai-sdk",
   "platform-floor",
   "lean-floor",
@@ -39,7 +41,7 @@ const pageSize = 100
 /** Walks every batch under `baseUrl`; returns how many and the last id seen. */
 type Walk = (baseUrl: string) => Promise<{ readonly count: number; readonly lastId: string }>
 
-const makeEffectWalk = async (transport: "undici" | "lean" | "fetch"): Promise<Walk> => {
+const makeEffectWalk = async (transport: "undici" | "lean" | "fetch" | "fetch-lean"): Promise<Walk> => {
   const [{ BatchApi, OpenAiConfig }, Layer, ManagedRuntime, Redacted, Stream] = await Promise.all([
     import("../src/index.js"),
     import("effect/Layer"),
@@ -51,6 +53,8 @@ const makeEffectWalk = async (transport: "undici" | "lean" | "fetch"): Promise<W
     ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
     : transport === "fetch"
     ? (await import("@effect/platform/FetchHttpClient")).layer
+    : transport === "fetch-lean"
+    ? (await import("../src/FetchTransport.js")).layer
     : (await import("../src/UndiciHttpClient.js")).layer
   return async (baseUrl) => {
     const runtime = ManagedRuntime.make(
@@ -171,6 +175,8 @@ const makeWalk = async (contender: Contender): Promise<Walk> => {
       return makeEffectWalk("lean")
     case "effect-fetch":
       return makeEffectWalk("fetch")
+    case "effect-fetch-lean":
+      return makeEffectWalk("fetch-lean")
     case "openai-sdk":
       return makeSdkWalk()
     case "platform-floor":
@@ -295,7 +301,7 @@ export const suite: Suite = {
           ]
         })
       ))
-      for (const contender of ["effect-lean", "effect-undici", "effect-fetch"] as const) {
+      for (const contender of ["effect-lean", "effect-undici", "effect-fetch", "effect-fetch-lean"] as const) {
         const ours = stat(size, contender)
         verdicts.push(
           verdict(
@@ -317,7 +323,7 @@ export const suite: Suite = {
           return [contender, fmt(a, 1), fmt(b, 1), ratio(b / a)]
         })
       ))
-      for (const contender of ["effect-lean", "effect-undici", "effect-fetch"] as const) {
+      for (const contender of ["effect-lean", "effect-undici", "effect-fetch", "effect-fetch-lean"] as const) {
         const growth = stat(large, contender).rss / stat(small, contender).rss
         verdicts.push(
           verdict(growth <= 1.2, `${contender} peak RSS ${fmt(large)} / ${fmt(small)} = ${ratio(growth)} (goal <= 1.20x)`)
