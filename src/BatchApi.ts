@@ -222,7 +222,8 @@ export const layerConfig = (
 
 /**
  * The service configured from `OPENAI_API_KEY` and friends (see `OpenAiConfig.layerFromEnv`); it still needs an
- * `HttpClient` (e.g. `UndiciHttpClient.layer`, `NodeHttpClient.layerUndici` or `FetchHttpClient.layer`).
+ * `HttpClient` (e.g. `UndiciHttpClient.layer`, `FetchTransport.layer`, `NodeHttpClient.layerUndici` or
+ * `FetchHttpClient.layer`).
  *
  * @since 0.1.0
  * @category Layers
