@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- <suite>...] [--rounds=N] [--quick] [--profile]`
  *
- * Starts the loopback server in a child process, then runs the selected suites (default: all, in registry order).
- * Each measured client runs in its own child process too; see bench/RESULTS.md for the figures and how to read them.
+ * Compiles the clients (bench/compiled.ts), starts the loopback server in a child process, then runs the selected
+ * suites (default: all, in registry order). Each measured client runs in its own child process, from the compiled
+ * JavaScript; see bench/RESULTS.md for the figures and how to read them.
  *
  * - `--rounds=N`: override each suite's round count;
  * - `--quick`: small sizes and few rounds, to check that everything works;
@@ -13,6 +14,7 @@
  */
 import { cpus } from "node:os"
 import { num, spawnWorker } from "./child.js"
+import { compile, removeCompiled, workerOf } from "./compiled.js"
 import * as job from "./job.js"
 import * as results from "./results.js"
 import * as retrieve from "./retrieve.js"
@@ -59,6 +61,9 @@ const main = async () => {
   log(`effect-openai-batch benchmark, ${new Date().toISOString()}`)
   log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), ${process.platform}`)
   log(`suites: ${suites.map((s) => s.name).join(", ")}${options.quick ? " (quick)" : ""}${options.profile ? " (profiling)" : ""}`)
+  const t0 = performance.now()
+  const compiled = await compile()
+  log(`clients compiled with esbuild into ${compiled} in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
   const server = spawnWorker("server", [])
   try {
     const port = num(await server.next("listening"), "port")
@@ -74,7 +79,7 @@ const main = async () => {
       log()
       log(`== ${suite.name}: ${suite.description}`)
       const t0 = performance.now()
-      await suite.run({ origin, serverCpuUs, options, log })
+      await suite.run({ origin, serverCpuUs, options, compiledWorker: workerOf(compiled), log })
       log(`(${suite.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
     }
     log()
@@ -82,6 +87,7 @@ const main = async () => {
   } finally {
     server.send({ type: "exit" })
     await server.exited
+    removeCompiled(compiled)
   }
 }
 

@@ -4,8 +4,8 @@
  * beside the naive approach under the same budget: the same requests cut into parts of 50,000 and run one after
  * another with `BatchJob.runBatch`.
  *
- * Each client runs in a fresh process compiled with esbuild (tsx alone costs ~180 MB of RSS, which would hide the
- * job's own), on `UndiciHttpClient`, and reports: wall time, client CPU, peak RSS, batches created (and duplicates:
+ * Each client runs in a fresh process from the compiled clients (bench/compiled.ts: tsx alone costs ~180 MB of
+ * RSS, which would hide the job's own), on `UndiciHttpClient`, and reports: wall time, client CPU, peak RSS, batches created (and duplicates:
  * two batches for one (part, attempt)), and the budget's utilisation while parts wait for room: the time-weighted
  * mean of the in-flight estimate over the configured budget, over the time some part was queued.
  *
@@ -16,7 +16,6 @@ import { NodeContext } from "@effect/platform-node"
 import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
 import type * as JobModule from "../src/Job.js"
 import { spawnWorker, num, peakRssMiB, report, type Message } from "./child.js"
-import { compileClients, removeCompiled } from "./compile.js"
 import { fmt, ratio, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
@@ -149,12 +148,8 @@ interface Run {
 export const suite: Suite = {
   name: "job",
   description: "a 1,000,000-request job on the simulator over loopback (accelerated time) vs parts one after another",
-  run: async ({ log, options }) => {
+  run: async ({ compiledWorker: workerJs, log, options }) => {
     const sizes = options.quick ? [20_000, 100_000] : [100_000, 1_000_000]
-    const t1 = performance.now()
-    const compiled = await compileClients(["job.ts", "child.ts", "compile.ts", "stats.ts", "suite.ts", "worker.ts"])
-    const workerJs = `${compiled}/bench/worker.js`
-    log(`job: clients compiled with esbuild in ${((performance.now() - t1) / 1000).toFixed(1)} s`)
     const simulator = spawnWorker("simulator", [], { compiledWorker: workerJs })
     const runs: Array<Run> = []
     try {
@@ -174,7 +169,6 @@ export const suite: Suite = {
     } finally {
       simulator.send({ type: "exit" })
       await simulator.exited
-      removeCompiled(compiled)
     }
     const get = (mode: string, size: number) => runs.find((r) => r.mode === mode && r.size === size)?.result
     log()

@@ -8,7 +8,10 @@
  * - `openai-sdk`: `for await (const batch of client.batches.list({ limit: 100 }))` (auto-pagination);
  * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciHttpClient.layer`)
  *   walking the cursors with `JSON.parse` only;
- * - `undici-raw`: the floor, undici `request` + `JSON.parse` in a loop on cursors.
+ * - `effect-fetch`: the same on `FetchHttpClient.layer` (Node's global fetch);
+ * - `effect-fetch-lean`: the same on this package's `FetchTransport.layer`;
+ * - `undici-raw`: the floor, undici `request` + `JSON.parse` in a loop on cursors;
+ * - `fetch-raw`: the same with the global `fetch`.
  *
  * Each (contender, size, round) runs in a fresh child process, so its peak RSS (`resourceUsage().maxRSS`) is its
  * own; the server lives in another process. Rounds interleave contenders and sizes.
@@ -18,7 +21,17 @@ import { listBatchId } from "./servers.js"
 import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
-export const contenders = ["effect-undici", "effect-lean", "openai-sdk", "platform-floor", "lean-floor", "undici-raw"] as const
+export const contenders = [
+  "effect-lean",
+  "effect-undici",
+  "effect-fetch",
+  "effect-fetch-lean",
+  "openai-sdk",
+  "platform-floor",
+  "lean-floor",
+  "undici-raw",
+  "fetch-raw"
+] as const
 export type Contender = typeof contenders[number]
 const isContender = (name: string): name is Contender => contenders.some((c) => c === name)
 
@@ -28,7 +41,7 @@ const pageSize = 100
 /** Walks every batch under `baseUrl`; returns how many and the last id seen. */
 type Walk = (baseUrl: string) => Promise<{ readonly count: number; readonly lastId: string }>
 
-const makeEffectWalk = async (transport: "undici" | "lean"): Promise<Walk> => {
+const makeEffectWalk = async (transport: "undici" | "lean" | "fetch" | "fetch-lean"): Promise<Walk> => {
   const [{ BatchApi, OpenAiConfig }, Layer, ManagedRuntime, Redacted, Stream] = await Promise.all([
     import("../src/index.js"),
     import("effect/Layer"),
@@ -38,6 +51,10 @@ const makeEffectWalk = async (transport: "undici" | "lean"): Promise<Walk> => {
   ])
   const httpLayer = transport === "undici"
     ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
+    : transport === "fetch"
+    ? (await import("@effect/platform/FetchHttpClient")).layer
+    : transport === "fetch-lean"
+    ? (await import("../src/FetchTransport.js")).layer
     : (await import("../src/UndiciHttpClient.js")).layer
   return async (baseUrl) => {
     const runtime = ManagedRuntime.make(
@@ -114,8 +131,23 @@ const makeSdkWalk = async (): Promise<Walk> => {
 }
 
 
-const makeRawWalk = async (): Promise<Walk> => {
+/** One page's status and text: undici's `request` or the global `fetch`. */
+type Get = (url: string, headers: Record<string, string>) => Promise<{ readonly status: number; readonly text: string }>
+
+const undiciGet = async (): Promise<Get> => {
   const { request } = await import("undici")
+  return async (url, headers) => {
+    const response = await request(url, { headers })
+    return { status: response.statusCode, text: await response.body.text() }
+  }
+}
+
+const fetchGet: Get = async (url, headers) => {
+  const response = await fetch(url, { headers })
+  return { status: response.status, text: await response.text() }
+}
+
+const makeRawWalk = async (get: Get): Promise<Walk> => {
   const headers = { authorization: `Bearer ${apiKey}`, accept: "application/json" }
   return async (baseUrl) => {
     let count = 0
@@ -123,9 +155,8 @@ const makeRawWalk = async (): Promise<Walk> => {
     let after: string | undefined
     for (;;) {
       const url = `${baseUrl}/batches?limit=${pageSize}${after === undefined ? "" : `&after=${after}`}`
-      const response = await request(url, { headers })
-      const text = await response.body.text()
-      if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}: ${text}`)
+      const { status, text } = await get(url, headers)
+      if (status !== 200) throw new Error(`status ${status}: ${text}`)
       const page: RawPage = JSON.parse(text)
       count += page.data.length
       const last = page.data[page.data.length - 1]
@@ -136,12 +167,16 @@ const makeRawWalk = async (): Promise<Walk> => {
   }
 }
 
-const makeWalk = (contender: Contender): Promise<Walk> => {
+const makeWalk = async (contender: Contender): Promise<Walk> => {
   switch (contender) {
     case "effect-undici":
       return makeEffectWalk("undici")
     case "effect-lean":
       return makeEffectWalk("lean")
+    case "effect-fetch":
+      return makeEffectWalk("fetch")
+    case "effect-fetch-lean":
+      return makeEffectWalk("fetch-lean")
     case "openai-sdk":
       return makeSdkWalk()
     case "platform-floor":
@@ -149,7 +184,9 @@ const makeWalk = (contender: Contender): Promise<Walk> => {
     case "lean-floor":
       return makePlatformWalk("lean")
     case "undici-raw":
-      return makeRawWalk()
+      return makeRawWalk(await undiciGet())
+    case "fetch-raw":
+      return makeRawWalk(fetchGet)
   }
 }
 
@@ -189,7 +226,7 @@ interface Sample {
 export const suite: Suite = {
   name: "stream",
   description: "stream every batch of 10,000 and 100,000, page size 100 (issue 4 item 1)",
-  run: async ({ log, options, origin }) => {
+  run: async ({ compiledWorker, log, options, origin }) => {
     const rounds = options.rounds ?? (options.quick ? 1 : 3)
     const sizes = options.quick ? [2_000, 10_000] : [10_000, 100_000]
     const warmupSize = options.quick ? 500 : 2_000
@@ -204,6 +241,7 @@ export const suite: Suite = {
       for (const size of sizes) {
         for (const contender of rotate(contenders, turn++)) {
           const child = spawnWorker("stream", [contender, origin, String(size), String(warmupSize)], {
+            compiledWorker,
             profileName: options.profile ? `stream-${contender}-${size}-r${round + 1}` : undefined
           })
           const result = await child.next("result")
@@ -263,13 +301,15 @@ export const suite: Suite = {
           ]
         })
       ))
-      const ours = stat(size, "effect-undici")
-      verdicts.push(
-        verdict(
-          ours.rate / sdk.rate >= 1.5,
-          `${fmt(size)}: effect-undici ${ratio(ours.rate / sdk.rate)} the SDK's batches/s (goal >= 1.50x)`
+      for (const contender of ["effect-lean", "effect-undici", "effect-fetch", "effect-fetch-lean"] as const) {
+        const ours = stat(size, contender)
+        verdicts.push(
+          verdict(
+            ours.rate / sdk.rate >= 2,
+            `${fmt(size)}: ${contender} ${ratio(ours.rate / sdk.rate)} the SDK's batches/s (goal >= 2.00x)`
+          )
         )
-      )
+      }
     }
     const [small, large] = sizes
     if (small !== undefined && large !== undefined) {
@@ -283,10 +323,12 @@ export const suite: Suite = {
           return [contender, fmt(a, 1), fmt(b, 1), ratio(b / a)]
         })
       ))
-      const growth = stat(large, "effect-undici").rss / stat(small, "effect-undici").rss
-      verdicts.push(
-        verdict(growth <= 1.2, `effect-undici peak RSS ${fmt(large)} / ${fmt(small)} = ${ratio(growth)} (goal <= 1.20x)`)
-      )
+      for (const contender of ["effect-lean", "effect-undici", "effect-fetch", "effect-fetch-lean"] as const) {
+        const growth = stat(large, contender).rss / stat(small, contender).rss
+        verdicts.push(
+          verdict(growth <= 1.2, `${contender} peak RSS ${fmt(large)} / ${fmt(small)} = ${ratio(growth)} (goal <= 1.20x)`)
+        )
+      }
     }
     log()
     log("stream goals")

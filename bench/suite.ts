@@ -17,6 +17,8 @@ export interface SuiteContext {
   /** The server child's CPU time so far (user + system), in microseconds. */
   readonly serverCpuUs: () => Promise<number>
   readonly options: SuiteOptions
+  /** The compiled client worker (bench/compiled.ts): every measured client runs `node <compiledWorker> ...`. */
+  readonly compiledWorker: string
   /** Prints a line of the report. */
   readonly log: (line?: string) => void
 }

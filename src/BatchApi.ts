@@ -18,6 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import * as Batch from "./Batch.js"
 import * as BatchError from "./BatchError.js"
 import type * as BatchSchedule from "./BatchSchedule.js"
@@ -128,11 +129,11 @@ const pollAfterOf = (headers: Readonly<Record<string, string>>): Option.Option<D
  */
 export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> = Effect.gen(
   function*() {
-    const { config, pipeline, retrying } = yield* Http.context
+    const { config, operation, pipeline, retrying } = yield* Http.context
 
-    const listOnce = (params: Batch.ListBatchesParams, timeout: Duration.Duration = config.timeout) =>
+    const listOnce = (params: Batch.ListBatchesParams, timeout: Duration.Duration = config.timeout, span?: Tracer.Span) =>
       Effect.map(
-        pipeline.request({ method: "GET", path: "/batches", urlParams: { ...params }, timeout }, decodePage),
+        pipeline.request({ method: "GET", path: "/batches", urlParams: { ...params }, timeout, span }, decodePage),
         (decoded) => decoded.value
       )
 
@@ -150,44 +151,48 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
       }
     )
 
-    const retrieve = (operation: string, batchId: string, options: BatchSchedule.CallOptions | undefined) =>
-      Effect.flatMap(Params.path(operation, "batch", "/batches/", batchId), (path) =>
-        Effect.zipRight(
-          Effect.annotateCurrentSpan("openai.batch_id", batchId),
-          retrying(pipeline.request({ method: "GET", path, timeout: Http.timeoutOf(config, options) }, decodeBatch), options)
+    // The hot operations build their effect directly, in one span each (see `Http.Context.operation`).
+    const batchPath = (operation: string, batchId: string): string | BatchError.InvalidParamsError =>
+      Params.idIssue(operation, "batch", batchId) ?? `/batches/${encodeURIComponent(batchId)}`
+
+    const onBatch = <A>(
+      name: string,
+      method: "GET" | "POST",
+      batchId: string,
+      suffix: string,
+      options: BatchSchedule.CallOptions | undefined,
+      f: (decoded: Http.Decoded<Batch.Batch>) => A
+    ): Effect.Effect<A, BatchError.RequestError> => {
+      const path = batchPath(name, batchId)
+      if (typeof path !== "string") return operation(`BatchApi.${name}`, undefined, () => Effect.fail(path))
+      const timeout = Http.timeoutOf(config, options)
+      return operation(`BatchApi.${name}`, { "openai.batch_id": batchId }, (span) =>
+        Effect.map(
+          retrying(pipeline.request({ method, path: `${path}${suffix}`, timeout, span }, decodeBatch), options),
+          f
         ))
+    }
 
-    const retrieveBatch = Effect.fn("BatchApi.retrieveBatch")(
-      function*(batchId: string, options?: BatchSchedule.CallOptions) {
-        return (yield* retrieve("retrieveBatch", batchId, options)).value
-      }
-    )
+    const value = (decoded: Http.Decoded<Batch.Batch>) => decoded.value
 
-    const pollBatch = Effect.fn("BatchApi.pollBatch")(
-      function*(batchId: string, options?: BatchSchedule.CallOptions) {
-        const decoded = yield* retrieve("pollBatch", batchId, options)
-        return { batch: decoded.value, pollAfter: pollAfterOf(decoded.headers) }
-      }
-    )
+    const retrieveBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
+      onBatch("retrieveBatch", "GET", batchId, "", options, value)
 
-    const listBatches = Effect.fn("BatchApi.listBatches")(
-      function*(params?: Batch.ListBatchesParams, options?: BatchSchedule.CallOptions) {
-        const valid = yield* Params.validate("listBatches", Batch.ListBatchesParams, params ?? {})
-        return yield* retrying(listOnce(valid, Http.timeoutOf(config, options)), options)
-      }
-    )
+    const pollBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
+      onBatch("pollBatch", "GET", batchId, "", options, (decoded): PollResult => ({
+        batch: decoded.value,
+        pollAfter: pollAfterOf(decoded.headers)
+      }))
 
-    const cancelBatch = Effect.fn("BatchApi.cancelBatch")(
-      function*(batchId: string, options?: BatchSchedule.CallOptions) {
-        const path = yield* Params.path("cancelBatch", "batch", "/batches/", batchId)
-        yield* Effect.annotateCurrentSpan("openai.batch_id", batchId)
-        const decoded = yield* retrying(
-          pipeline.request({ method: "POST", path: `${path}/cancel`, timeout: Http.timeoutOf(config, options) }, decodeBatch),
-          options
-        )
-        return decoded.value
-      }
-    )
+    const cancelBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
+      onBatch("cancelBatch", "POST", batchId, "/cancel", options, value)
+
+    const listBatches = (params?: Batch.ListBatchesParams, options?: BatchSchedule.CallOptions) =>
+      operation("BatchApi.listBatches", undefined, (span) =>
+        Effect.flatMap(
+          Params.validate("listBatches", Batch.ListBatchesParams, params ?? {}),
+          (valid) => retrying(listOnce(valid, Http.timeoutOf(config, options), span), options)
+        ))
 
     return { createBatch, retrieveBatch, listBatches, cancelBatch, pollBatch } satisfies Service
   }
@@ -217,7 +222,8 @@ export const layerConfig = (
 
 /**
  * The service configured from `OPENAI_API_KEY` and friends (see `OpenAiConfig.layerFromEnv`); it still needs an
- * `HttpClient` (e.g. `UndiciHttpClient.layer`, `NodeHttpClient.layerUndici` or `FetchHttpClient.layer`).
+ * `HttpClient` (e.g. `UndiciHttpClient.layer`, `FetchTransport.layer`, `NodeHttpClient.layerUndici` or
+ * `FetchHttpClient.layer`).
  *
  * @example
  * ```ts

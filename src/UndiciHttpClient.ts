@@ -5,24 +5,27 @@
  * synchronous fiber per `response.text`, an AbortController and a response wrapper per request, headers rebuilt on
  * every access, a Node Readable per body). This client dispatches each request with its own undici handler: the
  * body is collected as it arrives (reading an arrived body is a plain value), headers are built once, interruption
- * aborts through the dispatch controller. Measured with bench/transport.ts (client CPU per sequential GET of the
- * 2 KB Batch fixture over loopback, medians of 3 runs of 7 interleaved rounds, 2 cores shared with other work):
+ * aborts through the dispatch controller. And this library's own JSON calls skip even that: they take a direct
+ * exchange (a plain request object, the per-attempt timeout as the exchange's own timer, see
+ * internal/directTransport.ts). Measured by `npm run bench` (retrieve suite, 2026-11-30 04:09 UTC: compiled clients,
+ * each in its own process, sequential GETs of the 2 KB Batch fixture over loopback, medians of 7 rounds, load < 1.5):
  *
- * | client CPU per call                        | µs      |
- * | ------------------------------------------ | ------- |
- * | raw `undici.request` + text + JSON.parse   | 127–139 |
- * | this client alone                          | 139–142 |
- * | `NodeHttpClient.layerUndici` alone         | 316–334 |
- * | `BatchApi.retrieveBatch` on this client    | 298–320 |
- * | `BatchApi.retrieveBatch` on `layerUndici`  | 453–468 |
- * | the official SDK's `batches.retrieve`      | 500–507 |
+ * | client CPU per call                        | µs    |
+ * | ------------------------------------------ | ----- |
+ * | raw `undici.request` + text + JSON.parse   | 108.6 |
+ * | this client alone                          | 135.0 |
+ * | `NodeHttpClient.layerUndici` alone         | 223.2 |
+ * | `BatchApi.retrieveBatch` on this client    | 169.2 |
+ * | `BatchApi.retrieveBatch` on `layerUndici`  | 364.1 |
+ * | the official SDK's `batches.retrieve`      | 423.8 |
  *
- * A download costs the same per MB on both clients (600–660 µs/MB for a 20 MB file).
+ * A download cost the same per MB on both clients (600–660 µs/MB for a 20 MB file, bench/transport.ts, 2026-11-28).
  *
  * What it does:
  * - keep-alive connections from an undici `Agent` (or any `Dispatcher` you give it), closed with the layer;
  * - interruption aborts the request (its socket is closed, the pool opens another); a response body that is never
- *   read is paused after 64 KiB and aborted when the response is garbage collected, a body read partly (a stream
+ *   read is paused after 64 KiB (a streamed one is read up to 1 MiB ahead of its consumer) and aborted when the
+ *   response is garbage collected, a body read partly (a stream
  *   that stops early, an interrupted `text`) is aborted at once: no connection leaks;
  * - request bodies: empty, bytes, `Raw` (string, bytes, Blob, FormData, ReadableStream, Node Readable, async
  *   iterable), `Stream` (sent chunked as it is produced) and `FormData` (serialized here with a Content-Length:

@@ -456,6 +456,29 @@ describe("the API key never leaks", () => {
 
 })
 
+describe("spans of the hot operations", () => {
+  it.effect("retrieve, poll, cancel and list: exactly one span each, the batch id on it; an invalid id fails in its span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      yield* BatchApi.retrieveBatch("batch_1").pipe(Effect.withTracer(tracer))
+      yield* BatchApi.pollBatch("batch_2").pipe(Effect.withTracer(tracer))
+      yield* BatchApi.cancelBatch("batch_3").pipe(Effect.withTracer(tracer))
+      yield* BatchApi.listBatches({ limit: 1 }).pipe(Effect.either, Effect.withTracer(tracer))
+      const invalid = yield* Effect.flip(BatchApi.retrieveBatch("../x").pipe(Effect.withTracer(tracer)))
+      assert.strictEqual(invalid._tag, "InvalidParamsError")
+      assert.deepStrictEqual(spans.map((span) => [span.name, span.attributes.get("openai.batch_id")]), [
+        ["BatchApi.retrieveBatch", "batch_1"],
+        ["BatchApi.pollBatch", "batch_2"],
+        ["BatchApi.cancelBatch", "batch_3"],
+        ["BatchApi.listBatches", undefined],
+        ["BatchApi.retrieveBatch", undefined]
+      ])
+      assert.strictEqual(spans[0]?.attributes.get("openai.request_id"), "req_7")
+      // The invalid id was never sent.
+      assert.strictEqual((yield* Fake.requests).length, 4)
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson(), { "x-request-id": "req_7" })))))
+})
+
 describe("layers", () => {
   it.effect("BatchApi.layer(options).retry replaces the default schedule for every call", () =>
     Effect.gen(function*() {

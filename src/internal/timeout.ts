@@ -11,6 +11,7 @@
  *
  * @internal
  */
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -21,6 +22,15 @@ const liveClock = Effect.runSync(Effect.clock)
 
 /** `setTimeout` clamps longer delays to 1 ms; Effect's scheduler treats them as never. */
 const maxTimerMillis = 2 ** 31 - 1
+
+/** Whether `clock` is the live one (a transport may then time an attempt with its own timer). @internal */
+export const isLive = (clock: Clock.Clock): boolean => clock === liveClock
+
+/** The timeout in milliseconds for a timer, or `undefined` when it is no timeout (infinite, or beyond a timer). @internal */
+export const timerMillis = (duration: Duration.Duration): number | undefined => {
+  const millis = Duration.toMillis(duration)
+  return Number.isFinite(millis) && millis <= maxTimerMillis ? millis : undefined
+}
 
 /** @internal */
 export const timeoutFail = <A, E, E1>(

@@ -20,7 +20,9 @@ import { globalValue } from "effect/GlobalValue"
 import type * as Runtime from "effect/Runtime"
 import { Readable } from "node:stream"
 import type * as Undici from "undici"
+import * as Direct from "./directTransport.js"
 import * as Body from "./undiciBody.js"
+import * as UndiciDirect from "./undiciDirect.js"
 import { Exchange } from "./undiciExchange.js"
 
 /** undici's per-request timeouts in milliseconds (0 disables one); absent: the dispatcher's own. @internal */
@@ -120,8 +122,12 @@ export const make = (dispatcher: Undici.Dispatcher, timeouts: Timeouts = {}): Ht
       return send(request, url.right, undefined)
     })
 
-  return HttpClient.makeWith(
-    (effect: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(effect, execute),
-    Effect.succeed
+  // The library's own JSON calls take the direct exchange (see ./directTransport.ts); everything else, this client.
+  return Direct.attach(
+    HttpClient.makeWith(
+      (effect: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(effect, execute),
+      Effect.succeed
+    ),
+    UndiciDirect.make(dispatcher, timeoutOptions)
   )
 }

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs"
 import { inspect } from "node:util"
 import * as BatchApi from "../../../src/BatchApi.js"
 import * as BatchSchedule from "../../../src/BatchSchedule.js"
+import * as FetchTransport from "../../../src/FetchTransport.js"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
 import * as UndiciHttpClient from "../../../src/UndiciHttpClient.js"
 
@@ -37,7 +38,8 @@ export const transports: ReadonlyArray<Transport> = [
   { name: "UndiciHttpClient.layer", layer: UndiciHttpClient.layer },
   { name: "NodeHttpClient.layerUndici", layer: NodeHttpClient.layerUndici },
   { name: "NodeHttpClient.layer (node:http)", layer: NodeHttpClient.layer },
-  { name: "FetchHttpClient.layer", layer: FetchHttpClient.layer }
+  { name: "FetchHttpClient.layer", layer: FetchHttpClient.layer },
+  { name: "FetchTransport.layer (fetch, direct exchange)", layer: FetchTransport.layer }
 ]
 
 export interface LibraryOptions {

@@ -1,0 +1,181 @@
+/**
+ * The request pipeline's errors: a status error from a response (OpenAI's error envelope read leniently, the
+ * server's retry hints), a transport error from the platform's error or a direct exchange's failure (the
+ * transport's own error and code kept, never the request with its `Authorization` header), a timeout.
+ *
+ * @internal
+ */
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as BatchError from "../BatchError.js"
+import type * as Direct from "./directTransport.js"
+import { retryAfterMillis } from "./retryAfter.js"
+
+const excerptLength = 300
+
+/** @internal */
+export const excerpt = (text: string): string => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  return flat.length > excerptLength ? `${flat.slice(0, excerptLength)}…` : flat
+}
+
+/** OpenAI's error envelope, read leniently: a proxy's or a mock's body may be anything. */
+const ErrorEnvelope = Schema.Struct({
+  error: Schema.Struct({
+    message: Schema.optional(Schema.NullOr(Schema.String)),
+    type: Schema.optional(Schema.NullOr(Schema.String)),
+    param: Schema.optional(Schema.NullOr(Schema.String)),
+    code: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Number)))
+  })
+})
+const decodeEnvelope = Schema.decodeUnknownOption(ErrorEnvelope)
+
+/** @internal */
+export const parseJson = (text: string): Either.Either<unknown, string> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch (error) {
+    return Either.left(error instanceof Error ? error.message : String(error))
+  }
+}
+
+const statusErrorClass = (status: number) => {
+  switch (status) {
+    case 400:
+      return BatchError.BadRequestError
+    case 401:
+      return BatchError.AuthenticationError
+    case 403:
+      return BatchError.PermissionDeniedError
+    case 404:
+      return BatchError.NotFoundError
+    case 409:
+      return BatchError.ConflictError
+    case 422:
+      return BatchError.UnprocessableEntityError
+    case 429:
+      return BatchError.RateLimitError
+    default:
+      return status >= 500 ? BatchError.InternalServerError : BatchError.ApiError
+  }
+}
+
+/** @internal */
+export const definedOnly = <A extends Record<string, unknown>>(record: A): { [K in keyof A]: Exclude<A[K], undefined> } => {
+  const out: Record<string, unknown> = {}
+  for (const key in record) if (record[key] !== undefined) out[key] = record[key]
+  return out as { [K in keyof A]: Exclude<A[K], undefined> }
+}
+
+/** @internal */
+export const statusError = (
+  response: { readonly status: number; readonly headers: Readonly<Record<string, string>> },
+  method: string,
+  url: string,
+  body: string,
+  nowMillis: number
+): BatchError.StatusError => {
+  const headers = response.headers
+  const requestId = headers["x-request-id"]
+  const envelope = Option.getOrUndefined(Option.flatMap(parseJson(body).pipe(Either.getRight), decodeEnvelope))
+  const apiMessage = envelope?.error.message ?? undefined
+  const shouldRetry = headers["x-should-retry"]
+  const fields = definedOnly({
+    status: response.status,
+    method,
+    url,
+    type: envelope?.error.type ?? undefined,
+    code: envelope?.error.code === null || envelope?.error.code === undefined ? undefined : String(envelope.error.code),
+    param: envelope?.error.param ?? undefined,
+    requestId,
+    retryAfterMs: retryAfterMillis(headers, nowMillis),
+    shouldRetry: shouldRetry === "true" ? true : shouldRetry === "false" ? false : undefined,
+    bodyExcerpt: envelope === undefined ? excerpt(body) : undefined
+  })
+  const detail = apiMessage ?? (body.length === 0 ? "status code (no body)" : excerpt(body))
+  const message = `${response.status} ${detail}${requestId === undefined ? "" : ` (request id ${requestId})`}`
+  const ErrorClass = statusErrorClass(response.status)
+  return new ErrorClass({ ...fields, message })
+}
+
+/** The first string `code` along an error's cause chain (`ECONNRESET`, `UND_ERR_SOCKET`, ...). */
+const codeOf = (error: unknown): string | undefined => {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && Predicate.isObject(current); depth++) {
+    if (Predicate.hasProperty(current, "code") && typeof current.code === "string") return current.code
+    current = Predicate.hasProperty(current, "cause") ? current.cause : undefined
+  }
+  return undefined
+}
+
+/**
+ * The library's error for a request that got no usable response. It keeps the transport's own error (the
+ * platform error's `cause`: undici's, fetch's or the system's) and its code, but not the platform error itself,
+ * whose request holds the `Authorization` header.
+ */
+const noResponse = (
+  method: string,
+  url: string,
+  reason: BatchError.TransportError["reason"],
+  /** What failed, in the platform's words: `Transport`, `Decode` (a body that broke off), `InvalidUrl`... */
+  label: string,
+  cause: unknown,
+  description: string | undefined
+): BatchError.TransportError => {
+  const code = codeOf(cause)
+  const detail = cause instanceof Error ? cause.message : description
+  return new BatchError.TransportError({
+    method,
+    url,
+    reason,
+    message: `${method} ${url} failed: ${label}${detail === undefined ? "" : ` (${detail})`}${
+      code === undefined || detail?.includes(code) ? "" : ` [${code}]`
+    }`,
+    ...(code === undefined ? {} : { code }),
+    ...(cause === undefined ? {} : { cause })
+  })
+}
+
+/** @internal */
+export const transportError = (method: string, url: string) => (error: HttpClientError.HttpClientError) =>
+  noResponse(
+    method,
+    url,
+    error._tag === "RequestError" && error.reason !== "Transport" ? error.reason : "Transport",
+    error.reason,
+    error.cause,
+    error.description
+  )
+
+/** @internal */
+export const timedOut = (method: string, url: string, timeout: Duration.Duration) =>
+  new BatchError.TransportError({
+    method,
+    url,
+    reason: "Timeout",
+    message: `${method} ${url} timed out after ${Duration.format(timeout)}`
+  })
+
+/** A direct exchange's failure, worded as the platform's error for the same failure would be. @internal */
+export const directError = (method: string, url: string, timeout: Duration.Duration) => (failure: Direct.Failure) =>
+  failure.kind === "Timeout"
+    ? timedOut(method, url, timeout)
+    : noResponse(method, url, "Transport", failure.kind === "Body" ? "Decode" : "Transport", failure.cause, undefined)
+
+
+/** A response body that broke off after its head arrived (a download cut short). @internal */
+export const brokenOff = (method: string, url: string, error: HttpClientError.ResponseError): BatchError.TransportError => {
+  const code = codeOf(error.cause)
+  return new BatchError.TransportError({
+    method,
+    url,
+    reason: "Transport",
+    message: `${method} ${url}: the body broke off: ${error.cause instanceof Error ? error.cause.message : error.message}`,
+    ...(code === undefined ? {} : { code }),
+    ...(error.cause === undefined ? {} : { cause: error.cause })
+  })
+}

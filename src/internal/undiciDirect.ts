@@ -1,0 +1,126 @@
+/**
+ * The direct exchange (./directTransport.ts) over undici's dispatch handler API: a request dispatched as it is, its
+ * body collected, the per-attempt timeout a `setTimeout` of the exchange's own, interruption an abort.
+ *
+ * What it saves, measured with bench/inprocess.ts (a fake dispatcher answering on the next event-loop turn, so no
+ * socket): through the `HttpClient` path (`HttpClientRequest` + `Headers` + `URL` per request, a response wrapper,
+ * the timeout as a forked fiber) `retrieveBatch` cost ~190 µs of CPU per call against ~44 for raw `undici.request`;
+ * see bench/RESULTS.md for the figures with this exchange.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type * as Undici from "undici"
+import { errors } from "undici"
+import * as Direct from "./directTransport.js"
+import { decodeUtf8 } from "./undiciExchange.js"
+
+type Resume = (effect: Effect.Effect<Direct.Response, Direct.Failure>) => void
+
+const flatten = (headers: Record<string, string | Array<string> | undefined>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const key in headers) {
+    const value = headers[key]
+    if (value !== undefined) out[key] = typeof value === "string" ? value : value.join(", ")
+  }
+  return out
+}
+
+class TextExchange implements Undici.Dispatcher.DispatchHandler {
+  private controller: Undici.Dispatcher.DispatchController | undefined = undefined
+  private abortReason: Error | undefined = undefined
+  private status = 0
+  private headers: Record<string, string> = {}
+  private chunks: Array<Uint8Array> = []
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
+
+  constructor(private resume: Resume | undefined) {}
+
+  private settle(effect: Effect.Effect<Direct.Response, Direct.Failure>): void {
+    const resume = this.resume
+    if (resume === undefined) return
+    this.resume = undefined
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    resume(effect)
+  }
+
+  /** Stops the request, and answers nothing more (interruption: the caller is gone). */
+  cancel(): void {
+    if (this.resume === undefined) return
+    this.resume = undefined
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.stop()
+  }
+
+  timeout(): void {
+    this.settle(Effect.fail(new Direct.Failure("Timeout")))
+    this.stop()
+  }
+
+  private stop(): void {
+    const reason = new errors.RequestAbortedError()
+    if (this.controller === undefined) this.abortReason = reason
+    else this.controller.abort(reason)
+  }
+
+  onRequestStart(controller: Undici.Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.abortReason !== undefined) controller.abort(this.abortReason)
+  }
+
+  onResponseStart(
+    _controller: Undici.Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | Array<string> | undefined>
+  ): void {
+    // 1xx informational heads are followed by the real one.
+    if (statusCode < 200) return
+    this.status = statusCode
+    this.headers = flatten(headers)
+  }
+
+  onResponseData(_controller: Undici.Dispatcher.DispatchController, chunk: Uint8Array): void {
+    this.chunks.push(chunk)
+  }
+
+  onResponseEnd(): void {
+    if (this.resume === undefined) return
+    const text = decodeUtf8(this.chunks)
+    this.chunks = []
+    this.settle(Effect.succeed({ status: this.status, headers: this.headers, text }))
+  }
+
+  onResponseError(_controller: Undici.Dispatcher.DispatchController | undefined, error: Error): void {
+    this.settle(Effect.fail(new Direct.Failure(this.status === 0 ? "Transport" : "Body", error)))
+  }
+}
+
+/** undici's per-request timeouts as dispatch options (absent: the dispatcher's own). @internal */
+export interface DispatchTimeouts {
+  readonly headersTimeout?: number
+  readonly bodyTimeout?: number
+}
+
+/** @internal */
+export const make = (dispatcher: Undici.Dispatcher, timeouts: DispatchTimeouts): Direct.Direct => ({
+  exchange: (request) =>
+    Effect.async<Direct.Response, Direct.Failure>((resume) => {
+      const exchange = new TextExchange(resume)
+      if (request.timeoutMillis !== undefined) {
+        exchange.timer = setTimeout(() => exchange.timeout(), request.timeoutMillis)
+      }
+      try {
+        dispatcher.dispatch({
+          origin: request.origin,
+          path: request.path,
+          method: request.method,
+          headers: request.headers,
+          body: request.body ?? null,
+          ...timeouts
+        }, exchange)
+      } catch (cause) {
+        exchange.onResponseError(undefined, cause instanceof Error ? cause : new Error(String(cause)))
+      }
+      return Effect.sync(() => exchange.cancel())
+    })
+})
