@@ -17,6 +17,10 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 30_000,
+    // Two workers on the project's 2-core machines (vitest's default leaves one core idle): many files mostly wait
+    // on child processes and loopback servers.
+    pool: "forks",
+    poolOptions: { forks: { minForks: 2, maxForks: 2 } },
     hookTimeout: 30_000
   }
 })

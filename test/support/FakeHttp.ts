@@ -4,11 +4,11 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Context, Effect, Layer, Redacted, Ref } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
+import * as SimulatedResponse from "../../src/testing/internal/response.js"
 
 export interface Recorded {
   readonly method: string
@@ -36,6 +36,7 @@ export const json = (status: number, body: unknown, headers: Record<string, stri
 export const testKey = "sk-test-SECRET-0123456789"
 
 const decoder = new TextDecoder()
+const encoder = new TextEncoder()
 
 export const fakeClient = (responder: Responder) =>
   Effect.gen(function*() {
@@ -55,11 +56,9 @@ export const fakeClient = (responder: Responder) =>
             new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up", cause: reply.cause })
           )
         }
-        const text = reply.body === undefined ? null : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body)
-        return HttpClientResponse.fromWeb(
-          request,
-          new Response(text, { status: reply.status, headers: { "content-type": "application/json", ...reply.headers } })
-        )
+        const text = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body)
+        // Read synchronously, as the simulator's responses are: an attempt then ends without suspending.
+        return SimulatedResponse.make(request, reply.status, { "content-type": "application/json", ...reply.headers }, encoder.encode(text))
       })
     )
     return { client, log }

@@ -1,6 +1,6 @@
 import { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Redacted, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
@@ -236,4 +236,21 @@ describe("BatchApiSimulator contract", () => {
       assert.strictEqual(response.status, 200)
       assert.match(response.headers["x-request-id"] ?? "", /^req_sim_/)
     }).pipe(Effect.provide(BatchApiSimulator.layer())))
+})
+
+describe("the per-attempt timeout under TestClock", () => {
+  it.effect("an attempt the simulator answers at once leaves no sleep behind; one that never answers still times out", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.BatchApiSimulator
+      const [id] = yield* simulator.seed({ count: 1 })
+      for (let i = 0; i < 5; i++) yield* BatchApi.retrieveBatch(id ?? "")
+      // A timer per request would stay in TestClock's queue and be woken later, doubling a wait's wakeups.
+      assert.strictEqual(Chunk.size(yield* TestClock.sleeps()), 0)
+      yield* simulator.injectFault(BatchApiSimulator.timeout, { match: { method: "GET" } })
+      const fiber = yield* Effect.fork(Effect.flip(BatchApi.retrieveBatch(id ?? "", { retry: BatchSchedule.noRetry })))
+      yield* TestClock.adjust("60 seconds")
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error._tag, "TransportError")
+      if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
+    }).pipe(Effect.provide(BatchApiSimulator.layerBatchApi())))
 })
