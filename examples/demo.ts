@@ -9,8 +9,8 @@
  *   5. cancel one and wait out its cancel window
  *   6. read the typed results of the finished one, joined to the requests by custom_id
  *   7. print a summary table
- *   8. a job of many batches: 3,000 embedding requests in parts of 500, under an enqueued-token budget that holds
- *      two parts at a time, with a live multi-line progress view
+ *   8. a job of many batches: 3,000 embedding requests in parts of at most 500, under an enqueued-token budget
+ *      that parts are sized to fill (three at a time), with a live multi-line progress view
  *
  * With OPENAI_API_KEY set and `--live`, the same program runs against the real API (it creates three small
  * gpt-4o-mini batches: a few cents).
@@ -129,14 +129,15 @@ const program = Effect.gen(function*() {
     yield* Console.log(`\n(${background.id} is still running; cancel it with examples/cancel-and-wait.ts --live --batch ${background.id})`)
   }
 
-  yield* Console.log("\n8. a job of many batches: 3,000 requests, parts of 500, a budget that holds two parts at a time")
+  yield* Console.log("\n8. a job of many batches: 3,000 requests, parts sized so that three fill the enqueued-token budget")
   const texts = Array.from({ length: 3_000 }, (_, i) =>
     BatchLine.embedding(`text-${i}`, { model: "text-embedding-3-small", input: `Sentence number ${i} of the demo job.` }))
   const view = yield* progressView
   const summary = yield* Job.run(texts, {
     jobId: `demo-${Date.now()}`,
     endpoint: "/v1/embeddings",
-    // Each request is estimated at 13 tokens (characters / 3): a part of 500 claims 6,500.
+    // Each request is estimated at about 12 tokens (characters / 3): two parts of 500 would leave 1,000 of the
+    // usable 13,300 idle; the plan cuts parts of about 4,430 tokens (360 requests) instead, three of them fill it.
     budget: { tokens: 14_000 },
     partFraction: 0.5,
     maxRequestsPerPart: 500,

@@ -1,6 +1,7 @@
 /**
- * A job bigger than one batch, with a crash and a resume: 12,000 embedding requests split into parts of 1,000,
- * admitted under an enqueued-token budget that holds a few parts at a time, on the Batch API simulator served over
+ * A job bigger than one batch, with a crash and a resume: 12,000 embedding requests split into parts of at most
+ * 1,000 (13 parts: sized so that a whole number of them fills the budget), admitted under an enqueued-token budget
+ * that holds a few parts at a time, on the Batch API simulator served over
  * real HTTP on 127.0.0.1 with time running 3,600x faster (a batch hour per real second).
  *
  *   1. "process A" runs the job with a live progress view and dies once five parts have batches (its fiber is

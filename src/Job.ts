@@ -211,6 +211,7 @@ export const run: <IE = never, IR = never, E = never, R = never>(
       emit,
       estimate: options.estimate ?? ((request) => JobBudget.estimateTokens(request)),
       uploads: yield* Effect.makeSemaphore(options.uploadConcurrency ?? defaults.uploadConcurrency),
+      downloads: yield* Effect.makeSemaphore(1),
       maxResends: options.maxResends ?? defaults.maxResends,
       maxFollowUps: options.maxFollowUps ?? defaults.maxFollowUps,
       resendBackoff: Duration.decode(options.resendBackoff ?? defaults.resendBackoff),

@@ -223,6 +223,7 @@ export const layer = <R = never>(hooks: Hooks<R> = {}): Layer.Layer<
         emit: hooks.onEvent ?? (() => Effect.void),
         estimate: hooks.estimate ?? ((request) => JobBudget.estimateTokens(request)),
         uploads: yield* Effect.makeSemaphore(2),
+        downloads: yield* Effect.makeSemaphore(1),
         maxResends: payload.maxResends ?? 8,
         maxFollowUps: payload.maxFollowUps ?? 2,
         resendBackoff: Duration.millis(payload.resendBackoffMillis ?? Duration.toMillis(Duration.minutes(10))),

@@ -83,6 +83,11 @@ export interface Env<E, R, X = never, RX = never> {
   readonly emit: (event: JobReport.JobEvent) => Effect.Effect<void>
   readonly estimate: JobBudget.Estimator
   readonly uploads: Effect.Semaphore
+  /**
+   * Reading results is CPU work on the one JavaScript thread: several parts read at once go no faster, and hold more
+   * memory in transit. Deliveries take turns.
+   */
+  readonly downloads: Effect.Semaphore
   readonly maxResends: number
   readonly maxFollowUps: number
   readonly resendBackoff: Duration.Duration
@@ -166,7 +171,9 @@ export const run = <E, R, X = never, RX = never>(
       Effect.gen(function*() {
         const ids = IdSet.make(Math.min(part.requests, 65_536))
         for (const batch of withResults) {
-          yield* Stream.runForEach(results(batch, final), (result) => Effect.sync(() => ids.add(result.custom_id, 0)))
+          yield* env.downloads.withPermits(1)(
+            Stream.runForEach(results(batch, final), (result) => Effect.sync(() => ids.add(result.custom_id, 0)))
+          )
         }
         return ids
       })
@@ -257,7 +264,7 @@ export const run = <E, R, X = never, RX = never>(
             })
           )
           const stored = env.sink.stored === undefined ? false : yield* env.sink.stored(delivery)
-          yield* stored ? Stream.runDrain(taken) : env.sink.deliver(delivery, taken)
+          yield* env.downloads.withPermits(1)(stored ? Stream.runDrain(taken) : env.sink.deliver(delivery, taken))
           const total = tally.succeeded + tally.failed + tally.errored
           yield* env.emit(JobReport.JobEvent.ResultsDelivered({ part: part.index, attempt, batchId: batch.id, results: total, skipped: stored }))
           return tally satisfies Counts

@@ -77,7 +77,7 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = 
     "8 results, 0 missing",
     "7. summary",
     "3,000/3,000 requests — done",
-    "6 parts, 6 batches: 3000/3000 succeeded, 0 missing"
+    "9 parts, 9 batches: 3000/3000 succeeded, 0 missing"
   ]],
   ["quickstart", [/created batch_\S+ \(validating\)/, /ended completed; output file: file-/]],
   ["wait-for-batch", ["finalizing", "-> completed: results in file-"]],
@@ -86,14 +86,14 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = 
   ["run-batch", [/ended completed: 5 results, 0 missing/, /ok {4}sentence-4: \d+-dim embedding/]],
   ["large-job", [
     /after the crash, the API knows \d+ parts of the job/,
-    /done: 12000\/12000 succeeded, 0 missing, 12 batches \([1-9]\d* found from process A/,
-    "the simulator holds 12 batches: one per part, none twice",
-    "12 results files, one per batch"
+    /done: 12000\/12000 succeeded, 0 missing, 13 batches \([1-9]\d* found from process A/,
+    "the simulator holds 13 batches: one per part, none twice",
+    "13 results files, one per batch"
   ]],
   ["durable-job", [
-    "done: 6000/6000 succeeded in 6 batches",
+    "done: 6000/6000 succeeded in 7 batches",
     /asked again: the stored summary \(6000 succeeded\) in \d+ ms, no step run twice/,
-    "6 results files"
+    "7 results files"
   ]]
 ]
 

@@ -36,13 +36,42 @@ describe("JobPlan.plan", () => {
       const mixed = [embedding(0), other(0), embedding(1), other(1), embedding(2)]
       const byModel = yield* plan(mixed)
       assert.deepStrictEqual(byModel.map((p) => [p.model, p.requests, p.firstLine]), [[model, 3, 1], ["text-embedding-3-large", 2, 2]])
-      // Each request is estimated at 10 tokens; a budget of 100 x 0.95 x 0.5 leaves 47 per part: 4 requests.
+      // Each request is estimated at 10 tokens; a budget of 100 x 0.95 x 0.5 leaves 47 per part, packed into the
+      // usable 95: three parts of 31 (3 requests each) fill it, where two of 47 (4 each) would leave 15 idle.
       const byTokens = yield* plan(Array.from({ length: 9 }, (_, i) => embedding(i)), { budgets: { tokens: 100 }, partFraction: 0.5 })
-      assert.deepStrictEqual(byTokens.map((p) => [p.requests, p.tokens]), [[4, 40], [4, 40], [1, 10]])
+      assert.deepStrictEqual(byTokens.map((p) => [p.requests, p.tokens]), [[3, 30], [3, 30], [3, 30]])
       const line = `${JSON.stringify(embedding(0))}\n`.length
       const byBytes = yield* plan(Array.from({ length: 5 }, (_, i) => embedding(i)), { maxBytes: line * 2 })
       assert.deepStrictEqual(byBytes.map((p) => p.requests), [2, 2, 1])
       assert.isTrue(byBytes.every((p) => p.bytes <= line * 2))
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.effect("parts are packed so that a whole number of them fills the usable budget", () =>
+    Effect.gen(function*() {
+      const requests = Array.from({ length: 60 }, (_, i) => embedding(i))
+      // Parts of 10 requests (100 tokens) in a usable 285: two in flight leave 85 idle. Packed: three parts of 95
+      // tokens (9 requests) fill it.
+      const byTokens = yield* plan(requests, { budgets: { tokens: 300 }, maxRequests: 10, partFraction: 1 })
+      assert.deepStrictEqual(byTokens.map((p) => p.requests), [9, 9, 9, 9, 9, 9, 6])
+      assert.isTrue(byTokens.every((p) => p.tokens <= 95))
+      // The same for a requests budget: 20 requests x 0.95 = 19 usable; parts of at most 8 are packed to 6 (three fit).
+      const byRequests = yield* plan(requests.slice(0, 20), { budgets: { requests: 20 }, maxRequests: 8, partFraction: 1 })
+      assert.deepStrictEqual(byRequests.map((p) => p.requests), [6, 6, 6, 2])
+      // A part's limit follows the mean size read so far: after small requests, a large one opens a part that
+      // holds fewer of them; no part is ever over the model's cap (285 x 0.25 = 71).
+      const large = (i: number) => BatchLine.embedding(`big-${i}`, { model, input: "y".repeat(150) })
+      const uneven = yield* plan([...requests.slice(0, 3), ...Array.from({ length: 6 }, (_, i) => large(i))], {
+        budgets: { tokens: 300 },
+        maxRequests: 10
+      })
+      assert.isTrue(uneven.every((p) => p.tokens <= 71))
+      assert.deepStrictEqual(uneven.reduce((n, p) => n + p.requests, 0), 9)
+      // The same input gives the same parts.
+      const again = yield* plan([...requests.slice(0, 3), ...Array.from({ length: 6 }, (_, i) => large(i))], {
+        budgets: { tokens: 300 },
+        maxRequests: 10
+      })
+      assert.deepStrictEqual(again.map((p) => [p.requests, p.tokens, p.digest]), uneven.map((p) => [p.requests, p.tokens, p.digest]))
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
 
   it.effect("a JSONL file by path or as a Blob gives the same parts as the array", () =>

@@ -1,0 +1,110 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Arbitrary, FastCheck as fc, Schema } from "effect"
+import * as BatchLine from "../../src/BatchLine.js"
+import { isRequest } from "../../src/internal/requestCheck.js"
+
+/** The contract: the Schema's own answer. */
+const schemaIs = Schema.is(BatchLine.BatchRequestInput)
+
+const urls = ["/v1/chat/completions", "/v1/embeddings", "/v1/responses", "/v1/moderations", "/v1/completions"]
+
+/** Valid lines of every kind, from the Schemas themselves. */
+const valid: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  Arbitrary.make(BatchLine.ChatCompletionRequest),
+  Arbitrary.make(BatchLine.EmbeddingRequest),
+  Arbitrary.make(BatchLine.ResponseRequest),
+  fc.record({
+    custom_id: fc.string({ minLength: 1 }),
+    method: fc.constant("POST"),
+    url: fc.constantFrom("/v1/moderations", "/v1/completions", "/custom"),
+    body: fc.dictionary(fc.string(), fc.jsonValue())
+  })
+)
+
+/** A value at `path` of `line` replaced (or removed). */
+const mutate = (line: Record<string, unknown>, path: ReadonlyArray<string | number>, value: unknown, remove: boolean) => {
+  const copy = structuredClone(line)
+  let target: unknown = copy
+  for (const key of path.slice(0, -1)) {
+    if (typeof target !== "object" || target === null) return copy
+    target = (target as Record<string | number, unknown>)[key]
+  }
+  if (typeof target !== "object" || target === null) return copy
+  const last = path[path.length - 1]!
+  if (remove) delete (target as Record<string | number, unknown>)[last]
+  else (target as Record<string | number, unknown>)[last] = value
+  return copy
+}
+
+const paths: ReadonlyArray<ReadonlyArray<string | number>> = [
+  ["custom_id"],
+  ["method"],
+  ["url"],
+  ["body"],
+  ["body", "model"],
+  ["body", "messages"],
+  ["body", "messages", 0],
+  ["body", "messages", 0, "role"],
+  ["body", "input"],
+  ["body", "input", 0],
+  ["body", "input", 0, 0]
+]
+
+const odd = fc.oneof(
+  fc.anything(),
+  fc.constantFrom("", "POST", "GET", null, undefined, [], {}, 0, Number.NaN, [[1, "2"]], ["a", 1], [1, 2], [[1], [2]]),
+  fc.constantFrom(...urls)
+)
+
+describe("isRequest (the fast check planning uses) answers as BatchLine.BatchRequestInput does", () => {
+  it("on generated valid lines of every endpoint", () => {
+    fc.assert(
+      fc.property(valid, (line) => {
+        assert.isTrue(schemaIs(line))
+        assert.isTrue(isRequest(line))
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("on valid lines with one field replaced, removed or moved to another endpoint", () => {
+    fc.assert(
+      fc.property(valid, fc.constantFrom(...paths), odd, fc.boolean(), (line, path, value, remove) => {
+        const changed = mutate(line, path, value, remove)
+        assert.strictEqual(isRequest(changed), schemaIs(changed), JSON.stringify({ path, remove, changed }))
+      }),
+      { numRuns: 3000 }
+    )
+  })
+
+  it("on anything at all", () => {
+    fc.assert(fc.property(fc.anything(), (value) => isRequest(value) === schemaIs(value)), { numRuns: 1000 })
+  })
+
+  it("on the cases that matter, written out", () => {
+    const embedding = BatchLine.embedding("a", { model: "m", input: "x" })
+    const cases: ReadonlyArray<readonly [unknown, boolean]> = [
+      [embedding, true],
+      [{ ...embedding, custom_id: "" }, false],
+      [{ ...embedding, method: "GET" }, false],
+      [{ ...embedding, body: { model: "m", input: [1, 2] } }, true],
+      [{ ...embedding, body: { model: "m", input: [[1], [2, 3]] } }, true],
+      [{ ...embedding, body: { model: "m", input: ["a", 1] } }, false],
+      [{ ...embedding, body: { model: "m" } }, false],
+      // A sparse array: its hole is read as undefined, not skipped.
+      [{ ...embedding, body: { model: "m", input: new Array<string>(1) } }, false],
+      [{ ...embedding, body: [] }, false],
+      [{ ...embedding, url: "/v1/moderations", body: { input: 1 } }, true],
+      [{ ...embedding, url: "/v1/chat/completions", body: { model: "m", messages: [{ role: "user" }] } }, true],
+      [{ ...embedding, url: "/v1/chat/completions", body: { model: "m", messages: [[]] } }, false],
+      [{ ...embedding, url: "/v1/responses", body: { model: "m" } }, true],
+      [{ ...embedding, url: 5 }, false],
+      [[embedding], false],
+      [null, false]
+    ]
+    for (const [value, expected] of cases) {
+      assert.strictEqual(schemaIs(value), expected, JSON.stringify(value))
+      assert.strictEqual(isRequest(value), expected, JSON.stringify(value))
+    }
+  })
+})
