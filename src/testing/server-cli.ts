@@ -1,5 +1,5 @@
 /**
- * `npm run simulator -- [--port 8080] [--speed 60] [--key sk-...] [--token-limit N] [--request-limit N]`: serves the
+ * `effect-openai-batch-simulator [--port 8080] [--speed 60] [--key sk-...] [--token-limit N] [--request-limit N]`: serves the
  * Batch API simulator on 127.0.0.1 until Ctrl-C. Without `--key` any bearer key is accepted. The limits are the
  * enqueued token and request limits of every model (default: unlimited).
  *
@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Server from "./server.js"
 
 const usage =
-  "usage: npm run simulator -- [--port 8080] [--speed 60] [--key sk-...] [--token-limit N] [--request-limit N]"
+  "usage: effect-openai-batch-simulator [--port 8080] [--speed 60] [--key sk-...] [--token-limit N] [--request-limit N]"
 
 const parse = (argv: ReadonlyArray<string>) => {
   const options: {
