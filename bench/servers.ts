@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { serveResultsFile } from "./results.js"
+import { serveResultsFile } from "./resultsData.js"
 
 /** The id the retrieve server answers with (the fixture's own id). */
 export const retrieveBatchId = "batch_abc123"

@@ -28,7 +28,7 @@ import { Agent, request } from "undici"
 import { BatchApi, OpenAiConfig, OpenAiFiles } from "../src/index.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import { num, spawnWorker } from "./child.js"
-import { generate, resultsFileId } from "./results.js"
+import { generate, resultsFileId } from "./resultsData.js"
 import { retrieveBatchId } from "./servers.js"
 import { fmt, max, median, min, rotate } from "./stats.js"
 

@@ -1,0 +1,157 @@
+/**
+ * What a BatchApi call leaves behind it: the API key in no error, log line or span, and the spans themselves.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Logger, LogLevel, Tracer } from "effect"
+import * as BatchApi from "../src/BatchApi.js"
+import * as BatchSchedule from "../src/BatchSchedule.js"
+import * as Fake from "./support/FakeHttp.js"
+
+const noRetry = { retry: BatchSchedule.noRetry }
+
+/** A tracer that records every span's name and attributes. */
+const recordingTracer = () => {
+  const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      spans.push({ name, attributes })
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: `span-${spans.length}`,
+        traceId: "trace-1",
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes,
+        links,
+        sampled: true,
+        kind,
+        end: () => undefined,
+        attribute: (key, value) => void attributes.set(key, value),
+        event: () => undefined,
+        addLinks: () => undefined
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, tracer }
+}
+
+describe("the API key never leaks", () => {
+  const secret = Fake.testKey
+
+  it.effect("not in any error: message, String, JSON.stringify, cause rendering", () =>
+    Effect.gen(function*() {
+      const errors = [
+        yield* Effect.flip(BatchApi.retrieveBatch("batch_401", noRetry)),
+        yield* Effect.flip(BatchApi.retrieveBatch("batch_html", noRetry)),
+        yield* Effect.flip(BatchApi.retrieveBatch("batch_drop", noRetry)),
+        yield* Effect.flip(BatchApi.retrieveBatch("batch_bad", noRetry)),
+        yield* Effect.flip(BatchApi.retrieveBatch("../x", noRetry))
+      ]
+      assert.strictEqual(errors.length, 5)
+      for (const error of errors) {
+        for (const rendered of [error.message, String(error), JSON.stringify(error), error.stack ?? ""]) {
+          assert.notInclude(rendered, secret)
+          assert.notInclude(rendered, "SECRET")
+        }
+      }
+      const exit = yield* Effect.exit(BatchApi.retrieveBatch("batch_401", noRetry))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.notInclude(JSON.stringify(exit), "SECRET")
+    }).pipe(Effect.provide(Fake.layer((request) => {
+      const path = request.url.pathname
+      if (path.endsWith("batch_401")) {
+        return Fake.json(401, { error: { message: "Incorrect API key provided", type: "invalid_request_error", param: null, code: "invalid_api_key" } })
+      }
+      if (path.endsWith("batch_html")) return { status: 503, body: "<html>down</html>" }
+      if (path.endsWith("batch_drop")) return { drop: true }
+      return Fake.json(200, { nope: true })
+    }))))
+
+  it.effect("not in an error even when the server echoes it back (in its envelope, in an HTML page)", () =>
+    Effect.gen(function*() {
+      const inEnvelope = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      const inHtml = yield* Effect.flip(BatchApi.retrieveBatch("batch_2", noRetry))
+      for (const error of [inEnvelope, inHtml]) {
+        assert.notInclude(JSON.stringify(error), "SECRET")
+        assert.notInclude(error.message, "SECRET")
+        assert.include(JSON.stringify(error), "<redacted>")
+      }
+    }).pipe(Effect.provide(Fake.layer((request) =>
+      request.url.pathname.endsWith("batch_1")
+        ? Fake.json(401, { error: { message: `Bad key: ${request.headers["authorization"]}`, type: "auth", param: null, code: null } })
+        : { status: 502, body: `<html>proxy saw ${request.headers["authorization"]}</html>` }
+    ))))
+
+  it.effect("not in log lines, even at debug level with retries", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message }) => lines.push(JSON.stringify(message)))
+      yield* BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ maxRetries: 1, jitter: false, baseDelay: 0 }) }).pipe(
+        Effect.either,
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      assert.isAbove(lines.length, 0)
+      for (const line of lines) assert.notInclude(line, "SECRET")
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })))))
+
+  it.effect("not in span names or attributes (HttpClient spans included), and spans are made per operation", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      yield* BatchApi.retrieveBatch("batch_1", noRetry).pipe(Effect.either, Effect.withTracer(tracer))
+      yield* BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, noRetry)
+        .pipe(Effect.either, Effect.withTracer(tracer))
+      const names = spans.map((span) => span.name)
+      assert.include(names, "BatchApi.retrieveBatch")
+      assert.include(names, "BatchApi.createBatch")
+      const http = spans.find((span) => span.name.startsWith("http.client"))
+      assert.isDefined(http)
+      assert.strictEqual(http?.attributes.get("http.request.header.authorization"), "<redacted>")
+      assert.strictEqual(http?.attributes.get("http.request.header.openai-organization"), "<redacted>")
+      assert.strictEqual(http?.attributes.get("http.request.header.openai-project"), "<redacted>")
+      assert.strictEqual(spans.find((span) => span.name === "BatchApi.retrieveBatch")?.attributes.get("openai.batch_id"), "batch_1")
+      assert.notInclude(JSON.stringify(spans.map((span) => [span.name, [...span.attributes]])), "SECRET")
+    }).pipe(Effect.provide(Fake.layer(
+      () => Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } }),
+      { httpSpans: true, organization: "org-secret-1", project: "proj-secret-1" }
+    ))))
+
+  it.effect("by default: one span per operation with the request id, no per-attempt HTTP span, no traceparent", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      yield* BatchApi.retrieveBatch("batch_1").pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.map((span) => span.name), ["BatchApi.retrieveBatch"])
+      assert.strictEqual(spans[0]?.attributes.get("openai.request_id"), "req_42")
+      const [request] = yield* Fake.requests
+      assert.isUndefined(request?.headers["traceparent"])
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson(), { "x-request-id": "req_42" })))))
+
+})
+
+describe("spans of the hot operations", () => {
+  it.effect("retrieve, poll, cancel and list: exactly one span each, the batch id on it; an invalid id fails in its span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      yield* BatchApi.retrieveBatch("batch_1").pipe(Effect.withTracer(tracer))
+      yield* BatchApi.pollBatch("batch_2").pipe(Effect.withTracer(tracer))
+      yield* BatchApi.cancelBatch("batch_3").pipe(Effect.withTracer(tracer))
+      yield* BatchApi.listBatches({ limit: 1 }).pipe(Effect.either, Effect.withTracer(tracer))
+      const invalid = yield* Effect.flip(BatchApi.retrieveBatch("../x").pipe(Effect.withTracer(tracer)))
+      assert.strictEqual(invalid._tag, "InvalidParamsError")
+      assert.deepStrictEqual(spans.map((span) => [span.name, span.attributes.get("openai.batch_id")]), [
+        ["BatchApi.retrieveBatch", "batch_1"],
+        ["BatchApi.pollBatch", "batch_2"],
+        ["BatchApi.cancelBatch", "batch_3"],
+        ["BatchApi.listBatches", undefined],
+        ["BatchApi.retrieveBatch", undefined]
+      ])
+      assert.strictEqual(spans[0]?.attributes.get("openai.request_id"), "req_7")
+      // The invalid id was never sent.
+      assert.strictEqual((yield* Fake.requests).length, 4)
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson(), { "x-request-id": "req_7" })))))
+})
