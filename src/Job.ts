@@ -176,6 +176,34 @@ const checkFirst = <E, R>(input: JobPlan.Input<E, R>) => !Predicate.hasProperty(
  * request larger than a part may be) fails with a typed error naming its line: before anything is uploaded for an
  * array or a file, at the first violation for a stream (nothing is created for the part it falls in).
  *
+ * @example
+ * ```ts
+ * import { Effect, Fiber, Layer, TestClock, TestContext } from "effect"
+ * import { BatchLine, BatchSchedule, Job } from "effect-openai-batch"
+ * import { BatchApiSimulator, MemoryFileSystem } from "effect-openai-batch/testing"
+ *
+ * const requests = Array.from({ length: 250 }, (_, i) =>
+ *   BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input: `document number ${i}` }))
+ *
+ * const program = Effect.gen(function*() {
+ *   const job = yield* Effect.fork(Job.run(requests, {
+ *     jobId: "embed-docs",
+ *     endpoint: "/v1/embeddings",
+ *     maxRequestsPerPart: 100,
+ *     poll: BatchSchedule.every("10 minutes")
+ *   }))
+ *   // On the simulator under TestClock: move time until the job ends.
+ *   while ((yield* Fiber.poll(job))._tag === "None") yield* TestClock.adjust("10 minutes")
+ *   return yield* Fiber.join(job)
+ * })
+ *
+ * const TestLive = Layer.merge(BatchApiSimulator.layerBatchApi(), MemoryFileSystem.layer)
+ * Effect.runPromise(program.pipe(Effect.provide(TestLive), Effect.provide(TestContext.TestContext))).then((summary) => {
+ *   assert.strictEqual(summary.succeeded, 250)
+ *   assert.deepStrictEqual(summary.parts.map((part) => part.requests), [100, 100, 50])
+ * })
+ * ```
+ *
  * @since 0.2.0
  * @category Running
  */

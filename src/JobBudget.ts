@@ -149,6 +149,18 @@ const numberField = (body: Record<string, unknown>, name: string): number => {
  * per number) and responses, `prompt` for completions, and the whole body's JSON for any other endpoint. Images
  * and files are not counted: pass your own estimator if you send them.
  *
+ * @example
+ * ```ts
+ * import { BatchLine, JobBudget } from "effect-openai-batch"
+ *
+ * const question = BatchLine.chatCompletion("q-1", {
+ *   model: "gpt-4o-mini",
+ *   messages: [{ role: "user", content: "What is the capital of France?" }], // 30 characters: 10 tokens
+ *   max_tokens: 50
+ * })
+ * assert.strictEqual(JobBudget.estimateTokens(question), 60)
+ * ```
+ *
  * @since 0.2.0
  * @category Estimating
  */

@@ -23,12 +23,12 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
-import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
 import * as JobBudget from "./JobBudget.js"
 import * as IdSet from "./internal/idSet.js"
+import { customIdOf, decodeRequest, type Input as JobInput, invalid, localFile, requestsOf } from "./internal/jobInput.js"
 import { isRequest } from "./internal/requestCheck.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
 
@@ -43,11 +43,7 @@ import { decodeLines, parseJson } from "./internal/jsonl.js"
  * @since 0.2.0
  * @category Models
  */
-export type Input<E = never, R = never> =
-  | Iterable<BatchLine.BatchRequestInput>
-  | Stream.Stream<BatchLine.BatchRequestInput, E, R>
-  | { readonly path: string }
-  | Blob
+export type Input<E = never, R = never> = JobInput<E, R>
 
 /**
  * One part of a job: the input file of one batch.
@@ -101,52 +97,6 @@ export interface PlanOptions {
  * @category Constants
  */
 export const defaultLimits = { maxRequests: 50_000, maxBytes: 200_000_000 } as const
-
-// ---------------------------------------------------------------------------------------------------------------
-// Reading the input
-// ---------------------------------------------------------------------------------------------------------------
-
-const decodeRequest = ParseResult.decodeUnknownEither(BatchLine.BatchRequestInput)
-
-const customIdOf = (request: unknown): string | undefined =>
-  Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
-
-const invalid = (line: number, request: unknown, issue: string) => {
-  const customId = customIdOf(request)
-  return new BatchError.InvalidRequestError({
-    line,
-    issue,
-    message: `request ${line}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
-    ...(customId === undefined ? {} : { customId })
-  })
-}
-
-const isStream = <E, R>(input: Input<E, R>): input is Stream.Stream<BatchLine.BatchRequestInput, E, R> =>
-  Predicate.hasProperty(input, Stream.StreamTypeId)
-
-const localFile = (path: string, action: string) => (cause: unknown) =>
-  new BatchError.LocalFileError({ path, cause, message: `could not ${action} ${path}: ${String(cause)}` })
-
-/** Requests as unknown values with their line numbers: a JSONL file is parsed, anything else taken as it is. */
-const requestsOf = <E, R>(
-  input: Input<E, R>
-): Stream.Stream<unknown, E | BatchError.InvalidRequestError | BatchError.LocalFileError, R | FileSystem.FileSystem> => {
-  if (isStream(input)) return input
-  const jsonl = (bytes: Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem>) =>
-    decodeLines((text: string, line: number) =>
-      Either.mapLeft(parseJson(text), (error) => invalid(line, undefined, `not JSON (${error})`))
-    )(bytes)
-  if (input instanceof Blob) {
-    return jsonl(Stream.fromReadableStream({ evaluate: () => input.stream(), onError: localFile("<Blob>", "read") }))
-  }
-  if (Predicate.hasProperty(input, "path") && typeof input.path === "string" && !(Symbol.iterator in input)) {
-    const path = input.path
-    return jsonl(
-      Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => Stream.mapError(fs.stream(path), localFile(path, "read"))))
-    )
-  }
-  return Stream.fromIterable(input as Iterable<BatchLine.BatchRequestInput>)
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Splitting
@@ -208,6 +158,27 @@ const utf8Length = (text: string) =>
 /**
  * Splits `input` into parts (see the module comment), writing each part's file under `options.dir`; emits each
  * part once it is complete. Fails at the first invalid request, naming its line.
+ *
+ * @example
+ * ```ts
+ * import { Chunk, Effect, Stream } from "effect"
+ * import { BatchLine, JobPlan } from "effect-openai-batch"
+ * import { MemoryFileSystem } from "effect-openai-batch/testing"
+ *
+ * const requests = [
+ *   BatchLine.embedding("a-1", { model: "text-embedding-3-small", input: "one" }),
+ *   BatchLine.embedding("b-1", { model: "text-embedding-3-large", input: "two" }),
+ *   BatchLine.embedding("a-2", { model: "text-embedding-3-small", input: "three" })
+ * ]
+ * const parts = JobPlan.plan(requests, { endpoint: "/v1/embeddings", dir: "/work/parts" }).pipe(Stream.runCollect)
+ * Effect.runPromise(parts.pipe(Effect.provide(MemoryFileSystem.layer))).then((all) => {
+ *   // One model per part, in the order parts are first opened.
+ *   assert.deepStrictEqual(Chunk.toReadonlyArray(all).map((part) => [part.model, part.requests]), [
+ *     ["text-embedding-3-small", 2],
+ *     ["text-embedding-3-large", 1]
+ *   ])
+ * })
+ * ```
  *
  * @since 0.2.0
  * @category Planning
@@ -386,7 +357,10 @@ export const plan = <E = never, R = never>(
           model,
           file: path.join(options.dir, `input-${spooled}.jsonl`),
           firstLine: line,
-          tokenLimit: pack(Math.min(cap.tokens, cap.requests * (stats.tokens / stats.requests)), cap.usableTokens),
+          // Without a token budget, nothing to pack into: the part is cut by requests and bytes alone.
+          tokenLimit: Number.isFinite(cap.usableTokens)
+            ? pack(Math.min(cap.tokens, cap.requests * (stats.tokens / stats.requests)), cap.usableTokens)
+            : cap.tokens,
           digest: IdSet.digest(),
           requests: 0,
           bytes: 0,

@@ -387,7 +387,7 @@ export interface BatchApiOptions extends Model.Options {
  *     completion_window: "24h"
  *   })
  *   const fiber = yield* Effect.fork(BatchWait.awaitCompleted(batch.id))
- *   yield* TestClock.adjust("7 hours") // hours of batch time in milliseconds
+ *   yield* TestClock.adjust("7 hours") // 7 hours of batch time, no real waiting
  *   return yield* Fiber.join(fiber)
  * })
  *

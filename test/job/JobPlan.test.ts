@@ -66,6 +66,9 @@ describe("JobPlan.plan", () => {
       })
       assert.isTrue(uneven.every((p) => p.tokens <= 71))
       assert.deepStrictEqual(uneven.reduce((n, p) => n + p.requests, 0), 9)
+      // Without a token budget, sizes do not matter: requests growing longer still fill parts of maxRequests.
+      const growing = Array.from({ length: 25 }, (_, i) => BatchLine.embedding(`g-${i}`, { model, input: "z".repeat(1 + i * 40) }))
+      assert.deepStrictEqual((yield* plan(growing, { maxRequests: 10 })).map((p) => p.requests), [10, 10, 5])
       // The same input gives the same parts.
       const again = yield* plan([...requests.slice(0, 3), ...Array.from({ length: 6 }, (_, i) => large(i))], {
         budgets: { tokens: 300 },

@@ -1,0 +1,64 @@
+/**
+ * Reading a job's input: an array or iterable, a `Stream`, or a JSONL file by path or `Blob`, as a stream of
+ * unknown values (a file's lines parsed, nothing else touched), and the errors that name a line or a file.
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import * as BatchError from "../BatchError.js"
+import * as BatchLine from "../BatchLine.js"
+import { decodeLines, parseJson } from "./jsonl.js"
+
+/** A job's requests (`JobPlan.Input`). @internal */
+export type Input<E = never, R = never> =
+  | Iterable<BatchLine.BatchRequestInput>
+  | Stream.Stream<BatchLine.BatchRequestInput, E, R>
+  | { readonly path: string }
+  | Blob
+
+export const decodeRequest = ParseResult.decodeUnknownEither(BatchLine.BatchRequestInput)
+
+export const customIdOf = (request: unknown): string | undefined =>
+  Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
+
+export const invalid = (line: number, request: unknown, issue: string) => {
+  const customId = customIdOf(request)
+  return new BatchError.InvalidRequestError({
+    line,
+    issue,
+    message: `request ${line}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
+    ...(customId === undefined ? {} : { customId })
+  })
+}
+
+const isStream = <E, R>(input: Input<E, R>): input is Stream.Stream<BatchLine.BatchRequestInput, E, R> =>
+  Predicate.hasProperty(input, Stream.StreamTypeId)
+
+export const localFile = (path: string, action: string) => (cause: unknown) =>
+  new BatchError.LocalFileError({ path, cause, message: `could not ${action} ${path}: ${String(cause)}` })
+
+/** Requests as unknown values with their line numbers: a JSONL file is parsed, anything else taken as it is. */
+export const requestsOf = <E, R>(
+  input: Input<E, R>
+): Stream.Stream<unknown, E | BatchError.InvalidRequestError | BatchError.LocalFileError, R | FileSystem.FileSystem> => {
+  if (isStream(input)) return input
+  const jsonl = (bytes: Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem>) =>
+    decodeLines((text: string, line: number) =>
+      Either.mapLeft(parseJson(text), (error) => invalid(line, undefined, `not JSON (${error})`))
+    )(bytes)
+  if (input instanceof Blob) {
+    return jsonl(Stream.fromReadableStream({ evaluate: () => input.stream(), onError: localFile("<Blob>", "read") }))
+  }
+  if (Predicate.hasProperty(input, "path") && typeof input.path === "string" && !(Symbol.iterator in input)) {
+    const path = input.path
+    return jsonl(
+      Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => Stream.mapError(fs.stream(path), localFile(path, "read"))))
+    )
+  }
+  return Stream.fromIterable(input as Iterable<BatchLine.BatchRequestInput>)
+}
