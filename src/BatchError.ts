@@ -700,6 +700,21 @@ export type PlanError =
   | LocalFileError
 
 /**
+ * What a job can fail with, besides its input's and its sink's own errors (`Job.run`, `DurableJob`).
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export type JobError =
+  | PlanError
+  | PartFailedError
+  | JobInputChangedError
+  | CreateError
+  | WaitTimeoutError
+  | ResultsError
+  | LocalFileError
+
+/**
  * What reading a batch's results can fail with, besides request errors (`BatchResults`).
  *
  * @since 0.2.0

@@ -127,14 +127,7 @@ export const defaults = {
  * @since 0.2.0
  * @category Errors
  */
-export type JobError =
-  | BatchError.PlanError
-  | BatchError.PartFailedError
-  | BatchError.JobInputChangedError
-  | BatchError.CreateError
-  | BatchError.WaitTimeoutError
-  | BatchError.ResultsError
-  | BatchError.LocalFileError
+export type JobError = BatchError.JobError
 
 /**
  * What a job needs: the Batch and Files services, and a file system for its parts' files (`NodeContext.layer`

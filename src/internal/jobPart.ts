@@ -103,14 +103,7 @@ export interface Env<E, R, X = never, RX = never> {
 }
 
 /** What a part can fail with, besides its sink's errors. @internal */
-export type PartError =
-  | BatchError.PlanError
-  | BatchError.PartFailedError
-  | BatchError.JobInputChangedError
-  | BatchError.CreateError
-  | BatchError.WaitTimeoutError
-  | BatchError.ResultsError
-  | BatchError.LocalFileError
+export type PartError = BatchError.JobError
 
 type Decision =
   | { readonly _tag: "Start" }

@@ -11,7 +11,7 @@ import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as DurableJob from "../../src/durable/DurableJob.js"
 import type * as JobBudget from "../../src/JobBudget.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
-import { drive, embedding, model, poll, processOver, recorder } from "../job/support.js"
+import { assertFollowedUp, drive, embedding, model, poll, processOver, recorder } from "../job/support.js"
 
 const endpoint = "/v1/embeddings" as const
 
@@ -46,15 +46,7 @@ describe("DurableJob steps on the memory engine", () => {
         return yield* drive(DurableJob.run({ jobId: "durable-expiry", input: "/input.jsonl", endpoint, workDir: "/work" }), "1 hour")
       }).pipe(Effect.provide(engineOver(simulator, { sink, poll: BatchSchedule.every("1 hour") })))
 
-      const [part] = summary.parts
-      if (part === undefined) return assert.fail("no part")
-      assert.deepStrictEqual(part.attempts.map((a) => [a.kind, a.status]), [["full", "expired"], ["missing", "completed"]])
-      assert.strictEqual(part.followUps, 1)
-      assert.strictEqual(part.missing, 0)
-      assert.strictEqual(part.succeeded, 20)
-      const all = yield* Ref.get(delivered)
-      assert.strictEqual(all.size, 20)
-      assert.isTrue([...all.values()].every((n) => n === 1), "every result delivered once")
+      const part = yield* assertFollowedUp(summary, delivered, 20)
 
       // The follow-up's input file holds exactly what the expired batch left undone.
       const [expired, followUp] = part.attempts

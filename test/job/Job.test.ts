@@ -5,7 +5,7 @@ import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
 import * as JobReport from "../../src/JobReport.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
-import { drive, embedding, model, poll, processOver, recorder } from "./support.js"
+import { assertFollowedUp, drive, embedding, model, poll, processOver, recorder } from "./support.js"
 
 const endpoint = "/v1/embeddings" as const
 
@@ -88,16 +88,7 @@ describe("Job.run", () => {
         Job.run(Array.from({ length: 20 }, (_, i) => embedding(i)), { jobId: "expiry", endpoint, poll: BatchSchedule.every("1 hour"), sink }),
         "1 hour"
       ).pipe(Effect.provide(processOver(simulator)))
-      const [part] = summary.parts
-      assert.isDefined(part)
-      if (part === undefined) return
-      assert.deepStrictEqual(part.attempts.map((a) => [a.kind, a.status]), [["full", "expired"], ["missing", "completed"]])
-      assert.strictEqual(part.followUps, 1)
-      assert.strictEqual(part.missing, 0)
-      assert.strictEqual(part.succeeded, 20)
-      const all = yield* Ref.get(delivered)
-      assert.strictEqual(all.size, 20)
-      assert.isTrue([...all.values()].every((n) => n === 1))
+      const part = yield* assertFollowedUp(summary, delivered, 20)
       // The follow-up's input file holds exactly what the expired batch left undone.
       const followUp = part.attempts[1]
       const expired = part.attempts[0]

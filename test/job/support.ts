@@ -2,6 +2,7 @@
  * Job tests run on the simulator under TestClock with an in-memory file system: no disk, no network, no waiting.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import { assert } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Redacted, Ref, Stream, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchLine from "../../src/BatchLine.js"
@@ -63,3 +64,25 @@ export const recorder = Effect.gen(function*() {
   const onEvent = (event: JobReport.JobEvent) => Ref.update(events, (all) => (all.push(event), all))
   return { delivered, events, sink, onEvent }
 })
+
+/**
+ * Checks a one-part job whose first batch expired: a follow-up of the missing requests completed it, and every
+ * result was delivered once. Returns the part.
+ */
+export const assertFollowedUp = (
+  summary: JobReport.JobSummary,
+  delivered: Ref.Ref<Map<string, number>>,
+  requests: number
+) =>
+  Effect.gen(function*() {
+    const [part] = summary.parts
+    if (part === undefined) return assert.fail("no part")
+    assert.deepStrictEqual(part.attempts.map((a) => [a.kind, a.status]), [["full", "expired"], ["missing", "completed"]])
+    assert.strictEqual(part.followUps, 1)
+    assert.strictEqual(part.missing, 0)
+    assert.strictEqual(part.succeeded, requests)
+    const all = yield* Ref.get(delivered)
+    assert.strictEqual(all.size, requests)
+    assert.isTrue([...all.values()].every((n) => n === 1), "every result delivered once")
+    return part
+  })
