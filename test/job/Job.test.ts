@@ -19,11 +19,11 @@ const jobBatches = (simulator: BatchApiSimulator.Simulator, jobId: string) =>
   }).pipe(Effect.provide(processOver(simulator)))
 
 describe("Job.run", () => {
-  it.effect("200,000 requests under a budget that queues them: parts packed into it, never over it, every result once", () =>
+  it.effect("200,000 requests in parts of 10,000 under a budget that queues them: never over budget, every result once", () =>
     Effect.gen(function*() {
-      // Each request is estimated at 10 tokens (the simulator counts 8): parts of 10,000 would claim 100,000 and
-      // three would fit the usable budget (350,000 x 0.95 = 332,500), 32,500 idle. Packed: parts of 8,312 requests
-      // (83,120 tokens), four at once; the other parts queue.
+      // Each request is estimated at 10 tokens (the simulator counts 8): a part of 10,000 claims 100,000; the usable
+      // budget (315,790 x 0.95 = 300,000) holds exactly three at once (so packing keeps parts of 10,000), and the
+      // other parts queue.
       const simulator = yield* BatchApiSimulator.make({ enqueuedTokenLimit: 350_000 })
       const { delivered, events, onEvent, sink } = yield* recorder
       const requests = Array.from({ length: 200_000 }, (_, i) => embedding(i))
@@ -31,7 +31,7 @@ describe("Job.run", () => {
         Job.run(requests, {
           jobId: "big",
           endpoint,
-          budget: { tokens: 350_000 },
+          budget: { tokens: 315_790 },
           partFraction: 1,
           maxRequestsPerPart: 10_000,
           poll,
@@ -39,8 +39,8 @@ describe("Job.run", () => {
           onEvent
         })
       ).pipe(Effect.provide(processOver(simulator)))
-      assert.deepStrictEqual(summary.parts.map((p) => p.requests), [...Array.from({ length: 24 }, () => 8_312), 512])
-      assert.strictEqual(summary.batches, 25)
+      assert.deepStrictEqual(summary.parts.map((p) => p.requests), Array.from({ length: 20 }, () => 10_000))
+      assert.strictEqual(summary.batches, 20)
       assert.strictEqual(summary.resends, 0)
       assert.strictEqual(summary.succeeded, 200_000)
       assert.strictEqual(summary.missing, 0)
@@ -50,9 +50,9 @@ describe("Job.run", () => {
       const log = yield* Ref.get(events)
       const budgets = log.flatMap((e) => e._tag === "BudgetChanged" || e._tag === "PartQueued" ? [e.usage] : [])
       assert.isTrue(budgets.every((u) => u.tokens <= u.tokenBudget), "the in-flight estimate never exceeds the budget")
-      assert.strictEqual(Math.max(...budgets.map((u) => u.tokens)), 4 * 83_120)
+      assert.strictEqual(Math.max(...budgets.map((u) => u.tokens)), 300_000)
       assert.isTrue(budgets.some((u) => u.waiting > 0), "parts queued for room")
-      assert.strictEqual(log.filter((e) => e._tag === "PartCreated").length, 25)
+      assert.strictEqual(log.filter((e) => e._tag === "PartCreated").length, 20)
     }), { timeout: 60_000 })
 
   it.effect("a batch failed on the enqueued token limit is re-sent once room frees up", () =>
