@@ -12,12 +12,12 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
+import { checkRequest } from "./internal/requestCheck.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building the file
@@ -69,7 +69,6 @@ export interface Summary {
 }
 
 const encoder = new TextEncoder()
-const decodeRequest = ParseResult.decodeUnknownEither(BatchLine.BatchRequestInput)
 
 const isStream = <E, R>(requests: Requests<E, R>): requests is Stream.Stream<BatchLine.BatchRequestInput, E, R> =>
   Predicate.hasProperty(requests, Stream.StreamTypeId)
@@ -97,8 +96,8 @@ const checker = (options: EncodeOptions) => {
           ...(customId === undefined ? {} : { customId })
         })
       )
-    const decoded = decodeRequest(request)
-    if (Either.isLeft(decoded)) return invalid(ParseResult.TreeFormatter.formatIssueSync(decoded.left))
+    const decoded = checkRequest(request)
+    if (Either.isLeft(decoded)) return invalid(decoded.left)
     const valid = decoded.right
     if (valid.url !== options.endpoint) {
       return Either.left(

@@ -22,14 +22,13 @@ import * as Path from "@effect/platform/Path"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
 import * as JobBudget from "./JobBudget.js"
 import * as IdSet from "./internal/idSet.js"
-import { customIdOf, decodeRequest, type Input as JobInput, invalid, localFile, requestsOf } from "./internal/jobInput.js"
-import { isRequest } from "./internal/requestCheck.js"
+import { customIdOf, type Input as JobInput, invalid, localFile, requestsOf } from "./internal/jobInput.js"
+import { checkRequest } from "./internal/requestCheck.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -290,14 +289,9 @@ export const plan = <E = never, R = never>(
      * steps per request) halved it.
      */
     const check = (raw: unknown, line: number): Either.Either<Checked, BatchError.PlanError> => {
-      let request: BatchLine.BatchRequestInput
-      if (isRequest(raw)) request = raw
-      else {
-        // The Schema's answer, with its message (and its verdict, should the two ever disagree).
-        const decoded = decodeRequest(raw)
-        if (Either.isLeft(decoded)) return Either.left(invalid(line, raw, ParseResult.TreeFormatter.formatIssueSync(decoded.left)))
-        request = decoded.right
-      }
+      const checked = checkRequest(raw)
+      if (Either.isLeft(checked)) return Either.left(invalid(line, raw, checked.left))
+      const request = checked.right
       if (request.url !== options.endpoint) {
         return Either.left(
           new BatchError.EndpointMismatchError({
@@ -465,7 +459,7 @@ export const tally = (
 ): Effect.Effect<{ readonly requests: number; readonly tokens: number }, BatchError.LocalFileError, FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) =>
     decodeLines((text: string) => {
-      const request = Either.getOrUndefined(Either.flatMap(parseJson(text), (json) => Either.mapLeft(decodeRequest(json), String)))
+      const request = Either.getOrUndefined(Either.flatMap(parseJson(text), checkRequest))
       return Either.right(request !== undefined && keep(request.custom_id) ? estimate(request) : -1)
     })(Stream.mapError(fs.stream(part.file), localFile(part.file, "read"))).pipe(
       Stream.runFold({ requests: 0, tokens: 0 }, (sum, tokens) =>

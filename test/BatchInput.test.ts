@@ -85,6 +85,13 @@ describe("BatchInput", () => {
       }
       const empty = yield* BatchInput.check([], { endpoint }).pipe(Effect.flip)
       assert.strictEqual(empty._tag, "EmptyInputError")
+      // Valid JSON on which Effect's union parser throws: an invalid line, not a defect.
+      const odd = yield* BatchInput.check(
+        [JSON.parse(`{"custom_id":"c","method":{"toString":{}},"url":"${endpoint}","body":{}}`)],
+        { endpoint }
+      ).pipe(Effect.flip)
+      assert.strictEqual(odd._tag, "InvalidRequestError")
+      if (odd._tag === "InvalidRequestError") assert.strictEqual(odd.customId, "c")
     }))
 
   it.effect("uploads the checked file as a stream with purpose batch", () =>

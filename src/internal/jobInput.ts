@@ -7,7 +7,6 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as BatchError from "../BatchError.js"
@@ -20,8 +19,6 @@ export type Input<E = never, R = never> =
   | Stream.Stream<BatchLine.BatchRequestInput, E, R>
   | { readonly path: string }
   | Blob
-
-export const decodeRequest = ParseResult.decodeUnknownEither(BatchLine.BatchRequestInput)
 
 export const customIdOf = (request: unknown): string | undefined =>
   Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined

@@ -105,6 +105,10 @@ describe("JobPlan.plan", () => {
       const badJson = yield* Effect.flip(plan(new Blob([`${JSON.stringify(embedding(0))}\n{oops\n`])))
       assert.strictEqual(badJson._tag, "InvalidRequestError")
       if (badJson._tag === "InvalidRequestError") assert.strictEqual(badJson.line, 2)
+      // Valid JSON on which Effect's union parser throws: an invalid line, not a defect.
+      const odd = yield* Effect.flip(plan(new Blob([`${JSON.stringify(embedding(0))}\n{"custom_id":"x","method":{"toString":{}},"url":"${endpoint}","body":{}}\n`])))
+      assert.strictEqual(odd._tag, "InvalidRequestError")
+      if (odd._tag === "InvalidRequestError") assert.deepStrictEqual([odd.line, odd.customId], [2, "x"])
       const empty = yield* Effect.flip(plan([]))
       assert.strictEqual(empty._tag, "EmptyInputError")
     }).pipe(Effect.provide(MemoryFileSystem.layer)))

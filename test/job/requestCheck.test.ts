@@ -1,10 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, FastCheck as fc, Schema } from "effect"
 import * as BatchLine from "../../src/BatchLine.js"
-import { isRequest } from "../../src/internal/requestCheck.js"
+import { checkRequest, isRequest } from "../../src/internal/requestCheck.js"
 
-/** The contract: the Schema's own answer. */
-const schemaIs = Schema.is(BatchLine.BatchRequestInput)
+/**
+ * The contract: the Schema's own answer. Effect's union parser throws (`String()` on a discriminating field) for an
+ * object without a usable `toString`: such a value is not a request line.
+ */
+const isLine = Schema.is(BatchLine.BatchRequestInput)
+const schemaIs = (value: unknown): boolean => {
+  try {
+    return isLine(value)
+  } catch {
+    return false
+  }
+}
 
 const urls = ["/v1/chat/completions", "/v1/embeddings", "/v1/responses", "/v1/moderations", "/v1/completions"]
 
@@ -100,11 +110,17 @@ describe("isRequest (the fast check planning uses) answers as BatchLine.BatchReq
       [{ ...embedding, url: "/v1/responses", body: { model: "m" } }, true],
       [{ ...embedding, url: 5 }, false],
       [[embedding], false],
-      [null, false]
+      [null, false],
+      // Valid JSON on which the Schema's parser throws.
+      [JSON.parse(`{"custom_id":"a","method":{"toString":{}},"url":"/v1/moderations","body":{}}`), false]
     ]
     for (const [value, expected] of cases) {
       assert.strictEqual(schemaIs(value), expected, JSON.stringify(value))
       assert.strictEqual(isRequest(value), expected, JSON.stringify(value))
+      // checkRequest never throws, and gives a reason for every line it refuses.
+      const checked = checkRequest(value)
+      assert.strictEqual(checked._tag === "Right", expected, JSON.stringify(value))
+      if (checked._tag === "Left") assert.isAbove(checked.left.length, 0)
     }
   })
 })
