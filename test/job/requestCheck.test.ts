@@ -16,6 +16,8 @@ const schemaIs = (value: unknown): boolean => {
   }
 }
 
+// Every property runs from a fixed seed: the same cases on every run. The mutations' seed reaches a sparse array
+// (checked: it fails an `every`-based check); an unusable toString, which it does not reach, is written out below.
 const urls = ["/v1/chat/completions", "/v1/embeddings", "/v1/responses", "/v1/moderations", "/v1/completions"]
 
 /** Valid lines of every kind, from the Schemas themselves. */
@@ -73,7 +75,7 @@ describe("isRequest (the fast check planning uses) answers as BatchLine.BatchReq
         assert.isTrue(schemaIs(line))
         assert.isTrue(isRequest(line))
       }),
-      { numRuns: 500 }
+      { numRuns: 500, seed: 1 }
     )
   })
 
@@ -83,12 +85,12 @@ describe("isRequest (the fast check planning uses) answers as BatchLine.BatchReq
         const changed = mutate(line, path, value, remove)
         assert.strictEqual(isRequest(changed), schemaIs(changed), JSON.stringify({ path, remove, changed }))
       }),
-      { numRuns: 3000 }
+      { numRuns: 3000, seed: 2 }
     )
   })
 
   it("on anything at all", () => {
-    fc.assert(fc.property(fc.anything(), (value) => isRequest(value) === schemaIs(value)), { numRuns: 1000 })
+    fc.assert(fc.property(fc.anything(), (value) => isRequest(value) === schemaIs(value)), { numRuns: 1000, seed: 3 })
   })
 
   it("on the cases that matter, written out", () => {
