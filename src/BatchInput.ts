@@ -17,7 +17,7 @@ import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
-import { checkRequest } from "./internal/requestCheck.js"
+import { checkRequest, invalidRequest } from "./internal/requestCheck.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building the file
@@ -73,9 +73,6 @@ const encoder = new TextEncoder()
 const isStream = <E, R>(requests: Requests<E, R>): requests is Stream.Stream<BatchLine.BatchRequestInput, E, R> =>
   Predicate.hasProperty(requests, Stream.StreamTypeId)
 
-const customIdOf = (request: unknown): string | undefined =>
-  Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
-
 /** The checker's state for one pass. */
 const checker = (options: EncodeOptions) => {
   const maxLines = options.maxLines ?? defaultLimits.maxLines
@@ -86,18 +83,8 @@ const checker = (options: EncodeOptions) => {
   /** Checks one request and returns its line (with the newline), or the violation. */
   const line = (request: unknown): Either.Either<string, BatchError.InputError> => {
     const number = summary.lines + 1
-    const customId = customIdOf(request)
-    const invalid = (issue: string) =>
-      Either.left(
-        new BatchError.InvalidRequestError({
-          line: number,
-          issue,
-          message: `request ${number}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
-          ...(customId === undefined ? {} : { customId })
-        })
-      )
     const decoded = checkRequest(request)
-    if (Either.isLeft(decoded)) return invalid(decoded.left)
+    if (Either.isLeft(decoded)) return Either.left(invalidRequest(number, request, decoded.left))
     const valid = decoded.right
     if (valid.url !== options.endpoint) {
       return Either.left(
@@ -135,7 +122,7 @@ const checker = (options: EncodeOptions) => {
       // The caller's object, not the decoded copy: every field it holds is sent as it is.
       text = `${JSON.stringify(request)}\n`
     } catch (error) {
-      return invalid(`cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`)
+      return Either.left(invalidRequest(number, request, `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`))
     }
     // UTF-8 length without encoding twice: ASCII is one byte per code unit, the rest is measured.
     // eslint-disable-next-line no-control-regex

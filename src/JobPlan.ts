@@ -27,8 +27,8 @@ import * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
 import * as JobBudget from "./JobBudget.js"
 import * as IdSet from "./internal/idSet.js"
-import { customIdOf, type Input as JobInput, invalid, localFile, requestsOf } from "./internal/jobInput.js"
-import { checkRequest } from "./internal/requestCheck.js"
+import { type Input as JobInput, localFile, requestsOf } from "./internal/jobInput.js"
+import { checkRequest, customIdOf, invalidRequest } from "./internal/requestCheck.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ export const plan = <E = never, R = never>(
      */
     const check = (raw: unknown, line: number): Either.Either<Checked, BatchError.PlanError> => {
       const checked = checkRequest(raw)
-      if (Either.isLeft(checked)) return Either.left(invalid(line, raw, checked.left))
+      if (Either.isLeft(checked)) return Either.left(invalidRequest(line, raw, checked.left))
       const request = checked.right
       if (request.url !== options.endpoint) {
         return Either.left(
@@ -311,7 +311,7 @@ export const plan = <E = never, R = never>(
         // The caller's object: every field it holds is sent as it is.
         text = `${JSON.stringify(raw)}\n`
       } catch (error) {
-        return Either.left(invalid(line, raw, `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`))
+        return Either.left(invalidRequest(line, raw, `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`))
       }
       const bytes = utf8Length(text)
       const tokens = estimate(request)

@@ -42,7 +42,7 @@ export const metadata = (jobId: string, tag: Tag): Record<string, string> => ({
   [metadataKeys.digest]: tag.digest
 })
 
-/** The idempotency key of a part's attempt: any process that makes this attempt again finds the same batch. @internal */
+/** The idempotency key of a part's attempt, the same in every process that makes this attempt again. @internal */
 export const idempotencyKey = (jobId: string, part: number, attempt: number): string => `eob.${jobId}.p${part}.a${attempt}`
 
 const positive = (text: string | undefined): number | undefined => {

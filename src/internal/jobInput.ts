@@ -12,6 +12,7 @@ import * as Stream from "effect/Stream"
 import * as BatchError from "../BatchError.js"
 import * as BatchLine from "../BatchLine.js"
 import { decodeLines, parseJson } from "./jsonl.js"
+import { invalidRequest } from "./requestCheck.js"
 
 /** A job's requests (`JobPlan.Input`). @internal */
 export type Input<E = never, R = never> =
@@ -19,19 +20,6 @@ export type Input<E = never, R = never> =
   | Stream.Stream<BatchLine.BatchRequestInput, E, R>
   | { readonly path: string }
   | Blob
-
-export const customIdOf = (request: unknown): string | undefined =>
-  Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
-
-export const invalid = (line: number, request: unknown, issue: string) => {
-  const customId = customIdOf(request)
-  return new BatchError.InvalidRequestError({
-    line,
-    issue,
-    message: `request ${line}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
-    ...(customId === undefined ? {} : { customId })
-  })
-}
 
 const isStream = <E, R>(input: Input<E, R>): input is Stream.Stream<BatchLine.BatchRequestInput, E, R> =>
   Predicate.hasProperty(input, Stream.StreamTypeId)
@@ -46,7 +34,7 @@ export const requestsOf = <E, R>(
   if (isStream(input)) return input
   const jsonl = (bytes: Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem>) =>
     decodeLines((text: string, line: number) =>
-      Either.mapLeft(parseJson(text), (error) => invalid(line, undefined, `not JSON (${error})`))
+      Either.mapLeft(parseJson(text), (error) => invalidRequest(line, undefined, `not JSON (${error})`))
     )(bytes)
   if (input instanceof Blob) {
     return jsonl(Stream.fromReadableStream({ evaluate: () => input.stream(), onError: localFile("<Blob>", "read") }))

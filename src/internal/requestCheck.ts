@@ -12,6 +12,7 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
+import * as BatchError from "../BatchError.js"
 import * as BatchLine from "../BatchLine.js"
 
 type Body = { readonly [key: string]: unknown }
@@ -74,4 +75,19 @@ export const checkRequest = (value: unknown): Either.Either<BatchLine.BatchReque
   } catch (error) {
     return Either.left(`cannot be read as a request line (${error instanceof Error ? error.message : "unreadable"})`)
   }
+}
+
+/** The `custom_id` of a value that may be a request, if it has a string one. @internal */
+export const customIdOf = (request: unknown): string | undefined =>
+  Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
+
+/** The error for request `line` that is not a valid input line, naming its `custom_id` when it has one. @internal */
+export const invalidRequest = (line: number, request: unknown, issue: string): BatchError.InvalidRequestError => {
+  const customId = customIdOf(request)
+  return new BatchError.InvalidRequestError({
+    line,
+    issue,
+    message: `request ${line}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
+    ...(customId === undefined ? {} : { customId })
+  })
 }
