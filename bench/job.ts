@@ -58,9 +58,9 @@ export const simulatorMain = async (): Promise<void> => {
 export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => {
   const [mode = "job", sizeArg = "0", baseUrl = ""] = args
   const size = Number(sizeArg)
-  const { BatchApi, BatchJob, BatchSchedule, Job, OpenAiConfig, OpenAiFiles } = await import("../src/index.js")
+  const { BatchApi, BatchClient, BatchSchedule, Job, OpenAiConfig } = await import("../src/index.js")
   const UndiciHttpClient = await import("../src/UndiciHttpClient.js")
-  const layer = Layer.mergeAll(BatchApi.layer, OpenAiFiles.layer).pipe(
+  const layer = BatchClient.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make("sk-simulator-test-key"), baseUrl, timeout: "5 minutes" })),
     Layer.provide(UndiciHttpClient.layer),
     Layer.merge(NodeContext.layer),
@@ -91,16 +91,10 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
 
   const program: Effect.Effect<{ readonly succeeded: number; readonly batches: number }, unknown, JobModule.Requirements> = mode === "job"
     ? Effect.map(
-      Job.run(requests, {
-        jobId,
-        endpoint: "/v1/embeddings",
-        budget: { tokens: budgetTokens },
-        poll,
-        onEvent: (event) =>
+      Job.run(requests, { jobId, endpoint: "/v1/embeddings", onEvent: (event) =>
           Effect.sync(() => {
             if (event._tag === "BudgetChanged" || event._tag === "PartQueued") account(event.usage)
-          })
-      }),
+          }), budget: { limits: { tokens: budgetTokens } }, policy: { poll } }),
       (summary) => ({ succeeded: summary.succeeded, batches: summary.batches })
     )
     : Effect.gen(function*() {
@@ -109,7 +103,7 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
       let batches = 0
       yield* Stream.runForEach(Stream.grouped(requests, partSize), (part) =>
         Effect.map(
-          BatchJob.runBatch(Chunk.toReadonlyArray(part), { endpoint: "/v1/embeddings", schedule: poll, metadata: { eob_job: jobId } }),
+          Job.runBatch(Chunk.toReadonlyArray(part), { endpoint: "/v1/embeddings", schedule: poll, metadata: { bench: jobId } }),
           (run) => {
             batches++
             succeeded += run.matched.filter((m) => m.result._tag === "Succeeded").length
@@ -122,7 +116,7 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
   const cpu = process.cpuUsage(cpu0)
   // Duplicates: batches of this job, by (part, attempt).
   const page = await Effect.runPromise(Effect.provide(BatchApi.listBatches({ limit: 100 }), layer))
-  const mine = page.data.filter((b) => b.metadata?.["eob_job"] === jobId)
+  const mine = page.data.filter((b) => b.metadata?.["eob_job"] === jobId || b.metadata?.["bench"] === jobId)
   const keys = mine.map((b) => `${b.metadata?.["eob_part"] ?? b.id}/${b.metadata?.["eob_attempt"] ?? ""}`)
   report({
     type: "done",

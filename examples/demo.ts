@@ -138,9 +138,8 @@ const program = Effect.gen(function*() {
     endpoint: "/v1/embeddings",
     // Each request is estimated at about 12 tokens (characters / 3): two parts of 500 would leave 1,000 of the
     // usable 13,300 idle; the plan cuts parts of about 4,430 tokens (360 requests) instead, three of them fill it.
-    budget: { tokens: 14_000 },
-    partFraction: 0.5,
-    maxRequestsPerPart: 500,
+    budget: { limits: { tokens: 14_000 } },
+    plan: { partFraction: 0.5, maxRequestsPerPart: 500 },
     onEvent: view
   })
   yield* Console.log(

@@ -15,7 +15,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Layer, Redacted } from "effect"
-import { BatchApi, BatchSchedule, JobSink, OpenAiConfig, OpenAiFiles } from "effect-openai-batch"
+import { BatchApi, BatchClient, BatchSchedule, JobSink, OpenAiConfig } from "effect-openai-batch"
 import { DurableJob } from "effect-openai-batch/durable"
 import * as PostgresEngine from "effect-openai-batch/durable/PostgresEngine"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
@@ -36,16 +36,10 @@ const shardingConfig = {
 } as const
 
 const jobIdOf = (dir: string) => `cluster-${dir.slice(-6).replace(/[^A-Za-z0-9]/g, "x")}`
-const payloadOf = (dir: string) => ({
-  jobId: jobIdOf(dir),
-  input: join(dir, "requests.jsonl"),
-  endpoint: "/v1/embeddings",
-  maxRequestsPerPart: 500,
-  workDir: join(dir, "parts")
-} as const)
+const payloadOf = (dir: string) => ({ jobId: jobIdOf(dir), input: join(dir, "requests.jsonl"), endpoint: "/v1/embeddings", plan: { maxRequestsPerPart: 500, workDir: join(dir, "parts") } } as const)
 
 const apiAt = (baseUrl: string) =>
-  Layer.mergeAll(BatchApi.layer, OpenAiFiles.layer).pipe(
+  BatchClient.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey), baseUrl })),
     Layer.provide(UndiciHttpClient.layer)
   )

@@ -13,7 +13,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Layer, Redacted } from "effect"
-import { BatchApi, BatchLine, BatchSchedule, JobSink, OpenAiConfig, OpenAiFiles } from "effect-openai-batch"
+import { BatchClient, BatchLine, BatchSchedule, JobSink, OpenAiConfig } from "effect-openai-batch"
 import { DurableJob } from "effect-openai-batch/durable"
 import * as SqliteEngine from "effect-openai-batch/durable/SqliteEngine"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
@@ -34,7 +34,7 @@ writeFileSync(
 
 const program = Effect.gen(function*() {
   const server = yield* Server.make({ speed: 3600 })
-  const api = Layer.mergeAll(BatchApi.layer, OpenAiFiles.layer).pipe(
+  const api = BatchClient.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey), baseUrl: server.baseUrl })),
     Layer.provide(UndiciHttpClient.layer)
   )
@@ -47,14 +47,7 @@ const program = Effect.gen(function*() {
     Layer.provideMerge(SqliteEngine.layer({ filename: join(dir, "jobs.db") })),
     Layer.provide(Layer.merge(api, NodeContext.layer))
   )
-  const payload = {
-    jobId: "embed-docs-durable",
-    input,
-    endpoint: "/v1/embeddings",
-    maxRequestsPerPart: 1_000,
-    budget: { "*": { tokens: 40_000 } },
-    workDir: join(dir, "parts")
-  } as const
+  const payload = { jobId: "embed-docs-durable", input, endpoint: "/v1/embeddings", budget: { limits: { "*": { tokens: 40_000 } } }, plan: { maxRequestsPerPart: 1_000, workDir: join(dir, "parts") } } as const
   yield* Effect.gen(function*() {
     yield* Console.log(`durable job on ${join(dir, "jobs.db")}, simulator on ${server.baseUrl} (3,600x time)`)
     const summary = yield* DurableJob.run(payload)

@@ -14,7 +14,7 @@
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Deferred, Effect, Fiber, Layer, Redacted, Ref } from "effect"
-import { BatchApi, BatchLine, BatchSchedule, Job, JobReport, JobSink, OpenAiConfig, OpenAiFiles } from "effect-openai-batch"
+import { BatchApi, BatchClient, BatchLine, BatchSchedule, Job, JobReport, JobSink, OpenAiConfig } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import * as Server from "effect-openai-batch/testing/server"
 import * as UndiciHttpClient from "effect-openai-batch/UndiciHttpClient"
@@ -30,7 +30,7 @@ const resultsDir = mkdtempSync(join(tmpdir(), "large-job-"))
 
 /** A "process": the library over the lean undici transport, pointed at the simulator. */
 const processAt = (baseUrl: string) =>
-  Layer.mergeAll(BatchApi.layer, OpenAiFiles.layer).pipe(
+  BatchClient.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey), baseUrl })),
     Layer.provide(UndiciHttpClient.layer),
     Layer.merge(NodeContext.layer)
@@ -64,14 +64,16 @@ const program = Effect.gen(function*() {
   const options = {
     jobId: "embed-docs",
     endpoint: "/v1/embeddings",
-    // The budget of the organisation's batch queue for this model (Settings -> Limits).
-    budget: { [model]: { tokens: 100_000 } },
-    maxRequestsPerPart: 1_000,
-    sink: JobSink.jsonlFiles(resultsDir),
-    // A crash leaves batches running: that is what a resume must find.
-    cancelOnInterrupt: false,
-    // The simulator's batches last a tenth of a real second: poll at that pace (the default starts at 1 s).
-    poll: BatchSchedule.every("100 millis")
+    // The organisation's batch queue limit for this model (Settings -> Limits).
+    budget: { limits: { [model]: { tokens: 100_000 } } },
+    plan: { maxRequestsPerPart: 1_000 },
+    delivery: { sink: JobSink.jsonlFiles(resultsDir) },
+    policy: {
+      // A crash leaves batches running: that is what a resume must find.
+      cancelOnExit: false,
+      // The simulator's batches last a tenth of a real second: poll at that pace (the default starts at 1 s).
+      poll: BatchSchedule.every("100 millis")
+    }
   } as const
 
   yield* Console.log("process A: runs the job, and dies once five parts have batches")

@@ -6,7 +6,7 @@
  *   OPENAI_API_KEY=sk-... npx tsx examples/run-batch.ts --live
  */
 import { Console, Effect, Schema } from "effect"
-import { BatchJob, BatchLine } from "effect-openai-batch"
+import { BatchLine, Job } from "effect-openai-batch"
 import { run } from "./support/run.js"
 
 const sentences = [
@@ -28,7 +28,7 @@ const EmbeddingResponse = Schema.Struct({
 })
 
 const program = Effect.gen(function*() {
-  const run = yield* BatchJob.runBatch(requests, {
+  const run = yield* Job.runBatch(requests, {
     endpoint: "/v1/embeddings",
     metadata: { example: "run-batch" },
     onCreated: (batch) => Console.log(`created ${batch.id}; uploaded ${batch.input_file_id}`),

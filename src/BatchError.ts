@@ -541,10 +541,11 @@ export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("Local
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * A part of a job could not be completed: its batch `failed` (`reason: "failed"`, with `errors` by line), its
- * batches kept failing on the enqueued limits after every allowed re-send (`"limits"`), or the API refused its
- * create (`"rejected"`, e.g. a 400 for its input file). With `onPartFailure: "continue"` the job goes on with the
- * other parts and reports it in its summary instead.
+ * A part of a job could not be completed: its batch `failed` (`reason: "failed"`, with `errors` by line and the
+ * input line each maps to), its batches kept failing on the enqueued limits after every allowed re-send
+ * (`"limits"`), the API refused its create (`"rejected"`, e.g. a 400 for its input file), or its results could not
+ * be downloaded after every retry (`"delivery"`, naming the file). With `onPartFailure: "continue"` the job goes on
+ * with the other parts and reports it in its summary instead.
  *
  * @since 0.2.0
  * @category Errors
@@ -553,9 +554,14 @@ export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("Par
   message: Schema.String,
   jobId: Schema.String,
   part: Schema.Number,
-  reason: Schema.Literal("failed", "limits", "rejected"),
+  reason: Schema.Literal("failed", "limits", "rejected", "delivery"),
   batch: Schema.optional(Batch),
-  errors: Schema.Array(BatchErrorItem)
+  errors: Schema.Array(BatchErrorItem),
+  /** For a `failed` batch, the input line of each error that names a line (in the order of `errors`). */
+  inputLines: Schema.optional(Schema.Array(Schema.NullOr(Schema.Number))),
+  /** For `"delivery"`: the results file that could not be read. */
+  fileId: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect)
 }) {
   /**
    * @since 0.2.0
@@ -694,6 +700,8 @@ export type PlanError =
   | InvalidRequestError
   | DuplicateCustomIdError
   | EndpointMismatchError
+  | TooManyLinesError
+  | InputTooLargeError
   | EmptyInputError
   | RequestTooLargeError
   | InvalidParamsError

@@ -1,51 +1,170 @@
 /**
- * A job of any size: its requests split into parts under the API's limits (`JobPlan`), each part's batch created
- * only when it fits the model's enqueued budget (`JobBudget`), late limit failures re-sent, the requests an
- * expired or cancelled batch left undone sent again, every part's results delivered to a sink as soon as it ends
- * (`JobSink`), and progress told as events (`JobReport`).
+ * The engine that takes requests to results: a job of any size split into parts under the API's limits
+ * (`JobPlan`), each part's batch created only when it fits its model's enqueued limit on the shared, adaptive
+ * ledger (`JobBudget`), late limit failures re-sent once room frees up, the requests an expired or cancelled batch
+ * left undone sent again, every part's results delivered to a sink as soon as it ends (`JobSink`), and progress
+ * told as events (`JobReport`, `JobProgress`).
+ *
+ * Two front doors: `run` (and `stream`, `events`) for a job of any size, and `runBatch` for one batch whose results
+ * come back joined to their requests in memory.
+ *
+ * Nothing is left billing: when a job is interrupted or fails, every batch it created or may have created (a
+ * create in flight is looked up by its marker) is cancelled, each cancel bounded and reported; when it succeeds,
+ * a last look cancels any duplicate batch.
  *
  * A job is resumable from the API alone: its batches carry the job id, part, attempt and the part's digest in
  * their metadata, and creates use idempotency keys derived from (job, part, attempt). Run the same job again (same
  * `jobId`, same input and options) in a fresh process after a crash: it finds the batches in flight and the
  * parts already done, waits for the first and re-delivers (or skips, if the sink has them) the results of the
- * second, and creates no batch twice. Limits: it looks back `lookback` (7 days) or `maxPages` pages of 100 batches
- * (200: the organisation's newest 20,000 batches); a create also looks for its key among the batches of the last 24
- * hours.
+ * second, adopts a batch a crashed create left behind, and creates no batch twice. Limits: it looks back
+ * `lookback` (7 days) or `maxPages` pages of 100 batches (200: the organisation's newest 20,000 batches).
  *
  * For a job that must survive crashes without anyone re-running it, see the durable entry point
  * (`effect-openai-batch/durable`).
  *
  * @since 0.2.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
-import * as Chunk from "effect/Chunk"
-import * as Duration from "effect/Duration"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
-import * as Predicate from "effect/Predicate"
 import * as Take from "effect/Take"
 import * as Batch from "./Batch.js"
 import * as BatchApi from "./BatchApi.js"
-import * as BatchError from "./BatchError.js"
+import type * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
 import type * as BatchSchedule from "./BatchSchedule.js"
-import * as JobBudget from "./JobBudget.js"
-import * as JobPlan from "./JobPlan.js"
-import * as JobReport from "./JobReport.js"
+import type * as JobBudget from "./JobBudget.js"
+import type * as JobPlan from "./JobPlan.js"
+import type * as JobReport from "./JobReport.js"
 import * as JobSink from "./JobSink.js"
-import * as OpenAiFiles from "./OpenAiFiles.js"
+import type * as OpenAiFiles from "./OpenAiFiles.js"
+import * as Engine from "./internal/job/engine.js"
+import * as History from "./internal/job/history.js"
+import { requestsOf } from "./internal/job/input.js"
+import * as OneBatch from "./internal/job/oneBatch.js"
+import * as JobOptions from "./internal/job/options.js"
 import * as Params from "./internal/params.js"
-import * as JobBatches from "./internal/jobBatches.js"
-import * as JobPart from "./internal/jobPart.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * Options of `run`.
+ * How a job counts against the enqueued limits (see `JobBudget`).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface BudgetOptions {
+  /**
+   * Your organisation's enqueued limits per model (the "batch queue limit" column of the limits page): a ceiling.
+   * The ledger learns less from the API's late failures when other jobs or programs use the same limit.
+   */
+  readonly limits?: JobBudget.Budgets | undefined
+  /** The share of a limit the job may use; default 0.95. */
+  readonly safetyFactor?: number | undefined
+  /** Estimates a request's enqueued tokens; default `JobBudget.estimateTokens`. */
+  readonly estimate?: JobBudget.Estimator | undefined
+}
+
+/**
+ * How the input is split into parts (see `JobPlan`).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface PlanOptions {
+  /** Requests per part; default 50,000 (the API's limit). */
+  readonly maxRequestsPerPart?: number | undefined
+  /** Bytes per part file; default 200,000,000 (the API's limit). */
+  readonly maxBytesPerPart?: number | undefined
+  /** The largest share of a model's usable budget one part may claim; default 0.25. */
+  readonly partFraction?: number | undefined
+  /**
+   * Where parts' files go: `"memory"`, `"files"` (a work directory), or `"auto"` (default): memory for an array of
+   * up to 50,000 requests, files otherwise.
+   */
+  readonly spool?: "auto" | "memory" | "files" | undefined
+  /** The work directory for `"files"`; default a temporary directory, removed when the job ends. */
+  readonly workDir?: string | undefined
+}
+
+/**
+ * Where results go.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface DeliveryOptions<E = never, R = never> {
+  /** Default `JobSink.discard` (the summary still counts the results). */
+  readonly sink?: JobSink.JobSink<E, R> | undefined
+  /**
+   * Results to send again in a follow-up instead of keeping (e.g. `(r) => r._tag === "FailedResponse" &&
+   * r.response.status_code >= 500`). By default every line that ran is a result.
+   */
+  readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined
+  /** What a malformed result line does: `"fail"` (default) fails the job; `"skip"` drops it and tells `onMalformed`. */
+  readonly malformed?: "fail" | "skip" | undefined
+  readonly onMalformed?: ((error: BatchError.MalformedLineError) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * How a job retries, waits and stops.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface PolicyOptions {
+  /** How many times a batch failed on an enqueued limit is sent again; default 8. */
+  readonly maxResends?: number | undefined
+  /**
+   * How long a re-send waits when nothing of its model is in flight (with batches in flight, it waits for one to
+   * end instead); default 10 minutes.
+   */
+  readonly resendBackoff?: Duration.DurationInput | undefined
+  /** How many follow-ups of the requests an expired or cancelled batch left undone; default 2. */
+  readonly maxFollowUps?: number | undefined
+  /** `"fail"` (default): a failed part fails the job. `"continue"`: the other parts go on. */
+  readonly onPartFailure?: "fail" | "continue" | undefined
+  /** How many parts run at once at most (the budget decides first); default: all. */
+  readonly concurrency?: number | undefined
+  /** How many uploads run at once; default 2. */
+  readonly uploadConcurrency?: number | undefined
+  /** The pace of each batch's polls; default `BatchSchedule.poll()`. */
+  readonly poll?: BatchSchedule.PollSchedule | undefined
+  /** The deadline of each batch's wait; default its `expires_at` plus an hour. */
+  readonly waitTimeout?: Duration.DurationInput | undefined
+  /**
+   * Cancel every batch of the job that may still run when the job is interrupted or fails (each cancel bounded:
+   * 10 s, in parallel, reported as `BatchCancelled` events); default `true`.
+   */
+  readonly cancelOnExit?: boolean | undefined
+  /** How far back a re-run looks for the job's batches; default 7 days. */
+  readonly lookback?: Duration.DurationInput | undefined
+  /** How many pages of 100 batches a re-run reads at most; default 200. */
+  readonly maxPages?: number | undefined
+}
+
+/**
+ * What every batch and input file of the job is created with (wire names, as the API has them).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface BatchOptions {
+  /** More metadata for every batch (at most 10 pairs: the job uses 6). */
+  readonly metadata?: Batch.Metadata | undefined
+  readonly output_expires_after?: Batch.CreateBatchParams["output_expires_after"]
+  /** The input files' `expires_after`; default 14 days after upload; `null`: they never expire. */
+  readonly file_expires_after?: OpenAiFiles.FileExpiresAfter | null | undefined
+}
+
+/**
+ * Options of `run`, by concern.
  *
  * @since 0.2.0
  * @category Models
@@ -58,54 +177,13 @@ export interface Options<E = never, R = never> {
   readonly jobId: string
   /** The endpoint every request targets. */
   readonly endpoint: Batch.KnownEndpoint
-  /** Enqueued limits per model (see `JobBudget.Budgets`); none by default. */
-  readonly budget?: JobBudget.Budgets | undefined
-  /** Default 0.95. */
-  readonly safetyFactor?: number | undefined
-  /** The largest share of a model's usable budget one part may claim; default 0.25. */
-  readonly partFraction?: number | undefined
-  /** Estimates a request's enqueued tokens; default `JobBudget.estimateTokens` (3 characters per token). */
-  readonly estimate?: JobBudget.Estimator | undefined
-  /** Requests per part; default 50,000. */
-  readonly maxRequestsPerPart?: number | undefined
-  /** Bytes per part file; default 200,000,000. */
-  readonly maxBytesPerPart?: number | undefined
-  /** Where results go; default `JobSink.discard` (the summary still counts them). */
-  readonly sink?: JobSink.Sink<E, R> | undefined
-  /** Called with every event, in order per part (e.g. to draw `JobReport.render`). */
+  readonly budget?: BudgetOptions | undefined
+  readonly plan?: PlanOptions | undefined
+  readonly delivery?: DeliveryOptions<E, R> | undefined
+  readonly policy?: PolicyOptions | undefined
+  readonly batches?: BatchOptions | undefined
+  /** Called with every event, in order per part (e.g. `JobProgress.layer`'s handler, or your own). */
   readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
-  /** How many times a batch failed on an enqueued limit is sent again; default 8. */
-  readonly maxResends?: number | undefined
-  /** How long a re-send waits when nothing of its model is in flight; default 10 minutes. */
-  readonly resendBackoff?: Duration.DurationInput | undefined
-  /** How many follow-ups of the requests an expired or cancelled batch left undone; default 2. */
-  readonly maxFollowUps?: number | undefined
-  /**
-   * Results to send again in a follow-up instead of keeping (e.g. `(r) => r._tag === "FailedResponse" &&
-   * r.response.status_code >= 500`). By default every line that ran is a result.
-   */
-  readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined
-  /** `"fail"` (default): a failed part fails the job. `"continue"`: the other parts go on. */
-  readonly onPartFailure?: "fail" | "continue" | undefined
-  /** How many parts run at once at most (the budget decides first); default: all. */
-  readonly concurrency?: number | undefined
-  /** How many uploads run at once; default 2. */
-  readonly uploadConcurrency?: number | undefined
-  /** The pace of each batch's polls; default `BatchSchedule.poll()`. */
-  readonly poll?: BatchSchedule.PollSchedule | undefined
-  /** The deadline of each batch's wait; default its `expires_at` plus an hour. */
-  readonly waitTimeout?: Duration.DurationInput | undefined
-  /** Cancel the job's batches in flight when it is interrupted (bounded: 10 s per batch, in parallel); default `true`. */
-  readonly cancelOnInterrupt?: boolean | undefined
-  /** More metadata for every batch (at most 10 pairs: the job uses 6). */
-  readonly metadata?: Batch.Metadata | undefined
-  readonly output_expires_after?: Batch.CreateBatchParams["output_expires_after"]
-  /** Where the parts' files are written; default a temporary directory, removed when the job ends. */
-  readonly workDir?: string | undefined
-  /** How far back a re-run looks for the job's batches; default 7 days. */
-  readonly lookback?: Duration.DurationInput | undefined
-  /** How many pages of 100 batches a re-run reads at most; default 200. */
-  readonly maxPages?: number | undefined
 }
 
 /**
@@ -114,12 +192,7 @@ export interface Options<E = never, R = never> {
  * @since 0.2.0
  * @category Constants
  */
-export const defaults = {
-  maxResends: 8,
-  resendBackoff: Duration.minutes(10),
-  maxFollowUps: 2,
-  uploadConcurrency: 2
-} as const
+export const defaults = JobOptions.defaults
 
 /**
  * What a job can fail with, besides its input's and its sink's errors.
@@ -130,33 +203,26 @@ export const defaults = {
 export type JobError = BatchError.JobError
 
 /**
- * What a job needs: the Batch and Files services, and a file system for its parts' files (`NodeContext.layer`
- * from `@effect/platform-node`, say).
+ * What a job needs: the Batch and Files services and the shared ledger (the client layers provide all three, e.g.
+ * `BatchClient.layerFromEnv`), and a file system for its parts' files (`NodeContext.layer` from
+ * `@effect/platform-node`, say).
  *
  * @since 0.2.0
  * @category Models
  */
-export type Requirements = BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | FileSystem.FileSystem | Path.Path
-
-const jobIdPattern = /^[A-Za-z0-9._-]{1,64}$/
-
-const check = (options: Options<unknown, unknown>): BatchError.InvalidParamsError | undefined => {
-  const invalid = (field: string, issue: string) => Params.invalid("Job.run", issue, field)
-  if (!jobIdPattern.test(options.jobId)) return invalid("jobId", "must be 1 to 64 letters, digits, '.', '_' or '-'")
-  const metadata = Object.keys(options.metadata ?? {})
-  if (metadata.length > 10) return invalid("metadata", `holds at most 10 pairs for a job (it uses 6), got ${metadata.length}`)
-  if (metadata.some((key) => key.startsWith("eob_"))) return invalid("metadata", "keys starting with eob_ are the library's")
-  for (const [field, value] of [["maxResends", options.maxResends], ["maxFollowUps", options.maxFollowUps]] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) return invalid(field, "must be a whole number >= 0")
-  }
-  for (const [field, value] of [["concurrency", options.concurrency], ["uploadConcurrency", options.uploadConcurrency]] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) return invalid(field, "must be a whole number >= 1")
-  }
-  return undefined
-}
+export type Requirements =
+  | BatchApi.BatchApi
+  | OpenAiFiles.OpenAiFiles
+  | JobBudget.Ledger
+  | FileSystem.FileSystem
+  | Path.Path
 
 /** Whether the whole input can be checked before anything is sent (it is in memory, or can be read twice). */
 const checkFirst = <E, R>(input: JobPlan.Input<E, R>) => !Predicate.hasProperty(input, Stream.StreamTypeId)
+
+const spoolIsMemory = <E, R>(input: JobPlan.Input<E, R>, spool: "auto" | "memory" | "files") =>
+  spool === "memory" ||
+  (spool === "auto" && Array.isArray(input) && input.length <= JobOptions.defaults.memorySpoolRequests)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Running
@@ -182,8 +248,8 @@ const checkFirst = <E, R>(input: JobPlan.Input<E, R>) => !Predicate.hasProperty(
  *   const job = yield* Effect.fork(Job.run(requests, {
  *     jobId: "embed-docs",
  *     endpoint: "/v1/embeddings",
- *     maxRequestsPerPart: 100,
- *     poll: BatchSchedule.every("10 minutes")
+ *     plan: { maxRequestsPerPart: 100 },
+ *     policy: { poll: BatchSchedule.every("10 minutes") }
  *   }))
  *   // On the simulator under TestClock: move time until the job ends.
  *   while ((yield* Fiber.poll(job))._tag === "None") yield* TestClock.adjust("10 minutes")
@@ -200,79 +266,17 @@ const checkFirst = <E, R>(input: JobPlan.Input<E, R>) => !Predicate.hasProperty(
  * @since 0.2.0
  * @category Running
  */
-export const run: <IE = never, IR = never, E = never, R = never>(
+export const run = <IE = never, IR = never, E = never, R = never>(
   input: JobPlan.Input<IE, IR>,
   options: Options<E, R>
-) => Effect.Effect<JobReport.JobSummary, JobError | IE | E, IR | R | Requirements> = Effect.fn("Job.run")(
-  function*<IE, IR, E, R>(input: JobPlan.Input<IE, IR>, options: Options<E, R>) {
-    const invalid = check(options)
-    if (invalid !== undefined) return yield* Effect.fail(invalid)
-    yield* Effect.annotateCurrentSpan("job.id", options.jobId)
-    const api = yield* BatchApi.BatchApi
-    const files = yield* OpenAiFiles.OpenAiFiles
-    const fs = yield* FileSystem.FileSystem
-    const dir = options.workDir ?? (yield* Effect.mapError(
-      fs.makeTempDirectoryScoped({ prefix: `eob-${options.jobId}-` }),
-      (cause) => new BatchError.LocalFileError({ path: "(temporary directory)", cause, message: `could not create a work directory: ${String(cause)}` })
-    ))
-    const emit = options.onEvent ?? (() => Effect.void)
-    const safetyFactor = options.safetyFactor ?? JobBudget.defaults.safetyFactor
-    const ledger = yield* JobBudget.makeLedger(options.budget, safetyFactor)
-    const history = yield* JobBatches.list(api, options.jobId, { lookback: options.lookback, maxPages: options.maxPages })
-    const env: JobPart.Env<E, R> = {
-      jobId: options.jobId,
-      endpoint: options.endpoint,
-      metadata: options.metadata ?? {},
-      outputExpiresAfter: options.output_expires_after,
-      api,
-      files,
-      fs,
-      ledger,
-      sink: options.sink ?? (JobSink.discard as JobSink.Sink<E, R>),
-      emit,
-      estimate: options.estimate ?? ((request) => JobBudget.estimateTokens(request)),
-      uploads: yield* Effect.makeSemaphore(options.uploadConcurrency ?? defaults.uploadConcurrency),
-      downloads: yield* Effect.makeSemaphore(1),
-      maxResends: options.maxResends ?? defaults.maxResends,
-      maxFollowUps: options.maxFollowUps ?? defaults.maxFollowUps,
-      resendBackoff: Duration.decode(options.resendBackoff ?? defaults.resendBackoff),
-      resendWhen: options.resendWhen,
-      poll: options.poll,
-      waitTimeout: options.waitTimeout,
-      cancelOnInterrupt: options.cancelOnInterrupt ?? true,
-      continueOnFailure: options.onPartFailure === "continue",
-      steps: JobPart.inProcess,
-      ensureFiles: Effect.void
-    }
-    const planned = JobPlan.plan(input, {
-      endpoint: options.endpoint,
-      dir,
-      maxRequests: options.maxRequestsPerPart,
-      maxBytes: options.maxBytesPerPart,
-      budgets: options.budget,
-      safetyFactor,
-      partFraction: options.partFraction,
-      estimate: options.estimate
-    }).pipe(
-      Stream.tap((part) =>
-        emit(JobReport.JobEvent.PartPlanned({ part: part.index, model: part.model, requests: part.requests, tokens: part.tokens }))
-      )
-    )
-    // An array or a file is checked whole before anything is sent; a stream is checked as it is read.
-    const parts = checkFirst(input) ? Stream.fromIterable(yield* Stream.runCollect(planned)) : planned
-    const summaries = yield* parts.pipe(
-      Stream.mapEffect((part) => JobPart.run(part, history.get(part.index) ?? [], env), {
-        concurrency: options.concurrency ?? "unbounded",
-        unordered: true
-      }),
-      Stream.runCollect
-    )
-    const summary = JobReport.summarize(options.jobId, Chunk.toReadonlyArray(summaries))
-    yield* emit(JobReport.JobEvent.JobDone({ summary }))
-    return summary
-  },
-  Effect.scoped
-)
+): Effect.Effect<JobReport.JobSummary, JobError | IE | E, IR | R | Requirements> =>
+  Effect.gen(function*() {
+    const resolved = yield* Engine.resolveOrFail("Job.run", options)
+    const source: Engine.SpoolSource = spoolIsMemory(input, resolved.spool)
+      ? { _tag: "Memory" }
+      : yield* Engine.filesSource
+    return yield* Engine.run("Job.run", requestsOf(input), checkFirst(input), resolved, source)
+  })
 
 /**
  * One result of a job, tagged with where it came from.
@@ -287,26 +291,23 @@ export interface TaggedResult extends JobSink.Delivery {
 /**
  * Runs a job as a `Stream` of its results, tagged with their part, attempt and batch, as each part's batch ends;
  * the stream ends when the job does (its summary goes to `onEvent` as `JobDone`). The results are pulled with
- * backpressure: a slow consumer holds the job's results reading, not its memory.
+ * backpressure: a slow consumer holds the job's results reading, not its memory. Ending the stream early
+ * interrupts the job (and cancels its batches, unless `policy.cancelOnExit` is `false`).
  *
  * @since 0.2.0
  * @category Running
  */
 export const stream = <IE = never, IR = never>(
   input: JobPlan.Input<IE, IR>,
-  options: Omit<Options, "sink">
+  options: Omit<Options, "delivery"> & { readonly delivery?: Omit<DeliveryOptions, "sink"> | undefined }
 ): Stream.Stream<TaggedResult, JobError | IE, IR | Requirements> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const queue = yield* Effect.acquireRelease(
       Queue.bounded<Take.Take<TaggedResult, JobError | IE>>(16),
       Queue.shutdown
     )
-    const sink: JobSink.Sink = {
-      deliver: (delivery, results) =>
-        Stream.runForEach(Stream.grouped(results, 256), (chunk) =>
-          Queue.offer(queue, Take.chunk(Chunk.map(chunk, (result): TaggedResult => ({ ...delivery, result })))))
-    }
-    yield* run(input, { ...options, sink }).pipe(
+    const sink = JobSink.forEach((result, delivery) => Queue.offer(queue, Take.of({ ...delivery, result })))
+    yield* run(input, { ...options, delivery: { ...options.delivery, sink } }).pipe(
       Effect.exit,
       Effect.flatMap((exit) => Queue.offer(queue, exit._tag === "Success" ? Take.end : Take.failCause(exit.cause))),
       Effect.forkScoped
@@ -314,9 +315,108 @@ export const stream = <IE = never, IR = never>(
     return Stream.flattenTake(Stream.fromQueue(queue))
   }))
 
+/**
+ * Runs a job as the `Stream` of its events (`JobReport.JobEvent`), ending with `JobDone`; the job's failure fails
+ * the stream. Fold it with `JobProgress` for a view, or into anything you keep.
+ *
+ * @since 0.3.0
+ * @category Running
+ */
+export const events = <IE = never, IR = never, E = never, R = never>(
+  input: JobPlan.Input<IE, IR>,
+  options: Omit<Options<E, R>, "onEvent">
+): Stream.Stream<JobReport.JobEvent, JobError | IE | E, IR | R | Requirements> =>
+  Stream.asyncScoped<JobReport.JobEvent, JobError | IE | E, IR | R | Requirements>((emit) =>
+    run(input, { ...options, onEvent: (event) => Effect.promise(() => emit.single(event)) }).pipe(
+      Effect.exit,
+      Effect.flatMap((exit) =>
+        Effect.promise(() => exit._tag === "Success" ? emit.end() : emit.halt(exit.cause))
+      ),
+      Effect.forkScoped
+    )
+  )
+
+// ---------------------------------------------------------------------------------------------------------------
+// One batch
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of `runBatch`.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export type RunBatchOptions = OneBatch.Options
+
+/**
+ * The outcome of `runBatch`: the final batch (completed, or expired/cancelled with partial results), its input
+ * file's id, and the results joined to the requests.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export type BatchRun = OneBatch.BatchRun
+
+/**
+ * What `runBatch` can fail with.
+ *
+ * @since 0.3.0
+ * @category Errors
+ */
+export type RunBatchError = OneBatch.RunError
+
+/**
+ * Runs one batch from requests to joined results: the job engine with one part, its requests spooled in memory
+ * (no file system needed), no re-sends and no follow-ups. An expired or cancelled batch is not an error: its
+ * partial results are returned and `batch.status` tells; a `failed` batch fails with `BatchFailedError`. If the
+ * wait is interrupted or reaches its deadline, the batch is cancelled (unless `cancelOnInterrupt: false`).
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { BatchLine, Job } from "effect-openai-batch"
+ *
+ * const texts = ["a first document", "a second one"]
+ * const requests = texts.map((input, i) => BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input }))
+ *
+ * const program = Effect.gen(function*() {
+ *   const run = yield* Job.runBatch(requests, {
+ *     endpoint: "/v1/embeddings",
+ *     onProgress: (batch) => Console.log(`${batch.status} ${batch.request_counts?.completed ?? 0}/${texts.length}`),
+ *     timeout: "26 hours"
+ *   })
+ *   for (const { input, result } of run.matched) { // in input order, joined by custom_id
+ *     if (result._tag === "Succeeded") yield* Console.log(input.custom_id, result.response.status_code)
+ *   }
+ *   return run.missing.length // requests with no result (a cancelled or expired batch)
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ * @category Running
+ */
+export const runBatch: <E = never, R = never>(
+  requests: Iterable<BatchLine.BatchRequestInput> | Stream.Stream<BatchLine.BatchRequestInput, E, R>,
+  options: RunBatchOptions
+) => Effect.Effect<BatchRun, RunBatchError | E, R | Engine.Services> = OneBatch.run
+
 // ---------------------------------------------------------------------------------------------------------------
 // Status
 // ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * One batch of a job as the API knows it. `duplicates` are other batches made for the same attempt (the create
+ * protocol's documented race): a job cancels them and never delivers their results.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface StatusBatch {
+  readonly attempt: number
+  readonly kind: JobReport.AttemptKind
+  readonly batch: Batch.Batch
+  readonly duplicates: ReadonlyArray<Batch.Batch>
+}
 
 /**
  * A job as the API knows it: the batches made for each part, newest attempt last.
@@ -326,12 +426,11 @@ export const stream = <IE = never, IR = never>(
  */
 export interface Status {
   readonly jobId: string
-  readonly parts: ReadonlyArray<{
-    readonly part: number
-    readonly batches: ReadonlyArray<{ readonly attempt: number; readonly kind: JobReport.AttemptKind; readonly batch: Batch.Batch }>
-  }>
-  /** Batches not yet ended. */
+  readonly parts: ReadonlyArray<{ readonly part: number; readonly batches: ReadonlyArray<StatusBatch> }>
+  /** Batches not yet ended (duplicates included). */
   readonly inFlight: number
+  /** Duplicate batches found. */
+  readonly duplicates: number
 }
 
 /**
@@ -355,16 +454,26 @@ export interface StatusOptions {
 export const status: (
   jobId: string,
   options?: StatusOptions
-) => Effect.Effect<Status, BatchError.RequestError | BatchError.InvalidParamsError, BatchApi.BatchApi> = Effect.fn("Job.status")(
+) => Effect.Effect<Status, BatchError.RequestError | BatchError.InvalidParamsError, BatchApi.BatchApi> = Effect.fn(
+  "Job.status"
+)(
   function*(jobId: string, options: StatusOptions = {}) {
     yield* Effect.annotateCurrentSpan("job.id", jobId)
-    if (!jobIdPattern.test(jobId)) return yield* Effect.fail(Params.invalid("Job.status", "must be 1 to 64 letters, digits, '.', '_' or '-'", "jobId"))
-    const byPart = yield* JobBatches.list(yield* BatchApi.BatchApi, jobId, options)
-    const parts = [...byPart.entries()].sort(([a], [b]) => a - b).map(([part, batches]) => ({
+    const issue = JobOptions.jobIdIssue(jobId)
+    if (issue !== undefined) return yield* Effect.fail(Params.invalid("Job.status", issue, "jobId"))
+    const byPart = yield* History.list(yield* BatchApi.BatchApi, jobId, options)
+    const parts = [...byPart.entries()].sort(([a], [b]) => a - b).map(([part, found]) => ({
       part,
-      batches: batches.map(([tag, batch]) => ({ attempt: tag.attempt, kind: tag.kind, batch }))
+      batches: found.map(({ batch, duplicates, tag }) => ({ attempt: tag.attempt, kind: tag.kind, batch, duplicates }))
     }))
-    const inFlight = parts.reduce((n, part) => n + part.batches.filter((b) => !Batch.isTerminal(b.batch)).length, 0)
-    return { jobId, parts, inFlight }
+    let inFlight = 0
+    let duplicates = 0
+    for (const part of parts) {
+      for (const { batch, duplicates: extra } of part.batches) {
+        inFlight += [batch, ...extra].filter((b) => !Batch.isTerminal(b)).length
+        duplicates += extra.length
+      }
+    }
+    return { jobId, parts, inFlight, duplicates }
   }
 )

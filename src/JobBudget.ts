@@ -3,22 +3,30 @@
  *
  * The API lets an organisation have at most so many *enqueued tokens* (and requests) per model in batches that
  * passed validation and have not ended. It does not refuse a create that would go over: the batch is accepted,
- * then fails after validating with `token_limit_exceeded`. So a job keeps its own ledger: each part's tokens are
- * estimated conservatively, a part's batch is created only when the estimated in-flight total plus the part fits
- * the budget (times a safety factor), and its reservation is released when its batch ends.
+ * then fails after validating with `token_limit_exceeded`. So jobs keep a ledger: each part's tokens are estimated
+ * conservatively (`estimateTokens`), a part's batch is created only when the model's reserved total plus the part
+ * fits, and its reservation is released when its batch ends.
+ *
+ * The limit is the organisation's, shared by everything that uses it: every job of a program, other programs,
+ * other teams. So the ledger is a service (`Ledger`) that every job of a program shares (the client layers
+ * provide one, `BatchClient.layerFromEnv` among them), and it is adaptive: a job's `budget` is a ceiling, not the
+ * truth. When a batch fails late on an enqueued limit, the ledger lowers the model's limit to what was still in
+ * flight (so a failure never opens room for a re-send), and grows it back as batches end: additive increase, its
+ * step halved at each failure, so late failures stay bounded (about `B + log2(parts)` per model, `B` the batches in
+ * flight when the limit is first hit) instead of growing with the number of parts. What other processes enqueue is
+ * seen only through these failures.
  *
  * Read your tier's numbers on the platform's limits page (Settings → Organization → Limits: the "batch queue
  * limit" column, per model), and pass them as `{ tokens, requests }` per model.
  *
  * @since 0.2.0
  */
-import * as Duration from "effect/Duration"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
-import * as STM from "effect/STM"
-import * as TRef from "effect/TRef"
 import type * as BatchLine from "./BatchLine.js"
+import * as Ledgers from "./internal/job/ledger.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Budgets
@@ -58,53 +66,6 @@ export const defaults = {
   partFraction: 0.25,
   charsPerToken: 3
 } as const
-
-const isBudget = (value: unknown): value is Budget =>
-  Predicate.isRecord(value) &&
-  Object.keys(value).every((key) => key === "tokens" || key === "requests") &&
-  (value["tokens"] === undefined || typeof value["tokens"] === "number") &&
-  (value["requests"] === undefined || typeof value["requests"] === "number")
-
-/**
- * The budget of `model` under `budgets` (no limit when none is given).
- *
- * @since 0.2.0
- * @category Budgets
- */
-export const budgetOf = (budgets: Budgets | undefined, model: string): Budget => {
-  if (budgets === undefined) return {}
-  if (typeof budgets === "function") return budgets(model)
-  if (isBudget(budgets)) return budgets
-  return budgets[model] ?? budgets["*"] ?? {}
-}
-
-/**
- * The usable share of a budget: `limit × safetyFactor`, rounded down; `Infinity` for no limit.
- *
- * @since 0.2.0
- * @category Budgets
- */
-export const effective = (limit: number | undefined, safetyFactor: number = defaults.safetyFactor): number =>
-  limit === undefined ? Infinity : Math.floor(limit * safetyFactor)
-
-/**
- * Why a budget cannot work, or `undefined`: limits must be positive numbers and the safety factor in (0, 1].
- *
- * @since 0.2.0
- * @category Budgets
- */
-export const budgetIssue = (budget: Budget, safetyFactor: number): string | undefined => {
-  if (!(safetyFactor > 0 && safetyFactor <= 1)) return `the safety factor must be in (0, 1], got ${safetyFactor}`
-  for (const [name, limit] of [["tokens", budget.tokens], ["requests", budget.requests]] as const) {
-    if (limit !== undefined && !(Number.isFinite(limit) && limit > 0)) {
-      return `the ${name} budget must be a positive number, got ${limit}`
-    }
-    if (limit !== undefined && effective(limit, safetyFactor) < 1) {
-      return `the ${name} budget (${limit} × ${safetyFactor}) leaves room for nothing`
-    }
-  }
-  return undefined
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Estimating
@@ -215,136 +176,102 @@ export interface Claim {
 }
 
 /**
- * The estimated in-flight totals of one model, against its budget.
+ * A model's reserved total against its limit, as a job sees it.
  *
  * @since 0.2.0
  * @category Models
  */
 export interface Usage {
   readonly model: string
+  /** Reserved: the estimated tokens and requests of the model's batches in flight (of every job on the ledger). */
   readonly tokens: number
   readonly requests: number
-  /** The usable budget (`limit × safetyFactor`); `Infinity` for no limit. */
+  /** The limit admission uses now: the job's usable budget, or less if the API taught the ledger less. */
   readonly tokenBudget: number
   readonly requestBudget: number
+  /** Whether the limit is below the budget because the API failed batches on it. */
+  readonly learned: boolean
   /** Claims waiting for room. */
   readonly waiting: number
-  /** How many reservations of this model were released so far (a clock for "something ended"). */
-  readonly released: number
+  /** Batches of the model that ended after running (each freed room in the API). */
+  readonly completed: number
+  /** Batches of the model that failed late on an enqueued limit. */
+  readonly limitFailures: number
 }
 
 /**
- * The in-process ledger of a job's reservations. Admission is first come, first served per model (a waiting part
- * is not overtaken by a later one), and never lets the estimated in-flight total exceed the usable budget.
+ * How a reservation ends: its batch `Ended` after running (it freed room in the API: the limit may grow), its batch
+ * failed on the `LimitReached` (the limit shrinks to what stays in flight; `named` is the limit the API's message
+ * gave, times the safety factor), or it is `Withdrawn` (no batch, or one that failed for another reason: nothing
+ * learned).
  *
- * @since 0.2.0
+ * @since 0.3.0
  * @category Models
  */
-export interface Ledger {
-  /** Waits until the claim fits (in turn), then reserves it. */
-  readonly reserve: (claim: Claim) => Effect.Effect<void>
-  /** Reserves without waiting: for a batch already in flight that a resumed job finds. */
-  readonly reserveNow: (claim: Claim) => Effect.Effect<void>
-  readonly release: (claim: Claim) => Effect.Effect<void>
-  readonly usage: (model: string) => Effect.Effect<Usage>
-  /** Waits until a reservation of `model` is released after `released` (see `Usage.released`), or `timeout`. */
-  readonly awaitRelease: (model: string, released: number, timeout: Duration.DurationInput) => Effect.Effect<void>
-}
-
-interface ModelState {
-  readonly tokens: number
-  readonly requests: number
-  readonly queue: ReadonlyArray<number>
-  readonly released: number
-}
-
-const empty: ModelState = { tokens: 0, requests: 0, queue: [], released: 0 }
+export type ReleaseOutcome =
+  | { readonly _tag: "Ended" }
+  | { readonly _tag: "LimitReached"; readonly dimension: "tokens" | "requests"; readonly named?: number | undefined }
+  | { readonly _tag: "Withdrawn" }
 
 /**
- * A ledger over `budgets` (see `Budgets`), with `safetyFactor` applied to every limit.
+ * A claim taken: released once, by the end of its batch (a second release does nothing).
  *
- * @since 0.2.0
+ * @since 0.3.0
+ * @category Models
+ */
+export interface Reservation {
+  readonly claim: Claim
+  readonly release: (outcome: ReleaseOutcome) => Effect.Effect<void>
+}
+
+/**
+ * The usable ceilings a claim is admitted under: its job's budget for the model times the safety factor
+ * (`Infinity`: no limit).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface Ceiling {
+  readonly tokens: number
+  readonly requests: number
+}
+
+/**
+ * The ledger's operations.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface LedgerService {
+  /** Waits until the claim fits (first come, first served per model), then reserves it. */
+  readonly reserve: (claim: Claim, ceiling: Ceiling) => Effect.Effect<Reservation>
+  /** Reserves without waiting: for a batch already in flight that a resumed job finds. */
+  readonly reserveNow: (claim: Claim, ceiling: Ceiling) => Effect.Effect<Reservation>
+  /** The model's reserved total and limit under `ceiling` (default: none). */
+  readonly usage: (model: string, ceiling?: Ceiling) => Effect.Effect<Usage>
+}
+
+/**
+ * The ledger every job of a program shares: one per organisation, so one per client layer (see the module comment).
+ *
+ * @since 0.3.0
+ * @category Context
+ */
+export class Ledger extends Context.Tag("effect-openai-batch/JobBudget/Ledger")<Ledger, LedgerService>() {}
+
+/**
+ * A new, empty ledger.
+ *
+ * @since 0.3.0
  * @category Constructors
  */
-export const makeLedger = (
-  budgets: Budgets | undefined,
-  safetyFactor: number = defaults.safetyFactor
-): Effect.Effect<Ledger> =>
-  Effect.gen(function*() {
-    const state = yield* TRef.make(new Map<string, ModelState>())
-    let tickets = 0
-    const limits = new Map<string, { readonly tokens: number; readonly requests: number }>()
-    const limitOf = (model: string) => {
-      let limit = limits.get(model)
-      if (limit === undefined) {
-        const budget = budgetOf(budgets, model)
-        limit = { tokens: effective(budget.tokens, safetyFactor), requests: effective(budget.requests, safetyFactor) }
-        limits.set(model, limit)
-      }
-      return limit
-    }
-    const get = (model: string) => STM.map(TRef.get(state), (all) => all.get(model) ?? empty)
-    const set = (model: string, next: ModelState) =>
-      TRef.update(state, (all) => new Map(all).set(model, next))
-    const fits = (model: string, current: ModelState, claim: Claim) => {
-      const limit = limitOf(model)
-      // A part alone always fits: the planner never makes one larger than the budget.
-      const alone = current.tokens === 0 && current.requests === 0
-      return alone ||
-        (current.tokens + claim.tokens <= limit.tokens && current.requests + claim.requests <= limit.requests)
-    }
-    const add = (current: ModelState, claim: Claim, sign: 1 | -1): ModelState => ({
-      ...current,
-      tokens: Math.max(0, current.tokens + sign * claim.tokens),
-      requests: Math.max(0, current.requests + sign * claim.requests)
-    })
+export const make: Effect.Effect<LedgerService> = Ledgers.make
 
-    const reserve = (claim: Claim) =>
-      Effect.suspend(() => {
-        const ticket = ++tickets
-        const enqueue = STM.flatMap(get(claim.model), (current) =>
-          set(claim.model, { ...current, queue: [...current.queue, ticket] }))
-        const admit = STM.flatMap(get(claim.model), (current) =>
-          current.queue[0] === ticket && fits(claim.model, current, claim)
-            ? set(claim.model, { ...add(current, claim, 1), queue: current.queue.slice(1) })
-            : STM.retry)
-        const leave = STM.flatMap(get(claim.model), (current) =>
-          set(claim.model, { ...current, queue: current.queue.filter((t) => t !== ticket) }))
-        return Effect.uninterruptibleMask((restore) =>
-          Effect.zipRight(
-            STM.commit(enqueue),
-            restore(STM.commit(admit)).pipe(Effect.onInterrupt(() => STM.commit(leave)))
-          )
-        )
-      })
-
-    const reserveNow = (claim: Claim) =>
-      STM.commit(STM.flatMap(get(claim.model), (current) => set(claim.model, add(current, claim, 1))))
-
-    const release = (claim: Claim) =>
-      STM.commit(STM.flatMap(get(claim.model), (current) =>
-        set(claim.model, { ...add(current, claim, -1), released: current.released + 1 })))
-
-    const usage = (model: string) =>
-      STM.commit(STM.map(get(model), (current): Usage => {
-        const limit = limitOf(model)
-        return {
-          model,
-          tokens: current.tokens,
-          requests: current.requests,
-          tokenBudget: limit.tokens,
-          requestBudget: limit.requests,
-          waiting: current.queue.length,
-          released: current.released
-        }
-      }))
-
-    const awaitRelease = (model: string, released: number, timeout: Duration.DurationInput) =>
-      STM.commit(STM.flatMap(get(model), (current) => current.released > released ? STM.void : STM.retry)).pipe(
-        Effect.timeoutOption(timeout),
-        Effect.map(Option.getOrUndefined),
-        Effect.asVoid
-      )
-
-    return { reserve, reserveNow, release, usage, awaitRelease } satisfies Ledger
-  })
+/**
+ * A layer with a new ledger: provide it once for everything that shares an organisation's limits (the client
+ * layers already do).
+ *
+ * @since 0.3.0
+ * @category Layers
+ */
+export const layer: Layer.Layer<Ledger> = Layer.effect(Ledger, make)

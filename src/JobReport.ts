@@ -238,6 +238,29 @@ export type JobEvent = Data.TaggedEnum<{
   }
   /** A part is over. */
   PartDone: { readonly summary: PartSummary }
+  /** The input is split: every part is known (`JobProgress` shows "planning" until then). */
+  PlanDone: { readonly parts: number; readonly requests: number }
+  /**
+   * A second batch for one part attempt (the create protocol's documented race): it is cancelled if it may still
+   * run (`outcome`), and its results are never delivered; `keptBatchId` is the attempt's batch.
+   */
+  DuplicateFound: {
+    readonly part: number
+    readonly attempt: number
+    readonly batchId: string
+    readonly keptBatchId: string
+    readonly outcome: "cancelled" | "ended" | "failed"
+  }
+  /**
+   * A batch of the job was cancelled because the job was interrupted or failed (`outcome`: `cancelled`; `ended`: it
+   * had already ended; `failed`: the cancel failed and the batch may keep running: the log has its id).
+   */
+  BatchCancelled: {
+    readonly part: number
+    readonly attempt: number
+    readonly batchId: string
+    readonly outcome: "cancelled" | "ended" | "failed"
+  }
   /** A model's estimated in-flight total changed. */
   BudgetChanged: { readonly usage: JobBudget.Usage }
   /** The job is over. */

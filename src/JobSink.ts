@@ -1,17 +1,20 @@
 /**
- * Where a job's results go: a part's typed results are handed to a sink as soon as its batch ends, as a `Stream`,
+ * Where a job's results go: each batch's typed results are run into an Effect `Sink` as soon as the batch ends,
  * so the job never holds them all.
  *
- * A sink must be idempotent per delivery (job, part, attempt, batch): a job re-run after a crash, or a durable
- * step replayed, may deliver the same batch's results again. `stored` lets it say it already has them, and the
- * job then skips the delivery (it still reads the results to know which requests are done).
+ * A `JobSink` makes one `Sink` per delivery (job, part, attempt, batch). It must be idempotent per delivery: a job
+ * re-run after a crash, or a durable step replayed, may deliver the same batch's results again. `stored` lets it
+ * say it already has them, and the job then skips the delivery (it still reads the results to know which requests
+ * are done). Within one delivery, every result reaches the sink once: a download cut off in the middle is resumed
+ * where it stopped, not started over.
  *
  * @since 0.2.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as EffectSink from "effect/Sink"
+import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
@@ -30,28 +33,41 @@ export interface Delivery {
 }
 
 /**
- * What a delivery's stream can fail with (the download and decoding of the results).
+ * A destination for a job's results: a `Sink` per delivery, and optionally a way to tell that a delivery is
+ * already stored.
  *
- * @since 0.2.0
+ * @since 0.3.0
  * @category Models
  */
-export type ReadError = BatchError.RequestError | BatchError.ResultsError
-
-/**
- * A destination for results.
- *
- * @since 0.2.0
- * @category Models
- */
-export interface Sink<E = never, R = never> {
+export interface JobSink<E = never, R = never> {
   /** Whether the sink already holds this delivery (a re-run then skips it). Default: never. */
   readonly stored?: ((delivery: Delivery) => Effect.Effect<boolean, E, R>) | undefined
-  /** Consumes the whole stream (the job reads it once, through this). */
-  readonly deliver: (
-    delivery: Delivery,
-    results: Stream.Stream<BatchLine.BatchResult, ReadError>
-  ) => Effect.Effect<void, E | ReadError, R>
+  /** The sink one delivery's results are run into. */
+  readonly sink: (delivery: Delivery) => Sink.Sink<unknown, BatchLine.BatchResult, unknown, E, R>
 }
+
+/**
+ * A job sink from a function that makes an Effect `Sink` per delivery.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Sink } from "effect"
+ * import { JobSink } from "effect-openai-batch"
+ *
+ * // Counts the succeeded results of every delivery.
+ * let succeeded = 0
+ * const counting = JobSink.make(() =>
+ *   Sink.forEach((result) => Effect.sync(() => { if (result._tag === "Succeeded") succeeded++ }))
+ * )
+ * ```
+ *
+ * @since 0.3.0
+ * @category Constructors
+ */
+export const make = <E, R>(
+  sink: (delivery: Delivery) => Sink.Sink<unknown, BatchLine.BatchResult, unknown, E, R>,
+  options: { readonly stored?: ((delivery: Delivery) => Effect.Effect<boolean, E, R>) | undefined } = {}
+): JobSink<E, R> => ({ sink, stored: options.stored })
 
 /**
  * Drops the results (the job still counts them in its summary).
@@ -59,7 +75,7 @@ export interface Sink<E = never, R = never> {
  * @since 0.2.0
  * @category Sinks
  */
-export const discard: Sink = { deliver: (_, results) => Stream.runDrain(results) }
+export const discard: JobSink = { sink: () => Sink.drain }
 
 /**
  * Calls `f` with each result and its delivery.
@@ -67,9 +83,9 @@ export const discard: Sink = { deliver: (_, results) => Stream.runDrain(results)
  * @since 0.2.0
  * @category Sinks
  */
-export const forEach = <E, R>(f: (result: BatchLine.BatchResult, delivery: Delivery) => Effect.Effect<void, E, R>): Sink<E, R> => ({
-  deliver: (delivery, results) => Stream.runForEach(results, (result) => f(result, delivery))
-})
+export const forEach = <E, R>(
+  f: (result: BatchLine.BatchResult, delivery: Delivery) => Effect.Effect<void, E, R>
+): JobSink<E, R> => ({ sink: (delivery) => Sink.forEach((result) => f(result, delivery)) })
 
 /**
  * The name of a delivery's file: `<jobId>.part-0001.attempt-1.<batchId>.jsonl`.
@@ -89,27 +105,42 @@ const encoder = new TextEncoder()
  * @since 0.2.0
  * @category Sinks
  */
-export const jsonlFiles = (dir: string): Sink<BatchError.LocalFileError, FileSystem.FileSystem | Path.Path> => {
+export const jsonlFiles = (dir: string): JobSink<BatchError.LocalFileError, FileSystem.FileSystem | Path.Path> => {
   const failed = (path: string, action: string) => (cause: unknown) =>
-    new BatchError.LocalFileError({ path, cause, message: `could not ${action} ${path}: ${String(cause)}` })
+    new BatchError.LocalFileError({ path, cause, message: `could not ${action} ${path}` })
   const target = (delivery: Delivery) => Effect.map(Path.Path, (path) => path.join(dir, fileName(delivery)))
   return {
     stored: (delivery) =>
-      Effect.flatMap(target(delivery), (file) =>
-        Effect.flatMap(FileSystem.FileSystem, (fs) => Effect.mapError(fs.exists(file), failed(file, "check")))),
-    deliver: (delivery, results) =>
-      Effect.gen(function*() {
+      Effect.flatMap(
+        target(delivery),
+        (file) => Effect.flatMap(FileSystem.FileSystem, (fs) => Effect.mapError(fs.exists(file), failed(file, "check")))
+      ),
+    sink: (delivery) =>
+      Sink.unwrap(Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
         const file = yield* target(delivery)
         const partial = `${file}.partial`
         yield* Effect.mapError(fs.makeDirectory(dir, { recursive: true }), failed(dir, "create"))
-        yield* results.pipe(
-          Stream.map((result) => `${JSON.stringify(result)}\n`),
-          Stream.grouped(512),
-          Stream.map((lines) => encoder.encode([...lines].join(""))),
-          Stream.run(EffectSink.mapError(fs.sink(partial), failed(partial, "write")))
+        return Sink.mapError(fs.sink(partial), failed(partial, "write")).pipe(
+          Sink.mapInputChunks((results: Chunk.Chunk<BatchLine.BatchResult>) => {
+            let text = ""
+            for (const result of results) text += `${JSON.stringify(result)}\n`
+            return Chunk.of(encoder.encode(text))
+          }),
+          Sink.mapEffect(() => Effect.mapError(fs.rename(partial, file), failed(file, "rename")))
         )
-        yield* Effect.mapError(fs.rename(partial, file), failed(file, "rename"))
-      })
+      }))
   }
 }
+
+/**
+ * Runs `results` into the sink of `delivery` (used by the job; handy for testing a sink of your own).
+ *
+ * @since 0.3.0
+ * @category Running
+ */
+export const deliver = <E, R, E2, R2>(
+  sink: JobSink<E, R>,
+  delivery: Delivery,
+  results: Stream.Stream<BatchLine.BatchResult, E2, R2>
+): Effect.Effect<void, E | E2, R | R2> => Effect.asVoid(Stream.run(results, sink.sink(delivery)))

@@ -75,11 +75,11 @@ export * as BatchInput from "./BatchInput.js"
 export * as BatchResults from "./BatchResults.js"
 
 /**
- * A whole batch job in one call: upload, create, wait, results.
+ * The layers that provide the batch operations, files and the shared enqueued-limit ledger together.
  *
- * @since 0.1.0
+ * @since 0.3.0
  */
-export * as BatchJob from "./BatchJob.js"
+export * as BatchClient from "./BatchClient.js"
 
 /**
  * The platform's fetch client with a direct path for the library's JSON calls: the transport off Node.
@@ -117,7 +117,8 @@ export * as JobSink from "./JobSink.js"
 export * as JobReport from "./JobReport.js"
 
 /**
- * A job of any size: split, admitted under the budget, re-sent, followed up, resumable from the API alone.
+ * The engine from requests to results: a job of any size (split, admitted under the shared budget, re-sent,
+ * followed up, resumable from the API alone), or one batch joined in memory (`runBatch`).
  *
  * @since 0.2.0
  */

@@ -4,7 +4,7 @@
  */
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { type BatchApi, BatchJob, type OpenAiFiles } from "effect-openai-batch"
+import { BatchClient } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 
 /** True when the example should talk to the real API. */
@@ -16,8 +16,8 @@ export const argument = (name: string): string | undefined => {
   return index === -1 ? undefined : process.argv[index + 1]
 }
 
-/** BatchApi and OpenAiFiles over Node's undici client, configured from OPENAI_API_KEY and friends. */
-export const liveLayer = BatchJob.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
+/** The client services over Node's undici client, configured from OPENAI_API_KEY and friends. */
+export const liveLayer = BatchClient.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 /** One simulated minute per 100 real milliseconds. */
 export const speed = 600
@@ -34,7 +34,7 @@ export interface RunOptions {
  * and the library's polling sleeps both run fast).
  */
 export const run = <A, E>(
-  program: Effect.Effect<A, E, BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | NodeContext.NodeContext>,
+  program: Effect.Effect<A, E, BatchClient.Services | NodeContext.NodeContext>,
   options: RunOptions = {}
 ): void => {
   const main = isLive

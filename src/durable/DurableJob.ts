@@ -3,19 +3,28 @@
  * a SQLite file (`effect-openai-batch/durable/SqliteEngine`); several machines share a Postgres
  * (`effect-openai-batch/durable/PostgresEngine`); `WorkflowEngine.layerMemory` runs it in memory (tests).
  *
- * The engine keeps the journal, the leases and the timers; this module only says what the steps are. Every step
- * with an effect outside the process is its own activity, named by part and attempt so it is journaled once: the
- * plan, the listing of batches an earlier run made, each upload, each admission under the budget, each create, each
- * round of waiting (at most 30 minutes, so a crash loses at most a round and a replay stays short: no durable sleep
- * per poll), each delivery of results. Upload and create are separate activities: a create replayed after a crash
- * finds its batch by its idempotency key instead of making one from a new upload. Durable sleeps are used only to
- * back off before a re-send when the budget is full and nothing of the model is in flight.
+ * The engine keeps the journal, the leases and the timers; this module only says what the steps are, with the
+ * workflow's own tools:
+ * - Every step with an effect outside the process is an activity, named by part and attempt so it is journaled
+ *   once: the plan, the listing of batches an earlier run made, each upload, each admission under the budget, each
+ *   create, each round of waiting, each delivery of results. Upload and create are separate activities: a create
+ *   replayed after a crash finds its batch by its idempotency key instead of making one from a new upload.
+ * - A wait is one activity per batch and round (`round`, 30 minutes by default), not a durable sleep per poll, so
+ *   a replay stays short; durable sleeps (`DurableClock`) are the re-send backoffs when nothing of the model is in
+ *   flight.
+ * - Compensation: when the workflow fails or is interrupted (`interrupt`), every batch it created is cancelled,
+ *   and one listing of the job's batches finds any whose create was in flight (unless `policy.cancelOnExit` is
+ *   `false`).
+ * - The payload is the serializable subset of `Job.Options`, with the same defaults and the same checks as
+ *   `Job.run`; what cannot travel (the sink, the estimator, events, the poll schedule) comes with the layer.
+ * - The ledger is the runner's `JobBudget.Ledger` (from the client layer): every job on a runner shares it, and
+ *   each learns from the API's late failures what other runners and programs use.
  *
  * What a crash costs: the activity that was running runs again (activities are at least once; the create finds
  * its batch, a results delivery goes to an idempotent sink). Events (`onEvent`) are told from the workflow body, so
  * a replay tells them again.
  *
- * The input is a JSONL file that every runner can read; its parts' files are written under `workDir` (default
+ * The input is a JSONL file that every runner can read; its parts' files are written under `plan.workDir` (default
  * `<tmpdir>/effect-openai-batch/<jobId>`) and written again from the input by a runner that lacks them.
  *
  * @since 0.2.0
@@ -27,11 +36,13 @@ import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { tmpdir } from "node:os"
 import * as Batch from "../Batch.js"
@@ -40,45 +51,35 @@ import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
 import * as JobBudget from "../JobBudget.js"
-import * as JobPlan from "../JobPlan.js"
 import * as JobReport from "../JobReport.js"
-import * as JobSink from "../JobSink.js"
+import type * as JobSink from "../JobSink.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
-import * as JobBatches from "../internal/jobBatches.js"
-import * as JobPart from "../internal/jobPart.js"
+import * as Budgets from "../internal/job/budgets.js"
+import * as Engine from "../internal/job/engine.js"
+import * as History from "../internal/job/history.js"
+import { requestsOf } from "../internal/job/input.js"
+import * as JobOptions from "../internal/job/options.js"
+import * as JobPart from "../internal/job/part.js"
+import * as Planner from "../internal/job/planner.js"
+import * as Spool from "../internal/job/spool.js"
+import * as Tracker from "../internal/job/tracker.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // The payload
 // ---------------------------------------------------------------------------------------------------------------
 
-const Budget = Schema.Struct({ tokens: Schema.optional(Schema.Number), requests: Schema.optional(Schema.Number) })
-
 /**
- * What a durable job is started with: everything that decides its parts and its batches (the rest, such as the
- * sink and the estimator, comes with the layer). The job id names the workflow execution too: starting the same
- * job again returns the first run's result, whatever else the payload says.
+ * What a durable job is started with: the serializable options of `Job.run` (the same groups, defaults and checks)
+ * and its input, a JSONL file every runner can read. The job id names the workflow execution too: starting the
+ * same job again returns the first run's result, whatever else the payload says.
  *
  * @since 0.2.0
  * @category Schemas
  */
 export const Payload = Schema.Struct({
-  jobId: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)),
+  ...JobOptions.Serializable.fields,
   /** A JSONL file of requests, readable by every runner. */
-  input: Schema.String,
-  endpoint: Batch.KnownEndpoint,
-  /** Per model (`"*"` for every other model). */
-  budget: Schema.optional(Schema.Record({ key: Schema.String, value: Budget })),
-  safetyFactor: Schema.optional(Schema.Number),
-  partFraction: Schema.optional(Schema.Number),
-  maxRequestsPerPart: Schema.optional(Schema.Number),
-  maxBytesPerPart: Schema.optional(Schema.Number),
-  maxResends: Schema.optional(Schema.Number),
-  maxFollowUps: Schema.optional(Schema.Number),
-  resendBackoffMillis: Schema.optional(Schema.Number),
-  onPartFailure: Schema.optional(Schema.Literal("fail", "continue")),
-  concurrency: Schema.optional(Schema.Number),
-  metadata: Schema.optional(Batch.Metadata),
-  workDir: Schema.optional(Schema.String)
+  input: Schema.String
 })
 
 /**
@@ -88,50 +89,32 @@ export const Payload = Schema.Struct({
 export interface Payload extends Schema.Schema.Type<typeof Payload> {}
 
 /**
- * The workflow. Its result is the job's summary; its failure any `BatchError`.
+ * What a durable job takes that cannot travel in a payload: where results go (a sink whose failures the workflow's
+ * error schema can hold: the library's errors, or your `sinkError` given to `make`), the estimator, events, the
+ * pace of polls, which results to re-send, and how long one waiting activity lasts.
  *
  * @since 0.2.0
- * @category Workflows
+ * @category Models
  */
-export const JobWorkflow = Workflow.make({
-  name: "effect-openai-batch/Job",
-  payload: Payload,
-  success: JobReport.JobSummary,
-  error: BatchError.BatchError,
-  idempotencyKey: (payload) => payload.jobId,
-  // A caller waiting in `run` across a suspension (a durable backoff) hears of the end within 5 s, not 30 s.
-  suspendedRetrySchedule: Schedule.exponential("200 millis", 1.5).pipe(Schedule.union(Schedule.spaced("5 seconds")))
-})
-
-// ---------------------------------------------------------------------------------------------------------------
-// The steps as activities
-// ---------------------------------------------------------------------------------------------------------------
-
-/** How long one waiting activity lasts at most. */
-const round = Duration.minutes(30)
-
-const activities: JobPart.Steps<BatchError.BatchError, WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance> = {
-  step: (name, success, effect) =>
-    Activity.make({
-      name,
-      success,
-      error: BatchError.BatchError,
-      // The journal keeps the library's errors; anything else is a defect.
-      execute: Effect.catchAll(effect, (error) => BatchError.isBatchError(error) ? Effect.fail(error) : Effect.die(error))
-    }),
-  admit: (name, ledger, claim) =>
-    Effect.suspend(() => {
-      // Run now, the activity waits for room; replayed, it returns at once and the claim is taken as it was then.
-      let waited = false
-      return Activity.make({ name, execute: Effect.tap(ledger.reserve(claim), () => Effect.sync(() => (waited = true))) }).pipe(
-        Effect.zipRight(Effect.suspend(() => waited ? Effect.void : ledger.reserveNow(claim)))
-      )
-    }),
-  sleep: (name, duration) => DurableClock.sleep({ name, duration, inMemoryThreshold: Duration.zero }),
-  round
+export interface Hooks<SE = never, R = never> {
+  readonly sink?: JobSink.JobSink<BatchError.BatchError | SE, R> | undefined
+  readonly estimate?: JobBudget.Estimator | undefined
+  readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
+  readonly poll?: BatchSchedule.PollSchedule | undefined
+  readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined
+  /** How long one waiting activity lasts at most (a replay re-reads one activity per round); default 30 minutes. */
+  readonly round?: Duration.DurationInput | undefined
 }
 
-const Part = Schema.Struct({
+/**
+ * Defaults of the hooks.
+ *
+ * @since 0.3.0
+ * @category Constants
+ */
+export const defaults = { round: Duration.minutes(30) } as const
+
+const PartSchema = Schema.Struct({
   index: Schema.Number,
   model: Schema.String,
   requests: Schema.Number,
@@ -139,120 +122,255 @@ const Part = Schema.Struct({
   tokens: Schema.Number,
   digest: Schema.String,
   file: Schema.String,
-  firstLine: Schema.Number
+  firstLine: Schema.Number,
+  lines: Schema.Array(Schema.Tuple(Schema.Number, Schema.Number))
 })
 
-const Tag = Schema.Struct({ part: Schema.Number, attempt: Schema.Number, kind: JobReport.AttemptKind, digest: Schema.String })
-const History = Schema.Array(Schema.Tuple(Schema.Number, Schema.Array(Schema.Tuple(Tag, Batch.Batch))))
+const Planned = Schema.Struct({ startedAt: Schema.Number, parts: Schema.Array(PartSchema) })
 
-// ---------------------------------------------------------------------------------------------------------------
-// The layer
-// ---------------------------------------------------------------------------------------------------------------
+const Tag = Schema.Struct({ part: Schema.Number, attempt: Schema.Number, kind: JobReport.AttemptKind, digest: Schema.String })
+const Found = Schema.Struct({ tag: Tag, batch: Batch.Batch, duplicates: Schema.Array(Batch.Batch) })
+const HistorySchema = Schema.Array(Schema.Tuple(Schema.Number, Schema.Array(Found)))
 
 /**
- * What a durable job takes that cannot travel in a payload: where results go (a sink whose failures are the
- * library's errors, e.g. `JobSink.jsonlFiles`), the estimator, events, the pace of polls, which results to re-send.
+ * The durable job, as a workflow with its operations; `make` builds one whose error schema also holds your sink's
+ * errors.
  *
- * @since 0.2.0
+ * @since 0.3.0
  * @category Models
  */
-export interface Hooks<R = never> {
-  readonly sink?: JobSink.Sink<BatchError.BatchError, R> | undefined
-  readonly estimate?: JobBudget.Estimator | undefined
-  readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
-  readonly poll?: BatchSchedule.PollSchedule | undefined
-  readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined
+export interface DurableJobs<SE> {
+  readonly workflow: Workflow.Workflow<
+    "effect-openai-batch/Job",
+    typeof Payload,
+    typeof JobReport.JobSummary,
+    Schema.Union<[typeof BatchError.BatchError, Schema.Schema<SE, any> | typeof Schema.Never]>
+  >
+  /**
+   * Registers the job workflow with an engine. It needs the client services (e.g. `BatchClient.layerFromEnv` over
+   * an `HttpClient`: its ledger is shared by every job of the runner), a file system and path (`NodeContext.layer`),
+   * and whatever the sink needs.
+   */
+  readonly layer: <R = never>(hooks?: Hooks<SE, R>) => Layer.Layer<
+    never,
+    never,
+    WorkflowEngine.WorkflowEngine | Engine.Services | FileSystem.FileSystem | Path.Path | R
+  >
+  /** Runs a job on the engine and waits for its summary (the same job id again: the stored result). */
+  readonly run: (payload: Payload) => Effect.Effect<
+    JobReport.JobSummary,
+    BatchError.BatchError | SE,
+    WorkflowEngine.WorkflowEngine
+  >
+  /** Starts a job and returns its execution id at once; any runner of the engine takes it on. */
+  readonly start: (payload: Payload) => Effect.Effect<string, never, WorkflowEngine.WorkflowEngine>
+  /** A job's result, from any process on the engine: `undefined` while it has not ended. */
+  readonly result: (jobId: string) => Effect.Effect<
+    Workflow.Result<JobReport.JobSummary, BatchError.BatchError | SE> | undefined,
+    never,
+    WorkflowEngine.WorkflowEngine
+  >
+  /** Stops a job; its compensation cancels the batches it made (unless `policy.cancelOnExit` is `false`). */
+  readonly interrupt: (jobId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
+  /** The execution id of a job (the workflow's, derived from the job id). */
+  readonly executionId: (jobId: string) => Effect.Effect<string>
 }
 
+type DurableEnv = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Scope.Scope
+
 /**
- * Registers the job workflow with an engine. It needs the Batch and Files services (e.g. `BatchJob.layerFromEnv`
- * over an `HttpClient`), a file system and path (`NodeContext.layer`), and whatever the sink needs.
+ * The durable job whose workflow error is `BatchError` or `sinkError` (a sink's typed failure is journaled and
+ * returned like the library's own).
+ *
+ * @since 0.3.0
+ * @category Constructors
+ */
+export const make = <SE = never, SI = never>(
+  options: { readonly sinkError?: Schema.Schema<SE, SI> | undefined } = {}
+): DurableJobs<SE> => {
+  const error = Schema.Union(BatchError.BatchError, options.sinkError ?? Schema.Never)
+  const isJournaled = Schema.is(error)
+
+  const workflow = Workflow.make({
+    name: "effect-openai-batch/Job",
+    payload: Payload,
+    success: JobReport.JobSummary,
+    error,
+    idempotencyKey: (payload) => payload.jobId,
+    // A caller waiting in `run` across a suspension (a durable backoff) hears of the end within 5 s, not 30 s.
+    suspendedRetrySchedule: Schedule.exponential("200 millis", 1.5).pipe(Schedule.union(Schedule.spaced("5 seconds")))
+  })
+
+  const activities = (round: Duration.Duration): JobPart.Steps<BatchError.BatchError | SE, DurableEnv> => ({
+    step: (name, success, effect) =>
+      Activity.make({
+        name,
+        success,
+        error,
+        // The journal keeps what the error schema holds; anything else is a defect.
+        execute: Effect.catchAll(effect, (e) => isJournaled(e) ? Effect.fail(e) : Effect.die(e))
+      }),
+    admit: (name, ledger, claim, ceiling) =>
+      Effect.suspend(() => {
+        // Run now, the activity waits for room; replayed, it returns at once and the claim is taken as it was then.
+        let taken: JobBudget.Reservation | undefined
+        return Activity.make({ name, execute: Effect.map(ledger.reserve(claim, ceiling), (r) => void (taken = r)) }).pipe(
+          Effect.zipRight(Effect.suspend(() => taken === undefined ? ledger.reserveNow(claim, ceiling) : Effect.succeed(taken)))
+        )
+      }),
+    sleep: (name, duration) => DurableClock.sleep({ name, duration, inMemoryThreshold: Duration.zero }),
+    round,
+    compensate: (create, cancel) => Workflow.withCompensation(create, (batch) => cancel(batch))
+  })
+
+  const layer = <R = never>(hooks: Hooks<SE, R> = {}) =>
+    workflow.toLayer((payload) =>
+      Effect.gen(function*() {
+        const { input, ...serializable } = payload
+        const resolved = yield* Engine.resolveOrFail("DurableJob.run", {
+          ...serializable,
+          budget: { ...serializable.budget, estimate: hooks.estimate },
+          delivery: { sink: hooks.sink, resendWhen: hooks.resendWhen },
+          policy: { ...serializable.policy, poll: hooks.poll },
+          onEvent: hooks.onEvent
+        })
+        const api = yield* BatchApi.BatchApi
+        const files = yield* OpenAiFiles.OpenAiFiles
+        const ledger = yield* JobBudget.Ledger
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const steps = activities(Duration.decode(hooks.round ?? defaults.round))
+        const spool = Spool.files(fs, path, resolved.workDir ?? path.join(tmpdir(), "effect-openai-batch", resolved.jobId))
+        const plan = Planner.plan(requestsOf<never, never>({ path: input }), {
+          endpoint: resolved.endpoint,
+          maxRequests: resolved.maxRequestsPerPart,
+          maxBytes: resolved.maxBytesPerPart,
+          budgets: resolved.limits,
+          safetyFactor: resolved.safetyFactor,
+          partFraction: resolved.partFraction,
+          estimate: resolved.estimate
+        }, spool).pipe(Stream.provideService(FileSystem.FileSystem, fs))
+        const planned = yield* steps.step(
+          "plan",
+          Planned,
+          Effect.all({
+            startedAt: Effect.map(Clock.currentTimeMillis, (ms) => Math.floor(ms / 1000)),
+            parts: Effect.map(Stream.runCollect(plan), Chunk.toReadonlyArray)
+          })
+        )
+        const parts = planned.parts
+        // A runner that lacks the parts' files (another machine, a cleaned temporary directory) writes them again.
+        const replan = yield* Effect.makeSemaphore(1)
+        const ensureFiles = replan.withPermits(1)(
+          Effect.gen(function*() {
+            for (const part of parts) {
+              if (!(yield* spool.exists(part.file))) return yield* Stream.runDrain(plan)
+            }
+          })
+        )
+        const found = yield* steps.step(
+          "history",
+          HistorySchema,
+          Effect.map(
+            History.list(api, resolved.jobId, { lookback: resolved.lookback, maxPages: resolved.maxPages }),
+            (byPart) => [...byPart.entries()]
+          )
+        )
+        const history = new Map(found)
+        const since = Math.min(
+          planned.startedAt,
+          ...found.flatMap(([, attempts]) => attempts.map((attempt) => attempt.batch.created_at))
+        )
+        const tracker = yield* Tracker.make(api, resolved.jobId, since)
+        if (resolved.cancelOnExit) {
+          // A create in flight when the workflow fails has no compensation of its own: one listing finds it.
+          yield* Workflow.addFinalizer((exit) =>
+            exit._tag === "Success" ? Effect.void : Effect.asVoid(tracker.cancelAll(`job ${resolved.jobId} failed or was interrupted`))
+          )
+        }
+        const env: JobPart.Env<BatchError.BatchError | SE, R, BatchError.BatchError | SE, DurableEnv> = {
+          jobId: resolved.jobId,
+          endpoint: resolved.endpoint,
+          metadata: resolved.metadata,
+          outputExpiresAfter: resolved.outputExpiresAfter,
+          fileExpiresAfter: resolved.fileExpiresAfter,
+          api,
+          files,
+          spool,
+          ledger,
+          ceiling: (model) => Budgets.ceilingOf(resolved.limits, resolved.safetyFactor, model),
+          safetyFactor: resolved.safetyFactor,
+          tracker,
+          sink: resolved.sink,
+          emit: resolved.onEvent,
+          estimate: resolved.estimate,
+          uploads: yield* Effect.makeSemaphore(resolved.uploadConcurrency),
+          downloads: yield* Effect.makeSemaphore(1),
+          policy: { maxResends: resolved.maxResends, maxFollowUps: resolved.maxFollowUps },
+          resendBackoff: resolved.resendBackoff,
+          resendWhen: resolved.resendWhen,
+          malformed: resolved.malformed,
+          onMalformed: resolved.onMalformed,
+          poll: resolved.poll,
+          waitTimeout: resolved.waitTimeout,
+          continueOnFailure: resolved.continueOnFailure,
+          steps: resolved.cancelOnExit ? steps : { ...steps, compensate: (create) => create },
+          ensureFiles
+        }
+        for (const part of parts) {
+          yield* env.emit(
+            JobReport.JobEvent.PartPlanned({ part: part.index, model: part.model, requests: part.requests, tokens: part.tokens })
+          )
+        }
+        yield* env.emit(
+          JobReport.JobEvent.PlanDone({ parts: parts.length, requests: parts.reduce((n, part) => n + part.requests, 0) })
+        )
+        const summaries = yield* Effect.forEach(parts, (part) => JobPart.run(part, history.get(part.index) ?? [], env), {
+          concurrency: resolved.concurrency
+        })
+        const summary = Engine.summarize(resolved.jobId, summaries)
+        yield* env.emit(JobReport.JobEvent.JobDone({ summary }))
+        return summary
+      }).pipe(
+        // What is left is the engine's or a sink's error the schema cannot hold: a defect.
+        Effect.catchAll((e) => isJournaled(e) ? Effect.fail(e) : Effect.die(e))
+      )
+    )
+
+  const executionId = (jobId: string) => workflow.executionId({ jobId, input: "", endpoint: "/v1/chat/completions" })
+
+  return {
+    workflow,
+    layer,
+    run: (payload) => workflow.execute(payload),
+    start: (payload) => workflow.execute(payload, { discard: true }),
+    result: (jobId) => Effect.flatMap(executionId(jobId), workflow.poll),
+    interrupt: (jobId) => Effect.flatMap(executionId(jobId), workflow.interrupt),
+    executionId
+  }
+}
+
+const standard = make()
+
+/**
+ * The workflow of the standard durable job (errors: the library's).
+ *
+ * @since 0.2.0
+ * @category Workflows
+ */
+export const JobWorkflow = standard.workflow
+
+/**
+ * Registers the standard durable job with an engine (see `DurableJobs.layer`).
  *
  * @since 0.2.0
  * @category Layers
  */
-export const layer = <R = never>(hooks: Hooks<R> = {}): Layer.Layer<
+export const layer: <R = never>(hooks?: Hooks<never, R>) => Layer.Layer<
   never,
   never,
-  WorkflowEngine.WorkflowEngine | BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | FileSystem.FileSystem | Path.Path | R
-> =>
-  JobWorkflow.toLayer((payload) =>
-    Effect.gen(function*() {
-      const api = yield* BatchApi.BatchApi
-      const files = yield* OpenAiFiles.OpenAiFiles
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const dir = payload.workDir ?? path.join(tmpdir(), "effect-openai-batch", payload.jobId)
-      const safetyFactor = payload.safetyFactor ?? JobBudget.defaults.safetyFactor
-      const plan = JobPlan.plan({ path: payload.input }, {
-        endpoint: payload.endpoint,
-        dir,
-        maxRequests: payload.maxRequestsPerPart,
-        maxBytes: payload.maxBytesPerPart,
-        budgets: payload.budget,
-        safetyFactor,
-        partFraction: payload.partFraction,
-        estimate: hooks.estimate
-      }).pipe(Stream.provideService(FileSystem.FileSystem, fs), Stream.provideService(Path.Path, path))
-      const parts = yield* activities.step("plan", Schema.Array(Part), Effect.map(Stream.runCollect(plan), Chunk.toReadonlyArray))
-      // A runner that lacks the parts' files (another machine, a cleaned temporary directory) writes them again.
-      const replan = yield* Effect.makeSemaphore(1)
-      const ensureFiles = replan.withPermits(1)(
-        Effect.gen(function*() {
-          for (const part of parts) {
-            if (!(yield* Effect.orElseSucceed(fs.exists(part.file), () => false))) return yield* Stream.runDrain(plan)
-          }
-        })
-      )
-      const found = yield* activities.step(
-        "history",
-        History,
-        Effect.map(JobBatches.list(api, payload.jobId), (byPart) => [...byPart.entries()])
-      )
-      const history = new Map(found)
-      const env: JobPart.Env<BatchError.BatchError, R, BatchError.BatchError, WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance> = {
-        jobId: payload.jobId,
-        endpoint: payload.endpoint,
-        metadata: payload.metadata ?? {},
-        outputExpiresAfter: undefined,
-        api,
-        files,
-        fs,
-        ledger: yield* JobBudget.makeLedger(payload.budget, safetyFactor),
-        sink: hooks.sink ?? JobSink.discard,
-        emit: hooks.onEvent ?? (() => Effect.void),
-        estimate: hooks.estimate ?? ((request) => JobBudget.estimateTokens(request)),
-        uploads: yield* Effect.makeSemaphore(2),
-        downloads: yield* Effect.makeSemaphore(1),
-        maxResends: payload.maxResends ?? 8,
-        maxFollowUps: payload.maxFollowUps ?? 2,
-        resendBackoff: Duration.millis(payload.resendBackoffMillis ?? Duration.toMillis(Duration.minutes(10))),
-        resendWhen: hooks.resendWhen,
-        poll: hooks.poll,
-        waitTimeout: undefined,
-        cancelOnInterrupt: false,
-        continueOnFailure: payload.onPartFailure === "continue",
-        steps: activities,
-        ensureFiles
-      }
-      for (const part of parts) {
-        yield* env.emit(JobReport.JobEvent.PartPlanned({ part: part.index, model: part.model, requests: part.requests, tokens: part.tokens }))
-      }
-      const summaries = yield* Effect.forEach(parts, (part) => JobPart.run(part, history.get(part.index) ?? [], env), {
-        concurrency: payload.concurrency ?? "unbounded"
-      })
-      const summary = JobReport.summarize(payload.jobId, summaries)
-      yield* env.emit(JobReport.JobEvent.JobDone({ summary }))
-      return summary
-    }).pipe(
-      // What is left is the sink's or the engine's: only the library's errors are journaled.
-      Effect.catchAll((error) => BatchError.isBatchError(error) ? Effect.fail(error) : Effect.die(error))
-    )
-  )
-
-// ---------------------------------------------------------------------------------------------------------------
-// Running
-// ---------------------------------------------------------------------------------------------------------------
+  WorkflowEngine.WorkflowEngine | Engine.Services | FileSystem.FileSystem | Path.Path | R
+> = standard.layer
 
 /**
  * Runs a job on the engine and waits for its summary. The same job id again returns the stored result (or resumes
@@ -261,8 +379,11 @@ export const layer = <R = never>(hooks: Hooks<R> = {}): Layer.Layer<
  * @since 0.2.0
  * @category Running
  */
-export const run = (payload: typeof Payload.Type): Effect.Effect<JobReport.JobSummary, BatchError.BatchError, WorkflowEngine.WorkflowEngine> =>
-  JobWorkflow.execute(payload)
+export const run: (payload: Payload) => Effect.Effect<
+  JobReport.JobSummary,
+  BatchError.BatchError,
+  WorkflowEngine.WorkflowEngine
+> = standard.run
 
 /**
  * Starts a job and returns its execution id at once; any runner of the engine takes it on.
@@ -270,8 +391,7 @@ export const run = (payload: typeof Payload.Type): Effect.Effect<JobReport.JobSu
  * @since 0.2.0
  * @category Running
  */
-export const start = (payload: typeof Payload.Type): Effect.Effect<string, never, WorkflowEngine.WorkflowEngine> =>
-  JobWorkflow.execute(payload, { discard: true })
+export const start: (payload: Payload) => Effect.Effect<string, never, WorkflowEngine.WorkflowEngine> = standard.start
 
 /**
  * The execution id of a job (the workflow's, derived from the job id).
@@ -279,8 +399,7 @@ export const start = (payload: typeof Payload.Type): Effect.Effect<string, never
  * @since 0.2.0
  * @category Running
  */
-export const executionId = (jobId: string): Effect.Effect<string> =>
-  JobWorkflow.executionId({ jobId, input: "", endpoint: "/v1/chat/completions" })
+export const executionId: (jobId: string) => Effect.Effect<string> = standard.executionId
 
 /**
  * A job's result, from any process on the engine: `undefined` while it has not ended.
@@ -288,13 +407,14 @@ export const executionId = (jobId: string): Effect.Effect<string> =>
  * @since 0.2.0
  * @category Running
  */
-export const result = (jobId: string) => Effect.flatMap(executionId(jobId), JobWorkflow.poll)
+export const result = standard.result
 
 /**
- * Stops a job (its batches keep running; cancel them with `BatchWait.cancelBatchAndWait` if you want them gone).
+ * Stops a job; its compensation cancels every batch it made that may still run (unless `policy.cancelOnExit` is
+ * `false`), each cancel bounded and logged.
  *
  * @since 0.2.0
  * @category Running
  */
-export const interrupt = (jobId: string): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine> =>
-  Effect.flatMap(executionId(jobId), JobWorkflow.interrupt)
+export const interrupt: (jobId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine> = standard.interrupt
+

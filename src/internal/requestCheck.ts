@@ -14,6 +14,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as BatchError from "../BatchError.js"
 import * as BatchLine from "../BatchLine.js"
+import * as Params from "./params.js"
 
 type Body = { readonly [key: string]: unknown }
 
@@ -61,6 +62,44 @@ export const isRequest = (value: unknown): value is BatchLine.BatchRequestInput 
 
 const decodeRequest = ParseResult.decodeUnknownEither(BatchLine.BatchRequestInput)
 
+const index = (value: unknown, item: (value: unknown) => boolean): number => {
+  if (!Array.isArray(value)) return -1
+  for (let i = 0; i < value.length; i++) if (!item(value[i])) return i
+  return -1
+}
+
+/**
+ * Why a value is not a request line, as one line naming the field and the rule: never the value (a prompt may be
+ * private), never a dump of the schema. The rules are `isRequest`'s, in its order; `undefined` when it is one.
+ */
+const explain = (value: unknown): string | undefined => {
+  if (!Predicate.isRecord(value)) return "must be a JSON object"
+  const customId = value["custom_id"]
+  if (!isString(customId) || customId.length === 0) return "custom_id must be a non-empty string"
+  if (value["method"] !== "POST") return "method must be \"POST\""
+  if (!isString(value["url"])) return "url must be a string"
+  const body = value["body"]
+  if (!Predicate.isRecord(body)) return "body must be an object"
+  switch (value["url"]) {
+    case "/v1/chat/completions": {
+      if (!isString(body["model"])) return "body.model must be a string"
+      if (!Array.isArray(body["messages"])) return "body.messages must be an array of messages"
+      const bad = index(body["messages"], (message) => Predicate.isRecord(message) && isString(message["role"]))
+      return bad < 0 ? undefined : `body.messages[${bad}] must be an object with a string role`
+    }
+    case "/v1/embeddings": {
+      if (!isString(body["model"])) return "body.model must be a string"
+      return isEmbeddingBody(body)
+        ? undefined
+        : "body.input must be a string, an array of strings, an array of token ids or an array of arrays of token ids"
+    }
+    case "/v1/responses":
+      return isString(body["model"]) ? undefined : "body.model must be a string"
+    default:
+      return undefined
+  }
+}
+
 /**
  * A request line, or why it is not one (the Schema's message). Never throws: effect 3.22's union parser calls
  * `String()` on a discriminating field, which throws for an object without a usable `toString` (the line
@@ -70,10 +109,16 @@ const decodeRequest = ParseResult.decodeUnknownEither(BatchLine.BatchRequestInpu
  */
 export const checkRequest = (value: unknown): Either.Either<BatchLine.BatchRequestInput, string> => {
   if (isRequest(value)) return Either.right(value)
+  const why = explain(value)
+  if (why !== undefined) return Either.left(why)
+  // Unreachable while `isRequest` and `explain` agree (the tests hold them to the Schema); the Schema decides then.
   try {
-    return Either.mapLeft(decodeRequest(value), (issue) => ParseResult.TreeFormatter.formatIssueSync(issue))
-  } catch (error) {
-    return Either.left(`cannot be read as a request line (${error instanceof Error ? error.message : "unreadable"})`)
+    return Either.mapLeft(decodeRequest(value), (issue) => {
+      const described = Params.describe(issue)
+      return described.field === undefined ? described.issue : `${described.field} ${described.issue}`
+    })
+  } catch {
+    return Either.left("cannot be read as a request line")
   }
 }
 

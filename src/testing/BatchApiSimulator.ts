@@ -33,9 +33,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as BatchApi from "../BatchApi.js"
+import * as BatchClient from "../BatchClient.js"
 import * as OpenAiConfig from "../OpenAiConfig.js"
-import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as ClockInternal from "./internal/clock.js"
 import * as Faults from "./internal/faults.js"
 import * as HttpClientInternal from "./internal/httpClient.js"
@@ -368,7 +367,7 @@ export interface BatchApiOptions extends Model.Options {
 }
 
 /**
- * The full stack a test swaps in: `BatchApi.layer()` and `OpenAiFiles.layer()` (so `BatchJob.runBatch` runs too)
+ * The full stack a test swaps in: `BatchClient.layer` (`BatchApi`, `OpenAiFiles` and a ledger, so jobs run too)
  * over the simulator's `HttpClient`, with an `OpenAiConfig` holding `testApiKey`. The simulator is in context too,
  * to script it and read its log.
  *
@@ -403,9 +402,9 @@ export interface BatchApiOptions extends Model.Options {
  */
 export const layerBatchApi = (
   options: BatchApiOptions = {}
-): Layer.Layer<BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | BatchApiSimulator, ConfigError.ConfigError> => {
+): Layer.Layer<BatchClient.Services | BatchApiSimulator, ConfigError.ConfigError> => {
   const { config, ...simulatorOptions } = options
-  return Layer.merge(BatchApi.layer, OpenAiFiles.layer).pipe(
+  return BatchClient.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ ...config, apiKey: Redacted.make(simulatorOptions.apiKey ?? Model.testApiKey) })),
     Layer.provideMerge(layer(simulatorOptions))
   )

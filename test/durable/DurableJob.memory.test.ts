@@ -18,7 +18,7 @@ describe("DurableJob on the memory engine", () => {
       const summary = yield* Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
         yield* fs.writeFileString("/input.jsonl", Array.from({ length: 40 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
-        const payload = { jobId: "durable-1", input: "/input.jsonl", endpoint: "/v1/embeddings", maxRequestsPerPart: 10, workDir: "/work" } as const
+        const payload = { jobId: "durable-1", input: "/input.jsonl", endpoint: "/v1/embeddings", plan: { maxRequestsPerPart: 10, workDir: "/work" } } as const
         const first = yield* drive(DurableJob.run(payload))
         const again = yield* DurableJob.run(payload)
         assert.deepStrictEqual(again, first)

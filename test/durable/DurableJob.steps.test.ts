@@ -43,7 +43,7 @@ describe("DurableJob steps on the memory engine", () => {
       const summary = yield* Effect.gen(function*() {
         yield* writeInput(20)
         // An expiry comes after 24 hours: poll hourly, move time an hour at a time.
-        return yield* drive(DurableJob.run({ jobId: "durable-expiry", input: "/input.jsonl", endpoint, workDir: "/work" }), "1 hour")
+        return yield* drive(DurableJob.run({ jobId: "durable-expiry", input: "/input.jsonl", endpoint, plan: { workDir: "/work" } }), "1 hour")
       }).pipe(Effect.provide(engineOver(simulator, { sink, poll: BatchSchedule.every("1 hour") })))
 
       const part = yield* assertFollowedUp(summary, delivered, 20)
@@ -72,14 +72,7 @@ describe("DurableJob steps on the memory engine", () => {
       const { delivered, sink } = yield* recorder
       const summary = yield* Effect.gen(function*() {
         yield* writeInput(30)
-        return yield* drive(DurableJob.run({
-          jobId: "durable-continue",
-          input: "/input.jsonl",
-          endpoint,
-          maxRequestsPerPart: 10,
-          onPartFailure: "continue",
-          workDir: "/work"
-        }))
+        return yield* drive(DurableJob.run({ jobId: "durable-continue", input: "/input.jsonl", endpoint, plan: { maxRequestsPerPart: 10, workDir: "/work" }, policy: { onPartFailure: "continue" } }))
       }).pipe(Effect.provide(engineOver(simulator, { sink, poll })))
 
       assert.deepStrictEqual(summary.parts.map((p) => p.status).sort(), ["completed", "completed", "failed"])
@@ -99,7 +92,7 @@ describe("DurableJob steps on the memory engine", () => {
         errors: [{ code: "invalid_request", message: "the file is broken", param: null, line: 1 }]
       })
       const { sink } = yield* recorder
-      const payload = { jobId: "durable-fail", input: "/input.jsonl", endpoint, workDir: "/work" } as const
+      const payload = { jobId: "durable-fail", input: "/input.jsonl", endpoint, plan: { workDir: "/work" } } as const
       const [first, again, creates] = yield* Effect.gen(function*() {
         yield* writeInput(10)
         const first = yield* Effect.flip(drive(DurableJob.run(payload)))
@@ -131,10 +124,9 @@ describe("DurableJob steps on the memory engine", () => {
           input: "/input.jsonl",
           endpoint,
           // Room for one part (100 estimated tokens) only: a claim the replay kept would hold the re-send back.
-          budget: { [model]: { tokens: 150 } },
-          partFraction: 1,
-          resendBackoffMillis: 60 * 60 * 1000,
-          workDir: "/work"
+          budget: { limits: { [model]: { tokens: 150 } } },
+          plan: { partFraction: 1, workDir: "/work" },
+          policy: { resendBackoff: "1 hour" }
         }))
         for (let i = 0; i < 200 && (yield* Fiber.poll(fiber))._tag === "None"; i++) yield* TestClock.adjust("10 minutes")
         const exit = yield* Fiber.poll(fiber)

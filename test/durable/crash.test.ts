@@ -125,7 +125,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
 
       const client = PostgresEngine.layerClient({ url: Redacted.make(pg.url), shardingConfig: timings })
       const summary = yield* Effect.gen(function*() {
-        yield* DurableJob.start({ jobId, input, endpoint: "/v1/embeddings", maxRequestsPerPart: perPart, workDir: path.join(dir, "work") })
+        yield* DurableJob.start({ jobId, input, endpoint: "/v1/embeddings", plan: { maxRequestsPerPart: perPart, workDir: path.join(dir, "work") } })
         for (;;) {
           const result = yield* DurableJob.result(jobId)
           if (result !== undefined && result._tag === "Complete") return yield* result.exit

@@ -28,16 +28,7 @@ describe("Job.run", () => {
       const { delivered, events, onEvent, sink } = yield* recorder
       const requests = Array.from({ length: 200_000 }, (_, i) => embedding(i))
       const summary = yield* drive(
-        Job.run(requests, {
-          jobId: "big",
-          endpoint,
-          budget: { tokens: 315_790 },
-          partFraction: 1,
-          maxRequestsPerPart: 10_000,
-          poll,
-          sink,
-          onEvent
-        })
+        Job.run(requests, { jobId: "big", endpoint, onEvent, budget: { limits: { tokens: 315_790 } }, plan: { partFraction: 1, maxRequestsPerPart: 10_000 }, delivery: { sink }, policy: { poll } })
       ).pipe(Effect.provide(processOver(simulator)))
       assert.deepStrictEqual(summary.parts.map((p) => p.requests), Array.from({ length: 20 }, () => 10_000))
       assert.strictEqual(summary.batches, 20)
@@ -61,7 +52,7 @@ describe("Job.run", () => {
       const simulator = yield* BatchApiSimulator.make({ enqueuedTokenLimit: 200 })
       const { delivered, events, onEvent, sink } = yield* recorder
       const summary = yield* drive(
-        Job.run(Array.from({ length: 40 }, (_, i) => embedding(i)), { jobId: "limits", endpoint, maxRequestsPerPart: 10, poll, sink, onEvent })
+        Job.run(Array.from({ length: 40 }, (_, i) => embedding(i)), { jobId: "limits", endpoint, onEvent, plan: { maxRequestsPerPart: 10 }, delivery: { sink }, policy: { poll } })
       ).pipe(Effect.provide(processOver(simulator)))
       assert.strictEqual(summary.succeeded, 40)
       assert.isAtLeast(summary.resends, 2)
@@ -85,7 +76,7 @@ describe("Job.run", () => {
       const { delivered, sink } = yield* recorder
       const summary = yield* drive(
         // An expiry comes after 24 hours: poll hourly.
-        Job.run(Array.from({ length: 20 }, (_, i) => embedding(i)), { jobId: "expiry", endpoint, poll: BatchSchedule.every("1 hour"), sink }),
+        Job.run(Array.from({ length: 20 }, (_, i) => embedding(i)), { jobId: "expiry", endpoint, delivery: { sink }, policy: { poll: BatchSchedule.every("1 hour") } }),
         "1 hour"
       ).pipe(Effect.provide(processOver(simulator)))
       const part = yield* assertFollowedUp(summary, delivered, 20)
@@ -114,7 +105,7 @@ describe("Job.run", () => {
       const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
       const { events, onEvent } = yield* recorder
       const fiber = yield* Effect.fork(
-        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), { jobId: "stop", endpoint, maxRequestsPerPart: 10, poll, onEvent }).pipe(
+        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), { jobId: "stop", endpoint, onEvent, plan: { maxRequestsPerPart: 10 }, policy: { poll } }).pipe(
           Effect.provide(processOver(simulator))
         )
       )
@@ -139,8 +130,8 @@ describe("Job.run", () => {
       yield* simulator.scriptNext({ inProgress: "10 minutes" })
       yield* simulator.setDefaultScript({ inProgress: "5 hours" })
       const first = yield* recorder
-      const options = { jobId: "resume-1", endpoint, maxRequestsPerPart: 20, poll, cancelOnInterrupt: false } as const
-      const crashed = yield* Effect.fork(Job.run(requests, { ...options, sink: first.sink }).pipe(Effect.provide(processOver(simulator))))
+      const options = { jobId: "resume-1", endpoint, plan: { maxRequestsPerPart: 20 }, policy: { poll, cancelOnExit: false } } as const
+      const crashed = yield* Effect.fork(Job.run(requests, { ...options, delivery: { sink: first.sink } }).pipe(Effect.provide(processOver(simulator))))
       yield* TestClock.adjust("2 hours")
       yield* Fiber.interrupt(crashed)
       const before = yield* jobBatches(simulator, "resume-1")
@@ -148,7 +139,7 @@ describe("Job.run", () => {
       assert.strictEqual((yield* Ref.get(first.delivered)).size, 20)
 
       const second = yield* recorder
-      const summary = yield* drive(Job.run(requests, { ...options, sink: second.sink, onEvent: second.onEvent })).pipe(
+      const summary = yield* drive(Job.run(requests, { ...options, delivery: { sink: second.sink }, onEvent: second.onEvent })).pipe(
         Effect.provide(processOver(simulator))
       )
       assert.strictEqual(summary.succeeded, 60)
@@ -167,7 +158,7 @@ describe("Job.stream and Job.status", () => {
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.make({})
       const results = yield* drive(
-        Stream.runCollect(Job.stream(Array.from({ length: 25 }, (_, i) => embedding(i)), { jobId: "streamed", endpoint, maxRequestsPerPart: 10, poll }))
+        Stream.runCollect(Job.stream(Array.from({ length: 25 }, (_, i) => embedding(i)), { jobId: "streamed", endpoint, plan: { maxRequestsPerPart: 10 }, policy: { poll } }))
       ).pipe(Effect.provide(processOver(simulator)))
       const all = Chunk.toReadonlyArray(results)
       assert.strictEqual(all.length, 25)
@@ -185,7 +176,7 @@ describe("Job.stream and Job.status", () => {
       const simulator = yield* BatchApiSimulator.make({})
       const { events, onEvent } = yield* recorder
       yield* drive(
-        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), { jobId: "view", endpoint, maxRequestsPerPart: 10, budget: { [model]: { tokens: 250 } }, partFraction: 1, poll, onEvent })
+        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), { jobId: "view", endpoint, onEvent, budget: { limits: { [model]: { tokens: 250 } } }, plan: { maxRequestsPerPart: 10, partFraction: 1 }, policy: { poll } })
       ).pipe(Effect.provide(processOver(simulator)))
       const progress = (yield* Ref.get(events)).reduce(JobReport.progress, JobReport.initialProgress)
       assert.isTrue(progress.done)
@@ -205,7 +196,7 @@ describe("Job.run: failures and policies", () => {
       const requests = Array.from({ length: 30 }, (_, i) => embedding(i))
       const stops = yield* BatchApiSimulator.make({})
       yield* stops.scriptNext(failing)
-      const error = yield* drive(Job.run(requests, { jobId: "fails", endpoint, maxRequestsPerPart: 10, poll })).pipe(
+      const error = yield* drive(Job.run(requests, { jobId: "fails", endpoint, plan: { maxRequestsPerPart: 10 }, policy: { poll } })).pipe(
         Effect.provide(processOver(stops)),
         Effect.flip
       )
@@ -215,7 +206,7 @@ describe("Job.run: failures and policies", () => {
       }
       const goesOn = yield* BatchApiSimulator.make({})
       yield* goesOn.scriptNext(failing)
-      const summary = yield* drive(Job.run(requests, { jobId: "goes-on", endpoint, maxRequestsPerPart: 10, poll, onPartFailure: "continue" })).pipe(
+      const summary = yield* drive(Job.run(requests, { jobId: "goes-on", endpoint, plan: { maxRequestsPerPart: 10 }, policy: { poll, onPartFailure: "continue" } })).pipe(
         Effect.provide(processOver(goesOn))
       )
       assert.deepStrictEqual(summary.parts.map((p) => p.status), ["failed", "completed", "completed"])
@@ -235,20 +226,14 @@ describe("Job.run: failures and policies", () => {
           : { status_code: 200, body: { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1] }], usage: { prompt_tokens: 1, total_tokens: 1 } } }
       }
       const requests = Array.from({ length: 5 }, (_, i) => embedding(i))
-      const kept = yield* drive(Job.run(requests, { jobId: "kept", endpoint, poll })).pipe(
+      const kept = yield* drive(Job.run(requests, { jobId: "kept", endpoint, policy: { poll } })).pipe(
         Effect.provide(processOver(yield* BatchApiSimulator.make({ responder })))
       )
       assert.deepStrictEqual([kept.succeeded, kept.failed, kept.followUps], [3, 2, 0])
       asked.clear()
       const { delivered, sink } = yield* recorder
       const resent = yield* drive(
-        Job.run(requests, {
-          jobId: "resent",
-          endpoint,
-          poll,
-          sink,
-          resendWhen: (result) => result._tag === "FailedResponse" && result.response.status_code >= 500
-        })
+        Job.run(requests, { jobId: "resent", endpoint, delivery: { sink, resendWhen: (result) => result._tag === "FailedResponse" && result.response.status_code >= 500 }, policy: { poll } })
       ).pipe(Effect.provide(processOver(yield* BatchApiSimulator.make({ responder }))))
       assert.deepStrictEqual([resent.succeeded, resent.failed, resent.followUps], [5, 0, 1])
       assert.strictEqual(resent.parts[0]?.attempts[1]?.requests, 2)
@@ -260,7 +245,7 @@ describe("Job.run: failures and policies", () => {
       const simulator = yield* BatchApiSimulator.make({})
       yield* simulator.injectFault(BatchApiSimulator.timeout, { match: { method: "POST", path: "/v1/files" } })
       const fiber = yield* Effect.fork(
-        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "cut", endpoint, poll }).pipe(Effect.provide(processOver(simulator)))
+        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "cut", endpoint, policy: { poll } }).pipe(Effect.provide(processOver(simulator)))
       )
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)

@@ -2,6 +2,10 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import * as BatchLine from "../../src/BatchLine.js"
+import * as Path from "@effect/platform/Path"
+import * as Planner from "../../src/internal/job/planner.js"
+import * as Spool from "../../src/internal/job/spool.js"
+import * as JobBudget from "../../src/JobBudget.js"
 import * as JobPlan from "../../src/JobPlan.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
 import { embedding, model } from "./support.js"
@@ -36,6 +40,9 @@ describe("JobPlan.plan", () => {
       const mixed = [embedding(0), other(0), embedding(1), other(1), embedding(2)]
       const byModel = yield* plan(mixed)
       assert.deepStrictEqual(byModel.map((p) => [p.model, p.requests, p.firstLine]), [[model, 3, 1], ["text-embedding-3-large", 2, 2]])
+      // Each part knows its input lines (a batch error's line maps back to the input): runs of consecutive lines.
+      assert.deepStrictEqual(byModel.map((p) => p.lines), [[[1, 1], [3, 1], [5, 1]], [[2, 1], [4, 1]]])
+      assert.deepStrictEqual([1, 2, 3, 4].map((n) => Planner.inputLine(byModel[0]!, n)), [1, 3, 5, undefined])
       // Each request is estimated at 10 tokens; a budget of 100 x 0.95 x 0.5 leaves 47 per part, packed into the
       // usable 95: three parts of 31 (3 requests each) fill it, where two of 47 (4 each) would leave 15 idle.
       const byTokens = yield* plan(Array.from({ length: 9 }, (_, i) => embedding(i)), { budgets: { tokens: 100 }, partFraction: 0.5 })
@@ -142,11 +149,12 @@ describe("JobPlan.plan", () => {
       const [part] = yield* plan(Array.from({ length: 6 }, (_, i) => embedding(i)))
       if (part === undefined) return assert.fail("no part")
       const keep = (id: string) => id === "doc-1" || id === "doc-4"
-      const chunks = yield* Stream.runCollect(JobPlan.lines(part, keep))
+      const spool = Spool.files(yield* FileSystem.FileSystem, yield* Path.Path, "/parts")
+      const chunks = yield* Stream.runCollect(Planner.lines(spool, part, keep))
       const jsonl = new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(chunks)))
       assert.deepStrictEqual(ids(jsonl), ["doc-1", "doc-4"])
-      assert.deepStrictEqual(yield* JobPlan.tally(part, keep), { requests: 2, tokens: 20 })
-      const whole = yield* Stream.runCollect(JobPlan.lines(part))
+      assert.deepStrictEqual(yield* Planner.tally(spool, part, keep, (r) => JobBudget.estimateTokens(r)), { requests: 2, tokens: 20 })
+      const whole = yield* Stream.runCollect(Planner.lines(spool, part))
       assert.strictEqual(new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(whole))), yield* text(part.file))
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
 })

@@ -3,14 +3,13 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Redacted, Ref, Stream, TestClock } from "effect"
-import * as BatchApi from "../../src/BatchApi.js"
+import { type Chunk, Duration, Effect, Fiber, Layer, Redacted, Ref, Sink, TestClock } from "effect"
+import * as BatchClient from "../../src/BatchClient.js"
 import * as BatchLine from "../../src/BatchLine.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import type * as JobReport from "../../src/JobReport.js"
 import * as JobSink from "../../src/JobSink.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
-import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
 
@@ -22,7 +21,7 @@ export const embedding = (i: number) =>
 
 /** The library's client stack (BatchApi, OpenAiFiles) over a given simulator: a "process" sharing its API. */
 export const clientOver = (simulator: BatchApiSimulator.Simulator) =>
-  Layer.merge(BatchApi.layer, OpenAiFiles.layer).pipe(
+  BatchClient.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey) })),
     Layer.provide(Layer.succeed(HttpClient.HttpClient, BatchApiSimulator.httpClient(simulator))),
     Layer.orDie
@@ -53,14 +52,14 @@ export const drive = <A, E, R>(
 export const recorder = Effect.gen(function*() {
   const delivered = yield* Ref.make(new Map<string, number>())
   const events = yield* Ref.make<Array<JobReport.JobEvent>>([])
-  const sink: JobSink.Sink = {
-    deliver: (_, results) =>
-      Stream.runForEachChunk(results, (chunk) =>
-        Ref.update(delivered, (map) => {
-          for (const result of chunk) map.set(result.custom_id, (map.get(result.custom_id) ?? 0) + 1)
-          return map
-        }))
-  }
+  const sink = JobSink.make(() =>
+    Sink.forEachChunk((chunk: Chunk.Chunk<BatchLine.BatchResult>) =>
+      Ref.update(delivered, (map) => {
+        for (const result of chunk) map.set(result.custom_id, (map.get(result.custom_id) ?? 0) + 1)
+        return map
+      })
+    )
+  )
   const onEvent = (event: JobReport.JobEvent) => Ref.update(events, (all) => (all.push(event), all))
   return { delivered, events, sink, onEvent }
 })

@@ -21,15 +21,15 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Cause, Deferred, Duration, Effect, Layer, Redacted, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Layer, Redacted, Sink } from "effect"
 import * as fs from "node:fs"
-import * as BatchApi from "../../../src/BatchApi.js"
+import * as BatchClient from "../../../src/BatchClient.js"
+import type * as BatchLine from "../../../src/BatchLine.js"
 import * as BatchSchedule from "../../../src/BatchSchedule.js"
 import * as Job from "../../../src/Job.js"
 import type * as JobReport from "../../../src/JobReport.js"
 import * as JobSink from "../../../src/JobSink.js"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
-import * as OpenAiFiles from "../../../src/OpenAiFiles.js"
 import * as DurableJob from "../../../src/durable/DurableJob.js"
 import * as PostgresEngine from "../../../src/durable/PostgresEngine.js"
 import * as SqliteEngine from "../../../src/durable/SqliteEngine.js"
@@ -85,7 +85,7 @@ const httpClient = Layer.effect(
         : Effect.void))
 ).pipe(Layer.provide(FetchHttpClient.layer))
 
-const api = Layer.merge(BatchApi.layer, OpenAiFiles.layer).pipe(
+const api = BatchClient.layer.pipe(
   Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testApiKey), baseUrl: config.baseUrl, timeout: "10 seconds" })),
   Layer.provide(httpClient),
   Layer.orDie
@@ -97,11 +97,15 @@ const sink = (() => {
   const after = config.killAt?.startsWith("results:") ? Number(config.killAt.slice("results:".length)) : undefined
   if (after === undefined) return files
   let seen = 0
-  return {
-    stored: files.stored,
-    deliver: (delivery, results) =>
-      files.deliver(delivery, Stream.tap(results, () => ++seen >= after ? kill(`results:${after}`) : Effect.void))
-  } satisfies typeof files
+  return JobSink.make(
+    (delivery) =>
+      files.sink(delivery).pipe(
+        Sink.mapInputEffect((result: BatchLine.BatchResult) =>
+          Effect.as(++seen >= after ? kill(`results:${after}`) : Effect.void, result)
+        )
+      ),
+    { stored: files.stored }
+  )
 })()
 
 const event = (done?: Deferred.Deferred<void>) => (e: JobReport.JobEvent) =>
@@ -118,13 +122,7 @@ const event = (done?: Deferred.Deferred<void>) => (e: JobReport.JobEvent) =>
 /** Polls fast: the simulator's clock runs a thousand times faster than this one. */
 const poll = BatchSchedule.every("50 millis")
 
-const payload: DurableJob.Payload = {
-  jobId: config.jobId,
-  input: config.input,
-  endpoint: "/v1/embeddings",
-  maxRequestsPerPart: config.maxRequestsPerPart,
-  workDir: config.workDir
-}
+const payload: DurableJob.Payload = { jobId: config.jobId, input: config.input, endpoint: "/v1/embeddings", plan: { maxRequestsPerPart: config.maxRequestsPerPart, workDir: config.workDir } }
 
 const printSummary = (summary: JobReport.JobSummary) => Effect.sync(() => out(`SUMMARY ${JSON.stringify(summary)}`))
 
@@ -138,16 +136,7 @@ const program: Effect.Effect<void, unknown> = Effect.gen(function*() {
   switch (config.mode) {
     case "job": {
       out("UP")
-      const summary = yield* Job.run({ path: config.input }, {
-        jobId: config.jobId,
-        endpoint: "/v1/embeddings",
-        maxRequestsPerPart: config.maxRequestsPerPart,
-        workDir: config.workDir,
-        cancelOnInterrupt: false,
-        poll,
-        sink,
-        onEvent: event()
-      }).pipe(Effect.provide(Layer.merge(api, NodeContext.layer)))
+      const summary = yield* Job.run({ path: config.input }, { jobId: config.jobId, endpoint: "/v1/embeddings", onEvent: event(), plan: { maxRequestsPerPart: config.maxRequestsPerPart, workDir: config.workDir }, delivery: { sink }, policy: { cancelOnExit: false, poll } }).pipe(Effect.provide(Layer.merge(api, NodeContext.layer)))
       return yield* printSummary(summary)
     }
     case "durable":

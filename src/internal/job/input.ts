@@ -9,10 +9,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
-import * as BatchError from "../BatchError.js"
-import * as BatchLine from "../BatchLine.js"
-import { decodeLines, parseJson } from "./jsonl.js"
-import { invalidRequest } from "./requestCheck.js"
+import * as BatchError from "../../BatchError.js"
+import * as BatchLine from "../../BatchLine.js"
+import { decodeLines, parseJson } from "../jsonl.js"
+import { invalidRequest } from "../requestCheck.js"
 
 /** A job's requests (`JobPlan.Input`). @internal */
 export type Input<E = never, R = never> =
@@ -25,7 +25,7 @@ const isStream = <E, R>(input: Input<E, R>): input is Stream.Stream<BatchLine.Ba
   Predicate.hasProperty(input, Stream.StreamTypeId)
 
 export const localFile = (path: string, action: string) => (cause: unknown) =>
-  new BatchError.LocalFileError({ path, cause, message: `could not ${action} ${path}: ${String(cause)}` })
+  new BatchError.LocalFileError({ path, cause, message: `could not ${action} ${path}` })
 
 /** Requests as unknown values with their line numbers: a JSONL file is parsed, anything else taken as it is. */
 export const requestsOf = <E, R>(

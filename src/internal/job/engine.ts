@@ -1,0 +1,180 @@
+/**
+ * A job run in-process, start to end: its options resolved, its parts planned (into memory or a work directory),
+ * the batches an earlier run made found from the API, every part run (`./part.ts`) under the shared ledger, and
+ * on the way out, whatever may still bill cancelled (`./tracker.ts`) when the job failed or was interrupted, and
+ * duplicates swept when it succeeded.
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
+import * as BatchApi from "../../BatchApi.js"
+import type * as BatchError from "../../BatchError.js"
+import * as JobBudget from "../../JobBudget.js"
+import type * as JobPlan from "../../JobPlan.js"
+import * as JobReport from "../../JobReport.js"
+import * as OpenAiFiles from "../../OpenAiFiles.js"
+import * as Budgets from "./budgets.js"
+import * as History from "./history.js"
+import * as Options from "./options.js"
+import * as Part from "./part.js"
+import * as Planner from "./planner.js"
+import * as Spool from "./spool.js"
+import * as Tracker from "./tracker.js"
+import * as WorkDir from "./workDir.js"
+
+/** What a job needs besides its input's and its sink's requirements. @internal */
+export type Services = BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | JobBudget.Ledger
+
+/** Sums part summaries into the job's. @internal */
+export const summarize = (jobId: string, parts: ReadonlyArray<JobReport.PartSummary>): JobReport.JobSummary => {
+  const sorted = [...parts].sort((a, b) => a.part - b.part)
+  const sum = (f: (part: JobReport.PartSummary) => number) => sorted.reduce((n, part) => n + f(part), 0)
+  return {
+    jobId,
+    parts: sorted,
+    requests: sum((p) => p.requests),
+    succeeded: sum((p) => p.succeeded),
+    failed: sum((p) => p.failed),
+    errored: sum((p) => p.errored),
+    missing: sum((p) => p.missing),
+    batches: sum((p) => p.attempts.length),
+    resends: sum((p) => p.resends),
+    followUps: sum((p) => p.followUps),
+    usage: sorted.reduce((usage, part) => JobReport.addUsage(usage, part.usage), JobReport.noUsage)
+  }
+}
+
+/** Where a job's parts are spooled: in memory, or a work directory (given, or a temporary one). @internal */
+export type SpoolSource =
+  | { readonly _tag: "Memory" }
+  | { readonly _tag: "Files"; readonly fs: FileSystem.FileSystem; readonly path: Path.Path }
+
+/**
+ * Runs a job whose requests are `requests` (unknown values, checked by the planner). `checkFirst`: the whole input
+ * is checked before anything is sent (it is in memory, or can be read twice).
+ *
+ * @internal
+ */
+export const run = <IE, IR, E, R>(
+  operation: string,
+  requests: Stream.Stream<unknown, IE, IR>,
+  checkFirst: boolean,
+  options: Options.Resolved<E, R>,
+  spoolSource: SpoolSource
+): Effect.Effect<JobReport.JobSummary, BatchError.JobError | IE | E, IR | R | Services> =>
+  Effect.gen(function*() {
+    const api = yield* BatchApi.BatchApi
+    const files = yield* OpenAiFiles.OpenAiFiles
+    const ledger = yield* JobBudget.Ledger
+    const startedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const spool = spoolSource._tag === "Memory"
+      ? Spool.memory()
+      : Spool.files(
+        spoolSource.fs,
+        spoolSource.path,
+        options.workDir ?? (yield* WorkDir.make(spoolSource.fs, spoolSource.path, options.jobId, options.lookback))
+      )
+    const emit = options.onEvent
+    const history: ReadonlyMap<number, ReadonlyArray<History.Found>> = options.fresh === true
+      ? new Map()
+      : yield* History.list(api, options.jobId, { lookback: options.lookback, maxPages: options.maxPages })
+    // A re-run's batches were made before this run started: the sweep looks back to the oldest of them.
+    const oldest = Math.min(
+      startedAt,
+      ...[...history.values()].flatMap((found) => found.map((attempt) => attempt.batch.created_at))
+    )
+    const tracker = yield* Tracker.make(api, options.jobId, oldest)
+    const env: Part.Env<E, R> = {
+      jobId: options.jobId,
+      endpoint: options.endpoint,
+      metadata: options.metadata,
+      outputExpiresAfter: options.outputExpiresAfter,
+      fileExpiresAfter: options.fileExpiresAfter,
+      api,
+      files,
+      spool,
+      ledger,
+      ceiling: (model) => Budgets.ceilingOf(options.limits, options.safetyFactor, model),
+      safetyFactor: options.safetyFactor,
+      tracker,
+      sink: options.sink,
+      emit,
+      estimate: options.estimate,
+      uploads: yield* Effect.makeSemaphore(options.uploadConcurrency),
+      downloads: yield* Effect.makeSemaphore(1),
+      policy: { maxResends: options.maxResends, maxFollowUps: options.maxFollowUps },
+      resendBackoff: options.resendBackoff,
+      resendWhen: options.resendWhen,
+      malformed: options.malformed,
+      onMalformed: options.onMalformed,
+      poll: options.poll,
+      waitTimeout: options.waitTimeout,
+      continueOnFailure: options.continueOnFailure,
+      steps: Part.inProcess,
+      ensureFiles: Effect.void,
+      derivedKeys: options.fresh !== true
+    }
+    let planned = 0
+    let requested = 0
+    const parts = Planner.plan(requests, {
+      endpoint: options.endpoint,
+      maxRequests: options.maxRequestsPerPart,
+      maxBytes: options.maxBytesPerPart,
+      budgets: options.limits,
+      safetyFactor: options.safetyFactor,
+      partFraction: options.partFraction,
+      estimate: options.estimate,
+      maxParts: options.maxParts
+    }, spool).pipe(
+      Stream.tap((part) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            planned++
+            requested += part.requests
+          }),
+          emit(JobReport.JobEvent.PartPlanned({ part: part.index, model: part.model, requests: part.requests, tokens: part.tokens }))
+        )
+      ),
+      Stream.onEnd(Effect.suspend(() => emit(JobReport.JobEvent.PlanDone({ parts: planned, requests: requested }))))
+    )
+    const source: Stream.Stream<JobPlan.Part, IE | BatchError.PlanError, IR> = checkFirst
+      ? Stream.fromIterable(yield* Stream.runCollect(parts))
+      : parts
+    const summaries = yield* source.pipe(
+      Stream.mapEffect((part) => Part.run(part, history.get(part.index) ?? [], env), {
+        concurrency: options.concurrency,
+        unordered: true
+      }),
+      Stream.runCollect,
+      Effect.onExit((exit) => {
+        const report = (cancelled: ReadonlyArray<Tracker.Cancelled>) =>
+          Effect.forEach(cancelled, (c) => emit(JobReport.JobEvent.BatchCancelled(c)), { discard: true })
+        if (Exit.isSuccess(exit)) return Effect.flatMap(tracker.sweep, report)
+        if (!options.cancelOnExit) return Effect.void
+        const why = Exit.isInterrupted(exit)
+          ? `job ${options.jobId} was interrupted`
+          : `job ${options.jobId} failed`
+        return Effect.flatMap(tracker.cancelAll(why), report)
+      })
+    )
+    const summary = summarize(options.jobId, Chunk.toReadonlyArray(summaries))
+    yield* emit(JobReport.JobEvent.JobDone({ summary }))
+    return summary
+  }).pipe(Effect.scoped, Effect.withSpan(operation, { attributes: { "job.id": options.jobId } }))
+
+/** Resolves `input` options, or fails with the typed error naming the option. @internal */
+export const resolveOrFail = <E, R>(operation: string, input: Options.Input<E, R>) =>
+  Either.match(Options.resolve(operation, input), { onLeft: Effect.fail, onRight: Effect.succeed })
+
+/** A file system spool source, from the context. @internal */
+export const filesSource: Effect.Effect<SpoolSource, never, FileSystem.FileSystem | Path.Path> = Effect.map(
+  Effect.all([FileSystem.FileSystem, Path.Path]),
+  ([fs, path]) => ({ _tag: "Files", fs, path })
+)

@@ -1,0 +1,439 @@
+/**
+ * The planner behind `JobPlan.plan`: one pass over the requests, each checked, routed to its model's open part and
+ * written to the spool; a part is emitted once it is complete. See `JobPlan` for the rules.
+ *
+ * @internal
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import * as BatchError from "../../BatchError.js"
+import type * as BatchLine from "../../BatchLine.js"
+import * as JobBudget from "../../JobBudget.js"
+import type * as JobPlan from "../../JobPlan.js"
+import { decodeLines, parseJson } from "../jsonl.js"
+import { checkRequest, customIdOf, invalidRequest } from "../requestCheck.js"
+import * as Budgets from "./budgets.js"
+import * as IdSet from "./idSet.js"
+import type * as Spool from "./spool.js"
+
+/** The API's limits for one batch, used as the default part limits. @internal */
+export const defaultLimits = { maxRequests: 50_000, maxBytes: 200_000_000 } as const
+
+/**
+ * What planning needs besides the spool: `JobPlan.PlanOptions` without the directory, and at most how many parts
+ * (one batch's run: a request that would open another part is refused, as too many or too large).
+ *
+ * @internal
+ */
+export interface Options extends Omit<JobPlan.PlanOptions, "dir"> {
+  readonly maxParts?: number | undefined
+}
+
+const encoder = new TextEncoder()
+/** Each open part's lines are written to its file in pieces of about this many characters. */
+const flushChars = 256 * 1024
+/** The largest reused encoding buffer: a flush holding a larger line is encoded into a buffer of its own. */
+const maxScratch = 4 * 1024 * 1024
+
+/** A model's part caps: `tokens` and `requests` a part may hold, `usableTokens` the budget they are packed into. */
+interface Caps {
+  readonly tokens: number
+  readonly usableTokens: number
+  readonly requests: number
+}
+
+/**
+ * Sizes parts so that a whole number of them fills the usable budget: parts of `target` leave
+ * `usable mod target` idle whenever the budget is full (five parts of 450,000 tokens in 2,565,000 leave 315,000,
+ * 12% of it); `n = ceil(usable / target)` parts of `usable / n` leave nothing. For tokens, `target` is what a
+ * part would hold at the mean estimate read so far, so a part's limit is set when it opens (deterministic: the
+ * same input gives the same limits).
+ */
+const pack = (target: number, usable: number): number =>
+  Number.isFinite(usable) && target < usable ? Math.max(1, Math.floor(usable / Math.ceil(usable / target))) : target
+
+/** A request that passed `check`: what routing it needs. */
+interface Checked {
+  readonly customId: string
+  readonly model: string
+  readonly cap: Caps
+  readonly text: string
+  readonly bytes: number
+  readonly tokens: number
+}
+
+interface OpenPart {
+  readonly model: string
+  readonly file: string
+  readonly firstLine: number
+  /** The most tokens this part may hold: the model's cap, packed (see `pack`). */
+  readonly tokenLimit: number
+  readonly digest: ReturnType<typeof IdSet.digest>
+  /** Its input lines as runs of consecutive lines: [first, count]. */
+  readonly lines: Array<[number, number]>
+  requests: number
+  bytes: number
+  tokens: number
+  buffer: Array<string>
+  bufferChars: number
+  /** Whether its file was started (the first write truncates: planning again into the same directory is safe). */
+  started: boolean
+}
+
+const utf8Length = (text: string) =>
+  // eslint-disable-next-line no-control-regex
+  /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length
+
+/**
+ * Splits `requests` (as read from the job's input: unknown values, checked here) into parts written to `spool`.
+ *
+ * @internal
+ */
+export const plan = <E, R>(
+  requests: Stream.Stream<unknown, E, R>,
+  options: Options,
+  spool: Spool.Spool
+): Stream.Stream<JobPlan.Part, E | BatchError.PlanError, R> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const maxRequests = options.maxRequests ?? defaultLimits.maxRequests
+    const maxBytes = options.maxBytes ?? defaultLimits.maxBytes
+    const safetyFactor = options.safetyFactor ?? JobBudget.defaults.safetyFactor
+    const partFraction = options.partFraction ?? JobBudget.defaults.partFraction
+    const estimate = options.estimate ?? ((request: BatchLine.BatchRequestInput) => JobBudget.estimateTokens(request))
+    const configIssue: readonly [string, string] | undefined = !(Number.isInteger(maxRequests) && maxRequests >= 1)
+      ? ["maxRequests", "must be a whole number of at least 1"]
+      : !(maxBytes >= 1)
+      ? ["maxBytes", "must be at least 1"]
+      : !(partFraction > 0 && partFraction <= 1)
+      ? ["partFraction", "must be in (0, 1]"]
+      : undefined
+    if (configIssue !== undefined) {
+      const [field, issue] = configIssue
+      return Stream.fail(new BatchError.InvalidParamsError({ operation: "JobPlan.plan", field, issue, message: `JobPlan.plan: ${field} ${issue}` }))
+    }
+
+    // Per model: the part caps, checked once.
+    const caps = new Map<string, Caps>()
+    const capsOf = (model: string): Either.Either<Caps, BatchError.InvalidParamsError> => {
+      const known = caps.get(model)
+      if (known !== undefined) return Either.right(known)
+      const budget = Budgets.budgetOf(options.budgets, model)
+      const issue = Budgets.budgetIssue(budget, safetyFactor)
+      if (issue !== undefined) {
+        return Either.left(
+          new BatchError.InvalidParamsError({ operation: "JobPlan.plan", field: "budget", issue, message: `JobPlan.plan: budget of ${model}: ${issue}` })
+        )
+      }
+      const share = (limit: number | undefined) => Math.max(1, Math.floor(Budgets.usable(limit, safetyFactor) * partFraction))
+      const usableRequests = Budgets.usable(budget.requests, safetyFactor)
+      const cap = {
+        tokens: budget.tokens === undefined ? Infinity : share(budget.tokens),
+        usableTokens: Budgets.usable(budget.tokens, safetyFactor),
+        requests: pack(Math.min(maxRequests, budget.requests === undefined ? Infinity : share(budget.requests)), usableRequests)
+      }
+      caps.set(model, cap)
+      return Either.right(cap)
+    }
+
+    // Per model: the requests and estimated tokens read so far (their mean sizes the next part, see `pack`).
+    const seen = new Map<string, { requests: number; tokens: number }>()
+    const ids = IdSet.make(4096)
+    const open = new Map<string, OpenPart>()
+    let lineNumber = 0
+    let parts = 0
+    let spooled = 0
+
+    // The bytes of a flush are encoded into one reused buffer: a fresh one per flush left every byte of the
+    // input (140 MB at a million requests) to the garbage collector, and the process's peak RSS with it.
+    let scratch = new Uint8Array(0)
+    const flush = (part: OpenPart) =>
+      part.buffer.length === 0
+        ? Effect.void
+        : Effect.suspend(() => {
+          const text = part.buffer.join("")
+          // At most 3 UTF-8 bytes per UTF-16 unit. Flushes run one at a time, so one buffer serves them all.
+          const most = text.length * 3
+          if (scratch.length < most && most <= maxScratch) scratch = new Uint8Array(most)
+          const data = most <= scratch.length ? scratch.subarray(0, encoder.encodeInto(text, scratch).written) : encoder.encode(text)
+          part.buffer = []
+          part.bufferChars = 0
+          const append = part.started
+          part.started = true
+          return spool.write(part.file, data, append)
+        })
+
+    const close = (part: OpenPart) =>
+      Effect.as(flush(part), {
+        index: ++parts,
+        model: part.model,
+        requests: part.requests,
+        bytes: part.bytes,
+        tokens: part.tokens,
+        digest: part.digest.value(),
+        file: part.file,
+        firstLine: part.firstLine,
+        lines: part.lines
+      } satisfies JobPlan.Part)
+
+    /** Whether `customId` really is in a file written so far (a hash hit is confirmed against the files). */
+    const written = (customId: string) =>
+      Effect.gen(function*() {
+        for (const part of open.values()) yield* flush(part)
+        for (let n = 1; n <= spooled; n++) {
+          const found = yield* spool.readText(spool.fileName(n)).pipe(
+            Effect.map((text) => text.split("\n").some((line) => line.length > 0 && customIdOf(JSON.parse(line)) === customId))
+          )
+          if (found) return true
+        }
+        return false
+      })
+
+    /**
+     * Checks one request, without effects: a valid line for the endpoint whose model's caps allow it, written as
+     * JSON. Most of planning's time is here, per request; keeping it out of `Effect.gen` (a generator and fiber
+     * steps per request) halved it.
+     */
+    const check = (raw: unknown, line: number): Either.Either<Checked, BatchError.PlanError> => {
+      const checked = checkRequest(raw)
+      if (Either.isLeft(checked)) return Either.left(invalidRequest(line, raw, checked.left))
+      const request = checked.right
+      if (request.url !== options.endpoint) {
+        return Either.left(
+          new BatchError.EndpointMismatchError({
+            line,
+            customId: request.custom_id,
+            url: request.url,
+            endpoint: options.endpoint,
+            message: `request ${line} (${request.custom_id}) is for ${request.url}, but the job's endpoint is ${options.endpoint}`
+          })
+        )
+      }
+      const model = typeof request.body["model"] === "string" ? request.body["model"] : ""
+      const cap = capsOf(model)
+      if (Either.isLeft(cap)) return Either.left(cap.left)
+      let text: string
+      try {
+        // The caller's object: every field it holds is sent as it is.
+        text = `${JSON.stringify(raw)}\n`
+      } catch (error) {
+        return Either.left(invalidRequest(line, raw, `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`))
+      }
+      const bytes = utf8Length(text)
+      const tokens = estimate(request)
+      const tooLarge = (limit: "bytes" | "tokens", value: number, max: number) =>
+        Either.left(
+          new BatchError.RequestTooLargeError({
+            line,
+            customId: request.custom_id,
+            limit,
+            value,
+            max,
+            message: `request ${line} (${request.custom_id}) is too large for any part: ${value} ${limit}, over the most a part may hold (${max})`
+          })
+        )
+      if (bytes > maxBytes) return tooLarge("bytes", bytes, maxBytes)
+      if (tokens > cap.right.tokens) return tooLarge("tokens", tokens, cap.right.tokens)
+      return Either.right({ customId: request.custom_id, model, cap: cap.right, text, bytes, tokens })
+    }
+
+    /** Adds a checked request to its model's open part; returns the part it closed to make room, if any. */
+    /** With `maxParts`: the error for a request that would open a part past it. */
+    const overflow = (request: Checked, line: number): BatchError.PlanError | undefined => {
+      if (options.maxParts === undefined || spooled < options.maxParts) return undefined
+      const part = open.get(request.model)
+      if (part === undefined) {
+        return new BatchError.InvalidRequestError({
+          line,
+          customId: request.customId,
+          issue: "body.model must be the model of the batch's other requests (a batch holds one model)",
+          message: `request ${line} (${request.customId}) is not a valid input line: body.model must be the model of the batch's other requests (a batch holds one model)`
+        })
+      }
+      if (part.requests + 1 > request.cap.requests) {
+        return new BatchError.TooManyLinesError({
+          line,
+          maxLines: request.cap.requests,
+          message: `request ${line} is over the limit of ${request.cap.requests} requests per batch`
+        })
+      }
+      if (part.bytes + request.bytes > maxBytes) {
+        return new BatchError.InputTooLargeError({
+          line,
+          bytes: part.bytes + request.bytes,
+          maxBytes,
+          message: `request ${line} takes the input file over ${maxBytes} bytes`
+        })
+      }
+      return undefined
+    }
+
+    const route = (request: Checked, line: number): { readonly part: OpenPart; readonly closed: OpenPart | undefined } => {
+      const { bytes, cap, model, tokens } = request
+      const stats = seen.get(model) ?? { requests: 0, tokens: 0 }
+      stats.requests++
+      stats.tokens += tokens
+      seen.set(model, stats)
+      let closed: OpenPart | undefined
+      let part = open.get(model)
+      if (part !== undefined && (part.requests + 1 > cap.requests || part.bytes + bytes > maxBytes || part.tokens + tokens > part.tokenLimit)) {
+        closed = part
+        open.delete(model)
+        part = undefined
+      }
+      if (part === undefined) {
+        spooled++
+        part = {
+          model,
+          file: spool.fileName(spooled),
+          firstLine: line,
+          lines: [],
+          // Without a token budget, nothing to pack into: the part is cut by requests and bytes alone.
+          tokenLimit: Number.isFinite(cap.usableTokens)
+            ? pack(Math.min(cap.tokens, cap.requests * (stats.tokens / stats.requests)), cap.usableTokens)
+            : cap.tokens,
+          digest: IdSet.digest(),
+          requests: 0,
+          bytes: 0,
+          tokens: 0,
+          buffer: [],
+          bufferChars: 0,
+          started: false
+        }
+        open.set(model, part)
+      }
+      const run = part.lines[part.lines.length - 1]
+      if (run !== undefined && run[0] + run[1] === line) run[1]++
+      else part.lines.push([line, 1])
+      part.requests++
+      part.bytes += bytes
+      part.tokens += tokens
+      part.digest.update(request.customId)
+      part.buffer.push(request.text)
+      part.bufferChars += request.text.length
+      return { part, closed }
+    }
+
+    // The parts still open at the end, in the order they were opened (by their first line).
+    const finish = Effect.gen(function*() {
+      if (lineNumber === 0) return yield* Effect.fail(new BatchError.EmptyInputError({ message: "the job has no requests" }))
+      const rest = [...open.values()].sort((a, b) => a.firstLine - b.firstLine)
+      open.clear()
+      const closed: Array<JobPlan.Part> = []
+      for (const part of rest) closed.push(yield* close(part))
+      return Chunk.unsafeFromArray(closed)
+    })
+
+    yield* spool.open
+    // The parts a chunk of requests closed, then its first violation if any: parts cut before a bad line are
+    // emitted (their batches may go ahead), the one it falls in never is.
+    const takeChunk = (chunk: Chunk.Chunk<unknown>) =>
+      Effect.gen(function*() {
+        const out: Array<Either.Either<JobPlan.Part, BatchError.PlanError>> = []
+        for (const raw of chunk) {
+          const line = ++lineNumber
+          const checked = check(raw, line)
+          if (Either.isLeft(checked)) {
+            out.push(Either.left(checked.left))
+            break
+          }
+          const firstSeen = ids.add(checked.right.customId, line)
+          if (firstSeen !== undefined && (yield* written(checked.right.customId))) {
+            out.push(Either.left(
+              new BatchError.DuplicateCustomIdError({
+                line,
+                customId: checked.right.customId,
+                firstLine: firstSeen,
+                message: `request ${line} repeats custom_id ${checked.right.customId} of request ${firstSeen}`
+              })
+            ))
+            break
+          }
+          const refused = overflow(checked.right, line)
+          if (refused !== undefined) {
+            out.push(Either.left(refused))
+            break
+          }
+          const { closed, part } = route(checked.right, line)
+          if (closed !== undefined) out.push(Either.right(yield* close(closed)))
+          if (part.bufferChars >= flushChars) yield* flush(part)
+        }
+        return Chunk.unsafeFromArray(out)
+      })
+    return requests.pipe(
+      Stream.mapChunksEffect(takeChunk),
+      Stream.mapEffect((result) => result),
+      Stream.concat(Stream.flattenChunks(Stream.fromEffect(finish)))
+    )
+  }))
+
+/**
+ * The requests of a part's file whose `custom_id` `keep` accepts, as JSONL bytes (for a follow-up batch); the whole
+ * file, as it is, without `keep`.
+ *
+ * @internal
+ */
+export const lines = (
+  spool: Spool.Spool,
+  part: Pick<JobPlan.Part, "file">,
+  keep?: (customId: string) => boolean
+): Stream.Stream<Uint8Array, BatchError.LocalFileError> => {
+  const bytes = spool.read(part.file)
+  if (keep === undefined) return bytes
+  return decodeLines((text: string) => {
+    const id = customIdOf(Either.getOrUndefined(parseJson(text)))
+    return Either.right(id !== undefined && keep(id) ? `${text}\n` : "")
+  })(bytes).pipe(
+    Stream.filter((text) => text.length > 0),
+    Stream.grouped(1024),
+    Stream.map((texts) => encoder.encode(Chunk.join(texts, "")))
+  )
+}
+
+/**
+ * The `custom_id`s of a part's file whose `custom_id` `keep` accepts, in order, each with its estimate.
+ *
+ * @internal
+ */
+export const requestsOfPart = (
+  spool: Spool.Spool,
+  part: Pick<JobPlan.Part, "file">,
+  estimate: JobBudget.Estimator
+): Stream.Stream<{ readonly customId: string; readonly tokens: number }, BatchError.LocalFileError> =>
+  decodeLines((text: string) => {
+    const request = Either.getOrUndefined(Either.flatMap(parseJson(text), checkRequest))
+    return Either.right(request === undefined ? undefined : { customId: request.custom_id, tokens: estimate(request) })
+  })(spool.read(part.file)).pipe(Stream.filter((entry) => entry !== undefined))
+
+/**
+ * Counts and estimates the requests of a part's file whose `custom_id` `keep` accepts (the claim of a follow-up).
+ *
+ * @internal
+ */
+export const tally = (
+  spool: Spool.Spool,
+  part: Pick<JobPlan.Part, "file">,
+  keep: (customId: string) => boolean,
+  estimate: JobBudget.Estimator
+): Effect.Effect<{ readonly requests: number; readonly tokens: number }, BatchError.LocalFileError> =>
+  requestsOfPart(spool, part, estimate).pipe(
+    Stream.runFold(
+      { requests: 0, tokens: 0 },
+      (sum, entry) => keep(entry.customId) ? { requests: sum.requests + 1, tokens: sum.tokens + entry.tokens } : sum
+    )
+  )
+
+/**
+ * The input line of the `n`-th request (1-based) of a part's file.
+ *
+ * @internal
+ */
+export const inputLine = (part: Pick<JobPlan.Part, "lines">, n: number): number | undefined => {
+  let left = n
+  for (const [first, count] of part.lines) {
+    if (left <= count) return first + left - 1
+    left -= count
+  }
+  return undefined
+}
