@@ -59,7 +59,9 @@ const runner = (url: string, port: number, baseUrl: string, dir: string) =>
       onEvent: (event) =>
         Effect.sync(() => {
           if (event._tag !== "PartCreated") return
-          console.log(`runner ${port}: part ${event.part} has batch ${event.batch.id}${event.resumed ? " (found)" : ""}`)
+          console.log(
+            `runner ${port}: part ${event.part} has batch ${event.batch.id}${event.resumed ? " (found)" : ""}`
+          )
           if (event.resumed || !firstToDie(dir)) return
           console.log(`runner ${port}: dies now (SIGKILL)`)
           process.kill(process.pid, "SIGKILL")
@@ -92,7 +94,12 @@ const main = (url: string) =>
     writeFileSync(
       join(dir, "requests.jsonl"),
       Array.from({ length: 3_000 }, (_, i) =>
-        JSON.stringify({ custom_id: `doc-${i}`, method: "POST", url: "/v1/embeddings", body: { model: "text-embedding-3-small", input: `Document ${i}.` } }))
+        JSON.stringify({
+          custom_id: `doc-${i}`,
+          method: "POST",
+          url: "/v1/embeddings",
+          body: { model: "text-embedding-3-small", input: `Document ${i}.` }
+        }))
         .join("\n") + "\n"
     )
     const server = yield* Server.make({ speed: 3600 })

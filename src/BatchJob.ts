@@ -10,9 +10,9 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as ConfigError from "effect/ConfigError"
 import * as Chunk from "effect/Chunk"
 import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -25,9 +25,9 @@ import * as BatchInput from "./BatchInput.js"
 import * as BatchLine from "./BatchLine.js"
 import * as BatchResults from "./BatchResults.js"
 import * as BatchWait from "./BatchWait.js"
+import * as Cancel from "./internal/cancel.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
-import * as Cancel from "./internal/cancel.js"
 
 /**
  * Options of `runBatch`.

@@ -22,23 +22,23 @@ import * as Path from "@effect/platform/Path"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
-import * as Predicate from "effect/Predicate"
 import * as Take from "effect/Take"
 import * as Batch from "./Batch.js"
 import * as BatchApi from "./BatchApi.js"
 import * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
 import type * as BatchSchedule from "./BatchSchedule.js"
+import * as JobBatches from "./internal/jobBatches.js"
+import * as JobPart from "./internal/jobPart.js"
+import * as Params from "./internal/params.js"
 import * as JobBudget from "./JobBudget.js"
 import * as JobPlan from "./JobPlan.js"
 import * as JobReport from "./JobReport.js"
 import * as JobSink from "./JobSink.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
-import * as Params from "./internal/params.js"
-import * as JobBatches from "./internal/jobBatches.js"
-import * as JobPart from "./internal/jobPart.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -144,13 +144,26 @@ const check = (options: Options<unknown, unknown>): BatchError.InvalidParamsErro
   const invalid = (field: string, issue: string) => Params.invalid("Job.run", issue, field)
   if (!jobIdPattern.test(options.jobId)) return invalid("jobId", "must be 1 to 64 letters, digits, '.', '_' or '-'")
   const metadata = Object.keys(options.metadata ?? {})
-  if (metadata.length > 10) return invalid("metadata", `holds at most 10 pairs for a job (it uses 6), got ${metadata.length}`)
-  if (metadata.some((key) => key.startsWith("eob_"))) return invalid("metadata", "keys starting with eob_ are the library's")
-  for (const [field, value] of [["maxResends", options.maxResends], ["maxFollowUps", options.maxFollowUps]] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) return invalid(field, "must be a whole number >= 0")
+  if (metadata.length > 10) {
+    return invalid("metadata", `holds at most 10 pairs for a job (it uses 6), got ${metadata.length}`)
   }
-  for (const [field, value] of [["concurrency", options.concurrency], ["uploadConcurrency", options.uploadConcurrency]] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) return invalid(field, "must be a whole number >= 1")
+  if (metadata.some((key) => key.startsWith("eob_"))) {
+    return invalid("metadata", "keys starting with eob_ are the library's")
+  }
+  for (const [field, value] of [["maxResends", options.maxResends], ["maxFollowUps", options.maxFollowUps]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
+      return invalid(field, "must be a whole number >= 0")
+    }
+  }
+  for (
+    const [field, value] of [["concurrency", options.concurrency], [
+      "uploadConcurrency",
+      options.uploadConcurrency
+    ]] as const
+  ) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      return invalid(field, "must be a whole number >= 1")
+    }
   }
   return undefined
 }
@@ -213,12 +226,20 @@ export const run: <IE = never, IR = never, E = never, R = never>(
     const fs = yield* FileSystem.FileSystem
     const dir = options.workDir ?? (yield* Effect.mapError(
       fs.makeTempDirectoryScoped({ prefix: `eob-${options.jobId}-` }),
-      (cause) => new BatchError.LocalFileError({ path: "(temporary directory)", cause, message: `could not create a work directory: ${String(cause)}` })
+      (cause) =>
+        new BatchError.LocalFileError({
+          path: "(temporary directory)",
+          cause,
+          message: `could not create a work directory: ${String(cause)}`
+        })
     ))
     const emit = options.onEvent ?? (() => Effect.void)
     const safetyFactor = options.safetyFactor ?? JobBudget.defaults.safetyFactor
     const ledger = yield* JobBudget.makeLedger(options.budget, safetyFactor)
-    const history = yield* JobBatches.list(api, options.jobId, { lookback: options.lookback, maxPages: options.maxPages })
+    const history = yield* JobBatches.list(api, options.jobId, {
+      lookback: options.lookback,
+      maxPages: options.maxPages
+    })
     const env: JobPart.Env<E, R> = {
       jobId: options.jobId,
       endpoint: options.endpoint,
@@ -255,7 +276,14 @@ export const run: <IE = never, IR = never, E = never, R = never>(
       estimate: options.estimate
     }).pipe(
       Stream.tap((part) =>
-        emit(JobReport.JobEvent.PartPlanned({ part: part.index, model: part.model, requests: part.requests, tokens: part.tokens }))
+        emit(
+          JobReport.JobEvent.PartPlanned({
+            part: part.index,
+            model: part.model,
+            requests: part.requests,
+            tokens: part.tokens
+          })
+        )
       )
     )
     // An array or a file is checked whole before anything is sent; a stream is checked as it is read.
@@ -308,7 +336,9 @@ export const stream = <IE = never, IR = never>(
     }
     yield* run(input, { ...options, sink }).pipe(
       Effect.exit,
-      Effect.flatMap((exit) => Queue.offer(queue, exit._tag === "Success" ? Take.end : Take.failCause(exit.cause))),
+      Effect.flatMap((exit) =>
+        Queue.offer(queue, exit._tag === "Success" ? Take.end : Take.failCause(exit.cause))
+      ),
       Effect.forkScoped
     )
     return Stream.flattenTake(Stream.fromQueue(queue))
@@ -328,7 +358,9 @@ export interface Status {
   readonly jobId: string
   readonly parts: ReadonlyArray<{
     readonly part: number
-    readonly batches: ReadonlyArray<{ readonly attempt: number; readonly kind: JobReport.AttemptKind; readonly batch: Batch.Batch }>
+    readonly batches: ReadonlyArray<
+      { readonly attempt: number; readonly kind: JobReport.AttemptKind; readonly batch: Batch.Batch }
+    >
   }>
   /** Batches not yet ended. */
   readonly inFlight: number
@@ -355,10 +387,16 @@ export interface StatusOptions {
 export const status: (
   jobId: string,
   options?: StatusOptions
-) => Effect.Effect<Status, BatchError.RequestError | BatchError.InvalidParamsError, BatchApi.BatchApi> = Effect.fn("Job.status")(
+) => Effect.Effect<Status, BatchError.RequestError | BatchError.InvalidParamsError, BatchApi.BatchApi> = Effect.fn(
+  "Job.status"
+)(
   function*(jobId: string, options: StatusOptions = {}) {
     yield* Effect.annotateCurrentSpan("job.id", jobId)
-    if (!jobIdPattern.test(jobId)) return yield* Effect.fail(Params.invalid("Job.status", "must be 1 to 64 letters, digits, '.', '_' or '-'", "jobId"))
+    if (!jobIdPattern.test(jobId)) {
+      return yield* Effect.fail(
+        Params.invalid("Job.status", "must be 1 to 64 letters, digits, '.', '_' or '-'", "jobId")
+      )
+    }
     const byPart = yield* JobBatches.list(yield* BatchApi.BatchApi, jobId, options)
     const parts = [...byPart.entries()].sort(([a], [b]) => a - b).map(([part, batches]) => ({
       part,

@@ -284,8 +284,7 @@ export const makeLedger = (
       return limit
     }
     const get = (model: string) => STM.map(TRef.get(state), (all) => all.get(model) ?? empty)
-    const set = (model: string, next: ModelState) =>
-      TRef.update(state, (all) => new Map(all).set(model, next))
+    const set = (model: string, next: ModelState) => TRef.update(state, (all) => new Map(all).set(model, next))
     const fits = (model: string, current: ModelState, claim: Claim) => {
       const limit = limitOf(model)
       // A part alone always fits: the planner never makes one larger than the budget.
@@ -302,14 +301,21 @@ export const makeLedger = (
     const reserve = (claim: Claim) =>
       Effect.suspend(() => {
         const ticket = ++tickets
-        const enqueue = STM.flatMap(get(claim.model), (current) =>
-          set(claim.model, { ...current, queue: [...current.queue, ticket] }))
-        const admit = STM.flatMap(get(claim.model), (current) =>
-          current.queue[0] === ticket && fits(claim.model, current, claim)
-            ? set(claim.model, { ...add(current, claim, 1), queue: current.queue.slice(1) })
-            : STM.retry)
-        const leave = STM.flatMap(get(claim.model), (current) =>
-          set(claim.model, { ...current, queue: current.queue.filter((t) => t !== ticket) }))
+        const enqueue = STM.flatMap(
+          get(claim.model),
+          (current) => set(claim.model, { ...current, queue: [...current.queue, ticket] })
+        )
+        const admit = STM.flatMap(
+          get(claim.model),
+          (current) =>
+            current.queue[0] === ticket && fits(claim.model, current, claim)
+              ? set(claim.model, { ...add(current, claim, 1), queue: current.queue.slice(1) })
+              : STM.retry
+        )
+        const leave = STM.flatMap(
+          get(claim.model),
+          (current) => set(claim.model, { ...current, queue: current.queue.filter((t) => t !== ticket) })
+        )
         return Effect.uninterruptibleMask((restore) =>
           Effect.zipRight(
             STM.commit(enqueue),
@@ -322,8 +328,12 @@ export const makeLedger = (
       STM.commit(STM.flatMap(get(claim.model), (current) => set(claim.model, add(current, claim, 1))))
 
     const release = (claim: Claim) =>
-      STM.commit(STM.flatMap(get(claim.model), (current) =>
-        set(claim.model, { ...add(current, claim, -1), released: current.released + 1 })))
+      STM.commit(
+        STM.flatMap(
+          get(claim.model),
+          (current) => set(claim.model, { ...add(current, claim, -1), released: current.released + 1 })
+        )
+      )
 
     const usage = (model: string) =>
       STM.commit(STM.map(get(model), (current): Usage => {

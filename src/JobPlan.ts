@@ -25,11 +25,11 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
-import * as JobBudget from "./JobBudget.js"
 import * as IdSet from "./internal/idSet.js"
 import { type Input as JobInput, localFile, requestsOf } from "./internal/jobInput.js"
-import { checkRequest, customIdOf, invalidRequest } from "./internal/requestCheck.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
+import { checkRequest, customIdOf, invalidRequest } from "./internal/requestCheck.js"
+import * as JobBudget from "./JobBudget.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models
@@ -203,7 +203,14 @@ export const plan = <E = never, R = never>(
       : undefined
     if (configIssue !== undefined) {
       const [field, issue] = configIssue
-      return Stream.fail(new BatchError.InvalidParamsError({ operation: "JobPlan.plan", field, issue, message: `JobPlan.plan: ${field} ${issue}` }))
+      return Stream.fail(
+        new BatchError.InvalidParamsError({
+          operation: "JobPlan.plan",
+          field,
+          issue,
+          message: `JobPlan.plan: ${field} ${issue}`
+        })
+      )
     }
 
     // Per model: the part caps, checked once.
@@ -215,15 +222,24 @@ export const plan = <E = never, R = never>(
       const issue = JobBudget.budgetIssue(budget, safetyFactor)
       if (issue !== undefined) {
         return Either.left(
-          new BatchError.InvalidParamsError({ operation: "JobPlan.plan", field: "budget", issue, message: `JobPlan.plan: budget of ${model}: ${issue}` })
+          new BatchError.InvalidParamsError({
+            operation: "JobPlan.plan",
+            field: "budget",
+            issue,
+            message: `JobPlan.plan: budget of ${model}: ${issue}`
+          })
         )
       }
-      const share = (limit: number | undefined) => Math.max(1, Math.floor(JobBudget.effective(limit, safetyFactor) * partFraction))
+      const share = (limit: number | undefined) =>
+        Math.max(1, Math.floor(JobBudget.effective(limit, safetyFactor) * partFraction))
       const usableRequests = JobBudget.effective(budget.requests, safetyFactor)
       const cap = {
         tokens: budget.tokens === undefined ? Infinity : share(budget.tokens),
         usableTokens: JobBudget.effective(budget.tokens, safetyFactor),
-        requests: pack(Math.min(maxRequests, budget.requests === undefined ? Infinity : share(budget.requests)), usableRequests)
+        requests: pack(
+          Math.min(maxRequests, budget.requests === undefined ? Infinity : share(budget.requests)),
+          usableRequests
+        )
       }
       caps.set(model, cap)
       return Either.right(cap)
@@ -248,7 +264,9 @@ export const plan = <E = never, R = never>(
           // At most 3 UTF-8 bytes per UTF-16 unit. Flushes run one at a time, so one buffer serves them all.
           const most = text.length * 3
           if (scratch.length < most && most <= maxScratch) scratch = new Uint8Array(most)
-          const data = most <= scratch.length ? scratch.subarray(0, encoder.encodeInto(text, scratch).written) : encoder.encode(text)
+          const data = most <= scratch.length
+            ? scratch.subarray(0, encoder.encodeInto(text, scratch).written)
+            : encoder.encode(text)
           part.buffer = []
           part.bufferChars = 0
           const flag = part.started ? "a" : "w"
@@ -257,16 +275,19 @@ export const plan = <E = never, R = never>(
         })
 
     const close = (part: OpenPart) =>
-      Effect.as(flush(part), {
-        index: ++parts,
-        model: part.model,
-        requests: part.requests,
-        bytes: part.bytes,
-        tokens: part.tokens,
-        digest: part.digest.value(),
-        file: part.file,
-        firstLine: part.firstLine
-      } satisfies Part)
+      Effect.as(
+        flush(part),
+        {
+          index: ++parts,
+          model: part.model,
+          requests: part.requests,
+          bytes: part.bytes,
+          tokens: part.tokens,
+          digest: part.digest.value(),
+          file: part.file,
+          firstLine: part.firstLine
+        } satisfies Part
+      )
 
     /** Whether `customId` really is in a file written so far (a hash hit is confirmed against the files). */
     const written = (customId: string) =>
@@ -275,7 +296,9 @@ export const plan = <E = never, R = never>(
         const files = [...Array.from({ length: spooled }, (_, i) => path.join(options.dir, `input-${i + 1}.jsonl`))]
         for (const file of files) {
           const found = yield* fs.readFileString(file).pipe(
-            Effect.map((text) => text.split("\n").some((line) => line.length > 0 && customIdOf(JSON.parse(line)) === customId)),
+            Effect.map((text) =>
+              text.split("\n").some((line) => line.length > 0 && customIdOf(JSON.parse(line)) === customId)
+            ),
             Effect.mapError(localFile(file, "read"))
           )
           if (found) return true
@@ -299,7 +322,8 @@ export const plan = <E = never, R = never>(
             customId: request.custom_id,
             url: request.url,
             endpoint: options.endpoint,
-            message: `request ${line} (${request.custom_id}) is for ${request.url}, but the job's endpoint is ${options.endpoint}`
+            message:
+              `request ${line} (${request.custom_id}) is for ${request.url}, but the job's endpoint is ${options.endpoint}`
           })
         )
       }
@@ -311,7 +335,13 @@ export const plan = <E = never, R = never>(
         // The caller's object: every field it holds is sent as it is.
         text = `${JSON.stringify(raw)}\n`
       } catch (error) {
-        return Either.left(invalidRequest(line, raw, `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`))
+        return Either.left(
+          invalidRequest(
+            line,
+            raw,
+            `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`
+          )
+        )
       }
       const bytes = utf8Length(text)
       const tokens = estimate(request)
@@ -323,7 +353,8 @@ export const plan = <E = never, R = never>(
             limit,
             value,
             max,
-            message: `request ${line} (${request.custom_id}) is too large for any part: ${value} ${limit}, over the most a part may hold (${max})`
+            message:
+              `request ${line} (${request.custom_id}) is too large for any part: ${value} ${limit}, over the most a part may hold (${max})`
           })
         )
       if (bytes > maxBytes) return tooLarge("bytes", bytes, maxBytes)
@@ -332,7 +363,10 @@ export const plan = <E = never, R = never>(
     }
 
     /** Adds a checked request to its model's open part; returns the part it closed to make room, if any. */
-    const route = (request: Checked, line: number): { readonly part: OpenPart; readonly closed: OpenPart | undefined } => {
+    const route = (
+      request: Checked,
+      line: number
+    ): { readonly part: OpenPart; readonly closed: OpenPart | undefined } => {
       const { bytes, cap, model, tokens } = request
       const stats = seen.get(model) ?? { requests: 0, tokens: 0 }
       stats.requests++
@@ -340,7 +374,10 @@ export const plan = <E = never, R = never>(
       seen.set(model, stats)
       let closed: OpenPart | undefined
       let part = open.get(model)
-      if (part !== undefined && (part.requests + 1 > cap.requests || part.bytes + bytes > maxBytes || part.tokens + tokens > part.tokenLimit)) {
+      if (
+        part !== undefined &&
+        (part.requests + 1 > cap.requests || part.bytes + bytes > maxBytes || part.tokens + tokens > part.tokenLimit)
+      ) {
         closed = part
         open.delete(model)
         part = undefined
@@ -376,7 +413,9 @@ export const plan = <E = never, R = never>(
 
     // The parts still open at the end, in the order they were opened (by their first line).
     const finish = Effect.gen(function*() {
-      if (lineNumber === 0) return yield* Effect.fail(new BatchError.EmptyInputError({ message: "the job has no requests" }))
+      if (lineNumber === 0) {
+        return yield* Effect.fail(new BatchError.EmptyInputError({ message: "the job has no requests" }))
+      }
       const rest = [...open.values()].sort((a, b) => a.firstLine - b.firstLine)
       open.clear()
       const closed: Array<Part> = []
@@ -456,13 +495,18 @@ export const tally = (
   part: Pick<Part, "file">,
   keep: (customId: string) => boolean,
   estimate: JobBudget.Estimator = (request) => JobBudget.estimateTokens(request)
-): Effect.Effect<{ readonly requests: number; readonly tokens: number }, BatchError.LocalFileError, FileSystem.FileSystem> =>
+): Effect.Effect<
+  { readonly requests: number; readonly tokens: number },
+  BatchError.LocalFileError,
+  FileSystem.FileSystem
+> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) =>
     decodeLines((text: string) => {
       const request = Either.getOrUndefined(Either.flatMap(parseJson(text), checkRequest))
       return Either.right(request !== undefined && keep(request.custom_id) ? estimate(request) : -1)
     })(Stream.mapError(fs.stream(part.file), localFile(part.file, "read"))).pipe(
-      Stream.runFold({ requests: 0, tokens: 0 }, (sum, tokens) =>
-        tokens < 0 ? sum : { requests: sum.requests + 1, tokens: sum.tokens + tokens })
+      Stream.runFold(
+        { requests: 0, tokens: 0 },
+        (sum, tokens) => tokens < 0 ? sum : { requests: sum.requests + 1, tokens: sum.tokens + tokens }
+      )
     ))
-

@@ -67,7 +67,9 @@ export const discard: Sink = { deliver: (_, results) => Stream.runDrain(results)
  * @since 0.2.0
  * @category Sinks
  */
-export const forEach = <E, R>(f: (result: BatchLine.BatchResult, delivery: Delivery) => Effect.Effect<void, E, R>): Sink<E, R> => ({
+export const forEach = <E, R>(
+  f: (result: BatchLine.BatchResult, delivery: Delivery) => Effect.Effect<void, E, R>
+): Sink<E, R> => ({
   deliver: (delivery, results) => Stream.runForEach(results, (result) => f(result, delivery))
 })
 
@@ -78,7 +80,9 @@ export const forEach = <E, R>(f: (result: BatchLine.BatchResult, delivery: Deliv
  * @category Sinks
  */
 export const fileName = (delivery: Delivery): string =>
-  `${delivery.jobId}.part-${String(delivery.part).padStart(4, "0")}.attempt-${delivery.attempt}.${delivery.batchId}.jsonl`
+  `${delivery.jobId}.part-${
+    String(delivery.part).padStart(4, "0")
+  }.attempt-${delivery.attempt}.${delivery.batchId}.jsonl`
 
 const encoder = new TextEncoder()
 
@@ -95,8 +99,10 @@ export const jsonlFiles = (dir: string): Sink<BatchError.LocalFileError, FileSys
   const target = (delivery: Delivery) => Effect.map(Path.Path, (path) => path.join(dir, fileName(delivery)))
   return {
     stored: (delivery) =>
-      Effect.flatMap(target(delivery), (file) =>
-        Effect.flatMap(FileSystem.FileSystem, (fs) => Effect.mapError(fs.exists(file), failed(file, "check")))),
+      Effect.flatMap(
+        target(delivery),
+        (file) => Effect.flatMap(FileSystem.FileSystem, (fs) => Effect.mapError(fs.exists(file), failed(file, "check")))
+      ),
     deliver: (delivery, results) =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem

@@ -9,8 +9,10 @@ import * as BatchLine from "../src/BatchLine.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as BatchApiSimulator from "../src/testing/BatchApiSimulator.js"
 
-const requests = Array.from({ length: 30 }, (_, i) =>
-  BatchLine.embedding(i % 10 === 3 ? `bad-${i}` : `doc-${i}`, { model: "text-embedding-3-small", input: `text ${i}` })
+const requests = Array.from(
+  { length: 30 },
+  (_, i) =>
+    BatchLine.embedding(i % 10 === 3 ? `bad-${i}` : `doc-${i}`, { model: "text-embedding-3-small", input: `text ${i}` })
 )
 
 /** Answers 400 for ids starting with "bad", an error line for "doc-7", an embedding otherwise. */
@@ -18,16 +20,28 @@ const responder: BatchApiSimulator.Responder = (line) => {
   if (line.custom_id.startsWith("bad")) {
     return {
       status_code: 400,
-      body: { error: { message: "input too long", type: "invalid_request_error", param: "input", code: "context_length_exceeded" } }
+      body: {
+        error: {
+          message: "input too long",
+          type: "invalid_request_error",
+          param: "input",
+          code: "context_length_exceeded"
+        }
+      }
     }
   }
   if (line.custom_id === "doc-7") return { error: { code: "server_error", message: "the request failed" } }
-  return { status_code: 200, body: { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.6, 0.8] }] } }
+  return {
+    status_code: 200,
+    body: { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.6, 0.8] }] }
+  }
 }
 
 /** Lets virtual time pass in steps, so that work started between two steps (an upload) is caught up. */
 const advance = (minutes: number, step = 1) =>
-  Effect.forEach(Array.from({ length: Math.ceil(minutes / step) }), () => TestClock.adjust(`${step} minutes`), { discard: true })
+  Effect.forEach(Array.from({ length: Math.ceil(minutes / step) }), () => TestClock.adjust(`${step} minutes`), {
+    discard: true
+  })
 
 const everyThirtySeconds = { schedule: BatchSchedule.every("30 seconds") }
 
@@ -35,7 +49,9 @@ describe("runBatch on the simulator", () => {
   it.effect("requests in, typed results out, joined by custom_id, in input order", () =>
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.BatchApiSimulator
-      const fiber = yield* Effect.fork(BatchJob.runBatch(requests, { endpoint: "/v1/embeddings", ...everyThirtySeconds }))
+      const fiber = yield* Effect.fork(
+        BatchJob.runBatch(requests, { endpoint: "/v1/embeddings", ...everyThirtySeconds })
+      )
       yield* advance(20)
       const run = yield* Fiber.join(fiber)
 
@@ -59,10 +75,15 @@ describe("runBatch on the simulator", () => {
       assert.strictEqual(calls[0], "POST /v1/files")
       assert.strictEqual(calls[1], "POST /v1/batches")
       assert.include(calls, "GET /v1/batches/batch_*")
-      assert.deepStrictEqual(calls.filter((c) => c.endsWith("/content")), ["GET /v1/files/file-*/content", "GET /v1/files/file-*/content"])
+      assert.deepStrictEqual(calls.filter((c) => c.endsWith("/content")), [
+        "GET /v1/files/file-*/content",
+        "GET /v1/files/file-*/content"
+      ])
       const uploaded = yield* simulator.file(run.inputFile.id)
       assert.isTrue(Option.isSome(uploaded))
-      if (Option.isSome(uploaded)) assert.strictEqual(new TextDecoder().decode(uploaded.value.content).trim().split("\n").length, 30)
+      if (Option.isSome(uploaded)) {
+        assert.strictEqual(new TextDecoder().decode(uploaded.value.content).trim().split("\n").length, 30)
+      }
     }).pipe(Effect.provide(BatchApiSimulator.layerBatchApi({ responder, script: { inProgress: "10 minutes" } }))))
 
   it.effect("interrupting the wait cancels the batch (cancelOnInterrupt defaults to true)", () =>
@@ -96,5 +117,9 @@ describe("runBatch on the simulator", () => {
       assert.isAbove(run.matched.length, 0)
       assert.isAbove(run.missing.length, 0)
       assert.strictEqual(run.matched.length + run.missing.length, 30)
-    }).pipe(Effect.provide(BatchApiSimulator.layerBatchApi({ responder, script: { outcome: "expired", inProgress: "48 hours" } }))))
+    }).pipe(
+      Effect.provide(
+        BatchApiSimulator.layerBatchApi({ responder, script: { outcome: "expired", inProgress: "48 hours" } })
+      )
+    ))
 })

@@ -7,7 +7,8 @@ import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeFiles.js"
 
 const endpoint = "/v1/chat/completions" as const
-const chat = (id: string) => BatchLine.chatCompletion(id, { model: "gpt-4o-mini", messages: [{ role: "user", content: id }] })
+const chat = (id: string) =>
+  BatchLine.chatCompletion(id, { model: "gpt-4o-mini", messages: [{ role: "user", content: id }] })
 const requests = [chat("a"), chat("b"), chat("c"), chat("d")]
 
 interface Script {
@@ -28,7 +29,10 @@ const server = (script: Script): Fake.Responder => {
     if (request.method === "POST" && path === "/batches") {
       return script.createStatus === undefined
         ? { status: 200, body: Fake.batchJson({ input_file_id: "file-in", ...JSON.parse(request.text) }) }
-        : { status: script.createStatus, body: { error: { message: "bad", type: "invalid_request_error", param: null, code: null } } }
+        : {
+          status: script.createStatus,
+          body: { error: { message: "bad", type: "invalid_request_error", param: null, code: null } }
+        }
     }
     if (request.method === "POST" && path.endsWith("/cancel")) {
       return script.cancel ?? { status: 200, body: Fake.batchJson({ status: "cancelling" }) }
@@ -148,7 +152,9 @@ describe("BatchJob.runBatch", () => {
       assert.strictEqual(log.filter((p) => p.endsWith("/cancel")).length, 1)
     }).pipe(Effect.provide(Fake.layer(server({ polls: [{ status: "in_progress" }] })))))
 
-  for (const [name, cancel] of [["never answers", { hang: true }], ["keeps failing with 500", { status: 500 }]] as const) {
+  for (
+    const [name, cancel] of [["never answers", { hang: true }], ["keeps failing with 500", { status: 500 }]] as const
+  ) {
     it.effect(`the cancel on interrupt is bounded: one attempt, 10 s in all, when it ${name}`, () =>
       Effect.gen(function*() {
         const fiber = yield* Effect.fork(BatchJob.runBatch(requests, { endpoint, schedule }))

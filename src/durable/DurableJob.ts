@@ -39,13 +39,13 @@ import * as BatchApi from "../BatchApi.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
+import * as JobBatches from "../internal/jobBatches.js"
+import * as JobPart from "../internal/jobPart.js"
 import * as JobBudget from "../JobBudget.js"
 import * as JobPlan from "../JobPlan.js"
 import * as JobReport from "../JobReport.js"
 import * as JobSink from "../JobSink.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
-import * as JobBatches from "../internal/jobBatches.js"
-import * as JobPart from "../internal/jobPart.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // The payload
@@ -110,20 +110,29 @@ export const JobWorkflow = Workflow.make({
 /** How long one waiting activity lasts at most. */
 const round = Duration.minutes(30)
 
-const activities: JobPart.Steps<BatchError.BatchError, WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance> = {
+const activities: JobPart.Steps<
+  BatchError.BatchError,
+  WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance
+> = {
   step: (name, success, effect) =>
     Activity.make({
       name,
       success,
       error: BatchError.BatchError,
       // The journal keeps the library's errors; anything else is a defect.
-      execute: Effect.catchAll(effect, (error) => BatchError.isBatchError(error) ? Effect.fail(error) : Effect.die(error))
+      execute: Effect.catchAll(
+        effect,
+        (error) => BatchError.isBatchError(error) ? Effect.fail(error) : Effect.die(error)
+      )
     }),
   admit: (name, ledger, claim) =>
     Effect.suspend(() => {
       // Run now, the activity waits for room; replayed, it returns at once and the claim is taken as it was then.
       let waited = false
-      return Activity.make({ name, execute: Effect.tap(ledger.reserve(claim), () => Effect.sync(() => (waited = true))) }).pipe(
+      return Activity.make({
+        name,
+        execute: Effect.tap(ledger.reserve(claim), () => Effect.sync(() => (waited = true)))
+      }).pipe(
         Effect.zipRight(Effect.suspend(() => waited ? Effect.void : ledger.reserveNow(claim)))
       )
     }),
@@ -142,7 +151,12 @@ const Part = Schema.Struct({
   firstLine: Schema.Number
 })
 
-const Tag = Schema.Struct({ part: Schema.Number, attempt: Schema.Number, kind: JobReport.AttemptKind, digest: Schema.String })
+const Tag = Schema.Struct({
+  part: Schema.Number,
+  attempt: Schema.Number,
+  kind: JobReport.AttemptKind,
+  digest: Schema.String
+})
 const History = Schema.Array(Schema.Tuple(Schema.Number, Schema.Array(Schema.Tuple(Tag, Batch.Batch))))
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -194,7 +208,11 @@ export const layer = <R = never>(hooks: Hooks<R> = {}): Layer.Layer<
         partFraction: payload.partFraction,
         estimate: hooks.estimate
       }).pipe(Stream.provideService(FileSystem.FileSystem, fs), Stream.provideService(Path.Path, path))
-      const parts = yield* activities.step("plan", Schema.Array(Part), Effect.map(Stream.runCollect(plan), Chunk.toReadonlyArray))
+      const parts = yield* activities.step(
+        "plan",
+        Schema.Array(Part),
+        Effect.map(Stream.runCollect(plan), Chunk.toReadonlyArray)
+      )
       // A runner that lacks the parts' files (another machine, a cleaned temporary directory) writes them again.
       const replan = yield* Effect.makeSemaphore(1)
       const ensureFiles = replan.withPermits(1)(
@@ -210,7 +228,12 @@ export const layer = <R = never>(hooks: Hooks<R> = {}): Layer.Layer<
         Effect.map(JobBatches.list(api, payload.jobId), (byPart) => [...byPart.entries()])
       )
       const history = new Map(found)
-      const env: JobPart.Env<BatchError.BatchError, R, BatchError.BatchError, WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance> = {
+      const env: JobPart.Env<
+        BatchError.BatchError,
+        R,
+        BatchError.BatchError,
+        WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance
+      > = {
         jobId: payload.jobId,
         endpoint: payload.endpoint,
         metadata: payload.metadata ?? {},
@@ -236,7 +259,14 @@ export const layer = <R = never>(hooks: Hooks<R> = {}): Layer.Layer<
         ensureFiles
       }
       for (const part of parts) {
-        yield* env.emit(JobReport.JobEvent.PartPlanned({ part: part.index, model: part.model, requests: part.requests, tokens: part.tokens }))
+        yield* env.emit(
+          JobReport.JobEvent.PartPlanned({
+            part: part.index,
+            model: part.model,
+            requests: part.requests,
+            tokens: part.tokens
+          })
+        )
       }
       const summaries = yield* Effect.forEach(parts, (part) => JobPart.run(part, history.get(part.index) ?? [], env), {
         concurrency: payload.concurrency ?? "unbounded"
@@ -261,7 +291,9 @@ export const layer = <R = never>(hooks: Hooks<R> = {}): Layer.Layer<
  * @since 0.2.0
  * @category Running
  */
-export const run = (payload: typeof Payload.Type): Effect.Effect<JobReport.JobSummary, BatchError.BatchError, WorkflowEngine.WorkflowEngine> =>
+export const run = (
+  payload: typeof Payload.Type
+): Effect.Effect<JobReport.JobSummary, BatchError.BatchError, WorkflowEngine.WorkflowEngine> =>
   JobWorkflow.execute(payload)
 
 /**

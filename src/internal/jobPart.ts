@@ -189,13 +189,17 @@ export const run = <E, R, X = never, RX = never>(
             purpose: "batch",
             replayable: true
           }))
-          yield* env.emit(JobReport.JobEvent.PartUploaded({ part: part.index, attempt, fileId: file.id, requests: tally.requests }))
+          yield* env.emit(
+            JobReport.JobEvent.PartUploaded({ part: part.index, attempt, fileId: file.id, requests: tally.requests })
+          )
           return { fileId: file.id, ...tally }
         })
       )
 
-    const budgetChanged = Effect.flatMap(env.ledger.usage(part.model), (u) => env.emit(JobReport.JobEvent.BudgetChanged({ usage: u })))
-    const release = (claim: JobBudget.Claim) => Effect.zipRight(env.ledger.release(claim), budgetChanged)
+    const budgetChanged = Effect.flatMap(env.ledger.usage(part.model), (u) =>
+      env.emit(JobReport.JobEvent.BudgetChanged({ usage: u })))
+    const release = (claim: JobBudget.Claim) =>
+      Effect.zipRight(env.ledger.release(claim), budgetChanged)
 
     /** Waits for a batch to end, in rounds of at most `steps.round`; cancels it if the job is interrupted. */
     const awaitEnd = (batch: Batch.Batch, attempt: number) =>
@@ -212,14 +216,16 @@ export const run = <E, R, X = never, RX = never>(
                 batchId: batch.id,
                 waitedMs: Duration.toMillis(deadline ?? Duration.zero),
                 lastBatch: current,
-                message: `gave up waiting for batch ${batch.id} of job ${env.jobId}, part ${part.index}: deadline reached`
+                message:
+                  `gave up waiting for batch ${batch.id} of job ${env.jobId}, part ${part.index}: deadline reached`
               })
             )
           }
           const wait = BatchWait.awaitBatch(batch.id, {
             schedule: env.poll,
             timeout: Duration.isFinite(env.steps.round) ? env.steps.round : env.waitTimeout,
-            onProgress: (snapshot) => env.emit(JobReport.JobEvent.PartProgress({ part: part.index, attempt, batch: snapshot }))
+            onProgress: (snapshot) =>
+              env.emit(JobReport.JobEvent.PartProgress({ part: part.index, attempt, batch: snapshot }))
           }).pipe(
             Effect.provideService(BatchApi.BatchApi, env.api),
             // A round that ends before the batch does is not a failure: the next round goes on.
@@ -233,7 +239,11 @@ export const run = <E, R, X = never, RX = never>(
         return current
       }).pipe(
         env.cancelOnInterrupt
-          ? (wait) => Effect.onInterrupt(wait, () => Cancel.cancelAbandoned(env.api, batch.id, `job ${env.jobId} was interrupted`))
+          ? (wait) =>
+            Effect.onInterrupt(
+              wait,
+              () => Cancel.cancelAbandoned(env.api, batch.id, `job ${env.jobId} was interrupted`)
+            )
           : (wait) => wait
       )
 
@@ -259,7 +269,15 @@ export const run = <E, R, X = never, RX = never>(
           const stored = env.sink.stored === undefined ? false : yield* env.sink.stored(delivery)
           yield* env.downloads.withPermits(1)(stored ? Stream.runDrain(taken) : env.sink.deliver(delivery, taken))
           const total = tally.succeeded + tally.failed + tally.errored
-          yield* env.emit(JobReport.JobEvent.ResultsDelivered({ part: part.index, attempt, batchId: batch.id, results: total, skipped: stored }))
+          yield* env.emit(
+            JobReport.JobEvent.ResultsDelivered({
+              part: part.index,
+              attempt,
+              batchId: batch.id,
+              results: total,
+              skipped: stored
+            })
+          )
           return tally satisfies Counts
         })
       )
@@ -329,7 +347,10 @@ export const run = <E, R, X = never, RX = never>(
             input_file_id: fileId,
             endpoint: env.endpoint,
             completion_window: "24h",
-            metadata: { ...env.metadata, ...JobBatches.metadata(env.jobId, { part: part.index, attempt, kind, digest: part.digest }) },
+            metadata: {
+              ...env.metadata,
+              ...JobBatches.metadata(env.jobId, { part: part.index, attempt, kind, digest: part.digest })
+            },
             ...(env.outputExpiresAfter === undefined ? {} : { output_expires_after: env.outputExpiresAfter })
           },
           { idempotencyKey: JobBatches.idempotencyKey(env.jobId, part.index, attempt) }
@@ -354,14 +375,17 @@ export const run = <E, R, X = never, RX = never>(
               batchId: found.id,
               expected: part.digest,
               found: tag.digest,
-              message: `job ${env.jobId}: batch ${found.id} of part ${part.index} was made from other requests than the part has now (the input or the options that split it changed)`
+              message:
+                `job ${env.jobId}: batch ${found.id} of part ${part.index} was made from other requests than the part has now (the input or the options that split it changed)`
             })
           )
         }
         if (decision._tag === "Resend") resends++
         else if (tag.kind === "missing") followUps++
         attempt = tag.attempt
-        yield* env.emit(JobReport.JobEvent.PartCreated({ part: part.index, attempt, kind: tag.kind, batch: found, resumed: true }))
+        yield* env.emit(
+          JobReport.JobEvent.PartCreated({ part: part.index, attempt, kind: tag.kind, batch: found, resumed: true })
+        )
         const claim: JobBudget.Claim = tag.kind === "full"
           ? partClaim
           : { model: part.model, tokens: part.tokens, requests: found.request_counts?.total ?? part.requests }
@@ -393,7 +417,9 @@ export const run = <E, R, X = never, RX = never>(
             followUps++
             attempt++
             kind = "missing"
-            yield* env.emit(JobReport.JobEvent.PartResent({ part: part.index, attempt, reason: "missing", requests: missing() }))
+            yield* env.emit(
+              JobReport.JobEvent.PartResent({ part: part.index, attempt, reason: "missing", requests: missing() })
+            )
             const uploaded = yield* upload(attempt, kind)
             fileId = uploaded.fileId
             claim = { model: part.model, tokens: uploaded.tokens, requests: uploaded.requests }
@@ -401,14 +427,23 @@ export const run = <E, R, X = never, RX = never>(
           }
           case "Resend": {
             if (resends >= env.maxResends) {
-              return yield* Effect.fail(failure("limits", `its batches kept failing with ${decision.reason} after ${resends} re-sends`))
+              return yield* Effect.fail(
+                failure("limits", `its batches kept failing with ${decision.reason} after ${resends} re-sends`)
+              )
             }
             resends++
             attempt++
             kind = decision.kind
             fileId = decision.fileId
             claim = { model: part.model, tokens: decision.tokens, requests: decision.requests }
-            yield* env.emit(JobReport.JobEvent.PartResent({ part: part.index, attempt, reason: decision.reason, requests: claim.requests }))
+            yield* env.emit(
+              JobReport.JobEvent.PartResent({
+                part: part.index,
+                attempt,
+                reason: decision.reason,
+                requests: claim.requests
+              })
+            )
             // The API's count includes what this job cannot see: wait until a batch of the model ends (freeing room
             // there too), or for the backoff when none is in flight.
             const now = yield* env.ledger.usage(part.model)
@@ -418,19 +453,30 @@ export const run = <E, R, X = never, RX = never>(
             break
           }
         }
-        yield* env.emit(JobReport.JobEvent.PartQueued({ part: part.index, attempt, tokens: claim.tokens, usage: yield* env.ledger.usage(part.model) }))
+        yield* env.emit(
+          JobReport.JobEvent.PartQueued({
+            part: part.index,
+            attempt,
+            tokens: claim.tokens,
+            usage: yield* env.ledger.usage(part.model)
+          })
+        )
         yield* env.steps.admit(name("admit", attempt), env.ledger, claim)
         yield* budgetChanged
         const created = yield* create(attempt, kind, fileId).pipe(
           Effect.catchIf(
-            (error): error is BatchError.BadRequestError | BatchError.NotFoundError | BatchError.UnprocessableEntityError =>
+            (
+              error
+            ): error is BatchError.BadRequestError | BatchError.NotFoundError | BatchError.UnprocessableEntityError =>
               error instanceof BatchError.BadRequestError || error instanceof BatchError.NotFoundError ||
               error instanceof BatchError.UnprocessableEntityError,
             (error) => Effect.fail(failure("rejected", `the API refused its batch: ${error.message}`))
           ),
           Effect.tapError(() => release(claim))
         )
-        yield* env.emit(JobReport.JobEvent.PartCreated({ part: part.index, attempt, kind, batch: created, resumed: false }))
+        yield* env.emit(
+          JobReport.JobEvent.PartCreated({ part: part.index, attempt, kind, batch: created, resumed: false })
+        )
         const batch = yield* Effect.ensuring(awaitEnd(created, attempt), release(claim))
         decision = yield* ended(batch, { part: part.index, attempt, kind, digest: part.digest }, false, claim)
       }

@@ -31,7 +31,8 @@ export const send = (
       path,
       query: options.query ?? {},
       headers: { authorization: `Bearer ${BatchApiSimulator.testApiKey}`, ...options.headers },
-      body: options.raw ?? (options.body === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(options.body)))
+      body: options.raw ??
+        (options.body === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(options.body)))
     }),
     (response): RawAnswer => {
       if (response._tag !== "Response") throw new Error(`expected a response, got ${response._tag}`)
@@ -68,5 +69,7 @@ export const chatLine = (id: string, model: string | null = "gpt-4o-mini") => ({
   custom_id: id,
   method: "POST",
   url: "/v1/chat/completions",
-  body: model === null ? { messages: [{ role: "user", content: id }] } : { model, messages: [{ role: "user", content: id }] }
+  body: model === null
+    ? { messages: [{ role: "user", content: id }] }
+    : { model, messages: [{ role: "user", content: id }] }
 })

@@ -17,22 +17,22 @@
  * `SUMMARY <json>` at the end (pipes are synchronous on Linux: a line written before the kill is read).
  */
 import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Cause, Deferred, Duration, Effect, Layer, Redacted, Stream } from "effect"
 import * as fs from "node:fs"
 import * as BatchApi from "../../../src/BatchApi.js"
 import * as BatchSchedule from "../../../src/BatchSchedule.js"
+import * as DurableJob from "../../../src/durable/DurableJob.js"
+import * as PostgresEngine from "../../../src/durable/PostgresEngine.js"
+import * as SqliteEngine from "../../../src/durable/SqliteEngine.js"
 import * as Job from "../../../src/Job.js"
 import type * as JobReport from "../../../src/JobReport.js"
 import * as JobSink from "../../../src/JobSink.js"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
 import * as OpenAiFiles from "../../../src/OpenAiFiles.js"
-import * as DurableJob from "../../../src/durable/DurableJob.js"
-import * as PostgresEngine from "../../../src/durable/PostgresEngine.js"
-import * as SqliteEngine from "../../../src/durable/SqliteEngine.js"
 import { testApiKey } from "../../../src/testing/BatchApiSimulator.js"
 
 /** Where a process kills itself. `results:N`: in the sink, after N results in all. */
@@ -78,15 +78,23 @@ const killAt = (point: KillAt) => config.killAt === point ? kill(point) : Effect
 /** Kills the process once a create's answer has arrived: the API made the batch, nobody has journaled it. */
 const httpClient = Layer.effect(
   HttpClient.HttpClient,
-  Effect.map(HttpClient.HttpClient, (client) =>
-    HttpClient.tap(client, (response) =>
-      response.request.method === "POST" && response.request.url.endsWith("/batches") && response.status === 200
-        ? killAt("create-http")
-        : Effect.void))
+  Effect.map(
+    HttpClient.HttpClient,
+    (client) =>
+      HttpClient.tap(
+        client,
+        (response) =>
+          response.request.method === "POST" && response.request.url.endsWith("/batches") && response.status === 200
+            ? killAt("create-http")
+            : Effect.void
+      )
+  )
 ).pipe(Layer.provide(FetchHttpClient.layer))
 
 const api = Layer.merge(BatchApi.layer, OpenAiFiles.layer).pipe(
-  Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testApiKey), baseUrl: config.baseUrl, timeout: "10 seconds" })),
+  Layer.provide(
+    OpenAiConfig.layer({ apiKey: Redacted.make(testApiKey), baseUrl: config.baseUrl, timeout: "10 seconds" })
+  ),
   Layer.provide(httpClient),
   Layer.orDie
 )
@@ -161,7 +169,10 @@ const program: Effect.Effect<void, unknown> = Effect.gen(function*() {
         out("UP")
         // Nobody asks for the job: the engine must resume it from its file on its own.
         yield* Deferred.await(done).pipe(
-          Effect.timeoutFail({ duration: Duration.seconds(20), onTimeout: () => new Error("the engine did not resume the job by itself") })
+          Effect.timeoutFail({
+            duration: Duration.seconds(20),
+            onTimeout: () => new Error("the engine did not resume the job by itself")
+          })
         )
         return yield* printSummary(yield* DurableJob.run(payload))
       }).pipe(Effect.provide(durable(SqliteEngine.layer({ filename: config.db ?? "" }), done)))

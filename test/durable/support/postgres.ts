@@ -38,7 +38,11 @@ export const start: Effect.Effect<Postgres, Error, Scope.Scope> = Effect.gen(fun
   for (const tool of ["initdb", "pg_ctl"]) {
     if (!fs.existsSync(path.join(bin, tool))) {
       return yield* Effect.fail(
-        new Error(`PostgreSQL 15 is needed for this test and ${path.join(bin, tool)} is missing: apt-get install -y postgresql (or set PG_BIN to its bin directory)`)
+        new Error(
+          `PostgreSQL 15 is needed for this test and ${
+            path.join(bin, tool)
+          } is missing: apt-get install -y postgresql (or set PG_BIN to its bin directory)`
+        )
       )
     }
   }
@@ -46,9 +50,13 @@ export const start: Effect.Effect<Postgres, Error, Scope.Scope> = Effect.gen(fun
   const run = (tool: string, args: ReadonlyArray<string>) =>
     Effect.try({
       try: () =>
-        execFileSync(asRoot ? "runuser" : path.join(bin, tool), asRoot ? ["-u", user, "--", path.join(bin, tool), ...args] : [...args], {
-          stdio: "pipe"
-        }),
+        execFileSync(
+          asRoot ? "runuser" : path.join(bin, tool),
+          asRoot ? ["-u", user, "--", path.join(bin, tool), ...args] : [...args],
+          {
+            stdio: "pipe"
+          }
+        ),
       catch: (cause) => new Error(`${tool} ${args.join(" ")} failed: ${String(cause)}`)
     })
   const base = yield* Effect.acquireRelease(
