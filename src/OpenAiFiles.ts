@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -28,7 +28,7 @@ import * as Http from "./internal/http.js"
 import * as Multipart from "./internal/multipart.js"
 import * as Params from "./internal/params.js"
 import * as PathSegment from "./internal/pathSegment.js"
-import * as OpenAiConfig from "./OpenAiConfig.js"
+import type * as OpenAiConfig from "./OpenAiConfig.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models

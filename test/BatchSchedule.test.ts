@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, TestClock } from "effect"
+import type { Duration } from "effect"
+import { Effect, Fiber, TestClock } from "effect"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeHttp.js"

@@ -250,7 +250,7 @@ describe("OpenAiFiles over HTTP", () => {
   for (const [name, transport] of transports) {
     it.scopedLive(`${name}: streams a multipart upload (chunked) and a download`, () =>
       Effect.gen(function*() {
-        const { origin, captured } = yield* loopback
+        const { captured, origin } = yield* loopback
         const layer = OpenAiFiles.layer.pipe(
           Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(Fake.testKey), baseUrl: `${origin}/v1` })),
           Layer.provide(transport)

@@ -10,7 +10,7 @@ import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as BatchError from "../BatchError.js"
-import * as BatchLine from "../BatchLine.js"
+import type * as BatchLine from "../BatchLine.js"
 import { decodeLines, parseJson } from "./jsonl.js"
 import { invalidRequest } from "./requestCheck.js"
 

@@ -12,7 +12,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Batch from "../Batch.js"
+import type * as Batch from "../Batch.js"
 import * as BatchApi from "../BatchApi.js"
 
 /**

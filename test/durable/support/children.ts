@@ -8,7 +8,8 @@
  * children per run that is the difference between a minute and a quarter of one. The native driver (`better-sqlite3`) stays outside the bundle and is
  * found through `NODE_PATH`.
  */
-import { Effect, Scope } from "effect"
+import type { Scope } from "effect"
+import { Effect } from "effect"
 import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"

@@ -6,7 +6,8 @@
  * (`nobody`, through `runuser`) that owns the temporary directory. Missing binaries fail the test with a message
  * saying how to install them: a cluster test that skips itself silently proves nothing.
  */
-import { Effect, Scope } from "effect"
+import type { Scope } from "effect"
+import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
