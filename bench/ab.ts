@@ -17,6 +17,10 @@ import * as Stream from "effect/Stream"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Agent, type Dispatcher, request } from "undici"
+// Types only (erased): each side's modules are loaded at run time from its own directory, by `load` below.
+import type * as BatchApi from "../src/BatchApi.js"
+import type * as OpenAiConfig from "../src/OpenAiConfig.js"
+import type * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import { num, spawnWorker } from "./child.js"
 import { FakeDispatcher, listTotal, pageSize } from "./fakeDispatcher.js"
 import { retrieveBatchId } from "./servers.js"
@@ -39,9 +43,9 @@ const retrieveUrl = `${origin}/v1`
 const fake: Dispatcher = network ? new Agent() : new FakeDispatcher()
 
 interface Library {
-  readonly BatchApi: typeof import("../src/BatchApi.js")
-  readonly OpenAiConfig: typeof import("../src/OpenAiConfig.js")
-  readonly UndiciHttpClient: typeof import("../src/UndiciHttpClient.js")
+  readonly BatchApi: typeof BatchApi
+  readonly OpenAiConfig: typeof OpenAiConfig
+  readonly UndiciHttpClient: typeof UndiciHttpClient
 }
 const load = async (dir: string): Promise<Library> => {
   const url = (name: string) => pathToFileURL(resolve(dir, name)).href

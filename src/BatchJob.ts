@@ -10,7 +10,6 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Chunk from "effect/Chunk"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
@@ -141,7 +140,7 @@ export const runBatch = <E = never, R = never>(
     if (!isStream(requests)) {
       for (const request of requests) inputs.push(request)
     } else if (options.input?.precheck === true) {
-      inputs.push(...Chunk.toReadonlyArray(yield* Stream.runCollect(requests)))
+      for (const request of yield* Stream.runCollect(requests)) inputs.push(request)
     } else {
       source = Stream.tap(requests, (request) => Effect.sync(() => inputs.push(request)))
     }

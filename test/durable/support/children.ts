@@ -114,7 +114,11 @@ export const spawnChild = (
           const parts = text.split("\n")
           pending = parts.pop() ?? ""
           for (const line of parts) if (line.trim() !== "") lines.push(line)
-          if (process.env["VERBOSE"]) { for (const line of parts) console.log(`[${proc.pid}] ${line}`) }
+          if (process.env["VERBOSE"]) {
+            // The children's own output, shown on request (VERBOSE=1) when a crash test needs a closer look.
+            // eslint-disable-next-line no-console
+            for (const line of parts) console.log(`[${proc.pid}] ${line}`)
+          }
         }
         proc.stdout.on("data", onData)
         proc.stderr.on("data", onData)
