@@ -77,10 +77,10 @@ export default [
     }
   },
   {
-    // The plain JavaScript files (bin/, this config) run on Node.
+    // The plain JavaScript files (bin/, scripts/typecheck-and-lint.mjs, this config) run on Node.
     files: ["**/*.{js,mjs,cjs}"],
     languageOptions: {
-      globals: { console: "readonly", process: "readonly", URL: "readonly" }
+      globals: { Buffer: "readonly", console: "readonly", process: "readonly", URL: "readonly" }
     }
   },
   {
