@@ -17,6 +17,10 @@ import * as Stream from "effect/Stream"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Agent, type Dispatcher, request } from "undici"
+// Types only (erased): each side's modules are loaded at run time from its own directory, by `load` below.
+import type * as BatchApi from "../src/BatchApi.js"
+import type * as OpenAiConfig from "../src/OpenAiConfig.js"
+import type * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import { num, spawnWorker } from "./child.js"
 import { FakeDispatcher, listTotal, pageSize } from "./fakeDispatcher.js"
 import { retrieveBatchId } from "./servers.js"
@@ -30,16 +34,18 @@ const calls = Number(callsArg ?? "3000")
 const rounds = Number(roundsArg ?? "7")
 const apiKey = "sk-bench-not-a-real-key"
 const server = network ? spawnWorker("server", []) : undefined
-const origin = server === undefined ? "http://127.0.0.1:8080" : `http://127.0.0.1:${num(await server.next("listening"), "port")}`
+const origin = server === undefined
+  ? "http://127.0.0.1:8080"
+  : `http://127.0.0.1:${num(await server.next("listening"), "port")}`
 // The list route of the benchmark server serves an account of N batches under /n{N}.
 const baseUrl = network ? `${origin}/n${listTotal}/v1` : `${origin}/v1`
 const retrieveUrl = `${origin}/v1`
 const fake: Dispatcher = network ? new Agent() : new FakeDispatcher()
 
 interface Library {
-  readonly BatchApi: typeof import("../src/BatchApi.js")
-  readonly OpenAiConfig: typeof import("../src/OpenAiConfig.js")
-  readonly UndiciHttpClient: typeof import("../src/UndiciHttpClient.js")
+  readonly BatchApi: typeof BatchApi
+  readonly OpenAiConfig: typeof OpenAiConfig
+  readonly UndiciHttpClient: typeof UndiciHttpClient
 }
 const load = async (dir: string): Promise<Library> => {
   const url = (name: string) => pathToFileURL(resolve(dir, name)).href
@@ -74,7 +80,10 @@ const variantsOf = async (label: string, lib: Library) => {
     lib.BatchApi.layer.pipe(
       Layer.provide(lib.OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl: retrieveUrl })),
       Layer.provide(
-        Layer.succeed(HttpClient.HttpClient, HttpClient.mapRequest(lib.UndiciHttpClient.fromDispatcher(fake), (request) => request))
+        Layer.succeed(
+          HttpClient.HttpClient,
+          HttpClient.mapRequest(lib.UndiciHttpClient.fromDispatcher(fake), (request) => request)
+        )
       )
     )
   )
@@ -84,10 +93,12 @@ const variantsOf = async (label: string, lib: Library) => {
       discard: true
     }))
   const many = (concurrency: number) => () =>
-    retrieveRuntime.runPromise(Effect.forEach(Array.from({ length: calls }), () => retrieveApi.retrieveBatch(retrieveBatchId), {
-      discard: true,
-      concurrency
-    }))
+    retrieveRuntime.runPromise(
+      Effect.forEach(Array.from({ length: calls }), () => retrieveApi.retrieveBatch(retrieveBatchId), {
+        discard: true,
+        concurrency
+      })
+    )
   const walk = async () => {
     const count = await runtime.runPromise(Stream.runFold(lib.BatchApi.streamBatches({ pageSize }), 0, (n) => n + 1))
     if (count !== listTotal) throw new Error(`walked ${count}`)
@@ -125,7 +136,9 @@ for (let round = 0; round < rounds; round++) {
 console.log(`CPU µs per call (stream: per batch), median (min..max) of ${rounds} interleaved rounds of ${calls} calls`)
 for (const [name] of variants) {
   const values = samples.get(name) ?? []
-  console.log(`${name.padEnd(60)} ${fmt(median(values), 2).padStart(8)}  (${fmt(min(values), 1)}..${fmt(max(values), 1)})`)
+  console.log(
+    `${name.padEnd(60)} ${fmt(median(values), 2).padStart(8)}  (${fmt(min(values), 1)}..${fmt(max(values), 1)})`
+  )
 }
 for (let i = 0; i < a.length; i++) {
   const ma = median(samples.get(a[i]![0]) ?? [])

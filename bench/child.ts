@@ -44,8 +44,7 @@ export interface SpawnOptions {
 
 /** Starts `bench/worker.ts <role> ...args` under tsx (or a compiled worker.js with plain node). */
 export const spawnWorker = (role: string, args: ReadonlyArray<string>, options: SpawnOptions = {}): Child => {
-  const nodeArgs = options.compiledWorker === undefined ? ["--import", "tsx"] : []
-  nodeArgs.push(...(options.nodeArgs ?? []))
+  const nodeArgs = [...(options.compiledWorker === undefined ? ["--import", "tsx"] : []), ...(options.nodeArgs ?? [])]
   if (options.profileName !== undefined) {
     // One directory per child: Node writes a profile per thread (tsx's loader runs on its own thread), and
     // bench/profile.ts picks the main thread's (the busiest) from the directory.

@@ -18,7 +18,18 @@ import { fileURLToPath } from "node:url"
 const repoRoot = fileURLToPath(new URL("../", import.meta.url))
 
 /** Only what a client loads: other bench files may be mid-edit by someone else. */
-const clientBenchFiles = ["worker.ts", "child.ts", "results.ts", "resultsData.ts", "retrieve.ts", "stream.ts", "job.ts", "servers.ts", "stats.ts", "suite.ts"]
+const clientBenchFiles = [
+  "worker.ts",
+  "child.ts",
+  "results.ts",
+  "resultsData.ts",
+  "retrieve.ts",
+  "stream.ts",
+  "job.ts",
+  "servers.ts",
+  "stats.ts",
+  "suite.ts"
+]
 
 const tsFiles = (dir: string): Array<string> =>
   readdirSync(join(repoRoot, dir), { recursive: true, encoding: "utf8" })

@@ -4,9 +4,9 @@
  * variant runs sequential calls against the benchmark server (own process), interleaved over 5 rounds; the median
  * client CPU microseconds per call are printed.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -70,12 +70,20 @@ await measure([
     promises(async () => decodeBatch(JSON.parse(await (await request(url)).body.text())))
   ],
   ["openai SDK batches.retrieve", promises(() => sdk.batches.retrieve(retrieveBatchId))],
-  ["@effect/platform execute + text (NodeHttpClient.layerUndici)", effects(() => Effect.flatMap(client.execute(prebuilt), text))],
+  [
+    "@effect/platform execute + text (NodeHttpClient.layerUndici)",
+    effects(() => Effect.flatMap(client.execute(prebuilt), text))
+  ],
   [
     "  + JSON.parse + Schema decode Batch",
-    effects(() => Effect.flatMap(client.execute(prebuilt), (r) => Effect.map(r.text, (t) => decodeBatch(JSON.parse(t)))))
+    effects(() =>
+      Effect.flatMap(client.execute(prebuilt), (r) => Effect.map(r.text, (t) => decodeBatch(JSON.parse(t))))
+    )
   ],
-  ["src pipeline client (mapRequest: url, auth, headers) + text", effects(() => Effect.flatMap(pipeline.client.execute(relative()), text))],
+  [
+    "src pipeline client (mapRequest: url, auth, headers) + text",
+    effects(() => Effect.flatMap(pipeline.client.execute(relative()), text))
+  ],
   [
     "  + Effect.timeoutFail (as src/internal/http.ts does per attempt)",
     effects(() =>
@@ -85,8 +93,14 @@ await measure([
       })
     )
   ],
-  ["src pipeline.request(GET, Batch)", effects(() => pipeline.request({ method: "GET", path: `/batches/${retrieveBatchId}` }, fastDecodeBatch))],
-  ["BatchApi.retrieveBatch, retry: noRetry", effects(() => api.retrieveBatch(retrieveBatchId, { retry: BatchSchedule.noRetry }))],
+  [
+    "src pipeline.request(GET, Batch)",
+    effects(() => pipeline.request({ method: "GET", path: `/batches/${retrieveBatchId}` }, fastDecodeBatch))
+  ],
+  [
+    "BatchApi.retrieveBatch, retry: noRetry",
+    effects(() => api.retrieveBatch(retrieveBatchId, { retry: BatchSchedule.noRetry }))
+  ],
   ["BatchApi.retrieveBatch (default retry)", effects(() => api.retrieveBatch(retrieveBatchId))]
 ], calls)
 

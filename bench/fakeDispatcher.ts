@@ -105,4 +105,3 @@ export class FakeDispatcher extends Dispatcher {
     return Promise.resolve()
   }
 }
-

@@ -60,7 +60,11 @@ const main = async () => {
   const log = (line = "") => console.log(line)
   log(`effect-openai-batch benchmark, ${new Date().toISOString()}`)
   log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), ${process.platform}`)
-  log(`suites: ${suites.map((s) => s.name).join(", ")}${options.quick ? " (quick)" : ""}${options.profile ? " (profiling)" : ""}`)
+  log(
+    `suites: ${suites.map((s) => s.name).join(", ")}${options.quick ? " (quick)" : ""}${
+      options.profile ? " (profiling)" : ""
+    }`
+  )
   const t0 = performance.now()
   const compiled = await compile()
   log(`clients compiled with esbuild into ${compiled} in ${((performance.now() - t0) / 1000).toFixed(1)} s`)

@@ -9,6 +9,7 @@
  * process). Rounds interleave the variants (rotating who goes first); printed: the median CPU µs per call (or per
  * batch) with min..max over rounds, and the ratio to the raw floor.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
@@ -16,15 +17,14 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { request, setGlobalDispatcher } from "undici"
 import * as Batch from "../src/Batch.js"
+import * as FetchTransport from "../src/FetchTransport.js"
 import { BatchApi, OpenAiConfig } from "../src/index.js"
 import * as Decoder from "../src/internal/decoder.js"
 import * as Direct from "../src/internal/directTransport.js"
 import * as Http from "../src/internal/http.js"
 import * as Retry from "../src/internal/retry.js"
-import * as FetchTransport from "../src/FetchTransport.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import { FakeDispatcher, listTotal, pageSize } from "./fakeDispatcher.js"
 import { retrieveBatchId } from "./servers.js"
@@ -80,8 +80,10 @@ const rawOne = async () => {
   const parsed: { readonly id: string } = JSON.parse(await response.body.text())
   return parsed
 }
-const leanOne = Effect.flatMap(client.execute(HttpClientRequest.get(url, { headers })), (response) =>
-  Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text)))
+const leanOne = Effect.flatMap(
+  client.execute(HttpClientRequest.get(url, { headers })),
+  (response) => Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text))
+)
 
 const directOne = Effect.map(
   direct.exchange({
@@ -99,7 +101,11 @@ const pipelineOne = () => pipeline.request(spec, decodeBatch)
 const retriedOne = () => Retry.retry(pipeline.request(spec, decodeBatch), undefined)
 const context = await runtime.runPromise(Http.context)
 const spannedOne = () =>
-  context.operation("x", { "openai.batch_id": retrieveBatchId }, (span) => Retry.retry(pipeline.request({ ...spec, span }, decodeBatch), undefined))
+  context.operation(
+    "x",
+    { "openai.batch_id": retrieveBatchId },
+    (span) => Retry.retry(pipeline.request({ ...spec, span }, decodeBatch), undefined)
+  )
 
 const fetchRuntime = ManagedRuntime.make(
   BatchApi.layer.pipe(
@@ -128,8 +134,10 @@ const fetchSignalOne = async () => {
   const parsed: { readonly id: string } = JSON.parse(await response.text())
   return parsed
 }
-const fetchAloneOne = Effect.flatMap(fetchClient.execute(HttpClientRequest.get(url, { headers })), (response) =>
-  Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text)))
+const fetchAloneOne = Effect.flatMap(
+  fetchClient.execute(HttpClientRequest.get(url, { headers })),
+  (response) => Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text))
+)
 
 interface RawPage {
   readonly data: ReadonlyArray<{ readonly id: string }>
@@ -171,18 +179,35 @@ const allVariants: ReadonlyArray<Variant> = [
   ["retrieve seq: + headers, decode, errors (pipeline.request)", sequential(pipelineOne), calls],
   ["retrieve seq: + the retry wrapper", sequential(retriedOne), calls],
   ["retrieve seq: + the span (Http.Context.operation)", sequential(spannedOne), calls],
-  ["retrieve seq: BatchApi.retrieveBatch on UndiciHttpClient", sequential(() => api.retrieveBatch(retrieveBatchId)), calls],
+  [
+    "retrieve seq: BatchApi.retrieveBatch on UndiciHttpClient",
+    sequential(() => api.retrieveBatch(retrieveBatchId)),
+    calls
+  ],
   ["fetch seq: raw fetch + text + JSON.parse", promises(fetchRawOne), calls],
   ["fetch seq: raw fetch with an AbortSignal + text + JSON.parse", promises(fetchSignalOne), calls],
   ["fetch seq: FetchHttpClient alone (execute+text+parse)", fetchSequential(() => fetchAloneOne), calls],
-  ["fetch seq: BatchApi.retrieveBatch on FetchHttpClient", fetchSequential(() => fetchApi.retrieveBatch(retrieveBatchId)), calls],
+  [
+    "fetch seq: BatchApi.retrieveBatch on FetchHttpClient",
+    fetchSequential(() => fetchApi.retrieveBatch(retrieveBatchId)),
+    calls
+  ],
   [
     "fetch seq: BatchApi.retrieveBatch on FetchTransport",
-    () => leanFetchRuntime.runPromise(Effect.forEach(Array.from({ length: calls }), () => leanFetchApi.retrieveBatch(retrieveBatchId), { discard: true })),
+    () =>
+      leanFetchRuntime.runPromise(
+        Effect.forEach(Array.from({ length: calls }), () => leanFetchApi.retrieveBatch(retrieveBatchId), {
+          discard: true
+        })
+      ),
     calls
   ],
   ["retrieve x64: raw undici.request + text + JSON.parse", promiseWorkers(rawOne), calls],
-  ["retrieve x64: BatchApi.retrieveBatch on UndiciHttpClient", concurrent(() => api.retrieveBatch(retrieveBatchId)), calls],
+  [
+    "retrieve x64: BatchApi.retrieveBatch on UndiciHttpClient",
+    concurrent(() => api.retrieveBatch(retrieveBatchId)),
+    calls
+  ],
   ["list: raw undici.request walk (per batch)", rawWalk, listTotal],
   ["list: listBatches page loop (per batch)", pageWalk, listTotal],
   ["list: streamBatches runFold (per batch)", streamWalk, listTotal]

@@ -15,7 +15,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
 import type * as JobModule from "../src/Job.js"
-import { spawnWorker, num, peakRssMiB, report, type Message } from "./child.js"
+import { type Message, num, peakRssMiB, report, spawnWorker } from "./child.js"
 import { fmt, ratio, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
@@ -61,7 +61,9 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
   const { BatchApi, BatchClient, BatchSchedule, Job, OpenAiConfig } = await import("../src/index.js")
   const UndiciHttpClient = await import("../src/UndiciHttpClient.js")
   const layer = BatchClient.layer.pipe(
-    Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make("sk-simulator-test-key"), baseUrl, timeout: "5 minutes" })),
+    Layer.provide(
+      OpenAiConfig.layer({ apiKey: Redacted.make("sk-simulator-test-key"), baseUrl, timeout: "5 minutes" })
+    ),
     Layer.provide(UndiciHttpClient.layer),
     Layer.merge(NodeContext.layer),
     Layer.orDie
@@ -89,12 +91,22 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
     waiting = usage.waiting
   }
 
-  const program: Effect.Effect<{ readonly succeeded: number; readonly batches: number }, unknown, JobModule.Requirements> = mode === "job"
+  const program: Effect.Effect<
+    { readonly succeeded: number; readonly batches: number },
+    unknown,
+    JobModule.Requirements
+  > = mode === "job"
     ? Effect.map(
-      Job.run(requests, { jobId, endpoint: "/v1/embeddings", onEvent: (event) =>
+      Job.run(requests, {
+        jobId,
+        endpoint: "/v1/embeddings",
+        onEvent: (event) =>
           Effect.sync(() => {
             if (event._tag === "BudgetChanged" || event._tag === "PartQueued") account(event.usage)
-          }), budget: { limits: { tokens: budgetTokens } }, policy: { poll } }),
+          }),
+        budget: { limits: { tokens: budgetTokens } },
+        policy: { poll }
+      }),
       (summary) => ({ succeeded: summary.succeeded, batches: summary.batches })
     )
     : Effect.gen(function*() {
@@ -103,7 +115,11 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
       let batches = 0
       yield* Stream.runForEach(Stream.grouped(requests, partSize), (part) =>
         Effect.map(
-          Job.runBatch(Chunk.toReadonlyArray(part), { endpoint: "/v1/embeddings", schedule: poll, metadata: { bench: jobId } }),
+          Job.runBatch(Chunk.toReadonlyArray(part), {
+            endpoint: "/v1/embeddings",
+            schedule: poll,
+            metadata: { bench: jobId }
+          }),
           (run) => {
             batches++
             succeeded += run.matched.filter((m) => m.result._tag === "Succeeded").length
@@ -151,7 +167,11 @@ export const suite: Suite = {
     const runs: Array<Run> = []
     try {
       const baseUrl = `http://127.0.0.1:${num(await simulator.next("listening"), "port")}/v1`
-      log(`job: simulator at ${baseUrl} (own process, ${fmt(speed)}x time, batches of 4 simulated hours, enqueued limit ${fmt(budgetTokens)} tokens)`)
+      log(
+        `job: simulator at ${baseUrl} (own process, ${fmt(speed)}x time, batches of 4 simulated hours, enqueued limit ${
+          fmt(budgetTokens)
+        } tokens)`
+      )
       const plan: ReadonlyArray<readonly [string, number]> = [
         ...sizes.map((size) => ["job", size] as const),
         ["naive", sizes[sizes.length - 1]!]
@@ -161,7 +181,11 @@ export const suite: Suite = {
         const result = await child.next("done")
         await child.exited
         runs.push({ mode, size, result })
-        log(`  ${mode} ${fmt(size)}: ${fmt(num(result, "wallMs") / 1000, 1)} s, ${fmt(num(result, "rssMiB"))} MiB peak RSS`)
+        log(
+          `  ${mode} ${fmt(size)}: ${fmt(num(result, "wallMs") / 1000, 1)} s, ${
+            fmt(num(result, "rssMiB"))
+          } MiB peak RSS`
+        )
       }
     } finally {
       simulator.send({ type: "exit" })
@@ -170,7 +194,17 @@ export const suite: Suite = {
     const get = (mode: string, size: number) => runs.find((r) => r.mode === mode && r.size === size)?.result
     log()
     log(table(
-      ["run", "requests", "wall s", "CPU s", "peak RSS MiB", "batches", "duplicates", "utilisation while queued", "queued s"],
+      [
+        "run",
+        "requests",
+        "wall s",
+        "CPU s",
+        "peak RSS MiB",
+        "batches",
+        "duplicates",
+        "utilisation while queued",
+        "queued s"
+      ],
       runs.map(({ mode, result, size }) => [
         mode,
         fmt(size),
@@ -192,11 +226,26 @@ export const suite: Suite = {
     const speedup = num(naive, "wallMs") / num(jobLarge, "wallMs")
     const utilisation = Number(jobLarge["utilisation"])
     log()
-    log(verdict(num(jobLarge, "rssMiB") < 200 * 1e6 / 1048576, `peak RSS at ${fmt(large)}: ${fmt(num(jobLarge, "rssMiB"))} MiB (goal < 200 MB = 190.7 MiB)`))
+    log(
+      verdict(
+        num(jobLarge, "rssMiB") < 200 * 1e6 / 1048576,
+        `peak RSS at ${fmt(large)}: ${fmt(num(jobLarge, "rssMiB"))} MiB (goal < 200 MB = 190.7 MiB)`
+      )
+    )
     log(verdict(rssRatio <= 1.2, `peak RSS ${fmt(large)} / ${fmt(small)}: ${ratio(rssRatio)} (goal <= 1.2x)`))
-    log(verdict(utilisation >= 0.9, `utilisation of the budget while parts are queued: ${(utilisation * 100).toFixed(1)}% (goal >= 90%)`))
+    log(
+      verdict(
+        utilisation >= 0.9,
+        `utilisation of the budget while parts are queued: ${(utilisation * 100).toFixed(1)}% (goal >= 90%)`
+      )
+    )
     log(verdict(runs.every((r) => num(r.result, "duplicates") === 0), "duplicate batches: none (goal: zero)"))
     log(verdict(speedup >= 3, `wall time vs naive: ${ratio(speedup)} faster (goal >= 3x)`))
-    log(verdict(num(jobLarge, "succeeded") === large && num(naive, "succeeded") === large, "every request succeeded in both"))
+    log(
+      verdict(
+        num(jobLarge, "succeeded") === large && num(naive, "succeeded") === large,
+        "every request succeeded in both"
+      )
+    )
   }
 }

@@ -84,19 +84,38 @@ const calls = 20_000
 const request = HttpClientRequest.get(`/batches/${retrieveBatchId}`)
 const executeText = Effect.flatMap(pipeline.client.execute(request), (response) => response.text)
 await measure("fake transport: execute + text", calls, () => repeat(calls, executeText))
-await measure("  + JSON.parse + fast decode", calls, () =>
-  repeat(calls, Effect.map(executeText, (text) => decodeBatch(JSON.parse(text)))))
-await measure("  + the per-attempt timeout (live clock)", calls, () =>
-  repeat(calls, Timeout.timeoutFail(executeText, Duration.seconds(60), () => "timeout")))
-await measure("pipeline.request (all of the above, errors mapped)", calls, () =>
-  repeat(calls, Effect.suspend(() => pipeline.request({ method: "GET", path: `/batches/${retrieveBatchId}` }, decodeBatch))))
-await measure("BatchApi.retrieveBatch (span, id check, retry wrapper)", calls, () =>
-  repeat(calls, api.retrieveBatch(retrieveBatchId)))
+await measure(
+  "  + JSON.parse + fast decode",
+  calls,
+  () => repeat(calls, Effect.map(executeText, (text) => decodeBatch(JSON.parse(text))))
+)
+await measure(
+  "  + the per-attempt timeout (live clock)",
+  calls,
+  () => repeat(calls, Timeout.timeoutFail(executeText, Duration.seconds(60), () => "timeout"))
+)
+await measure(
+  "pipeline.request (all of the above, errors mapped)",
+  calls,
+  () =>
+    repeat(
+      calls,
+      Effect.suspend(() => pipeline.request({ method: "GET", path: `/batches/${retrieveBatchId}` }, decodeBatch))
+    )
+)
+await measure(
+  "BatchApi.retrieveBatch (span, id check, retry wrapper)",
+  calls,
+  () => repeat(calls, api.retrieveBatch(retrieveBatchId))
+)
 
 console.log(`\nstream: CPU per batch, ${total} batches in pages of ${pageSize}`)
 const listRequest = HttpClientRequest.get("/batches?limit=100")
-await measure("fake transport: execute + text of each page", total, () =>
-  repeat(total / pageSize, Effect.flatMap(pipeline.client.execute(listRequest), (response) => response.text)))
+await measure(
+  "fake transport: execute + text of each page",
+  total,
+  () => repeat(total / pageSize, Effect.flatMap(pipeline.client.execute(listRequest), (response) => response.text))
+)
 const page = String(listPage(total, pageSize, null))
 const pages = total / pageSize
 await measure("JSON.parse of the pages", total, async () => {
@@ -115,11 +134,16 @@ await measure("listBatches page by page (fake transport)", total, () =>
       after = last.id
     }
   })))
-await measure("streamBatches, runFold (fake transport)", total, () =>
-  runtime.runPromise(Stream.runFold(BatchApi.streamBatches({ pageSize }), 0, (n) => n + 1)))
+await measure(
+  "streamBatches, runFold (fake transport)",
+  total,
+  () => runtime.runPromise(Stream.runFold(BatchApi.streamBatches({ pageSize }), 0, (n) => n + 1))
+)
 await measure("the Stream machinery alone (chunks of 100, runFold)", total, () =>
   runtime.runPromise(Stream.runFold(
-    Stream.fromIterable(Array.from({ length: pages }, () => Chunk.unsafeFromArray(Array.from({ length: pageSize }, (_, i) => i))))
+    Stream.fromIterable(
+      Array.from({ length: pages }, () => Chunk.unsafeFromArray(Array.from({ length: pageSize }, (_, i) => i)))
+    )
       .pipe(Stream.flattenChunks),
     0,
     (n) => n + 1

@@ -20,8 +20,8 @@
  * contenders and sizes.
  */
 import { num, peakRssMiB, receive, report, spawnWorker } from "./child.js"
-import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
 import { type FileSummary, generate, generatorVersion, resultsDir, resultsFileId } from "./resultsData.js"
+import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -134,7 +134,9 @@ const undiciOpen = async (): Promise<Open> => {
   const { request } = await import("undici")
   return async (url, headers) => {
     const response = await request(url, { headers })
-    if (response.statusCode !== 200) throw new Error(`${url}: status ${response.statusCode}: ${await response.body.text()}`)
+    if (response.statusCode !== 200) {
+      throw new Error(`${url}: status ${response.statusCode}: ${await response.body.text()}`)
+    }
     return response.body
   }
 }
@@ -150,7 +152,9 @@ async function* webChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Ui
 
 const fetchOpen: Open = async (url, headers) => {
   const response = await fetch(url, { headers })
-  if (response.status !== 200 || response.body === null) throw new Error(`${url}: status ${response.status}: ${await response.text()}`)
+  if (response.status !== 200 || response.body === null) {
+    throw new Error(`${url}: status ${response.status}: ${await response.text()}`)
+  }
   return webChunks(response.body)
 }
 
@@ -238,7 +242,6 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
 // Compiling the clients
 // ---------------------------------------------------------------------------------------------------------------
 
-
 /** The bench modules a results client imports (worker.ts loads only the role it runs). */
 // ---------------------------------------------------------------------------------------------------------------
 // The suite
@@ -297,7 +300,9 @@ export const suite: Suite = {
       if (e === undefined) throw new Error(`no data for size ${size}`)
       return e
     }
-    log(`results: data files in ${resultsDir} (generated or reused in ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+    log(
+      `results: data files in ${resultsDir} (generated or reused in ${((performance.now() - t0) / 1000).toFixed(1)} s)`
+    )
     for (const size of sizes) {
       const e = expectedOf(size)
       log(
@@ -387,7 +392,9 @@ export const suite: Suite = {
       const floor = stat(size, floorName)
       log()
       log(
-        `results, ${fmt(size / mb)} MB output + ${fmt(errorBytesOf(size) / mb, 1)} MB error file (medians of ${rounds} rounds)`
+        `results, ${fmt(size / mb)} MB output + ${
+          fmt(errorBytesOf(size) / mb, 1)
+        } MB error file (medians of ${rounds} rounds)`
       )
       log(table(
         [
@@ -439,9 +446,9 @@ export const suite: Suite = {
           verdicts.push(
             verdict(
               s.rssMax < rssGoalMiB,
-              `${fmt(size / mb)} MB: ${name} peak RSS ${fmt(s.rss, 1)} MiB median, ${fmt(s.rssMax, 1)} max (goal < 150 MB = ${
-                fmt(rssGoalMiB, 1)
-              } MiB, default Node flags)`
+              `${fmt(size / mb)} MB: ${name} peak RSS ${fmt(s.rss, 1)} MiB median, ${
+                fmt(s.rssMax, 1)
+              } max (goal < 150 MB = ${fmt(rssGoalMiB, 1)} MiB, default Node flags)`
             )
           )
         }
@@ -449,13 +456,18 @@ export const suite: Suite = {
     }
     log()
     log("CPU vs floor: client CPU per line over the floor's. RSS columns in MiB: the process's peak RSS after")
-    log("importing its modules, after the warm-up read, at the end. Server CPU: the server's CPU time / the read's wall.")
+    log(
+      "importing its modules, after the warm-up read, at the end. Server CPU: the server's CPU time / the read's wall."
+    )
     const [small, large] = sizes
     if (small !== undefined && large !== undefined) {
       for (const { name } of judged) {
         const growth = stat(large, name).rss / stat(small, name).rss
         verdicts.push(
-          verdict(growth <= 1.1, `${name} peak RSS ${fmt(large / mb)} MB / ${fmt(small / mb)} MB = ${ratio(growth)} (flat: goal <= 1.10x)`)
+          verdict(
+            growth <= 1.1,
+            `${name} peak RSS ${fmt(large / mb)} MB / ${fmt(small / mb)} MB = ${ratio(growth)} (flat: goal <= 1.10x)`
+          )
         )
       }
     }

@@ -3,8 +3,18 @@
  * once into `os.tmpdir()` and reused by later runs (never committed), and the loopback server's route that streams
  * them from disk.
  */
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync,
-  openSync, closeSync } from "node:fs"
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  writeSync
+} from "node:fs"
 import type * as http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -56,9 +66,12 @@ const vocabulary = (
   "user question context document section paragraph translate classify extract entity sentiment positive negative"
 ).split(" ")
 
-const errorMessages: ReadonlyArray<{ readonly message: string; readonly param: string | null; readonly code: string | null }> = [
+const errorMessages: ReadonlyArray<
+  { readonly message: string; readonly param: string | null; readonly code: string | null }
+> = [
   {
-    message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. " +
+    message:
+      "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. " +
       "Please reduce the length of the messages.",
     param: "messages",
     code: "context_length_exceeded"
@@ -105,7 +118,11 @@ const makeLine = (
   let content = ""
   while (content.length < target) {
     const word = vocabulary[Math.floor(random() * vocabulary.length)] ?? "the"
-    content += content.length === 0 ? word[0]!.toUpperCase() + word.slice(1) : random() < 0.08 ? `. ${word}` : ` ${word}`
+    content += content.length === 0
+      ? word[0]!.toUpperCase() + word.slice(1)
+      : random() < 0.08
+      ? `. ${word}`
+      : ` ${word}`
   }
   content += "."
   const prompt = 20 + Math.floor(random() * 400)
@@ -206,7 +223,9 @@ export const generate = (kind: FileKind, bytes: number): FileSummary => {
   } finally {
     closeSync(fd)
   }
-  if (statSync(temp).size !== written) throw new Error(`${fileId}: wrote ${statSync(temp).size} bytes, expected ${written}`)
+  if (statSync(temp).size !== written) {
+    throw new Error(`${fileId}: wrote ${statSync(temp).size} bytes, expected ${written}`)
+  }
   renameSync(temp, path)
   const summary: FileSummary = { version: generatorVersion, bytes: written, lines, succeeded, failed, errored }
   writeFileSync(summaryPath, JSON.stringify(summary))

@@ -54,7 +54,10 @@ const promiseWorkers = async (calls: number, concurrency: number, one: () => Pro
   await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, worker))
 }
 
-const makeEffectClient = async (transport: "undici" | "fetch" | "lean" | "fetch-lean", baseUrl: string): Promise<Client> => {
+const makeEffectClient = async (
+  transport: "undici" | "fetch" | "lean" | "fetch-lean",
+  baseUrl: string
+): Promise<Client> => {
   const [{ BatchApi, OpenAiConfig }, Effect, Layer, ManagedRuntime, Redacted] = await Promise.all([
     import("../src/index.js"),
     import("effect/Effect"),
@@ -111,13 +114,16 @@ const makePlatformFloor = async (baseUrl: string, transport: "undici" | "lean"):
   const request = HttpClientRequest.get(`${baseUrl}/batches/${retrieveBatchId}`, {
     headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" }
   })
-  const call = Effect.flatMap(client.execute(request), (response) =>
-    Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text)))
+  const call = Effect.flatMap(
+    client.execute(request),
+    (response) => Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text))
+  )
   return {
     one: () => runtime.runPromise(call),
     run: (calls, concurrency) =>
       runtime.runPromise(
-        Effect.forEach(Array.from({ length: calls }), () => call, concurrency > 1 ? { concurrency, discard: true } : { discard: true })
+        Effect.forEach(Array.from({ length: calls }), () =>
+          call, concurrency > 1 ? { concurrency, discard: true } : { discard: true })
       )
   }
 }
@@ -322,18 +328,23 @@ export const suite: Suite = {
       ))
       // The goals: client CPU per call at most 1.3x the raw floor of the same kind (undici's `request` for the
       // undici transports, `fetch` at most 1.5x for fetch), and at least 2.5x the SDK's calls per second.
-      for (const [contender, floorOf, cpuGoal] of [
-        ["effect-lean", "undici-raw", 1.3],
-        ["effect-undici", "undici-raw", 1.3],
-        ["effect-fetch", "fetch-raw", 1.5],
-        ["effect-fetch-lean", "fetch-raw", 1.5]
-      ] as const) {
+      for (
+        const [contender, floorOf, cpuGoal] of [
+          ["effect-lean", "undici-raw", 1.3],
+          ["effect-undici", "undici-raw", 1.3],
+          ["effect-fetch", "fetch-raw", 1.5],
+          ["effect-fetch-lean", "fetch-raw", 1.5]
+        ] as const
+      ) {
         const s = stat(contender)
         const own = stat(floorOf)
         const speed = s.callsPerSec / sdk.callsPerSec
         const cpu = s.cpu / own.cpu
         verdicts.push(
-          verdict(cpu <= cpuGoal, `${mode.name} ${contender}: CPU per call ${ratio(cpu)} ${floorOf}'s (goal <= ${ratio(cpuGoal)})`),
+          verdict(
+            cpu <= cpuGoal,
+            `${mode.name} ${contender}: CPU per call ${ratio(cpu)} ${floorOf}'s (goal <= ${ratio(cpuGoal)})`
+          ),
           verdict(speed >= 2.5, `${mode.name} ${contender}: throughput ${ratio(speed)} the SDK's (goal >= 2.50x)`)
         )
       }

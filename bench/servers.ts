@@ -128,7 +128,7 @@ export type ServerMessage =
 
 /** The server child's main: reports its port, answers CPU queries (to show when the server is the bottleneck). */
 export const serverMain = async (): Promise<void> => {
-  const { server, port } = await startServer()
+  const { port, server } = await startServer()
   const send = (message: ServerMessage) => process.send?.(message)
   process.on("message", (message: unknown) => {
     if (typeof message !== "object" || message === null || !("type" in message)) return

@@ -130,7 +130,6 @@ const makeSdkWalk = async (): Promise<Walk> => {
   }
 }
 
-
 /** One page's status and text: undici's `request` or the global `fetch`. */
 type Get = (url: string, headers: Record<string, string>) => Promise<{ readonly status: number; readonly text: string }>
 
@@ -326,7 +325,10 @@ export const suite: Suite = {
       for (const contender of ["effect-lean", "effect-undici", "effect-fetch", "effect-fetch-lean"] as const) {
         const growth = stat(large, contender).rss / stat(small, contender).rss
         verdicts.push(
-          verdict(growth <= 1.2, `${contender} peak RSS ${fmt(large)} / ${fmt(small)} = ${ratio(growth)} (goal <= 1.20x)`)
+          verdict(
+            growth <= 1.2,
+            `${contender} peak RSS ${fmt(large)} / ${fmt(small)} = ${ratio(growth)} (goal <= 1.20x)`
+          )
         )
       }
     }

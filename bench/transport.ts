@@ -15,9 +15,9 @@
  * undici (`request`, the body iterated), each HttpClient's `response.stream` alone, `OpenAiFiles.downloadFile` on
  * each.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -53,15 +53,21 @@ const ours = runtimeOn(UndiciHttpClient.layer)
 
 type Variant = readonly [string, () => Promise<unknown>]
 
-const sequential = <A, E, R>(runtime: ManagedRuntime.ManagedRuntime<R, unknown>, make: () => Effect.Effect<A, E, R>) =>
-() => runtime.runPromise(Effect.forEach(Array.from({ length: calls }), make, { discard: true }))
+const sequential =
+  <A, E, R>(runtime: ManagedRuntime.ManagedRuntime<R, unknown>, make: () => Effect.Effect<A, E, R>) => () =>
+    runtime.runPromise(Effect.forEach(Array.from({ length: calls }), make, { discard: true }))
 
 const alone = async (runtime: Runtime) => {
   const client = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
   const get = HttpClientRequest.get(url, { headers })
-  return sequential(runtime, () =>
-    Effect.flatMap(client.execute(get), (response) =>
-      Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text))))
+  return sequential(
+    runtime,
+    () =>
+      Effect.flatMap(
+        client.execute(get),
+        (response) => Effect.map(response.text, (text): { readonly id: string } => JSON.parse(text))
+      )
+  )
 }
 
 const library = async (runtime: Runtime) => {
@@ -76,7 +82,10 @@ const promises = (one: () => Promise<unknown>) => async () => {
 }
 
 const variants: ReadonlyArray<Variant> = [
-  ["raw undici (request + text + JSON.parse)", promises(async () => JSON.parse(await (await request(url, { headers, dispatcher: agent })).body.text()))],
+  [
+    "raw undici (request + text + JSON.parse)",
+    promises(async () => JSON.parse(await (await request(url, { headers, dispatcher: agent })).body.text()))
+  ],
   ["NodeHttpClient.layerUndici alone", await alone(platform)],
   ["UndiciHttpClient alone", await alone(ours)],
   ["BatchApi.retrieveBatch on NodeHttpClient.layerUndici", await library(platform)],
@@ -99,7 +108,9 @@ const measure = async (title: string, list: ReadonlyArray<Variant>, per: number,
   console.log(title)
   for (const [name] of list) {
     const values = samples.get(name) ?? []
-    console.log(`${name.padEnd(56)} ${fmt(median(values), 1).padStart(7)}  (${fmt(min(values), 1)}..${fmt(max(values), 1)})`)
+    console.log(
+      `${name.padEnd(56)} ${fmt(median(values), 1).padStart(7)}  (${fmt(min(values), 1)}..${fmt(max(values), 1)})`
+    )
   }
 }
 
@@ -120,13 +131,16 @@ const checked = (bytes: number) => {
 const count = (n: number, chunk: Uint8Array) => n + chunk.length
 const streamAlone = async (runtime: Runtime): Promise<() => Promise<unknown>> => {
   const client = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
-  return async () => checked(await runtime.runPromise(Effect.flatMap(client.get(fileUrl), (r) => Stream.runFold(r.stream, 0, count))))
+  return async () =>
+    checked(await runtime.runPromise(Effect.flatMap(client.get(fileUrl), (r) => Stream.runFold(r.stream, 0, count))))
 }
 const downloadFile = (runtime: Runtime) => async () =>
   checked(await runtime.runPromise(Stream.runFold(OpenAiFiles.downloadFile(fileId), 0, count)))
 console.log()
 await measure(
-  `client CPU us per MB downloaded (a ${fmt(download.bytes / 1e6, 1)} MB file streamed whole), median (min..max) of ${rounds} rounds`,
+  `client CPU us per MB downloaded (a ${
+    fmt(download.bytes / 1e6, 1)
+  } MB file streamed whole), median (min..max) of ${rounds} rounds`,
   [
     ["raw undici (request, body iterated)", async () => {
       const response = await request(fileUrl, { dispatcher: agent })

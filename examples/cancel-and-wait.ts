@@ -27,7 +27,8 @@ const program = Effect.gen(function*() {
   yield* Console.log(`${batchId} is ${started.status}; cancelling and waiting (deadline 30 minutes)`)
 
   const ended = yield* BatchWait.cancelBatchAndWait(batchId, {
-    onProgress: (b) => Console.log(`  ${b.status.padEnd(11)} ${b.request_counts?.completed ?? 0}/${b.request_counts?.total ?? "?"} done`)
+    onProgress: (b) =>
+      Console.log(`  ${b.status.padEnd(11)} ${b.request_counts?.completed ?? 0}/${b.request_counts?.total ?? "?"} done`)
   })
   yield* Console.log(`${ended.id} is ${ended.status}`)
   if (ended.status === "cancelled") {

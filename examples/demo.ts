@@ -16,7 +16,16 @@
  * gpt-4o-mini batches: a few cents).
  */
 import { Console, Effect, Option, Ref, Stream } from "effect"
-import { type Batch, BatchApi, BatchInput, BatchLine, BatchResults, BatchWait, Job, JobReport } from "effect-openai-batch"
+import {
+  type Batch,
+  BatchApi,
+  BatchInput,
+  BatchLine,
+  BatchResults,
+  BatchWait,
+  Job,
+  JobReport
+} from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import { isLive, run } from "./support/run.js"
 
@@ -67,7 +76,9 @@ const minutes = (from: number | undefined, to: number | undefined) =>
   from === undefined || to === undefined ? "" : `${((to - from) / 60).toFixed(1)} min`
 
 const program = Effect.gen(function*() {
-  yield* Console.log(isLive ? "Running against the real OpenAI API.\n" : "Running on the embedded simulator (600x time).\n")
+  yield* Console.log(
+    isLive ? "Running against the real OpenAI API.\n" : "Running on the embedded simulator (600x time).\n"
+  )
 
   yield* Console.log("1. upload the requests")
   const uploaded = yield* BatchInput.upload(requests, { endpoint: "/v1/chat/completions", filename: "demo.jsonl" })
@@ -87,7 +98,9 @@ const program = Effect.gen(function*() {
       metadata: { demo: name }
     })
   const [awaited, cancelled, background] = yield* Effect.all([create("await"), create("cancel"), create("background")])
-  for (const b of [awaited, cancelled, background]) yield* Console.log(`   ${b.id} ${b.metadata?.["demo"]}: ${b.status}`)
+  for (const b of [awaited, cancelled, background]) {
+    yield* Console.log(`   ${b.id} ${b.metadata?.["demo"]}: ${b.status}`)
+  }
 
   yield* Console.log("3. stream every batch (pages of 100, fetched as they are pulled)")
   const all = yield* BatchApi.streamBatches().pipe(Stream.runCollect)
@@ -105,7 +118,9 @@ const program = Effect.gen(function*() {
   const afterCancel = yield* BatchWait.cancelBatchAndWait(cancelled.id, { onProgress: progressLine("cancel") })
   yield* endProgress
   const partial = yield* BatchResults.stream(afterCancel).pipe(Stream.runCount)
-  yield* Console.log(`   ${afterCancel.status}; ${partial} partial results kept in ${afterCancel.output_file_id ?? "(none)"}`)
+  yield* Console.log(
+    `   ${afterCancel.status}; ${partial} partial results kept in ${afterCancel.output_file_id ?? "(none)"}`
+  )
 
   yield* Console.log(`6. results of ${finished.id}, joined to the requests by custom_id`)
   const joined = yield* BatchResults.stream(finished).pipe(BatchResults.join(requests))
@@ -113,25 +128,43 @@ const program = Effect.gen(function*() {
     const question = input.body.messages[1]?.content
     yield* Console.log(`   ${result.custom_id} ${String(question).padEnd(40)} -> ${answer(result)}`)
   }
-  yield* Console.log(`   ... ${joined.matched.length} results, ${joined.missing.length} missing, ${joined.unmatched.length} unmatched`)
+  yield* Console.log(
+    `   ... ${joined.matched.length} results, ${joined.missing.length} missing, ${joined.unmatched.length} unmatched`
+  )
 
   const backgroundNow = yield* BatchApi.retrieveBatch(background.id)
   yield* Console.log("\n7. summary")
-  yield* Console.log(`   ${"batch".padEnd(22)} ${"role".padEnd(11)} ${"status".padEnd(11)} ${"done".padEnd(7)} ${"took".padEnd(9)} output`)
+  yield* Console.log(
+    `   ${"batch".padEnd(22)} ${"role".padEnd(11)} ${"status".padEnd(11)} ${"done".padEnd(7)} ${
+      "took".padEnd(9)
+    } output`
+  )
   for (const [role, b] of [["await", finished], ["cancel", afterCancel], ["background", backgroundNow]] as const) {
     const c = b.request_counts
     const took = minutes(b.created_at, b.completed_at ?? b.cancelled_at)
     yield* Console.log(
-      `   ${b.id.padEnd(22)} ${role.padEnd(11)} ${b.status.padEnd(11)} ${`${c?.completed ?? 0}/${c?.total ?? 0}`.padEnd(7)} ${took.padEnd(9)} ${b.output_file_id ?? "-"}`
+      `   ${b.id.padEnd(22)} ${role.padEnd(11)} ${b.status.padEnd(11)} ${
+        `${c?.completed ?? 0}/${c?.total ?? 0}`.padEnd(7)
+      } ${took.padEnd(9)} ${b.output_file_id ?? "-"}`
     )
   }
   if (isLive && !["completed", "failed", "expired", "cancelled"].includes(backgroundNow.status)) {
-    yield* Console.log(`\n(${background.id} is still running; cancel it with examples/cancel-and-wait.ts --live --batch ${background.id})`)
+    yield* Console.log(
+      `\n(${background.id} is still running; cancel it with examples/cancel-and-wait.ts --live --batch ${background.id})`
+    )
   }
 
-  yield* Console.log("\n8. a job of many batches: 3,000 requests, parts sized so that three fill the enqueued-token budget")
-  const texts = Array.from({ length: 3_000 }, (_, i) =>
-    BatchLine.embedding(`text-${i}`, { model: "text-embedding-3-small", input: `Sentence number ${i} of the demo job.` }))
+  yield* Console.log(
+    "\n8. a job of many batches: 3,000 requests, parts sized so that three fill the enqueued-token budget"
+  )
+  const texts = Array.from(
+    { length: 3_000 },
+    (_, i) =>
+      BatchLine.embedding(`text-${i}`, {
+        model: "text-embedding-3-small",
+        input: `Sentence number ${i} of the demo job.`
+      })
+  )
   const view = yield* progressView
   const summary = yield* Job.run(texts, {
     jobId: `demo-${Date.now()}`,
@@ -153,15 +186,20 @@ const progressView = Effect.gen(function*() {
   const state = yield* Ref.make(JobReport.initialProgress)
   let drawn = 0
   return (event: JobReport.JobEvent) =>
-    Effect.flatMap(Ref.updateAndGet(state, (p) => JobReport.progress(p, event)), (progress) =>
-      tty || event._tag === "JobDone"
-        ? Effect.sync(() => {
-          const lines = JobReport.render(progress, 6).map((line) => `   ${line}`)
-          const clear = tty ? "\x1b[2K" : ""
-          process.stdout.write(`${tty && drawn > 0 ? `\x1b[${drawn}A` : ""}${lines.map((l) => `${clear}${l}`).join("\n")}\n`)
-          drawn = lines.length
-        })
-        : Effect.void)
+    Effect.flatMap(
+      Ref.updateAndGet(state, (p) => JobReport.progress(p, event)),
+      (progress) =>
+        tty || event._tag === "JobDone"
+          ? Effect.sync(() => {
+            const lines = JobReport.render(progress, 6).map((line) => `   ${line}`)
+            const clear = tty ? "\x1b[2K" : ""
+            process.stdout.write(
+              `${tty && drawn > 0 ? `\x1b[${drawn}A` : ""}${lines.map((l) => `${clear}${l}`).join("\n")}\n`
+            )
+            drawn = lines.length
+          })
+          : Effect.void
+    )
 })
 
 /** The assistant's text of a chat completion result, or why there is none. */
@@ -170,7 +208,9 @@ const answer = (result: BatchLine.BatchResult): string => {
   if (result._tag === "FailedResponse") return `HTTP ${result.response.status_code}: ${result.error?.message ?? ""}`
   const choices = result.response.body["choices"]
   const first = Array.isArray(choices) ? choices[0] : undefined
-  const content = typeof first === "object" && first !== null ? Reflect.get(Object(Reflect.get(first, "message")), "content") : undefined
+  const content = typeof first === "object" && first !== null
+    ? Reflect.get(Object(Reflect.get(first, "message")), "content")
+    : undefined
   return typeof content === "string" ? content : "(no text)"
 }
 

@@ -36,7 +36,14 @@ const shardingConfig = {
 } as const
 
 const jobIdOf = (dir: string) => `cluster-${dir.slice(-6).replace(/[^A-Za-z0-9]/g, "x")}`
-const payloadOf = (dir: string) => ({ jobId: jobIdOf(dir), input: join(dir, "requests.jsonl"), endpoint: "/v1/embeddings", plan: { maxRequestsPerPart: 500, workDir: join(dir, "parts") } } as const)
+const payloadOf = (
+  dir: string
+) => ({
+  jobId: jobIdOf(dir),
+  input: join(dir, "requests.jsonl"),
+  endpoint: "/v1/embeddings",
+  plan: { maxRequestsPerPart: 500, workDir: join(dir, "parts") }
+} as const)
 
 const apiAt = (baseUrl: string) =>
   BatchClient.layer.pipe(
@@ -53,7 +60,9 @@ const runner = (url: string, port: number, baseUrl: string, dir: string) =>
       onEvent: (event) =>
         Effect.sync(() => {
           if (event._tag !== "PartCreated") return
-          console.log(`runner ${port}: part ${event.part} has batch ${event.batch.id}${event.resumed ? " (found)" : ""}`)
+          console.log(
+            `runner ${port}: part ${event.part} has batch ${event.batch.id}${event.resumed ? " (found)" : ""}`
+          )
           if (event.resumed || !firstToDie(dir)) return
           console.log(`runner ${port}: dies now (SIGKILL)`)
           process.kill(process.pid, "SIGKILL")
@@ -86,7 +95,12 @@ const main = (url: string) =>
     writeFileSync(
       join(dir, "requests.jsonl"),
       Array.from({ length: 3_000 }, (_, i) =>
-        JSON.stringify({ custom_id: `doc-${i}`, method: "POST", url: "/v1/embeddings", body: { model: "text-embedding-3-small", input: `Document ${i}.` } }))
+        JSON.stringify({
+          custom_id: `doc-${i}`,
+          method: "POST",
+          url: "/v1/embeddings",
+          body: { model: "text-embedding-3-small", input: `Document ${i}.` }
+        }))
         .join("\n") + "\n"
     )
     const server = yield* Server.make({ speed: 3600 })

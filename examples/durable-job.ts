@@ -27,8 +27,13 @@ const dir = mkdtempSync(join(tmpdir(), "durable-job-"))
 const input = join(dir, "requests.jsonl")
 writeFileSync(
   input,
-  Array.from({ length: 6_000 }, (_, i) =>
-    JSON.stringify(BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input: `Document ${i} to embed.` })))
+  Array.from(
+    { length: 6_000 },
+    (_, i) =>
+      JSON.stringify(
+        BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input: `Document ${i} to embed.` })
+      )
+  )
     .join("\n") + "\n"
 )
 
@@ -42,22 +47,35 @@ const program = Effect.gen(function*() {
   const engine = DurableJob.layer({
     sink: JobSink.jsonlFiles(join(dir, "results")),
     poll: BatchSchedule.every("100 millis"),
-    onEvent: (event) => event._tag === "PartDone" ? Console.log(`  part ${event.summary.part} done: ${event.summary.status}`) : Effect.void
+    onEvent: (event) =>
+      event._tag === "PartDone"
+        ? Console.log(`  part ${event.summary.part} done: ${event.summary.status}`)
+        : Effect.void
   }).pipe(
     Layer.provideMerge(SqliteEngine.layer({ filename: join(dir, "jobs.db") })),
     Layer.provide(Layer.merge(api, NodeContext.layer))
   )
-  const payload = { jobId: "embed-docs-durable", input, endpoint: "/v1/embeddings", budget: { limits: { "*": { tokens: 40_000 } } }, plan: { maxRequestsPerPart: 1_000, workDir: join(dir, "parts") } } as const
+  const payload = {
+    jobId: "embed-docs-durable",
+    input,
+    endpoint: "/v1/embeddings",
+    budget: { limits: { "*": { tokens: 40_000 } } },
+    plan: { maxRequestsPerPart: 1_000, workDir: join(dir, "parts") }
+  } as const
   yield* Effect.gen(function*() {
     yield* Console.log(`durable job on ${join(dir, "jobs.db")}, simulator on ${server.baseUrl} (3,600x time)`)
     const summary = yield* DurableJob.run(payload)
     yield* Console.log(`done: ${summary.succeeded}/${summary.requests} succeeded in ${summary.batches} batches`)
     const t0 = Date.now()
     const again = yield* DurableJob.run(payload)
-    yield* Console.log(`asked again: the stored summary (${again.succeeded} succeeded) in ${Date.now() - t0} ms, no step run twice`)
+    yield* Console.log(
+      `asked again: the stored summary (${again.succeeded} succeeded) in ${Date.now() - t0} ms, no step run twice`
+    )
   }).pipe(Effect.provide(engine))
   const results = readdirSync(join(dir, "results"))
-  yield* Console.log(`${results.length} results files; the journal is ${Math.round(statSync(join(dir, "jobs.db")).size / 1024)} KB`)
+  yield* Console.log(
+    `${results.length} results files; the journal is ${Math.round(statSync(join(dir, "jobs.db")).size / 1024)} KB`
+  )
 }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))))
 
 NodeRuntime.runMain(program)

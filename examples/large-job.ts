@@ -14,7 +14,16 @@
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Deferred, Effect, Fiber, Layer, Redacted, Ref } from "effect"
-import { BatchApi, BatchClient, BatchLine, BatchSchedule, Job, JobReport, JobSink, OpenAiConfig } from "effect-openai-batch"
+import {
+  BatchApi,
+  BatchClient,
+  BatchLine,
+  BatchSchedule,
+  Job,
+  JobReport,
+  JobSink,
+  OpenAiConfig
+} from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import * as Server from "effect-openai-batch/testing/server"
 import * as UndiciHttpClient from "effect-openai-batch/UndiciHttpClient"
@@ -23,8 +32,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const model = "text-embedding-3-small"
-const requests = Array.from({ length: 12_000 }, (_, i) =>
-  BatchLine.embedding(`doc-${i}`, { model, input: `The document number ${i}, as a sentence to embed.` }))
+const requests = Array.from(
+  { length: 12_000 },
+  (_, i) => BatchLine.embedding(`doc-${i}`, { model, input: `The document number ${i}, as a sentence to embed.` })
+)
 
 const resultsDir = mkdtempSync(join(tmpdir(), "large-job-"))
 
@@ -46,8 +57,9 @@ const view = (onCreated: (parts: number) => Effect.Effect<void> = () => Effect.v
     const draw = (progress: JobReport.Progress) =>
       Effect.sync(() => {
         const lines = JobReport.render(progress, 8)
-        if (tty) process.stdout.write(`${drawn > 0 ? `\x1b[${drawn}A` : ""}${lines.map((l) => `\x1b[2K${l}`).join("\n")}\n`)
-        else console.log(lines.join("\n"))
+        if (tty) {
+          process.stdout.write(`${drawn > 0 ? `\x1b[${drawn}A` : ""}${lines.map((l) => `\x1b[2K${l}`).join("\n")}\n`)
+        } else console.log(lines.join("\n"))
         drawn = lines.length
       })
     return (event: JobReport.JobEvent) =>
@@ -79,11 +91,15 @@ const program = Effect.gen(function*() {
   yield* Console.log("process A: runs the job, and dies once five parts have batches")
   const fifth = yield* Deferred.make<void>()
   const a = yield* view((parts) => parts === 5 ? Deferred.succeed(fifth, undefined) : Effect.void)
-  const crashed = yield* Effect.fork(Job.run(requests, { ...options, onEvent: a }).pipe(Effect.provide(processAt(server.baseUrl))))
+  const crashed = yield* Effect.fork(
+    Job.run(requests, { ...options, onEvent: a }).pipe(Effect.provide(processAt(server.baseUrl)))
+  )
   yield* Deferred.await(fifth)
   yield* Fiber.interrupt(crashed)
   const status = yield* Job.status("embed-docs").pipe(Effect.provide(processAt(server.baseUrl)))
-  yield* Console.log(`\nafter the crash, the API knows ${status.parts.length} parts of the job, ${status.inFlight} batches in flight\n`)
+  yield* Console.log(
+    `\nafter the crash, the API knows ${status.parts.length} parts of the job, ${status.inFlight} batches in flight\n`
+  )
 
   yield* Console.log("process B: the same job id and input, no local state")
   const b = yield* view()

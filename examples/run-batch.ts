@@ -32,11 +32,14 @@ const program = Effect.gen(function*() {
     endpoint: "/v1/embeddings",
     metadata: { example: "run-batch" },
     onCreated: (batch) => Console.log(`created ${batch.id}; uploaded ${batch.input_file_id}`),
-    onProgress: (b) => Console.log(`  ${b.status.padEnd(11)} ${b.request_counts?.completed ?? 0}/${b.request_counts?.total ?? "?"}`),
+    onProgress: (b) =>
+      Console.log(`  ${b.status.padEnd(11)} ${b.request_counts?.completed ?? 0}/${b.request_counts?.total ?? "?"}`),
     timeout: "26 hours"
   })
 
-  yield* Console.log(`${run.batch.id} ended ${run.batch.status}: ${run.matched.length} results, ${run.missing.length} missing`)
+  yield* Console.log(
+    `${run.batch.id} ended ${run.batch.status}: ${run.matched.length} results, ${run.missing.length} missing`
+  )
   for (const { input, result } of run.matched) {
     const text = input.body["input"]
     switch (result._tag) {

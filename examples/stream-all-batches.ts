@@ -25,7 +25,9 @@ const program = Effect.gen(function*() {
   yield* BatchApi.streamBatches().pipe(
     Stream.filter((b) => b.status === "in_progress"),
     Stream.take(3),
-    Stream.runForEach((b) => Console.log(`running: ${b.id} ${b.request_counts?.completed ?? 0}/${b.request_counts?.total ?? "?"}`))
+    Stream.runForEach((b) =>
+      Console.log(`running: ${b.id} ${b.request_counts?.completed ?? 0}/${b.request_counts?.total ?? "?"}`)
+    )
   )
 }).pipe(
   // A list that breaks its paging contract fails loudly instead of returning a truncated list.

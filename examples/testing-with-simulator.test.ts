@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, TestClock } from "effect"
-import { BatchApi, BatchWait, BatchSchedule } from "effect-openai-batch"
+import { BatchApi, BatchSchedule, BatchWait } from "effect-openai-batch"
 import { BatchApiSimulator, BatchApiTest } from "effect-openai-batch/testing"
 
 // ---- your code -------------------------------------------------------------------------------------------
@@ -60,7 +60,9 @@ describe("nightlyJob", () => {
   it.effect("survives a rate limit on create and a dropped connection while polling", () =>
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.BatchApiSimulator
-      yield* simulator.injectFault(BatchApiSimulator.rateLimited({ retryAfterSeconds: 2 }), { match: { method: "POST" } })
+      yield* simulator.injectFault(BatchApiSimulator.rateLimited({ retryAfterSeconds: 2 }), {
+        match: { method: "POST" }
+      })
       yield* simulator.injectFault(BatchApiSimulator.dropConnection, { match: { method: "GET" }, times: 2 })
 
       const result = yield* afterHours(nightlyJob("file-nightly"), 2)
@@ -93,6 +95,8 @@ describe("nightlyJob", () => {
       createBatch: () => Effect.succeed(BatchApiTest.batch({ id: "batch_done" })),
       // waits and streams are built on these handlers, so awaitCompleted works unchanged
       retrieveBatch: (id) =>
-        Effect.succeed(BatchApiTest.batch({ id, status: "completed", request_counts: { total: 7, completed: 7, failed: 0 } }))
+        Effect.succeed(
+          BatchApiTest.batch({ id, status: "completed", request_counts: { total: 7, completed: 7, failed: 0 } })
+        )
     }))))
 })

@@ -5,7 +5,7 @@
  *   OPENAI_API_KEY=sk-... npx tsx examples/wait-for-batch.ts --live --batch batch_abc123
  */
 import { Console, Duration, Effect, Schedule } from "effect"
-import { type Batch, BatchApi, BatchWait, BatchSchedule } from "effect-openai-batch"
+import { type Batch, BatchApi, BatchSchedule, BatchWait } from "effect-openai-batch"
 import { argument, isLive, run } from "./support/run.js"
 
 const progress = (b: Batch.Batch) => {
@@ -41,9 +41,12 @@ const program = Effect.gen(function*() {
 
   yield* Console.log(`4. awaitCompleted: anything but completed is a typed error carrying the batch`)
   const completed = yield* BatchWait.awaitCompleted(batchId).pipe(
-    Effect.map((b) => `completed: results in ${b.output_file_id ?? "(none)"}, errors in ${b.error_file_id ?? "(none)"}`),
+    Effect.map((b) =>
+      `completed: results in ${b.output_file_id ?? "(none)"}, errors in ${b.error_file_id ?? "(none)"}`
+    ),
     Effect.catchTags({
-      BatchFailedError: (e) => Effect.succeed(`failed: ${e.errors.map((x) => `line ${x.line}: ${x.message}`).join("; ")}`),
+      BatchFailedError: (e) =>
+        Effect.succeed(`failed: ${e.errors.map((x) => `line ${x.line}: ${x.message}`).join("; ")}`),
       BatchExpiredError: (e) => Effect.succeed(`expired; partial results in ${e.batch.output_file_id ?? "(none)"}`),
       BatchCancelledError: (e) => Effect.succeed(`cancelled; partial results in ${e.batch.output_file_id ?? "(none)"}`),
       WaitTimeoutError: (e) => Effect.succeed(`gave up after ${e.waitedMs} ms; last status ${e.lastBatch?.status}`)

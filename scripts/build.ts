@@ -121,7 +121,9 @@ export const emitDeclarations = (outDir: string, config: ts.ParsedCommandLine = 
     for (const entry of Fs.readdirSync(from, { withFileTypes: true })) {
       const source = Path.join(from, entry.name)
       if (entry.isDirectory()) copy(source, Path.join(to, entry.name))
-      else if (/\.d\.ts(\.map)?$/.test(entry.name)) writeFile(Path.join(to, entry.name), Fs.readFileSync(source, "utf8"))
+      else if (/\.d\.ts(\.map)?$/.test(entry.name)) {
+        writeFile(Path.join(to, entry.name), Fs.readFileSync(source, "utf8"))
+      }
     }
   }
   copy(Path.join(outDir, "esm"), Path.join(outDir, "cjs"))
@@ -140,5 +142,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(Path.reso
   const started = Date.now()
   const outDir = Path.resolve(root, process.argv[2] ?? "dist")
   build(outDir)
-  console.log(`built ${Path.relative(root, outDir) || "."}/{esm,cjs} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  console.log(
+    `built ${Path.relative(root, outDir) || "."}/{esm,cjs} in ${((Date.now() - started) / 1000).toFixed(1)} s`
+  )
 }

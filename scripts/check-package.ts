@@ -30,7 +30,10 @@ const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "eob-pack-"))
 try {
   // the build just ran: skip prepack's second one
   const packed = JSON.parse(
-    execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dir], { cwd: root, encoding: "utf8" })
+    execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dir], {
+      cwd: root,
+      encoding: "utf8"
+    })
   ) as ReadonlyArray<{ filename: string; size: number; unpackedSize: number; files: ReadonlyArray<{ path: string }> }>
   const [tarball] = packed
   if (tarball === undefined) throw new Error("npm pack wrote no tarball")
@@ -51,7 +54,9 @@ try {
   const missing = required.filter((file) => !files.has(file))
   const unwanted = [...files].filter((file) => /^(test|bench|examples|scripts)\//.test(file))
   if (missing.length > 0 || unwanted.length > 0) {
-    throw new Error(`the tarball lacks ${missing.join(", ") || "nothing"}; it should not hold ${unwanted.join(", ") || "-"}`)
+    throw new Error(
+      `the tarball lacks ${missing.join(", ") || "nothing"}; it should not hold ${unwanted.join(", ") || "-"}`
+    )
   }
   console.log(
     `\n${tarball.filename}: ${files.size} files, ${(tarball.size / 1024).toFixed(0)} kB packed, ${

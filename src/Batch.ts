@@ -346,9 +346,9 @@ export type ListBatchesParams = typeof ListBatchesParams.Type
  * @category Schemas
  */
 export const BatchId = Schema.String.pipe(Schema.filter((id) => {
-    const rule = PathSegment.issue(id)
-    return rule === undefined || `a batch id ${rule}`
-  }))
+  const rule = PathSegment.issue(id)
+  return rule === undefined || `a batch id ${rule}`
+}))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fields from later versions of the API

@@ -22,11 +22,11 @@ import type * as Tracer from "effect/Tracer"
 import * as Batch from "./Batch.js"
 import * as BatchError from "./BatchError.js"
 import type * as BatchSchedule from "./BatchSchedule.js"
-import * as OpenAiConfig from "./OpenAiConfig.js"
 import * as Create from "./internal/create.js"
 import * as Decoder from "./internal/decoder.js"
 import * as Http from "./internal/http.js"
 import * as Params from "./internal/params.js"
+import * as OpenAiConfig from "./OpenAiConfig.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models
@@ -131,7 +131,11 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
   function*() {
     const { config, operation, pipeline, retrying } = yield* Http.context
 
-    const listOnce = (params: Batch.ListBatchesParams, timeout: Duration.Duration = config.timeout, span?: Tracer.Span) =>
+    const listOnce = (
+      params: Batch.ListBatchesParams,
+      timeout: Duration.Duration = config.timeout,
+      span?: Tracer.Span
+    ) =>
       Effect.map(
         pipeline.request({ method: "GET", path: "/batches", urlParams: { ...params }, timeout, span }, decodePage),
         (decoded) => decoded.value
@@ -438,7 +442,9 @@ export const streamBatches = (
   const page = (api: Service, used: Set<string>, cursor: Cursor) =>
     Effect.flatMap(
       api.listBatches(cursor.after === undefined ? { limit } : { limit, after: cursor.after }, options),
-      (result): Effect.Effect<readonly [Chunk.Chunk<Batch.Batch>, Option.Option<Cursor>], BatchError.PaginationError> => {
+      (
+        result
+      ): Effect.Effect<readonly [Chunk.Chunk<Batch.Batch>, Option.Option<Cursor>], BatchError.PaginationError> => {
         const pages = cursor.pages + 1
         const items = Chunk.unsafeFromArray(result.data)
         if (!result.has_more) return Effect.succeed([items, Option.none()])
@@ -471,11 +477,15 @@ export const streamBatches = (
     Effect.map(BatchApi, (api) =>
       Stream.suspend(() => {
         const used = new Set<string>()
-        return Stream.paginateChunkEffect<Cursor, Batch.Batch, BatchError.RequestError | BatchError.PaginationError, never>(
+        return Stream.paginateChunkEffect<
+          Cursor,
+          Batch.Batch,
+          BatchError.RequestError | BatchError.PaginationError,
+          never
+        >(
           { after: options.after, pages: 0 },
           (cursor) => page(api, used, cursor)
         )
       }))
   )
 }
-

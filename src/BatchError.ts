@@ -151,7 +151,7 @@ export class ConflictError extends Schema.TaggedError<ConflictError>(id("Conflic
  */
 export class UnprocessableEntityError
   extends Schema.TaggedError<UnprocessableEntityError>(id("UnprocessableEntityError"))(
-  "UnprocessableEntityError",
+    "UnprocessableEntityError",
     statusFields
   )
 {
@@ -201,7 +201,9 @@ export class InternalServerError extends Schema.TaggedError<InternalServerError>
  * @category Errors
  */
 export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))(
-  "ApiError", statusFields) {
+  "ApiError",
+  statusFields
+) {
   /**
    * @since 0.2.0
    */

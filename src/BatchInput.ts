@@ -15,9 +15,9 @@ import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
-import * as BatchLine from "./BatchLine.js"
-import * as OpenAiFiles from "./OpenAiFiles.js"
+import type * as BatchLine from "./BatchLine.js"
 import { checkRequest, invalidRequest } from "./internal/requestCheck.js"
+import * as OpenAiFiles from "./OpenAiFiles.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building the file
@@ -93,7 +93,8 @@ const checker = (options: EncodeOptions) => {
           customId: valid.custom_id,
           url: valid.url,
           endpoint: options.endpoint,
-          message: `request ${number} (${valid.custom_id}) is for ${valid.url}, but the batch's endpoint is ${options.endpoint}`
+          message:
+            `request ${number} (${valid.custom_id}) is for ${valid.url}, but the batch's endpoint is ${options.endpoint}`
         })
       )
     }
@@ -122,7 +123,13 @@ const checker = (options: EncodeOptions) => {
       // The caller's object, not the decoded copy: every field it holds is sent as it is.
       text = `${JSON.stringify(request)}\n`
     } catch (error) {
-      return Either.left(invalidRequest(number, request, `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`))
+      return Either.left(
+        invalidRequest(
+          number,
+          request,
+          `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`
+        )
+      )
     }
     // UTF-8 length without encoding twice: ASCII is one byte per code unit, the rest is measured.
     // eslint-disable-next-line no-control-regex

@@ -286,7 +286,10 @@ export type LineResponse = typeof LineResponse.Type
  * @since 0.1.0
  * @category Schemas
  */
-export const LineError = Schema.Struct({ code: Schema.optional(Schema.String), message: Schema.optional(Schema.String) })
+export const LineError = Schema.Struct({
+  code: Schema.optional(Schema.String),
+  message: Schema.optional(Schema.String)
+})
 
 /**
  * @since 0.1.0
@@ -482,8 +485,7 @@ export const BatchResultFromLine: Schema.Schema<BatchResult, typeof BatchRequest
     Schema.typeSchema(BatchResult),
     {
       strict: true,
-      decode: (line, _, ast) =>
-        Either.mapLeft(classify(line), (message) => new ParseResult.Type(ast, line, message)),
+      decode: (line, _, ast) => Either.mapLeft(classify(line), (message) => new ParseResult.Type(ast, line, message)),
       encode: (result) =>
         ParseResult.succeed(
           result._tag === "Errored"

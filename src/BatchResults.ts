@@ -17,12 +17,12 @@ import * as ParseResult from "effect/ParseResult"
 import * as Stream from "effect/Stream"
 import * as Batch from "./Batch.js"
 import * as BatchError from "./BatchError.js"
-import type * as BatchSchedule from "./BatchSchedule.js"
 import * as BatchLine from "./BatchLine.js"
-import * as OpenAiFiles from "./OpenAiFiles.js"
+import type * as BatchSchedule from "./BatchSchedule.js"
 import * as Decoder from "./internal/decoder.js"
 import { excerpt } from "./internal/http.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
+import * as OpenAiFiles from "./OpenAiFiles.js"
 
 /**
  * Options of `stream` and `decode`.
@@ -72,7 +72,9 @@ export const decode = (
   source: { readonly fileId: string; readonly file: "output" | "error" },
   options: Pick<StreamOptions, "malformed" | "onMalformed"> = {}
 ) =>
-<E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<BatchLine.BatchResult, E | BatchError.MalformedLineError, R> =>
+<E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<BatchLine.BatchResult, E | BatchError.MalformedLineError, R> =>
   decodeLines(
     lineDecoder(source.fileId, source.file),
     options.malformed === "skip" ? (options.onMalformed ?? (() => Effect.void)) : "fail"

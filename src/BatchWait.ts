@@ -44,9 +44,9 @@ const waitTimeout = (batchId: string, waitedMs: number, last: Batch.Batch | unde
   new BatchError.WaitTimeoutError({
     batchId,
     waitedMs,
-    message: `gave up waiting for batch ${batchId} after ${Duration.format(Duration.millis(waitedMs))} (${why}); last status: ${
-      last?.status ?? "unknown"
-    }`,
+    message: `gave up waiting for batch ${batchId} after ${
+      Duration.format(Duration.millis(waitedMs))
+    } (${why}); last status: ${last?.status ?? "unknown"}`,
     ...(last === undefined ? {} : { lastBatch: last })
   })
 
@@ -137,13 +137,21 @@ const watch = (
           Schedule.modifyDelay(([, error], delay) => atLeastHint(delay, hintOf(error))),
           Schedule.delays,
           Schedule.intersect(Schedule.elapsed),
-          Schedule.whileOutput(([delay, waited]) => Duration.toMillis(waited) + Duration.toMillis(delay) <= firstDeadline)
+          Schedule.whileOutput(([delay, waited]) =>
+            Duration.toMillis(waited) + Duration.toMillis(delay) <= firstDeadline
+          )
         ),
         while: isTransientForWaits
       }),
-      Effect.catchIf(isTransientForWaits, (error) =>
-        Effect.flatMap(elapsed, (waited) =>
-          Effect.fail(waitTimeout(batchId, waited, undefined, `no poll succeeded; the last said: ${error.message}`))))
+      Effect.catchIf(
+        isTransientForWaits,
+        (error) =>
+          Effect.flatMap(
+            elapsed,
+            (waited) =>
+              Effect.fail(waitTimeout(batchId, waited, undefined, `no poll succeeded; the last said: ${error.message}`))
+          )
+      )
     )
     const last = yield* Ref.make(first.batch)
     const pending = yield* Ref.make(Option.some(first))
@@ -156,7 +164,9 @@ const watch = (
         isTransientForWaits,
         (error) =>
           Effect.logWarning(`effect-openai-batch: polling ${batchId} failed, will poll again: ${error.message}`).pipe(
-            Effect.zipRight(Effect.map(Ref.get(last), (batch): BatchApi.PollResult => ({ batch, pollAfter: hintOf(error) })))
+            Effect.zipRight(
+              Effect.map(Ref.get(last), (batch): BatchApi.PollResult => ({ batch, pollAfter: hintOf(error) }))
+            )
           )
       )
     )
@@ -266,9 +276,11 @@ export const requireCompleted = (
           batch,
           errors,
           message: `batch ${batch.id} failed${
-            first === undefined ? "" : `: ${first.code ?? "error"}: ${first.message ?? ""}${
-              first.line === undefined ? "" : ` (line ${first.line})`
-            }`
+            first === undefined ?
+              "" :
+              `: ${first.code ?? "error"}: ${first.message ?? ""}${
+                first.line === undefined ? "" : ` (line ${first.line})`
+              }`
           }${errors.length > 1 ? ` and ${errors.length - 1} more` : ""}`
         })
       )
@@ -371,8 +383,10 @@ export const cancelBatchAndWait = (
         Effect.catchIf(
           (error) => error._tag === "BadRequestError" || error._tag === "ConflictError",
           (error) =>
-            Effect.flatMap(api.retrieveBatch(batchId, options), (batch) =>
-              Batch.isTerminal(batch) || batch.status === "cancelling" ? Effect.void : Effect.fail(error))
+            Effect.flatMap(
+              api.retrieveBatch(batchId, options),
+              (batch) => Batch.isTerminal(batch) || batch.status === "cancelling" ? Effect.void : Effect.fail(error)
+            )
         )
       )
     }

@@ -37,17 +37,17 @@ import * as BatchApi from "./BatchApi.js"
 import type * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
 import type * as BatchSchedule from "./BatchSchedule.js"
-import type * as JobBudget from "./JobBudget.js"
-import type * as JobPlan from "./JobPlan.js"
-import type * as JobReport from "./JobReport.js"
-import * as JobSink from "./JobSink.js"
-import type * as OpenAiFiles from "./OpenAiFiles.js"
 import * as Engine from "./internal/job/engine.js"
 import * as History from "./internal/job/history.js"
 import { requestsOf } from "./internal/job/input.js"
 import * as OneBatch from "./internal/job/oneBatch.js"
 import * as JobOptions from "./internal/job/options.js"
 import * as Params from "./internal/params.js"
+import type * as JobBudget from "./JobBudget.js"
+import type * as JobPlan from "./JobPlan.js"
+import type * as JobReport from "./JobReport.js"
+import * as JobSink from "./JobSink.js"
+import type * as OpenAiFiles from "./OpenAiFiles.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -329,9 +329,7 @@ export const events = <IE = never, IR = never, E = never, R = never>(
   Stream.asyncScoped<JobReport.JobEvent, JobError | IE | E, IR | R | Requirements>((emit) =>
     run(input, { ...options, onEvent: (event) => Effect.promise(() => emit.single(event)) }).pipe(
       Effect.exit,
-      Effect.flatMap((exit) =>
-        Effect.promise(() => exit._tag === "Success" ? emit.end() : emit.halt(exit.cause))
-      ),
+      Effect.flatMap((exit) => Effect.promise(() => exit._tag === "Success" ? emit.end() : emit.halt(exit.cause))),
       Effect.forkScoped
     )
   )

@@ -22,7 +22,7 @@
  * @since 0.2.0
  */
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import type * as BatchLine from "./BatchLine.js"

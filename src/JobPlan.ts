@@ -22,10 +22,10 @@ import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as BatchError from "./BatchError.js"
-import type * as JobBudget from "./JobBudget.js"
 import { type Input as JobInput, requestsOf } from "./internal/job/input.js"
 import * as Planner from "./internal/job/planner.js"
 import * as Spool from "./internal/job/spool.js"
+import type * as JobBudget from "./JobBudget.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models

@@ -41,7 +41,13 @@ export interface TokenUsage extends Schema.Schema.Type<typeof TokenUsage> {}
  * @since 0.2.0
  * @category Constructors
  */
-export const noUsage: TokenUsage = { input_tokens: 0, cached_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 }
+export const noUsage: TokenUsage = {
+  input_tokens: 0,
+  cached_tokens: 0,
+  output_tokens: 0,
+  reasoning_tokens: 0,
+  total_tokens: 0
+}
 
 /**
  * The sum of two usages.
@@ -208,7 +214,12 @@ export type JobEvent = Data.TaggedEnum<{
   /** A batch input file was uploaded for a part. */
   PartUploaded: { readonly part: number; readonly attempt: number; readonly fileId: string; readonly requests: number }
   /** A part waits for room in its model's enqueued budget. */
-  PartQueued: { readonly part: number; readonly attempt: number; readonly tokens: number; readonly usage: JobBudget.Usage }
+  PartQueued: {
+    readonly part: number
+    readonly attempt: number
+    readonly tokens: number
+    readonly usage: JobBudget.Usage
+  }
   /** A part's batch exists: made now, or found made by an earlier run (`resumed`). */
   PartCreated: {
     readonly part: number
@@ -317,7 +328,13 @@ export interface Progress {
  * @since 0.2.0
  * @category Constructors
  */
-export const initialProgress: Progress = { parts: new Map(), budgets: new Map(), requestsTotal: 0, requestsDone: 0, done: false }
+export const initialProgress: Progress = {
+  parts: new Map(),
+  budgets: new Map(),
+  requestsTotal: 0,
+  requestsDone: 0,
+  done: false
+}
 
 const withPart = (progress: Progress, part: number, f: (current: PartProgress) => PartProgress): Progress => {
   const current = progress.parts.get(part)
@@ -404,21 +421,25 @@ const count = (n: number) => (Number.isFinite(n) ? n.toLocaleString("en-US") : "
  */
 export const render = (state: Progress, maxParts = 12): ReadonlyArray<string> => {
   const lines = [
-    `job ${bar(state.requestsDone, state.requestsTotal)} ${count(state.requestsDone)}/${count(state.requestsTotal)} requests${
-      state.done ? " — done" : ""
-    }`
+    `job ${bar(state.requestsDone, state.requestsTotal)} ${count(state.requestsDone)}/${
+      count(state.requestsTotal)
+    } requests${state.done ? " — done" : ""}`
   ]
   for (const usage of state.budgets.values()) {
     const share = Number.isFinite(usage.tokenBudget) && usage.tokenBudget > 0
       ? ` (${Math.round((usage.tokens / usage.tokenBudget) * 100)}%)`
       : ""
     lines.push(
-      `  ${usage.model}: ${count(usage.tokens)}/${count(usage.tokenBudget)} enqueued tokens${share}, ${usage.waiting} waiting`
+      `  ${usage.model}: ${count(usage.tokens)}/${
+        count(usage.tokenBudget)
+      } enqueued tokens${share}, ${usage.waiting} waiting`
     )
   }
   const parts = [...state.parts.values()].sort((a, b) => a.part - b.part)
   const active = parts.filter((p) => p.state !== "done" && p.state !== "planned")
-  const shown = parts.length <= maxParts ? parts : [...active, ...parts.filter((p) => p.state === "done").slice(-2)].slice(0, maxParts)
+  const shown = parts.length <= maxParts
+    ? parts
+    : [...active, ...parts.filter((p) => p.state === "done").slice(-2)].slice(0, maxParts)
   for (const p of shown) {
     lines.push(
       `  part ${String(p.part).padStart(3)} ${bar(p.completed + p.failed, p.requests, 12)} ${p.state.padEnd(8)} ${

@@ -94,7 +94,9 @@ export const forEach = <E, R>(
  * @category Sinks
  */
 export const fileName = (delivery: Delivery): string =>
-  `${delivery.jobId}.part-${String(delivery.part).padStart(4, "0")}.attempt-${delivery.attempt}.${delivery.batchId}.jsonl`
+  `${delivery.jobId}.part-${
+    String(delivery.part).padStart(4, "0")
+  }.attempt-${delivery.attempt}.${delivery.batchId}.jsonl`
 
 const encoder = new TextEncoder()
 

@@ -107,12 +107,18 @@ const check = (options: Options, sources: Sources): Either.Either<Service, Confi
   // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(key)) {
     // A key read from a file keeps its newline; sent as it is, no request would ever leave (an invalid header).
-    return invalid("apiKey", "the OpenAI API key contains whitespace or a line break (read from a file with its newline?)")
+    return invalid(
+      "apiKey",
+      "the OpenAI API key contains whitespace or a line break (read from a file with its newline?)"
+    )
   }
   const baseUrl = (options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, "")
   const parsed = URL.canParse(baseUrl) ? new URL(baseUrl) : undefined
   if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
-    return invalid("baseUrl", `the base URL must be an http(s) URL, got ${parsed === undefined ? "something else" : parsed.protocol}`)
+    return invalid(
+      "baseUrl",
+      `the base URL must be an http(s) URL, got ${parsed === undefined ? "something else" : parsed.protocol}`
+    )
   }
   if (parsed.username !== "" || parsed.password !== "") {
     // Credentials in the URL would be repeated in every error's url and message.
@@ -144,7 +150,6 @@ export const make = (options: Options): Effect.Effect<Service, ConfigError.Confi
   Effect.suspend(() => check(options, optionNames))
 
 /**
- *
  * @example
  * ```ts
  * import { Redacted } from "effect"
@@ -207,7 +212,9 @@ const keyOf = (config: unknown): ReadonlyArray<string> | undefined => {
  * @since 0.1.0
  * @category Layers
  */
-export const layerConfig = (options: Config.Config.Wrap<Options>): Layer.Layer<OpenAiConfig, ConfigError.ConfigError> => {
+export const layerConfig = (
+  options: Config.Config.Wrap<Options>
+): Layer.Layer<OpenAiConfig, ConfigError.ConfigError> => {
   const sourceOf = (name: keyof Options): ReadonlyArray<string> =>
     Config.isConfig(options) ? optionNames[name] : keyOf(options[name]) ?? optionNames[name]
   const sources: Sources = {

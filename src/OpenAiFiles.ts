@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -23,12 +23,12 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as BatchError from "./BatchError.js"
 import type * as BatchSchedule from "./BatchSchedule.js"
-import * as OpenAiConfig from "./OpenAiConfig.js"
 import * as Decoder from "./internal/decoder.js"
 import * as Http from "./internal/http.js"
 import * as Multipart from "./internal/multipart.js"
 import * as Params from "./internal/params.js"
 import * as PathSegment from "./internal/pathSegment.js"
+import type * as OpenAiConfig from "./OpenAiConfig.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models
@@ -105,7 +105,14 @@ export class DeletedFile extends Schema.Class<DeletedFile>("effect-openai-batch/
 
 const decodeFile = Decoder.make(OpenAIFile)
 /** What `POST /v1/files` accepts as a purpose (checked before anything is sent: it also goes into a multipart part). */
-const uploadPurposes: ReadonlySet<string> = new Set(["assistants", "batch", "fine-tune", "vision", "user_data", "evals"])
+const uploadPurposes: ReadonlySet<string> = new Set([
+  "assistants",
+  "batch",
+  "fine-tune",
+  "vision",
+  "user_data",
+  "evals"
+])
 const decodeDeleted = Decoder.make(DeletedFile)
 
 /**
@@ -116,9 +123,9 @@ const decodeDeleted = Decoder.make(DeletedFile)
  * @category Schemas
  */
 export const FileId = Schema.String.pipe(Schema.filter((id) => {
-    const rule = PathSegment.issue(id)
-    return rule === undefined || `a file id ${rule}`
-  }))
+  const rule = PathSegment.issue(id)
+  return rule === undefined || `a file id ${rule}`
+}))
 
 /**
  * When an uploaded file expires (1 hour to 30 days after its creation; batch files default to 30 days).
@@ -264,14 +271,20 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
         const content = params.file
         if (!Multipart.isStream(content)) {
           const httpBody = Multipart.body(params, content)
-          const file = yield* retrying(sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile), uploadOptions)
+          const file = yield* retrying(
+            sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile),
+            uploadOptions
+          )
           yield* Effect.annotateCurrentSpan("openai.file_id", file.id)
           return file
         }
         // The HTTP client turns a failing body stream into a transport error; keep the stream's own error to
         // report it as it is (and never retry it).
         const streamFailure = yield* Ref.make(Option.none<E>())
-        const httpBody = Multipart.body(params, Stream.tapError(content, (error) => Ref.set(streamFailure, Option.some(error))))
+        const httpBody = Multipart.body(
+          params,
+          Stream.tapError(content, (error) => Ref.set(streamFailure, Option.some(error)))
+        )
         const attempt = sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile).pipe(
           Effect.map(Either.right),
           Effect.catchAll((error) =>

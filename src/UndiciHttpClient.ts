@@ -139,7 +139,9 @@ export const makeDispatcher = (options: Options = {}): Effect.Effect<Undici.Disp
         headersTimeout: millis(options.headersTimeout ?? defaults.headersTimeout),
         bodyTimeout: millis(options.bodyTimeout ?? defaults.bodyTimeout),
         ...(options.connections === undefined ? {} : { connections: options.connections }),
-        ...(options.keepAliveTimeout === undefined ? {} : { keepAliveTimeout: keepAliveMillis(options.keepAliveTimeout) }),
+        ...(options.keepAliveTimeout === undefined
+          ? {}
+          : { keepAliveTimeout: keepAliveMillis(options.keepAliveTimeout) }),
         ...(options.connectTimeout === undefined ? {} : { connect: { timeout: millis(options.connectTimeout) } })
       })
     ),
@@ -179,8 +181,9 @@ export const layerDispatcher = (options: Options = {}): Layer.Layer<Dispatcher> 
  * @since 0.1.0
  * @category Layers
  */
-export const layerWithoutDispatcher = (options: RequestOptions = {}): Layer.Layer<HttpClient.HttpClient, never, Dispatcher> =>
-  Layer.effect(HttpClient.HttpClient, make(options))
+export const layerWithoutDispatcher = (
+  options: RequestOptions = {}
+): Layer.Layer<HttpClient.HttpClient, never, Dispatcher> => Layer.effect(HttpClient.HttpClient, make(options))
 
 /**
  * The client over its own `Agent`, built with `options` and destroyed with the layer.

@@ -10,7 +10,14 @@ const decodeBatch = Schema.decodeUnknownEither(Batch.Batch)
 
 describe("Batch", () => {
   it("decodes every official batch example", () => {
-    for (const name of ["Batch.object.json", "createBatch.response.json", "retrieveBatch.response.json", "cancelBatch.response.json"]) {
+    for (
+      const name of [
+        "Batch.object.json",
+        "createBatch.response.json",
+        "retrieveBatch.response.json",
+        "cancelBatch.response.json"
+      ]
+    ) {
       const result = decodeBatch(fixture(name))
       assert.isTrue(Either.isRight(result), `${name}: ${Either.isLeft(result) ? result.left.message : ""}`)
     }
@@ -43,8 +50,21 @@ describe("Batch", () => {
     }
     assert.isTrue(Either.isRight(decodeBatch(minimal)))
     const optionalKeys = [
-      "model", "errors", "output_file_id", "error_file_id", "in_progress_at", "expires_at", "finalizing_at",
-      "completed_at", "failed_at", "expired_at", "cancelling_at", "cancelled_at", "request_counts", "usage", "metadata"
+      "model",
+      "errors",
+      "output_file_id",
+      "error_file_id",
+      "in_progress_at",
+      "expires_at",
+      "finalizing_at",
+      "completed_at",
+      "failed_at",
+      "expired_at",
+      "cancelling_at",
+      "cancelled_at",
+      "request_counts",
+      "usage",
+      "metadata"
     ]
     const allNull = Object.fromEntries(optionalKeys.map((key) => [key, null]))
     assert.isTrue(Either.isRight(decodeBatch({ ...minimal, ...allNull })))
@@ -118,7 +138,24 @@ describe("Batch", () => {
   it("BatchId rejects anything that could change the URL path", () => {
     const check = Schema.decodeUnknownEither(Batch.BatchId)
     assert.isTrue(Either.isRight(check("batch_abc123")))
-    for (const id of ["", ".", "a/b", "a?b", "a#b", "a%2Fb", "..", "a..b", "a b", "a\tb", "a\nb", "a\u0000b", "a\\b", "x".repeat(257)]) {
+    for (
+      const id of [
+        "",
+        ".",
+        "a/b",
+        "a?b",
+        "a#b",
+        "a%2Fb",
+        "..",
+        "a..b",
+        "a b",
+        "a\tb",
+        "a\nb",
+        "a\u0000b",
+        "a\\b",
+        "x".repeat(257)
+      ]
+    ) {
       assert.isTrue(Either.isLeft(check(id)), JSON.stringify(id))
     }
   })

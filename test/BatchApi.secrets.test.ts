@@ -65,7 +65,14 @@ describe("the API key never leaks", () => {
     }).pipe(Effect.provide(Fake.layer((request) => {
       const path = request.url.pathname
       if (path.endsWith("batch_401")) {
-        return Fake.json(401, { error: { message: "Incorrect API key provided", type: "invalid_request_error", param: null, code: "invalid_api_key" } })
+        return Fake.json(401, {
+          error: {
+            message: "Incorrect API key provided",
+            type: "invalid_request_error",
+            param: null,
+            code: "invalid_api_key"
+          }
+        })
       }
       if (path.endsWith("batch_html")) return { status: 503, body: "<html>down</html>" }
       if (path.endsWith("batch_drop")) return { drop: true }
@@ -83,7 +90,9 @@ describe("the API key never leaks", () => {
       }
     }).pipe(Effect.provide(Fake.layer((request) =>
       request.url.pathname.endsWith("batch_1")
-        ? Fake.json(401, { error: { message: `Bad key: ${request.headers["authorization"]}`, type: "auth", param: null, code: null } })
+        ? Fake.json(401, {
+          error: { message: `Bad key: ${request.headers["authorization"]}`, type: "auth", param: null, code: null }
+        })
         : { status: 502, body: `<html>proxy saw ${request.headers["authorization"]}</html>` }
     ))))
 
@@ -91,14 +100,18 @@ describe("the API key never leaks", () => {
     Effect.gen(function*() {
       const lines: Array<string> = []
       const logger = Logger.make(({ message }) => lines.push(JSON.stringify(message)))
-      yield* BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ maxRetries: 1, jitter: false, baseDelay: 0 }) }).pipe(
+      yield* BatchApi.retrieveBatch("batch_1", {
+        retry: BatchSchedule.retry({ maxRetries: 1, jitter: false, baseDelay: 0 })
+      }).pipe(
         Effect.either,
         Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
         Logger.withMinimumLogLevel(LogLevel.All)
       )
       assert.isAbove(lines.length, 0)
       for (const line of lines) assert.notInclude(line, "SECRET")
-    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })))))
+    }).pipe(Effect.provide(Fake.layer(() =>
+      Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })
+    ))))
 
   it.effect("not in span names or attributes (HttpClient spans included), and spans are made per operation", () =>
     Effect.gen(function*() {
@@ -114,7 +127,10 @@ describe("the API key never leaks", () => {
       assert.strictEqual(http?.attributes.get("http.request.header.authorization"), "<redacted>")
       assert.strictEqual(http?.attributes.get("http.request.header.openai-organization"), "<redacted>")
       assert.strictEqual(http?.attributes.get("http.request.header.openai-project"), "<redacted>")
-      assert.strictEqual(spans.find((span) => span.name === "BatchApi.retrieveBatch")?.attributes.get("openai.batch_id"), "batch_1")
+      assert.strictEqual(
+        spans.find((span) => span.name === "BatchApi.retrieveBatch")?.attributes.get("openai.batch_id"),
+        "batch_1"
+      )
       assert.notInclude(JSON.stringify(spans.map((span) => [span.name, [...span.attributes]])), "SECRET")
     }).pipe(Effect.provide(Fake.layer(
       () => Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } }),
@@ -130,7 +146,6 @@ describe("the API key never leaks", () => {
       const [request] = yield* Fake.requests
       assert.isUndefined(request?.headers["traceparent"])
     }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson(), { "x-request-id": "req_42" })))))
-
 })
 
 describe("spans of the hot operations", () => {

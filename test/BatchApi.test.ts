@@ -97,7 +97,9 @@ describe("BatchApi operations", () => {
       yield* BatchApi.retrieveBatch("batch_1")
       const [request] = yield* Fake.requests
       assert.strictEqual(request?.url.href, "http://127.0.0.1:1/v1/batches/batch_1")
-    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson()), { baseUrl: "http://127.0.0.1:1/v1///" }))))
+    }).pipe(
+      Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson()), { baseUrl: "http://127.0.0.1:1/v1///" }))
+    ))
 })
 
 describe("client-side validation sends nothing", () => {
@@ -122,9 +124,15 @@ describe("client-side validation sends nothing", () => {
         BatchApi.cancelBatch("batch 1"),
         BatchApi.retrieveBatch("batch%2F1"),
         BatchApi.cancelBatch("."),
-        BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, { idempotencyKey: "" }),
-        BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, { idempotencyKey: "has space" }),
-        BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, { idempotencyKey: "k".repeat(513) })
+        BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, {
+          idempotencyKey: ""
+        }),
+        BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, {
+          idempotencyKey: "has space"
+        }),
+        BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, {
+          idempotencyKey: "k".repeat(513)
+        })
       ]
       for (const effect of failures) {
         const error = yield* Effect.flip(effect)
@@ -140,7 +148,10 @@ describe("client-side validation sends nothing", () => {
       if (limit._tag === "InvalidParamsError") assert.strictEqual(limit.field, "limit")
       assert.strictEqual(limit.message, "listBatches: limit must be an integer between 1 and 100")
       const id = yield* Effect.flip(BatchApi.retrieveBatch("../x"))
-      assert.strictEqual(id.message, "retrieveBatch: batchId must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters")
+      assert.strictEqual(
+        id.message,
+        "retrieveBatch: batchId must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters"
+      )
     }).pipe(Effect.provide(layer)))
 
   it.effect("never echoes the caller's values (metadata may be large or private), nor a schema dump", () =>
@@ -257,7 +268,9 @@ describe("errors", () => {
       assert.strictEqual(truncated._tag, "DecodeError")
     }).pipe(Effect.provide(Fake.layer((request) => {
       const path = request.url.pathname
-      if (path.endsWith("batch_1")) return { status: 200, body: "<html>ok</html>", headers: { "x-request-id": "req_9" } }
+      if (path.endsWith("batch_1")) {
+        return { status: 200, body: "<html>ok</html>", headers: { "x-request-id": "req_9" } }
+      }
       if (path.endsWith("batch_2")) return Fake.json(200, { ...Fake.batchJson(), created_at: "yesterday" })
       return { status: 200, body: JSON.stringify(Fake.batchJson()).slice(0, 40) }
     }))))
@@ -272,8 +285,14 @@ describe("errors", () => {
       assert.instanceOf(error.cause, Error)
       assert.include(error.message, "ECONNRESET")
       // The platform error (whose request holds the Authorization header) is not kept.
-      for (const text of [JSON.stringify(error), String(error), inspect(error, { depth: 10 })]) assert.notInclude(text, "SECRET")
-    }).pipe(Effect.provide(Fake.layer(() => ({ drop: true, cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) })))))
+      for (const text of [JSON.stringify(error), String(error), inspect(error, { depth: 10 })]) {
+        assert.notInclude(text, "SECRET")
+      }
+    }).pipe(
+      Effect.provide(
+        Fake.layer(() => ({ drop: true, cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) }))
+      )
+    ))
 
   it.effect("fields the API adds later are kept on batches and pages (readable with Batch.unknownFields)", () =>
     Effect.gen(function*() {
@@ -286,19 +305,32 @@ describe("errors", () => {
       assert.strictEqual(batch.status, "validating")
     }).pipe(Effect.provide(Fake.layer((request) =>
       request.url.pathname.endsWith("/batches")
-        ? Fake.json(200, { object: "list", data: [{ ...Fake.batchJson(), priority: "high" }], has_more: false, total_count: 1 })
+        ? Fake.json(200, {
+          object: "list",
+          data: [{ ...Fake.batchJson(), priority: "high" }],
+          has_more: false,
+          total_count: 1
+        })
         : Fake.json(200, { ...Fake.batchJson(), priority: "high" })
     ))))
 })
 
 describe("a create whose 2xx answer cannot be read", () => {
   const created = (request: Fake.Recorded) =>
-    Fake.batchJson({ id: "batch_made", created_at: 1_000_000, metadata: request.body === undefined ? null : Reflect.get(Object(request.body), "metadata") })
+    Fake.batchJson({
+      id: "batch_made",
+      created_at: 1_000_000,
+      metadata: request.body === undefined ? null : Reflect.get(Object(request.body), "metadata")
+    })
 
   it.effect("is looked up by its marker and returned; never sent twice", () =>
     Effect.gen(function*() {
       let made: ReturnType<typeof created> | undefined
-      const batch = yield* BatchApi.createBatch({ input_file_id: "file-abc123", endpoint: "/v1/chat/completions", completion_window: "24h" })
+      const batch = yield* BatchApi.createBatch({
+        input_file_id: "file-abc123",
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h"
+      })
         .pipe(
           Effect.provide(Fake.layer((request) => {
             if (request.method === "POST") {
@@ -316,7 +348,9 @@ describe("a create whose 2xx answer cannot be read", () => {
       for (const idempotencyMarker of [true, false]) {
         const posts = { count: 0 }
         const error = yield* Effect.flip(
-          BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, { idempotencyMarker }).pipe(
+          BatchApi.createBatch({ input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" }, {
+            idempotencyMarker
+          }).pipe(
             Effect.provide(Fake.layer((request) => {
               if (request.method === "POST") {
                 posts.count++
@@ -367,13 +401,17 @@ describe("logs", () => {
         assert.strictEqual(handled, "handled")
         assert.deepStrictEqual(lines.filter((line) => line.includes("unhandled")), [])
         // A failure the library retries is still logged at debug, once per attempt, in one line.
-        yield* BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ maxRetries: 1, baseDelay: 0, jitter: false }) }).pipe(
+        yield* BatchApi.retrieveBatch("batch_1", {
+          retry: BatchSchedule.retry({ maxRetries: 1, baseDelay: 0, jitter: false })
+        }).pipe(
           Effect.either,
           Effect.provide(layer),
           Logger.withMinimumLogLevel(LogLevel.All)
         )
         assert.deepStrictEqual(lines.filter((line) => line.includes("unhandled")), [])
         assert.strictEqual(lines.filter((line) => line.includes("attempt failed")).length, 2)
-      }).pipe(Effect.provide(Fake.layer(() => Fake.json(404, { error: { message: "No batch", type: "invalid_request_error", param: null, code: null } })))))
+      }).pipe(Effect.provide(Fake.layer(() =>
+        Fake.json(404, { error: { message: "No batch", type: "invalid_request_error", param: null, code: null } })
+      ))))
   }
 })

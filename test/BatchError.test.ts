@@ -12,7 +12,12 @@ import * as Fake from "./support/FakeHttp.js"
 const samples: ReadonlyArray<BatchError.BatchError> = [
   new BatchError.RateLimitError({ message: "429 slow", status: 429, method: "GET", url: "u", retryAfterMs: 1000 }),
   new BatchError.TransportError({ message: "reset", method: "GET", url: "u", reason: "Transport", code: "ECONNRESET" }),
-  new BatchError.InvalidParamsError({ message: "listBatches: limit ...", operation: "listBatches", field: "limit", issue: "..." }),
+  new BatchError.InvalidParamsError({
+    message: "listBatches: limit ...",
+    operation: "listBatches",
+    field: "limit",
+    issue: "..."
+  }),
   new BatchError.IdempotencyConflictError({
     message: "conflict",
     idempotencyKey: "k",
@@ -21,7 +26,14 @@ const samples: ReadonlyArray<BatchError.BatchError> = [
   }),
   new BatchError.WaitTimeoutError({ message: "gave up", batchId: "batch_1", waitedMs: 5 }),
   new BatchError.DuplicateCustomIdError({ message: "dup", line: 3, customId: "a", firstLine: 1 }),
-  new BatchError.MalformedLineError({ message: "bad", fileId: "file-1", file: "output", line: 2, issue: "x", excerpt: "{" })
+  new BatchError.MalformedLineError({
+    message: "bad",
+    fileId: "file-1",
+    file: "output",
+    line: 2,
+    issue: "x",
+    excerpt: "{"
+  })
 ]
 
 describe("BatchError: one error model", () => {
@@ -48,7 +60,9 @@ describe("BatchError: one error model", () => {
           Effect.provide(FakeFiles.layer(() => ({ status: 404 })))
         )
       )
-      for (const error of [fromApi, fromInput, fromResults, ...samples]) assert.isTrue(BatchError.isBatchError(error), error._tag)
+      for (const error of [fromApi, fromInput, fromResults, ...samples]) {
+        assert.isTrue(BatchError.isBatchError(error), error._tag)
+      }
       for (const other of [new Error("x"), { _tag: "NotFoundError" }, "NotFoundError", null, undefined]) {
         assert.isFalse(BatchError.isBatchError(other))
       }
@@ -64,7 +78,9 @@ describe("BatchError: one error model", () => {
   })
 
   it("a result line's union is separate: lines are data, not errors", () => {
-    const line = Either.getOrThrow(BatchLine.classify({ id: "r", custom_id: "a", response: null, error: { code: "x", message: "y" } }))
+    const line = Either.getOrThrow(
+      BatchLine.classify({ id: "r", custom_id: "a", response: null, error: { code: "x", message: "y" } })
+    )
     assert.isFalse(BatchError.isBatchError(line))
   })
 })

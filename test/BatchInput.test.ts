@@ -5,7 +5,8 @@ import * as BatchLine from "../src/BatchLine.js"
 import * as Fake from "./support/FakeFiles.js"
 
 const endpoint = "/v1/chat/completions"
-const chat = (id: string, content = "hi") => BatchLine.chatCompletion(id, { model: "gpt-4o-mini", messages: [{ role: "user", content }] })
+const chat = (id: string, content = "hi") =>
+  BatchLine.chatCompletion(id, { model: "gpt-4o-mini", messages: [{ role: "user", content }] })
 const decoder = new TextDecoder()
 const text = (bytes: Chunk.Chunk<Uint8Array>) => Chunk.toReadonlyArray(bytes).map((b) => decoder.decode(b)).join("")
 
@@ -107,7 +108,12 @@ describe("BatchInput", () => {
       const [request] = yield* Fake.requests
       assert.strictEqual(request?.bodyKind, "Stream")
       const parts = Fake.parseMultipart(request?.text ?? "", request?.contentType)
-      assert.deepStrictEqual(parts.map((p) => p.name), ["purpose", "expires_after[anchor]", "expires_after[seconds]", "file"])
+      assert.deepStrictEqual(parts.map((p) => p.name), [
+        "purpose",
+        "expires_after[anchor]",
+        "expires_after[seconds]",
+        "file"
+      ])
       assert.strictEqual(parts[0]?.value, "batch")
       assert.strictEqual(parts[3]?.filename, "job.jsonl")
       assert.strictEqual(parts[3]?.value, requests.map((r) => `${JSON.stringify(r)}\n`).join(""))
@@ -133,7 +139,9 @@ describe("BatchInput", () => {
 
   it.effect("passes a source stream's own error through the upload", () =>
     Effect.gen(function*() {
-      const error = yield* BatchInput.upload(Stream.concat(Stream.make(chat("a")), Stream.fail("db down" as const)), { endpoint })
+      const error = yield* BatchInput.upload(Stream.concat(Stream.make(chat("a")), Stream.fail("db down" as const)), {
+        endpoint
+      })
         .pipe(Effect.flip)
       assert.strictEqual(error, "db down")
     }).pipe(Effect.provide(Fake.layer(() => ({ status: 200, body: Fake.fileJson() })))))

@@ -80,7 +80,12 @@ describe("BatchLine", () => {
     })
 
     it("keeps a non-2xx line whose body has no envelope, with no error", () => {
-      const line = { id: "x", custom_id: "r3", response: { status_code: 500, request_id: null, body: { oops: 1 } }, error: null }
+      const line = {
+        id: "x",
+        custom_id: "r3",
+        response: { status_code: 500, request_id: null, body: { oops: 1 } },
+        error: null
+      }
       const result = Either.getOrThrow(decodeResult(line))
       assert.strictEqual(result._tag, "FailedResponse")
       if (result._tag === "FailedResponse") {
@@ -96,7 +101,11 @@ describe("BatchLine", () => {
 
     it("refuses a line with neither response nor error, and a line of the wrong shape", () => {
       assert.isTrue(Either.isLeft(decodeResult({ id: "x", custom_id: "r", response: null, error: null })))
-      assert.isTrue(Either.isLeft(decodeResult({ id: "x", custom_id: "r", response: { status_code: "200", body: {} }, error: null })))
+      assert.isTrue(
+        Either.isLeft(
+          decodeResult({ id: "x", custom_id: "r", response: { status_code: "200", body: {} }, error: null })
+        )
+      )
       assert.isTrue(Either.isLeft(decodeResult({ custom_id: "r", response: null, error: { code: "x" } })))
     })
 

@@ -10,8 +10,7 @@ const bytesOf = (...chunks: ReadonlyArray<string | Uint8Array>) =>
   Stream.fromIterable(chunks.map((chunk) => typeof chunk === "string" ? encoder.encode(chunk) : chunk))
 
 const source = { fileId: "file-out", file: "output" } as const
-const decodeAll = (options: Parameters<typeof BatchResults.decode>[1] = {}) =>
-(stream: Stream.Stream<Uint8Array>) =>
+const decodeAll = (options: Parameters<typeof BatchResults.decode>[1] = {}) => (stream: Stream.Stream<Uint8Array>) =>
   Stream.runCollect(BatchResults.decode(source, options)(stream)).pipe(Effect.map(Chunk.toReadonlyArray))
 
 const ids = (results: ReadonlyArray<BatchLine.BatchResult>) => results.map((r) => r.custom_id)
@@ -100,7 +99,10 @@ const serveFiles = (files: Record<string, ReadonlyArray<string>>): Fake.Responde
   const match = /\/files\/([^/]+)\/content$/.exec(request.url.pathname)
   const chunks = match === null ? undefined : files[match[1] ?? ""]
   return chunks === undefined
-    ? { status: 404, body: { error: { message: "No such File object", type: "invalid_request_error", param: "id", code: null } } }
+    ? {
+      status: 404,
+      body: { error: { message: "No such File object", type: "invalid_request_error", param: "id", code: null } }
+    }
     : { status: 200, chunks, headers: { "content-type": "application/octet-stream" } }
 }
 
@@ -201,12 +203,15 @@ describe("BatchResults.join", () => {
     }))
 })
 
-
-
 describe("BatchResults.decode of a file delivered in one huge chunk", () => {
   it.effect("emits bounded chunks: folding 60,000 results of one 8 MB chunk does not overflow the stack", () =>
     Effect.gen(function*() {
-      const line = JSON.stringify({ id: "r", custom_id: "x", response: { status_code: 200, request_id: "q", body: { a: 1 } }, error: null })
+      const line = JSON.stringify({
+        id: "r",
+        custom_id: "x",
+        response: { status_code: 200, request_id: "q", body: { a: 1 } },
+        error: null
+      })
       const text = Array.from({ length: 60_000 }, (_, i) => line.replace("\"x\"", `"x${i}"`)).join("\n") + "\n"
       const results = BatchResults.decode({ fileId: "f", file: "output" })(Stream.make(new TextEncoder().encode(text)))
       assert.strictEqual(yield* Stream.runFold(results, 0, (n) => n + 1), 60_000)

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, TestClock } from "effect"
+import type { Duration } from "effect"
+import { Effect, Fiber, TestClock } from "effect"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeHttp.js"
@@ -29,8 +30,9 @@ describe("retry schedule", () => {
       const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
       assert.strictEqual(result._tag, "Right")
       assert.deepStrictEqual(times, [0, 500, 1500])
-    }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow down")), Fake.json(503, envelope("busy")), ok))))
-  )
+    }).pipe(
+      Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow down")), Fake.json(503, envelope("busy")), ok)))
+    ))
 
   it.effect("gives up after 2 retries (3 attempts) by default and returns the last error", () =>
     Effect.gen(function*() {
@@ -42,7 +44,9 @@ describe("retry schedule", () => {
 
   it.effect("doubles up to the 8 s cap", () =>
     Effect.gen(function*() {
-      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ jitter: false, maxRetries: 7 }) }))
+      const { times } = yield* timed(
+        BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ jitter: false, maxRetries: 7 }) })
+      )
       const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0))
       assert.deepStrictEqual(gaps, [500, 1000, 2000, 4000, 8000, 8000, 8000])
     }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom"))))))
@@ -122,7 +126,9 @@ describe("retry schedule", () => {
       const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_400", { retry: exact }))
       assert.deepStrictEqual(times, [0, 500])
       assert.strictEqual(result._tag, "Right")
-    }).pipe(Effect.provide(Fake.layer(script(Fake.json(400, envelope("try again"), { "x-should-retry": "true" }), ok)))))
+    }).pipe(
+      Effect.provide(Fake.layer(script(Fake.json(400, envelope("try again"), { "x-should-retry": "true" }), ok)))
+    ))
 
   it.effect("which statuses are retried: 408, 409, 429, 5xx yes; 400, 401, 403, 404, 422 no", () =>
     Effect.gen(function*() {
@@ -164,11 +170,14 @@ describe("retry schedule", () => {
 
   it.effect("the per-attempt timeout fires even in an uninterruptible region (a cancel in a finalizer, say)", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(Effect.uninterruptible(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.noRetry })))
+      const { result, times } = yield* timed(
+        Effect.uninterruptible(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.noRetry }))
+      )
       assert.deepStrictEqual(times, [0])
       assert.strictEqual(result._tag, "Left")
-      if (result._tag === "Left" && result.left._tag === "TransportError") assert.strictEqual(result.left.reason, "Timeout")
-      else assert.fail("expected a timeout")
+      if (result._tag === "Left" && result.left._tag === "TransportError") {
+        assert.strictEqual(result.left.reason, "Timeout")
+      } else assert.fail("expected a timeout")
     }).pipe(Effect.provide(Fake.layer(() => ({ hang: true }), { timeout: "2 seconds" }))))
 
   it.effect("the total deadline: no retry starts after it", () =>
@@ -187,11 +196,14 @@ describe("retry schedule", () => {
     Effect.gen(function*() {
       const { times } = yield* timed(BatchApi.retrieveBatch("batch_1"))
       assert.strictEqual(times.length, 6)
-    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom")), { retry: BatchSchedule.retry({ maxRetries: 5 }) }))))
+    }).pipe(Effect.provide(Fake.layer(() =>
+      Fake.json(500, envelope("boom")), { retry: BatchSchedule.retry({ maxRetries: 5 }) }))))
 
   it.effect("per scope (withRetry) over the layer's, and per call over both", () =>
     Effect.gen(function*() {
-      const scoped = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(BatchSchedule.retry({ maxRetries: 1 }))))
+      const scoped = yield* timed(
+        BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(BatchSchedule.retry({ maxRetries: 1 })))
+      )
       assert.strictEqual(scoped.times.length, 2)
       const perCall = yield* timed(
         BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.noRetry }).pipe(
@@ -203,7 +215,8 @@ describe("retry schedule", () => {
       // Outside the scope, the layer's policy (5 retries) again.
       const outside = yield* timed(BatchApi.retrieveBatch("batch_1"))
       assert.strictEqual(outside.times.length, 3 + 6)
-    }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("boom")), { retry: BatchSchedule.retry({ maxRetries: 5 }) }))))
+    }).pipe(Effect.provide(Fake.layer(() =>
+      Fake.json(500, envelope("boom")), { retry: BatchSchedule.retry({ maxRetries: 5 }) }))))
 
   it.effect("without any override, the default policy: 2 retries", () =>
     Effect.gen(function*() {
@@ -250,7 +263,9 @@ describe("a retried create never makes a second batch", () => {
     const server = committingServer()
     return Effect.gen(function*() {
       const { result, times } = yield* timed(
-        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" }, { retry: exact })
+        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" }, {
+          retry: exact
+        })
       )
       assert.strictEqual(result._tag, "Right")
       if (result._tag === "Right") assert.strictEqual(result.right.id, "batch_1")
@@ -260,18 +275,27 @@ describe("a retried create never makes a second batch", () => {
       assert.deepStrictEqual(times, [0, 500])
       const key = log[0]?.headers["idempotency-key"]
       assert.isString(key)
-      assert.strictEqual((log[0]?.body as { metadata: Record<string, string> }).metadata[BatchApi.idempotencyMetadataKey], key)
+      assert.strictEqual(
+        (log[0]?.body as { metadata: Record<string, string> }).metadata[BatchApi.idempotencyMetadataKey],
+        key
+      )
     }).pipe(Effect.provide(Fake.layer(server.responder)))
   })
 
   it.effect("a create that did not reach the server (lookup finds nothing) is re-sent with the same key", () =>
     Effect.gen(function*() {
       const { result } = yield* timed(
-        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" }, { retry: exact })
+        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" }, {
+          retry: exact
+        })
       )
       assert.strictEqual(result._tag, "Right")
       const log = yield* Fake.requests
-      assert.deepStrictEqual(log.map((r) => `${r.method} ${r.url.pathname}`), ["POST /v1/batches", "GET /v1/batches", "POST /v1/batches"])
+      assert.deepStrictEqual(log.map((r) => `${r.method} ${r.url.pathname}`), [
+        "POST /v1/batches",
+        "GET /v1/batches",
+        "POST /v1/batches"
+      ])
       assert.strictEqual(log[0]?.headers["idempotency-key"], log[2]?.headers["idempotency-key"])
     }).pipe(Effect.provide(Fake.layer((request, index) =>
       index === 0
@@ -299,13 +323,25 @@ describe("a retried create never makes a second batch", () => {
       Fake.json(200, {
         object: "list",
         has_more: false,
-        data: [Fake.batchJson({ id: "batch_old", input_file_id: "file-1", endpoint: "/v1/embeddings", created_at: 0, metadata: { [BatchApi.idempotencyMetadataKey]: "nightly-1" } })]
+        data: [
+          Fake.batchJson({
+            id: "batch_old",
+            input_file_id: "file-1",
+            endpoint: "/v1/embeddings",
+            created_at: 0,
+            metadata: { [BatchApi.idempotencyMetadataKey]: "nightly-1" }
+          })
+        ]
       })
     ))))
 
   it.effect("a 429 on create is re-sent without a lookup (it certainly created nothing)", () =>
     Effect.gen(function*() {
-      yield* timed(BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" }, { retry: exact }))
+      yield* timed(
+        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" }, {
+          retry: exact
+        })
+      )
       const log = yield* Fake.requests
       assert.deepStrictEqual(log.map((r) => r.method), ["POST", "POST"])
     }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow")), ok)))))
@@ -327,7 +363,12 @@ describe("a retried create never makes a second batch", () => {
     Effect.gen(function*() {
       const metadata = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, "v"]))
       const { result } = yield* timed(
-        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h", metadata }, { retry: exact })
+        BatchApi.createBatch({
+          input_file_id: "file-1",
+          endpoint: "/v1/embeddings",
+          completion_window: "24h",
+          metadata
+        }, { retry: exact })
       )
       assert.strictEqual(result._tag, "Left")
       const log = yield* Fake.requests

@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Schedule, Stream, TestClock } from "effect"
-import * as BatchApi from "../src/BatchApi.js"
-import * as BatchWait from "../src/BatchWait.js"
+import type { Duration } from "effect"
+import { Chunk, Effect, Fiber, Schedule, Stream, TestClock } from "effect"
+import type * as BatchApi from "../src/BatchApi.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
+import * as BatchWait from "../src/BatchWait.js"
 import * as Fake from "./support/FakeHttp.js"
 
 const minute = 60_000
@@ -35,7 +36,9 @@ const lifecycle = (plan: Plan) => {
       const done = Math.min(total, Math.floor(total * Math.max(0, cancelAt - validating) / plan.inProgress))
       return { status: t < cancelAt + (plan.cancelling ?? 2 * minute) ? "cancelling" : "cancelled", completed: done }
     }
-    if (plan.override && t >= plan.override[0] && t < plan.override[1]) return { status: plan.override[2], completed: 0 }
+    if (plan.override && t >= plan.override[0] && t < plan.override[1]) {
+      return { status: plan.override[2], completed: 0 }
+    }
     if (t < validating) return { status: "validating", completed: 0 }
     if (t < validating + plan.inProgress) {
       return { status: "in_progress", completed: Math.floor(total * (t - validating) / plan.inProgress) }
@@ -53,7 +56,15 @@ const lifecycle = (plan: Plan) => {
       request_counts: { total, completed, failed: 0 },
       output_file_id: status === "completed" || status === "cancelled" || status === "expired" ? "file-out" : null,
       errors: status === "failed"
-        ? { object: "list", data: [{ code: "invalid_json_line", message: "This line is not parseable as valid JSON.", line: 7, param: null }] }
+        ? {
+          object: "list",
+          data: [{
+            code: "invalid_json_line",
+            message: "This line is not parseable as valid JSON.",
+            line: 7,
+            param: null
+          }]
+        }
         : null
     })
   }
@@ -61,14 +72,27 @@ const lifecycle = (plan: Plan) => {
     if (request.method === "POST" && request.url.pathname.endsWith("/cancel")) {
       const { status } = statusAt(request.at)
       if (["completed", "failed", "expired", "cancelled"].includes(status)) {
-        return Fake.json(400, { error: { message: `Cannot cancel a batch with status '${status}'.`, type: "invalid_request_error", param: null, code: null } })
+        return Fake.json(400, {
+          error: {
+            message: `Cannot cancel a batch with status '${status}'.`,
+            type: "invalid_request_error",
+            param: null,
+            code: null
+          }
+        })
       }
       cancelAt ??= request.at
       return Fake.json(200, batchAt(request.at))
     }
     const index = gets++
-    if (plan.failingPolls?.has(index)) return Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })
-    return Fake.json(200, batchAt(request.at), plan.pollAfterMs === undefined ? {} : { "openai-poll-after-ms": String(plan.pollAfterMs) })
+    if (plan.failingPolls?.has(index)) {
+      return Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })
+    }
+    return Fake.json(
+      200,
+      batchAt(request.at),
+      plan.pollAfterMs === undefined ? {} : { "openai-poll-after-ms": String(plan.pollAfterMs) }
+    )
   }
   return { responder, completedAt }
 }
@@ -133,13 +157,20 @@ describe("awaitBatch", () => {
       // one hour at the 60 s cap: 60 or 61 polls, not thousands
       assert.isAtLeast(during.length, 59)
       assert.isAtMost(during.length, 61)
-    }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 2 * hour, override: [hour, 2 * hour, "paused"] }).responder))))
+    }).pipe(
+      Effect.provide(Fake.layer(lifecycle({ inProgress: 2 * hour, override: [hour, 2 * hour, "paused"] }).responder))
+    ))
 
   it.effect("the default deadline is expires_at + 1 h; the timeout error carries the last batch", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: BatchSchedule.every("10 minutes") }), "30 hours")
+      const result = yield* run(
+        BatchWait.awaitBatch("batch_1", { schedule: BatchSchedule.every("10 minutes") }),
+        "30 hours"
+      )
       assert.strictEqual(result._tag, "Left")
-      if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") return assert.fail("expected WaitTimeoutError")
+      if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") {
+        return assert.fail("expected WaitTimeoutError")
+      }
       assert.strictEqual(result.left.waitedMs, 25 * hour)
       assert.strictEqual(result.left.lastBatch?.status, "in_progress")
       assert.strictEqual(result.left.batchId, "batch_1")
@@ -165,7 +196,12 @@ describe("awaitBatch", () => {
 
   it.effect("a schedule that ends before the batch does is a timeout too", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: Schedule.intersect(BatchSchedule.every("1 minute"), Schedule.recurs(3)) }), "1 hour")
+      const result = yield* run(
+        BatchWait.awaitBatch("batch_1", {
+          schedule: Schedule.intersect(BatchSchedule.every("1 minute"), Schedule.recurs(3))
+        }),
+        "1 hour"
+      )
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left") {
         assert.strictEqual(result.left._tag, "WaitTimeoutError")
@@ -194,14 +230,19 @@ describe("awaitBatch", () => {
 
   it.effect("a 429 with a long Retry-After slows the polls (capped at 5 minutes) instead of ending the wait", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }), "3 hours")
+      const result = yield* run(
+        BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }),
+        "3 hours"
+      )
       assert.strictEqual(result._tag, "Right")
       const times = (yield* Fake.requests).map((r) => r.at)
       const after429 = (times[4] ?? 0) - (times[3] ?? 0)
       assert.strictEqual(after429, 5 * minute)
     }).pipe(Effect.provide(Fake.layer((request, index) =>
       index === 3
-        ? Fake.json(429, { error: { message: "slow down", type: "rate_limit", param: null, code: null } }, { "retry-after": "3600" })
+        ? Fake.json(429, { error: { message: "slow down", type: "rate_limit", param: null, code: null } }, {
+          "retry-after": "3600"
+        })
         : lifecycle({ inProgress: 30 * minute }).responder(request, index)
     ))))
 
@@ -213,7 +254,10 @@ describe("awaitBatch", () => {
   for (const [name, status, headers, expected] of firstPollHints) {
     it.effect(`the FIRST poll's retry hint is honoured too: ${name}`, () =>
       Effect.gen(function*() {
-        const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }), "3 hours")
+        const result = yield* run(
+          BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }),
+          "3 hours"
+        )
         assert.strictEqual(result._tag, "Right")
         const times = (yield* Fake.requests).map((r) => r.at)
         assert.strictEqual((times[1] ?? 0) - (times[0] ?? 0), expected)
@@ -226,7 +270,16 @@ describe("awaitBatch", () => {
 
   it.effect("a bad id is refused before any request, naming the wait the caller called", () =>
     Effect.gen(function*() {
-      const cases: ReadonlyArray<readonly [string, Effect.Effect<unknown, { readonly _tag: string; readonly message: string; readonly operation?: string }, BatchApi.BatchApi>]> = [
+      const cases: ReadonlyArray<
+        readonly [
+          string,
+          Effect.Effect<
+            unknown,
+            { readonly _tag: string; readonly message: string; readonly operation?: string },
+            BatchApi.BatchApi
+          >
+        ]
+      > = [
         ["awaitBatch", BatchWait.awaitBatch("a/b")],
         ["awaitCompleted", BatchWait.awaitCompleted("a/b")],
         ["cancelBatchAndWait", BatchWait.cancelBatchAndWait("a/b")],
@@ -250,9 +303,14 @@ describe("awaitBatch", () => {
 
   it.effect("a first poll that never succeeds ends at the deadline with WaitTimeoutError", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchWait.awaitBatch("batch_1", { timeout: "10 minutes", retry: BatchSchedule.noRetry }), "1 hour")
+      const result = yield* run(
+        BatchWait.awaitBatch("batch_1", { timeout: "10 minutes", retry: BatchSchedule.noRetry }),
+        "1 hour"
+      )
       assert.strictEqual(result._tag, "Left")
-      if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") return assert.fail("expected WaitTimeoutError")
+      if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") {
+        return assert.fail("expected WaitTimeoutError")
+      }
       assert.isUndefined(result.left.lastBatch)
       assert.include(result.left.message, "no poll succeeded")
       assert.isAtMost(result.left.waitedMs, 10 * minute)
@@ -346,7 +404,9 @@ describe("cancelBatchAndWait", () => {
   for (const cancellingMinutes of [10, 25]) {
     it.effect(`waits out a ${cancellingMinutes}-minute cancel window`, () =>
       Effect.gen(function*() {
-        const fiber = yield* Effect.fork(BatchWait.cancelBatchAndWait("batch_1", { schedule: BatchSchedule.cancelWindow({ jitter: false }) }))
+        const fiber = yield* Effect.fork(
+          BatchWait.cancelBatchAndWait("batch_1", { schedule: BatchSchedule.cancelWindow({ jitter: false }) })
+        )
         yield* TestClock.adjust("1 hour")
         const batch = yield* Fiber.join(fiber)
         assert.strictEqual(batch.status, "cancelled")
@@ -356,14 +416,20 @@ describe("cancelBatchAndWait", () => {
         const last = log[log.length - 1]?.at ?? 0
         assert.isAtLeast(last, cancellingMinutes * minute)
         assert.isAtMost(last - cancellingMinutes * minute, 30_000)
-      }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 10 * hour, cancelling: cancellingMinutes * minute }).responder))))
+      }).pipe(
+        Effect.provide(
+          Fake.layer(lifecycle({ inProgress: 10 * hour, cancelling: cancellingMinutes * minute }).responder)
+        )
+      ))
   }
 
   it.effect("a cancel window past the 30-minute deadline fails with the last (cancelling) batch", () =>
     Effect.gen(function*() {
       const result = yield* run(BatchWait.cancelBatchAndWait("batch_1"), "2 hours")
       assert.strictEqual(result._tag, "Left")
-      if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") return assert.fail("expected WaitTimeoutError")
+      if (result._tag !== "Left" || result.left._tag !== "WaitTimeoutError") {
+        return assert.fail("expected WaitTimeoutError")
+      }
       assert.strictEqual(result.left.lastBatch?.status, "cancelling")
       assert.strictEqual(result.left.waitedMs, 30 * minute)
     }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 10 * hour, cancelling: 40 * minute }).responder))))
@@ -404,9 +470,21 @@ describe("cancelBatchAndWait", () => {
 function lifecycleRacing(): Fake.Responder {
   return (request, index) => {
     if (request.method === "POST") {
-      return Fake.json(400, { error: { message: "Cannot cancel a batch with status 'completed'.", type: "invalid_request_error", param: null, code: null } })
+      return Fake.json(400, {
+        error: {
+          message: "Cannot cancel a batch with status 'completed'.",
+          type: "invalid_request_error",
+          param: null,
+          code: null
+        }
+      })
     }
-    return Fake.json(200, Fake.batchJson({ status: index === 0 ? "finalizing" : "completed", output_file_id: index === 0 ? null : "file-out" }))
+    return Fake.json(
+      200,
+      Fake.batchJson({
+        status: index === 0 ? "finalizing" : "completed",
+        output_file_id: index === 0 ? null : "file-out"
+      })
+    )
   }
 }
-

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Config, ConfigProvider, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { readFileSync } from "node:fs"
-import * as OpenAiConfig from "../src/OpenAiConfig.js"
 import { userAgent } from "../src/internal/http.js"
 import { packageName, packageVersion } from "../src/internal/version.js"
+import * as OpenAiConfig from "../src/OpenAiConfig.js"
 
 const fromEnv = (env: Record<string, string>) =>
   Effect.flatMap(OpenAiConfig.OpenAiConfig, Effect.succeed).pipe(
@@ -67,7 +67,10 @@ describe("OpenAiConfig", () => {
   it.effect("a ConfigError names the key the user configured, or the option a plain value was given as", () =>
     Effect.gen(function*() {
       const mine = yield* Effect.flip(
-        Effect.provide(OpenAiConfig.OpenAiConfig, OpenAiConfig.layerConfig({ apiKey: Config.redacted("MY_OPENAI_KEY") })).pipe(
+        Effect.provide(
+          OpenAiConfig.OpenAiConfig,
+          OpenAiConfig.layerConfig({ apiKey: Config.redacted("MY_OPENAI_KEY") })
+        ).pipe(
           Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MY_OPENAI_KEY", "  "]])))
         )
       )
@@ -77,7 +80,10 @@ describe("OpenAiConfig", () => {
       const nested = yield* Effect.flip(
         Effect.provide(
           OpenAiConfig.OpenAiConfig,
-          OpenAiConfig.layerConfig({ apiKey: Config.nested(Config.redacted("KEY"), "openai"), baseUrl: Config.succeed("https://u:p@x/v1") })
+          OpenAiConfig.layerConfig({
+            apiKey: Config.nested(Config.redacted("KEY"), "openai"),
+            baseUrl: Config.succeed("https://u:p@x/v1")
+          })
         ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["openai.KEY", "sk-fine"]]))))
       )
       // The key is fine; the base URL was a plain value: it is reported under the option's name.
@@ -85,7 +91,10 @@ describe("OpenAiConfig", () => {
       if (nested._op === "InvalidData") assert.deepStrictEqual(nested.path, ["baseUrl"])
       assert.notInclude(String(nested), "OPENAI_BASE_URL")
       const badNested = yield* Effect.flip(
-        Effect.provide(OpenAiConfig.OpenAiConfig, OpenAiConfig.layerConfig({ apiKey: Config.nested(Config.redacted("KEY"), "openai") })).pipe(
+        Effect.provide(
+          OpenAiConfig.OpenAiConfig,
+          OpenAiConfig.layerConfig({ apiKey: Config.nested(Config.redacted("KEY"), "openai") })
+        ).pipe(
           Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["openai.KEY", "sk x"]])))
         )
       )
@@ -95,7 +104,9 @@ describe("OpenAiConfig", () => {
 
   it.effect("credentials in the base URL and a timeout that is not positive are config errors", () =>
     Effect.gen(function*() {
-      const creds = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://user:pw@proxy.test/v1" }))
+      const creds = yield* Effect.flip(
+        OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://user:pw@proxy.test/v1" })
+      )
       assert.include(String(creds), "credentials")
       assert.notInclude(String(creds), "pw@")
       const zero = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), timeout: 0 }))
@@ -114,17 +125,25 @@ describe("OpenAiConfig", () => {
 
   it.effect("layer and layerConfig build the same service", () =>
     Effect.gen(function*() {
-      const a = yield* Effect.provide(OpenAiConfig.OpenAiConfig, OpenAiConfig.layer({ apiKey: Redacted.make("k"), timeout: "5 seconds" }))
+      const a = yield* Effect.provide(
+        OpenAiConfig.OpenAiConfig,
+        OpenAiConfig.layer({ apiKey: Redacted.make("k"), timeout: "5 seconds" })
+      )
       assert.isTrue(Duration.equals(a.timeout, Duration.seconds(5)))
       const b = yield* Effect.provide(
         OpenAiConfig.OpenAiConfig,
-        Layer.fresh(OpenAiConfig.layerConfig({ apiKey: Config.succeed(Redacted.make("k")), timeout: Config.succeed("5 seconds") }))
+        Layer.fresh(
+          OpenAiConfig.layerConfig({ apiKey: Config.succeed(Redacted.make("k")), timeout: Config.succeed("5 seconds") })
+        )
       )
       assert.deepStrictEqual({ ...a, apiKey: undefined }, { ...b, apiKey: undefined })
     }))
 
   it("the User-Agent names this package and the version in package.json", () => {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { name: string; version: string }
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      name: string
+      version: string
+    }
     assert.strictEqual(packageName, pkg.name)
     assert.strictEqual(packageVersion, pkg.version)
     assert.strictEqual(userAgent, `${pkg.name}/${pkg.version}`)

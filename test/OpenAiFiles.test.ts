@@ -24,7 +24,11 @@ describe("OpenAiFiles", () => {
       assert.strictEqual(file.id, "file-abc123")
       assert.isUndefined(file.status)
     }
-    const withStatus = Schema.decodeUnknownSync(OpenAiFiles.OpenAIFile)({ ...Fake.fileJson(), status: "processed", purpose: "new_purpose" })
+    const withStatus = Schema.decodeUnknownSync(OpenAiFiles.OpenAIFile)({
+      ...Fake.fileJson(),
+      status: "processed",
+      purpose: "new_purpose"
+    })
     assert.strictEqual(withStatus.status, "processed")
     assert.strictEqual(withStatus.purpose, "new_purpose")
   })
@@ -86,7 +90,11 @@ describe("OpenAiFiles", () => {
 
   it.effect("does not retry a streamed upload that got a 500, but retries a replayable one", () =>
     Effect.gen(function*() {
-      const streamed = yield* OpenAiFiles.uploadFile({ file: Stream.make(new Uint8Array([65])), filename: "x", purpose: "batch" })
+      const streamed = yield* OpenAiFiles.uploadFile({
+        file: Stream.make(new Uint8Array([65])),
+        filename: "x",
+        purpose: "batch"
+      })
         .pipe(Effect.flip)
       assert.strictEqual(streamed._tag, "InternalServerError")
       assert.strictEqual((yield* Fake.requests).length, 1)
@@ -95,9 +103,13 @@ describe("OpenAiFiles", () => {
       const file = yield* Fiber.join(fiber)
       assert.strictEqual(file.id, "file-abc123")
       assert.strictEqual((yield* Fake.requests).length, 4)
-    }).pipe(Effect.provide(Fake.layer((_, index) =>
-      index === 3 ? { status: 200, body: Fake.fileJson() } : { status: 500, body: { error: { message: "boom" } } }
-    ))))
+    }).pipe(
+      Effect.provide(
+        Fake.layer((_, index) =>
+          index === 3 ? { status: 200, body: Fake.fileJson() } : { status: 500, body: { error: { message: "boom" } } }
+        )
+      )
+    ))
 
   it.effect("validates file ids and upload parameters before sending", () =>
     Effect.gen(function*() {
@@ -168,7 +180,11 @@ describe("OpenAiFiles", () => {
     Effect.gen(function*() {
       const error = yield* OpenAiFiles.retrieveFile("file-abc123").pipe(Effect.flip)
       assert.strictEqual(error._tag, "DecodeError")
-      const uploadError = yield* OpenAiFiles.uploadFile({ file: Stream.make(new Uint8Array([1])), filename: "x", purpose: "batch" })
+      const uploadError = yield* OpenAiFiles.uploadFile({
+        file: Stream.make(new Uint8Array([1])),
+        filename: "x",
+        purpose: "batch"
+      })
         .pipe(Effect.flip)
       assert.strictEqual(uploadError._tag, "DecodeError")
       assert.notInclude(JSON.stringify([error, uploadError]), Fake.testKey)
@@ -234,7 +250,7 @@ describe("OpenAiFiles over HTTP", () => {
   for (const [name, transport] of transports) {
     it.scopedLive(`${name}: streams a multipart upload (chunked) and a download`, () =>
       Effect.gen(function*() {
-        const { origin, captured } = yield* loopback
+        const { captured, origin } = yield* loopback
         const layer = OpenAiFiles.layer.pipe(
           Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(Fake.testKey), baseUrl: `${origin}/v1` })),
           Layer.provide(transport)

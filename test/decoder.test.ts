@@ -19,8 +19,27 @@ const random = (seed: number) => () => {
 }
 
 const replacements: ReadonlyArray<unknown> = [
-  null, undefined, 0, -1, 1.5, "", "x", "paused", "completed", true, false, [], {}, [1], { a: 1 },
-  { total: 1, completed: 1, failed: 0 }, { data: [{ code: "c", line: null }] }, { k: "v" }, { k: 1 }, "batch", "list"
+  null,
+  undefined,
+  0,
+  -1,
+  1.5,
+  "",
+  "x",
+  "paused",
+  "completed",
+  true,
+  false,
+  [],
+  {},
+  [1],
+  { a: 1 },
+  { total: 1, completed: 1, failed: 0 },
+  { data: [{ code: "c", line: null }] },
+  { k: "v" },
+  { k: 1 },
+  "batch",
+  "list"
 ]
 
 /** Replaces, deletes or adds one value somewhere in a JSON tree. */
@@ -34,7 +53,9 @@ const mutate = (value: unknown, next: () => number): unknown => {
   if (typeof value === "object" && value !== null) {
     const keys = Object.keys(value)
     const roll = next()
-    if (keys.length === 0 || roll < 0.1) return { ...value, [pick(["extra", "status", "id", "metadata", "object"])]: pick(replacements) }
+    if (keys.length === 0 || roll < 0.1) {
+      return { ...value, [pick(["extra", "status", "id", "metadata", "object"])]: pick(replacements) }
+    }
     const key = pick(keys)
     const rest = Object.fromEntries(Object.entries(value).filter(([k]) => k !== key))
     if (roll < 0.25) return rest
@@ -57,7 +78,10 @@ const same = <A, I>(schema: Schema.Schema<A, I>, inputs: ReadonlyArray<unknown>)
       assert.deepStrictEqual(a.right, b.right, JSON.stringify(input))
     }
     if (Either.isLeft(a) && Either.isLeft(b)) {
-      assert.strictEqual(ParseResult.TreeFormatter.formatIssueSync(a.left), ParseResult.TreeFormatter.formatIssueSync(b.left))
+      assert.strictEqual(
+        ParseResult.TreeFormatter.formatIssueSync(a.left),
+        ParseResult.TreeFormatter.formatIssueSync(b.left)
+      )
     }
   }
   return valid
@@ -65,7 +89,11 @@ const same = <A, I>(schema: Schema.Schema<A, I>, inputs: ReadonlyArray<unknown>)
 
 describe("internal/decoder", () => {
   it("keeps fields the schema does not know, at every level, on the fast path and on Schema's", () => {
-    const batch = { ...(fixture("Batch.object.json") as object), new_field: { nested: [1] }, request_counts: { total: 1, completed: 1, failed: 0, paused: 2 } }
+    const batch = {
+      ...(fixture("Batch.object.json") as object),
+      new_field: { nested: [1] },
+      request_counts: { total: 1, completed: 1, failed: 0, paused: 2 }
+    }
     const page = { object: "list", data: [batch], has_more: false, next_page_token: "t" }
     const decoded = Decoder.make(Batch.BatchPage)(page)
     assert.isTrue(Either.isRight(decoded))
@@ -81,9 +109,11 @@ describe("internal/decoder", () => {
     assert.isTrue(Either.isLeft(Decoder.make(Batch.BatchPage)({ ...page, data: [{ ...batch, created_at: "x" }] })))
     // The slow path (anything the fast path does not take) keeps them too.
     const Tagged = Schema.Struct({ a: Schema.String }).pipe(Schema.attachPropertySignature("kind", "x"))
-    assert.deepStrictEqual(Decoder.make(Tagged)({ kind: "x", a: "s", more: 1 }), Either.right({ kind: "x" as const, a: "s", more: 1 }))
+    assert.deepStrictEqual(
+      Decoder.make(Tagged)({ kind: "x", a: "s", more: 1 }),
+      Either.right({ kind: "x" as const, a: "s", more: 1 })
+    )
   })
-
 
   it("takes the fast path for the wire model", () => {
     assert.isTrue(Decoder.isCompiled(Batch.Batch))
@@ -94,8 +124,22 @@ describe("internal/decoder", () => {
     assert.isTrue(Decoder.isCompiled(BatchLine.BatchRequestOutput))
     const next = random(7)
     const lines = [
-      { id: "batch_req_1", custom_id: "a", response: { status_code: 200, request_id: "req_1", body: { id: "chatcmpl-1", choices: [] } }, error: null },
-      { id: "batch_req_2", custom_id: "b", response: { status_code: 400, request_id: null, body: { error: { message: "bad", type: "invalid_request_error", param: null, code: null } } }, error: null },
+      {
+        id: "batch_req_1",
+        custom_id: "a",
+        response: { status_code: 200, request_id: "req_1", body: { id: "chatcmpl-1", choices: [] } },
+        error: null
+      },
+      {
+        id: "batch_req_2",
+        custom_id: "b",
+        response: {
+          status_code: 400,
+          request_id: null,
+          body: { error: { message: "bad", type: "invalid_request_error", param: null, code: null } }
+        },
+        error: null
+      },
       { id: "batch_req_3", custom_id: "c", response: null, error: { code: "batch_expired", message: "expired" } }
     ]
     const inputs = Array.from({ length: 3000 }, (_, i) => mutate(lines[i % lines.length], next))
@@ -109,7 +153,10 @@ describe("internal/decoder", () => {
       Schema.Struct({ kind: Schema.Literal("x"), a: Schema.String })
     )
     assert.isFalse(Decoder.isCompiled(Tagged))
-    assert.deepStrictEqual(Decoder.make(Tagged)({ kind: "x", a: "s" }), ParseResult.decodeUnknownEither(Tagged)({ kind: "x", a: "s" }))
+    assert.deepStrictEqual(
+      Decoder.make(Tagged)({ kind: "x", a: "s" }),
+      ParseResult.decodeUnknownEither(Tagged)({ kind: "x", a: "s" })
+    )
     const Defaulted = Schema.Struct({ name: Schema.optionalWith(Schema.NonEmptyString, { default: () => "" }) })
     assert.isFalse(Decoder.isCompiled(Defaulted))
     assert.strictEqual(Decoder.make(Defaulted)({})._tag, "Left")
@@ -124,7 +171,12 @@ describe("internal/decoder", () => {
   })
 
   it("decodes the fixtures exactly as Schema does (nulls dropped, unknown fields ignored)", () => {
-    const batches = ["Batch.object.json", "createBatch.response.json", "retrieveBatch.response.json", "cancelBatch.response.json"]
+    const batches = [
+      "Batch.object.json",
+      "createBatch.response.json",
+      "retrieveBatch.response.json",
+      "cancelBatch.response.json"
+    ]
       .map(fixture)
     assert.strictEqual(same(Batch.Batch, batches), 4)
     assert.strictEqual(same(Batch.BatchPage, [fixture("listBatches.response.json")]), 1)

@@ -5,7 +5,10 @@ import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeHttp.js"
 
 /** A list endpoint over `count` batches, newest first, paged by `after` and `limit` like the API. */
-const listServer = (count: number, tweak?: (page: { data: Array<unknown>; has_more: boolean }, index: number) => Fake.Reply | undefined) => {
+const listServer = (
+  count: number,
+  tweak?: (page: { data: Array<unknown>; has_more: boolean }, index: number) => Fake.Reply | undefined
+) => {
   const ids = Array.from({ length: count }, (_, i) => `batch_${String(count - i).padStart(6, "0")}`)
   return (request: Fake.Recorded, index: number): Fake.Reply => {
     const limit = Number(request.url.searchParams.get("limit") ?? "20")
@@ -78,9 +81,16 @@ describe("streamBatches", () => {
         assert.strictEqual(error.reason, "EmptyPageWithMore")
         assert.strictEqual(error.pages, 2)
       }
-    }).pipe(Effect.provide(Fake.layer(listServer(30, (page, index) =>
-      index === 1 ? Fake.json(200, { ...page, data: [], has_more: true }) : undefined
-    )))))
+    }).pipe(
+      Effect.provide(
+        Fake.layer(
+          listServer(
+            30,
+            (page, index) => index === 1 ? Fake.json(200, { ...page, data: [], has_more: true }) : undefined
+          )
+        )
+      )
+    ))
 
   it.effect("a cursor that repeats (a mock that always says has_more) fails instead of looping", () =>
     Effect.gen(function*() {
@@ -88,30 +98,40 @@ describe("streamBatches", () => {
       assert.strictEqual(error._tag, "PaginationError")
       if (error._tag === "PaginationError") assert.strictEqual(error.reason, "RepeatedCursor")
       assert.strictEqual((yield* Fake.requests).length, 2)
-    }).pipe(Effect.provide(Fake.layer(() =>
-      Fake.json(200, { object: "list", data: [Fake.batchJson({ id: "batch_a" })], has_more: true })
-    ))))
+    }).pipe(
+      Effect.provide(
+        Fake.layer(() => Fake.json(200, { object: "list", data: [Fake.batchJson({ id: "batch_a" })], has_more: true }))
+      )
+    ))
 
   it.effect("each page is retried; a page that keeps failing fails the stream with its typed error", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(Effect.either(collect(BatchApi.streamBatches({ pageSize: 10, retry: BatchSchedule.retry({ jitter: false }) }))))
+      const fiber = yield* Effect.fork(
+        Effect.either(collect(BatchApi.streamBatches({ pageSize: 10, retry: BatchSchedule.retry({ jitter: false }) })))
+      )
       yield* TestClock.adjust("1 minute")
       const result = yield* Fiber.join(fiber)
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left") assert.strictEqual(result.left._tag, "InternalServerError")
       // page 1, then page 2 three times (2 retries)
       assert.strictEqual((yield* Fake.requests).length, 4)
-    }).pipe(Effect.provide(Fake.layer(listServer(30, (_, index) =>
-      index >= 1 ? Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } }) : undefined
-    )))))
+    }).pipe(
+      Effect.provide(Fake.layer(listServer(30, (_, index) =>
+        index >= 1
+          ? Fake.json(500, { error: { message: "boom", type: "server_error", param: null, code: null } })
+          : undefined)))
+    ))
 
   it.effect("a transient failure on a page is retried and the stream goes on", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(collect(BatchApi.streamBatches({ pageSize: 10, retry: BatchSchedule.retry({ jitter: false }) })))
+      const fiber = yield* Effect.fork(
+        collect(BatchApi.streamBatches({ pageSize: 10, retry: BatchSchedule.retry({ jitter: false }) }))
+      )
       yield* TestClock.adjust("1 minute")
       const ids = yield* Fiber.join(fiber)
       assert.strictEqual(ids.length, 30)
     }).pipe(Effect.provide(Fake.layer(listServer(30, (_, index) =>
-      index === 1 ? Fake.json(429, { error: { message: "slow", type: "rate_limit", param: null, code: null } }) : undefined
-    )))))
+      index === 1
+        ? Fake.json(429, { error: { message: "slow", type: "rate_limit", param: null, code: null } })
+        : undefined)))))
 })

@@ -40,7 +40,12 @@ export const run = <A, E>(
   const main = isLive
     ? Effect.provide(program, Layer.merge(liveLayer, NodeContext.layer))
     : Effect.zipRight(options.setup ?? Effect.void, program).pipe(
-      Effect.provide(Layer.merge(BatchApiSimulator.layerBatchApi({ requireInputFile: false, ...options.simulator }), NodeContext.layer)),
+      Effect.provide(
+        Layer.merge(
+          BatchApiSimulator.layerBatchApi({ requireInputFile: false, ...options.simulator }),
+          NodeContext.layer
+        )
+      ),
       Effect.withClock(BatchApiSimulator.acceleratedClock(speed))
     )
   NodeRuntime.runMain(main)

@@ -50,10 +50,6 @@ import * as BatchApi from "../BatchApi.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
-import * as JobBudget from "../JobBudget.js"
-import * as JobReport from "../JobReport.js"
-import type * as JobSink from "../JobSink.js"
-import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as Budgets from "../internal/job/budgets.js"
 import * as Engine from "../internal/job/engine.js"
 import * as History from "../internal/job/history.js"
@@ -63,6 +59,10 @@ import * as JobPart from "../internal/job/part.js"
 import * as Planner from "../internal/job/planner.js"
 import * as Spool from "../internal/job/spool.js"
 import * as Tracker from "../internal/job/tracker.js"
+import * as JobBudget from "../JobBudget.js"
+import * as JobReport from "../JobReport.js"
+import type * as JobSink from "../JobSink.js"
+import * as OpenAiFiles from "../OpenAiFiles.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // The payload
@@ -128,7 +128,12 @@ const PartSchema = Schema.Struct({
 
 const Planned = Schema.Struct({ startedAt: Schema.Number, parts: Schema.Array(PartSchema) })
 
-const Tag = Schema.Struct({ part: Schema.Number, attempt: Schema.Number, kind: JobReport.AttemptKind, digest: Schema.String })
+const Tag = Schema.Struct({
+  part: Schema.Number,
+  attempt: Schema.Number,
+  kind: JobReport.AttemptKind,
+  digest: Schema.String
+})
 const Found = Schema.Struct({ tag: Tag, batch: Batch.Batch, duplicates: Schema.Array(Batch.Batch) })
 const HistorySchema = Schema.Array(Schema.Tuple(Schema.Number, Schema.Array(Found)))
 
@@ -139,12 +144,12 @@ const HistorySchema = Schema.Array(Schema.Tuple(Schema.Number, Schema.Array(Foun
  * @since 0.3.0
  * @category Models
  */
-export interface DurableJobs<SE> {
+export interface DurableJobs<SE, SI = never> {
   readonly workflow: Workflow.Workflow<
     "effect-openai-batch/Job",
     typeof Payload,
     typeof JobReport.JobSummary,
-    Schema.Union<[typeof BatchError.BatchError, Schema.Schema<SE, any> | typeof Schema.Never]>
+    Schema.Union<[typeof BatchError.BatchError, Schema.Schema<SE, SI> | typeof Schema.Never]>
   >
   /**
    * Registers the job workflow with an engine. It needs the client services (e.g. `BatchClient.layerFromEnv` over
@@ -187,7 +192,7 @@ type DurableEnv = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstanc
  */
 export const make = <SE = never, SI = never>(
   options: { readonly sinkError?: Schema.Schema<SE, SI> | undefined } = {}
-): DurableJobs<SE> => {
+): DurableJobs<SE, SI> => {
   const error = Schema.Union(BatchError.BatchError, options.sinkError ?? Schema.Never)
   const isJournaled = Schema.is(error)
 
@@ -214,9 +219,12 @@ export const make = <SE = never, SI = never>(
       Effect.suspend(() => {
         // Run now, the activity waits for room; replayed, it returns at once and the claim is taken as it was then.
         let taken: JobBudget.Reservation | undefined
-        return Activity.make({ name, execute: Effect.map(ledger.reserve(claim, ceiling), (r) => void (taken = r)) }).pipe(
-          Effect.zipRight(Effect.suspend(() => taken === undefined ? ledger.reserveNow(claim, ceiling) : Effect.succeed(taken)))
-        )
+        return Activity.make({ name, execute: Effect.map(ledger.reserve(claim, ceiling), (r) => void (taken = r)) })
+          .pipe(
+            Effect.zipRight(
+              Effect.suspend(() => taken === undefined ? ledger.reserveNow(claim, ceiling) : Effect.succeed(taken))
+            )
+          )
       }),
     sleep: (name, duration) => DurableClock.sleep({ name, duration, inMemoryThreshold: Duration.zero }),
     round,
@@ -240,7 +248,11 @@ export const make = <SE = never, SI = never>(
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
         const steps = activities(Duration.decode(hooks.round ?? defaults.round))
-        const spool = Spool.files(fs, path, resolved.workDir ?? path.join(tmpdir(), "effect-openai-batch", resolved.jobId))
+        const spool = Spool.files(
+          fs,
+          path,
+          resolved.workDir ?? path.join(tmpdir(), "effect-openai-batch", resolved.jobId)
+        )
         const plan = Planner.plan(requestsOf<never, never>({ path: input }), {
           endpoint: resolved.endpoint,
           maxRequests: resolved.maxRequestsPerPart,
@@ -285,7 +297,9 @@ export const make = <SE = never, SI = never>(
         if (resolved.cancelOnExit) {
           // A create in flight when the workflow fails has no compensation of its own: one listing finds it.
           yield* Workflow.addFinalizer((exit) =>
-            exit._tag === "Success" ? Effect.void : Effect.asVoid(tracker.cancelAll(`job ${resolved.jobId} failed or was interrupted`))
+            exit._tag === "Success"
+              ? Effect.void
+              : Effect.asVoid(tracker.cancelAll(`job ${resolved.jobId} failed or was interrupted`))
           )
         }
         const env: JobPart.Env<BatchError.BatchError | SE, R, BatchError.BatchError | SE, DurableEnv> = {
@@ -319,15 +333,27 @@ export const make = <SE = never, SI = never>(
         }
         for (const part of parts) {
           yield* env.emit(
-            JobReport.JobEvent.PartPlanned({ part: part.index, model: part.model, requests: part.requests, tokens: part.tokens })
+            JobReport.JobEvent.PartPlanned({
+              part: part.index,
+              model: part.model,
+              requests: part.requests,
+              tokens: part.tokens
+            })
           )
         }
         yield* env.emit(
-          JobReport.JobEvent.PlanDone({ parts: parts.length, requests: parts.reduce((n, part) => n + part.requests, 0) })
+          JobReport.JobEvent.PlanDone({
+            parts: parts.length,
+            requests: parts.reduce((n, part) => n + part.requests, 0)
+          })
         )
-        const summaries = yield* Effect.forEach(parts, (part) => JobPart.run(part, history.get(part.index) ?? [], env), {
-          concurrency: resolved.concurrency
-        })
+        const summaries = yield* Effect.forEach(
+          parts,
+          (part) => JobPart.run(part, history.get(part.index) ?? [], env),
+          {
+            concurrency: resolved.concurrency
+          }
+        )
         const summary = Engine.summarize(resolved.jobId, summaries)
         yield* env.emit(JobReport.JobEvent.JobDone({ summary }))
         return summary
@@ -416,5 +442,5 @@ export const result = standard.result
  * @since 0.2.0
  * @category Running
  */
-export const interrupt: (jobId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine> = standard.interrupt
-
+export const interrupt: (jobId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine> =
+  standard.interrupt

@@ -29,8 +29,8 @@ import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SocketRunner from "@effect/cluster/SocketRunner"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
-import type * as SocketServer from "@effect/platform/SocketServer"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import type * as SocketServer from "@effect/platform/SocketServer"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -82,13 +82,16 @@ const oneAtATime = <A, E, R>(
     yield* Effect.onError(conn.executeRaw("SELECT pg_advisory_lock($1, $2)", [classId, objId]), () => release)
     return yield* Layer.build(storages).pipe(
       Effect.ensuring(
-        Effect.ignore(conn.executeRaw("SELECT pg_advisory_unlock($1, $2)", [classId, objId])).pipe(Effect.zipRight(release))
+        Effect.ignore(conn.executeRaw("SELECT pg_advisory_unlock($1, $2)", [classId, objId])).pipe(
+          Effect.zipRight(release)
+        )
       )
     )
   }))
 
 /** The SQL storages over one Postgres pool, and the engine's wire format between runners. */
-const storage = (url: Redacted.Redacted, config: Partial<ShardingConfig.ShardingConfig["Type"]>) =>
+const storage =
+  (url: Redacted.Redacted, config: Partial<ShardingConfig.ShardingConfig["Type"]>) =>
   <A, E, R>(self: Layer.Layer<A, E, R>) =>
     self.pipe(
       Layer.provide(oneAtATime(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer))),

@@ -32,8 +32,8 @@ import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
-import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -89,7 +89,9 @@ const engine = (
  * @since 0.2.0
  * @category Layers
  */
-export const layer = (options: Options): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError.ConfigError> =>
+export const layer = (
+  options: Options
+): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError.ConfigError> =>
   engine(options.filename, {
     runnerAddress: Option.some(defaults.runnerAddress),
     entityMessagePollInterval: options.pollInterval ?? defaults.pollInterval,

@@ -16,7 +16,7 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -65,7 +65,9 @@ export const find = (
     let after: string | undefined
     for (let page = 0; page < lookupMaxPages; page++) {
       const result = yield* listOnce(after === undefined ? { limit: 100 } : { limit: 100, after })
-      const found = result.data.find((batch) => batch.metadata?.[metadataKey] === key && batch.created_at >= sinceSeconds)
+      const found = result.data.find((batch) =>
+        batch.metadata?.[metadataKey] === key && batch.created_at >= sinceSeconds
+      )
       if (found !== undefined) return Option.some(found)
       const last = result.data[result.data.length - 1]
       if (!result.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
@@ -116,7 +118,8 @@ export const create = (
             idempotencyKey: key,
             batchId: batch.id,
             existing: { input_file_id: batch.input_file_id, endpoint: batch.endpoint },
-            message: `createBatch: the idempotency key ${key} already names batch ${batch.id}, made from ${batch.input_file_id} for ${batch.endpoint}`
+            message:
+              `createBatch: the idempotency key ${key} already names batch ${batch.id}, made from ${batch.input_file_id} for ${batch.endpoint}`
           })
         ))
     const lookup = find(listOnce, key, since)

@@ -101,7 +101,11 @@ const compileTypeLiteral = (ast: AST.TypeLiteral): Decode | undefined => {
 }
 
 /** Copies the fields a struct does not know, as they are (Schema's "preserve"). */
-const copyExcess = (input: Record<PropertyKey, unknown>, out: Record<PropertyKey, unknown>, known: ReadonlySet<PropertyKey>) => {
+const copyExcess = (
+  input: Record<PropertyKey, unknown>,
+  out: Record<PropertyKey, unknown>,
+  known: ReadonlySet<PropertyKey>
+) => {
   for (const key in input) {
     if (!known.has(key) && hasOwn(input, key)) out[key] = input[key]
   }
@@ -206,7 +210,9 @@ const compile = (ast: AST.AST): Decode | undefined => {
     case "Union": {
       // A union of literals (a status, an endpoint) is one set lookup.
       if (ast.types.every((member) => member._tag === "Literal")) {
-        const literals = new Set<unknown>(ast.types.map((member) => member._tag === "Literal" ? member.literal : undefined))
+        const literals = new Set<unknown>(
+          ast.types.map((member) => member._tag === "Literal" ? member.literal : undefined)
+        )
         return (input) => literals.has(input) ? input : invalid
       }
       // Schema tries object members whose literal fields match first; with more than one object-like member the

@@ -97,11 +97,15 @@ export const make = (built: Context.Context<never>): Direct.Direct => ({
           }).then(
             (text) => {
               if (response !== undefined) {
-                exchange.settle(Effect.succeed({ status: response.status, headers: headersRecord(response.headers), text }))
+                exchange.settle(
+                  Effect.succeed({ status: response.status, headers: headersRecord(response.headers), text })
+                )
               }
             },
             (cause: unknown) =>
-              exchange.settle(Effect.fail(new Direct.Failure(response === undefined ? "Transport" : "Body", asError(cause))))
+              exchange.settle(
+                Effect.fail(new Direct.Failure(response === undefined ? "Transport" : "Body", asError(cause)))
+              )
           )
         } catch (cause) {
           // A fetch that throws instead of rejecting (an invalid URL in some runtimes).

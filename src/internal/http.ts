@@ -4,8 +4,8 @@
  *
  * @internal
  */
-import type * as HttpBody from "@effect/platform/HttpBody"
 import * as Headers from "@effect/platform/Headers"
+import type * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -16,18 +16,18 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { flow } from "effect/Function"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
 import * as Tracer from "effect/Tracer"
-import * as Decoder from "./decoder.js"
-import * as Direct from "./directTransport.js"
-import * as Errors from "./httpErrors.js"
-import * as Timeout from "./timeout.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
 import type * as OpenAiConfig from "../OpenAiConfig.js"
 import * as OpenAiConfigTag from "../OpenAiConfig.js"
+import type * as Decoder from "./decoder.js"
+import * as Direct from "./directTransport.js"
+import * as Errors from "./httpErrors.js"
 import * as Retry from "./retry.js"
+import * as Timeout from "./timeout.js"
 import { packageName, packageVersion } from "./version.js"
 
 /** @internal */
@@ -71,7 +71,10 @@ export interface Pipeline {
   readonly client: HttpClient.HttpClient
   readonly baseUrl: string
   /** Sends one attempt and decodes a 2xx body with `decode` (see `Decoder.make`). */
-  readonly request: <A>(spec: RequestSpec, decode: Decoder.Decoder<A>) => Effect.Effect<Decoded<A>, BatchError.RequestError>
+  readonly request: <A>(
+    spec: RequestSpec,
+    decode: Decoder.Decoder<A>
+  ) => Effect.Effect<Decoded<A>, BatchError.RequestError>
   /**
    * Sends a request and returns the raw response once its status is 2xx (for streamed bodies); `timeout` bounds
    * the wait for the response head.
@@ -100,7 +103,6 @@ const lowerCaseKeys = (record: Record<string, string>): Record<string, string> =
   return out
 }
 
-
 /**
  * Puts the request id on the operation's span. Not `Effect.annotateCurrentSpan`: without a span (a pipeline used
  * bare) that fails with an exception, stack trace included, and then ignores it.
@@ -121,11 +123,16 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
   })
   // A server or proxy that echoes the key back in a body must not get it into our errors.
   const secret = Redacted.value(config.apiKey)
-  const scrub = (text: string) => secret.length >= 8 && text.includes(secret) ? text.split(secret).join("<redacted>") : text
+  const scrub = (text: string) =>
+    secret.length >= 8 && text.includes(secret) ? text.split(secret).join("<redacted>") : text
   const traced = config.httpSpans
     ? HttpClient.transform(httpClient, (effect) =>
       // The platform records request headers on its spans; these identify the account, like the key.
-      Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, "openai-organization", "openai-project"]))
+      Effect.locallyWith(
+        effect,
+        Headers.currentRedactedNames,
+        (names) => [...names, "openai-organization", "openai-project"]
+      ))
     : HttpClient.withTracerDisabledWhen(httpClient, () => true)
   /** For `raw`, which takes a request relative to the base URL. */
   const client = traced.pipe(
@@ -155,7 +162,8 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
     url: string,
     timeout: Duration.Duration,
     effect: Effect.Effect<A, BatchError.RequestError>
-  ): Effect.Effect<A, BatchError.RequestError> => Timeout.timeoutFail(effect, timeout, () => timedOut(method, url, timeout))
+  ): Effect.Effect<A, BatchError.RequestError> =>
+    Timeout.timeoutFail(effect, timeout, () => timedOut(method, url, timeout))
 
   const failStatus = (response: HttpClientResponse.HttpClientResponse, method: string, url: string) =>
     Effect.flatMap(
@@ -223,7 +231,12 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
       Timeout.isLive(clock)
         // The exchange arms its own timer: no fiber is forked for the timeout.
         ? Effect.mapError(exchange({ ...request, timeoutMillis: millis }), onFailure)
-        : withTimeout(spec.method, url, timeout, Effect.mapError(exchange({ ...request, timeoutMillis: undefined }), onFailure))
+        : withTimeout(
+          spec.method,
+          url,
+          timeout,
+          Effect.mapError(exchange({ ...request, timeoutMillis: undefined }), onFailure)
+        )
     )
     return Effect.flatMap(attempt, (response): Effect.Effect<Decoded<A>, BatchError.RequestError> => {
       if (response.status < 200 || response.status >= 300) {
@@ -236,10 +249,15 @@ export const make = (config: OpenAiConfig.Service, httpClient: HttpClient.HttpCl
     })
   }
 
-  const request = <A>(spec: RequestSpec, decode: Decoder.Decoder<A>): Effect.Effect<Decoded<A>, BatchError.RequestError> => {
+  const request = <A>(
+    spec: RequestSpec,
+    decode: Decoder.Decoder<A>
+  ): Effect.Effect<Decoded<A>, BatchError.RequestError> => {
     const url = `${config.baseUrl}${spec.path}`
     const timeout = spec.timeout ?? config.timeout
-    if (direct !== undefined && spec.httpBody === undefined) return requestDirect(direct.exchange, spec, decode, url, timeout)
+    if (direct !== undefined && spec.httpBody === undefined) {
+      return requestDirect(direct.exchange, spec, decode, url, timeout)
+    }
     // The whole request at once (one Headers copy), not the four per-call steps of `client`'s mapRequest.
     const headers = spec.headers === undefined
       ? commonPlatformHeaders

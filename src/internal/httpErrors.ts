@@ -65,7 +65,9 @@ const statusErrorClass = (status: number) => {
 }
 
 /** @internal */
-export const definedOnly = <A extends Record<string, unknown>>(record: A): { [K in keyof A]: Exclude<A[K], undefined> } => {
+export const definedOnly = <A extends Record<string, unknown>>(
+  record: A
+): { [K in keyof A]: Exclude<A[K], undefined> } => {
   const out: Record<string, unknown> = {}
   for (const key in record) if (record[key] !== undefined) out[key] = record[key]
   return out as { [K in keyof A]: Exclude<A[K], undefined> }
@@ -166,15 +168,20 @@ export const directError = (method: string, url: string, timeout: Duration.Durat
     ? timedOut(method, url, timeout)
     : noResponse(method, url, "Transport", failure.kind === "Body" ? "Decode" : "Transport", failure.cause, undefined)
 
-
 /** A response body that broke off after its head arrived (a download cut short). @internal */
-export const brokenOff = (method: string, url: string, error: HttpClientError.ResponseError): BatchError.TransportError => {
+export const brokenOff = (
+  method: string,
+  url: string,
+  error: HttpClientError.ResponseError
+): BatchError.TransportError => {
   const code = codeOf(error.cause)
   return new BatchError.TransportError({
     method,
     url,
     reason: "Transport",
-    message: `${method} ${url}: the body broke off: ${error.cause instanceof Error ? error.cause.message : error.message}`,
+    message: `${method} ${url}: the body broke off: ${
+      error.cause instanceof Error ? error.cause.message : error.message
+    }`,
     ...(code === undefined ? {} : { code }),
     ...(error.cause === undefined ? {} : { cause: error.cause })
   })

@@ -44,7 +44,9 @@ const formFields = (params: Params): ReadonlyArray<readonly [string, string]> =>
 const envelope = (params: Params) => {
   const boundary = `----effect-openai-batch-${crypto.randomUUID()}`
   const fields = formFields(params)
-    .map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"\r\n\r\n${value}\r\n`)
+    .map(([name, value]) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"\r\n\r\n${value}\r\n`
+    )
     .join("")
   const head = `${fields}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${
     escapeName(params.filename)
@@ -65,7 +67,10 @@ const envelope = (params: Params) => {
 export const body = <E>(params: Params, content: Content<E>): HttpBody.HttpBody => {
   const { contentType, head, tail } = envelope(params)
   if (isStream(content)) {
-    return HttpBody.stream(Stream.make(head).pipe(Stream.concat(content), Stream.concat(Stream.make(tail))), contentType)
+    return HttpBody.stream(
+      Stream.make(head).pipe(Stream.concat(content), Stream.concat(Stream.make(tail))),
+      contentType
+    )
   }
   if (content instanceof Blob) {
     const file = Stream.fromReadableStream({ evaluate: () => content.stream(), onError: (cause) => cause })

@@ -28,12 +28,14 @@ const every = (value: unknown, item: (value: unknown) => boolean): boolean => {
 }
 
 const isChatBody = (body: Body): boolean =>
-  isString(body["model"]) && every(body["messages"], (message) => Predicate.isRecord(message) && isString(message["role"]))
+  isString(body["model"]) &&
+  every(body["messages"], (message) => Predicate.isRecord(message) && isString(message["role"]))
 
 const isEmbeddingBody = (body: Body): boolean => {
   if (!isString(body["model"])) return false
   const input = body["input"]
-  return isString(input) || every(input, isString) || every(input, isNumber) || every(input, (item) => every(item, isNumber))
+  return isString(input) || every(input, isString) || every(input, isNumber) ||
+    every(input, (item) => every(item, isNumber))
 }
 
 const isResponseBody = (body: Body): boolean => isString(body["model"])
@@ -47,7 +49,9 @@ export const isRequest = (value: unknown): value is BatchLine.BatchRequestInput 
   if (!Predicate.isRecord(value)) return false
   const customId = value["custom_id"]
   const body = value["body"]
-  if (!isString(customId) || customId.length === 0 || value["method"] !== "POST" || !Predicate.isRecord(body)) return false
+  if (!isString(customId) || customId.length === 0 || value["method"] !== "POST" || !Predicate.isRecord(body)) {
+    return false
+  }
   switch (value["url"]) {
     case "/v1/chat/completions":
       return isChatBody(body)

@@ -60,7 +60,10 @@ export const timeoutFail = <A, E, E1>(
     }
     return Effect.flatMap(forked, (fiber) =>
       Effect.async<A, E | E1>((resume) => {
-        const timer = setTimeout(() => resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout()))), millis)
+        const timer = setTimeout(
+          () => resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout()))),
+          millis
+        )
         fiber.addObserver((exit) => {
           clearTimeout(timer)
           resume(exit)

@@ -68,7 +68,12 @@ export const make = (dispatcher: Undici.Dispatcher, timeouts: Timeouts = {}): Ht
       const encoded = Body.encode(request.body, runtime)
       if (encoded instanceof Body.UnsupportedBody) {
         return resume(Effect.fail(
-          new HttpClientError.RequestError({ request, reason: "Encode", description: encoded.description, cause: encoded.cause })
+          new HttpClientError.RequestError({
+            request,
+            reason: "Encode",
+            description: encoded.description,
+            cause: encoded.cause
+          })
         ))
       }
       let headers: Record<string, string> = request.headers

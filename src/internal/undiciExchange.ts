@@ -125,7 +125,13 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
     // 1xx informational heads are followed by the real one.
     if (statusCode < 200 || this.resume === undefined) return
     // Built before `resume` is taken: should it throw, undici aborts and onResponseError still reports it.
-    const response = new UndiciResponse(this.request, statusCode, Headers.fromInput(headers), headers["set-cookie"], this)
+    const response = new UndiciResponse(
+      this.request,
+      statusCode,
+      Headers.fromInput(headers),
+      headers["set-cookie"],
+      this
+    )
     unread.register(response, this, this)
     const resume = this.resume
     this.resume = undefined
@@ -156,7 +162,9 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
       this.resume = undefined
       this.state = State.Failed
       this.failure = error
-      resume(Effect.fail(new HttpClientError.RequestError({ request: this.request, reason: "Transport", cause: error })))
+      resume(
+        Effect.fail(new HttpClientError.RequestError({ request: this.request, reason: "Transport", cause: error }))
+      )
       return
     }
     if (this.state !== State.Open) return
@@ -190,7 +198,9 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
   }
 
   /** The whole body, once it has arrived; reading starts the collection (kept for later reads). */
-  bytes(response: HttpClientResponse.HttpClientResponse): Effect.Effect<ReadonlyArray<Uint8Array>, HttpClientError.ResponseError> {
+  bytes(
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<ReadonlyArray<Uint8Array>, HttpClientError.ResponseError> {
     if (this.mode === Mode.Streaming) {
       return Effect.fail(this.bodyError(response, undefined, "the body was already read as a stream"))
     }
@@ -203,7 +213,9 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
     if (this.state === State.Failed) return Effect.fail(this.bodyError(response, this.failure))
     return Effect.async<ReadonlyArray<Uint8Array>, HttpClientError.ResponseError>((resume) => {
       const settle = () =>
-        resume(this.state === State.Ended ? Effect.succeed(this.chunks) : Effect.fail(this.bodyError(response, this.failure)))
+        resume(
+          this.state === State.Ended ? Effect.succeed(this.chunks) : Effect.fail(this.bodyError(response, this.failure))
+        )
       ;(this.settled ??= []).push(settle)
       return Effect.sync(() => this.abort())
     })

@@ -155,13 +155,6 @@ export type {
    */
   SimFile,
   /**
-   * The simulator: its HTTP entry point and the handles tests use to script it and look inside.
-   *
-   * @since 0.1.0
-   * @category Models
-   */
-  Simulator,
-  /**
    * One HTTP request as the simulator sees it, whatever transport carried it.
    *
    * @since 0.1.0
@@ -174,7 +167,14 @@ export type {
    * @since 0.1.0
    * @category Models
    */
-  SimResponse
+  SimResponse,
+  /**
+   * The simulator: its HTTP entry point and the handles tests use to script it and look inside.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Simulator
 } from "./internal/model.js"
 
 export {
@@ -345,10 +345,12 @@ export const acceleratedClock: (speed: number, origin?: number) => Clock.Clock =
  * @category Layers
  */
 export const layer = (options: Model.Options = {}): Layer.Layer<BatchApiSimulator | HttpClient.HttpClient> =>
-  Layer.effectContext(Effect.map(Simulator_.make(options), (simulator) =>
-    Context.make(BatchApiSimulator, simulator).pipe(
-      Context.add(HttpClient.HttpClient, HttpClientInternal.make(simulator))
-    )))
+  Layer.effectContext(
+    Effect.map(Simulator_.make(options), (simulator) =>
+      Context.make(BatchApiSimulator, simulator).pipe(
+        Context.add(HttpClient.HttpClient, HttpClientInternal.make(simulator))
+      ))
+  )
 
 // ---------------------------------------------------------------------------------------------------------------
 // The full stack. The one place that knows how BatchApi, OpenAiFiles and OpenAiConfig are assembled: when their
@@ -405,7 +407,9 @@ export const layerBatchApi = (
 ): Layer.Layer<BatchClient.Services | BatchApiSimulator, ConfigError.ConfigError> => {
   const { config, ...simulatorOptions } = options
   return BatchClient.layer.pipe(
-    Layer.provide(OpenAiConfig.layer({ ...config, apiKey: Redacted.make(simulatorOptions.apiKey ?? Model.testApiKey) })),
+    Layer.provide(
+      OpenAiConfig.layer({ ...config, apiKey: Redacted.make(simulatorOptions.apiKey ?? Model.testApiKey) })
+    ),
     Layer.provideMerge(layer(simulatorOptions))
   )
 }

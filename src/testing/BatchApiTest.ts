@@ -12,7 +12,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Batch from "../Batch.js"
+import type * as Batch from "../Batch.js"
 import * as BatchApi from "../BatchApi.js"
 
 /**
@@ -49,7 +49,10 @@ export const make = (handlers: Handlers): BatchApi.Service => {
       (retrieveBatch === undefined
         ? () => missing("pollBatch")
         : (batchId, options) =>
-          Effect.map(retrieveBatch(batchId, options), (batch): BatchApi.PollResult => ({ batch, pollAfter: Option.none() })))
+          Effect.map(
+            retrieveBatch(batchId, options),
+            (batch): BatchApi.PollResult => ({ batch, pollAfter: Option.none() })
+          ))
   }
 }
 
@@ -92,15 +95,14 @@ export type BatchFields = Batch.Batch
  * @since 0.1.0
  * @category Constructors
  */
-export const batch = (fields: Partial<BatchFields> = {}): Batch.Batch =>
-  ({
-    id: "batch_test",
-    object: "batch",
-    endpoint: "/v1/chat/completions",
-    input_file_id: "file-test",
-    completion_window: "24h",
-    status: "validating",
-    created_at: 0,
-    expires_at: 86_400,
-    ...fields
-  })
+export const batch = (fields: Partial<BatchFields> = {}): Batch.Batch => ({
+  id: "batch_test",
+  object: "batch",
+  endpoint: "/v1/chat/completions",
+  input_file_id: "file-test",
+  completion_window: "24h",
+  status: "validating",
+  created_at: 0,
+  expires_at: 86_400,
+  ...fields
+})

@@ -42,7 +42,13 @@ const concat = (entry: Entry): Uint8Array => {
 }
 
 const notFound = (method: string, path: string) =>
-  new PlatformError.SystemError({ module: "FileSystem", method, reason: "NotFound", pathOrDescriptor: path, description: "no such file" })
+  new PlatformError.SystemError({
+    module: "FileSystem",
+    method,
+    reason: "NotFound",
+    pathOrDescriptor: path,
+    description: "no such file"
+  })
 
 /**
  * Builds a memory file system and a way to read its contents.
@@ -102,9 +108,10 @@ export const make = (): { readonly fileSystem: FileSystem.FileSystem; readonly c
         [FileSystem.FileTypeId]: FileSystem.FileTypeId,
         fd: FileSystem.FileDescriptor(0),
         stat: Effect.die("MemoryFileSystem: stat is not supported"),
-        seek: (offset, from) => Effect.sync(() => {
-          position = (from === "start" ? 0 : position) + Number(offset)
-        }),
+        seek: (offset, from) =>
+          Effect.sync(() => {
+            position = (from === "start" ? 0 : position) + Number(offset)
+          }),
         sync: Effect.void,
         read: (buffer) =>
           Effect.sync(() => {
@@ -123,11 +130,12 @@ export const make = (): { readonly fileSystem: FileSystem.FileSystem; readonly c
             position += n
             return Option.some(out)
           }),
-        truncate: (length) => Effect.sync(() => {
-          const all = concat(data).slice(0, Number(length ?? 0))
-          data.chunks = [all]
-          data.size = all.length
-        }),
+        truncate: (length) =>
+          Effect.sync(() => {
+            const all = concat(data).slice(0, Number(length ?? 0))
+            data.chunks = [all]
+            data.size = all.length
+          }),
         write,
         writeAll: (buffer) => Effect.asVoid(write(buffer))
       }
@@ -158,7 +166,10 @@ export const make = (): { readonly fileSystem: FileSystem.FileSystem; readonly c
         })),
     remove: (path) => removeTree(path),
     readDirectory: (path) =>
-      Effect.sync(() => [...files.keys(), ...directories].filter((p) => p.startsWith(`${path}/`)).map((p) => p.slice(path.length + 1)).filter((p) => !p.includes("/")))
+      Effect.sync(() =>
+        [...files.keys(), ...directories].filter((p) => p.startsWith(`${path}/`)).map((p) => p.slice(path.length + 1))
+          .filter((p) => !p.includes("/"))
+      )
   })
   const contents = (): Contents => ({
     files: new Map([...files].map(([path, found]) => [path, concat(found)])),

@@ -66,11 +66,15 @@ if (typeof options === "string") {
     yield* Console.log(`Batch API simulator listening on ${server.url}`)
     yield* Console.log(`  base URL: ${server.baseUrl}   (e.g. OPENAI_BASE_URL=${server.baseUrl})`)
     yield* Console.log(
-      `  clock: ${options.speed === 1 ? "real time" : `${options.speed}x (one real second = ${options.speed} batch seconds)`}`
+      `  clock: ${
+        options.speed === 1 ? "real time" : `${options.speed}x (one real second = ${options.speed} batch seconds)`
+      }`
     )
     yield* Console.log(`  API key: ${options.key === undefined ? "any non-empty key" : "the one given with --key"}`)
     yield* Console.log(
-      `  enqueued limits per model: ${options.tokenLimit ?? "unlimited"} tokens, ${options.requestLimit ?? "unlimited"} requests`
+      `  enqueued limits per model: ${options.tokenLimit ?? "unlimited"} tokens, ${
+        options.requestLimit ?? "unlimited"
+      } requests`
     )
     yield* Console.log("Ctrl-C to stop.")
     return yield* Effect.never

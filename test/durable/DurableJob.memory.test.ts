@@ -1,6 +1,6 @@
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { assert, describe, it } from "@effect/vitest"
+import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Effect, Layer, Ref } from "effect"
 import * as DurableJob from "../../src/durable/DurableJob.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
@@ -17,8 +17,16 @@ describe("DurableJob on the memory engine", () => {
       )
       const summary = yield* Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
-        yield* fs.writeFileString("/input.jsonl", Array.from({ length: 40 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
-        const payload = { jobId: "durable-1", input: "/input.jsonl", endpoint: "/v1/embeddings", plan: { maxRequestsPerPart: 10, workDir: "/work" } } as const
+        yield* fs.writeFileString(
+          "/input.jsonl",
+          Array.from({ length: 40 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n"
+        )
+        const payload = {
+          jobId: "durable-1",
+          input: "/input.jsonl",
+          endpoint: "/v1/embeddings",
+          plan: { maxRequestsPerPart: 10, workDir: "/work" }
+        } as const
         const first = yield* drive(DurableJob.run(payload))
         const again = yield* DurableJob.run(payload)
         assert.deepStrictEqual(again, first)

@@ -3,8 +3,8 @@
  * a durable backoff (what every wake, restart and takeover does on a real engine).
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { assert, describe, it } from "@effect/vitest"
+import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
@@ -20,8 +20,14 @@ const engineOver = (simulator: BatchApiSimulator.Simulator, hooks: DurableJob.Ho
   Layer.provideMerge(DurableJob.layer(hooks), Layer.merge(processOver(simulator), WorkflowEngine.layerMemory))
 
 const writeInput = (n: number) =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    fs.writeFileString("/input.jsonl", Array.from({ length: n }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n"))
+  Effect.flatMap(
+    FileSystem.FileSystem,
+    (fs) =>
+      fs.writeFileString(
+        "/input.jsonl",
+        Array.from({ length: n }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n"
+      )
+  )
 
 /** The simulator's request log, counted by "METHOD path". */
 const requestCounts = (simulator: BatchApiSimulator.Simulator) =>
@@ -43,7 +49,10 @@ describe("DurableJob steps on the memory engine", () => {
       const summary = yield* Effect.gen(function*() {
         yield* writeInput(20)
         // An expiry comes after 24 hours: poll hourly, move time an hour at a time.
-        return yield* drive(DurableJob.run({ jobId: "durable-expiry", input: "/input.jsonl", endpoint, plan: { workDir: "/work" } }), "1 hour")
+        return yield* drive(
+          DurableJob.run({ jobId: "durable-expiry", input: "/input.jsonl", endpoint, plan: { workDir: "/work" } }),
+          "1 hour"
+        )
       }).pipe(Effect.provide(engineOver(simulator, { sink, poll: BatchSchedule.every("1 hour") })))
 
       const part = yield* assertFollowedUp(summary, delivered, 20)
@@ -72,7 +81,15 @@ describe("DurableJob steps on the memory engine", () => {
       const { delivered, sink } = yield* recorder
       const summary = yield* Effect.gen(function*() {
         yield* writeInput(30)
-        return yield* drive(DurableJob.run({ jobId: "durable-continue", input: "/input.jsonl", endpoint, plan: { maxRequestsPerPart: 10, workDir: "/work" }, policy: { onPartFailure: "continue" } }))
+        return yield* drive(
+          DurableJob.run({
+            jobId: "durable-continue",
+            input: "/input.jsonl",
+            endpoint,
+            plan: { maxRequestsPerPart: 10, workDir: "/work" },
+            policy: { onPartFailure: "continue" }
+          })
+        )
       }).pipe(Effect.provide(engineOver(simulator, { sink, poll })))
 
       assert.deepStrictEqual(summary.parts.map((p) => p.status).sort(), ["completed", "completed", "failed"])
@@ -128,7 +145,9 @@ describe("DurableJob steps on the memory engine", () => {
           plan: { partFraction: 1, workDir: "/work" },
           policy: { resendBackoff: "1 hour" }
         }))
-        for (let i = 0; i < 200 && (yield* Fiber.poll(fiber))._tag === "None"; i++) yield* TestClock.adjust("10 minutes")
+        for (let i = 0; i < 200 && (yield* Fiber.poll(fiber))._tag === "None"; i++) {
+          yield* TestClock.adjust("10 minutes")
+        }
         const exit = yield* Fiber.poll(fiber)
         if (exit._tag === "None") return yield* Effect.die("the job did not end within 2,000 minutes")
         return yield* exit.value

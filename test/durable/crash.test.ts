@@ -83,7 +83,9 @@ const crashThenFinish = (mode: "job" | "durable", killAt: KillAt) =>
     }
     if (mode === "durable") {
       // Any process can read the stored result through a client of the file.
-      const stored = yield* DurableJob.result(jobId).pipe(Effect.provide(SqliteEngine.layerClient({ filename: config.db ?? "" })))
+      const stored = yield* DurableJob.result(jobId).pipe(
+        Effect.provide(SqliteEngine.layerClient({ filename: config.db ?? "" }))
+      )
       assert.strictEqual(stored?._tag, "Complete")
       if (stored?._tag === "Complete") assert.deepStrictEqual(yield* stored.exit, summary)
     }
@@ -95,54 +97,72 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
   beforeAll(() => Effect.runPromise(bundle), 60_000)
 
   // First: most of its time is waiting (PostgreSQL, the lease), which the other cases fill.
-  it.scopedLive("DurableJob on two runners sharing a Postgres: the owner dies right after a create, the other takes over and finishes; no batch twice, every result once", () =>
-    Effect.gen(function*() {
-      const pg = yield* Postgres.start
-      const server = yield* Server.make({ speed: 1000 })
-      const dir = yield* tempDir
-      const input = path.join(dir, "input.jsonl")
-      writeInput(input, requests)
-      const jobId = "cluster-takeover"
-      const runner = (port: number): ChildConfig => ({
-        mode: "pg-runner",
-        baseUrl: server.baseUrl,
-        jobId,
-        input,
-        sinkDir: path.join(dir, "results"),
-        workDir: path.join(dir, "work"),
-        maxRequestsPerPart: perPart,
-        killAt: "created",
-        // Only the first runner to create a batch dies; the one that replays the create later lives.
-        killOnce: path.join(dir, "killed"),
-        pg: { url: pg.url, port, shardingConfig: timings }
-      })
-      const a = yield* spawnChild(runner(yield* Postgres.freePort))
-      const b = yield* spawnChild(runner(yield* Postgres.freePort))
-      yield* awaitLine(a, (l) => l === "UP", 20_000)
-      yield* awaitLine(b, (l) => l === "UP", 20_000)
-      // Let each runner see the other in the runners' table, so the shards are split before the job lands.
-      yield* Effect.sleep("1 second")
+  it.scopedLive(
+    "DurableJob on two runners sharing a Postgres: the owner dies right after a create, the other takes over and finishes; no batch twice, every result once",
+    () =>
+      Effect.gen(function*() {
+        const pg = yield* Postgres.start
+        const server = yield* Server.make({ speed: 1000 })
+        const dir = yield* tempDir
+        const input = path.join(dir, "input.jsonl")
+        writeInput(input, requests)
+        const jobId = "cluster-takeover"
+        const runner = (port: number): ChildConfig => ({
+          mode: "pg-runner",
+          baseUrl: server.baseUrl,
+          jobId,
+          input,
+          sinkDir: path.join(dir, "results"),
+          workDir: path.join(dir, "work"),
+          maxRequestsPerPart: perPart,
+          killAt: "created",
+          // Only the first runner to create a batch dies; the one that replays the create later lives.
+          killOnce: path.join(dir, "killed"),
+          pg: { url: pg.url, port, shardingConfig: timings }
+        })
+        const a = yield* spawnChild(runner(yield* Postgres.freePort))
+        const b = yield* spawnChild(runner(yield* Postgres.freePort))
+        yield* awaitLine(a, (l) => l === "UP", 20_000)
+        yield* awaitLine(b, (l) => l === "UP", 20_000)
+        // Let each runner see the other in the runners' table, so the shards are split before the job lands.
+        yield* Effect.sleep("1 second")
 
-      const client = PostgresEngine.layerClient({ url: Redacted.make(pg.url), shardingConfig: timings })
-      const summary = yield* Effect.gen(function*() {
-        yield* DurableJob.start({ jobId, input, endpoint: "/v1/embeddings", plan: { maxRequestsPerPart: perPart, workDir: path.join(dir, "work") } })
-        for (;;) {
-          const result = yield* DurableJob.result(jobId)
-          if (result !== undefined && result._tag === "Complete") return yield* result.exit
-          yield* Effect.sleep("200 millis")
-        }
-      }).pipe(Effect.timeout("40 seconds"), Effect.provide(client))
+        const client = PostgresEngine.layerClient({ url: Redacted.make(pg.url), shardingConfig: timings })
+        const summary = yield* Effect.gen(function*() {
+          yield* DurableJob.start({
+            jobId,
+            input,
+            endpoint: "/v1/embeddings",
+            plan: { maxRequestsPerPart: perPart, workDir: path.join(dir, "work") }
+          })
+          for (;;) {
+            const result = yield* DurableJob.result(jobId)
+            if (result !== undefined && result._tag === "Complete") return yield* result.exit
+            yield* Effect.sleep("200 millis")
+          }
+        }).pipe(Effect.timeout("40 seconds"), Effect.provide(client))
 
-      const [killed, survivor] = fs.readFileSync(path.join(dir, "killed"), "utf8").trim() === String(a.pid) ? [a, b] : [b, a]
-      const gone = yield* ended(killed, 5_000)
-      assert.strictEqual(gone.signal, "SIGKILL")
-      assert.include(gone.lines, "KILL created")
-      assert.isTrue(gone.lines.some((l) => l.startsWith("EVENT PartCreated")), "the killed runner owned the job")
-      assert.isFalse(gone.lines.includes("EVENT JobDone - -"))
-      assert.include(survivor.lines, "EVENT JobDone - -", "the other runner finished it")
-      assert.doesNotThrow(() => process.kill(survivor.pid, 0), "the other runner is still up")
-      yield* checkJob({ simulator: server.simulator, jobId, sinkDir: path.join(dir, "results"), requests, parts, summary })
-    }), { timeout: 90_000, concurrent: true })
+        const [killed, survivor] = fs.readFileSync(path.join(dir, "killed"), "utf8").trim() === String(a.pid)
+          ? [a, b]
+          : [b, a]
+        const gone = yield* ended(killed, 5_000)
+        assert.strictEqual(gone.signal, "SIGKILL")
+        assert.include(gone.lines, "KILL created")
+        assert.isTrue(gone.lines.some((l) => l.startsWith("EVENT PartCreated")), "the killed runner owned the job")
+        assert.isFalse(gone.lines.includes("EVENT JobDone - -"))
+        assert.include(survivor.lines, "EVENT JobDone - -", "the other runner finished it")
+        assert.doesNotThrow(() => process.kill(survivor.pid, 0), "the other runner is still up")
+        yield* checkJob({
+          simulator: server.simulator,
+          jobId,
+          sinkDir: path.join(dir, "results"),
+          requests,
+          parts,
+          summary
+        })
+      }),
+    { timeout: 90_000, concurrent: true }
+  )
 
   const inProcess: ReadonlyArray<readonly [KillAt, string]> = [
     ["uploaded", "after an upload (no batch yet)"],
@@ -151,8 +171,11 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
     ["results:15", "in the middle of a delivery of results"]
   ]
   for (const [killAt, when] of inProcess) {
-    it.live(`Job.run killed ${when}: a re-run resumes from the API alone, no batch twice, every result once`, () =>
-      crashThenFinish("job", killAt), { timeout: 90_000, concurrent: true })
+    it.live(
+      `Job.run killed ${when}: a re-run resumes from the API alone, no batch twice, every result once`,
+      () => crashThenFinish("job", killAt),
+      { timeout: 90_000, concurrent: true }
+    )
   }
 
   const durable: ReadonlyArray<readonly [KillAt, string]> = [
@@ -163,7 +186,10 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
     ["results:15", "inside a results step, mid-delivery"]
   ]
   for (const [killAt, when] of durable) {
-    it.live(`DurableJob on SQLite killed ${when}: the engine resumes it on start, no batch twice, every result once`, () =>
-      crashThenFinish("durable", killAt), { timeout: 90_000, concurrent: true })
+    it.live(
+      `DurableJob on SQLite killed ${when}: the engine resumes it on start, no batch twice, every result once`,
+      () => crashThenFinish("durable", killAt),
+      { timeout: 90_000, concurrent: true }
+    )
   }
 })

@@ -114,7 +114,8 @@ describe("duplicate-free create over real HTTP", () => {
       const twoHoursAgo = Math.floor(Date.now() / 1000) - 7200
       const { lines, requests, result, server } = yield* scenario(
         {
-          seed: (store) => void store.add({ createdAt: twoHoursAgo, metadata: { [marker]: "eob-old-key", customer_id: "c1" } }),
+          seed: (store) =>
+            void store.add({ createdAt: twoHoursAgo, metadata: { [marker]: "eob-old-key", customer_id: "c1" } }),
           onCreate: (index) => (index === 0 ? "drop" : "answer")
         },
         {},

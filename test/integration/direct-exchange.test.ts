@@ -16,8 +16,8 @@ import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as FetchTransport from "../../src/FetchTransport.js"
 import * as UndiciHttpClient from "../../src/UndiciHttpClient.js"
-import { eventually, loopback } from "./support/loopback.js"
 import { library } from "./support/client.js"
+import { eventually, loopback } from "./support/loopback.js"
 
 const once = { retry: BatchSchedule.noRetry }
 const batchJson = readFileSync(new URL("../fixtures/retrieveBatch.response.json", import.meta.url), "utf8")
@@ -28,7 +28,13 @@ const transports = [
 ]
 
 for (const transport of transports) {
-  const on = (origin: string, options: { readonly timeout?: Duration.DurationInput; readonly wrap?: (client: HttpClient.HttpClient) => HttpClient.HttpClient } = {}) =>
+  const on = (
+    origin: string,
+    options: {
+      readonly timeout?: Duration.DurationInput
+      readonly wrap?: (client: HttpClient.HttpClient) => HttpClient.HttpClient
+    } = {}
+  ) =>
     library({
       baseUrl: `${origin}/v1`,
       transport: transport.layer,
@@ -41,7 +47,9 @@ for (const transport of transports) {
     it.scopedLive("a server that never answers: TransportError Timeout, and the connection is closed", () =>
       Effect.gen(function*() {
         const server = yield* loopback(() => {})
-        const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin, { timeout: "200 millis" }))))
+        const error = yield* Effect.flip(
+          BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin, { timeout: "200 millis" })))
+        )
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") {
           assert.strictEqual(error.reason, "Timeout")
@@ -56,7 +64,9 @@ for (const transport of transports) {
           response.writeHead(200, { "content-type": "application/json", "content-length": "1000" })
           response.write("{\"id\":")
         })
-        const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin, { timeout: "200 millis" }))))
+        const error = yield* Effect.flip(
+          BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin, { timeout: "200 millis" })))
+        )
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
       }))
@@ -65,7 +75,9 @@ for (const transport of transports) {
       Effect.gen(function*() {
         const server = yield* loopback(() => {})
         const error = yield* Effect.flip(
-          Effect.uninterruptible(BatchApi.cancelBatch("batch_1", once)).pipe(Effect.provide(on(server.origin, { timeout: "200 millis" })))
+          Effect.uninterruptible(BatchApi.cancelBatch("batch_1", once)).pipe(
+            Effect.provide(on(server.origin, { timeout: "200 millis" }))
+          )
         )
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
@@ -91,7 +103,9 @@ for (const transport of transports) {
           response.writeHead(200, { "content-type": "application/json", "content-length": "1000" })
           response.write("{\"id\":", () => response.socket?.destroy())
         })
-        const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin))))
+        const error = yield* Effect.flip(
+          BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin)))
+        )
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") {
           assert.strictEqual(error.reason, "Transport")
@@ -109,9 +123,12 @@ for (const transport of transports) {
           response.writeHead(200, { "content-type": "application/json" })
           response.end(batchJson)
         })
-        const wrap = (client: HttpClient.HttpClient) => HttpClient.mapRequest(client, HttpClientRequest.setHeader("x-wrapped", "yes"))
+        const wrap = (client: HttpClient.HttpClient) =>
+          HttpClient.mapRequest(client, HttpClientRequest.setHeader("x-wrapped", "yes"))
         const direct = yield* BatchApi.retrieveBatch("batch_abc123", once).pipe(Effect.provide(on(server.origin)))
-        const wrapped = yield* BatchApi.retrieveBatch("batch_abc123", once).pipe(Effect.provide(on(server.origin, { wrap })))
+        const wrapped = yield* BatchApi.retrieveBatch("batch_abc123", once).pipe(
+          Effect.provide(on(server.origin, { wrap }))
+        )
         assert.strictEqual(direct.id, "batch_abc123")
         assert.strictEqual(wrapped.id, "batch_abc123")
         assert.deepStrictEqual(seen, [undefined, "yes"])
@@ -124,9 +141,15 @@ for (const transport of transports) {
           const chunks: Array<Buffer> = []
           request.on("data", (chunk: Buffer) => chunks.push(chunk))
           request.on("end", () => {
-            seen.push({ url: request.url, type: request.headers["content-type"], body: Buffer.concat(chunks).toString("utf8") })
+            seen.push({
+              url: request.url,
+              type: request.headers["content-type"],
+              body: Buffer.concat(chunks).toString("utf8")
+            })
             response.writeHead(200, { "content-type": "application/json" })
-            response.end(request.method === "GET" ? JSON.stringify({ object: "list", data: [], has_more: false }) : batchJson)
+            response.end(
+              request.method === "GET" ? JSON.stringify({ object: "list", data: [], has_more: false }) : batchJson
+            )
           })
         })
         yield* BatchApi.listBatches({ limit: 7, after: "batch a&b" }, once).pipe(Effect.provide(on(server.origin)))
@@ -138,7 +161,11 @@ for (const transport of transports) {
         assert.strictEqual(url.pathname, "/v1/batches")
         assert.deepStrictEqual(Object.fromEntries(url.searchParams), { limit: "7", after: "batch a&b" })
         assert.strictEqual(seen[1]?.type, "application/json")
-        assert.deepStrictEqual(JSON.parse(seen[1]?.body ?? ""), { input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" })
+        assert.deepStrictEqual(JSON.parse(seen[1]?.body ?? ""), {
+          input_file_id: "file-1",
+          endpoint: "/v1/embeddings",
+          completion_window: "24h"
+        })
       }))
   })
 }

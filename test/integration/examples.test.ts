@@ -27,9 +27,15 @@ const packageSource = (specifier: string): string => {
 beforeAll(async () => {
   const esbuild = await import("esbuild")
   await esbuild.build({
-    entryPoints: ["quickstart", "wait-for-batch", "cancel-and-wait", "stream-all-batches", "run-batch", "large-job", "durable-job"].map((name) =>
-      join(root, "examples", `${name}.ts`)
-    ),
+    entryPoints: [
+      "quickstart",
+      "wait-for-batch",
+      "cancel-and-wait",
+      "stream-all-batches",
+      "run-batch",
+      "large-job",
+      "durable-job"
+    ].map((name) => join(root, "examples", `${name}.ts`)),
     outdir: bundled,
     bundle: true,
     format: "esm",
@@ -63,7 +69,8 @@ const runExample = (name: string) =>
       command,
       args,
       { cwd: root, timeout: 90_000, env: { ...process.env, OPENAI_API_KEY: "" } },
-      (error, stdout, stderr) => resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), out: stdout + stderr }))
+      (error, stdout, stderr) =>
+        resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), out: stdout + stderr }))
     )
     return Effect.sync(() => child.kill())
   })

@@ -17,7 +17,9 @@ import * as Server from "../../src/testing/server.js"
 import { transports } from "./support/client.js"
 
 const line = (i: number) =>
-  `${JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/embeddings", body: { model: "m", input: `é ${i}` } })}\n`
+  `${
+    JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/embeddings", body: { model: "m", input: `é ${i}` } })
+  }\n`
 const content = Array.from({ length: 50 }, (_, i) => line(i)).join("")
 const bytes = new TextEncoder().encode(content)
 
@@ -37,7 +39,13 @@ describe("Files operations over real HTTP, on every client", () => {
         yield* Effect.promise(() => writeFile(path, content))
         const fileBlob = yield* Effect.promise(() => openAsBlob(path))
         const files = OpenAiFiles.layer.pipe(
-          Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey), baseUrl: server.baseUrl, timeout: "5 seconds" })),
+          Layer.provide(
+            OpenAiConfig.layer({
+              apiKey: Redacted.make(BatchApiSimulator.testApiKey),
+              baseUrl: server.baseUrl,
+              timeout: "5 seconds"
+            })
+          ),
           Layer.provide(transport.layer)
         )
         yield* Effect.gen(function*() {

@@ -40,17 +40,19 @@ type Tag = BatchError.CreateError["_tag"]
 type ErrorOf<T extends Tag> = Extract<BatchError.CreateError, { readonly _tag: T }>
 
 /** Runs the call, expects it to fail with the given tag, and returns that error. */
-const failsWith = <T extends Tag>(tag: T) =>
-<A>(call: Effect.Effect<A, BatchError.CreateError>): Effect.Effect<ErrorOf<T>> =>
-  Effect.flatMap(
-    Effect.either(call),
-    (result) => {
-      if (result._tag === "Right") return Effect.dieMessage(`expected ${tag}, but the call succeeded`)
-      const error = result.left
-      const matches = (e: BatchError.CreateError): e is ErrorOf<T> => e._tag === tag
-      return matches(error) ? Effect.succeed(error) : Effect.dieMessage(`expected ${tag}, got ${error._tag}: ${error.message}`)
-    }
-  )
+const failsWith =
+  <T extends Tag>(tag: T) => <A>(call: Effect.Effect<A, BatchError.CreateError>): Effect.Effect<ErrorOf<T>> =>
+    Effect.flatMap(
+      Effect.either(call),
+      (result) => {
+        if (result._tag === "Right") return Effect.dieMessage(`expected ${tag}, but the call succeeded`)
+        const error = result.left
+        const matches = (e: BatchError.CreateError): e is ErrorOf<T> => e._tag === tag
+        return matches(error)
+          ? Effect.succeed(error)
+          : Effect.dieMessage(`expected ${tag}, got ${error._tag}: ${error.message}`)
+      }
+    )
 
 const assertNoKey = (error: unknown) => {
   for (const text of renderings(error)) assert.notInclude(text, apiKey)
@@ -145,7 +147,10 @@ for (const transport of transports) {
           const server = yield* startServer((_, response) =>
             sendText(response, 502, page, { "content-type": "text/html" })
           )
-          const error = yield* run(BatchApi.retrieveBatch("batch_abc123"), { baseUrl: `${server.origin}/v1`, maxRetries: 0 })
+          const error = yield* run(BatchApi.retrieveBatch("batch_abc123"), {
+            baseUrl: `${server.origin}/v1`,
+            maxRetries: 0
+          })
             .pipe(failsWith("InternalServerError"))
           assert.strictEqual(error.status, 502)
           assert.strictEqual(error.method, "GET")
@@ -183,7 +188,10 @@ for (const transport of transports) {
               }
             }, { "x-request-id": "req_404_abcdef" })
           )
-          const error = yield* run(BatchApi.retrieveBatch("batch_missing"), { baseUrl: `${server.origin}/v1`, maxRetries: 0 })
+          const error = yield* run(BatchApi.retrieveBatch("batch_missing"), {
+            baseUrl: `${server.origin}/v1`,
+            maxRetries: 0
+          })
             .pipe(failsWith("NotFoundError"))
           assert.strictEqual(error.status, 404)
           assert.include(error.message, "No batch found with id 'batch_missing'.")
@@ -214,7 +222,10 @@ for (const transport of transports) {
       it.scopedLive("a reset (the server destroys the socket): TransportError", () =>
         Effect.gen(function*() {
           const server = yield* startServer((_, response) => dropConnection(response))
-          const error = yield* run(BatchApi.createBatch(createParams), { baseUrl: `${server.origin}/v1`, maxRetries: 0 })
+          const error = yield* run(BatchApi.createBatch(createParams), {
+            baseUrl: `${server.origin}/v1`,
+            maxRetries: 0
+          })
             .pipe(failsWith("TransportError"))
           assert.strictEqual(error.reason, "Transport")
           assert.strictEqual(error.method, "POST")

@@ -1,11 +1,12 @@
-import { FetchHttpClient, HttpClient } from "@effect/platform"
+import type { HttpClient } from "@effect/platform"
+import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import OpenAI, { toFile } from "openai"
 import * as BatchApi from "../../src/BatchApi.js"
-import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import * as Server from "../../src/testing/server.js"
@@ -78,17 +79,27 @@ describe("simulator over real HTTP", () => {
 
   it.scopedLive("enqueued limits pass through the server: the second batch fails with token_limit_exceeded", () =>
     Effect.gen(function*() {
-      const server = yield* Server.make({ speed, enqueuedTokenLimit: { "text-embedding-3-small": 15 }, script: { inProgress: "1 hour" } })
+      const server = yield* Server.make({
+        speed,
+        enqueuedTokenLimit: { "text-embedding-3-small": 15 },
+        script: { inProgress: "1 hour" }
+      })
       const file = yield* server.simulator.putFile({ content: lines(5) }) // 5 lines of 2 tokens each
       yield* Effect.gen(function*() {
         const params = { input_file_id: file.id, endpoint: "/v1/embeddings", completion_window: "24h" } as const
         const admitted = yield* BatchApi.createBatch(params)
         const rejected = yield* BatchApi.createBatch(params)
-        const error = yield* Effect.flip(BatchWait.awaitCompleted(rejected.id, { schedule: BatchSchedule.every("50 millis") }))
+        const error = yield* Effect.flip(
+          BatchWait.awaitCompleted(rejected.id, { schedule: BatchSchedule.every("50 millis") })
+        )
         assert.strictEqual(error._tag, "BatchFailedError")
         if (error._tag === "BatchFailedError") assert.strictEqual(error.errors[0]?.code, "token_limit_exceeded")
         assert.strictEqual((yield* BatchApi.retrieveBatch(admitted.id)).status, "in_progress")
-        assert.deepStrictEqual(yield* server.simulator.enqueued("text-embedding-3-small"), { tokens: 10, requests: 5, batches: 1 })
+        assert.deepStrictEqual(yield* server.simulator.enqueued("text-embedding-3-small"), {
+          tokens: 10,
+          requests: 5,
+          batches: 1
+        })
       }).pipe(Effect.provide(apiOver(server, NodeHttpClient.layerUndici)))
     }))
 

@@ -6,8 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
-import { openAsBlob, writeFileSync } from "node:fs"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, openAsBlob, rmSync, writeFileSync } from "node:fs"
 import type * as Http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"

@@ -35,7 +35,10 @@ const variants: ReadonlyArray<Variant> = [
 
 /** A client over its own Agent for the test's scope. */
 const clientWith = (variant: Variant, options: UndiciHttpClient.Options = {}) =>
-  Effect.map(UndiciHttpClient.makeDispatcher(options), (dispatcher) => variant.wrap(UndiciHttpClient.fromDispatcher(dispatcher)))
+  Effect.map(
+    UndiciHttpClient.makeDispatcher(options),
+    (dispatcher) => variant.wrap(UndiciHttpClient.fromDispatcher(dispatcher))
+  )
 
 /** The typed failure of `effect`; fails the test on success or on a defect (a defect has no failure). */
 const failureOf = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<E> =>
@@ -210,7 +213,9 @@ for (const variant of variants) {
 
           // 2 MiB nobody reads: paused after 64 KiB, holding the only connection until the response is collected.
           yield* Effect.asVoid(client.get(`${server.origin}/big`))
-          const next = yield* Effect.fork(Effect.flatMap(client.get(`${server.origin}/ok`), (response) => response.text))
+          const next = yield* Effect.fork(
+            Effect.flatMap(client.get(`${server.origin}/ok`), (response) => response.text)
+          )
           const done = yield* eventually(() => {
             gc()
             return next.unsafePoll() !== null
@@ -244,7 +249,9 @@ for (const variant of variants) {
           const source = Stream.concat(Stream.make(new Uint8Array([1, 2, 3])), Stream.never).pipe(
             Stream.ensuring(Ref.set(stopped, true))
           )
-          const error = yield* failureOf(client.post(`http://127.0.0.1:${port}/upload`, { body: HttpBody.stream(source) }))
+          const error = yield* failureOf(
+            client.post(`http://127.0.0.1:${port}/upload`, { body: HttpBody.stream(source) })
+          )
           assertRequestError(error, "Transport")
           assert.strictEqual(codeOf(error.cause), "ECONNREFUSED")
           assert.isTrue(yield* eventually(() => Effect.runSync(Ref.get(stopped))))
@@ -325,7 +332,9 @@ describe("UndiciHttpClient request bodies", () => {
       const node = yield* send(HttpBody.raw(Readable.from([Buffer.from("node "), Buffer.from("readable")])))
       assert.deepStrictEqual([node.body, node.transferEncoding], ["node readable", "chunked"])
 
-      const streamed = yield* send(HttpBody.stream(Stream.make("one ", "two ", "three").pipe(Stream.encodeText), "text/plain"))
+      const streamed = yield* send(
+        HttpBody.stream(Stream.make("one ", "two ", "three").pipe(Stream.encodeText), "text/plain")
+      )
       assert.deepStrictEqual([streamed.body, streamed.transferEncoding, streamed.contentType], [
         "one two three",
         "chunked",
@@ -345,7 +354,10 @@ describe("UndiciHttpClient request bodies", () => {
       const referenceBoundary = referenceType.slice(referenceType.indexOf("boundary=") + 9)
       const boundary = (multipart.contentType ?? "").slice((multipart.contentType ?? "").indexOf("boundary=") + 9)
       assert.match(multipart.contentType ?? "", /^multipart\/form-data; boundary=/)
-      assert.strictEqual(multipart.body, (yield* Effect.promise(() => reference.text())).split(referenceBoundary).join(boundary))
+      assert.strictEqual(
+        multipart.body,
+        (yield* Effect.promise(() => reference.text())).split(referenceBoundary).join(boundary)
+      )
 
       const failing = Stream.concat(Stream.make(new Uint8Array([1])), Stream.fail("source failed"))
       const error = yield* failureOf(send(HttpBody.stream(failing)))
@@ -427,7 +439,9 @@ describe("UndiciHttpClient responses", () => {
   it.scopedLive("HttpClient.withScope: closing the scope aborts the request's body", () =>
     Effect.gen(function*() {
       const server = yield* loopback(routes)
-      const client = HttpClient.withScope(direct.wrap(UndiciHttpClient.fromDispatcher(yield* UndiciHttpClient.makeDispatcher())))
+      const client = HttpClient.withScope(
+        direct.wrap(UndiciHttpClient.fromDispatcher(yield* UndiciHttpClient.makeDispatcher()))
+      )
       const response = yield* Effect.scoped(client.get(`${server.origin}/stall`))
       const error = yield* failureOf(response.text)
       assert.instanceOf(error, HttpClientError.ResponseError)

@@ -19,32 +19,47 @@ const jobBatches = (simulator: BatchApiSimulator.Simulator, jobId: string) =>
   }).pipe(Effect.provide(processOver(simulator)))
 
 describe("Job.run", () => {
-  it.effect("200,000 requests in parts of 10,000 under a budget that queues them: never over budget, every result once", () =>
-    Effect.gen(function*() {
-      // Each request is estimated at 10 tokens (the simulator counts 8): a part of 10,000 claims 100,000; the usable
-      // budget (315,790 x 0.95 = 300,000) holds exactly three at once (so packing keeps parts of 10,000), and the
-      // other parts queue.
-      const simulator = yield* BatchApiSimulator.make({ enqueuedTokenLimit: 350_000 })
-      const { delivered, events, onEvent, sink } = yield* recorder
-      const requests = Array.from({ length: 200_000 }, (_, i) => embedding(i))
-      const summary = yield* drive(
-        Job.run(requests, { jobId: "big", endpoint, onEvent, budget: { limits: { tokens: 315_790 } }, plan: { partFraction: 1, maxRequestsPerPart: 10_000 }, delivery: { sink }, policy: { poll } })
-      ).pipe(Effect.provide(processOver(simulator)))
-      assert.deepStrictEqual(summary.parts.map((p) => p.requests), Array.from({ length: 20 }, () => 10_000))
-      assert.strictEqual(summary.batches, 20)
-      assert.strictEqual(summary.resends, 0)
-      assert.strictEqual(summary.succeeded, 200_000)
-      assert.strictEqual(summary.missing, 0)
-      const all = yield* Ref.get(delivered)
-      assert.strictEqual(all.size, 200_000)
-      assert.isTrue([...all.values()].every((n) => n === 1), "every result delivered exactly once")
-      const log = yield* Ref.get(events)
-      const budgets = log.flatMap((e) => e._tag === "BudgetChanged" || e._tag === "PartQueued" ? [e.usage] : [])
-      assert.isTrue(budgets.every((u) => u.tokens <= u.tokenBudget), "the in-flight estimate never exceeds the budget")
-      assert.strictEqual(Math.max(...budgets.map((u) => u.tokens)), 300_000)
-      assert.isTrue(budgets.some((u) => u.waiting > 0), "parts queued for room")
-      assert.strictEqual(log.filter((e) => e._tag === "PartCreated").length, 20)
-    }), { timeout: 60_000 })
+  it.effect(
+    "200,000 requests in parts of 10,000 under a budget that queues them: never over budget, every result once",
+    () =>
+      Effect.gen(function*() {
+        // Each request is estimated at 10 tokens (the simulator counts 8): a part of 10,000 claims 100,000; the usable
+        // budget (315,790 x 0.95 = 300,000) holds exactly three at once (so packing keeps parts of 10,000), and the
+        // other parts queue.
+        const simulator = yield* BatchApiSimulator.make({ enqueuedTokenLimit: 350_000 })
+        const { delivered, events, onEvent, sink } = yield* recorder
+        const requests = Array.from({ length: 200_000 }, (_, i) => embedding(i))
+        const summary = yield* drive(
+          Job.run(requests, {
+            jobId: "big",
+            endpoint,
+            onEvent,
+            budget: { limits: { tokens: 315_790 } },
+            plan: { partFraction: 1, maxRequestsPerPart: 10_000 },
+            delivery: { sink },
+            policy: { poll }
+          })
+        ).pipe(Effect.provide(processOver(simulator)))
+        assert.deepStrictEqual(summary.parts.map((p) => p.requests), Array.from({ length: 20 }, () => 10_000))
+        assert.strictEqual(summary.batches, 20)
+        assert.strictEqual(summary.resends, 0)
+        assert.strictEqual(summary.succeeded, 200_000)
+        assert.strictEqual(summary.missing, 0)
+        const all = yield* Ref.get(delivered)
+        assert.strictEqual(all.size, 200_000)
+        assert.isTrue([...all.values()].every((n) => n === 1), "every result delivered exactly once")
+        const log = yield* Ref.get(events)
+        const budgets = log.flatMap((e) => e._tag === "BudgetChanged" || e._tag === "PartQueued" ? [e.usage] : [])
+        assert.isTrue(
+          budgets.every((u) => u.tokens <= u.tokenBudget),
+          "the in-flight estimate never exceeds the budget"
+        )
+        assert.strictEqual(Math.max(...budgets.map((u) => u.tokens)), 300_000)
+        assert.isTrue(budgets.some((u) => u.waiting > 0), "parts queued for room")
+        assert.strictEqual(log.filter((e) => e._tag === "PartCreated").length, 20)
+      }),
+    { timeout: 60_000 }
+  )
 
   it.effect("a batch failed on the enqueued token limit is re-sent once room frees up", () =>
     Effect.gen(function*() {
@@ -52,7 +67,14 @@ describe("Job.run", () => {
       const simulator = yield* BatchApiSimulator.make({ enqueuedTokenLimit: 200 })
       const { delivered, events, onEvent, sink } = yield* recorder
       const summary = yield* drive(
-        Job.run(Array.from({ length: 40 }, (_, i) => embedding(i)), { jobId: "limits", endpoint, onEvent, plan: { maxRequestsPerPart: 10 }, delivery: { sink }, policy: { poll } })
+        Job.run(Array.from({ length: 40 }, (_, i) => embedding(i)), {
+          jobId: "limits",
+          endpoint,
+          onEvent,
+          plan: { maxRequestsPerPart: 10 },
+          delivery: { sink },
+          policy: { poll }
+        })
       ).pipe(Effect.provide(processOver(simulator)))
       assert.strictEqual(summary.succeeded, 40)
       assert.isAtLeast(summary.resends, 2)
@@ -76,7 +98,12 @@ describe("Job.run", () => {
       const { delivered, sink } = yield* recorder
       const summary = yield* drive(
         // An expiry comes after 24 hours: poll hourly.
-        Job.run(Array.from({ length: 20 }, (_, i) => embedding(i)), { jobId: "expiry", endpoint, delivery: { sink }, policy: { poll: BatchSchedule.every("1 hour") } }),
+        Job.run(Array.from({ length: 20 }, (_, i) => embedding(i)), {
+          jobId: "expiry",
+          endpoint,
+          delivery: { sink },
+          policy: { poll: BatchSchedule.every("1 hour") }
+        }),
         "1 hour"
       ).pipe(Effect.provide(processOver(simulator)))
       const part = yield* assertFollowedUp(summary, delivered, 20)
@@ -92,10 +119,16 @@ describe("Job.run", () => {
       assert.strictEqual(second.value.request_counts?.total, 20 - done)
       const input = yield* simulator.file(second.value.input_file_id)
       if (input._tag === "None") return assert.fail("follow-up input file not found")
-      const ids = new TextDecoder().decode(input.value.content).trim().split("\n").map((line) => JSON.parse(line).custom_id as string)
+      const ids = new TextDecoder().decode(input.value.content).trim().split("\n").map((line) =>
+        JSON.parse(line).custom_id as string
+      )
       assert.strictEqual(ids.length, 20 - done)
       const output = yield* simulator.file(first.value.output_file_id ?? "")
-      const answered = output._tag === "None" ? [] : new TextDecoder().decode(output.value.content).trim().split("\n").map((line) => JSON.parse(line).custom_id as string)
+      const answered = output._tag === "None"
+        ? []
+        : new TextDecoder().decode(output.value.content).trim().split("\n").map((line) =>
+          JSON.parse(line).custom_id as string
+        )
       assert.deepStrictEqual(new Set([...ids, ...answered]).size, 20)
       assert.isTrue(ids.every((id) => !answered.includes(id)))
     }))
@@ -105,7 +138,13 @@ describe("Job.run", () => {
       const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
       const { events, onEvent } = yield* recorder
       const fiber = yield* Effect.fork(
-        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), { jobId: "stop", endpoint, onEvent, plan: { maxRequestsPerPart: 10 }, policy: { poll } }).pipe(
+        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), {
+          jobId: "stop",
+          endpoint,
+          onEvent,
+          plan: { maxRequestsPerPart: 10 },
+          policy: { poll }
+        }).pipe(
           Effect.provide(processOver(simulator))
         )
       )
@@ -130,8 +169,15 @@ describe("Job.run", () => {
       yield* simulator.scriptNext({ inProgress: "10 minutes" })
       yield* simulator.setDefaultScript({ inProgress: "5 hours" })
       const first = yield* recorder
-      const options = { jobId: "resume-1", endpoint, plan: { maxRequestsPerPart: 20 }, policy: { poll, cancelOnExit: false } } as const
-      const crashed = yield* Effect.fork(Job.run(requests, { ...options, delivery: { sink: first.sink } }).pipe(Effect.provide(processOver(simulator))))
+      const options = {
+        jobId: "resume-1",
+        endpoint,
+        plan: { maxRequestsPerPart: 20 },
+        policy: { poll, cancelOnExit: false }
+      } as const
+      const crashed = yield* Effect.fork(
+        Job.run(requests, { ...options, delivery: { sink: first.sink } }).pipe(Effect.provide(processOver(simulator)))
+      )
       yield* TestClock.adjust("2 hours")
       yield* Fiber.interrupt(crashed)
       const before = yield* jobBatches(simulator, "resume-1")
@@ -139,7 +185,9 @@ describe("Job.run", () => {
       assert.strictEqual((yield* Ref.get(first.delivered)).size, 20)
 
       const second = yield* recorder
-      const summary = yield* drive(Job.run(requests, { ...options, delivery: { sink: second.sink }, onEvent: second.onEvent })).pipe(
+      const summary = yield* drive(
+        Job.run(requests, { ...options, delivery: { sink: second.sink }, onEvent: second.onEvent })
+      ).pipe(
         Effect.provide(processOver(simulator))
       )
       assert.strictEqual(summary.succeeded, 60)
@@ -158,7 +206,14 @@ describe("Job.stream and Job.status", () => {
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.make({})
       const results = yield* drive(
-        Stream.runCollect(Job.stream(Array.from({ length: 25 }, (_, i) => embedding(i)), { jobId: "streamed", endpoint, plan: { maxRequestsPerPart: 10 }, policy: { poll } }))
+        Stream.runCollect(
+          Job.stream(Array.from({ length: 25 }, (_, i) => embedding(i)), {
+            jobId: "streamed",
+            endpoint,
+            plan: { maxRequestsPerPart: 10 },
+            policy: { poll }
+          })
+        )
       ).pipe(Effect.provide(processOver(simulator)))
       const all = Chunk.toReadonlyArray(results)
       assert.strictEqual(all.length, 25)
@@ -176,7 +231,14 @@ describe("Job.stream and Job.status", () => {
       const simulator = yield* BatchApiSimulator.make({})
       const { events, onEvent } = yield* recorder
       yield* drive(
-        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), { jobId: "view", endpoint, onEvent, budget: { limits: { [model]: { tokens: 250 } } }, plan: { maxRequestsPerPart: 10, partFraction: 1 }, policy: { poll } })
+        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), {
+          jobId: "view",
+          endpoint,
+          onEvent,
+          budget: { limits: { [model]: { tokens: 250 } } },
+          plan: { maxRequestsPerPart: 10, partFraction: 1 },
+          policy: { poll }
+        })
       ).pipe(Effect.provide(processOver(simulator)))
       const progress = (yield* Ref.get(events)).reduce(JobReport.progress, JobReport.initialProgress)
       assert.isTrue(progress.done)
@@ -192,11 +254,16 @@ describe("Job.stream and Job.status", () => {
 describe("Job.run: failures and policies", () => {
   it.effect("a part whose batch fails validation fails the job; with onPartFailure continue, the other parts go on", () =>
     Effect.gen(function*() {
-      const failing = { outcome: "failed", errors: [{ code: "invalid_request", message: "bad line", param: null, line: 3 }] } as const
+      const failing = {
+        outcome: "failed",
+        errors: [{ code: "invalid_request", message: "bad line", param: null, line: 3 }]
+      } as const
       const requests = Array.from({ length: 30 }, (_, i) => embedding(i))
       const stops = yield* BatchApiSimulator.make({})
       yield* stops.scriptNext(failing)
-      const error = yield* drive(Job.run(requests, { jobId: "fails", endpoint, plan: { maxRequestsPerPart: 10 }, policy: { poll } })).pipe(
+      const error = yield* drive(
+        Job.run(requests, { jobId: "fails", endpoint, plan: { maxRequestsPerPart: 10 }, policy: { poll } })
+      ).pipe(
         Effect.provide(processOver(stops)),
         Effect.flip
       )
@@ -206,7 +273,14 @@ describe("Job.run: failures and policies", () => {
       }
       const goesOn = yield* BatchApiSimulator.make({})
       yield* goesOn.scriptNext(failing)
-      const summary = yield* drive(Job.run(requests, { jobId: "goes-on", endpoint, plan: { maxRequestsPerPart: 10 }, policy: { poll, onPartFailure: "continue" } })).pipe(
+      const summary = yield* drive(
+        Job.run(requests, {
+          jobId: "goes-on",
+          endpoint,
+          plan: { maxRequestsPerPart: 10 },
+          policy: { poll, onPartFailure: "continue" }
+        })
+      ).pipe(
         Effect.provide(processOver(goesOn))
       )
       assert.deepStrictEqual(summary.parts.map((p) => p.status), ["failed", "completed", "completed"])
@@ -222,8 +296,18 @@ describe("Job.run: failures and policies", () => {
         const n = (asked.get(line.custom_id) ?? 0) + 1
         asked.set(line.custom_id, n)
         return (line.custom_id === "doc-1" || line.custom_id === "doc-2") && n === 1
-          ? { status_code: 503, body: { error: { message: "overloaded", type: "server_error", param: null, code: null } } }
-          : { status_code: 200, body: { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1] }], usage: { prompt_tokens: 1, total_tokens: 1 } } }
+          ? {
+            status_code: 503,
+            body: { error: { message: "overloaded", type: "server_error", param: null, code: null } }
+          }
+          : {
+            status_code: 200,
+            body: {
+              object: "list",
+              data: [{ object: "embedding", index: 0, embedding: [0.1] }],
+              usage: { prompt_tokens: 1, total_tokens: 1 }
+            }
+          }
       }
       const requests = Array.from({ length: 5 }, (_, i) => embedding(i))
       const kept = yield* drive(Job.run(requests, { jobId: "kept", endpoint, policy: { poll } })).pipe(
@@ -233,7 +317,15 @@ describe("Job.run: failures and policies", () => {
       asked.clear()
       const { delivered, sink } = yield* recorder
       const resent = yield* drive(
-        Job.run(requests, { jobId: "resent", endpoint, delivery: { sink, resendWhen: (result) => result._tag === "FailedResponse" && result.response.status_code >= 500 }, policy: { poll } })
+        Job.run(requests, {
+          jobId: "resent",
+          endpoint,
+          delivery: {
+            sink,
+            resendWhen: (result) => result._tag === "FailedResponse" && result.response.status_code >= 500
+          },
+          policy: { poll }
+        })
       ).pipe(Effect.provide(processOver(yield* BatchApiSimulator.make({ responder }))))
       assert.deepStrictEqual([resent.succeeded, resent.failed, resent.followUps], [5, 0, 1])
       assert.strictEqual(resent.parts[0]?.attempts[1]?.requests, 2)
@@ -245,7 +337,9 @@ describe("Job.run: failures and policies", () => {
       const simulator = yield* BatchApiSimulator.make({})
       yield* simulator.injectFault(BatchApiSimulator.timeout, { match: { method: "POST", path: "/v1/files" } })
       const fiber = yield* Effect.fork(
-        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "cut", endpoint, policy: { poll } }).pipe(Effect.provide(processOver(simulator)))
+        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "cut", endpoint, policy: { poll } }).pipe(
+          Effect.provide(processOver(simulator))
+        )
       )
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)

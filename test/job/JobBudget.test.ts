@@ -9,14 +9,20 @@ describe("JobBudget.estimateTokens", () => {
   it("counts the prompt at 3 characters per token, rounded up, plus the most the request may generate", () => {
     const chat = BatchLine.chatCompletion("a", {
       model: "m",
-      messages: [{ role: "system", content: "x".repeat(10) }, { role: "user", content: [{ type: "text", text: "y".repeat(11) }] }],
+      messages: [{ role: "system", content: "x".repeat(10) }, {
+        role: "user",
+        content: [{ type: "text", text: "y".repeat(11) }]
+      }],
       max_completion_tokens: 100,
       n: 2
     })
     assert.strictEqual(JobBudget.estimateTokens(chat), Math.ceil(21 / 3) + 200)
     assert.strictEqual(JobBudget.estimateTokens(BatchLine.embedding("e", { model: "m", input: ["abcd", "ef"] })), 2)
     assert.strictEqual(JobBudget.estimateTokens(BatchLine.embedding("t", { model: "m", input: [1, 2, 3, 4] })), 4)
-    assert.strictEqual(JobBudget.estimateTokens(BatchLine.response("r", { model: "m", input: "z".repeat(9), max_output_tokens: 5 })), 8)
+    assert.strictEqual(
+      JobBudget.estimateTokens(BatchLine.response("r", { model: "m", input: "z".repeat(9), max_output_tokens: 5 })),
+      8
+    )
     assert.strictEqual(JobBudget.estimateTokens(BatchLine.embedding("c", { model: "m", input: "abcdef" }), 2), 3)
   })
 

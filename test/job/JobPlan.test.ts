@@ -1,8 +1,8 @@
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import * as BatchLine from "../../src/BatchLine.js"
-import * as Path from "@effect/platform/Path"
 import * as Planner from "../../src/internal/job/planner.js"
 import * as Spool from "../../src/internal/job/spool.js"
 import * as JobBudget from "../../src/JobBudget.js"
@@ -12,7 +12,9 @@ import { embedding, model } from "./support.js"
 
 const endpoint = "/v1/embeddings"
 const plan = <E = never>(input: JobPlan.Input<E>, options: Partial<JobPlan.PlanOptions> = {}) =>
-  Stream.runCollect(JobPlan.plan(input, { endpoint, dir: "/parts", ...options })).pipe(Effect.map(Chunk.toReadonlyArray))
+  Stream.runCollect(JobPlan.plan(input, { endpoint, dir: "/parts", ...options })).pipe(
+    Effect.map(Chunk.toReadonlyArray)
+  )
 
 const text = (path: string) => Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(path))
 const ids = (jsonl: string) => jsonl.trim().split("\n").map((line) => JSON.parse(line).custom_id as string)
@@ -22,7 +24,11 @@ describe("JobPlan.plan", () => {
     Effect.gen(function*() {
       const requests = Array.from({ length: 25 }, (_, i) => embedding(i))
       const first = yield* plan(requests, { maxRequests: 10 })
-      assert.deepStrictEqual(first.map((p) => [p.index, p.requests, p.firstLine]), [[1, 10, 1], [2, 10, 11], [3, 5, 21]])
+      assert.deepStrictEqual(first.map((p) => [p.index, p.requests, p.firstLine]), [[1, 10, 1], [2, 10, 11], [
+        3,
+        5,
+        21
+      ]])
       assert.deepStrictEqual(ids(yield* text(first[1]!.file)), Array.from({ length: 10 }, (_, i) => `doc-${i + 10}`))
       // Planning again (a re-run) writes the same files and digests, not appended copies.
       const again = yield* plan(Stream.fromIterable(requests), { maxRequests: 10 })
@@ -36,16 +42,24 @@ describe("JobPlan.plan", () => {
 
   it.effect("one model per part, and parts cut by bytes and by their share of the token budget", () =>
     Effect.gen(function*() {
-      const other = (i: number) => BatchLine.embedding(`o-${i}`, { model: "text-embedding-3-large", input: "x".repeat(30) })
+      const other = (i: number) =>
+        BatchLine.embedding(`o-${i}`, { model: "text-embedding-3-large", input: "x".repeat(30) })
       const mixed = [embedding(0), other(0), embedding(1), other(1), embedding(2)]
       const byModel = yield* plan(mixed)
-      assert.deepStrictEqual(byModel.map((p) => [p.model, p.requests, p.firstLine]), [[model, 3, 1], ["text-embedding-3-large", 2, 2]])
+      assert.deepStrictEqual(byModel.map((p) => [p.model, p.requests, p.firstLine]), [[model, 3, 1], [
+        "text-embedding-3-large",
+        2,
+        2
+      ]])
       // Each part knows its input lines (a batch error's line maps back to the input): runs of consecutive lines.
       assert.deepStrictEqual(byModel.map((p) => p.lines), [[[1, 1], [3, 1], [5, 1]], [[2, 1], [4, 1]]])
       assert.deepStrictEqual([1, 2, 3, 4].map((n) => Planner.inputLine(byModel[0]!, n)), [1, 3, 5, undefined])
       // Each request is estimated at 10 tokens; a budget of 100 x 0.95 x 0.5 leaves 47 per part, packed into the
       // usable 95: three parts of 31 (3 requests each) fill it, where two of 47 (4 each) would leave 15 idle.
-      const byTokens = yield* plan(Array.from({ length: 9 }, (_, i) => embedding(i)), { budgets: { tokens: 100 }, partFraction: 0.5 })
+      const byTokens = yield* plan(Array.from({ length: 9 }, (_, i) => embedding(i)), {
+        budgets: { tokens: 100 },
+        partFraction: 0.5
+      })
       assert.deepStrictEqual(byTokens.map((p) => [p.requests, p.tokens]), [[3, 30], [3, 30], [3, 30]])
       const line = `${JSON.stringify(embedding(0))}\n`.length
       const byBytes = yield* plan(Array.from({ length: 5 }, (_, i) => embedding(i)), { maxBytes: line * 2 })
@@ -62,7 +76,11 @@ describe("JobPlan.plan", () => {
       assert.deepStrictEqual(byTokens.map((p) => p.requests), [9, 9, 9, 9, 9, 9, 6])
       assert.isTrue(byTokens.every((p) => p.tokens <= 95))
       // The same for a requests budget: 20 requests x 0.95 = 19 usable; parts of at most 8 are packed to 6 (three fit).
-      const byRequests = yield* plan(requests.slice(0, 20), { budgets: { requests: 20 }, maxRequests: 8, partFraction: 1 })
+      const byRequests = yield* plan(requests.slice(0, 20), {
+        budgets: { requests: 20 },
+        maxRequests: 8,
+        partFraction: 1
+      })
       assert.deepStrictEqual(byRequests.map((p) => p.requests), [6, 6, 6, 2])
       // A part's limit follows the mean size read so far: after small requests, a large one opens a part that
       // holds fewer of them; no part is ever over the model's cap (285 x 0.25 = 71).
@@ -74,14 +92,23 @@ describe("JobPlan.plan", () => {
       assert.isTrue(uneven.every((p) => p.tokens <= 71))
       assert.deepStrictEqual(uneven.reduce((n, p) => n + p.requests, 0), 9)
       // Without a token budget, sizes do not matter: requests growing longer still fill parts of maxRequests.
-      const growing = Array.from({ length: 25 }, (_, i) => BatchLine.embedding(`g-${i}`, { model, input: "z".repeat(1 + i * 40) }))
-      assert.deepStrictEqual((yield* plan(growing, { maxRequests: 10 })).map((p) => p.requests), [10, 10, 5])
+      const growing = Array.from({ length: 25 }, (_, i) =>
+        BatchLine.embedding(`g-${i}`, { model, input: "z".repeat(1 + i * 40) }))
+      assert.deepStrictEqual(
+        (yield* plan(growing, { maxRequests: 10 })).map((p) =>
+          p.requests
+        ),
+        [10, 10, 5]
+      )
       // The same input gives the same parts.
       const again = yield* plan([...requests.slice(0, 3), ...Array.from({ length: 6 }, (_, i) => large(i))], {
         budgets: { tokens: 300 },
         maxRequests: 10
       })
-      assert.deepStrictEqual(again.map((p) => [p.requests, p.tokens, p.digest]), uneven.map((p) => [p.requests, p.tokens, p.digest]))
+      assert.deepStrictEqual(
+        again.map((p) => [p.requests, p.tokens, p.digest]),
+        uneven.map((p) => [p.requests, p.tokens, p.digest])
+      )
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
 
   it.effect("a JSONL file by path or as a Blob gives the same parts as the array", () =>
@@ -102,18 +129,36 @@ describe("JobPlan.plan", () => {
       const many = Array.from({ length: 30 }, (_, i) => embedding(i))
       const duplicate = yield* Effect.flip(plan([...many, embedding(3)], { maxRequests: 10 }))
       assert.strictEqual(duplicate._tag, "DuplicateCustomIdError")
-      if (duplicate._tag === "DuplicateCustomIdError") assert.deepStrictEqual([duplicate.line, duplicate.firstLine, duplicate.customId], [31, 4, "doc-3"])
-      const wrongUrl = yield* Effect.flip(plan([embedding(0), BatchLine.chatCompletion("c", { model: "m", messages: [] })]))
+      if (duplicate._tag === "DuplicateCustomIdError") {
+        assert.deepStrictEqual([duplicate.line, duplicate.firstLine, duplicate.customId], [31, 4, "doc-3"])
+      }
+      const wrongUrl = yield* Effect.flip(
+        plan([embedding(0), BatchLine.chatCompletion("c", { model: "m", messages: [] })])
+      )
       assert.strictEqual(wrongUrl._tag, "EndpointMismatchError")
       if (wrongUrl._tag === "EndpointMismatchError") assert.strictEqual(wrongUrl.line, 2)
-      const tooLarge = yield* Effect.flip(plan([embedding(0), BatchLine.embedding("big", { model, input: "y".repeat(3000) })], { budgets: { tokens: 1000 } }))
+      const tooLarge = yield* Effect.flip(
+        plan([embedding(0), BatchLine.embedding("big", { model, input: "y".repeat(3000) })], {
+          budgets: { tokens: 1000 }
+        })
+      )
       assert.strictEqual(tooLarge._tag, "RequestTooLargeError")
-      if (tooLarge._tag === "RequestTooLargeError") assert.deepStrictEqual([tooLarge.line, tooLarge.limit, tooLarge.max], [2, "tokens", 237])
+      if (tooLarge._tag === "RequestTooLargeError") {
+        assert.deepStrictEqual([tooLarge.line, tooLarge.limit, tooLarge.max], [2, "tokens", 237])
+      }
       const badJson = yield* Effect.flip(plan(new Blob([`${JSON.stringify(embedding(0))}\n{oops\n`])))
       assert.strictEqual(badJson._tag, "InvalidRequestError")
       if (badJson._tag === "InvalidRequestError") assert.strictEqual(badJson.line, 2)
       // Valid JSON on which Effect's union parser throws: an invalid line, not a defect.
-      const odd = yield* Effect.flip(plan(new Blob([`${JSON.stringify(embedding(0))}\n{"custom_id":"x","method":{"toString":{}},"url":"${endpoint}","body":{}}\n`])))
+      const odd = yield* Effect.flip(
+        plan(
+          new Blob([
+            `${
+              JSON.stringify(embedding(0))
+            }\n{"custom_id":"x","method":{"toString":{}},"url":"${endpoint}","body":{}}\n`
+          ])
+        )
+      )
       assert.strictEqual(odd._tag, "InvalidRequestError")
       if (odd._tag === "InvalidRequestError") assert.deepStrictEqual([odd.line, odd.customId], [2, "x"])
       const empty = yield* Effect.flip(plan([]))
@@ -137,8 +182,10 @@ describe("JobPlan.plan", () => {
       const requests = [...Array.from({ length: 25 }, (_, i) => embedding(i)), embedding(7)]
       const emitted: Array<number> = []
       const error = yield* Effect.flip(
-        Stream.runForEach(JobPlan.plan(Stream.fromIterable(requests), { endpoint, dir: "/s", maxRequests: 10 }), (part) =>
-          Effect.sync(() => emitted.push(part.index)))
+        Stream.runForEach(
+          JobPlan.plan(Stream.fromIterable(requests), { endpoint, dir: "/s", maxRequests: 10 }),
+          (part) => Effect.sync(() => emitted.push(part.index))
+        )
       )
       assert.strictEqual(error._tag, "DuplicateCustomIdError")
       assert.deepStrictEqual(emitted, [1, 2])
@@ -153,7 +200,10 @@ describe("JobPlan.plan", () => {
       const chunks = yield* Stream.runCollect(Planner.lines(spool, part, keep))
       const jsonl = new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(chunks)))
       assert.deepStrictEqual(ids(jsonl), ["doc-1", "doc-4"])
-      assert.deepStrictEqual(yield* Planner.tally(spool, part, keep, (r) => JobBudget.estimateTokens(r)), { requests: 2, tokens: 20 })
+      assert.deepStrictEqual(yield* Planner.tally(spool, part, keep, (r) => JobBudget.estimateTokens(r)), {
+        requests: 2,
+        tokens: 20
+      })
       const whole = yield* Stream.runCollect(Planner.lines(spool, part))
       assert.strictEqual(new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(whole))), yield* text(part.file))
     }).pipe(Effect.provide(MemoryFileSystem.layer)))

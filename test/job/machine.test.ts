@@ -52,13 +52,19 @@ describe("the part machine", () => {
     ])
     assert.deepStrictEqual(tags(decisions), ["Upload", "Create", "Await", "Deliver", "Done"])
     const create = decisions[1]
-    assert.deepStrictEqual(create?._tag === "Create" ? [create.attempt, create.fileId, create.claim.tokens] : [], [1, "f1", 100])
+    assert.deepStrictEqual(create?._tag === "Create" ? [create.attempt, create.fileId, create.claim.tokens] : [], [
+      1,
+      "f1",
+      100
+    ])
     const deliver = decisions[3]
     // A follow-up may still replace results: not final.
     assert.isFalse(deliver?._tag === "Deliver" && deliver.final)
     const done = last(decisions)
     assert.deepStrictEqual(
-      done._tag === "Done" ? [done.summary.status, done.summary.succeeded, done.summary.failed, done.summary.missing] : [],
+      done._tag === "Done"
+        ? [done.summary.status, done.summary.succeeded, done.summary.failed, done.summary.missing]
+        : [],
       ["completed", 9, 1, 0]
     )
   })
@@ -86,7 +92,11 @@ describe("the part machine", () => {
       "Done"
     ])
     const followUp = decisions[4]
-    assert.deepStrictEqual(followUp?._tag === "Upload" ? [followUp.attempt, followUp.kind, followUp.missing] : [], [2, "missing", 4])
+    assert.deepStrictEqual(followUp?._tag === "Upload" ? [followUp.attempt, followUp.kind, followUp.missing] : [], [
+      2,
+      "missing",
+      4
+    ])
     const create = decisions[5]
     assert.deepStrictEqual(create?._tag === "Create" ? [create.kind, create.claim.requests] : [], ["missing", 4])
     assert.isTrue(decisions[7]?._tag === "Deliver" && decisions[7].final)

@@ -34,7 +34,12 @@ const valid: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
 )
 
 /** A value at `path` of `line` replaced (or removed). */
-const mutate = (line: Record<string, unknown>, path: ReadonlyArray<string | number>, value: unknown, remove: boolean) => {
+const mutate = (
+  line: Record<string, unknown>,
+  path: ReadonlyArray<string | number>,
+  value: unknown,
+  remove: boolean
+) => {
   const copy = structuredClone(line)
   let target: unknown = copy
   for (const key of path.slice(0, -1)) {

@@ -10,8 +10,10 @@ import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 
-const requests = Array.from({ length: 30 }, (_, i) =>
-  BatchLine.embedding(i % 10 === 3 ? `bad-${i}` : `doc-${i}`, { model: "text-embedding-3-small", input: `text ${i}` })
+const requests = Array.from(
+  { length: 30 },
+  (_, i) =>
+    BatchLine.embedding(i % 10 === 3 ? `bad-${i}` : `doc-${i}`, { model: "text-embedding-3-small", input: `text ${i}` })
 )
 const endpoint = "/v1/embeddings" as const
 
@@ -20,11 +22,21 @@ const responder: BatchApiSimulator.Responder = (line) => {
   if (line.custom_id.startsWith("bad")) {
     return {
       status_code: 400,
-      body: { error: { message: "input too long", type: "invalid_request_error", param: "input", code: "context_length_exceeded" } }
+      body: {
+        error: {
+          message: "input too long",
+          type: "invalid_request_error",
+          param: "input",
+          code: "context_length_exceeded"
+        }
+      }
     }
   }
   if (line.custom_id === "doc-7") return { error: { code: "server_error", message: "the request failed" } }
-  return { status_code: 200, body: { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.6, 0.8] }] } }
+  return {
+    status_code: 200,
+    body: { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.6, 0.8] }] }
+  }
 }
 
 /** Lets virtual time pass in steps, so that work started between two steps (an upload) is caught up. */
@@ -59,7 +71,12 @@ describe("Job.runBatch on the simulator", () => {
 
       assert.strictEqual(run.batch.status, "completed")
       assert.strictEqual(yield* Ref.get(created), run.batch.id)
-      assert.deepStrictEqual([...new Set(yield* Ref.get(progress))], ["validating", "in_progress", "finalizing", "completed"])
+      assert.deepStrictEqual([...new Set(yield* Ref.get(progress))], [
+        "validating",
+        "in_progress",
+        "finalizing",
+        "completed"
+      ])
       assert.deepStrictEqual(run.matched.map((m) => m.input.custom_id), requests.map((r) => r.custom_id))
       assert.deepStrictEqual(run.missing, [])
       assert.deepStrictEqual(run.unmatched, [])
@@ -127,7 +144,12 @@ describe("Job.runBatch on the simulator", () => {
       assert.strictEqual((yield* cancels(simulator)).length, 1)
     }).pipe(Effect.provide(layer({ script: { inProgress: "2 hours" } }))))
 
-  for (const [name, fault] of [["never answers", BatchApiSimulator.timeout], ["fails with 500", BatchApiSimulator.serverError()]] as const) {
+  for (
+    const [name, fault] of [["never answers", BatchApiSimulator.timeout], [
+      "fails with 500",
+      BatchApiSimulator.serverError()
+    ]] as const
+  ) {
     it.effect(`the cancel on interrupt is bounded when it ${name}: one attempt, the interrupt done within 10 s`, () =>
       Effect.gen(function*() {
         const simulator = yield* BatchApiSimulator.BatchApiSimulator
@@ -178,7 +200,9 @@ describe("Job.runBatch on the simulator", () => {
   it.effect("a create the API refuses fails with its error, and the uploaded input file is deleted", () =>
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.BatchApiSimulator
-      yield* simulator.injectFault(BatchApiSimulator.serverError(400), { match: { method: "POST", path: "/v1/batches" } })
+      yield* simulator.injectFault(BatchApiSimulator.serverError(400), {
+        match: { method: "POST", path: "/v1/batches" }
+      })
       const error = yield* Job.runBatch(requests, { endpoint, schedule }).pipe(Effect.flip)
       assert.strictEqual(error._tag, "BadRequestError")
       const log = calls(yield* simulator.requests)
@@ -195,7 +219,9 @@ describe("Job.runBatch on the simulator", () => {
       const chat = BatchLine.chatCompletion("c", { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
       const error = yield* Job.runBatch([requests[0]!, chat], { endpoint, schedule }).pipe(Effect.flip)
       assert.strictEqual(error._tag, "EndpointMismatchError")
-      const tooMany = yield* Job.runBatch(requests, { endpoint, schedule, input: { maxRequests: 10 } }).pipe(Effect.flip)
+      const tooMany = yield* Job.runBatch(requests, { endpoint, schedule, input: { maxRequests: 10 } }).pipe(
+        Effect.flip
+      )
       assert.deepStrictEqual(tooMany._tag === "TooManyLinesError" ? [tooMany.line, tooMany.maxLines] : [], [11, 10])
       assert.deepStrictEqual(yield* simulator.requests, [])
     }).pipe(Effect.provide(layer())))

@@ -3,7 +3,8 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert } from "@effect/vitest"
-import { type Chunk, Duration, Effect, Fiber, Layer, Redacted, Ref, Sink, TestClock } from "effect"
+import type { Duration } from "effect"
+import { type Chunk, Effect, Fiber, Layer, Redacted, Ref, Sink, TestClock } from "effect"
 import * as BatchClient from "../../src/BatchClient.js"
 import * as BatchLine from "../../src/BatchLine.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
@@ -28,7 +29,8 @@ export const clientOver = (simulator: BatchApiSimulator.Simulator) =>
   )
 
 /** A "process": the client stack over `simulator` and a fresh in-memory file system. */
-export const processOver = (simulator: BatchApiSimulator.Simulator) => Layer.merge(clientOver(simulator), MemoryFileSystem.layer)
+export const processOver = (simulator: BatchApiSimulator.Simulator) =>
+  Layer.merge(clientOver(simulator), MemoryFileSystem.layer)
 
 /** Polls every 10 minutes: a job's waits under TestClock take few wakeups. */
 export const poll = BatchSchedule.every("10 minutes")
@@ -76,7 +78,10 @@ export const assertFollowedUp = (
   Effect.gen(function*() {
     const [part] = summary.parts
     if (part === undefined) return assert.fail("no part")
-    assert.deepStrictEqual(part.attempts.map((a) => [a.kind, a.status]), [["full", "expired"], ["missing", "completed"]])
+    assert.deepStrictEqual(part.attempts.map((a) => [a.kind, a.status]), [["full", "expired"], [
+      "missing",
+      "completed"
+    ]])
     assert.strictEqual(part.followUps, 1)
     assert.strictEqual(part.missing, 0)
     assert.strictEqual(part.succeeded, requests)

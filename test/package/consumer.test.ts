@@ -128,8 +128,12 @@ ${body}`
 
 const runNode = (cwd: string, file: string) =>
   Effect.async<{ readonly code: number; readonly out: string; readonly err: string }>((resume) => {
-    const child = execFile(process.execPath, [file], { cwd, timeout: 30_000 }, (error, out, err) =>
-      resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), out, err })))
+    const child = execFile(
+      process.execPath,
+      [file],
+      { cwd, timeout: 30_000 },
+      (error, out, err) => resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), out, err }))
+    )
     return Effect.sync(() => child.kill())
   })
 
@@ -161,20 +165,20 @@ const startBin = (pkg: string, args: ReadonlyArray<string>) =>
   Effect.acquireRelease(
     Effect.async<{ readonly baseUrl: string; readonly output: () => string; readonly child: ChildProcess }, Error>(
       (resume) => {
-      const child = spawn(process.execPath, [Path.join(pkg, "bin", "effect-openai-batch-simulator.js"), ...args], {
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let output = ""
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString("utf8")
-        const match = /base URL: (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(output)
-        if (match?.[1] !== undefined) resume(Effect.succeed({ baseUrl: match[1], output: () => output, child }))
+        const child = spawn(process.execPath, [Path.join(pkg, "bin", "effect-openai-batch-simulator.js"), ...args], {
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let output = ""
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString("utf8")
+          const match = /base URL: (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(output)
+          if (match?.[1] !== undefined) resume(Effect.succeed({ baseUrl: match[1], output: () => output, child }))
+        }
+        child.stdout.on("data", onData)
+        child.stderr.on("data", onData)
+        child.once("exit", (code) => resume(Effect.fail(new Error(`the bin exited (${code}):\n${output}`))))
+        return Effect.sync(() => child.kill("SIGKILL"))
       }
-      child.stdout.on("data", onData)
-      child.stderr.on("data", onData)
-      child.once("exit", (code) => resume(Effect.fail(new Error(`the bin exited (${code}):\n${output}`))))
-      return Effect.sync(() => child.kill("SIGKILL"))
-    }
     ).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("the bin printed no base URL") })),
     ({ child }) =>
       Effect.async<void>((resume) => {

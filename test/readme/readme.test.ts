@@ -31,7 +31,12 @@ const typecheck = (checked: ReadonlyArray<Block>): ReadonlyArray<Problem> => {
     }
   })
   if (config === undefined) throw new Error("tsconfig.json could not be read")
-  const options: ts.CompilerOptions = { ...config.options, noEmit: true, noUnusedLocals: false, noUnusedParameters: false }
+  const options: ts.CompilerOptions = {
+    ...config.options,
+    noEmit: true,
+    noUnusedLocals: false,
+    noUnusedParameters: false
+  }
   const files = new Map(checked.map((block, i) => [
     Path.join(root, "test", "readme", `README.block-${i}.ts`),
     { block, text: source(block) }
@@ -113,7 +118,14 @@ describe("README.md", () => {
   it("every TypeScript block type-checks (and a wrong one would not)", () => {
     assert.isAbove(all.length, 10)
     // a control: the checker must catch a wrong block and place the error on its README line
-    const control: Block = { line: 1000, kind: "complete", reason: "", code: "\nconst n: number = \"one\"", before: [], after: [] }
+    const control: Block = {
+      line: 1000,
+      kind: "complete",
+      reason: "",
+      code: "\nconst n: number = \"one\"",
+      before: [],
+      after: []
+    }
     const problems = typecheck([...all, control])
     const controlProblems = problems.filter((p) => p.where === "README.md:1001")
     assert.deepStrictEqual(controlProblems.map((p) => p.code), [2322])

@@ -98,9 +98,10 @@ export const fakeClient = (responder: Responder) =>
           text: body.text,
           contentType: body.contentType,
           bodyKind: request.body._tag,
-          contentLength: request.body._tag === "Stream" || request.body._tag === "Raw" || request.body._tag === "Uint8Array"
-            ? request.body.contentLength
-            : undefined,
+          contentLength:
+            request.body._tag === "Stream" || request.body._tag === "Raw" || request.body._tag === "Uint8Array"
+              ? request.body.contentLength
+              : undefined,
           at: now
         }
         const index = (yield* Ref.getAndUpdate(log, (all) => [...all, recorded])).length
@@ -201,7 +202,11 @@ export const okLine = (customId: string, content = "ok") =>
     response: {
       status_code: 200,
       request_id: `req_${customId}`,
-      body: { id: `chatcmpl-${customId}`, object: "chat.completion", choices: [{ message: { role: "assistant", content } }] }
+      body: {
+        id: `chatcmpl-${customId}`,
+        object: "chat.completion",
+        choices: [{ message: { role: "assistant", content } }]
+      }
     },
     error: null
   })
@@ -214,7 +219,9 @@ export const failedLine = (customId: string, status = 400) =>
     response: {
       status_code: status,
       request_id: `req_${customId}`,
-      body: { error: { message: "Invalid model", type: "invalid_request_error", param: "model", code: "model_not_found" } }
+      body: {
+        error: { message: "Invalid model", type: "invalid_request_error", param: "model", code: "model_not_found" }
+      }
     },
     error: null
   })
@@ -225,5 +232,8 @@ export const expiredLine = (customId: string) =>
     id: `batch_req_${customId}`,
     custom_id: customId,
     response: null,
-    error: { code: "batch_expired", message: "This request could not be executed before the completion window expired." }
+    error: {
+      code: "batch_expired",
+      message: "This request could not be executed before the completion window expired."
+    }
   })

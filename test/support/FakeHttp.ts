@@ -53,12 +53,26 @@ export const fakeClient = (responder: Responder) =>
         if ("hang" in reply) return yield* Effect.never
         if ("drop" in reply) {
           return yield* Effect.fail(
-            new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up", cause: reply.cause })
+            new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              description: "socket hang up",
+              cause: reply.cause
+            })
           )
         }
-        const text = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body)
+        const text = reply.body === undefined
+          ? ""
+          : typeof reply.body === "string"
+          ? reply.body
+          : JSON.stringify(reply.body)
         // Read synchronously, as the simulator's responses are: an attempt then ends without suspending.
-        return SimulatedResponse.make(request, reply.status, { "content-type": "application/json", ...reply.headers }, encoder.encode(text))
+        return SimulatedResponse.make(
+          request,
+          reply.status,
+          { "content-type": "application/json", ...reply.headers },
+          encoder.encode(text)
+        )
       })
     )
     return { client, log }

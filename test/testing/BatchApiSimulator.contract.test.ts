@@ -7,7 +7,11 @@ import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { send, start } from "./support.js"
 
-const params = { input_file_id: "file-not-uploaded", endpoint: "/v1/chat/completions", completion_window: "24h" } as const
+const params = {
+  input_file_id: "file-not-uploaded",
+  endpoint: "/v1/chat/completions",
+  completion_window: "24h"
+} as const
 
 const run = <A, E>(
   effect: Effect.Effect<A, E, BatchApi.BatchApi | BatchApiSimulator.BatchApiSimulator>,
@@ -80,8 +84,16 @@ describe("BatchApiSimulator contract", () => {
         assert.notInclude(error.message, "sk-wrong-key-123456")
       }
       const simulator = yield* BatchApiSimulator.make()
-      const missing = yield* simulator.handle({ method: "GET", path: "/v1/batches", query: {}, headers: {}, body: new Uint8Array() })
-      assert.isTrue(missing._tag === "Response" && missing.status === 401 && missing.headers["x-request-id"] !== undefined)
+      const missing = yield* simulator.handle({
+        method: "GET",
+        path: "/v1/batches",
+        query: {},
+        headers: {},
+        body: new Uint8Array()
+      })
+      assert.isTrue(
+        missing._tag === "Response" && missing.status === 401 && missing.headers["x-request-id"] !== undefined
+      )
     }))
 
   it.effect("404 for an unknown batch id, decoded as NotFoundError; unknown routes are 404 too", () =>
@@ -215,14 +227,19 @@ describe("BatchApiSimulator contract", () => {
     it.effect("commit then drop: the create stored its batch; the library finds it instead of creating a second", () =>
       run(Effect.gen(function*() {
         const simulator = yield* BatchApiSimulator.BatchApiSimulator
-        yield* simulator.injectFault(BatchApiSimulator.commitThenDrop, { match: { method: "POST", path: "/v1/batches" } })
+        yield* simulator.injectFault(BatchApiSimulator.commitThenDrop, {
+          match: { method: "POST", path: "/v1/batches" }
+        })
         const fiber = yield* Effect.fork(BatchApi.createBatch(params))
         yield* TestClock.adjust("2 seconds")
         const batch = yield* Fiber.join(fiber)
         const page = yield* BatchApi.listBatches()
         assert.deepStrictEqual(page.data.map((b) => b.id), [batch.id])
         const log = yield* simulator.requests
-        assert.deepStrictEqual(log.map((r) => `${r.method} ${r.path}`).slice(0, 2), ["POST /v1/batches", "GET /v1/batches"])
+        assert.deepStrictEqual(log.map((r) => `${r.method} ${r.path}`).slice(0, 2), [
+          "POST /v1/batches",
+          "GET /v1/batches"
+        ])
         assert.strictEqual(log[0]!.fault, "CommitThenDrop")
       })))
   })

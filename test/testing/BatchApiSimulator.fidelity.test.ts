@@ -2,12 +2,12 @@
  * Fidelity details clients read: a batch's `usage` (summed from the answers, growing as requests complete) and the
  * API's response headers.
  */
-import { assert, describe, it } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Option, Stream, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
-import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { chatLine, jsonl, send, start } from "./support.js"
 
@@ -42,8 +42,10 @@ const usage = (input: number, cached: number, output: number, reasoning: number)
 })
 
 const outputLines = (simulator: BatchApiSimulator.Simulator, fileId: string | undefined) =>
-  Effect.map(simulator.file(fileId ?? ""), (file) =>
-    decoder.decode(Option.getOrThrow(file).content).trim().split("\n").map((line) => JSON.parse(line)))
+  Effect.map(
+    simulator.file(fileId ?? ""),
+    (file) => decoder.decode(Option.getOrThrow(file).content).trim().split("\n").map((line) => JSON.parse(line))
+  )
 
 describe("BatchApiSimulator fidelity", () => {
   it.effect("usage: zero while validating, the sum over the successful answers so far, growing to the total", () =>
@@ -51,7 +53,11 @@ describe("BatchApiSimulator fidelity", () => {
       yield* TestClock.setTime(start)
       const simulator = yield* BatchApiSimulator.BatchApiSimulator
       const file = yield* simulator.putFile({ content: jsonl(Array.from({ length: 10 }, (_, i) => chatLine(`r${i}`))) })
-      const { id } = yield* BatchApi.createBatch({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" })
+      const { id } = yield* BatchApi.createBatch({
+        input_file_id: file.id,
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h"
+      })
       assert.deepStrictEqual(yield* Effect.map(BatchApi.retrieveBatch(id), (b) => b.usage), usage(0, 0, 0, 0))
       yield* TestClock.adjust(`${30 + 150} seconds`) // half of the 300 s in_progress: lines 0-4, of which 3 failed
       const half = yield* BatchApi.retrieveBatch(id)
@@ -74,7 +80,10 @@ describe("BatchApiSimulator fidelity", () => {
           ["/v1/responses", (i: number) => ({ model: "gpt-4.1-mini", input: `a question, ${"long ".repeat(i)}` })]
         ] as const
       ) {
-        const lines = Array.from({ length: 6 }, (_, i) => ({ custom_id: `x${i}`, method: "POST", url: endpoint, body: body(i) }))
+        const lines = Array.from(
+          { length: 6 },
+          (_, i) => ({ custom_id: `x${i}`, method: "POST", url: endpoint, body: body(i) })
+        )
         const file = yield* simulator.putFile({ content: jsonl(lines) })
         const { id } = yield* BatchApi.createBatch({ input_file_id: file.id, endpoint, completion_window: "24h" })
         const fiber = yield* Effect.fork(BatchWait.awaitCompleted(id, { schedule: BatchSchedule.every("1 minute") }))

@@ -3,8 +3,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import * as BatchApi from "../../src/BatchApi.js"
-import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { chatLine, jsonl, multipart, send, start } from "./support.js"
 
@@ -25,7 +25,10 @@ const run = <A, E>(
   )
 
 /** Creates a batch from `lines` through the library and waits it out. */
-const runBatch = (content: string, endpoint: "/v1/chat/completions" | "/v1/embeddings" | "/v1/responses" = "/v1/chat/completions") =>
+const runBatch = (
+  content: string,
+  endpoint: "/v1/chat/completions" | "/v1/embeddings" | "/v1/responses" = "/v1/chat/completions"
+) =>
   Effect.gen(function*() {
     const simulator = yield* BatchApiSimulator.BatchApiSimulator
     const file = yield* simulator.putFile({ content })
@@ -54,7 +57,10 @@ describe("BatchApiSimulator files", () => {
       form.append("purpose", "batch")
       form.append("file", new Blob([content]), "requests.jsonl")
       const uploaded = yield* client.execute(
-        HttpClientRequest.post(`${base}/files`).pipe(HttpClientRequest.setHeaders(auth), HttpClientRequest.bodyFormData(form))
+        HttpClientRequest.post(`${base}/files`).pipe(
+          HttpClientRequest.setHeaders(auth),
+          HttpClientRequest.bodyFormData(form)
+        )
       )
       assert.strictEqual(uploaded.status, 200)
       const file = (yield* uploaded.json) as Record<string, unknown>
@@ -67,40 +73,58 @@ describe("BatchApiSimulator files", () => {
       assert.strictEqual(file["created_at"], start / 1000)
       assert.strictEqual(file["expires_at"], start / 1000 + 30 * 86_400)
       const id = String(file["id"])
-      const retrieved = yield* client.execute(HttpClientRequest.get(`${base}/files/${id}`).pipe(HttpClientRequest.setHeaders(auth)))
+      const retrieved = yield* client.execute(
+        HttpClientRequest.get(`${base}/files/${id}`).pipe(HttpClientRequest.setHeaders(auth))
+      )
       assert.deepStrictEqual(yield* retrieved.json, file)
       const download = yield* client.execute(
         HttpClientRequest.get(`${base}/files/${id}/content`).pipe(HttpClientRequest.setHeaders(auth))
       )
       assert.strictEqual(download.headers["content-type"], "application/octet-stream")
       assert.strictEqual(yield* download.text, content)
-      const deleted = yield* client.execute(HttpClientRequest.del(`${base}/files/${id}`).pipe(HttpClientRequest.setHeaders(auth)))
+      const deleted = yield* client.execute(
+        HttpClientRequest.del(`${base}/files/${id}`).pipe(HttpClientRequest.setHeaders(auth))
+      )
       assert.deepStrictEqual(yield* deleted.json, { id, object: "file", deleted: true })
-      const gone = yield* client.execute(HttpClientRequest.get(`${base}/files/${id}`).pipe(HttpClientRequest.setHeaders(auth)))
+      const gone = yield* client.execute(
+        HttpClientRequest.get(`${base}/files/${id}`).pipe(HttpClientRequest.setHeaders(auth))
+      )
       assert.strictEqual(gone.status, 404)
       const log = yield* (yield* BatchApiSimulator.BatchApiSimulator).requests
-      assert.deepStrictEqual(log[0]!.body, { purpose: "batch", file: { filename: "requests.jsonl", bytes: file["bytes"] } })
+      assert.deepStrictEqual(log[0]!.body, {
+        purpose: "batch",
+        file: { filename: "requests.jsonl", bytes: file["bytes"] }
+      })
     }).pipe(Effect.provide(BatchApiSimulator.layer())))
 
   it.effect("upload validation: purpose, file, .jsonl for batch, expires_after", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(start)
       const simulator = yield* BatchApiSimulator.make()
-      const upload = (fields: Parameters<typeof multipart>[0]) => send(simulator, "POST", "/v1/files", multipart(fields))
+      const upload = (fields: Parameters<typeof multipart>[0]) =>
+        send(simulator, "POST", "/v1/files", multipart(fields))
       const file = { filename: "in.jsonl", content: jsonl([chatLine("a")]) }
       const cases: ReadonlyArray<readonly [Parameters<typeof multipart>[0], string]> = [
         [{ file }, "purpose"],
         [{ purpose: "bogus", file }, "purpose"],
         [{ purpose: "batch" }, "file"],
         [{ purpose: "batch", file: { filename: "in.csv", content: "a,b" } }, "file"],
-        [{ purpose: "batch", file, "expires_after[anchor]": "created_at", "expires_after[seconds]": "10" }, "expires_after.seconds"]
+        [
+          { purpose: "batch", file, "expires_after[anchor]": "created_at", "expires_after[seconds]": "10" },
+          "expires_after.seconds"
+        ]
       ]
       for (const [fields, param] of cases) {
         const answer = yield* upload(fields)
         assert.strictEqual(answer.status, 400, param)
         assert.strictEqual(answer.json.error.param, param)
       }
-      const ok = yield* upload({ purpose: "batch", file, "expires_after[anchor]": "created_at", "expires_after[seconds]": "7200" })
+      const ok = yield* upload({
+        purpose: "batch",
+        file,
+        "expires_after[anchor]": "created_at",
+        "expires_after[seconds]": "7200"
+      })
       assert.strictEqual(ok.status, 200)
       assert.strictEqual(ok.json.expires_at, start / 1000 + 7200)
       const notMultipart = yield* send(simulator, "POST", "/v1/files", { body: { purpose: "batch" } })
@@ -156,7 +180,11 @@ describe("BatchApiSimulator files", () => {
     run(Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.BatchApiSimulator
       const file = yield* simulator.putFile({ content: jsonl(Array.from({ length: 10 }, (_, i) => chatLine(`r${i}`))) })
-      const { id } = yield* BatchApi.createBatch({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" })
+      const { id } = yield* BatchApi.createBatch({
+        input_file_id: file.id,
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h"
+      })
       yield* TestClock.adjust("180 seconds") // 150 s of a 300 s in_progress: 5 of 10
       yield* BatchApi.cancelBatch(id)
       yield* TestClock.adjust("10 minutes")
@@ -176,7 +204,12 @@ describe("BatchApiSimulator files", () => {
         const batch = yield* runBatch(jsonl(Array.from({ length: 8 }, (_, i) => chatLine(`r${i}`))))
         assert.strictEqual(batch.status, "expired")
         assert.strictEqual(batch.request_counts?.completed, 4)
-        assert.deepStrictEqual((yield* fileLines(batch.output_file_id)).map((line) => line.custom_id), ["r0", "r1", "r2", "r3"])
+        assert.deepStrictEqual((yield* fileLines(batch.output_file_id)).map((line) => line.custom_id), [
+          "r0",
+          "r1",
+          "r2",
+          "r3"
+        ])
         const notRun = yield* fileLines(batch.error_file_id)
         assert.deepStrictEqual(notRun.map((line) => [line.custom_id, line.response, line.error.code]), [
           ["r4", null, "batch_expired"],

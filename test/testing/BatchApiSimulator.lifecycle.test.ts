@@ -1,12 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
-import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { send, start } from "./support.js"
 
-const params = { input_file_id: "file-not-uploaded", endpoint: "/v1/chat/completions", completion_window: "24h" } as const
+const params = {
+  input_file_id: "file-not-uploaded",
+  endpoint: "/v1/chat/completions",
+  completion_window: "24h"
+} as const
 const simulated = BatchApiSimulator.layerBatchApi({ requireInputFile: false })
 
 const run = <A, E>(effect: Effect.Effect<A, E, BatchApi.BatchApi | BatchApiSimulator.BatchApiSimulator>) =>
@@ -63,7 +67,10 @@ describe("BatchApiSimulator lifecycle", () => {
     run(Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.BatchApiSimulator
       yield* simulator.setDefaultScript({ validating: "1 minute", inProgress: "1 hour", finalizing: "1 minute" })
-      yield* simulator.scriptNext({ outcome: "failed", errors: [{ code: "bad", message: "scripted", param: null, line: 3 }] })
+      yield* simulator.scriptNext({
+        outcome: "failed",
+        errors: [{ code: "bad", message: "scripted", param: null, line: 3 }]
+      })
       const failing = yield* BatchApi.createBatch(params)
       const slow = yield* BatchApi.createBatch(params)
       const fiber = yield* Effect.fork(Effect.all([

@@ -5,8 +5,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
-import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { jsonl, send, start } from "./support.js"
 
@@ -24,7 +24,11 @@ const create = (n: number, model = "gpt-4o-mini", script?: BatchApiSimulator.Scr
     const simulator = yield* BatchApiSimulator.BatchApiSimulator
     if (script !== undefined) yield* simulator.scriptNext(script)
     const file = yield* simulator.putFile({ content: jsonl(Array.from({ length: n }, (_, i) => line(`r${i}`, model))) })
-    const batch = yield* BatchApi.createBatch({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" })
+    const batch = yield* BatchApi.createBatch({
+      input_file_id: file.id,
+      endpoint: "/v1/chat/completions",
+      completion_window: "24h"
+    })
     assert.strictEqual(batch.status, "validating")
     return batch.id
   })
@@ -53,16 +57,28 @@ describe("BatchApiSimulator enqueued limits", () => {
       body: { model: "m", messages: [{ role: "system", content: "1234" }, { role: "user", content }], ...extra }
     })
     assert.strictEqual(BatchApiSimulator.estimateTokens(chat("12345")), 3) // 9 chars
-    assert.strictEqual(BatchApiSimulator.estimateTokens(chat([{ type: "text", text: "1234" }, { type: "image_url" }])), 2)
+    assert.strictEqual(
+      BatchApiSimulator.estimateTokens(chat([{ type: "text", text: "1234" }, { type: "image_url" }])),
+      2
+    )
     assert.strictEqual(BatchApiSimulator.estimateTokens(chat("", { max_completion_tokens: 50 })), 51)
-    const embed = (input: unknown) => ({ custom_id: "e", method: "POST" as const, url: "/v1/embeddings", body: { model: "m", input } })
+    const embed = (input: unknown) => ({
+      custom_id: "e",
+      method: "POST" as const,
+      url: "/v1/embeddings",
+      body: { model: "m", input }
+    })
     assert.strictEqual(BatchApiSimulator.estimateTokens(embed(["12345678", "1234"])), 3)
     assert.strictEqual(BatchApiSimulator.estimateTokens(embed([[1, 2, 3], [4, 5]])), 5)
     const responses = {
       custom_id: "r",
       method: "POST" as const,
       url: "/v1/responses",
-      body: { model: "m", input: [{ role: "user", content: [{ type: "input_text", text: "12345678" }] }], max_output_tokens: 7 }
+      body: {
+        model: "m",
+        input: [{ role: "user", content: [{ type: "input_text", text: "12345678" }] }],
+        max_output_tokens: 7
+      }
     }
     assert.strictEqual(BatchApiSimulator.estimateTokens(responses), 9)
   })
@@ -204,9 +220,12 @@ describe("BatchApiSimulator enqueued limits", () => {
           yield* TestClock.setTime(start)
           const simulator = yield* BatchApiSimulator.BatchApiSimulator
           const ids: Array<readonly [string, string]> = []
-          for (const [name, n, validating, inProgress] of plan) ids.push([name, yield* create(n, "gpt-4o-mini", { validating, inProgress })])
-          if (stepMinutes === undefined) yield* TestClock.adjust("24 hours")
-          else {
+          for (const [name, n, validating, inProgress] of plan) {
+            ids.push([name, yield* create(n, "gpt-4o-mini", { validating, inProgress })])
+          }
+          if (stepMinutes === undefined) {
+            yield* TestClock.adjust("24 hours")
+          } else {
             for (let t = 0; t < 24 * 60; t += stepMinutes) {
               yield* TestClock.adjust(`${stepMinutes} minutes`)
               for (const [, id] of ids) yield* simulator.batch(id)
@@ -215,7 +234,9 @@ describe("BatchApiSimulator enqueued limits", () => {
           const result: Record<string, string> = {}
           for (const [name, id] of ids) {
             const batch = Option.getOrThrow(yield* simulator.batch(id))
-            result[name] = `${batch.status}${batch.errors?.data?.[0] === undefined ? "" : ` ${batch.errors.data[0].code}`}`
+            result[name] = `${batch.status}${
+              batch.errors?.data?.[0] === undefined ? "" : ` ${batch.errors.data[0].code}`
+            }`
           }
           return result
         }).pipe(Effect.provide(BatchApiSimulator.layerBatchApi({ enqueuedTokenLimit: 1000 })))

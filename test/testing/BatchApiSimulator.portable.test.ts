@@ -10,9 +10,9 @@ import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import ts from "typescript"
 import * as BatchApi from "../../src/BatchApi.js"
-import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchResults from "../../src/BatchResults.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { jsonl, start } from "./support.js"
@@ -39,7 +39,9 @@ const accessor = (): string | undefined => {
   const self = fileURLToPath(import.meta.url)
   for (const frame of frames as ReadonlyArray<NodeJS.CallSite>) {
     const file = frame.getFileName()
-    if (file !== undefined && file !== null && !file.endsWith(self) && !file.includes("BatchApiSimulator.portable.test")) {
+    if (
+      file !== undefined && file !== null && !file.endsWith(self) && !file.includes("BatchApiSimulator.portable.test")
+    ) {
       return file.startsWith("file://") ? fileURLToPath(file) : file
     }
   }
@@ -115,7 +117,9 @@ describe("BatchApiSimulator without Node", () => {
             endpoint: "/v1/embeddings",
             completion_window: "24h"
           })
-          const fiber = yield* Effect.fork(BatchWait.awaitBatch(batch.id, { schedule: BatchSchedule.every("1 minute") }))
+          const fiber = yield* Effect.fork(
+            BatchWait.awaitBatch(batch.id, { schedule: BatchSchedule.every("1 minute") })
+          )
           yield* TestClock.adjust("10 minutes")
           const done = yield* Fiber.join(fiber)
           const collected = yield* BatchResults.collect(done)
@@ -144,7 +148,8 @@ describe("BatchApiSimulator without Node", () => {
       if (seen.has(file)) return
       seen.add(file)
       const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true)
-      const where = (node: ts.Node) => `${file.slice(root.length + 1)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`
+      const where = (node: ts.Node) =>
+        `${file.slice(root.length + 1)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`
       const walk = (node: ts.Node): void => {
         const specifier = (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
             node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier)

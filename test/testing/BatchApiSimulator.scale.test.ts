@@ -5,8 +5,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Stream, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
-import * as BatchWait from "../../src/BatchWait.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as BatchWait from "../../src/BatchWait.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { start } from "./support.js"
@@ -29,7 +29,11 @@ describe("BatchApiSimulator at scale", () => {
         }) + "\n"
       }
       const file = yield* OpenAiFiles.uploadFile({ file: content, filename: "big.jsonl", purpose: "batch" })
-      const created = yield* BatchApi.createBatch({ input_file_id: file.id, endpoint: "/v1/embeddings", completion_window: "24h" })
+      const created = yield* BatchApi.createBatch({
+        input_file_id: file.id,
+        endpoint: "/v1/embeddings",
+        completion_window: "24h"
+      })
       const fiber = yield* Effect.fork(BatchWait.awaitBatch(created.id, { schedule: BatchSchedule.every("1 minute") }))
       yield* TestClock.adjust("10 minutes")
       const batch = yield* Fiber.join(fiber)
@@ -47,7 +51,11 @@ describe("BatchApiSimulator at scale", () => {
             lines: acc.lines + newlines(chunk),
             last: chunk
           })),
-          Effect.map(({ chunks, last, lines }) => ({ chunks, lines, lastLine: decoder.decode(last).trim().split("\n").pop() }))
+          Effect.map(({ chunks, last, lines }) => ({
+            chunks,
+            lines,
+            lastLine: decoder.decode(last).trim().split("\n").pop()
+          }))
         )
       const output = yield* download(batch.output_file_id)
       const errors = yield* download(batch.error_file_id)

@@ -31,18 +31,25 @@ describe("BatchApiTest", () => {
         yield* TestClock.adjust("1 minute")
         assert.strictEqual((yield* Fiber.join(fiber)).status, "completed")
         const ids = yield* Stream.runCollect(BatchApi.streamBatches())
-        assert.deepStrictEqual([...ids].map((b) => b.id), ["batch_a", "batch_b"])
+        assert.deepStrictEqual(
+          [...ids].map((b) =>
+            b.id
+          ),
+          ["batch_a", "batch_b"]
+        )
       }).pipe(Effect.provide(layer))
       assert.isAtLeast(yield* Ref.get(polls), 3)
     }))
 
   it.effect("a missing handler is a defect naming it (a test bug, not an error the code under test could swallow)", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(BatchApi.cancelBatch("batch_1").pipe(
-        // What production code might do: it must not hide the missing handler.
-        Effect.catchTag("InvalidParamsError", () => Effect.succeed(BatchApiTest.batch())),
-        Effect.provide(BatchApiTest.layer({}))
-      ))
+      const exit = yield* Effect.exit(
+        BatchApi.cancelBatch("batch_1").pipe(
+          // What production code might do: it must not hide the missing handler.
+          Effect.catchTag("InvalidParamsError", () => Effect.succeed(BatchApiTest.batch())),
+          Effect.provide(BatchApiTest.layer({}))
+        )
+      )
       assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
       if (Exit.isFailure(exit)) assert.include(Cause.pretty(exit.cause), "no handler for cancelBatch")
       const poll = yield* Effect.exit(BatchWait.awaitBatch("batch_1").pipe(Effect.provide(BatchApiTest.layer({}))))

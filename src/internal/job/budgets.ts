@@ -40,7 +40,9 @@ export const safetyFactorIssue = (safetyFactor: number): string | undefined =>
 export const budgetIssue = (budget: JobBudget.Budget, safetyFactor: number): string | undefined => {
   for (const [name, limit] of [["tokens", budget.tokens], ["requests", budget.requests]] as const) {
     if (limit !== undefined && !(Number.isFinite(limit) && limit > 0)) return `${name} must be a positive number`
-    if (limit !== undefined && usable(limit, safetyFactor) < 1) return `${name} times the safety factor leaves room for nothing`
+    if (limit !== undefined && usable(limit, safetyFactor) < 1) {
+      return `${name} times the safety factor leaves room for nothing`
+    }
   }
   return undefined
 }

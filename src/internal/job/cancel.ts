@@ -30,7 +30,9 @@ export const cancelAbandoned = (api: BatchApi.Service, batchId: string, why: str
         Effect.flatMap((batch) =>
           Batch.isTerminal(batch) || batch.status === "cancelling"
             ? Effect.as(
-              Effect.logInfo(`effect-openai-batch: batch ${batchId} already ended (${batch.status}); nothing to cancel`),
+              Effect.logInfo(
+                `effect-openai-batch: batch ${batchId} already ended (${batch.status}); nothing to cancel`
+              ),
               "ended" as const
             )
             : Effect.fail(error)
@@ -49,7 +51,9 @@ export const cancelAbandoned = (api: BatchApi.Service, batchId: string, why: str
     Effect.catchTag("TimeoutException", () =>
       Effect.as(
         Effect.logWarning(
-          `effect-openai-batch: cancelling batch ${batchId} took over ${Duration.format(cancelTimeout)}; it may keep running: cancel it by hand`
+          `effect-openai-batch: cancelling batch ${batchId} took over ${
+            Duration.format(cancelTimeout)
+          }; it may keep running: cancel it by hand`
         ),
         "failed" as const
       ))

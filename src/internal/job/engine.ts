@@ -139,7 +139,14 @@ export const run = <IE, IR, E, R>(
             planned++
             requested += part.requests
           }),
-          emit(JobReport.JobEvent.PartPlanned({ part: part.index, model: part.model, requests: part.requests, tokens: part.tokens }))
+          emit(
+            JobReport.JobEvent.PartPlanned({
+              part: part.index,
+              model: part.model,
+              requests: part.requests,
+              tokens: part.tokens
+            })
+          )
         )
       ),
       Stream.onEnd(Effect.suspend(() => emit(JobReport.JobEvent.PlanDone({ parts: planned, requests: requested }))))

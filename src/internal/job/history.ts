@@ -47,7 +47,8 @@ export const metadata = (jobId: string, tag: Tag): Record<string, string> => ({
 })
 
 /** The idempotency key of a part's attempt, the same in every process that makes this attempt again. @internal */
-export const idempotencyKey = (jobId: string, part: number, attempt: number): string => `eob.${jobId}.p${part}.a${attempt}`
+export const idempotencyKey = (jobId: string, part: number, attempt: number): string =>
+  `eob.${jobId}.p${part}.a${attempt}`
 
 const positive = (text: string | undefined): number | undefined => {
   const n = text === undefined ? NaN : Number(text)

@@ -10,7 +10,7 @@ import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as BatchError from "../../BatchError.js"
-import * as BatchLine from "../../BatchLine.js"
+import type * as BatchLine from "../../BatchLine.js"
 import { decodeLines, parseJson } from "../jsonl.js"
 import { invalidRequest } from "../requestCheck.js"
 
@@ -30,7 +30,11 @@ export const localFile = (path: string, action: string) => (cause: unknown) =>
 /** Requests as unknown values with their line numbers: a JSONL file is parsed, anything else taken as it is. */
 export const requestsOf = <E, R>(
   input: Input<E, R>
-): Stream.Stream<unknown, E | BatchError.InvalidRequestError | BatchError.LocalFileError, R | FileSystem.FileSystem> => {
+): Stream.Stream<
+  unknown,
+  E | BatchError.InvalidRequestError | BatchError.LocalFileError,
+  R | FileSystem.FileSystem
+> => {
   if (isStream(input)) return input
   const jsonl = (bytes: Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem>) =>
     decodeLines((text: string, line: number) =>
@@ -42,7 +46,9 @@ export const requestsOf = <E, R>(
   if (Predicate.hasProperty(input, "path") && typeof input.path === "string" && !(Symbol.iterator in input)) {
     const path = input.path
     return jsonl(
-      Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => Stream.mapError(fs.stream(path), localFile(path, "read"))))
+      Stream.unwrap(
+        Effect.map(FileSystem.FileSystem, (fs) => Stream.mapError(fs.stream(path), localFile(path, "read")))
+      )
     )
   }
   return Stream.fromIterable(input as Iterable<BatchLine.BatchRequestInput>)

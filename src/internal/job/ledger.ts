@@ -100,7 +100,14 @@ export const released = (
         requests: grow(state.learned.requests, claim.requests, state.streak, state.ceiling.requests)
       }
       const forgotten = learned.tokens === Infinity && learned.requests === Infinity
-      return { ...state, tokens, requests, learned, streak: forgotten ? 0 : state.streak, completed: state.completed + 1 }
+      return {
+        ...state,
+        tokens,
+        requests,
+        learned,
+        streak: forgotten ? 0 : state.streak,
+        completed: state.completed + 1
+      }
     }
     case "LimitReached": {
       const left = outcome.dimension === "tokens" ? tokens : requests
@@ -169,7 +176,10 @@ export const make: Effect.Effect<JobBudget.LedgerService> = Effect.gen(function*
   const reserve = (claim: JobBudget.Claim, ceiling: Limits) =>
     Effect.suspend(() => {
       const ticket = ++tickets
-      const enqueue = modify(claim.model, (state) => ({ ...withCeiling(state, ceiling), queue: [...state.queue, ticket] }))
+      const enqueue = modify(
+        claim.model,
+        (state) => ({ ...withCeiling(state, ceiling), queue: [...state.queue, ticket] })
+      )
       const admit = STM.flatMap(get(claim.model), (state) =>
         state.queue[0] === ticket && fits(state, claim, ceiling)
           ? modify(claim.model, () => ({

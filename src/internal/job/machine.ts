@@ -16,7 +16,7 @@
  *
  * @internal
  */
-import * as Batch from "../../Batch.js"
+import type * as Batch from "../../Batch.js"
 import type * as JobBudget from "../../JobBudget.js"
 import * as JobReport from "../../JobReport.js"
 import type * as History from "./history.js"
@@ -94,7 +94,12 @@ export type FailureReason = "failed" | "limits" | "rejected"
 
 /** @internal */
 export type Decision =
-  | { readonly _tag: "Upload"; readonly attempt: number; readonly kind: JobReport.AttemptKind; readonly missing: number }
+  | {
+    readonly _tag: "Upload"
+    readonly attempt: number
+    readonly kind: JobReport.AttemptKind
+    readonly missing: number
+  }
   | {
     readonly _tag: "Create"
     readonly attempt: number
@@ -150,7 +155,12 @@ export const summary = (state: State, failure?: string): JobReport.PartSummary =
   }
 }
 
-const fail = (state: State, reason: FailureReason, message: string, batch?: Batch.Batch): readonly [State, Decision] => [
+const fail = (
+  state: State,
+  reason: FailureReason,
+  message: string,
+  batch?: Batch.Batch
+): readonly [State, Decision] => [
   state,
   { _tag: "Fail", reason, message, batch, summary: summary(state, message) }
 ]
@@ -175,7 +185,11 @@ export const start = (
     usage: JobReport.noUsage
   })
 
-const fullClaim = (part: PartInfo): JobBudget.Claim => ({ model: part.model, tokens: part.tokens, requests: part.requests })
+const fullClaim = (part: PartInfo): JobBudget.Claim => ({
+  model: part.model,
+  tokens: part.tokens,
+  requests: part.requests
+})
 
 /** The next attempt: an earlier run's batch if there is one, else what the last ended batch calls for. */
 const next = (state: State): readonly [State, Decision] => {
@@ -202,7 +216,14 @@ const next = (state: State): readonly [State, Decision] => {
       resends: state.resends + (resending ? 1 : 0),
       followUps: state.followUps + (!resending && found.tag.kind === "missing" ? 1 : 0)
     }
-    return [taken, { _tag: "Await", attempt: current.attempt, kind: current.kind, batch: found.batch, claim, resumed: true }]
+    return [taken, {
+      _tag: "Await",
+      attempt: current.attempt,
+      kind: current.kind,
+      batch: found.batch,
+      claim,
+      resumed: true
+    }]
   }
   const last = state.ended
   if (last === undefined) {

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import * as Chunk from "effect/Chunk"
+import type * as Chunk from "effect/Chunk"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
@@ -170,20 +170,23 @@ export const run = <E = never, R = never>(
     })
     const fresh = options.idempotencyKey === undefined
     yield* Engine.run("Job.runBatch", source, checkFirst, { ...resolved, maxParts: 1, fresh }, { _tag: "Memory" }).pipe(
-      Effect.catchIf((error) => error instanceof BatchError.PartFailedError, (error): Effect.Effect<never, RunError> => {
-        if (error.reason === "rejected" && Part.isRefusal(error.cause)) return Effect.fail(error.cause)
-        return error.batch === undefined || error.reason === "delivery"
-          ? Effect.fail(error)
-          : Effect.fail(
-            new BatchError.BatchFailedError({
-              batch: error.batch,
-              errors: error.batch.errors?.data ?? [],
-              message: `Job.runBatch: batch ${error.batch.id} failed${
-                error.errors[0]?.code === undefined ? "" : `: ${error.errors[0].code}`
-              }`
-            })
-          )
-      })
+      Effect.catchIf(
+        (error) => error instanceof BatchError.PartFailedError,
+        (error): Effect.Effect<never, RunError> => {
+          if (error.reason === "rejected" && Part.isRefusal(error.cause)) return Effect.fail(error.cause)
+          return error.batch === undefined || error.reason === "delivery"
+            ? Effect.fail(error)
+            : Effect.fail(
+              new BatchError.BatchFailedError({
+                batch: error.batch,
+                errors: error.batch.errors?.data ?? [],
+                message: `Job.runBatch: batch ${error.batch.id} failed${
+                  error.errors[0]?.code === undefined ? "" : `: ${error.errors[0].code}`
+                }`
+              })
+            )
+        }
+      )
     )
     const unmatched: Array<BatchLine.BatchResult> = []
     const known = new Set<string>()

@@ -238,7 +238,9 @@ export const resolve = <E, R>(
   if (Option.isNone(resendBackoff)) return invalid("policy.resendBackoff", "must be a duration")
   const lookback = duration(policy.lookback, defaults.lookback)
   if (Option.isNone(lookback)) return invalid("policy.lookback", "must be a duration")
-  const waitTimeout = policy.waitTimeout === undefined ? Option.some(undefined) : Duration.decodeUnknown(policy.waitTimeout)
+  const waitTimeout = policy.waitTimeout === undefined
+    ? Option.some(undefined)
+    : Duration.decodeUnknown(policy.waitTimeout)
   if (Option.isNone(waitTimeout)) return invalid("policy.waitTimeout", "must be a duration")
   const metadata = batches.metadata ?? {}
   const keys = Object.keys(metadata)

@@ -16,6 +16,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Batch from "../../Batch.js"
 import type * as BatchApi from "../../BatchApi.js"
+import * as BatchApiTag from "../../BatchApi.js"
 import * as BatchError from "../../BatchError.js"
 import * as BatchLine from "../../BatchLine.js"
 import * as BatchResults from "../../BatchResults.js"
@@ -25,8 +26,7 @@ import type * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
 import * as JobReport from "../../JobReport.js"
 import * as JobSink from "../../JobSink.js"
-import * as OpenAiFiles from "../../OpenAiFiles.js"
-import * as BatchApiTag from "../../BatchApi.js"
+import type * as OpenAiFiles from "../../OpenAiFiles.js"
 import * as Cancel from "./cancel.js"
 import * as History from "./history.js"
 import * as IdSet from "./idSet.js"
@@ -281,14 +281,18 @@ export const run = <E, R, X = never, RX = never>(
           metadata: { ...env.metadata, ...History.metadata(env.jobId, tag) },
           ...(env.outputExpiresAfter === undefined ? {} : { output_expires_after: env.outputExpiresAfter })
         },
-        env.derivedKeys === false ? {} : { idempotencyKey: History.idempotencyKey(env.jobId, part.index, decision.attempt) }
+        env.derivedKeys === false
+          ? {}
+          : { idempotencyKey: History.idempotencyKey(env.jobId, part.index, decision.attempt) }
       ).pipe(
         Effect.catchTag("IdempotencyConflictError", (conflict) =>
           Effect.flatMap(env.api.retrieveBatch(conflict.batchId), (existing) => {
             const theirs = History.tagOf(existing, env.jobId)
             const same = theirs !== undefined && theirs.part === tag.part && theirs.attempt === tag.attempt &&
               theirs.digest === tag.digest
-            if (!same) return Effect.fail(conflict)
+            if (!same) {
+              return Effect.fail(conflict)
+            }
             // The key is the job's own: this attempt's batch, made by an earlier run from an earlier upload.
             return Effect.logInfo(
               `effect-openai-batch: job ${env.jobId}, part ${part.index}, attempt ${decision.attempt}: adopting batch ${existing.id}, made by an earlier run`
@@ -309,7 +313,12 @@ export const run = <E, R, X = never, RX = never>(
         const { attempt, claim } = decision
         if (decision.resend !== undefined) {
           yield* env.emit(
-            JobReport.JobEvent.PartResent({ part: part.index, attempt, reason: decision.resend, requests: claim.requests })
+            JobReport.JobEvent.PartResent({
+              part: part.index,
+              attempt,
+              reason: decision.resend,
+              requests: claim.requests
+            })
           )
           // Room is freed only by a batch that ends: with none of the model in flight, nothing will end, so back off.
           const usage = yield* env.ledger.usage(part.model, ceiling)
@@ -333,28 +342,40 @@ export const run = <E, R, X = never, RX = never>(
         const made = env.steps.step(name("create", attempt), Batch.Batch, createOrAdopt(decision))
         return yield* env.steps.compensate(made, (batch) =>
           Effect.asVoid(
-            Cancel.cancelAbandoned(env.api, batch.id, `job ${env.jobId} failed (part ${part.index}, attempt ${attempt})`)
-          )).pipe(
-          Effect.tap((batch) =>
-            Effect.zipRight(
-              env.tracker.created(part.index, attempt, batch),
-              env.emit(
-                JobReport.JobEvent.PartCreated({ part: part.index, attempt, kind: decision.kind, batch, resumed: false })
-              )
+            Cancel.cancelAbandoned(
+              env.api,
+              batch.id,
+              `job ${env.jobId} failed (part ${part.index}, attempt ${attempt})`
             )
-          ),
-          Effect.map((batch): Machine.Event => ({ _tag: "Created", batch })),
-          Effect.catchIf(isRefusal, (error) =>
-            Effect.gen(function*() {
-              rejection = error
-              yield* withdraw
-              yield* env.tracker.refused(part.index, attempt)
-              // The input file was made for this batch: nothing else will read it.
-              yield* Effect.ignore(env.files.deleteFile(decision.fileId))
-              return { _tag: "Rejected", message: error.message } satisfies Machine.Event
-            })),
-          Effect.tapError(() => withdraw)
-        )
+          )).pipe(
+            Effect.tap((batch) =>
+              Effect.zipRight(
+                env.tracker.created(part.index, attempt, batch),
+                env.emit(
+                  JobReport.JobEvent.PartCreated({
+                    part: part.index,
+                    attempt,
+                    kind: decision.kind,
+                    batch,
+                    resumed: false
+                  })
+                )
+              )
+            ),
+            Effect.map((batch): Machine.Event => ({ _tag: "Created", batch })),
+            Effect.catchIf(isRefusal, (error) =>
+              Effect.gen(function*() {
+                rejection = error
+                yield* withdraw
+                yield* env.tracker.refused(part.index, attempt)
+                // The input file was made for this batch: nothing else will read it.
+                yield* Effect.ignore(env.files.deleteFile(decision.fileId))
+                return { _tag: "Rejected", message: error.message } satisfies Machine.Event
+              })),
+            Effect.tapError(() =>
+              withdraw
+            )
+          )
       })
 
     /** Waits for a batch to end, in rounds of at most `steps.round`. */
@@ -372,14 +393,16 @@ export const run = <E, R, X = never, RX = never>(
                 batchId: batch.id,
                 waitedMs: Duration.toMillis(deadline ?? Duration.zero),
                 lastBatch: current,
-                message: `gave up waiting for batch ${batch.id} of job ${env.jobId}, part ${part.index}: deadline reached`
+                message:
+                  `gave up waiting for batch ${batch.id} of job ${env.jobId}, part ${part.index}: deadline reached`
               })
             )
           }
           const wait = BatchWait.awaitBatch(batch.id, {
             schedule: env.poll,
             timeout: Duration.isFinite(env.steps.round) ? env.steps.round : env.waitTimeout,
-            onProgress: (snapshot) => env.emit(JobReport.JobEvent.PartProgress({ part: part.index, attempt, batch: snapshot }))
+            onProgress: (snapshot) =>
+              env.emit(JobReport.JobEvent.PartProgress({ part: part.index, attempt, batch: snapshot }))
           }).pipe(
             Effect.provideService(BatchApiTag.BatchApi, env.api),
             // A round that ends before the batch does is not a failure: the next round goes on.
@@ -406,7 +429,9 @@ export const run = <E, R, X = never, RX = never>(
         const held = reservation
         reservation = undefined
         const ended = yield* awaitEnd(batch, attempt).pipe(
-          Effect.ensuring(held === undefined ? Effect.void : Effect.zipRight(held.release({ _tag: "Withdrawn" }), budgetChanged))
+          Effect.ensuring(
+            held === undefined ? Effect.void : Effect.zipRight(held.release({ _tag: "Withdrawn" }), budgetChanged)
+          )
         )
         // Released before the `ensuring` above (which then does nothing): a batch that ended frees room, one that
         // failed on a limit teaches the ledger.
@@ -436,10 +461,18 @@ export const run = <E, R, X = never, RX = never>(
             })
           )
           const stored = env.sink.stored === undefined ? false : yield* env.sink.stored(delivery)
-          yield* env.downloads.withPermits(1)(stored ? Stream.runDrain(taken) : JobSink.deliver(env.sink, delivery, taken))
+          yield* env.downloads.withPermits(1)(
+            stored ? Stream.runDrain(taken) : JobSink.deliver(env.sink, delivery, taken)
+          )
           const total = tally.succeeded + tally.failed + tally.errored
           yield* env.emit(
-            JobReport.JobEvent.ResultsDelivered({ part: part.index, attempt, batchId: batch.id, results: total, skipped: stored })
+            JobReport.JobEvent.ResultsDelivered({
+              part: part.index,
+              attempt,
+              batchId: batch.id,
+              results: total,
+              skipped: stored
+            })
           )
           return tally
         })
@@ -451,7 +484,10 @@ export const run = <E, R, X = never, RX = never>(
         item.line === undefined || kind !== "full" ? null : Planner.inputLine(part, item.line) ?? null
       )
 
-    const failure = (decision: Extract<Machine.Decision, { _tag: "Fail" }>, kind: JobReport.AttemptKind | undefined) => {
+    const failure = (
+      decision: Extract<Machine.Decision, { _tag: "Fail" }>,
+      kind: JobReport.AttemptKind | undefined
+    ) => {
       const lines = inputLines(decision.batch, kind)
       const firstLine = lines.find((line) => line !== null)
       return new BatchError.PartFailedError({

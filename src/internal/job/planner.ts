@@ -111,7 +111,14 @@ export const plan = <E, R>(
       : undefined
     if (configIssue !== undefined) {
       const [field, issue] = configIssue
-      return Stream.fail(new BatchError.InvalidParamsError({ operation: "JobPlan.plan", field, issue, message: `JobPlan.plan: ${field} ${issue}` }))
+      return Stream.fail(
+        new BatchError.InvalidParamsError({
+          operation: "JobPlan.plan",
+          field,
+          issue,
+          message: `JobPlan.plan: ${field} ${issue}`
+        })
+      )
     }
 
     // Per model: the part caps, checked once.
@@ -123,15 +130,24 @@ export const plan = <E, R>(
       const issue = Budgets.budgetIssue(budget, safetyFactor)
       if (issue !== undefined) {
         return Either.left(
-          new BatchError.InvalidParamsError({ operation: "JobPlan.plan", field: "budget", issue, message: `JobPlan.plan: budget of ${model}: ${issue}` })
+          new BatchError.InvalidParamsError({
+            operation: "JobPlan.plan",
+            field: "budget",
+            issue,
+            message: `JobPlan.plan: budget of ${model}: ${issue}`
+          })
         )
       }
-      const share = (limit: number | undefined) => Math.max(1, Math.floor(Budgets.usable(limit, safetyFactor) * partFraction))
+      const share = (limit: number | undefined) =>
+        Math.max(1, Math.floor(Budgets.usable(limit, safetyFactor) * partFraction))
       const usableRequests = Budgets.usable(budget.requests, safetyFactor)
       const cap = {
         tokens: budget.tokens === undefined ? Infinity : share(budget.tokens),
         usableTokens: Budgets.usable(budget.tokens, safetyFactor),
-        requests: pack(Math.min(maxRequests, budget.requests === undefined ? Infinity : share(budget.requests)), usableRequests)
+        requests: pack(
+          Math.min(maxRequests, budget.requests === undefined ? Infinity : share(budget.requests)),
+          usableRequests
+        )
       }
       caps.set(model, cap)
       return Either.right(cap)
@@ -156,7 +172,9 @@ export const plan = <E, R>(
           // At most 3 UTF-8 bytes per UTF-16 unit. Flushes run one at a time, so one buffer serves them all.
           const most = text.length * 3
           if (scratch.length < most && most <= maxScratch) scratch = new Uint8Array(most)
-          const data = most <= scratch.length ? scratch.subarray(0, encoder.encodeInto(text, scratch).written) : encoder.encode(text)
+          const data = most <= scratch.length
+            ? scratch.subarray(0, encoder.encodeInto(text, scratch).written)
+            : encoder.encode(text)
           part.buffer = []
           part.bufferChars = 0
           const append = part.started
@@ -165,17 +183,20 @@ export const plan = <E, R>(
         })
 
     const close = (part: OpenPart) =>
-      Effect.as(flush(part), {
-        index: ++parts,
-        model: part.model,
-        requests: part.requests,
-        bytes: part.bytes,
-        tokens: part.tokens,
-        digest: part.digest.value(),
-        file: part.file,
-        firstLine: part.firstLine,
-        lines: part.lines
-      } satisfies JobPlan.Part)
+      Effect.as(
+        flush(part),
+        {
+          index: ++parts,
+          model: part.model,
+          requests: part.requests,
+          bytes: part.bytes,
+          tokens: part.tokens,
+          digest: part.digest.value(),
+          file: part.file,
+          firstLine: part.firstLine,
+          lines: part.lines
+        } satisfies JobPlan.Part
+      )
 
     /** Whether `customId` really is in a file written so far (a hash hit is confirmed against the files). */
     const written = (customId: string) =>
@@ -183,7 +204,9 @@ export const plan = <E, R>(
         for (const part of open.values()) yield* flush(part)
         for (let n = 1; n <= spooled; n++) {
           const found = yield* spool.readText(spool.fileName(n)).pipe(
-            Effect.map((text) => text.split("\n").some((line) => line.length > 0 && customIdOf(JSON.parse(line)) === customId))
+            Effect.map((text) =>
+              text.split("\n").some((line) => line.length > 0 && customIdOf(JSON.parse(line)) === customId)
+            )
           )
           if (found) return true
         }
@@ -206,7 +229,8 @@ export const plan = <E, R>(
             customId: request.custom_id,
             url: request.url,
             endpoint: options.endpoint,
-            message: `request ${line} (${request.custom_id}) is for ${request.url}, but the job's endpoint is ${options.endpoint}`
+            message:
+              `request ${line} (${request.custom_id}) is for ${request.url}, but the job's endpoint is ${options.endpoint}`
           })
         )
       }
@@ -218,7 +242,13 @@ export const plan = <E, R>(
         // The caller's object: every field it holds is sent as it is.
         text = `${JSON.stringify(raw)}\n`
       } catch (error) {
-        return Either.left(invalidRequest(line, raw, `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`))
+        return Either.left(
+          invalidRequest(
+            line,
+            raw,
+            `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`
+          )
+        )
       }
       const bytes = utf8Length(text)
       const tokens = estimate(request)
@@ -230,7 +260,8 @@ export const plan = <E, R>(
             limit,
             value,
             max,
-            message: `request ${line} (${request.custom_id}) is too large for any part: ${value} ${limit}, over the most a part may hold (${max})`
+            message:
+              `request ${line} (${request.custom_id}) is too large for any part: ${value} ${limit}, over the most a part may hold (${max})`
           })
         )
       if (bytes > maxBytes) return tooLarge("bytes", bytes, maxBytes)
@@ -248,7 +279,8 @@ export const plan = <E, R>(
           line,
           customId: request.customId,
           issue: "body.model must be the model of the batch's other requests (a batch holds one model)",
-          message: `request ${line} (${request.customId}) is not a valid input line: body.model must be the model of the batch's other requests (a batch holds one model)`
+          message:
+            `request ${line} (${request.customId}) is not a valid input line: body.model must be the model of the batch's other requests (a batch holds one model)`
         })
       }
       if (part.requests + 1 > request.cap.requests) {
@@ -269,7 +301,10 @@ export const plan = <E, R>(
       return undefined
     }
 
-    const route = (request: Checked, line: number): { readonly part: OpenPart; readonly closed: OpenPart | undefined } => {
+    const route = (
+      request: Checked,
+      line: number
+    ): { readonly part: OpenPart; readonly closed: OpenPart | undefined } => {
       const { bytes, cap, model, tokens } = request
       const stats = seen.get(model) ?? { requests: 0, tokens: 0 }
       stats.requests++
@@ -277,7 +312,10 @@ export const plan = <E, R>(
       seen.set(model, stats)
       let closed: OpenPart | undefined
       let part = open.get(model)
-      if (part !== undefined && (part.requests + 1 > cap.requests || part.bytes + bytes > maxBytes || part.tokens + tokens > part.tokenLimit)) {
+      if (
+        part !== undefined &&
+        (part.requests + 1 > cap.requests || part.bytes + bytes > maxBytes || part.tokens + tokens > part.tokenLimit)
+      ) {
         closed = part
         open.delete(model)
         part = undefined
@@ -317,7 +355,9 @@ export const plan = <E, R>(
 
     // The parts still open at the end, in the order they were opened (by their first line).
     const finish = Effect.gen(function*() {
-      if (lineNumber === 0) return yield* Effect.fail(new BatchError.EmptyInputError({ message: "the job has no requests" }))
+      if (lineNumber === 0) {
+        return yield* Effect.fail(new BatchError.EmptyInputError({ message: "the job has no requests" }))
+      }
       const rest = [...open.values()].sort((a, b) => a.firstLine - b.firstLine)
       open.clear()
       const closed: Array<JobPlan.Part> = []

@@ -51,7 +51,8 @@ export const memory = (): Spool => {
 export const files = (fs: FileSystem.FileSystem, path: Path.Path, dir: string): Spool => ({
   fileName: (n) => path.join(dir, `input-${n}.jsonl`),
   open: Effect.mapError(fs.makeDirectory(dir, { recursive: true }), localFile(dir, "create")),
-  write: (file, data, append) => Effect.mapError(fs.writeFile(file, data, { flag: append ? "a" : "w" }), localFile(file, "write")),
+  write: (file, data, append) =>
+    Effect.mapError(fs.writeFile(file, data, { flag: append ? "a" : "w" }), localFile(file, "write")),
   read: (file) => Stream.mapError(fs.stream(file), localFile(file, "read")),
   readText: (file) => Effect.mapError(fs.readFileString(file), localFile(file, "read")),
   exists: (file) => Effect.orElseSucceed(fs.exists(file), () => false)

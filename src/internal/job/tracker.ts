@@ -13,8 +13,8 @@
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Batch from "../../Batch.js"
-import * as BatchSchedule from "../../BatchSchedule.js"
 import type * as BatchApi from "../../BatchApi.js"
+import * as BatchSchedule from "../../BatchSchedule.js"
 import * as Cancel from "./cancel.js"
 import * as History from "./history.js"
 
@@ -67,7 +67,10 @@ export const make = (api: BatchApi.Service, jobId: string, sinceSeconds: number)
       })
 
     const cancel = (part: number, attempt: number, batchId: string, why: string) =>
-      Effect.map(Cancel.cancelAbandoned(api, batchId, why), (outcome): Cancelled => ({ part, attempt, batchId, outcome }))
+      Effect.map(
+        Cancel.cancelAbandoned(api, batchId, why),
+        (outcome): Cancelled => ({ part, attempt, batchId, outcome })
+      )
 
     /** The job's batches since it started that may still run and are not `known`. */
     const listed = (known: ReadonlySet<string>) => {

@@ -26,7 +26,12 @@ export const make = (
   Effect.gen(function*() {
     const dir = yield* Effect.mapError(
       fs.makeTempDirectoryScoped({ prefix: `${prefix}${jobId}-` }),
-      (cause) => new BatchError.LocalFileError({ path: "(temporary directory)", cause, message: "could not create a work directory" })
+      (cause) =>
+        new BatchError.LocalFileError({
+          path: "(temporary directory)",
+          cause,
+          message: "could not create a work directory"
+        })
     )
     yield* removeStale(fs, path, dir, jobId, staleAfter)
     return dir

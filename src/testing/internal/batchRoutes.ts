@@ -38,7 +38,9 @@ const invalid = (param: string, message: string, code = "invalid_value") => apiE
 
 const validateMetadata = (metadata: unknown): Answer | undefined => {
   if (metadata === undefined || metadata === null) return undefined
-  if (!isRecord(metadata)) return invalid("metadata", "Invalid type for 'metadata': expected an object.", "invalid_type")
+  if (!isRecord(metadata)) {
+    return invalid("metadata", "Invalid type for 'metadata': expected an object.", "invalid_type")
+  }
   const keys = Object.keys(metadata)
   if (keys.length > 16) {
     return invalid(
@@ -69,7 +71,11 @@ const validateMetadata = (metadata: unknown): Answer | undefined => {
 const validateExpiresAfter = (value: unknown): Answer | undefined => {
   if (value === undefined || value === null) return undefined
   if (!isRecord(value)) {
-    return invalid("output_expires_after", "Invalid type for 'output_expires_after': expected an object.", "invalid_type")
+    return invalid(
+      "output_expires_after",
+      "Invalid type for 'output_expires_after': expected an object.",
+      "invalid_type"
+    )
   }
   if (value["anchor"] !== "created_at") {
     return invalid(
@@ -112,7 +118,9 @@ const validateCreate = (body: Record<string, unknown>): Answer | undefined => {
 
 const createBatch = (state: State, env: Env): Step => {
   const parsed = env.body.json()
-  if (!parsed.ok) return [apiError(400, "We could not parse the JSON body of your request. (HINT: send valid JSON.)"), state]
+  if (!parsed.ok) {
+    return [apiError(400, "We could not parse the JSON body of your request. (HINT: send valid JSON.)"), state]
+  }
   if (!isRecord(parsed.value)) return [apiError(400, "The request body must be a JSON object."), state]
   const body = parsed.value
   const invalidBody = validateCreate(body)
@@ -122,7 +130,10 @@ const createBatch = (state: State, env: Env): Step => {
   const inputFileId = String(body["input_file_id"])
   const idempotencyKey = options.honourIdempotencyKey === true ? env.request.headers["idempotency-key"] : undefined
   if (idempotencyKey !== undefined) {
-    const existing = Option.flatMap(HashMap.get(state.idempotency, idempotencyKey), (id) => HashMap.get(state.batches, id))
+    const existing = Option.flatMap(
+      HashMap.get(state.idempotency, idempotencyKey),
+      (id) => HashMap.get(state.batches, id)
+    )
     if (Option.isSome(existing)) return [json(200, batchObject(existing.value, env.now)), state]
   }
   const file = Option.getOrUndefined(HashMap.get(state.files, inputFileId))
@@ -200,7 +211,9 @@ const listBatches = (state: State, env: Env): Answer => {
   const data: Array<Record<string, unknown>> = []
   let seq = start
   for (; seq >= 0 && data.length < limit; seq--) {
-    const batch = Option.getOrUndefined(Option.flatMap(HashMap.get(state.bySeq, seq), (id) => HashMap.get(state.batches, id)))
+    const batch = Option.getOrUndefined(
+      Option.flatMap(HashMap.get(state.bySeq, seq), (id) => HashMap.get(state.batches, id))
+    )
     if (batch !== undefined) data.push(batchObject(batch, env.now))
   }
   return json(200, {
@@ -218,7 +231,10 @@ const cancelBatch = (state: State, env: Env, id: string): Step => {
   const wire = batchObject(batch, env.now)
   const status = String(wire["status"])
   if (Batch.terminalStatuses.has(status)) {
-    return [apiError(400, `Cannot cancel a batch with status '${status}'.`, { param: null, code: "invalid_state" }), state]
+    return [
+      apiError(400, `Cannot cancel a batch with status '${status}'.`, { param: null, code: "invalid_state" }),
+      state
+    ]
   }
   if (status === "cancelling") return [json(200, wire), state]
   if (batch._tag === "Live") {

@@ -64,4 +64,3 @@ export const bodyOf = (request: SimRequest): Body => {
     }
   }
 }
-

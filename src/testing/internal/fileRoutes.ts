@@ -52,7 +52,10 @@ const createFile = (state: State, env: Env): Step => {
   if (purposePart === undefined) return [missingParameter("purpose"), state]
   const purpose = Multipart.text(purposePart)
   if (!filePurposes.has(purpose)) {
-    return [apiError(400, `Invalid value for 'purpose': '${purpose}'.`, { param: "purpose", code: "invalid_value" }), state]
+    return [
+      apiError(400, `Invalid value for 'purpose': '${purpose}'.`, { param: "purpose", code: "invalid_value" }),
+      state
+    ]
   }
   if (filePart === undefined || filePart.filename === undefined) return [missingParameter("file"), state]
   const maxBytes = env.config.options.maxFileBytes ?? defaultMaxFileBytes
@@ -109,7 +112,9 @@ export const route = (
     return undefined
   }
   const file = Option.getOrUndefined(HashMap.get(state.files, id))
-  if (action === undefined && method === "GET") return [file === undefined ? noFile(id) : json(200, fileObject(file)), state]
+  if (action === undefined && method === "GET") {
+    return [file === undefined ? noFile(id) : json(200, fileObject(file)), state]
+  }
   if (action === undefined && method === "DELETE") {
     return file === undefined
       ? [noFile(id), state]

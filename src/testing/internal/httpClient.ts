@@ -74,19 +74,36 @@ export const make = (simulator: Simulator): HttpClient.HttpClient =>
       const body = yield* Effect.mapError(
         bodyOf(request),
         (cause) =>
-          new HttpClientError.RequestError({ request, reason: "Encode", cause, description: "could not read the request body" })
+          new HttpClientError.RequestError({
+            request,
+            reason: "Encode",
+            cause,
+            description: "could not read the request body"
+          })
       )
       const headers: Record<string, string> = { ...request.headers }
-      if (body.contentType !== undefined && headers["content-type"] === undefined) headers["content-type"] = body.contentType
+      if (body.contentType !== undefined && headers["content-type"] === undefined) {
+        headers["content-type"] = body.contentType
+      }
       const query: Record<string, string> = {}
       url.searchParams.forEach((value, key) => {
         query[key] = value
       })
-      const response = yield* simulator.handle({ method: request.method, path: url.pathname, query, headers, body: body.bytes })
+      const response = yield* simulator.handle({
+        method: request.method,
+        path: url.pathname,
+        query,
+        headers,
+        body: body.bytes
+      })
       switch (response._tag) {
         case "Dropped":
           return yield* Effect.fail(
-            new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up (simulated)" })
+            new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              description: "socket hang up (simulated)"
+            })
           )
         case "NoAnswer":
           return yield* Effect.never

@@ -133,7 +133,9 @@ export const endOf = (batch: LifecycleBatch): number => {
  * `scriptBatch` that shortens a cancelled batch can put its natural end first, and then the natural end wins.)
  */
 const cancelOf = (batch: LifecycleBatch, naturalEnd: number): number | undefined =>
-  batch.cancelRequestedAtMs !== undefined && batch.cancelRequestedAtMs < naturalEnd ? batch.cancelRequestedAtMs : undefined
+  batch.cancelRequestedAtMs !== undefined && batch.cancelRequestedAtMs < naturalEnd
+    ? batch.cancelRequestedAtMs
+    : undefined
 
 /** Where a batch is at one instant. Times are Clock milliseconds. @internal */
 export interface Phase {

@@ -4,8 +4,8 @@
  *
  * @internal
  */
-import type { ErrorItem, RequestLine } from "./model.js"
 import { isRecord } from "./json.js"
+import type { ErrorItem, RequestLine } from "./model.js"
 
 /** @internal */
 export const maxLines = 50_000
@@ -13,7 +13,6 @@ export const maxLines = 50_000
 export const maxErrors = 100
 
 const decoder = new TextDecoder()
-
 
 /**
  * Reads a JSONL input file, handing each valid request line to `onLine` as soon as it is read (so that nothing
@@ -52,7 +51,9 @@ export const readInput = (
     if (method !== "POST") {
       return fail(line, "invalid_method", `Invalid value for 'method': only 'POST' is supported.`, "method")
     }
-    if (typeof url !== "string") return fail(line, "missing_required_parameter", "Missing required parameter: 'url'.", "url")
+    if (typeof url !== "string") {
+      return fail(line, "missing_required_parameter", "Missing required parameter: 'url'.", "url")
+    }
     if (url !== endpoint) {
       return fail(
         line,
@@ -63,7 +64,12 @@ export const readInput = (
     }
     if (!isRecord(body)) return fail(line, "missing_required_parameter", "Missing required parameter: 'body'.", "body")
     if (seen.has(custom_id)) {
-      return fail(line, "duplicate_custom_id", `The custom_id '${custom_id}' is used by more than one request.`, "custom_id")
+      return fail(
+        line,
+        "duplicate_custom_id",
+        `The custom_id '${custom_id}' is used by more than one request.`,
+        "custom_id"
+      )
     }
     seen.add(custom_id)
     count++
@@ -91,5 +97,8 @@ export const syntheticLines = (endpoint: string, count: number): ReadonlyArray<R
     url: endpoint,
     body: endpoint === "/v1/chat/completions"
       ? { model: "gpt-4o-mini", messages: [{ role: "user", content: `Request ${index + 1}` }] }
-      : { model: endpoint === "/v1/embeddings" ? "text-embedding-3-small" : "gpt-4o-mini", input: `Request ${index + 1}` }
+      : {
+        model: endpoint === "/v1/embeddings" ? "text-embedding-3-small" : "gpt-4o-mini",
+        input: `Request ${index + 1}`
+      }
   }))

@@ -6,9 +6,8 @@
  * @internal
  */
 import { fnv, hex } from "./hash.js"
-import type { RequestLine, ResponderContext, ResponderResult } from "./model.js"
 import { isRecord } from "./json.js"
-
+import type { RequestLine, ResponderContext, ResponderResult } from "./model.js"
 
 const words = (value: unknown): number => {
   const text = typeof value === "string" ? value : JSON.stringify(value ?? "")
@@ -123,7 +122,12 @@ export const defaultResponder = (line: RequestLine, context: ResponderContext): 
           object: "text_completion",
           created,
           model,
-          choices: [{ text: ` Simulated completion for ${line.custom_id}.`, index: 0, logprobs: null, finish_reason: "stop" }],
+          choices: [{
+            text: ` Simulated completion for ${line.custom_id}.`,
+            index: 0,
+            logprobs: null,
+            finish_reason: "stop"
+          }],
           usage: { prompt_tokens: prompt, completion_tokens: 6, total_tokens: prompt + 6 }
         }
       }

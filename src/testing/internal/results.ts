@@ -6,10 +6,10 @@
  * @internal
  */
 import * as Hash from "./hash.js"
+import { isRecord } from "./json.js"
 import * as LineBytes from "./lineBytes.js"
 import type { RequestLine, Responder, ResponderResult } from "./model.js"
 import { estimateTokens, usageOf } from "./tokens.js"
-import { isRecord } from "./json.js"
 
 /** @internal */
 export const isOk = (result: ResponderResult): boolean =>
@@ -39,7 +39,6 @@ export interface Answered {
   /** The first request's `model`. */
   readonly model: string | undefined
 }
-
 
 /**
  * Answers a batch's requests one by one, as they are read: the responder's answer is turned into its result line
@@ -139,7 +138,14 @@ export const resultFiles = (
     const answered: unknown = JSON.parse(decoder.decode(lines.bytes.subarray(start, lines.ends[index]! - 1)))
     const id = isRecord(answered) ? answered["id"] : undefined
     const customId = isRecord(answered) ? answered["custom_id"] : undefined
-    notRun.push(JSON.stringify({ id, custom_id: customId, response: null, error: { code: "batch_expired", message: expiredMessage } }))
+    notRun.push(
+      JSON.stringify({
+        id,
+        custom_id: customId,
+        response: null,
+        error: { code: "batch_expired", message: expiredMessage }
+      })
+    )
   }
   const tail = encoder.encode(`${notRun.join("\n")}\n`)
   const error = new Uint8Array((failed?.length ?? 0) + tail.length)

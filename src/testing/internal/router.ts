@@ -29,9 +29,13 @@ const authorize = (options: Options, request: SimRequest): Answer | undefined =>
     )
   }
   if (options.acceptAnyKey === true || token === (options.apiKey ?? testApiKey)) return undefined
-  return apiError(401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.", {
-    code: "invalid_api_key"
-  })
+  return apiError(
+    401,
+    "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+    {
+      code: "invalid_api_key"
+    }
+  )
 }
 
 const route = (state: State, env: Env): Step => {
@@ -93,32 +97,33 @@ const logBody = (request: SimRequest, body: Body): unknown => {
  *
  * @internal
  */
-export const step = (config: Config, request: SimRequest, now: number) =>
-(initial: State): readonly [readonly [SimResponse, LoggedRequest | undefined], State] => {
-  const [fault, faults] = Faults.take(initial.faults, request)
-  const settled = settle(faults === initial.faults ? initial : { ...initial, faults }, now, config.limits)
-  const requestNumber = settled.requests + 1
-  const counted: State = { ...settled, requests: requestNumber }
-  const body = bodyOf(request)
-  const handled = (): Step => {
-    const unauthorized = authorize(config.options, request)
-    return unauthorized !== undefined ? [unauthorized, counted] : route(counted, { config, now, request, body })
+export const step =
+  (config: Config, request: SimRequest, now: number) =>
+  (initial: State): readonly [readonly [SimResponse, LoggedRequest | undefined], State] => {
+    const [fault, faults] = Faults.take(initial.faults, request)
+    const settled = settle(faults === initial.faults ? initial : { ...initial, faults }, now, config.limits)
+    const requestNumber = settled.requests + 1
+    const counted: State = { ...settled, requests: requestNumber }
+    const body = bodyOf(request)
+    const handled = (): Step => {
+      const unauthorized = authorize(config.options, request)
+      return unauthorized !== undefined ? [unauthorized, counted] : route(counted, { config, now, request, body })
+    }
+    const [response, state, status] = outcome(fault, handled, counted, requestNumber)
+    if (config.options.logRequests === false) return [[response, undefined], state]
+    const { authorization: _authorization, ...headers } = request.headers
+    const entry: LoggedRequest = {
+      method: request.method,
+      path: request.path,
+      query: request.query,
+      headers,
+      body: logBody(request, body),
+      at: now,
+      ...(fault === undefined ? {} : { fault: fault._tag }),
+      ...(status === undefined ? {} : { status })
+    }
+    return [[response, entry], state]
   }
-  const [response, state, status] = outcome(fault, handled, counted, requestNumber)
-  if (config.options.logRequests === false) return [[response, undefined], state]
-  const { authorization: _authorization, ...headers } = request.headers
-  const entry: LoggedRequest = {
-    method: request.method,
-    path: request.path,
-    query: request.query,
-    headers,
-    body: logBody(request, body),
-    at: now,
-    ...(fault === undefined ? {} : { fault: fault._tag }),
-    ...(status === undefined ? {} : { status })
-  }
-  return [[response, entry], state]
-}
 
 /** What a fault (or none) makes of the request: the response, the state after it, and the status sent. */
 const outcome = (

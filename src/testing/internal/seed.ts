@@ -14,7 +14,11 @@ import { addBatch, batchIdOf, seconds } from "./state.js"
  *
  * @internal
  */
-export const seedBatches = (state: State, options: SeedOptions, now: number): readonly [ReadonlyArray<string>, State] => {
+export const seedBatches = (
+  state: State,
+  options: SeedOptions,
+  now: number
+): readonly [ReadonlyArray<string>, State] => {
   const status = options.status ?? "completed"
   const endpoint = options.endpoint ?? "/v1/chat/completions"
   const spacing = options.spacingSeconds ?? 60

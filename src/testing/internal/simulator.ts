@@ -13,9 +13,9 @@ import * as Schema from "effect/Schema"
 import * as Batch from "../../Batch.js"
 import type { Config } from "./env.js"
 import * as Lifecycle from "./lifecycle.js"
-import * as Responders from "./responder.js"
 import type { LoggedRequest, Options, Simulator } from "./model.js"
 import { NoSuchBatchError } from "./model.js"
+import * as Responders from "./responder.js"
 import { step } from "./router.js"
 import { seedBatches } from "./seed.js"
 import * as Store from "./state.js"
@@ -59,7 +59,11 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
       injectFault: (fault, faultOptions = {}) =>
         Ref.update(ref, (state) => ({
           ...state,
-          faults: [...state.faults, { fault, remaining: Math.max(1, faultOptions.times ?? 1), match: faultOptions.match }]
+          faults: [...state.faults, {
+            fault,
+            remaining: Math.max(1, faultOptions.times ?? 1),
+            match: faultOptions.match
+          }]
         })),
       clearFaults: Ref.update(ref, (state) => ({ ...state, faults: [] })),
       setDefaultScript: (script) =>
@@ -69,7 +73,10 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
         Effect.flatten(settled((state): readonly [Effect.Effect<void, NoSuchBatchError>, Store.State] => {
           const batch = Store.liveBatch(state, id)
           if (batch === undefined) {
-            return [Effect.fail(new NoSuchBatchError({ batchId: id, message: `the simulator holds no live batch ${id}` })), state]
+            return [
+              Effect.fail(new NoSuchBatchError({ batchId: id, message: `the simulator holds no live batch ${id}` })),
+              state
+            ]
           }
           const scriptSource = { ...batch.scriptSource, ...script }
           const updated: Store.LiveBatch = { ...batch, scriptSource, script: Lifecycle.resolve(scriptSource) }

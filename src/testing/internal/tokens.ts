@@ -9,9 +9,8 @@
  *
  * @internal
  */
-import type { RequestLine, ResponderResult } from "./model.js"
 import { isRecord } from "./json.js"
-
+import type { RequestLine, ResponderResult } from "./model.js"
 
 interface Measure {
   chars: number
@@ -26,7 +25,7 @@ interface Measure {
 const measure = (value: unknown, into: Measure): void => {
   if (typeof value === "string") into.chars += value.length
   else if (typeof value === "number") into.tokens += 1
-  else if (Array.isArray(value)) for (const item of value) measure(item, into)
+  else if (Array.isArray(value)) { for (const item of value) measure(item, into) }
   else if (isRecord(value)) {
     if (typeof value["text"] === "string") into.chars += value["text"].length
     else if (value["content"] !== undefined) measure(value["content"], into)

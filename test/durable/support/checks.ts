@@ -47,7 +47,11 @@ export const checkJob = (options: {
     const page = yield* BatchApi.listBatches({ limit: 100 }).pipe(Effect.provide(clientOver(simulator)))
     const batches = page.data.filter((batch) => batch.metadata?.["eob_job"] === jobId)
     const attempts = batches.map((batch) => `${batch.metadata?.["eob_part"]}/${batch.metadata?.["eob_attempt"]}`)
-    assert.strictEqual(new Set(attempts).size, attempts.length, `a (part, attempt) has two batches: ${attempts.sort().join(", ")}`)
+    assert.strictEqual(
+      new Set(attempts).size,
+      attempts.length,
+      `a (part, attempt) has two batches: ${attempts.sort().join(", ")}`
+    )
     assert.deepStrictEqual(attempts.sort(), Array.from({ length: parts }, (_, i) => `${i + 1}/1`).sort())
     const creates = (yield* simulator.requests).filter((r) => r.method === "POST" && r.path === "/v1/batches")
     assert.strictEqual(creates.length, parts, "one create request per part reached the API: none was sent again")

@@ -8,8 +8,9 @@
  * children per run that is the difference between a minute and a quarter of one. The native driver (`better-sqlite3`) stays outside the bundle and is
  * found through `NODE_PATH`.
  */
+import type { Scope } from "effect"
+import { Effect } from "effect"
 import * as esbuild from "esbuild"
-import { Effect, Scope } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -94,7 +95,10 @@ export interface Child {
 }
 
 /** Spawns a child (with `env` added to this process's environment); it is SIGKILLed when the scope closes if it still runs. */
-export const spawnChild = (config: ChildConfig, env: Record<string, string> = {}): Effect.Effect<Child, never, Scope.Scope> =>
+export const spawnChild = (
+  config: ChildConfig,
+  env: Record<string, string> = {}
+): Effect.Effect<Child, never, Scope.Scope> =>
   Effect.flatMap(bundle, (script) =>
     Effect.acquireRelease(
       Effect.sync((): Child => {
@@ -110,7 +114,11 @@ export const spawnChild = (config: ChildConfig, env: Record<string, string> = {}
           const parts = text.split("\n")
           pending = parts.pop() ?? ""
           for (const line of parts) if (line.trim() !== "") lines.push(line)
-          if (process.env["VERBOSE"]) for (const line of parts) console.log(`[${proc.pid}] ${line}`)
+          if (process.env["VERBOSE"]) {
+            // The children's own output, shown on request (VERBOSE=1) when a crash test needs a closer look.
+            // eslint-disable-next-line no-console
+            for (const line of parts) console.log(`[${proc.pid}] ${line}`)
+          }
         }
         proc.stdout.on("data", onData)
         proc.stderr.on("data", onData)
@@ -140,7 +148,8 @@ export const ended = (child: Child, timeoutMs: number) =>
   Effect.promise(() => child.exit).pipe(
     Effect.timeoutFail({
       duration: timeoutMs,
-      onTimeout: () => new Error(`child ${child.pid} still running after ${timeoutMs} ms; its output:\n${child.lines.join("\n")}`)
+      onTimeout: () =>
+        new Error(`child ${child.pid} still running after ${timeoutMs} ms; its output:\n${child.lines.join("\n")}`)
     }),
     Effect.map((exit) => ({ ...exit, lines: child.lines }))
   )
@@ -158,7 +167,9 @@ export const awaitLine = (child: Child, match: (line: string) => boolean, timeou
       if (found !== undefined) return found
       if (child.exited() || Date.now() > end) {
         const why = child.exited() ? "before it ended" : `within ${timeoutMs} ms`
-        return yield* Effect.fail(new Error(`no such line from child ${child.pid} ${why}; its output:\n${child.lines.join("\n")}`))
+        return yield* Effect.fail(
+          new Error(`no such line from child ${child.pid} ${why}; its output:\n${child.lines.join("\n")}`)
+        )
       }
       yield* Effect.sleep("20 millis")
     }

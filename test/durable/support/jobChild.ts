@@ -17,22 +17,22 @@
  * `SUMMARY <json>` at the end (pipes are synchronous on Linux: a line written before the kill is read).
  */
 import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Cause, Deferred, Duration, Effect, Layer, Redacted, Sink } from "effect"
 import * as fs from "node:fs"
 import * as BatchClient from "../../../src/BatchClient.js"
 import type * as BatchLine from "../../../src/BatchLine.js"
 import * as BatchSchedule from "../../../src/BatchSchedule.js"
+import * as DurableJob from "../../../src/durable/DurableJob.js"
+import * as PostgresEngine from "../../../src/durable/PostgresEngine.js"
+import * as SqliteEngine from "../../../src/durable/SqliteEngine.js"
 import * as Job from "../../../src/Job.js"
 import type * as JobReport from "../../../src/JobReport.js"
 import * as JobSink from "../../../src/JobSink.js"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
-import * as DurableJob from "../../../src/durable/DurableJob.js"
-import * as PostgresEngine from "../../../src/durable/PostgresEngine.js"
-import * as SqliteEngine from "../../../src/durable/SqliteEngine.js"
 import { testApiKey } from "../../../src/testing/BatchApiSimulator.js"
 
 /** Where a process kills itself. `results:N`: in the sink, after N results in all. */
@@ -78,15 +78,23 @@ const killAt = (point: KillAt) => config.killAt === point ? kill(point) : Effect
 /** Kills the process once a create's answer has arrived: the API made the batch, nobody has journaled it. */
 const httpClient = Layer.effect(
   HttpClient.HttpClient,
-  Effect.map(HttpClient.HttpClient, (client) =>
-    HttpClient.tap(client, (response) =>
-      response.request.method === "POST" && response.request.url.endsWith("/batches") && response.status === 200
-        ? killAt("create-http")
-        : Effect.void))
+  Effect.map(
+    HttpClient.HttpClient,
+    (client) =>
+      HttpClient.tap(
+        client,
+        (response) =>
+          response.request.method === "POST" && response.request.url.endsWith("/batches") && response.status === 200
+            ? killAt("create-http")
+            : Effect.void
+      )
+  )
 ).pipe(Layer.provide(FetchHttpClient.layer))
 
 const api = BatchClient.layer.pipe(
-  Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testApiKey), baseUrl: config.baseUrl, timeout: "10 seconds" })),
+  Layer.provide(
+    OpenAiConfig.layer({ apiKey: Redacted.make(testApiKey), baseUrl: config.baseUrl, timeout: "10 seconds" })
+  ),
   Layer.provide(httpClient),
   Layer.orDie
 )
@@ -122,7 +130,12 @@ const event = (done?: Deferred.Deferred<void>) => (e: JobReport.JobEvent) =>
 /** Polls fast: the simulator's clock runs a thousand times faster than this one. */
 const poll = BatchSchedule.every("50 millis")
 
-const payload: DurableJob.Payload = { jobId: config.jobId, input: config.input, endpoint: "/v1/embeddings", plan: { maxRequestsPerPart: config.maxRequestsPerPart, workDir: config.workDir } }
+const payload: DurableJob.Payload = {
+  jobId: config.jobId,
+  input: config.input,
+  endpoint: "/v1/embeddings",
+  plan: { maxRequestsPerPart: config.maxRequestsPerPart, workDir: config.workDir }
+}
 
 const printSummary = (summary: JobReport.JobSummary) => Effect.sync(() => out(`SUMMARY ${JSON.stringify(summary)}`))
 
@@ -136,7 +149,14 @@ const program: Effect.Effect<void, unknown> = Effect.gen(function*() {
   switch (config.mode) {
     case "job": {
       out("UP")
-      const summary = yield* Job.run({ path: config.input }, { jobId: config.jobId, endpoint: "/v1/embeddings", onEvent: event(), plan: { maxRequestsPerPart: config.maxRequestsPerPart, workDir: config.workDir }, delivery: { sink }, policy: { cancelOnExit: false, poll } }).pipe(Effect.provide(Layer.merge(api, NodeContext.layer)))
+      const summary = yield* Job.run({ path: config.input }, {
+        jobId: config.jobId,
+        endpoint: "/v1/embeddings",
+        onEvent: event(),
+        plan: { maxRequestsPerPart: config.maxRequestsPerPart, workDir: config.workDir },
+        delivery: { sink },
+        policy: { cancelOnExit: false, poll }
+      }).pipe(Effect.provide(Layer.merge(api, NodeContext.layer)))
       return yield* printSummary(summary)
     }
     case "durable":
@@ -150,7 +170,10 @@ const program: Effect.Effect<void, unknown> = Effect.gen(function*() {
         out("UP")
         // Nobody asks for the job: the engine must resume it from its file on its own.
         yield* Deferred.await(done).pipe(
-          Effect.timeoutFail({ duration: Duration.seconds(20), onTimeout: () => new Error("the engine did not resume the job by itself") })
+          Effect.timeoutFail({
+            duration: Duration.seconds(20),
+            onTimeout: () => new Error("the engine did not resume the job by itself")
+          })
         )
         return yield* printSummary(yield* DurableJob.run(payload))
       }).pipe(Effect.provide(durable(SqliteEngine.layer({ filename: config.db ?? "" }), done)))

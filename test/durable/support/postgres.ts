@@ -6,7 +6,8 @@
  * (`nobody`, through `runuser`) that owns the temporary directory. Missing binaries fail the test with a message
  * saying how to install them: a cluster test that skips itself silently proves nothing.
  */
-import { Effect, Scope } from "effect"
+import type { Scope } from "effect"
+import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -38,7 +39,11 @@ export const start: Effect.Effect<Postgres, Error, Scope.Scope> = Effect.gen(fun
   for (const tool of ["initdb", "pg_ctl"]) {
     if (!fs.existsSync(path.join(bin, tool))) {
       return yield* Effect.fail(
-        new Error(`PostgreSQL 15 is needed for this test and ${path.join(bin, tool)} is missing: apt-get install -y postgresql (or set PG_BIN to its bin directory)`)
+        new Error(
+          `PostgreSQL 15 is needed for this test and ${
+            path.join(bin, tool)
+          } is missing: apt-get install -y postgresql (or set PG_BIN to its bin directory)`
+        )
       )
     }
   }
@@ -46,9 +51,13 @@ export const start: Effect.Effect<Postgres, Error, Scope.Scope> = Effect.gen(fun
   const run = (tool: string, args: ReadonlyArray<string>) =>
     Effect.try({
       try: () =>
-        execFileSync(asRoot ? "runuser" : path.join(bin, tool), asRoot ? ["-u", user, "--", path.join(bin, tool), ...args] : [...args], {
-          stdio: "pipe"
-        }),
+        execFileSync(
+          asRoot ? "runuser" : path.join(bin, tool),
+          asRoot ? ["-u", user, "--", path.join(bin, tool), ...args] : [...args],
+          {
+            stdio: "pipe"
+          }
+        ),
       catch: (cause) => new Error(`${tool} ${args.join(" ")} failed: ${String(cause)}`)
     })
   const base = yield* Effect.acquireRelease(

@@ -3,12 +3,13 @@
  * optionally with the transport wrapped so a test can see every request that left and every response (status and
  * headers) that came back.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as UrlParams from "@effect/platform/UrlParams"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Duration, Effect, Layer, Redacted } from "effect"
+import type { Duration } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { inspect } from "node:util"
 import * as BatchApi from "../../../src/BatchApi.js"
@@ -116,7 +117,11 @@ export const recorder = () => {
           // Requests are sequential in these tests: the response belongs to the last request handed over.
           const index = exchanges.length - 1
           if (index >= 0) {
-            exchanges[index] = { ...describe(response.request), status: response.status, responseHeaders: response.headers }
+            exchanges[index] = {
+              ...describe(response.request),
+              status: response.status,
+              responseHeaders: response.headers
+            }
           }
         })
       )

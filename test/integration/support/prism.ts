@@ -60,7 +60,7 @@ export const layer: Layer.Layer<Prism, Error> = Layer.scoped(
       const text = partial + chunk.toString("utf8")
       const parts = text.split("\n")
       partial = parts.pop() ?? ""
-      lines.push(...parts)
+      for (const line of parts) lines.push(line)
     }
     child.stdout?.on("data", onData)
     child.stderr?.on("data", onData)

@@ -1,0 +1,39 @@
+// `npm test`'s first step: `tsc --noEmit -p tsconfig.json` and `eslint .` side by side (on two cores that is a few
+// seconds sooner than one after the other). Each one's output is printed whole when it ends, so the two never
+// interleave; the exit code is non-zero when either fails.
+import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+
+const require = createRequire(import.meta.url)
+
+/** The JavaScript file of a package's command, from its package.json `bin`. */
+const bin = (pkg, name) => {
+  const manifest = require.resolve(`${pkg}/package.json`)
+  const field = JSON.parse(readFileSync(manifest, "utf8")).bin
+  return join(dirname(manifest), typeof field === "string" ? field : field[name])
+}
+
+const run = (label, file, args) =>
+  new Promise((resolve) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const output = []
+    child.stdout.on("data", (chunk) => output.push(chunk))
+    child.stderr.on("data", (chunk) => output.push(chunk))
+    child.on("error", (error) => output.push(Buffer.from(`${error.stack ?? error}\n`)))
+    child.on("close", (code, signal) => {
+      const ok = code === 0
+      process.stdout.write(Buffer.concat(output))
+      const seconds = ((Date.now() - started) / 1000).toFixed(1)
+      process.stdout.write(`${label}: ${ok ? "ok" : `failed (${signal ?? `exit ${code}`})`} in ${seconds} s\n`)
+      resolve(ok)
+    })
+  })
+
+const results = await Promise.all([
+  run("typecheck", bin("typescript", "tsc"), ["--noEmit", "-p", "tsconfig.json"]),
+  run("lint", bin("eslint", "eslint"), ["."])
+])
+if (results.includes(false)) process.exitCode = 1
