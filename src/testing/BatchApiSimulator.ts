@@ -273,6 +273,15 @@ export const truncatedBody: Model.Fault = Faults.truncatedBody
  */
 export const commitThenDrop: Model.Fault = Faults.commitThenDrop
 
+/**
+ * The request is handled (a create stores its batch), then never answered: the client's request stays in flight
+ * (until its timeout) while its batch exists.
+ *
+ * @since 0.3.0
+ * @category Faults
+ */
+export const commitThenTimeout: Model.Fault = Faults.commitThenTimeout
+
 // ---------------------------------------------------------------------------------------------------------------
 // Responders and token counts
 // ---------------------------------------------------------------------------------------------------------------

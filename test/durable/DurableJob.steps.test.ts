@@ -5,7 +5,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
+import { Effect, Fiber, Layer, Option, Ref, Schema, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as DurableJob from "../../src/durable/DurableJob.js"
@@ -177,4 +177,74 @@ describe("DurableJob steps on the memory engine", () => {
       const ids = (yield* BatchApi.listBatches({ limit: 10 }).pipe(Effect.provide(processOver(simulator)))).data.length
       assert.strictEqual(ids, 2)
     }))
+})
+
+describe("DurableJob compensation on the memory engine", () => {
+  /** The statuses of the job's batches the simulator holds. */
+  const statusesOf = (simulator: BatchApiSimulator.Simulator, jobId: string) =>
+    Effect.gen(function*() {
+      const page = yield* BatchApi.listBatches({ limit: 100 })
+      return page.data.filter((b) => b.metadata?.["eob_job"] === jobId).map((b) => b.status)
+    }).pipe(Effect.provide(processOver(simulator)))
+
+  it.effect("a durable job that fails cancels the batches it made (the workflow's compensation)", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      yield* simulator.scriptNext({
+        validating: "1 minute",
+        outcome: "failed",
+        errors: [{ code: "invalid_request", message: "the file is broken", param: null, line: 1 }]
+      })
+      const error = yield* Effect.gen(function*() {
+        yield* writeInput(30)
+        return yield* Effect.flip(drive(
+          DurableJob.run({
+            jobId: "durable-compensate",
+            input: "/input.jsonl",
+            endpoint,
+            plan: { maxRequestsPerPart: 10, workDir: "/work" }
+          }),
+          "1 minute"
+        ))
+      }).pipe(Effect.provide(engineOver(simulator, { poll })))
+      assert.strictEqual(error._tag, "PartFailedError")
+      const statuses = yield* statusesOf(simulator, "durable-compensate")
+      assert.strictEqual(statuses.length, 3)
+      assert.deepStrictEqual(statuses.filter((s) => s === "failed").length, 1)
+      assert.isTrue(statuses.filter((s) => s !== "failed").every((s) => s === "cancelling" || s === "cancelled"))
+    }))
+
+  it.effect("DurableJob.interrupt stops a job and its compensation cancels the batches in flight", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      yield* Effect.gen(function*() {
+        yield* writeInput(20)
+        yield* DurableJob.start({
+          jobId: "durable-stop",
+          input: "/input.jsonl",
+          endpoint,
+          plan: { maxRequestsPerPart: 10, workDir: "/work" }
+        })
+        for (let i = 0; i < 120 && (yield* statusesOf(simulator, "durable-stop")).length < 2; i++) {
+          yield* TestClock.adjust("1 second")
+        }
+        yield* DurableJob.interrupt("durable-stop")
+        for (let i = 0; i < 60 && (yield* DurableJob.result("durable-stop")) === undefined; i++) {
+          yield* TestClock.adjust("1 second")
+        }
+      }).pipe(Effect.provide(engineOver(simulator, { poll })))
+      const statuses = yield* statusesOf(simulator, "durable-stop")
+      assert.strictEqual(statuses.length, 2)
+      assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
+    }))
+
+  it("a payload's per-model budget decodes as per model (not as an empty budget)", () => {
+    const payload = Schema.decodeUnknownSync(DurableJob.Payload)({
+      jobId: "j",
+      input: "/in.jsonl",
+      endpoint,
+      budget: { limits: { [model]: { tokens: 100 } } }
+    })
+    assert.deepStrictEqual(payload.budget?.limits, { [model]: { tokens: 100 } })
+  })
 })

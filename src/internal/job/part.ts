@@ -12,6 +12,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Batch from "../../Batch.js"
@@ -428,16 +429,25 @@ export const run = <E, R, X = never, RX = never>(
         }
         const held = reservation
         reservation = undefined
+        // Told before the reservation is released, so that what its room lets start comes after it in the events.
         const ended = yield* awaitEnd(batch, attempt).pipe(
-          Effect.ensuring(
-            held === undefined ? Effect.void : Effect.zipRight(held.release({ _tag: "Withdrawn" }), budgetChanged)
+          Effect.tap((ended) =>
+            Effect.zipRight(
+              env.tracker.ended(part.index, attempt),
+              env.emit(JobReport.JobEvent.PartEnded({ part: part.index, attempt, batch: ended }))
+            )
+          ),
+          // A batch that ended frees room, one that failed on a limit teaches the ledger; a wait that failed or was
+          // interrupted only gives its claim back.
+          Effect.onExit((exit) =>
+            held === undefined ? Effect.void : Effect.zipRight(
+              held.release(
+                Exit.isSuccess(exit) ? releaseOutcome(exit.value, env.safetyFactor) : { _tag: "Withdrawn" }
+              ),
+              budgetChanged
+            )
           )
         )
-        // Released before the `ensuring` above (which then does nothing): a batch that ended frees room, one that
-        // failed on a limit teaches the ledger.
-        if (held !== undefined) yield* held.release(releaseOutcome(ended, env.safetyFactor))
-        yield* env.tracker.ended(part.index, attempt)
-        yield* env.emit(JobReport.JobEvent.PartEnded({ part: part.index, attempt, batch: ended }))
         return { _tag: "Ended", batch: ended } satisfies Machine.Event
       })
 

@@ -49,17 +49,19 @@ const removeStale = (
     const parent = path.dirname(current)
     const now = Date.now()
     const own = `${prefix}${jobId}-`
-    for (const name of yield* fs.readDirectory(parent)) {
-      const dir = path.join(parent, name)
-      if (!name.startsWith(prefix) || dir === current) continue
-      // Another job's directory may belong to a run going on now: only an old one is removed.
-      const sameJob = name.startsWith(own) && /^[A-Za-z0-9]+$/.test(name.slice(own.length))
-      if (!sameJob) {
-        const info = yield* fs.stat(dir)
-        const mtime = Option.getOrUndefined(info.mtime)?.getTime()
-        if (info.type !== "Directory" || mtime === undefined || now - mtime < Duration.toMillis(staleAfter)) continue
-      }
-      yield* Effect.logDebug(`effect-openai-batch: removing ${dir}, left by an earlier run`)
-      yield* fs.remove(dir, { recursive: true })
-    }
+    const stale = (name: string) =>
+      Effect.gen(function*() {
+        const dir = path.join(parent, name)
+        if (!name.startsWith(prefix) || dir === current) return
+        // Another job's directory may belong to a run going on now: only an old one is removed.
+        const sameJob = name.startsWith(own) && /^[A-Za-z0-9]+$/.test(name.slice(own.length))
+        if (!sameJob) {
+          const info = yield* fs.stat(dir)
+          const mtime = Option.getOrUndefined(info.mtime)?.getTime()
+          if (info.type !== "Directory" || mtime === undefined || now - mtime < Duration.toMillis(staleAfter)) return
+        }
+        yield* Effect.logDebug(`effect-openai-batch: removing ${dir}, left by an earlier run`)
+        yield* fs.remove(dir, { recursive: true })
+      }).pipe(Effect.catchAllCause(() => Effect.void))
+    yield* Effect.forEach(yield* fs.readDirectory(parent), stale, { discard: true })
   }).pipe(Effect.catchAllCause(() => Effect.void))

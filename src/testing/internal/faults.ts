@@ -28,6 +28,9 @@ export const truncatedBody: Fault = { _tag: "TruncatedBody" }
 /** @internal */
 export const commitThenDrop: Fault = { _tag: "CommitThenDrop" }
 
+/** @internal */
+export const commitThenTimeout: Fault = { _tag: "CommitThenTimeout" }
+
 /** A queued fault and how many more requests it applies to. @internal */
 export interface PendingFault {
   readonly fault: Fault

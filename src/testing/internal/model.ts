@@ -82,6 +82,8 @@ export interface LoggedRequest {
  * - `MalformedBody`: a 200 whose body is not JSON (an HTML page from a proxy).
  * - `TruncatedBody`: the request is handled (a create does create) but the JSON body is cut in half.
  * - `CommitThenDrop`: the request is handled (a create stores its batch), then the connection drops.
+ * - `CommitThenTimeout`: the request is handled (a create stores its batch), then never answered: a create in
+ *   flight whose batch exists.
  *
  * @since 0.1.0
  * @category Faults
@@ -94,6 +96,7 @@ export type Fault =
   | { readonly _tag: "MalformedBody" }
   | { readonly _tag: "TruncatedBody" }
   | { readonly _tag: "CommitThenDrop" }
+  | { readonly _tag: "CommitThenTimeout" }
 
 /**
  * Which requests a fault applies to: a predicate, or a method and a path (a string matches exactly, a RegExp

@@ -166,6 +166,10 @@ const outcome = (
       const [, state] = handled()
       return [{ _tag: "Dropped" }, state, undefined]
     }
+    case "CommitThenTimeout": {
+      const [, state] = handled()
+      return [{ _tag: "NoAnswer" }, state, undefined]
+    }
     case undefined: {
       const [answer, state] = handled()
       return [respond(answer, headers), state, answer.status]
