@@ -15,7 +15,7 @@
  * With OPENAI_API_KEY set and `--live`, the same program runs against the real API (it creates three small
  * gpt-4o-mini batches: a few cents).
  */
-import { Console, Effect, Option, Ref, Stream } from "effect"
+import { Console, Effect, Option, Stream } from "effect"
 import {
   type Batch,
   BatchApi,
@@ -24,7 +24,7 @@ import {
   BatchResults,
   BatchWait,
   Job,
-  JobReport
+  JobProgress
 } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import { isLive, run } from "./support/run.js"
@@ -165,41 +165,23 @@ const program = Effect.gen(function*() {
         input: `Sentence number ${i} of the demo job.`
       })
   )
-  const view = yield* progressView
-  const summary = yield* Job.run(texts, {
-    jobId: `demo-${Date.now()}`,
-    endpoint: "/v1/embeddings",
-    // Each request is estimated at about 12 tokens (characters / 3): two parts of 500 would leave 1,000 of the
-    // usable 13,300 idle; the plan cuts parts of about 4,430 tokens (360 requests) instead, three of them fill it.
-    budget: { limits: { tokens: 14_000 } },
-    plan: { partFraction: 0.5, maxRequestsPerPart: 500 },
-    onEvent: view
-  })
+  // A live view: redrawn in place on a terminal, a line every 3 minutes of (simulated) time in a log.
+  const summary = yield* Effect.scoped(Effect.gen(function*() {
+    const view = yield* JobProgress.view(process.stdout, { prefix: "   ", maxParts: 6, interval: "3 minutes" })
+    return yield* Job.run(texts, {
+      jobId: `demo-${Date.now()}`,
+      endpoint: "/v1/embeddings",
+      // Each request is estimated at about 12 tokens (characters / 3): two parts of 500 would leave 1,000 of the
+      // usable 13,300 idle; the plan cuts parts of about 4,430 tokens (360 requests) instead, three of them fill it.
+      budget: { limits: { tokens: 14_000 } },
+      plan: { partFraction: 0.5, maxRequestsPerPart: 500 },
+      onEvent: view.onEvent
+    })
+  }))
   yield* Console.log(
     `   ${summary.parts.length} parts, ${summary.batches} batches: ${summary.succeeded}/${summary.requests} succeeded, ` +
       `${summary.missing} missing, ${summary.usage.total_tokens} tokens`
   )
-})
-
-/** The job's progress as a few lines, redrawn in place on a terminal; elsewhere printed when the job ends. */
-const progressView = Effect.gen(function*() {
-  const state = yield* Ref.make(JobReport.initialProgress)
-  let drawn = 0
-  return (event: JobReport.JobEvent) =>
-    Effect.flatMap(
-      Ref.updateAndGet(state, (p) => JobReport.progress(p, event)),
-      (progress) =>
-        tty || event._tag === "JobDone"
-          ? Effect.sync(() => {
-            const lines = JobReport.render(progress, 6).map((line) => `   ${line}`)
-            const clear = tty ? "\x1b[2K" : ""
-            process.stdout.write(
-              `${tty && drawn > 0 ? `\x1b[${drawn}A` : ""}${lines.map((l) => `${clear}${l}`).join("\n")}\n`
-            )
-            drawn = lines.length
-          })
-          : Effect.void
-    )
 })
 
 /** The assistant's text of a chat completion result, or why there is none. */

@@ -13,14 +13,15 @@
  * `npx tsx examples/large-job.ts` (no key, no network).
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Deferred, Effect, Fiber, Layer, Redacted, Ref } from "effect"
+import { Console, Deferred, Effect, Fiber, Layer, Redacted } from "effect"
 import {
   BatchApi,
   BatchClient,
   BatchLine,
   BatchSchedule,
   Job,
-  JobReport,
+  JobProgress,
+  type JobReport,
   JobSink,
   OpenAiConfig
 } from "effect-openai-batch"
@@ -47,27 +48,16 @@ const processAt = (baseUrl: string) =>
     Layer.merge(NodeContext.layer)
   )
 
-/** Redraws the progress view in place on a terminal; elsewhere prints it when the job ends. */
+/** The job's live progress view, and a hook on each batch created (to stage the crash). */
 const view = (onCreated: (parts: number) => Effect.Effect<void> = () => Effect.void) =>
   Effect.gen(function*() {
-    const state = yield* Ref.make(JobReport.initialProgress)
-    const tty = process.stdout.isTTY === true
-    let drawn = 0
+    const progress = yield* JobProgress.view(process.stdout, { maxParts: 8 })
     let created = 0
-    const draw = (progress: JobReport.Progress) =>
-      Effect.sync(() => {
-        const lines = JobReport.render(progress, 8)
-        if (tty) {
-          process.stdout.write(`${drawn > 0 ? `\x1b[${drawn}A` : ""}${lines.map((l) => `\x1b[2K${l}`).join("\n")}\n`)
-        } else console.log(lines.join("\n"))
-        drawn = lines.length
-      })
     return (event: JobReport.JobEvent) =>
-      Effect.flatMap(Ref.updateAndGet(state, (p) => JobReport.progress(p, event)), (progress) =>
-        Effect.zipRight(
-          tty || event._tag === "JobDone" ? draw(progress) : Effect.void,
-          event._tag === "PartCreated" && !event.resumed ? onCreated(++created) : Effect.void
-        ))
+      Effect.zipRight(
+        progress.onEvent(event),
+        event._tag === "PartCreated" && !event.resumed ? onCreated(++created) : Effect.void
+      )
   })
 
 const program = Effect.gen(function*() {

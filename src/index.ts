@@ -110,11 +110,18 @@ export * as JobBudget from "./JobBudget.js"
 export * as JobSink from "./JobSink.js"
 
 /**
- * What a job tells: events, summaries, a progress view for terminals.
+ * What a job tells: events and summaries.
  *
  * @since 0.2.0
  */
 export * as JobReport from "./JobReport.js"
+
+/**
+ * A job's progress: a fold of its events, text lines, and a live view for terminals and logs.
+ *
+ * @since 0.3.0
+ */
+export * as JobProgress from "./JobProgress.js"
 
 /**
  * The engine from requests to results: a job of any size (split, admitted under the shared budget, re-sent,

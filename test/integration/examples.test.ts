@@ -83,7 +83,7 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = 
     /cancelled; \d+ partial results kept in file-/,
     "8 results, 0 missing",
     "7. summary",
-    "3,000/3,000 requests — done",
+    /3,000\/3,000 requests \(.*done\)/,
     "9 parts, 9 batches: 3000/3000 succeeded, 0 missing"
   ]],
   ["quickstart", [/created batch_\S+ \(validating\)/, /ended completed; output file: file-/]],

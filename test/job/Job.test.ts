@@ -3,7 +3,7 @@ import { Chunk, Effect, Fiber, Ref, Stream, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
-import * as JobReport from "../../src/JobReport.js"
+import * as JobProgress from "../../src/JobProgress.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { assertFollowedUp, drive, embedding, model, poll, processOver, recorder } from "./support.js"
 
@@ -240,11 +240,11 @@ describe("Job.stream and Job.status", () => {
           policy: { poll }
         })
       ).pipe(Effect.provide(processOver(simulator)))
-      const progress = (yield* Ref.get(events)).reduce(JobReport.progress, JobReport.initialProgress)
+      const progress = (yield* Ref.get(events)).reduce((p, e) => JobProgress.update(p, e, 0), JobProgress.initial)
       assert.isTrue(progress.done)
       assert.strictEqual(progress.requestsDone, 30)
-      const lines = JobReport.render(progress)
-      assert.include(lines[0], "30/30 requests — done")
+      const lines = JobProgress.render(progress, 0)
+      assert.include(lines[0], "30/30 requests (0s, done)")
       assert.isTrue(lines.some((line) => line.includes(`${model}: 0/237 enqueued tokens`)))
       // Parts of 7 (70 tokens): three fill the usable 237.
       assert.strictEqual(lines.filter((line) => line.includes("part")).length, 5)
