@@ -27,7 +27,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
-const databaseUrl = process.env["DATABASE_URL"]
+const databaseUrl = process.env["DATABASE_URL"] || undefined
 const shardingConfig = {
   shardLockRefreshInterval: "500 millis",
   shardLockExpiration: "3 seconds",
@@ -129,8 +129,10 @@ if (role === "runner") {
   const [url = "", port = "0", baseUrl = "", dir = ""] = args
   NodeRuntime.runMain(runner(url, Number(port), baseUrl, dir))
 } else if (databaseUrl === undefined) {
-  console.log("Set DATABASE_URL to a PostgreSQL the runners can share, e.g.")
-  console.log("  DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npx tsx examples/durable-cluster.ts")
+  // It cannot run: say how, and fail, so that a script or CI that runs it does not take it for a success.
+  console.error("Set DATABASE_URL to a PostgreSQL the runners can share, e.g.")
+  console.error("  DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npx tsx examples/durable-cluster.ts")
+  process.exitCode = 2
 } else {
   NodeRuntime.runMain(main(databaseUrl))
 }
