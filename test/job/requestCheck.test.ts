@@ -131,3 +131,31 @@ describe("isRequest (the fast check planning uses) answers as BatchLine.BatchReq
     }
   })
 })
+
+describe("checkRequest's reasons", () => {
+  it("are one short line naming the field and the rule, never a Schema dump, never a value", () => {
+    const secret = "my password is hunter2"
+    const chat = BatchLine.chatCompletion("q-1", { model: "gpt-4o-mini", messages: [{ role: "user", content: secret }] })
+    const cases: ReadonlyArray<readonly [unknown, string]> = [
+      [{ ...chat, body: { messages: chat.body.messages } }, "body.model must be a string"],
+      [{ ...chat, body: { ...chat.body, model: 42 } }, "body.model must be a string"],
+      [{ ...chat, body: { ...chat.body, messages: secret } }, "body.messages must be an array of messages"],
+      [
+        { ...chat, body: { ...chat.body, messages: [{ role: "user", content: secret }, { content: secret }] } },
+        "body.messages[1] must be an object with a string role"
+      ],
+      [{ ...chat, custom_id: 7 }, "custom_id must be a non-empty string"],
+      [{ ...chat, method: "GET" }, "method must be \"POST\""],
+      [{ ...chat, url: "/v1/embeddings", body: { model: "m", input: { text: secret } } }, "body.input must be"],
+      [secret, "must be a JSON object"]
+    ]
+    for (const [value, expected] of cases) {
+      const checked = checkRequest(value)
+      if (checked._tag !== "Left") return assert.fail(`accepted: ${JSON.stringify(value)}`)
+      assert.include(checked.left, expected)
+      assert.notInclude(checked.left, "hunter2")
+      assert.notInclude(checked.left, "\n")
+      assert.isBelow(checked.left.length, 140)
+    }
+  })
+})
