@@ -2,12 +2,14 @@
  * `npm run bench -- job [--quick]`: a job of 1,000,000 embedding requests (and one of 100,000, for memory) on the
  * Batch API simulator, served over loopback HTTP by its own process with batch time running `speed` times faster,
  * beside the naive approach under the same budget: the same requests cut into parts of 50,000 and run one after
- * another with `BatchJob.runBatch`.
+ * another with `Job.runBatch`. Then the limit the jobs do not know: a job of 300,000 given twice the simulator's
+ * limit as its budget, and two such jobs at once in two processes, each given all of it (late failures, re-sends).
  *
  * Each client runs in a fresh process from the compiled clients (bench/compiled.ts: tsx alone costs ~180 MB of
  * RSS, which would hide the job's own), on `UndiciHttpClient`, and reports: wall time, client CPU, peak RSS, batches created (and duplicates:
- * two batches for one (part, attempt)), and the budget's utilisation while parts wait for room: the time-weighted
- * mean of the in-flight estimate over the configured budget, over the time some part was queued.
+ * two batches for one (part, attempt)), and the limit's utilisation while parts wait for room: the time-weighted
+ * mean of the in-flight estimate over the simulator's limit, over the time some part was queued (from its
+ * `PartQueued` to its `PartCreated`).
  *
  * Goals (the issue): peak RSS under 200 MB, within 1.2x between 100,000 and 1,000,000 requests; utilisation at least
  * 90% while parts are queued; zero duplicate batches; wall time at least 3x better than the naive approach.
@@ -15,6 +17,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
 import type * as JobModule from "../src/Job.js"
+import type * as JobReport from "../src/JobReport.js"
 import { type Message, num, peakRssMiB, report, spawnWorker } from "./child.js"
 import { fmt, ratio, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
@@ -54,10 +57,15 @@ export const simulatorMain = async (): Promise<void> => {
   process.exit(0)
 }
 
-/** A measured client: `job <job|naive> <requests> <baseUrl>`. */
+/**
+ * A measured client: `job <job|naive> <requests> <baseUrl> [budget multiplier] [first request]`. The job is given
+ * the simulator's limit times the multiplier as its budget (2: a job that believes it has twice what it has).
+ */
 export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => {
-  const [mode = "job", sizeArg = "0", baseUrl = ""] = args
+  const [mode = "job", sizeArg = "0", baseUrl = "", multiplierArg = "1", fromArg = "0"] = args
   const size = Number(sizeArg)
+  const budget = budgetTokens * Number(multiplierArg)
+  const from = Number(fromArg)
   const { BatchApi, BatchClient, BatchSchedule, Job, OpenAiConfig } = await import("../src/index.js")
   const UndiciHttpClient = await import("../src/UndiciHttpClient.js")
   const layer = BatchClient.layer.pipe(
@@ -69,27 +77,34 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
     Layer.orDie
   )
   const poll = BatchSchedule.every("250 millis")
-  const requests = Stream.map(Stream.range(0, size - 1, 4096), request)
+  const requests = Stream.map(Stream.range(from, from + size - 1, 4096), request)
   const jobId = `bench-${mode}-${size}-${Date.now()}`
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
 
-  // Utilisation: time-weighted in-flight estimate over the budget, while some part waits for room.
+  // Utilisation: the time-weighted in-flight estimate over the simulator's limit, while some part waits for room
+  // (from its PartQueued to its PartCreated).
   let lastAt = performance.now()
   let inFlight = 0
-  let waiting = 0
+  const queued = new Set<number>()
   let weighted = 0
   let waitingMs = 0
-  const account = (usage: { readonly tokens: number; readonly waiting: number }) => {
+  const tick = () => {
     const now = performance.now()
-    if (waiting > 0) {
+    if (queued.size > 0) {
       weighted += (inFlight / budgetTokens) * (now - lastAt)
       waitingMs += now - lastAt
     }
     lastAt = now
-    inFlight = usage.tokens
-    waiting = usage.waiting
   }
+  const account = (event: JobReport.JobEvent) => {
+    tick()
+    if (event._tag === "PartQueued") queued.add(event.part)
+    if (event._tag === "PartCreated") queued.delete(event.part)
+    if (event._tag === "BudgetChanged" || event._tag === "PartQueued") inFlight = event.usage.tokens
+  }
+  let lateFailures = 0
+  let resends = 0
 
   const program: Effect.Effect<
     { readonly succeeded: number; readonly batches: number },
@@ -100,14 +115,16 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
       Job.run(requests, {
         jobId,
         endpoint: "/v1/embeddings",
-        onEvent: (event) =>
-          Effect.sync(() => {
-            if (event._tag === "BudgetChanged" || event._tag === "PartQueued") account(event.usage)
-          }),
-        budget: { limits: { tokens: budgetTokens } },
+        onEvent: (event) => Effect.sync(() => account(event)),
+        budget: { limits: { tokens: budget } },
         policy: { poll }
       }),
-      (summary) => ({ succeeded: summary.succeeded, batches: summary.batches })
+      (summary) => {
+        resends = summary.resends
+        lateFailures = summary.parts.flatMap((p) => p.attempts).filter((a) => a.errorCode === "token_limit_exceeded")
+          .length
+        return { succeeded: summary.succeeded, batches: summary.batches }
+      }
     )
     : Effect.gen(function*() {
       // Naive: parts of 50,000 one after another, each a runBatch (it keeps its part's requests for the join).
@@ -131,9 +148,11 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
   const wallMs = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
   // Duplicates: batches of this job, by (part, attempt).
-  const page = await Effect.runPromise(Effect.provide(BatchApi.listBatches({ limit: 100 }), layer))
-  const mine = page.data.filter((b) => b.metadata?.["eob_job"] === jobId || b.metadata?.["bench"] === jobId)
-  const keys = mine.map((b) => `${b.metadata?.["eob_part"] ?? b.id}/${b.metadata?.["eob_attempt"] ?? ""}`)
+  const all = await Effect.runPromise(Effect.provide(Stream.runCollect(BatchApi.streamBatches()), layer))
+  const mine = Chunk.toReadonlyArray(all).filter((b) =>
+    b.metadata?.["eob_job"] === jobId || b.metadata?.["bench"] === jobId
+  )
+  const keys = mine.map((b) => `${b.metadata?.["eob_job"]}/${b.metadata?.["eob_part"]}/${b.metadata?.["eob_attempt"]}`)
   report({
     type: "done",
     wallMs,
@@ -143,7 +162,9 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
     batches: mine.length,
     duplicates: keys.length - new Set(keys).size,
     utilisation: waitingMs === 0 ? Number.NaN : weighted / waitingMs,
-    waitingMs
+    waitingMs,
+    lateFailures,
+    resends
   })
   process.exit(0)
 }
@@ -187,6 +208,26 @@ export const suite: Suite = {
           } MiB peak RSS`
         )
       }
+      // The limit the jobs do not know: one job given twice the real limit, then two programs each given all of it.
+      const shared = options.quick ? 40_000 : 300_000
+      const half = spawnWorker("job", ["job", String(shared), baseUrl, "2", "10000000"], { compiledWorker: workerJs })
+      runs.push({ mode: "half", size: shared, result: await half.next("done") })
+      await half.exited
+      const pair = [0, 1].map((i) =>
+        spawnWorker("job", ["job", String(shared), baseUrl, "1", String(20_000_000 + i * 1_000_000)], {
+          compiledWorker: workerJs
+        })
+      )
+      const results = await Promise.all(pair.map((child) => child.next("done")))
+      await Promise.all(pair.map((child) => child.exited))
+      results.forEach((result, i) => runs.push({ mode: `shared ${i + 1}/2`, size: shared, result }))
+      for (const run of runs.slice(-3)) {
+        log(
+          `  ${run.mode} ${fmt(run.size)}: ${fmt(num(run.result, "wallMs") / 1000, 1)} s, ${
+            fmt(num(run.result, "lateFailures"))
+          } late failures`
+        )
+      }
     } finally {
       simulator.send({ type: "exit" })
       await simulator.exited
@@ -203,7 +244,9 @@ export const suite: Suite = {
         "batches",
         "duplicates",
         "utilisation while queued",
-        "queued s"
+        "queued s",
+        "late failures",
+        "re-sends"
       ],
       runs.map(({ mode, result, size }) => [
         mode,
@@ -214,7 +257,9 @@ export const suite: Suite = {
         fmt(num(result, "batches")),
         fmt(num(result, "duplicates")),
         Number.isFinite(Number(result["utilisation"])) ? `${(Number(result["utilisation"]) * 100).toFixed(1)}%` : "n/a",
-        fmt(Number(result["waitingMs"]) / 1000, 1)
+        fmt(Number(result["waitingMs"]) / 1000, 1),
+        fmt(num(result, "lateFailures")),
+        fmt(num(result, "resends"))
       ])
     ))
     const [small, large] = sizes as [number, number]
@@ -245,6 +290,13 @@ export const suite: Suite = {
       verdict(
         num(jobLarge, "succeeded") === large && num(naive, "succeeded") === large,
         "every request succeeded in both"
+      )
+    )
+    const unknown = runs.filter((r) => r.mode === "half" || r.mode.startsWith("shared"))
+    log(
+      verdict(
+        unknown.length === 3 && unknown.every((r) => num(r.result, "succeeded") === r.size),
+        "a job given twice the real limit, and two programs each given all of it, complete"
       )
     )
   }
