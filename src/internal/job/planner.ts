@@ -161,8 +161,8 @@ export const plan = <E, R>(
     let spooled = 0
 
     // Each line is encoded into its part's buffer as it is checked, and the buffer written when full: a line's text
-    // dies young, where held as a string until a flush it lived long enough to be promoted to the old generation
-    // (the planning of a million requests peaked at 206 MiB of RSS that way).
+    // dies young, where held as a string until a flush it lived long enough to be promoted to the old generation,
+    // which then grew with the input (bench/RESULTS.md, jobs at scale).
     const flush = (part: OpenPart) =>
       part.filled === 0
         ? Effect.void
