@@ -32,7 +32,7 @@ describe("BatchApi operations", () => {
       assert.strictEqual(request?.headers["authorization"], `Bearer ${Fake.testKey}`)
       assert.strictEqual(request?.headers["content-type"], "application/json")
       assert.strictEqual(request?.headers["accept"], "application/json")
-      assert.strictEqual(request?.headers["user-agent"], "effect-openai-batch/0.1.0")
+      assert.strictEqual(request?.headers["user-agent"], "effect-openai-batch/0.2.0")
       assert.strictEqual(request?.headers["openai-organization"], "org-1")
       assert.strictEqual(request?.headers["openai-project"], "proj-1")
       assert.strictEqual(request?.headers["idempotency-key"], "key-1")

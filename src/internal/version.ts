@@ -8,4 +8,4 @@
 export const packageName = "effect-openai-batch"
 
 /** @internal */
-export const packageVersion = "0.1.0"
+export const packageVersion = "0.2.0"
