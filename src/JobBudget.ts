@@ -22,9 +22,11 @@
  * @since 0.2.0
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
+import * as STM from "effect/STM"
+import * as TRef from "effect/TRef"
 import type * as BatchLine from "./BatchLine.js"
 import * as Ledgers from "./internal/job/ledger.js"
 
@@ -265,7 +267,58 @@ export class Ledger extends Context.Tag("effect-openai-batch/JobBudget/Ledger")<
  * @since 0.3.0
  * @category Constructors
  */
-export const make: Effect.Effect<LedgerService> = Ledgers.make
+export const make: Effect.Effect<LedgerService> = Effect.gen(function*() {
+  // Every model's state in one TRef: a waiting claim retries its transaction whenever any of them changes.
+  const models = yield* TRef.make(new Map<string, Ledgers.ModelState>())
+  let tickets = 0
+
+  const get = (model: string) => STM.map(TRef.get(models), (all) => all.get(model) ?? Ledgers.empty)
+  const modify = (model: string, f: (state: Ledgers.ModelState) => Ledgers.ModelState) =>
+    TRef.update(models, (all) => new Map(all).set(model, f(all.get(model) ?? Ledgers.empty)))
+
+  const reservation = (claim: Claim): Reservation => {
+    let done = false
+    return {
+      claim,
+      release: (outcome) =>
+        Effect.suspend(() => {
+          if (done) return Effect.void
+          done = true
+          return STM.commit(modify(claim.model, (state) => Ledgers.released(state, claim, outcome)))
+        })
+    }
+  }
+
+  const reserve = (claim: Claim, ceiling: Ceiling) =>
+    Effect.suspend(() => {
+      const ticket = ++tickets
+      const admit = STM.flatMap(get(claim.model), (state) =>
+        state.queue[0] === ticket && Ledgers.fits(state, claim, ceiling)
+          ? modify(claim.model, (current) =>
+            Ledgers.admitted(current, claim))
+          : STM.retry)
+      // The ticket joins the queue, then waits its turn; interrupted, it leaves the queue in one transaction.
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          STM.commit(modify(claim.model, (state) =>
+            Ledgers.enqueued(state, ticket, ceiling))),
+          restore(STM.commit(admit)).pipe(
+            Effect.onInterrupt(() => STM.commit(modify(claim.model, (state) => Ledgers.left(state, ticket))))
+          )
+        )
+      ).pipe(Effect.as(reservation(claim)))
+    })
+
+  const reserveNow = (claim: Claim, ceiling: Ceiling) =>
+    STM.commit(modify(claim.model, (state) => Ledgers.taken(state, claim, ceiling))).pipe(
+      Effect.as(reservation(claim))
+    )
+
+  const usage = (model: string, ceiling: Ceiling = Ledgers.none): Effect.Effect<Usage> =>
+    STM.commit(STM.map(get(model), (state) => Ledgers.usageOf(model, state, ceiling)))
+
+  return { reserve, reserveNow, usage }
+})
 
 /**
  * A layer with a new ledger: provide it once for everything that shares an organisation's limits (the client

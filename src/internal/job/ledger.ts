@@ -19,22 +19,33 @@
  * the model in flight at once, the k-th further failure needs at least `m·2^(k-1)` completions before it (`m`
  * claims fit in the limit), so a model sees at most `B + ⌈log2 P⌉ + 1` late failures over `P` completed parts.
  *
- * Written with STM (`TRef` and `STM.retry`): a waiting claim is woken by any change to its model's state, and an
- * interrupted waiter leaves the queue in the same transaction.
+ * This module is the arithmetic, as pure functions of a model's state; `JobBudget.make` keeps the states in an
+ * STM `TRef`, so a waiting claim is woken by any change to its model's state.
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
-import * as STM from "effect/STM"
-import * as TRef from "effect/TRef"
-import type * as JobBudget from "../../JobBudget.js"
 
-interface Limits {
+/** Tokens and requests. @internal */
+export interface Limits {
   readonly tokens: number
   readonly requests: number
 }
 
-interface ModelState {
+/** What a claim asks for. @internal */
+export interface Claim {
+  readonly model: string
+  readonly tokens: number
+  readonly requests: number
+}
+
+/** How a reservation ends (`JobBudget.ReleaseOutcome`). @internal */
+export type Outcome =
+  | { readonly _tag: "Ended" }
+  | { readonly _tag: "LimitReached"; readonly dimension: "tokens" | "requests"; readonly named?: number | undefined }
+  | { readonly _tag: "Withdrawn" }
+
+/** One model's state. @internal */
+export interface ModelState {
   /** Reserved (estimated in flight) by this ledger. */
   readonly tokens: number
   readonly requests: number
@@ -52,9 +63,11 @@ interface ModelState {
   readonly limitFailures: number
 }
 
-const none: Limits = { tokens: Infinity, requests: Infinity }
+/** No limit. @internal */
+export const none: Limits = { tokens: Infinity, requests: Infinity }
 
-const empty: ModelState = {
+/** A model nothing was asked of yet. @internal */
+export const empty: ModelState = {
   tokens: 0,
   requests: 0,
   queue: [],
@@ -71,7 +84,8 @@ const limitOf = (state: ModelState, ceiling: Limits): Limits => ({
   requests: Math.min(ceiling.requests, state.learned.requests, state.named.requests)
 })
 
-const fits = (state: ModelState, claim: JobBudget.Claim, ceiling: Limits): boolean => {
+/** Whether `claim` fits now (see the module comment: a claim alone always fits). @internal */
+export const fits = (state: ModelState, claim: Claim, ceiling: Limits): boolean => {
   if (state.tokens === 0 && state.requests === 0) return true
   const limit = limitOf(state, ceiling)
   return state.tokens + claim.tokens <= limit.tokens && state.requests + claim.requests <= limit.requests
@@ -84,11 +98,7 @@ const grow = (learned: number, size: number, streak: number, ceiling: number): n
 }
 
 /** Applies a release to a model's state. @internal */
-export const released = (
-  state: ModelState,
-  claim: JobBudget.Claim,
-  outcome: JobBudget.ReleaseOutcome
-): ModelState => {
+export const released = (state: ModelState, claim: Claim, outcome: Outcome): ModelState => {
   const tokens = Math.max(0, state.tokens - claim.tokens)
   const requests = Math.max(0, state.requests - claim.requests)
   switch (outcome._tag) {
@@ -128,85 +138,53 @@ export const released = (
   }
 }
 
-/** A ledger (see the module comment). @internal */
-export const make: Effect.Effect<JobBudget.LedgerService> = Effect.gen(function*() {
-  const models = yield* TRef.make(new Map<string, ModelState>())
-  let tickets = 0
-
-  const get = (model: string) => STM.map(TRef.get(models), (all) => all.get(model) ?? empty)
-  const modify = (model: string, f: (state: ModelState) => ModelState) =>
-    TRef.update(models, (all) => new Map(all).set(model, f(all.get(model) ?? empty)))
-
-  const usageOf = (model: string, state: ModelState, ceiling: Limits): JobBudget.Usage => {
-    const limit = limitOf(state, ceiling)
-    return {
-      model,
-      tokens: state.tokens,
-      requests: state.requests,
-      tokenBudget: limit.tokens,
-      requestBudget: limit.requests,
-      learned: Number.isFinite(state.learned.tokens) || Number.isFinite(state.learned.requests),
-      waiting: state.queue.length,
-      completed: state.completed,
-      limitFailures: state.limitFailures
-    }
-  }
-
-  const reservation = (claim: JobBudget.Claim): JobBudget.Reservation => {
-    let done = false
-    return {
-      claim,
-      release: (outcome) =>
-        Effect.suspend(() => {
-          if (done) return Effect.void
-          done = true
-          return STM.commit(modify(claim.model, (state) => released(state, claim, outcome)))
-        })
-    }
-  }
-
-  const withCeiling = (state: ModelState, ceiling: Limits): ModelState => ({
-    ...state,
-    ceiling: {
-      tokens: Math.max(state.ceiling.tokens, ceiling.tokens),
-      requests: Math.max(state.ceiling.requests, ceiling.requests)
-    }
-  })
-
-  const reserve = (claim: JobBudget.Claim, ceiling: Limits) =>
-    Effect.suspend(() => {
-      const ticket = ++tickets
-      const enqueue = modify(
-        claim.model,
-        (state) => ({ ...withCeiling(state, ceiling), queue: [...state.queue, ticket] })
-      )
-      const admit = STM.flatMap(get(claim.model), (state) =>
-        state.queue[0] === ticket && fits(state, claim, ceiling)
-          ? modify(claim.model, () => ({
-            ...state,
-            tokens: state.tokens + claim.tokens,
-            requests: state.requests + claim.requests,
-            queue: state.queue.slice(1)
-          }))
-          : STM.retry)
-      const leave = modify(claim.model, (state) => ({ ...state, queue: state.queue.filter((t) => t !== ticket) }))
-      return Effect.uninterruptibleMask((restore) =>
-        Effect.zipRight(
-          STM.commit(enqueue),
-          restore(STM.commit(admit)).pipe(Effect.onInterrupt(() => STM.commit(leave)))
-        )
-      ).pipe(Effect.as(reservation(claim)))
-    })
-
-  const reserveNow = (claim: JobBudget.Claim, ceiling: Limits) =>
-    STM.commit(modify(claim.model, (state) => ({
-      ...withCeiling(state, ceiling),
-      tokens: state.tokens + claim.tokens,
-      requests: state.requests + claim.requests
-    }))).pipe(Effect.as(reservation(claim)))
-
-  const usage = (model: string, ceiling: Limits = none) =>
-    STM.commit(STM.map(get(model), (state) => usageOf(model, state, ceiling)))
-
-  return { reserve, reserveNow, usage } satisfies JobBudget.LedgerService
+/** A claim in the queue, under `ceiling` (the largest ceiling seen is kept: a learned limit reaching it is forgotten). @internal */
+export const enqueued = (state: ModelState, ticket: number, ceiling: Limits): ModelState => ({
+  ...withCeiling(state, ceiling),
+  queue: [...state.queue, ticket]
 })
+
+/** The first in the queue, admitted. @internal */
+export const admitted = (state: ModelState, claim: Claim): ModelState => ({
+  ...state,
+  tokens: state.tokens + claim.tokens,
+  requests: state.requests + claim.requests,
+  queue: state.queue.slice(1)
+})
+
+/** A waiter that gave up. @internal */
+export const left = (state: ModelState, ticket: number): ModelState => ({
+  ...state,
+  queue: state.queue.filter((t) => t !== ticket)
+})
+
+/** A claim taken at once (a batch in flight that a resumed job finds). @internal */
+export const taken = (state: ModelState, claim: Claim, ceiling: Limits): ModelState => ({
+  ...withCeiling(state, ceiling),
+  tokens: state.tokens + claim.tokens,
+  requests: state.requests + claim.requests
+})
+
+const withCeiling = (state: ModelState, ceiling: Limits): ModelState => ({
+  ...state,
+  ceiling: {
+    tokens: Math.max(state.ceiling.tokens, ceiling.tokens),
+    requests: Math.max(state.ceiling.requests, ceiling.requests)
+  }
+})
+
+/** A model's state as `JobBudget.Usage`. @internal */
+export const usageOf = (model: string, state: ModelState, ceiling: Limits) => {
+  const limit = limitOf(state, ceiling)
+  return {
+    model,
+    tokens: state.tokens,
+    requests: state.requests,
+    tokenBudget: limit.tokens,
+    requestBudget: limit.requests,
+    learned: Number.isFinite(state.learned.tokens) || Number.isFinite(state.learned.requests),
+    waiting: state.queue.length,
+    completed: state.completed,
+    limitFailures: state.limitFailures
+  }
+}
