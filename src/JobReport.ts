@@ -36,49 +36,6 @@ export const TokenUsage = Schema.Struct({
 export interface TokenUsage extends Schema.Schema.Type<typeof TokenUsage> {}
 
 /**
- * Nothing used yet.
- *
- * @since 0.2.0
- * @category Constructors
- */
-export const noUsage: TokenUsage = {
-  input_tokens: 0,
-  cached_tokens: 0,
-  output_tokens: 0,
-  reasoning_tokens: 0,
-  total_tokens: 0
-}
-
-/**
- * The sum of two usages.
- *
- * @since 0.2.0
- * @category Combinators
- */
-export const addUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
-  input_tokens: a.input_tokens + b.input_tokens,
-  cached_tokens: a.cached_tokens + b.cached_tokens,
-  output_tokens: a.output_tokens + b.output_tokens,
-  reasoning_tokens: a.reasoning_tokens + b.reasoning_tokens,
-  total_tokens: a.total_tokens + b.total_tokens
-})
-
-/**
- * A batch's usage (zero when the API did not report it).
- *
- * @since 0.2.0
- * @category Constructors
- */
-export const usageOf = (batch: Batch.Batch): TokenUsage =>
-  batch.usage === undefined ? noUsage : {
-    input_tokens: batch.usage.input_tokens,
-    cached_tokens: batch.usage.input_tokens_details.cached_tokens,
-    output_tokens: batch.usage.output_tokens,
-    reasoning_tokens: batch.usage.output_tokens_details.reasoning_tokens,
-    total_tokens: batch.usage.total_tokens
-  }
-
-/**
  * Why a part's batch was made: the part itself (`full`), or the requests an earlier batch left undone
  * (`missing`).
  *
@@ -173,30 +130,6 @@ export const JobSummary = Schema.Struct({
  * @category Models
  */
 export interface JobSummary extends Schema.Schema.Type<typeof JobSummary> {}
-
-/**
- * Sums part summaries into the job's.
- *
- * @since 0.2.0
- * @category Constructors
- */
-export const summarize = (jobId: string, parts: ReadonlyArray<PartSummary>): JobSummary => {
-  const sorted = [...parts].sort((a, b) => a.part - b.part)
-  const sum = (f: (part: PartSummary) => number) => sorted.reduce((n, part) => n + f(part), 0)
-  return {
-    jobId,
-    parts: sorted,
-    requests: sum((p) => p.requests),
-    succeeded: sum((p) => p.succeeded),
-    failed: sum((p) => p.failed),
-    errored: sum((p) => p.errored),
-    missing: sum((p) => p.missing),
-    batches: sum((p) => p.attempts.length),
-    resends: sum((p) => p.resends),
-    followUps: sum((p) => p.followUps),
-    usage: sorted.reduce((usage, part) => addUsage(usage, part.usage), noUsage)
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Events

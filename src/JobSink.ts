@@ -15,7 +15,6 @@ import * as Path from "@effect/platform/Path"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Sink from "effect/Sink"
-import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
 
@@ -134,15 +133,3 @@ export const jsonlFiles = (dir: string): JobSink<BatchError.LocalFileError, File
       }))
   }
 }
-
-/**
- * Runs `results` into the sink of `delivery` (used by the job; handy for testing a sink of your own).
- *
- * @since 0.3.0
- * @category Running
- */
-export const deliver = <E, R, E2, R2>(
-  sink: JobSink<E, R>,
-  delivery: Delivery,
-  results: Stream.Stream<BatchLine.BatchResult, E2, R2>
-): Effect.Effect<void, E | E2, R | R2> => Effect.asVoid(Stream.run(results, sink.sink(delivery)))

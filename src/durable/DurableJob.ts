@@ -58,6 +58,7 @@ import * as JobOptions from "../internal/job/options.js"
 import * as JobPart from "../internal/job/part.js"
 import * as Planner from "../internal/job/planner.js"
 import * as Spool from "../internal/job/spool.js"
+import * as Summary from "../internal/job/summary.js"
 import * as Tracker from "../internal/job/tracker.js"
 import * as JobBudget from "../JobBudget.js"
 import * as JobReport from "../JobReport.js"
@@ -354,7 +355,7 @@ export const make = <SE = never, SI = never>(
             concurrency: resolved.concurrency
           }
         )
-        const summary = Engine.summarize(resolved.jobId, summaries)
+        const summary = Summary.summarize(resolved.jobId, summaries)
         yield* env.emit(JobReport.JobEvent.JobDone({ summary }))
         return summary
       }).pipe(

@@ -26,30 +26,12 @@ import * as Options from "./options.js"
 import * as Part from "./part.js"
 import * as Planner from "./planner.js"
 import * as Spool from "./spool.js"
+import * as Summary from "./summary.js"
 import * as Tracker from "./tracker.js"
 import * as WorkDir from "./workDir.js"
 
 /** What a job needs besides its input's and its sink's requirements. @internal */
 export type Services = BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | JobBudget.Ledger
-
-/** Sums part summaries into the job's. @internal */
-export const summarize = (jobId: string, parts: ReadonlyArray<JobReport.PartSummary>): JobReport.JobSummary => {
-  const sorted = [...parts].sort((a, b) => a.part - b.part)
-  const sum = (f: (part: JobReport.PartSummary) => number) => sorted.reduce((n, part) => n + f(part), 0)
-  return {
-    jobId,
-    parts: sorted,
-    requests: sum((p) => p.requests),
-    succeeded: sum((p) => p.succeeded),
-    failed: sum((p) => p.failed),
-    errored: sum((p) => p.errored),
-    missing: sum((p) => p.missing),
-    batches: sum((p) => p.attempts.length),
-    resends: sum((p) => p.resends),
-    followUps: sum((p) => p.followUps),
-    usage: sorted.reduce((usage, part) => JobReport.addUsage(usage, part.usage), JobReport.noUsage)
-  }
-}
 
 /** Where a job's parts are spooled: in memory, or a work directory (given, or a temporary one). @internal */
 export type SpoolSource =
@@ -171,7 +153,7 @@ export const run = <IE, IR, E, R>(
         return Effect.flatMap(tracker.cancelAll(why), report)
       })
     )
-    const summary = summarize(options.jobId, Chunk.toReadonlyArray(summaries))
+    const summary = Summary.summarize(options.jobId, Chunk.toReadonlyArray(summaries))
     yield* emit(JobReport.JobEvent.JobDone({ summary }))
     return summary
   }).pipe(Effect.scoped, Effect.withSpan(operation, { attributes: { "job.id": options.jobId } }))

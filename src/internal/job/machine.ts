@@ -18,8 +18,9 @@
  */
 import type * as Batch from "../../Batch.js"
 import type * as JobBudget from "../../JobBudget.js"
-import * as JobReport from "../../JobReport.js"
+import type * as JobReport from "../../JobReport.js"
 import type * as History from "./history.js"
+import * as Summary from "./summary.js"
 
 /** What the machine knows of its part. @internal */
 export interface PartInfo {
@@ -182,7 +183,7 @@ export const start = (
     counts: { succeeded: 0, failed: 0, errored: 0 },
     resends: 0,
     followUps: 0,
-    usage: JobReport.noUsage
+    usage: Summary.noUsage
   })
 
 const fullClaim = (part: PartInfo): JobBudget.Claim => ({
@@ -279,7 +280,7 @@ const ended = (state: State, batch: Batch.Batch): readonly [State, Decision] => 
         resumed: current.resumed
       }
     ],
-    usage: JobReport.addUsage(state.usage, JobReport.usageOf(batch))
+    usage: Summary.addUsage(state.usage, Summary.usageOf(batch))
   }
   if (batch.status === "failed") {
     if (limitCodeOf(batch) !== undefined) return next(recorded)

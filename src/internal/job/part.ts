@@ -26,7 +26,7 @@ import * as BatchWait from "../../BatchWait.js"
 import type * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
 import * as JobReport from "../../JobReport.js"
-import * as JobSink from "../../JobSink.js"
+import type * as JobSink from "../../JobSink.js"
 import type * as OpenAiFiles from "../../OpenAiFiles.js"
 import * as Cancel from "./cancel.js"
 import * as History from "./history.js"
@@ -472,7 +472,7 @@ export const run = <E, R, X = never, RX = never>(
           )
           const stored = env.sink.stored === undefined ? false : yield* env.sink.stored(delivery)
           yield* env.downloads.withPermits(1)(
-            stored ? Stream.runDrain(taken) : JobSink.deliver(env.sink, delivery, taken)
+            stored ? Stream.runDrain(taken) : Stream.run(taken, env.sink.sink(delivery))
           )
           const total = tally.succeeded + tally.failed + tally.errored
           yield* env.emit(
