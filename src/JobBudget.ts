@@ -74,43 +74,388 @@ export const defaults = {
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * Estimates a request's enqueued tokens. The default is `estimateTokens`.
+ * Estimates a request's enqueued tokens. The default is `estimateTokens`; `makeEstimator` builds one from a text
+ * counter, and `effect-openai-batch/tokenizer` has an exact one.
  *
  * @since 0.2.0
  * @category Models
  */
 export type Estimator = (request: BatchLine.BatchRequestInput) => number
 
-const textLength = (content: unknown): number => {
-  if (typeof content === "string") return content.length
-  if (Array.isArray(content)) {
-    let total = 0
-    for (const part of content) total += textLength(part)
-    return total
+/**
+ * Counts the tokens of one string: `estimateText` (the default), or a real tokenizer's count.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export type TextCounter = (text: string) => number
+
+/**
+ * The tokens a chat adds around its text, after the OpenAI cookbook's accounting ("How to count tokens with
+ * tiktoken"): each message (or Responses input item, or `instructions`) costs `perMessage` plus its role's tokens,
+ * a message's `name` costs `perName` more than its text, and the reply is primed with `reply` tokens.
+ *
+ * @since 0.3.0
+ * @category Constants
+ */
+export const chatOverhead = {
+  perMessage: 3,
+  perName: 1,
+  reply: 3
+} as const
+
+// `estimateText` runs a small automaton over the string's ASCII characters: a table from (state, character) to the
+// next state and the tokens the character starts, built once per `charsPerToken`. The states remember what the
+// count needs of the run so far: its kind, its length modulo the characters per token of that kind, and whether
+// whitespace is pending. It is about twice the cost of reading the string's characters.
+const LOWER = 1
+const UPPER = 2
+const DIGIT = 3
+const SPACE = 4
+const NEWLINE = 5
+
+const asciiClass = (code: number): number =>
+  code >= 97 && code <= 122
+    ? LOWER
+    : code >= 65 && code <= 90
+    ? UPPER
+    : code >= 48 && code <= 57
+    ? DIGIT
+    : code === 32 || code === 9
+    ? SPACE
+    : code === 10 || code === 13
+    ? NEWLINE
+    : 0
+
+/** The state at a string's start (and after a non-ASCII character): no run. */
+const FRESH = 0
+/** One space or tab, pending: it joins the next word or punctuation, but not a digit. */
+const PENDING_SPACE = 1
+/** A capital that starts a run: small letters after it go on with the run (`Title`). */
+const CAPITAL = 2
+/** Capitals after a capital (1 token per 2): the run's length so far is odd, or even. */
+const CAPITALS_EVEN = 3
+const CAPITALS_ODD = 4
+const DIGITS = 5 // 5, 6, 7: the run's length modulo 3
+const SYMBOLS = 8 // 8, 9: modulo 2
+const WHITESPACE = 10 // 10 to 25: modulo 16
+const LETTERS = 26 // 26 to 26 + k - 1: modulo k
+
+/**
+ * The automaton for `k` letters per token: entry `state << 7 | code` holds the next state times 4 plus the tokens
+ * the character starts (at most 2).
+ */
+const automaton = (k: number): Uint16Array => {
+  const states = LETTERS + k
+  const table = new Uint16Array(states << 7)
+  for (let state = 0; state < states; state++) {
+    for (let code = 0; code < 128; code++) {
+      let next: number
+      let cost = 0
+      switch (asciiClass(code)) {
+        case SPACE:
+        case NEWLINE: {
+          const whitespace = state >= WHITESPACE && state < LETTERS
+          if (whitespace) {
+            const length = (state - WHITESPACE + 1) % 16
+            next = WHITESPACE + length
+            cost = length === 0 ? 1 : 0
+          } else if (state === PENDING_SPACE) {
+            next = WHITESPACE + 2
+            cost = 1
+          } else if (asciiClass(code) === NEWLINE) {
+            next = WHITESPACE + 1
+            cost = 1
+          } else next = PENDING_SPACE
+          break
+        }
+        case LOWER:
+          if (state >= LETTERS) {
+            const length = (state - LETTERS + 1) % k
+            next = LETTERS + length
+            cost = length === 0 ? 1 : 0
+          } else if (state === CAPITAL) {
+            next = LETTERS + (1 % k)
+            cost = 1 % k === 0 ? 1 : 0
+          } else {
+            next = LETTERS
+            cost = 1
+          }
+          break
+        case UPPER:
+          if (state === CAPITAL || state === CAPITALS_EVEN) next = CAPITALS_ODD
+          else if (state === CAPITALS_ODD) {
+            next = CAPITALS_EVEN
+            cost = 1
+          } else {
+            next = CAPITAL
+            cost = 1
+          }
+          break
+        case DIGIT:
+          if (state >= DIGITS && state < SYMBOLS) {
+            const length = (state - DIGITS + 1) % 3
+            next = DIGITS + length
+            cost = length === 0 ? 1 : 0
+          } else {
+            next = DIGITS
+            cost = state === PENDING_SPACE ? 2 : 1
+          }
+          break
+        default:
+          if (state >= SYMBOLS && state < WHITESPACE) {
+            const length = (state - SYMBOLS + 1) % 2
+            next = SYMBOLS + length
+            cost = length === 0 ? 1 : 0
+          } else {
+            next = SYMBOLS
+            cost = 1
+          }
+      }
+      table[(state << 7) | code] = (next << 2) | cost
+    }
   }
-  if (Predicate.isRecord(content)) {
-    // Text parts ({ type: "text" | "input_text", text }), messages and items with `content`.
-    let total = 0
-    if (typeof content["text"] === "string") total += content["text"].length
-    if (content["content"] !== undefined) total += textLength(content["content"])
-    return total
-  }
-  return 0
+  return table
 }
 
-const numberField = (body: Record<string, unknown>, name: string): number => {
-  const value = body[name]
-  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0
+const automata = new Map<number, Uint16Array>()
+
+const automatonFor = (charsPerToken: number): Uint16Array => {
+  const k = Math.min(64, Math.max(1, Math.round(charsPerToken)))
+  let table = automata.get(k)
+  if (table === undefined) {
+    table = automaton(k)
+    automata.set(k, table)
+  }
+  return table
+}
+
+const defaultAutomaton = automatonFor(defaults.charsPerToken)
+
+/**
+ * The default's token count of one string: a fast, conservative stand-in for the tokenizers of the OpenAI models
+ * (`o200k_base` and `cl100k_base`), in one pass over the string. Their tokenizers first cut text into pieces (words
+ * with the space before them, runs of at most 3 digits, runs of punctuation, runs of whitespace) and then merge
+ * bytes inside each piece, so the count follows the pieces:
+ *
+ * - 1 for the string (its first piece has no space before it, and tokenizes worse than the rest);
+ * - a run of ASCII letters: 1 token per `charsPerToken` letters (default 3, a whole number from 1 to 64; rounded
+ *   up; real English averages about 4 per token); capitals after a capital (`ALL CAPS`), 1 per 2; a capital after a small letter starts a new run
+ *   (`camelCase`);
+ * - a run of digits: 1 per 3 digits (exact: both tokenizers cut numbers into groups of 3);
+ * - a run of punctuation or symbols: 1 per 2 characters;
+ * - whitespace: nothing for one space or tab (it joins the next word), 1 for a longer run or one that holds a line
+ *   break, 1 more for a space before a digit (which does not join it), and 1 more per 16 characters of a long run;
+ * - a character outside ASCII: its UTF-8 length less one, that is 1 for Latin with accents, Greek, Cyrillic,
+ *   Hebrew or Arabic, 2 for the rest of the Basic Multilingual Plane (CJK, kana, Hangul, Thai, Devanagari), 3 for
+ *   the rest (emoji, rare CJK).
+ *
+ * Why UTF-8 length less one: a character is never more tokens than its UTF-8 bytes, and a rare one alone can be
+ * that many, but in real text the tokenizers merge most of them: measured on TypeScript's diagnostic messages in 13
+ * languages, yargs' in 24 and emoji, UTF-8 length less one was at or above both tokenizers on every CJK, Cyrillic,
+ * Hindi, Thai and emoji string, where one token per character fell under on Chinese under `cl100k_base` (2.25
+ * tokens per character on some strings), and the full UTF-8 length counted Japanese and Russian 3 to 4 times over.
+ *
+ * Measured the same way, the count is at or above both tokenizers on English, code, JSON, numbers, CJK, Cyrillic
+ * and emoji, about 1.6x on English prose and code. Random strings (base64, hashes) run denser, at 1.4 to 1.9
+ * characters per token, and can be counted under by up to a quarter; so can a word or two of a non-English Latin
+ * script under `cl100k_base` (a chat's per-message overhead covers that).
+ *
+ * @example
+ * ```ts
+ * import { JobBudget } from "effect-openai-batch"
+ *
+ * // 1 for the string, "What" 2, " is" 1, " the" 1, " capital" 3, " of" 1, " France" 2, "?" 1
+ * assert.strictEqual(JobBudget.estimateText("What is the capital of France?"), 12)
+ * // 1, 5 groups of up to 3 digits, "," and the space before "1"
+ * assert.strictEqual(JobBudget.estimateText("123456789, 123456"), 8)
+ * // 1, and 2 per character
+ * assert.strictEqual(JobBudget.estimateText("東京"), 5)
+ * ```
+ *
+ * @since 0.3.0
+ * @category Estimating
+ */
+export const estimateText = (text: string, charsPerToken: number = defaults.charsPerToken): number => {
+  const length = text.length
+  if (length === 0) return 0
+  const table = charsPerToken === defaults.charsPerToken ? defaultAutomaton : automatonFor(charsPerToken)
+  let tokens = 1
+  let state = FRESH
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x80) {
+      const entry = table[(state << 7) | code]!
+      tokens += entry & 3
+      state = entry >> 2
+    } else {
+      // UTF-8 length less one; a surrogate pair is one 4-byte character
+      if (code < 0x800) tokens += 1
+      else if (code >= 0xd800 && code <= 0xdbff && i + 1 < length) {
+        tokens += 3
+        i++
+      } else tokens += 2
+      state = FRESH
+    }
+  }
+  // a trailing space is a token of its own
+  return state === PENDING_SPACE ? tokens + 1 : tokens
+}
+
+const positive = (value: unknown): number =>
+  typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0
+
+/** The JSON text of a value that is not absent, counted. */
+const countJson = (value: unknown, count: TextCounter): number =>
+  value === undefined || value === null ? 0 : count(JSON.stringify(value))
+
+/**
+ * The text of a message's `content`: a string, or parts whose `text` (or `refusal`) is counted. Images, audio and
+ * files are not counted.
+ */
+const countContent = (content: unknown, count: TextCounter): number => {
+  if (typeof content === "string") return count(content)
+  if (!Array.isArray(content)) return 0
+  let tokens = 0
+  for (const part of content) {
+    if (typeof part === "string") tokens += count(part)
+    else if (Predicate.isRecord(part)) {
+      if (typeof part["text"] === "string") tokens += count(part["text"])
+      else if (typeof part["refusal"] === "string") tokens += count(part["refusal"])
+    }
+  }
+  return tokens
 }
 
 /**
- * A conservative estimate of a request's enqueued tokens: the prompt's characters divided by `charsPerToken`
- * (default 3: real text averages about 4 characters per token, so this over-counts), rounded up, plus the most the
- * request may generate (`max_tokens`, `max_completion_tokens` or `max_output_tokens`, times `n`).
+ * A message (chat) or input item (responses): the per-message overhead, its role, its content, its name (and
+ * `perName`), and the JSON text of any other field (tool calls, a tool call's id, a function call's arguments, a
+ * function's output). A string is a message of `role`. A Responses item without a role (a function call, its output, a reasoning item) counts as
+ * its JSON text.
+ */
+const countMessage = (message: unknown, count: TextCounter, role = "user"): number => {
+  if (typeof message === "string") return chatOverhead.perMessage + count(role) + count(message)
+  if (!Predicate.isRecord(message)) return 0
+  let tokens = chatOverhead.perMessage
+  if (typeof message["role"] !== "string") return tokens + countJson(message, count)
+  for (const key in message) {
+    const value = message[key]
+    switch (key) {
+      case "role":
+        tokens += count(message["role"])
+        break
+      case "content":
+        tokens += countContent(value, count)
+        break
+      case "name":
+        tokens += chatOverhead.perName + (typeof value === "string" ? count(value) : 0)
+        break
+      case "type":
+      case "id":
+      case "status":
+        // an input item's metadata
+        break
+      default:
+        tokens += countJson(value, count)
+    }
+  }
+  return tokens
+}
+
+/** A prompt of embeddings, completions or moderations: a string, strings, token ids, arrays of token ids, parts. */
+const countPrompt = (input: unknown, count: TextCounter): number => {
+  if (typeof input === "string") return count(input)
+  if (typeof input === "number") return 1
+  if (Array.isArray(input)) {
+    let tokens = 0
+    for (const item of input) tokens += countPrompt(item, count)
+    return tokens
+  }
+  if (Predicate.isRecord(input) && typeof input["text"] === "string") return count(input["text"])
+  return 0
+}
+
+/**
+ * An estimator from a text counter: what `estimateTokens` counts, with `count` for each string. The prompt is:
  *
- * The prompt is: the `messages`' text for chat completions, `input` for embeddings (a token array counts one token
- * per number) and responses, `prompt` for completions, and the whole body's JSON for any other endpoint. Images
- * and files are not counted: pass your own estimator if you send them.
+ * - `/v1/chat/completions`: every message (`chatOverhead.perMessage`, its role, its content's text, its name and
+ *   `chatOverhead.perName`, the JSON text of its other fields, such as tool calls), `chatOverhead.reply` for the
+ *   reply, and the JSON text of `tools`, `functions` and `response_format`;
+ * - `/v1/responses`: `instructions` and every input item as a message (a string `input` is one message), the reply,
+ *   and the JSON text of `tools` and `text` (the output format);
+ * - `/v1/embeddings`, `/v1/moderations`: every string of `input` (a token id counts 1), no overhead;
+ * - `/v1/completions`: every string of `prompt`, and `suffix`;
+ * - any other endpoint: the body's JSON text.
+ *
+ * To the prompt it adds the most the request may generate: `max_tokens`, `max_completion_tokens` or
+ * `max_output_tokens`, times `n` (or `best_of`, if larger). Images, audio and files are not counted: pass your own
+ * estimator if you send them (see the README's "The enqueued budget").
+ *
+ * @example
+ * ```ts
+ * import { BatchLine, JobBudget } from "effect-openai-batch"
+ *
+ * // one token per word: a (poor) counter, to show the overhead
+ * const estimate = JobBudget.makeEstimator((text) => text.split(" ").length)
+ * const question = BatchLine.chatCompletion("q-1", {
+ *   model: "gpt-4o-mini",
+ *   messages: [{ role: "user", content: "What is the capital of France?" }],
+ *   max_tokens: 50
+ * })
+ * // 3 for the message, 1 for "user", 6 for the words, 3 for the reply, 50 for the answer
+ * assert.strictEqual(estimate(question), 63)
+ * ```
+ *
+ * @since 0.3.0
+ * @category Estimating
+ */
+export const makeEstimator = (count: TextCounter): Estimator => (request) => {
+  const body: Record<string, unknown> = request.body
+  let prompt = 0
+  switch (request.url) {
+    case "/v1/chat/completions": {
+      prompt = chatOverhead.reply
+      const messages = body["messages"]
+      if (Array.isArray(messages)) { for (const message of messages) prompt += countMessage(message, count) }
+      prompt += countJson(body["tools"], count) + countJson(body["functions"], count) +
+        countJson(body["response_format"], count)
+      break
+    }
+    case "/v1/responses": {
+      prompt = chatOverhead.reply
+      if (typeof body["instructions"] === "string") prompt += countMessage(body["instructions"], count, "system")
+      const input = body["input"]
+      if (Array.isArray(input)) { for (const item of input) prompt += countMessage(item, count) }
+      else prompt += countMessage(input, count)
+      prompt += countJson(body["tools"], count) + countJson(body["text"], count)
+      break
+    }
+    case "/v1/embeddings":
+    case "/v1/moderations":
+      prompt = countPrompt(body["input"], count)
+      break
+    case "/v1/completions":
+      prompt = countPrompt(body["prompt"], count) + countPrompt(body["suffix"], count)
+      break
+    default:
+      prompt = count(JSON.stringify(body))
+  }
+  const output = Math.max(
+    positive(body["max_tokens"]),
+    positive(body["max_completion_tokens"]),
+    positive(body["max_output_tokens"])
+  )
+  return prompt + output * Math.max(1, positive(body["n"]), positive(body["best_of"]))
+}
+
+const defaultEstimator: Estimator = makeEstimator((text) => estimateText(text))
+
+/**
+ * A conservative estimate of a request's enqueued tokens, the default of jobs: `makeEstimator` with
+ * `estimateText` for every string (see both). The API counts a request as its prompt's tokens, with the chat
+ * format's overhead, plus the most it may generate; the estimate aims at or above that count, about 1.6x on
+ * English prose and code, 2x to 3x on CJK and Cyrillic text. Images and files are not counted: pass your own
+ * estimator (`budget.estimate`) if you send them, or an exact one from `effect-openai-batch/tokenizer`.
  *
  * @example
  * ```ts
@@ -118,10 +463,12 @@ const numberField = (body: Record<string, unknown>, name: string): number => {
  *
  * const question = BatchLine.chatCompletion("q-1", {
  *   model: "gpt-4o-mini",
- *   messages: [{ role: "user", content: "What is the capital of France?" }], // 30 characters: 10 tokens
+ *   messages: [{ role: "user", content: "What is the capital of France?" }],
  *   max_tokens: 50
  * })
- * assert.strictEqual(JobBudget.estimateTokens(question), 60)
+ * // 3 for the message, 3 for "user", 12 for the text (see estimateText), 3 for the reply, 50 for the answer
+ * // (the API counts 14 for the prompt)
+ * assert.strictEqual(JobBudget.estimateTokens(question), 71)
  * ```
  *
  * @since 0.2.0
@@ -130,36 +477,10 @@ const numberField = (body: Record<string, unknown>, name: string): number => {
 export const estimateTokens = (
   request: BatchLine.BatchRequestInput,
   charsPerToken: number = defaults.charsPerToken
-): number => {
-  const body: Record<string, unknown> = request.body
-  let chars = 0
-  let tokens = 0
-  switch (request.url) {
-    case "/v1/chat/completions":
-      chars = textLength(body["messages"])
-      break
-    case "/v1/embeddings":
-    case "/v1/responses":
-    case "/v1/completions":
-    case "/v1/moderations": {
-      const input = request.url === "/v1/completions" ? body["prompt"] : body["input"]
-      if (Array.isArray(input) && input.every((item) => typeof item === "number")) tokens += input.length
-      else if (Array.isArray(input) && input.every(Array.isArray)) {
-        for (const item of input) tokens += item.length
-      } else chars = textLength(input)
-      break
-    }
-    default:
-      chars = JSON.stringify(body).length
-  }
-  const output = Math.max(
-    numberField(body, "max_tokens"),
-    numberField(body, "max_completion_tokens"),
-    numberField(body, "max_output_tokens")
-  )
-  const n = Math.max(1, numberField(body, "n"))
-  return tokens + Math.ceil(chars / charsPerToken) + output * n
-}
+): number =>
+  charsPerToken === defaults.charsPerToken
+    ? defaultEstimator(request)
+    : makeEstimator((text) => estimateText(text, charsPerToken))(request)
 
 // ---------------------------------------------------------------------------------------------------------------
 // The ledger
