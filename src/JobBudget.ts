@@ -83,12 +83,47 @@ export const defaults = {
 export type Estimator = (request: BatchLine.BatchRequestInput) => number
 
 /**
- * Counts the tokens of one string: `estimateText` (the default), or a real tokenizer's count.
+ * A tokenizer of the OpenAI models: `o200k_base` (GPT-4o, GPT-4.1, GPT-5, the o-series, `omni-moderation`) or
+ * `cl100k_base` (GPT-4, GPT-4 Turbo, GPT-3.5 Turbo, `text-embedding-3-*`, `text-embedding-ada-002`).
  *
  * @since 0.3.0
  * @category Models
  */
-export type TextCounter = (text: string) => number
+export type Encoding = "o200k_base" | "cl100k_base"
+
+/**
+ * The models on `cl100k_base`: `gpt-4` and its snapshots and turbos (not `gpt-4o`, `gpt-4.1` or `gpt-4.5`),
+ * `gpt-3.5`, the embedding models, `babbage-002` and `davinci-002`.
+ */
+const cl100kModel = /^(?:gpt-4(?:-|$)|gpt-3\.5|text-embedding-|babbage-002|davinci-002)/
+
+/**
+ * The tokenizer of a model: `cl100k_base` for the older models (see `Encoding`), `o200k_base` for every other,
+ * newer ones included. A fine-tuned model (`ft:gpt-4o-mini-2024-07-18:org::id`) is its base model's.
+ *
+ * @example
+ * ```ts
+ * import { JobBudget } from "effect-openai-batch"
+ *
+ * assert.strictEqual(JobBudget.encodingForModel("gpt-4o-mini"), "o200k_base")
+ * assert.strictEqual(JobBudget.encodingForModel("text-embedding-3-small"), "cl100k_base")
+ * assert.strictEqual(JobBudget.encodingForModel("ft:gpt-3.5-turbo-0125:acme::abc123"), "cl100k_base")
+ * ```
+ *
+ * @since 0.3.0
+ * @category Estimating
+ */
+export const encodingForModel = (model: string): Encoding =>
+  cl100kModel.test(model.startsWith("ft:") ? model.slice(3) : model) ? "cl100k_base" : "o200k_base"
+
+/**
+ * Counts the tokens of one string under a request's tokenizer (the `Encoding` of its model): `estimateText` (the
+ * default), or a real tokenizer's count.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export type TextCounter = (text: string, encoding: Encoding) => number
 
 /**
  * The tokens a chat adds around its text, after the OpenAI cookbook's accounting ("How to count tokens with
@@ -233,33 +268,101 @@ const automatonFor = (charsPerToken: number): Uint16Array => {
 const defaultAutomaton = automatonFor(defaults.charsPerToken)
 
 /**
- * The default's token count of one string: a fast, conservative stand-in for the tokenizers of the OpenAI models
- * (`o200k_base` and `cl100k_base`), in one pass over the string. Their tokenizers first cut text into pieces (words
- * with the space before them, runs of at most 3 digits, runs of punctuation, runs of whitespace) and then merge
- * bytes inside each piece, so the count follows the pieces:
+ * The tokens a character outside ASCII counts, per tokenizer, by its block of Unicode: for each range (its first
+ * code point; it ends where the next begins), the weight under `o200k_base` and under `cl100k_base`. Measured on
+ * real text (TypeScript's messages in 13 languages, yargs' in 24, faker's words and names in 40 locales, emoji):
+ * the most tokens a character of the block took on average over a string, after its ASCII was counted, rounded up.
+ * `o200k_base` merges most scripts into about a token per 2 to 4 characters; `cl100k_base` barely merges some
+ * (Greek, Armenian, Hebrew, Georgian and the rarer scripts: a token per byte), and its CJK runs up to 2.6 tokens
+ * per character on names. A weight no smaller than the character's UTF-8 length (a byte-level tokenizer's most)
+ * marks a script the tokenizer barely merges: the space before such a character counts too.
+ */
+const blockWeights: ReadonlyArray<readonly [first: number, o200k: number, cl100k: number]> = [
+  [0x0080, 2, 3], // Latin-1 Supplement, Latin Extended-A and -B: accents split short words (names)
+  [0x0250, 2, 2], // IPA, spacing modifiers, combining diacritical marks
+  [0x0370, 1, 2], // Greek
+  [0x0400, 1, 1], // Cyrillic
+  [0x0530, 1, 2], // Armenian
+  [0x0590, 1, 2], // Hebrew
+  [0x0600, 1, 1], // Arabic
+  [0x0700, 2, 2], // Syriac, Arabic Supplement, Thaana, NKo
+  [0x0800, 2, 3], // Samaritan, Mandaic, Arabic Extended
+  [0x0900, 2, 2], // Devanagari to Malayalam
+  [0x0d80, 2, 3], // Sinhala
+  [0x0e00, 1, 2], // Thai
+  [0x0e80, 2, 3], // Lao, Tibetan, Myanmar
+  [0x10a0, 1, 3], // Georgian
+  [0x1100, 3, 3], // Hangul Jamo
+  [0x1200, 2, 3], // Ethiopic, Cherokee, Canadian syllabics, Khmer, Mongolian and others
+  [0x1e00, 2, 2], // Latin Extended Additional (Vietnamese)
+  [0x1f00, 2, 3], // Greek Extended
+  [0x2000, 2, 2], // punctuation (quotes, dashes, ZWJ), currency, arrows, math, symbols, dingbats
+  [0x2c00, 2, 3], // Glagolitic, Latin Extended-C, Coptic, Tifinagh, Cyrillic Extended-A
+  [0x2e00, 2, 2], // Supplemental Punctuation, CJK radicals, CJK symbols and punctuation, kana
+  [0x3100, 2, 3], // Bopomofo, Hangul compatibility Jamo, enclosed CJK, CJK Extension A, CJK ideographs
+  [0xa000, 2, 3], // Yi, Vai, Bamum, Javanese and others
+  [0xac00, 2, 2], // Hangul syllables
+  [0xd7b0, 3, 3], // Hangul Jamo Extended-B, private use
+  [0xf900, 2, 3], // CJK compatibility ideographs, presentation forms
+  [0xfe00, 2, 2], // variation selectors (emoji style)
+  [0xfe10, 2, 3], // vertical and small forms, Arabic presentation forms
+  [0xff00, 2, 2], // halfwidth and fullwidth forms
+  [0xfff0, 3, 3] // specials
+]
+
+/** Per tokenizer, the weight of every block of 16 code points of the Basic Multilingual Plane. */
+const weightTables = ((): Record<Encoding, Uint8Array> => {
+  const o200k = new Uint8Array(0x1000)
+  const cl100k = new Uint8Array(0x1000)
+  for (let i = 0; i < blockWeights.length; i++) {
+    const [first, o, c] = blockWeights[i]!
+    const end = i + 1 < blockWeights.length ? blockWeights[i + 1]![0] : 0x10000
+    for (let block = first >> 4; block < end >> 4; block++) {
+      o200k[block] = o
+      cl100k[block] = c
+    }
+  }
+  return { o200k_base: o200k, cl100k_base: cl100k }
+})()
+
+/**
+ * The options of `estimateText`: the tokenizer whose count it stands in for (default `o200k_base`), and the ASCII
+ * letters per token (default 3, a whole number from 1 to 64).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface TextOptions {
+  readonly encoding?: Encoding | undefined
+  readonly charsPerToken?: number | undefined
+}
+
+/**
+ * The default's token count of one string: a fast, conservative stand-in for a tokenizer of the OpenAI models
+ * (`options.encoding`, default `o200k_base`), in one pass over the string. The tokenizers first cut text into pieces
+ * (words with the space before them, runs of at most 3 digits, runs of punctuation, runs of whitespace) and then
+ * merge bytes inside each piece, so the count follows the pieces:
  *
  * - 1 for the string (its first piece has no space before it, and tokenizes worse than the rest);
- * - a run of ASCII letters: 1 token per `charsPerToken` letters (default 3, a whole number from 1 to 64; rounded
- *   up; real English averages about 4 per token); capitals after a capital (`ALL CAPS`), 1 per 2; a capital after a small letter starts a new run
+ * - a run of ASCII letters: 1 token per `charsPerToken` letters (default 3, rounded up; real English averages about
+ *   4 per token); capitals after a capital (`ALL CAPS`), 1 per 2; a capital after a small letter starts a new run
  *   (`camelCase`);
  * - a run of digits: 1 per 3 digits (exact: both tokenizers cut numbers into groups of 3);
  * - a run of punctuation or symbols: 1 per 2 characters;
  * - whitespace: nothing for one space or tab (it joins the next word), 1 for a longer run or one that holds a line
  *   break, 1 more for a space before a digit (which does not join it), and 1 more per 16 characters of a long run;
- * - a character outside ASCII: its UTF-8 length less one, that is 1 for Latin with accents, Greek, Cyrillic,
- *   Hebrew or Arabic, 2 for the rest of the Basic Multilingual Plane (CJK, kana, Hangul, Thai, Devanagari), 3 for
- *   the rest (emoji, rare CJK).
+ * - a character outside ASCII: a weight per tokenizer and block of Unicode, measured on real text in 40 languages.
+ *   Under `o200k_base`: 1 for Greek, Cyrillic, Armenian, Hebrew, Arabic, Thai and Georgian; 2 for accented Latin,
+ *   CJK, kana, Hangul, the Indic scripts, punctuation and symbols. Under `cl100k_base`: 1 for Cyrillic and Arabic;
+ *   2 for Greek, Armenian, Hebrew, Thai, the Indic scripts, kana, Hangul, punctuation and symbols; 3 for accented
+ *   Latin, CJK ideographs, Georgian and the rarer scripts. A weight at the character's UTF-8 length marks a script
+ *   the tokenizer barely merges (a token per byte): the space before it counts too. An emoji, or another character
+ *   beyond the Basic Multilingual Plane, 3 (4 if it is not an emoji).
  *
- * Why UTF-8 length less one: a character is never more tokens than its UTF-8 bytes, and a rare one alone can be
- * that many, but in real text the tokenizers merge most of them: measured on TypeScript's diagnostic messages in 13
- * languages, yargs' in 24 and emoji, UTF-8 length less one was at or above both tokenizers on every CJK, Cyrillic,
- * Hindi, Thai and emoji string, where one token per character fell under on Chinese under `cl100k_base` (2.25
- * tokens per character on some strings), and the full UTF-8 length counted Japanese and Russian 3 to 4 times over.
- *
- * Measured the same way, the count is at or above both tokenizers on English, code, JSON, numbers, CJK, Cyrillic
- * and emoji, about 1.6x on English prose and code. Random strings (base64, hashes) run denser, at 1.4 to 1.9
- * characters per token, and can be counted under by up to a quarter; so can a word or two of a non-English Latin
- * script under `cl100k_base` (a chat's per-message overhead covers that).
+ * Measured against both tokenizers, the count is at or above theirs on English, code, JSON, numbers, CJK, emoji and
+ * the text of those 40 languages: 1.5x to 1.8x on English prose and code. Random strings (base64, hashes) run
+ * denser, at 1.4 to 1.9 characters per token, and can be counted under by up to a quarter; so can a word or two of
+ * a non-English Latin script under `cl100k_base` (a chat's per-message overhead covers that).
  *
  * @example
  * ```ts
@@ -269,17 +372,26 @@ const defaultAutomaton = automatonFor(defaults.charsPerToken)
  * assert.strictEqual(JobBudget.estimateText("What is the capital of France?"), 12)
  * // 1, 5 groups of up to 3 digits, "," and the space before "1"
  * assert.strictEqual(JobBudget.estimateText("123456789, 123456"), 8)
- * // 1, and 2 per character
+ * // 1, and 2 per character (3 under cl100k_base)
  * assert.strictEqual(JobBudget.estimateText("東京"), 5)
+ * assert.strictEqual(JobBudget.estimateText("東京", { encoding: "cl100k_base" }), 7)
  * ```
  *
  * @since 0.3.0
  * @category Estimating
  */
-export const estimateText = (text: string, charsPerToken: number = defaults.charsPerToken): number => {
+export const estimateText = (text: string, options?: TextOptions): number => {
+  const charsPerToken = options?.charsPerToken ?? defaults.charsPerToken
+  return countText(
+    text,
+    charsPerToken === defaults.charsPerToken ? defaultAutomaton : automatonFor(charsPerToken),
+    weightTables[options?.encoding ?? "o200k_base"]
+  )
+}
+
+const countText = (text: string, table: Uint16Array, weights: Uint8Array): number => {
   const length = text.length
   if (length === 0) return 0
-  const table = charsPerToken === defaults.charsPerToken ? defaultAutomaton : automatonFor(charsPerToken)
   let tokens = 1
   let state = FRESH
   for (let i = 0; i < length; i++) {
@@ -288,32 +400,41 @@ export const estimateText = (text: string, charsPerToken: number = defaults.char
       const entry = table[(state << 7) | code]!
       tokens += entry & 3
       state = entry >> 2
-    } else {
-      // UTF-8 length less one; a surrogate pair is one 4-byte character
-      if (code < 0x800) tokens += 1
-      else if (code >= 0xd800 && code <= 0xdbff && i + 1 < length) {
-        tokens += 3
-        i++
-      } else tokens += 2
-      state = FRESH
+      continue
     }
+    let weight: number
+    let bytes: number
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < length) {
+      // a character beyond the Basic Multilingual Plane, as a surrogate pair: emoji (U+1F000 to U+1FBFF) or not
+      weight = code >= 0xd83c && code <= 0xd83e ? 3 : 4
+      bytes = 4
+      i++
+    } else {
+      weight = weights[code >> 4]!
+      bytes = code < 0x800 ? 2 : 3
+    }
+    tokens += state === PENDING_SPACE && weight >= bytes ? weight + 1 : weight
+    state = FRESH
   }
   // a trailing space is a token of its own
   return state === PENDING_SPACE ? tokens + 1 : tokens
 }
 
+/** A text counter bound to a request's tokenizer. */
+type Count = (text: string) => number
+
 const positive = (value: unknown): number =>
   typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0
 
 /** The JSON text of a value that is not absent, counted. */
-const countJson = (value: unknown, count: TextCounter): number =>
+const countJson = (value: unknown, count: Count): number =>
   value === undefined || value === null ? 0 : count(JSON.stringify(value))
 
 /**
  * The text of a message's `content`: a string, or parts whose `text` (or `refusal`) is counted. Images, audio and
  * files are not counted.
  */
-const countContent = (content: unknown, count: TextCounter): number => {
+const countContent = (content: unknown, count: Count): number => {
   if (typeof content === "string") return count(content)
   if (!Array.isArray(content)) return 0
   let tokens = 0
@@ -330,10 +451,10 @@ const countContent = (content: unknown, count: TextCounter): number => {
 /**
  * A message (chat) or input item (responses): the per-message overhead, its role, its content, its name (and
  * `perName`), and the JSON text of any other field (tool calls, a tool call's id, a function call's arguments, a
- * function's output). A string is a message of `role`. A Responses item without a role (a function call, its output, a reasoning item) counts as
- * its JSON text.
+ * function's output). A string is a message of `role`. A Responses item without a role (a function call, its
+ * output, a reasoning item) counts as its JSON text.
  */
-const countMessage = (message: unknown, count: TextCounter, role = "user"): number => {
+const countMessage = (message: unknown, count: Count, role = "user"): number => {
   if (typeof message === "string") return chatOverhead.perMessage + count(role) + count(message)
   if (!Predicate.isRecord(message)) return 0
   let tokens = chatOverhead.perMessage
@@ -363,7 +484,7 @@ const countMessage = (message: unknown, count: TextCounter, role = "user"): numb
 }
 
 /** A prompt of embeddings, completions or moderations: a string, strings, token ids, arrays of token ids, parts. */
-const countPrompt = (input: unknown, count: TextCounter): number => {
+const countPrompt = (input: unknown, count: Count): number => {
   if (typeof input === "string") return count(input)
   if (typeof input === "number") return 1
   if (Array.isArray(input)) {
@@ -409,10 +530,25 @@ const countPrompt = (input: unknown, count: TextCounter): number => {
  * @since 0.3.0
  * @category Estimating
  */
-export const makeEstimator = (count: TextCounter): Estimator => (request) => {
-  const body: Record<string, unknown> = request.body
+export const makeEstimator = (counter: TextCounter): Estimator => {
+  // the last model's tokenizer: a job's requests mostly share one model
+  let lastModel: unknown = undefined
+  let lastEncoding: Encoding = "o200k_base"
+  return (request) => {
+    const body: Record<string, unknown> = request.body
+    const model = body["model"]
+    if (model !== lastModel) {
+      lastEncoding = encodingForModel(typeof model === "string" ? model : "")
+      lastModel = model
+    }
+    const encoding = lastEncoding
+    return countRequest(request.url, body, (text) => counter(text, encoding))
+  }
+}
+
+const countRequest = (url: string, body: Record<string, unknown>, count: Count): number => {
   let prompt = 0
-  switch (request.url) {
+  switch (url) {
     case "/v1/chat/completions": {
       prompt = chatOverhead.reply
       const messages = body["messages"]
@@ -448,14 +584,18 @@ export const makeEstimator = (count: TextCounter): Estimator => (request) => {
   return prompt + output * Math.max(1, positive(body["n"]), positive(body["best_of"]))
 }
 
-const defaultEstimator: Estimator = makeEstimator((text) => estimateText(text))
+const defaultEstimator: Estimator = makeEstimator((text, encoding) =>
+  countText(text, defaultAutomaton, weightTables[encoding])
+)
 
 /**
  * A conservative estimate of a request's enqueued tokens, the default of jobs: `makeEstimator` with
- * `estimateText` for every string (see both). The API counts a request as its prompt's tokens, with the chat
- * format's overhead, plus the most it may generate; the estimate aims at or above that count, about 1.6x on
- * English prose and code, 2x to 3x on CJK and Cyrillic text. Images and files are not counted: pass your own
- * estimator (`budget.estimate`) if you send them, or an exact one from `effect-openai-batch/tokenizer`.
+ * `estimateText` for every string, under the tokenizer of the request's model (`encodingForModel`); see both.
+ * `charsPerToken` is the ASCII letters per token (default 3). The API counts a request as its prompt's tokens,
+ * with the chat format's overhead, plus the most it may generate; the estimate aims at or above that count: 1.5x to
+ * 1.8x on English prose and code, 2x to 3x on CJK, Cyrillic and other scripts. Images and files are not counted:
+ * pass your own estimator (`budget.estimate`) if you send them, or an exact one from
+ * `effect-openai-batch/tokenizer`.
  *
  * @example
  * ```ts
@@ -480,7 +620,7 @@ export const estimateTokens = (
 ): number =>
   charsPerToken === defaults.charsPerToken
     ? defaultEstimator(request)
-    : makeEstimator((text) => estimateText(text, charsPerToken))(request)
+    : makeEstimator((text, encoding) => estimateText(text, { encoding, charsPerToken }))(request)
 
 // ---------------------------------------------------------------------------------------------------------------
 // The ledger

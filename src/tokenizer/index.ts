@@ -18,23 +18,16 @@ import * as O200k from "gpt-tokenizer/encoding/o200k_base"
 import * as JobBudget from "../JobBudget.js"
 
 /**
- * A tokenizer of the OpenAI models: `o200k_base` (GPT-4o, GPT-4.1, GPT-5, the o-series, `omni-moderation`) or
- * `cl100k_base` (GPT-4, GPT-4 Turbo, GPT-3.5 Turbo, `text-embedding-3-*`, `text-embedding-ada-002`).
+ * A tokenizer of the OpenAI models: `o200k_base` or `cl100k_base` (see `JobBudget.Encoding`).
  *
  * @since 0.3.0
  * @category Models
  */
-export type Encoding = "o200k_base" | "cl100k_base"
+export type Encoding = JobBudget.Encoding
 
 /**
- * The models on `cl100k_base`: `gpt-4` and its snapshots and turbos (not `gpt-4o`, `gpt-4.1` or `gpt-4.5`),
- * `gpt-3.5`, the embedding models, `babbage-002` and `davinci-002`.
- */
-const cl100kModel = /^(?:gpt-4(?:-|$)|gpt-3\.5|text-embedding-|babbage-002|davinci-002)/
-
-/**
- * The tokenizer of a model: `cl100k_base` for the older models (see `Encoding`), `o200k_base` for every other,
- * newer ones included. A fine-tuned model (`ft:gpt-4o-mini-2024-07-18:org::id`) is its base model's.
+ * The tokenizer of a model (`JobBudget.encodingForModel`): `cl100k_base` for GPT-4, GPT-3.5 and the embedding
+ * models, `o200k_base` for every other.
  *
  * @example
  * ```ts
@@ -42,19 +35,17 @@ const cl100kModel = /^(?:gpt-4(?:-|$)|gpt-3\.5|text-embedding-|babbage-002|davin
  *
  * assert.strictEqual(Tokenizer.encodingForModel("gpt-4o-mini"), "o200k_base")
  * assert.strictEqual(Tokenizer.encodingForModel("text-embedding-3-small"), "cl100k_base")
- * assert.strictEqual(Tokenizer.encodingForModel("ft:gpt-3.5-turbo-0125:acme::abc123"), "cl100k_base")
  * ```
  *
  * @since 0.3.0
  * @category Encodings
  */
-export const encodingForModel = (model: string): Encoding =>
-  cl100kModel.test(model.startsWith("ft:") ? model.slice(3) : model) ? "cl100k_base" : "o200k_base"
+export const encodingForModel: (model: string) => Encoding = JobBudget.encodingForModel
 
 // Special tokens (`<|endoftext|>`) in a request are text to the API, not control tokens: count them as text.
 const asText = { disallowedSpecial: new Set<string>() }
 
-const counters: Record<Encoding, JobBudget.TextCounter> = {
+const counters: Record<Encoding, (text: string) => number> = {
   o200k_base: (text) => O200k.countTokens(text, asText),
   cl100k_base: (text) => Cl100k.countTokens(text, asText)
 }
@@ -88,9 +79,12 @@ export interface EstimatorOptions {
 }
 
 const estimators: Record<Encoding, JobBudget.Estimator> = {
-  o200k_base: JobBudget.makeEstimator(counters.o200k_base),
-  cl100k_base: JobBudget.makeEstimator(counters.cl100k_base)
+  o200k_base: JobBudget.makeEstimator((text) => counters.o200k_base(text)),
+  cl100k_base: JobBudget.makeEstimator((text) => counters.cl100k_base(text))
 }
+
+/** Each request with its own model's tokenizer. */
+const byModel: JobBudget.Estimator = JobBudget.makeEstimator((text, encoding) => counters[encoding](text))
 
 /**
  * An exact `JobBudget.Estimator`: every string of a request counted by the tokenizer, with the overhead rules of
@@ -116,9 +110,5 @@ const estimators: Record<Encoding, JobBudget.Estimator> = {
  */
 export const estimator = (options: EstimatorOptions = {}): JobBudget.Estimator => {
   const fixed = options.encoding ?? (options.model === undefined ? undefined : encodingForModel(options.model))
-  if (fixed !== undefined) return estimators[fixed]
-  return (request) => {
-    const model = request.body["model"]
-    return estimators[typeof model === "string" ? encodingForModel(model) : "o200k_base"](request)
-  }
+  return fixed === undefined ? byModel : estimators[fixed]
 }
