@@ -171,7 +171,7 @@ const program = Effect.gen(function*() {
     return yield* Job.run(texts, {
       jobId: `demo-${Date.now()}`,
       endpoint: "/v1/embeddings",
-      // Each request is estimated at about 15 tokens (JobBudget.estimateTokens): two parts of 500 would leave
+      // Each request is estimated at about 15 tokens (TokenEstimate.estimateTokens): two parts of 500 would leave
       // about 1,500 of the usable 16,150 idle; the plan cuts parts of about 5,380 tokens (367 requests) instead,
       // three of them fill it.
       budget: { limits: { tokens: 17_000 } },

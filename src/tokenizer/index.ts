@@ -4,7 +4,7 @@
  * imports it: the rest of the library never loads it.
  *
  * `estimator()` counts every string of a request with the model's tokenizer, around it the same overhead as the
- * default (`JobBudget.makeEstimator`: the chat format's tokens per message, per name and for the reply, after the
+ * default (`TokenEstimate.makeEstimator`: the chat format's tokens per message, per name and for the reply, after the
  * OpenAI cookbook), and adds the most the request may generate. Tools, output schemas and other non-text fields
  * count as their JSON text, which is close to, not exactly, what the API renders; images and files are not counted.
  *
@@ -15,18 +15,18 @@
  */
 import * as Cl100k from "gpt-tokenizer/encoding/cl100k_base"
 import * as O200k from "gpt-tokenizer/encoding/o200k_base"
-import * as JobBudget from "../JobBudget.js"
+import * as TokenEstimate from "../TokenEstimate.js"
 
 /**
- * A tokenizer of the OpenAI models: `o200k_base` or `cl100k_base` (see `JobBudget.Encoding`).
+ * A tokenizer of the OpenAI models: `o200k_base` or `cl100k_base` (see `TokenEstimate.Encoding`).
  *
  * @since 0.3.0
  * @category Models
  */
-export type Encoding = JobBudget.Encoding
+export type Encoding = TokenEstimate.Encoding
 
 /**
- * The tokenizer of a model (`JobBudget.encodingForModel`): `cl100k_base` for GPT-4, GPT-3.5 and the embedding
+ * The tokenizer of a model (`TokenEstimate.encodingForModel`): `cl100k_base` for GPT-4, GPT-3.5 and the embedding
  * models, `o200k_base` for every other.
  *
  * @example
@@ -40,7 +40,7 @@ export type Encoding = JobBudget.Encoding
  * @since 0.3.0
  * @category Encodings
  */
-export const encodingForModel: (model: string) => Encoding = JobBudget.encodingForModel
+export const encodingForModel: (model: string) => Encoding = TokenEstimate.encodingForModel
 
 // Special tokens (`<|endoftext|>`) in a request are text to the API, not control tokens: count them as text.
 const asText = { disallowedSpecial: new Set<string>() }
@@ -78,17 +78,17 @@ export interface EstimatorOptions {
   readonly model?: string | undefined
 }
 
-const estimators: Record<Encoding, JobBudget.Estimator> = {
-  o200k_base: JobBudget.makeEstimator((text) => counters.o200k_base(text)),
-  cl100k_base: JobBudget.makeEstimator((text) => counters.cl100k_base(text))
+const estimators: Record<Encoding, TokenEstimate.Estimator> = {
+  o200k_base: TokenEstimate.makeEstimator((text) => counters.o200k_base(text)),
+  cl100k_base: TokenEstimate.makeEstimator((text) => counters.cl100k_base(text))
 }
 
 /** Each request with its own model's tokenizer. */
-const byModel: JobBudget.Estimator = JobBudget.makeEstimator((text, encoding) => counters[encoding](text))
+const byModel: TokenEstimate.Estimator = TokenEstimate.makeEstimator((text, encoding) => counters[encoding](text))
 
 /**
- * An exact `JobBudget.Estimator`: every string of a request counted by the tokenizer, with the overhead rules of
- * `JobBudget.makeEstimator`. Pass it as a job's `budget.estimate`.
+ * An exact `TokenEstimate.Estimator`: every string of a request counted by the tokenizer, with the overhead rules of
+ * `TokenEstimate.makeEstimator`. Pass it as a job's `budget.estimate`.
  *
  * @example
  * ```ts
@@ -108,7 +108,7 @@ const byModel: JobBudget.Estimator = JobBudget.makeEstimator((text, encoding) =>
  * @since 0.3.0
  * @category Estimating
  */
-export const estimator = (options: EstimatorOptions = {}): JobBudget.Estimator => {
+export const estimator = (options: EstimatorOptions = {}): TokenEstimate.Estimator => {
   const fixed = options.encoding ?? (options.model === undefined ? undefined : encodingForModel(options.model))
   return fixed === undefined ? byModel : estimators[fixed]
 }

@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { encodeChat as encodeChatCl100k } from "gpt-tokenizer/encoding/cl100k_base"
 import { encodeChat as encodeChatO200k } from "gpt-tokenizer/encoding/o200k_base"
 import * as BatchLine from "../../src/BatchLine.js"
-import * as JobBudget from "../../src/JobBudget.js"
+import * as TokenEstimate from "../../src/TokenEstimate.js"
 import * as Tokenizer from "../../src/tokenizer/index.js"
 import * as Samples from "./estimate.samples.js"
 
@@ -28,7 +28,7 @@ const under = (requests: ReadonlyArray<BatchLine.BatchRequestInput>) => {
   for (const original of requests) {
     for (const encoding of encodings) {
       const request = withModel(original, encoding)
-      const estimate = JobBudget.estimateTokens(request)
+      const estimate = TokenEstimate.estimateTokens(request)
       const count = exact(request)
       if (estimate < count) {
         found.push(
@@ -40,7 +40,7 @@ const under = (requests: ReadonlyArray<BatchLine.BatchRequestInput>) => {
   return found
 }
 
-describe("JobBudget.estimateTokens against the tokenizers", () => {
+describe("TokenEstimate.estimateTokens against the tokenizers", () => {
   const texts = Samples.texts(7)
 
   for (const [kind, pool] of Object.entries(texts)) {
@@ -73,7 +73,7 @@ describe("JobBudget.estimateTokens against the tokenizers", () => {
         : BatchLine.embedding(`e-${i}`, { model: "text-embedding-3-small", input: long() }))
     const ratios = requests.flatMap((request) =>
       encodings.map((encoding) =>
-        JobBudget.estimateTokens(withModel(request, encoding)) / exact(withModel(request, encoding))
+        TokenEstimate.estimateTokens(withModel(request, encoding)) / exact(withModel(request, encoding))
       )
     )
     assert.isAtLeast(Math.min(...ratios), 1)
@@ -89,13 +89,13 @@ describe("JobBudget.estimateTokens against the tokenizers", () => {
       n: 3
     })
     // the prompts differ by "user" (3 against 1) and "Hi" (2 against 1)
-    assert.strictEqual(JobBudget.estimateTokens(request) - exact(request), 2 + 1)
+    assert.strictEqual(TokenEstimate.estimateTokens(request) - exact(request), 2 + 1)
     assert.isAtLeast(exact(request), 3000)
   })
 })
 
-describe("JobBudget.estimateText", () => {
-  const count = JobBudget.estimateText
+describe("TokenEstimate.estimateText", () => {
+  const count = TokenEstimate.estimateText
 
   it("letters: 1 per 3, capitals after a capital 1 per 2, a capital after a small letter starts a run; 1 per string", () => {
     assert.strictEqual(count(""), 0)
@@ -140,8 +140,8 @@ describe("JobBudget.estimateText", () => {
   })
 })
 
-describe("JobBudget.makeEstimator", () => {
-  const words = JobBudget.makeEstimator((text) => text.split(" ").length)
+describe("TokenEstimate.makeEstimator", () => {
+  const words = TokenEstimate.makeEstimator((text) => text.split(" ").length)
 
   it("chat: 3 per message and its role, 1 per name, 3 for the reply; other fields as JSON; images not counted", () => {
     const request = BatchLine.chatCompletion("c", {

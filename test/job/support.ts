@@ -17,7 +17,7 @@ import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
 export const model = "text-embedding-3-small"
 
 /**
- * An embedding request of 30 characters whose estimate is 10 tokens (`JobBudget.estimateText`: 1 for the string, 2
+ * An embedding request of 30 characters whose estimate is 10 tokens (`TokenEstimate.estimateText`: 1 for the string, 2
  * for the 6 digits, 3 + 3 + 1 for the words).
  */
 export const embedding = (i: number) =>
