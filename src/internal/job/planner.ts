@@ -14,7 +14,7 @@ import * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
 import * as TokenEstimate from "../../TokenEstimate.js"
 import { decodeLines, parseJson } from "../jsonl.js"
-import { checkRequest, customIdOf, invalidRequest } from "../requestCheck.js"
+import { checkLine, checkRequest, customIdOf } from "../requestCheck.js"
 import * as Budgets from "./budgets.js"
 import * as IdSet from "./idSet.js"
 import type * as Spool from "./spool.js"
@@ -81,10 +81,6 @@ interface OpenPart {
   /** Whether its file was started (the first write truncates: planning again into the same directory is safe). */
   started: boolean
 }
-
-const utf8Length = (text: string) =>
-  // eslint-disable-next-line no-control-regex
-  /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length
 
 /**
  * Splits `requests` (as read from the job's input: unknown values, checked here) into parts written to `spool`.
@@ -221,38 +217,12 @@ export const plan = <E, R>(
      * steps per request) halved it.
      */
     const check = (raw: unknown, line: number): Either.Either<Checked, BatchError.PlanError> => {
-      const checked = checkRequest(raw)
-      if (Either.isLeft(checked)) return Either.left(invalidRequest(line, raw, checked.left))
-      const request = checked.right
-      if (request.url !== options.endpoint) {
-        return Either.left(
-          new BatchError.EndpointMismatchError({
-            line,
-            customId: request.custom_id,
-            url: request.url,
-            endpoint: options.endpoint,
-            message:
-              `request ${line} (${request.custom_id}) is for ${request.url}, but the job's endpoint is ${options.endpoint}`
-          })
-        )
-      }
+      const checked = checkLine(raw, line, options.endpoint, "job")
+      if (Either.isLeft(checked)) return Either.left(checked.left)
+      const { bytes, request, text } = checked.right
       const model = typeof request.body["model"] === "string" ? request.body["model"] : ""
       const cap = capsOf(model)
       if (Either.isLeft(cap)) return Either.left(cap.left)
-      let text: string
-      try {
-        // The caller's object: every field it holds is sent as it is.
-        text = `${JSON.stringify(raw)}\n`
-      } catch (error) {
-        return Either.left(
-          invalidRequest(
-            line,
-            raw,
-            `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`
-          )
-        )
-      }
-      const bytes = utf8Length(text)
       const tokens = estimate(request)
       const tooLarge = (limit: "bytes" | "tokens", value: number, max: number) =>
         Either.left(
