@@ -153,6 +153,8 @@ export const plan = <E, R>(
     // Per model: the requests and estimated tokens read so far (their mean sizes the next part, see `pack`).
     const seen = new Map<string, { requests: number; tokens: number }>()
     const ids = IdSet.make(4096)
+    /** Each spool file's input lines (its part's runs), to tell where a duplicate's first occurrence was. */
+    const linesOf = new Map<string, ReadonlyArray<readonly [number, number]>>()
     const open = new Map<string, OpenPart>()
     let lineNumber = 0
     let parts = 0
@@ -196,19 +198,20 @@ export const plan = <E, R>(
         } satisfies JobPlan.Part
       )
 
-    /** Whether `customId` really is in a file written so far (a hash hit is confirmed against the files). */
+    /**
+     * The input line of `customId` in a file written so far, or `undefined`: a hash hit is confirmed against the
+     * files, and the line found there is where the id was first (a file's lines are its part's, in input order).
+     */
     const written = (customId: string) =>
       Effect.gen(function*() {
         for (const part of open.values()) yield* flush(part)
         for (let n = 1; n <= spooled; n++) {
-          const found = yield* spool.readText(spool.fileName(n)).pipe(
-            Effect.map((text) =>
-              text.split("\n").some((line) => line.length > 0 && customIdOf(JSON.parse(line)) === customId)
-            )
-          )
-          if (found) return true
+          const file = spool.fileName(n)
+          const lines = (yield* spool.readText(file)).split("\n").filter((line) => line.length > 0)
+          const at = lines.findIndex((line) => customIdOf(JSON.parse(line)) === customId)
+          if (at >= 0) return inputLine({ lines: linesOf.get(file) ?? [] }, at + 1)
         }
-        return false
+        return undefined
       })
 
     /**
@@ -312,6 +315,7 @@ export const plan = <E, R>(
           started: false
         }
         open.set(model, part)
+        linesOf.set(part.file, part.lines)
       }
       const run = part.lines[part.lines.length - 1]
       if (run !== undefined && run[0] + run[1] === line) run[1]++
@@ -348,8 +352,8 @@ export const plan = <E, R>(
             out.push(Either.left(checked.left))
             break
           }
-          const firstSeen = ids.add(checked.right.customId, line)
-          if (firstSeen !== undefined && (yield* written(checked.right.customId))) {
+          const firstSeen = ids.add(checked.right.customId) ? yield* written(checked.right.customId) : undefined
+          if (firstSeen !== undefined) {
             out.push(Either.left(
               new BatchError.DuplicateCustomIdError({
                 line,
