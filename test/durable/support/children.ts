@@ -12,6 +12,7 @@ import type { Scope } from "effect"
 import { Effect } from "effect"
 import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -22,8 +23,11 @@ const root = fileURLToPath(new URL("../../../", import.meta.url))
 
 let bundled: Promise<string> | undefined
 
-/** Where the bundle is kept between test files and runs, with the inputs it was built from. */
-const cacheDir = path.join(os.tmpdir(), "eob-job-child")
+/**
+ * Where the bundle is kept between test files and runs, with the inputs it was built from: one place per checkout
+ * (two checkouts on one machine, or two worktrees, each test their own code).
+ */
+const cacheDir = path.join(os.tmpdir(), `eob-job-child-${createHash("sha256").update(root).digest("hex").slice(0, 12)}`)
 const cached = path.join(cacheDir, "jobChild.cjs")
 const inputsFile = path.join(cacheDir, "inputs.json")
 
