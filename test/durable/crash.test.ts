@@ -20,13 +20,26 @@ import * as PostgresEngine from "../../src/durable/PostgresEngine.js"
 import * as SqliteEngine from "../../src/durable/SqliteEngine.js"
 import * as Server from "../../src/testing/server.js"
 import { checkJob, decodeSummary, writeInput } from "./support/checks.js"
-import { awaitLine, bundle, ended, runChild, spawnChild } from "./support/children.js"
+import { awaitLine, bundle, ended, runChild, spawnChild, watching } from "./support/children.js"
 import type { ChildConfig, KillAt } from "./support/jobChild.js"
 import * as Postgres from "./support/postgres.js"
 
 const requests = 30
 const perPart = 10
 const parts = requests / perPart
+
+/**
+ * The waits on children follow their progress, not the clock: a wait fails once the children it watches printed no
+ * line for `idle` ms, stretched by the machine's load (test/support/patience.ts). A child prints a line per job
+ * event; its longest silences are its start (up to `UP`) and, in the cluster, the lease the survivor waits out (3 s).
+ */
+const idle = 20_000
+
+/**
+ * Each case's own cap, far above what it takes on a loaded machine (5 to 15 s on a quiet one): only for children
+ * that keep printing and never finish; anything stuck fails at its wait first, with the children's output.
+ */
+const timeout = 300_000
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "eob-crash-"))),
@@ -63,14 +76,15 @@ const crashThenFinish = (mode: "job" | "durable", killAt: KillAt) =>
       db: path.join(dir, "engine.sqlite"),
       maxRequestsPerPart: perPart
     }
-    const first = yield* runChild({ ...config, killAt }, 30_000)
+    const first = yield* runChild({ ...config, killAt }, idle)
     assert.strictEqual(first.signal, "SIGKILL", `the first process was not killed:\n${first.lines.join("\n")}`)
     assert.include(first.lines, `KILL ${killAt}`)
     assert.notInclude(first.lines.join("\n"), "SUMMARY")
 
     // HOST and PORT, as many platforms set them, must not change the runner's address: with another address the
-    // dead process's shard locks would hold the job back until they expire (35 s), past the resume's 20 s.
-    const second = yield* runChild({ ...config, mode: mode === "job" ? "job" : "durable-resume" }, 30_000, {
+    // dead process's shard locks would hold the job back until they expire, which the resuming process sets to 10
+    // minutes: it would fail for want of an event long before.
+    const second = yield* runChild({ ...config, mode: mode === "job" ? "job" : "durable-resume" }, idle, {
       HOST: "example.internal",
       PORT: "1234"
     })
@@ -94,7 +108,7 @@ const crashThenFinish = (mode: "job" | "durable", killAt: KillAt) =>
 
 describe("crash and finish: real processes killed with SIGKILL, a fresh process finishes the job", () => {
   // Built before the cases start, so that their timeouts do not count it.
-  beforeAll(() => Effect.runPromise(bundle), 60_000)
+  beforeAll(() => Effect.runPromise(bundle), timeout)
 
   // First: most of its time is waiting (PostgreSQL, the lease), which the other cases fill.
   it.scopedLive(
@@ -122,31 +136,36 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
         })
         const a = yield* spawnChild(runner(yield* Postgres.freePort))
         const b = yield* spawnChild(runner(yield* Postgres.freePort))
-        yield* awaitLine(a, (l) => l === "UP", 20_000)
-        yield* awaitLine(b, (l) => l === "UP", 20_000)
+        yield* awaitLine(a, (l) => l === "UP", idle)
+        yield* awaitLine(b, (l) => l === "UP", idle)
         // Let each runner see the other in the runners' table, so the shards are split before the job lands.
         yield* Effect.sleep("1 second")
 
         const client = PostgresEngine.layerClient({ url: Redacted.make(pg.url), shardingConfig: timings })
-        const summary = yield* Effect.gen(function*() {
-          yield* DurableJob.start({
-            jobId,
-            input,
-            endpoint: "/v1/embeddings",
-            maxRequestsPerPart: perPart,
-            workDir: path.join(dir, "work")
+        const summary = yield* watching(
+          [a, b],
+          idle,
+          "the job did not finish",
+          Effect.gen(function*() {
+            yield* DurableJob.start({
+              jobId,
+              input,
+              endpoint: "/v1/embeddings",
+              maxRequestsPerPart: perPart,
+              workDir: path.join(dir, "work")
+            })
+            for (;;) {
+              const result = yield* DurableJob.result(jobId)
+              if (result !== undefined && result._tag === "Complete") return yield* result.exit
+              yield* Effect.sleep("200 millis")
+            }
           })
-          for (;;) {
-            const result = yield* DurableJob.result(jobId)
-            if (result !== undefined && result._tag === "Complete") return yield* result.exit
-            yield* Effect.sleep("200 millis")
-          }
-        }).pipe(Effect.timeout("40 seconds"), Effect.provide(client))
+        ).pipe(Effect.provide(client))
 
         const [killed, survivor] = fs.readFileSync(path.join(dir, "killed"), "utf8").trim() === String(a.pid)
           ? [a, b]
           : [b, a]
-        const gone = yield* ended(killed, 5_000)
+        const gone = yield* ended(killed, idle)
         assert.strictEqual(gone.signal, "SIGKILL")
         assert.include(gone.lines, "KILL created")
         assert.isTrue(gone.lines.some((l) => l.startsWith("EVENT PartCreated")), "the killed runner owned the job")
@@ -162,7 +181,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
           summary
         })
       }),
-    { timeout: 90_000, concurrent: true }
+    { timeout, concurrent: true }
   )
 
   const inProcess: ReadonlyArray<readonly [KillAt, string]> = [
@@ -175,7 +194,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
     it.live(
       `Job.run killed ${when}: a re-run resumes from the API alone, no batch twice, every result once`,
       () => crashThenFinish("job", killAt),
-      { timeout: 90_000, concurrent: true }
+      { timeout, concurrent: true }
     )
   }
 
@@ -190,7 +209,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
     it.live(
       `DurableJob on SQLite killed ${when}: the engine resumes it on start, no batch twice, every result once`,
       () => crashThenFinish("durable", killAt),
-      { timeout: 90_000, concurrent: true }
+      { timeout, concurrent: true }
     )
   }
 })
