@@ -30,8 +30,8 @@ const parts = requests / perPart
 
 /**
  * The waits on children follow their progress, not the clock: a wait fails once the children it watches printed no
- * line for `idle` ms, stretched by the machine's load (test/support/patience.ts). A child prints a line per job
- * event; its longest silences are its start (up to `UP`) and, in the cluster, the lease the survivor waits out (3 s).
+ * step (a line per job event, `UP`, ...) for `idle` ms, stretched by the machine's load (test/support/patience.ts).
+ * Their longest pauses: a start (up to `UP`) and, in the cluster, the take-over (the lease of 3 s, more under load).
  */
 const idle = 20_000
 

@@ -149,7 +149,13 @@ export const spawnChild = (
     ))
 
 /**
- * The output of `children` as a sign of life: a wait on them fails once none of them printed a line for
+ * A line of jobChild.ts's own output (`UP`, `EVENT ...`, `KILL ...`, `SUMMARY ...`, `FAILED ...`): the job moving.
+ * The engine's log lines are not: a runner can log its storage's time-outs for ever without moving the job.
+ */
+const isStep = (line: string) => /^(UP$|EVENT |KILL |SUMMARY |FAILED )/.test(line)
+
+/**
+ * The children's steps as a sign of life: a wait on them fails once none of them printed a step (`isStep`) for
  * `idleMillis` (stretched by the machine's load, see test/support/patience.ts), however long the whole takes.
  */
 export const watching = <A, E, R>(
@@ -159,15 +165,15 @@ export const watching = <A, E, R>(
   effect: Effect.Effect<A, E, R>
 ) =>
   whileProgressing(effect, {
-    progress: () => children.reduce((sum, child) => sum + child.lines.length, 0),
+    progress: () => children.reduce((sum, child) => sum + child.lines.filter(isStep).length, 0),
     idleMillis,
     what: (limit) =>
-      `${waitingFor}: no output for ${limit} ms from ${children.map((child) => child.pid).join(", ")}; their output:\n${
+      `${waitingFor}: no step for ${limit} ms from ${children.map((child) => child.pid).join(", ")}; their output:\n${
         children.map((child) => `[${child.pid}]\n${child.lines.join("\n")}`).join("\n")
       }`
   })
 
-/** Waits for a child to end, as long as it prints a line at least every `idleMillis`; its lines come with the result. */
+/** Waits for a child to end, as long as it prints a step at least every `idleMillis`; its lines come with the result. */
 export const ended = (child: Child, idleMillis: number) =>
   watching([child], idleMillis, `child ${child.pid} still running`, Effect.promise(() => child.exit)).pipe(
     Effect.map((exit) => ({ ...exit, lines: child.lines }))
