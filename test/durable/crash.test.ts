@@ -19,6 +19,7 @@ import * as DurableJob from "../../src/durable/DurableJob.js"
 import * as PostgresEngine from "../../src/durable/PostgresEngine.js"
 import * as SqliteEngine from "../../src/durable/SqliteEngine.js"
 import * as Server from "../../src/testing/server.js"
+import { scaled } from "../support/patience.js"
 import { checkJob, decodeSummary, writeInput } from "./support/checks.js"
 import { awaitLine, bundle, ended, runChild, spawnChild, watching } from "./support/children.js"
 import type { ChildConfig, KillAt } from "./support/jobChild.js"
@@ -47,17 +48,23 @@ const tempDir = Effect.acquireRelease(
 )
 
 /**
- * Lowered engine timings (defaults in brackets): a dead runner is noticed after `shardLockExpiration` [35 s]. A
- * live runner that misses its heartbeat under load is safe: its shards stay locked (advisory locks) until it lets
- * them go.
+ * Lowered engine timings (defaults in brackets), stretched by the machine's load when a case starts
+ * (test/support/patience.ts): a dead runner is noticed after `shardLockExpiration` [35 s]. A live runner that misses
+ * its heartbeat under load is safe: its shards stay locked (advisory locks) until it lets them go.
+ * `shardLockRefreshInterval` is also the engine's time-out on each call to its lock storage: at a fixed 500 ms a
+ * loaded machine's PostgreSQL missed it over and over, each time the runner gave up its shards ("Shard lock storage
+ * is unhealthy"), and at load 17-25 the job did not start in 5 minutes.
  */
-const timings = {
-  shardLockRefreshInterval: "500 millis", // [10 s]
-  shardLockExpiration: "3 seconds", // [35 s]
-  refreshAssignmentsInterval: "500 millis", // [3 s]
-  entityMessagePollInterval: "500 millis", // [10 s]
-  runnerHealthCheckInterval: "5 seconds" // [1 min]
-} as const
+const timings = () => {
+  const millis = (quiet: number) => `${scaled(quiet)} millis` as const
+  return {
+    shardLockRefreshInterval: millis(500), // [10 s]
+    shardLockExpiration: millis(3_000), // [35 s]
+    refreshAssignmentsInterval: millis(500), // [3 s]
+    entityMessagePollInterval: millis(500), // [10 s]
+    runnerHealthCheckInterval: millis(5_000) // [1 min]
+  }
+}
 
 const crashThenFinish = (mode: "job" | "durable", killAt: KillAt) =>
   Effect.gen(function*() {
@@ -121,6 +128,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
         const input = path.join(dir, "input.jsonl")
         writeInput(input, requests)
         const jobId = "cluster-takeover"
+        const shardingConfig = timings()
         const runner = (port: number): ChildConfig => ({
           mode: "pg-runner",
           baseUrl: server.baseUrl,
@@ -132,7 +140,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
           killAt: "created",
           // Only the first runner to create a batch dies; the one that replays the create later lives.
           killOnce: path.join(dir, "killed"),
-          pg: { url: pg.url, port, shardingConfig: timings }
+          pg: { url: pg.url, port, shardingConfig }
         })
         const a = yield* spawnChild(runner(yield* Postgres.freePort))
         const b = yield* spawnChild(runner(yield* Postgres.freePort))
@@ -141,7 +149,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
         // Let each runner see the other in the runners' table, so the shards are split before the job lands.
         yield* Effect.sleep("1 second")
 
-        const client = PostgresEngine.layerClient({ url: Redacted.make(pg.url), shardingConfig: timings })
+        const client = PostgresEngine.layerClient({ url: Redacted.make(pg.url), shardingConfig })
         const summary = yield* watching(
           [a, b],
           idle,
