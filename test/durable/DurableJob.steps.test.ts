@@ -41,35 +41,40 @@ const lines = (content: Uint8Array) => new TextDecoder().decode(content).trim().
 const customIds = (content: Uint8Array) => lines(content).map((l) => (JSON.parse(l) as { custom_id: string }).custom_id)
 
 describe("DurableJob steps on the memory engine", () => {
-  it.effect("an expired part keeps its results and follows up with only the custom_ids it left undone", () =>
-    Effect.gen(function*() {
-      const simulator = yield* BatchApiSimulator.make({})
-      yield* simulator.scriptNext({ outcome: "expired" })
-      const { delivered, sink } = yield* recorder
-      const summary = yield* Effect.gen(function*() {
-        yield* writeInput(20)
-        // An expiry comes after 24 hours: poll hourly, move time an hour at a time.
-        return yield* drive(
-          DurableJob.run({ jobId: "durable-expiry", input: "/input.jsonl", endpoint, workDir: "/work" }),
-          "1 hour"
-        )
-      }).pipe(Effect.provide(engineOver(simulator, { sink, poll: BatchSchedule.every("1 hour") })))
+  it.effect(
+    "an expired part keeps its results and follows up with only the custom_ids it left undone",
+    () =>
+      Effect.gen(function*() {
+        const simulator = yield* BatchApiSimulator.make({})
+        yield* simulator.scriptNext({ outcome: "expired" })
+        const { delivered, sink } = yield* recorder
+        const summary = yield* Effect.gen(function*() {
+          yield* writeInput(20)
+          // An expiry comes after 24 hours: poll hourly, move time an hour at a time.
+          return yield* drive(
+            DurableJob.run({ jobId: "durable-expiry", input: "/input.jsonl", endpoint, workDir: "/work" }),
+            "1 hour"
+          )
+        }).pipe(Effect.provide(engineOver(simulator, { sink, poll: BatchSchedule.every("1 hour") })))
 
-      const part = yield* assertFollowedUp(summary, delivered, 20)
+        const part = yield* assertFollowedUp(summary, delivered, 20)
 
-      // The follow-up's input file holds exactly what the expired batch left undone.
-      const [expired, followUp] = part.attempts
-      if (expired === undefined || followUp === undefined) return assert.fail("two attempts expected")
-      const first = Option.getOrThrow(yield* simulator.batch(expired.batchId))
-      const second = Option.getOrThrow(yield* simulator.batch(followUp.batchId))
-      const answered = customIds(Option.getOrThrow(yield* simulator.file(first.output_file_id ?? "")).content)
-      assert.isAbove(answered.length, 0, "the expired batch answered some requests")
-      assert.isBelow(answered.length, 20, "and left some undone")
-      const resent = customIds(Option.getOrThrow(yield* simulator.file(second.input_file_id)).content)
-      assert.strictEqual(resent.length, 20 - answered.length)
-      assert.isTrue(resent.every((id) => !answered.includes(id)))
-      assert.strictEqual(new Set([...resent, ...answered]).size, 20)
-    }))
+        // The follow-up's input file holds exactly what the expired batch left undone.
+        const [expired, followUp] = part.attempts
+        if (expired === undefined || followUp === undefined) return assert.fail("two attempts expected")
+        const first = Option.getOrThrow(yield* simulator.batch(expired.batchId))
+        const second = Option.getOrThrow(yield* simulator.batch(followUp.batchId))
+        const answered = customIds(Option.getOrThrow(yield* simulator.file(first.output_file_id ?? "")).content)
+        assert.isAbove(answered.length, 0, "the expired batch answered some requests")
+        assert.isBelow(answered.length, 20, "and left some undone")
+        const resent = customIds(Option.getOrThrow(yield* simulator.file(second.input_file_id)).content)
+        assert.strictEqual(resent.length, 20 - answered.length)
+        assert.isTrue(resent.every((id) => !answered.includes(id)))
+        assert.strictEqual(new Set([...resent, ...answered]).size, 20)
+        // 1.2 s on a quiet 2-core machine, 11 s at load 16 and 32 s at load 20: a cap, not an expectation.
+      }),
+    300_000
+  )
 
   it.effect("onPartFailure: \"continue\": a part whose batch failed ends failed, the others complete, the job succeeds", () =>
     Effect.gen(function*() {
