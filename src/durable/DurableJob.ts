@@ -50,7 +50,6 @@ import * as BatchApi from "../BatchApi.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
-import * as Budgets from "../internal/job/budgets.js"
 import * as Engine from "../internal/job/engine.js"
 import * as History from "../internal/job/history.js"
 import { requestsOf } from "../internal/job/input.js"
@@ -255,15 +254,9 @@ export const make = <SE = never, SI = never>(
           path,
           resolved.workDir ?? path.join(tmpdir(), "effect-openai-batch", resolved.jobId)
         )
-        const plan = Planner.plan(requestsOf<never, never>({ path: input }), {
-          endpoint: resolved.endpoint,
-          maxRequests: resolved.maxRequestsPerPart,
-          maxBytes: resolved.maxBytesPerPart,
-          budgets: resolved.limits,
-          safetyFactor: resolved.safetyFactor,
-          partFraction: resolved.partFraction,
-          estimate: resolved.estimate
-        }, spool).pipe(Stream.provideService(FileSystem.FileSystem, fs))
+        const plan = Planner.plan(requestsOf<never, never>({ path: input }), Engine.planOptions(resolved), spool).pipe(
+          Stream.provideService(FileSystem.FileSystem, fs)
+        )
         const planned = yield* steps.step(
           "plan",
           Planned,
@@ -304,35 +297,12 @@ export const make = <SE = never, SI = never>(
               : Effect.asVoid(tracker.cancelAll(`job ${resolved.jobId} failed or was interrupted`))
           )
         }
-        const env: JobPart.Env<BatchError.BatchError | SE, R, BatchError.BatchError | SE, DurableEnv> = {
-          jobId: resolved.jobId,
-          endpoint: resolved.endpoint,
-          metadata: resolved.metadata,
-          outputExpiresAfter: resolved.outputExpiresAfter,
-          fileExpiresAfter: resolved.fileExpiresAfter,
-          api,
-          files,
-          spool,
-          ledger,
-          ceiling: (model) => Budgets.ceilingOf(resolved.limits, resolved.safetyFactor, model),
-          safetyFactor: resolved.safetyFactor,
-          tracker,
-          sink: resolved.sink,
-          emit: resolved.onEvent,
-          estimate: resolved.estimate,
-          uploads: yield* Effect.makeSemaphore(resolved.uploadConcurrency),
-          downloads: yield* Effect.makeSemaphore(1),
-          policy: { maxResends: resolved.maxResends, maxFollowUps: resolved.maxFollowUps },
-          resendBackoff: resolved.resendBackoff,
-          resendWhen: resolved.resendWhen,
-          malformed: resolved.malformed,
-          onMalformed: resolved.onMalformed,
-          poll: resolved.poll,
-          waitTimeout: resolved.waitTimeout,
-          continueOnFailure: resolved.continueOnFailure,
-          steps: resolved.cancelOnExit ? steps : { ...steps, compensate: (create) => create },
+        const env = yield* Engine.makeEnv(
+          resolved,
+          { api, files, ledger, spool, tracker },
+          resolved.cancelOnExit ? steps : { ...steps, compensate: (create) => create },
           ensureFiles
-        }
+        )
         for (const part of parts) {
           yield* env.emit(
             JobReport.JobEvent.PartPlanned({

@@ -73,48 +73,10 @@ export const run = <IE, IR, E, R>(
       ...[...history.values()].flatMap((found) => found.map((attempt) => attempt.batch.created_at))
     )
     const tracker = yield* Tracker.make(api, options.jobId, oldest)
-    const env: Part.Env<E, R> = {
-      jobId: options.jobId,
-      endpoint: options.endpoint,
-      metadata: options.metadata,
-      outputExpiresAfter: options.outputExpiresAfter,
-      fileExpiresAfter: options.fileExpiresAfter,
-      api,
-      files,
-      spool,
-      ledger,
-      ceiling: (model) => Budgets.ceilingOf(options.limits, options.safetyFactor, model),
-      safetyFactor: options.safetyFactor,
-      tracker,
-      sink: options.sink,
-      emit,
-      estimate: options.estimate,
-      uploads: yield* Effect.makeSemaphore(options.uploadConcurrency),
-      downloads: yield* Effect.makeSemaphore(1),
-      policy: { maxResends: options.maxResends, maxFollowUps: options.maxFollowUps },
-      resendBackoff: options.resendBackoff,
-      resendWhen: options.resendWhen,
-      malformed: options.malformed,
-      onMalformed: options.onMalformed,
-      poll: options.poll,
-      waitTimeout: options.waitTimeout,
-      continueOnFailure: options.continueOnFailure,
-      steps: Part.inProcess,
-      ensureFiles: Effect.void,
-      derivedKeys: options.fresh !== true
-    }
+    const env = yield* makeEnv(options, { api, files, ledger, spool, tracker }, Part.inProcess, Effect.void)
     let planned = 0
     let requested = 0
-    const parts = Planner.plan(requests, {
-      endpoint: options.endpoint,
-      maxRequests: options.maxRequestsPerPart,
-      maxBytes: options.maxBytesPerPart,
-      budgets: options.limits,
-      safetyFactor: options.safetyFactor,
-      partFraction: options.partFraction,
-      estimate: options.estimate,
-      maxParts: options.maxParts
-    }, spool).pipe(
+    const parts = Planner.plan(requests, planOptions(options), spool).pipe(
       Stream.tap((part) =>
         Effect.zipRight(
           Effect.sync(() => {
@@ -157,6 +119,64 @@ export const run = <IE, IR, E, R>(
     yield* emit(JobReport.JobEvent.JobDone({ summary }))
     return summary
   }).pipe(Effect.scoped, Effect.withSpan(operation, { attributes: { "job.id": options.jobId } }))
+
+/** What the steps of every part need besides the options. @internal */
+export interface Shared {
+  readonly api: BatchApi.Service
+  readonly files: OpenAiFiles.Service
+  readonly ledger: JobBudget.LedgerService
+  readonly spool: Spool.Spool
+  readonly tracker: Tracker.Tracker
+}
+
+/** The parts' environment, in-process or durable (`steps`). @internal */
+export const makeEnv = <E, R, X, RX>(
+  options: Options.Resolved<E, R>,
+  shared: Shared,
+  steps: Part.Steps<X, RX>,
+  ensureFiles: Effect.Effect<void, BatchError.PlanError>
+): Effect.Effect<Part.Env<E, R, X, RX>> =>
+  Effect.map(
+    Effect.all([Effect.makeSemaphore(options.uploadConcurrency), Effect.makeSemaphore(1)]),
+    ([uploads, downloads]) => ({
+      ...shared,
+      jobId: options.jobId,
+      endpoint: options.endpoint,
+      metadata: options.metadata,
+      outputExpiresAfter: options.outputExpiresAfter,
+      fileExpiresAfter: options.fileExpiresAfter,
+      ceiling: (model) => Budgets.ceilingOf(options.limits, options.safetyFactor, model),
+      safetyFactor: options.safetyFactor,
+      sink: options.sink,
+      emit: options.onEvent,
+      estimate: options.estimate,
+      uploads,
+      downloads,
+      policy: { maxResends: options.maxResends, maxFollowUps: options.maxFollowUps },
+      resendBackoff: options.resendBackoff,
+      resendWhen: options.resendWhen,
+      malformed: options.malformed,
+      onMalformed: options.onMalformed,
+      poll: options.poll,
+      waitTimeout: options.waitTimeout,
+      continueOnFailure: options.continueOnFailure,
+      steps,
+      ensureFiles,
+      derivedKeys: options.fresh !== true
+    })
+  )
+
+/** The planner's options from a job's. @internal */
+export const planOptions = <E, R>(options: Options.Resolved<E, R>): Planner.Options => ({
+  endpoint: options.endpoint,
+  maxRequests: options.maxRequestsPerPart,
+  maxBytes: options.maxBytesPerPart,
+  budgets: options.limits,
+  safetyFactor: options.safetyFactor,
+  partFraction: options.partFraction,
+  estimate: options.estimate,
+  maxParts: options.maxParts
+})
 
 /** Resolves `input` options, or fails with the typed error naming the option. @internal */
 export const resolveOrFail = <E, R>(operation: string, input: Options.Input<E, R>) =>
