@@ -1,0 +1,22 @@
+/**
+ * effect-openai-batch: the OpenAI Batch API for Effect 4.
+ *
+ * The Effect 4 edition, in progress: this release carries the wire model and the lines of batch files; the rest of
+ * the library follows (see MIGRATION.md).
+ *
+ * @since 4.0.0
+ */
+
+/**
+ * The Batch API wire model.
+ *
+ * @since 4.0.0
+ */
+export * as Batch from "./Batch.js"
+
+/**
+ * The lines of batch files: request inputs and typed results.
+ *
+ * @since 4.0.0
+ */
+export * as BatchLine from "./BatchLine.js"
