@@ -1,6 +1,7 @@
 // `npm test`'s first step: `tsc --noEmit -p tsconfig.json` and `eslint .` side by side (on two cores that is a few
-// seconds sooner than one after the other). Each one's output is printed whole when it ends, so the two never
-// interleave; the exit code is non-zero when either fails.
+// seconds sooner than one after the other), and the Effect 4 edition's `tsc --noEmit -p effect4/tsconfig.json` on the
+// core that lint leaves idle (its tests then run with --no-typecheck). Each one's output is printed whole when it
+// ends, so they never interleave; the exit code is non-zero when any fails.
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -34,6 +35,7 @@ const run = (label, file, args) =>
 
 const results = await Promise.all([
   run("typecheck", bin("typescript", "tsc"), ["--noEmit", "-p", "tsconfig.json"]),
-  run("lint", bin("eslint", "eslint"), ["."])
+  run("lint", bin("eslint", "eslint"), ["."]),
+  run("typecheck effect4", bin("typescript", "tsc"), ["--noEmit", "-p", "effect4/tsconfig.json"])
 ])
 if (results.includes(false)) process.exitCode = 1

@@ -1,7 +1,8 @@
 // `npm test` of the Effect 4 edition (the root's `npm test` runs it after the Effect 3 edition's): the type check
 // (`tsc --noEmit`) and `vitest run`, side by side, on a Node >= 22.19 (see node.mjs for where it comes from). Each
 // one's output is printed whole when it ends; the exit code is non-zero when either fails. Lint is the root's
-// `eslint .`, which covers this folder too.
+// `eslint .`, which covers this folder too. `--no-typecheck` leaves the type check out: the root's first step
+// already ran it, beside its own; other arguments go to vitest.
 //
 // Without such a Node it prints how to run the tests and exits 0, except under CI (CI set), where a missing Node
 // is a broken install and fails: CI must run both editions.
@@ -48,9 +49,11 @@ if (node === undefined) {
   }
 } else {
   console.log(`effect4: the Effect 4 edition on Node ${node.version} (${node.source})`)
+  const args = process.argv.slice(2)
+  const typecheck = !args.includes("--no-typecheck")
   const results = await Promise.all([
-    run("typecheck", node.path, bin("typescript", "tsc"), ["--noEmit", "-p", "tsconfig.json"]),
-    run("vitest", node.path, bin("vitest", "vitest"), ["run", ...process.argv.slice(2)])
+    typecheck ? run("typecheck", node.path, bin("typescript", "tsc"), ["--noEmit", "-p", "tsconfig.json"]) : true,
+    run("vitest", node.path, bin("vitest", "vitest"), ["run", ...args.filter((arg) => arg !== "--no-typecheck")])
   ])
   if (results.includes(false)) process.exitCode = 1
 }
