@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^effect-openai-batch\/testing\/server$/, replacement: src("testing/server.ts") },
       { find: /^effect-openai-batch\/testing$/, replacement: src("testing/index.ts") },
       { find: /^effect-openai-batch\/durable$/, replacement: src("durable/index.ts") },
+      { find: /^effect-openai-batch\/tokenizer$/, replacement: src("tokenizer/index.ts") },
       { find: /^effect-openai-batch\/(.+)$/, replacement: src("$1.ts") },
       { find: /^effect-openai-batch$/, replacement: src("index.ts") }
     ]

@@ -171,9 +171,10 @@ const program = Effect.gen(function*() {
     return yield* Job.run(texts, {
       jobId: `demo-${Date.now()}`,
       endpoint: "/v1/embeddings",
-      // Each request is estimated at about 12 tokens (characters / 3): two parts of 500 would leave 1,000 of the
-      // usable 13,300 idle; the plan cuts parts of about 4,430 tokens (360 requests) instead, three of them fill it.
-      budget: { limits: { tokens: 14_000 } },
+      // Each request is estimated at about 15 tokens (TokenEstimate.estimateTokens): two parts of 500 would leave
+      // about 1,500 of the usable 16,150 idle; the plan cuts parts of about 5,380 tokens (367 requests) instead,
+      // three of them fill it.
+      budget: { limits: { tokens: 17_000 } },
       plan: { partFraction: 0.5, maxRequestsPerPart: 500 },
       onEvent: view.onEvent
     })

@@ -131,7 +131,9 @@ if (role === "runner") {
 } else if (databaseUrl === undefined) {
   // It cannot run: say how, and fail, so that a script or CI that runs it does not take it for a success.
   console.error("Set DATABASE_URL to a PostgreSQL the runners can share, e.g.")
-  console.error("  DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npx tsx examples/durable-cluster.ts")
+  console.error(
+    "  DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npx tsx examples/durable-cluster.ts"
+  )
   process.exitCode = 2
 } else {
   NodeRuntime.runMain(main(databaseUrl))

@@ -48,6 +48,7 @@ import type * as JobPlan from "./JobPlan.js"
 import type * as JobReport from "./JobReport.js"
 import * as JobSink from "./JobSink.js"
 import type * as OpenAiFiles from "./OpenAiFiles.js"
+import type * as TokenEstimate from "./TokenEstimate.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -67,8 +68,8 @@ export interface BudgetOptions {
   readonly limits?: JobBudget.Budgets | undefined
   /** The share of a limit the job may use; default 0.95. */
   readonly safetyFactor?: number | undefined
-  /** Estimates a request's enqueued tokens; default `JobBudget.estimateTokens`. */
-  readonly estimate?: JobBudget.Estimator | undefined
+  /** Estimates a request's enqueued tokens; default `TokenEstimate.estimateTokens`. */
+  readonly estimate?: TokenEstimate.Estimator | undefined
 }
 
 /**

@@ -24,10 +24,8 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Predicate from "effect/Predicate"
 import * as STM from "effect/STM"
 import * as TRef from "effect/TRef"
-import type * as BatchLine from "./BatchLine.js"
 import * as Ledgers from "./internal/job/ledger.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -65,101 +63,8 @@ export type Budgets = Budget | { readonly [model: string]: Budget } | ((model: s
  */
 export const defaults = {
   safetyFactor: 0.95,
-  partFraction: 0.25,
-  charsPerToken: 3
+  partFraction: 0.25
 } as const
-
-// ---------------------------------------------------------------------------------------------------------------
-// Estimating
-// ---------------------------------------------------------------------------------------------------------------
-
-/**
- * Estimates a request's enqueued tokens. The default is `estimateTokens`.
- *
- * @since 0.2.0
- * @category Models
- */
-export type Estimator = (request: BatchLine.BatchRequestInput) => number
-
-const textLength = (content: unknown): number => {
-  if (typeof content === "string") return content.length
-  if (Array.isArray(content)) {
-    let total = 0
-    for (const part of content) total += textLength(part)
-    return total
-  }
-  if (Predicate.isRecord(content)) {
-    // Text parts ({ type: "text" | "input_text", text }), messages and items with `content`.
-    let total = 0
-    if (typeof content["text"] === "string") total += content["text"].length
-    if (content["content"] !== undefined) total += textLength(content["content"])
-    return total
-  }
-  return 0
-}
-
-const numberField = (body: Record<string, unknown>, name: string): number => {
-  const value = body[name]
-  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0
-}
-
-/**
- * A conservative estimate of a request's enqueued tokens: the prompt's characters divided by `charsPerToken`
- * (default 3: real text averages about 4 characters per token, so this over-counts), rounded up, plus the most the
- * request may generate (`max_tokens`, `max_completion_tokens` or `max_output_tokens`, times `n`).
- *
- * The prompt is: the `messages`' text for chat completions, `input` for embeddings (a token array counts one token
- * per number) and responses, `prompt` for completions, and the whole body's JSON for any other endpoint. Images
- * and files are not counted: pass your own estimator if you send them.
- *
- * @example
- * ```ts
- * import { BatchLine, JobBudget } from "effect-openai-batch"
- *
- * const question = BatchLine.chatCompletion("q-1", {
- *   model: "gpt-4o-mini",
- *   messages: [{ role: "user", content: "What is the capital of France?" }], // 30 characters: 10 tokens
- *   max_tokens: 50
- * })
- * assert.strictEqual(JobBudget.estimateTokens(question), 60)
- * ```
- *
- * @since 0.2.0
- * @category Estimating
- */
-export const estimateTokens = (
-  request: BatchLine.BatchRequestInput,
-  charsPerToken: number = defaults.charsPerToken
-): number => {
-  const body: Record<string, unknown> = request.body
-  let chars = 0
-  let tokens = 0
-  switch (request.url) {
-    case "/v1/chat/completions":
-      chars = textLength(body["messages"])
-      break
-    case "/v1/embeddings":
-    case "/v1/responses":
-    case "/v1/completions":
-    case "/v1/moderations": {
-      const input = request.url === "/v1/completions" ? body["prompt"] : body["input"]
-      if (Array.isArray(input) && input.every((item) => typeof item === "number")) tokens += input.length
-      else if (Array.isArray(input) && input.every(Array.isArray)) {
-        for (const item of input) tokens += item.length
-      } else chars = textLength(input)
-      break
-    }
-    default:
-      chars = JSON.stringify(body).length
-  }
-  const output = Math.max(
-    numberField(body, "max_tokens"),
-    numberField(body, "max_completion_tokens"),
-    numberField(body, "max_output_tokens")
-  )
-  const n = Math.max(1, numberField(body, "n"))
-  return tokens + Math.ceil(chars / charsPerToken) + output * n
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The ledger

@@ -26,6 +26,7 @@ import { type Input as JobInput, requestsOf } from "./internal/job/input.js"
 import * as Planner from "./internal/job/planner.js"
 import * as Spool from "./internal/job/spool.js"
 import type * as JobBudget from "./JobBudget.js"
+import type * as TokenEstimate from "./TokenEstimate.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models
@@ -53,7 +54,7 @@ export interface Part {
   readonly requests: number
   /** Bytes of its JSONL file. */
   readonly bytes: number
-  /** Estimated enqueued tokens (see `JobBudget.estimateTokens`). */
+  /** Estimated enqueued tokens (see `TokenEstimate.estimateTokens`). */
   readonly tokens: number
   /** A digest of its `custom_id`s in order: the same part always has the same digest. */
   readonly digest: string
@@ -84,7 +85,7 @@ export interface PlanOptions {
   readonly safetyFactor?: number | undefined
   /** The largest share of a model's usable budget one part may claim; default `JobBudget.defaults.partFraction`. */
   readonly partFraction?: number | undefined
-  readonly estimate?: JobBudget.Estimator | undefined
+  readonly estimate?: TokenEstimate.Estimator | undefined
 }
 
 /**

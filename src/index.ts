@@ -96,11 +96,18 @@ export * as FetchTransport from "./FetchTransport.js"
 export * as JobPlan from "./JobPlan.js"
 
 /**
- * Admission under the per-model enqueued token and request limits: budgets, the token estimate, the ledger.
+ * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
  *
  * @since 0.2.0
  */
 export * as JobBudget from "./JobBudget.js"
+
+/**
+ * A request's tokens, estimated before it is sent (what the enqueued-token limit counts), conservatively.
+ *
+ * @since 0.3.0
+ */
+export * as TokenEstimate from "./TokenEstimate.js"
 
 /**
  * Where a job's results go, as each part ends.

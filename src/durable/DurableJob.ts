@@ -64,6 +64,7 @@ import * as JobBudget from "../JobBudget.js"
 import * as JobReport from "../JobReport.js"
 import type * as JobSink from "../JobSink.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
+import type * as TokenEstimate from "../TokenEstimate.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // The payload
@@ -99,7 +100,7 @@ export interface Payload extends Schema.Schema.Type<typeof Payload> {}
  */
 export interface Hooks<SE = never, R = never> {
   readonly sink?: JobSink.JobSink<BatchError.BatchError | SE, R> | undefined
-  readonly estimate?: JobBudget.Estimator | undefined
+  readonly estimate?: TokenEstimate.Estimator | undefined
   readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
   readonly poll?: BatchSchedule.PollSchedule | undefined
   readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined

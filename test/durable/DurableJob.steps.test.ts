@@ -172,7 +172,10 @@ describe("DurableJob steps on the memory engine", () => {
       assert.strictEqual(all.size, 10)
       assert.isTrue([...all.values()].every((n) => n === 1), "every result delivered once")
       const budgets = log.flatMap((e): Array<JobBudget.Usage> => (e._tag === "BudgetChanged" ? [e.usage] : []))
-      assert.isTrue(budgets.every((u) => u.tokens <= u.tokenBudget), "never over the budget")
+      // Never over the usable budget (150 x 0.95); after the failure the learned limit is lower, and the re-send
+      // goes alone, as a claim alone always does.
+      assert.isTrue(budgets.every((u) => u.tokens <= 142), "never over the budget")
+      assert.isTrue(budgets.some((u) => u.learned), "the failure taught the ledger")
       assert.strictEqual(budgets[budgets.length - 1]?.tokens, 0, "nothing left claimed at the end")
       const ids = (yield* BatchApi.listBatches({ limit: 10 }).pipe(Effect.provide(processOver(simulator)))).data.length
       assert.strictEqual(ids, 2)

@@ -4,9 +4,10 @@ import * as BatchLine from "../../src/BatchLine.js"
 import * as Budgets from "../../src/internal/job/budgets.js"
 import * as Ledger from "../../src/internal/job/ledger.js"
 import * as JobBudget from "../../src/JobBudget.js"
+import * as TokenEstimate from "../../src/TokenEstimate.js"
 
-describe("JobBudget.estimateTokens", () => {
-  it("counts the prompt at 3 characters per token, rounded up, plus the most the request may generate", () => {
+describe("TokenEstimate.estimateTokens", () => {
+  it("counts each string's pieces, the chat format's overhead, and the most the request may generate", () => {
     const chat = BatchLine.chatCompletion("a", {
       model: "m",
       messages: [{ role: "system", content: "x".repeat(10) }, {
@@ -16,14 +17,24 @@ describe("JobBudget.estimateTokens", () => {
       max_completion_tokens: 100,
       n: 2
     })
-    assert.strictEqual(JobBudget.estimateTokens(chat), Math.ceil(21 / 3) + 200)
-    assert.strictEqual(JobBudget.estimateTokens(BatchLine.embedding("e", { model: "m", input: ["abcd", "ef"] })), 2)
-    assert.strictEqual(JobBudget.estimateTokens(BatchLine.embedding("t", { model: "m", input: [1, 2, 3, 4] })), 4)
+    // each string: 1, plus 1 per 3 letters (rounded up): "system" 3, "x" * 10 5, "user" 3, "y" * 11 5
+    // the reply 3, each message 3: 3 + (3 + 3 + 5) + (3 + 3 + 5), then 100 twice
+    assert.strictEqual(TokenEstimate.estimateTokens(chat), 25 + 200)
+    // embeddings: every string on its own, no overhead; a token id is a token
     assert.strictEqual(
-      JobBudget.estimateTokens(BatchLine.response("r", { model: "m", input: "z".repeat(9), max_output_tokens: 5 })),
-      8
+      TokenEstimate.estimateTokens(BatchLine.embedding("e", { model: "m", input: ["abcd", "ef"] })),
+      3 + 2
     )
-    assert.strictEqual(JobBudget.estimateTokens(BatchLine.embedding("c", { model: "m", input: "abcdef" }), 2), 3)
+    assert.strictEqual(TokenEstimate.estimateTokens(BatchLine.embedding("t", { model: "m", input: [1, 2, 3, 4] })), 4)
+    // a string input is one user message: the reply 3, the message 3, "user" 3, "z" * 9 4, then 5
+    assert.strictEqual(
+      TokenEstimate.estimateTokens(BatchLine.response("r", { model: "m", input: "z".repeat(9), max_output_tokens: 5 })),
+      13 + 5
+    )
+    assert.strictEqual(
+      TokenEstimate.estimateTokens(BatchLine.embedding("c", { model: "m", input: "abcdef" }), 2),
+      1 + 3
+    )
   })
 
   it("budgets: one for all, per model with a '*' fallback, or a function; invalid ones are explained", () => {

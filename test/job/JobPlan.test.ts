@@ -5,9 +5,9 @@ import { Chunk, Effect, Stream } from "effect"
 import * as BatchLine from "../../src/BatchLine.js"
 import * as Planner from "../../src/internal/job/planner.js"
 import * as Spool from "../../src/internal/job/spool.js"
-import * as JobBudget from "../../src/JobBudget.js"
 import * as JobPlan from "../../src/JobPlan.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
+import * as TokenEstimate from "../../src/TokenEstimate.js"
 import { embedding, model } from "./support.js"
 
 const endpoint = "/v1/embeddings"
@@ -200,7 +200,7 @@ describe("JobPlan.plan", () => {
       const chunks = yield* Stream.runCollect(Planner.lines(spool, part, keep))
       const jsonl = new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(chunks)))
       assert.deepStrictEqual(ids(jsonl), ["doc-1", "doc-4"])
-      assert.deepStrictEqual(yield* Planner.tally(spool, part, keep, (r) => JobBudget.estimateTokens(r)), {
+      assert.deepStrictEqual(yield* Planner.tally(spool, part, keep, (r) => TokenEstimate.estimateTokens(r)), {
         requests: 2,
         tokens: 20
       })

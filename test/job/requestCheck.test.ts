@@ -135,7 +135,10 @@ describe("isRequest (the fast check planning uses) answers as BatchLine.BatchReq
 describe("checkRequest's reasons", () => {
   it("are one short line naming the field and the rule, never a Schema dump, never a value", () => {
     const secret = "my password is hunter2"
-    const chat = BatchLine.chatCompletion("q-1", { model: "gpt-4o-mini", messages: [{ role: "user", content: secret }] })
+    const chat = BatchLine.chatCompletion("q-1", {
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: secret }]
+    })
     const cases: ReadonlyArray<readonly [unknown, string]> = [
       [{ ...chat, body: { messages: chat.body.messages } }, "body.model must be a string"],
       [{ ...chat, body: { ...chat.body, model: 42 } }, "body.model must be a string"],

@@ -16,9 +16,12 @@ import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
 
 export const model = "text-embedding-3-small"
 
-/** An embedding request whose estimate is 10 tokens (30 characters / 3). */
+/**
+ * An embedding request of 30 characters whose estimate is 10 tokens (`TokenEstimate.estimateText`: 1 for the string, 2
+ * for the 6 digits, 3 + 3 + 1 for the words).
+ */
 export const embedding = (i: number) =>
-  BatchLine.embedding(`doc-${i}`, { model, input: `doc ${String(i).padStart(6, "0")} `.repeat(3).slice(0, 30) })
+  BatchLine.embedding(`doc-${i}`, { model, input: `${String(i).padStart(6, "0")} paragraph embedding for` })
 
 /** The library's client stack (BatchApi, OpenAiFiles) over a given simulator: a "process" sharing its API. */
 export const clientOver = (simulator: BatchApiSimulator.Simulator) =>

@@ -5,7 +5,8 @@
  *
  * - each kind of consumer gets its own format (`dist/cjs` for `require`, `dist/esm` for `import`), and that copy
  *   uses the consumer's own `effect` (one copy of effect in the process, the point of shipping both formats);
- * - every public entry point loads, `./internal/*` and the CLI script are not importable;
+ * - every public entry point loads (`./tokenizer` with its optional peer), `./internal/*` and the CLI script are not
+ *   importable;
  * - the library's errors are classes the consumer can match with `catchTag`, `instanceof` and `isBatchError`.
  *
  * Fast on purpose: the build here is the JavaScript half of `scripts/build.ts` (`emitJs`, a transpile with no type
@@ -76,6 +77,8 @@ const facts = {
   oneEffect: Object.getPrototypeOf(lib.BatchSchedule.noRetry) === Object.getPrototypeOf(Schedule.recurs(0)),
   testingExports: Object.keys(testing).sort(),
   serverMake: typeof server.make,
+  // the exact estimator loads its optional peer (gpt-tokenizer) in the consumer's format
+  tokenized: tokenizer.estimator()(lib.BatchLine.embedding("e", { model: "text-embedding-3-small", input: "hello world" })),
   blocked
 }
 const program = Effect.gen(function*() {
@@ -107,6 +110,7 @@ const { Effect, Schedule, Schema } = require("effect")
 const lib = require("effect-openai-batch")
 const testing = require("effect-openai-batch/testing")
 const server = require("effect-openai-batch/testing/server")
+const tokenizer = require("effect-openai-batch/tokenizer")
 const BatchApiDirect = require("effect-openai-batch/BatchApi")
 const pkgJson = require("effect-openai-batch/package.json")
 const resolved = require.resolve("effect-openai-batch")
@@ -118,6 +122,7 @@ const esmConsumer = `import { Effect, Schedule, Schema } from "effect"
 import * as lib from "effect-openai-batch"
 import * as testing from "effect-openai-batch/testing"
 import * as server from "effect-openai-batch/testing/server"
+import * as tokenizer from "effect-openai-batch/tokenizer"
 import * as BatchApiDirect from "effect-openai-batch/BatchApi"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
@@ -149,6 +154,7 @@ const assertWorks = (facts: Record<string, unknown>) => {
   assert.strictEqual(facts["oneEffect"], true, "the library must use the consumer's copy of effect")
   assert.strictEqual(facts["sameSubpathModule"], true)
   assert.strictEqual(facts["serverMake"], "function")
+  assert.strictEqual(facts["tokenized"], 2)
   assert.deepStrictEqual(facts["testingExports"], ["BatchApiSimulator", "BatchApiTest", "MemoryFileSystem"])
   assert.deepStrictEqual(facts["blocked"], Array(3).fill("ERR_PACKAGE_PATH_NOT_EXPORTED"))
   assert.strictEqual(facts["version"], JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")).version)

@@ -18,6 +18,7 @@ import * as JobBudget from "../../JobBudget.js"
 import type * as JobReport from "../../JobReport.js"
 import * as JobSink from "../../JobSink.js"
 import * as OpenAiFiles from "../../OpenAiFiles.js"
+import * as TokenEstimate from "../../TokenEstimate.js"
 import * as Params from "../params.js"
 import * as Budgets from "./budgets.js"
 import * as Planner from "./planner.js"
@@ -110,7 +111,7 @@ export interface Resolved<E, R> {
   readonly endpoint: Batch.KnownEndpoint
   readonly limits: JobBudget.Budgets | undefined
   readonly safetyFactor: number
-  readonly estimate: JobBudget.Estimator
+  readonly estimate: TokenEstimate.Estimator
   readonly maxRequestsPerPart: number
   readonly maxBytesPerPart: number
   readonly partFraction: number
@@ -148,7 +149,7 @@ export interface Input<E, R> {
   readonly budget?: {
     readonly limits?: JobBudget.Budgets | undefined
     readonly safetyFactor?: number | undefined
-    readonly estimate?: JobBudget.Estimator | undefined
+    readonly estimate?: TokenEstimate.Estimator | undefined
   } | undefined
   readonly plan?: {
     readonly maxRequestsPerPart?: number | undefined
@@ -256,7 +257,7 @@ export const resolve = <E, R>(
     endpoint: options.endpoint,
     limits: budget.limits,
     safetyFactor,
-    estimate: budget.estimate ?? ((request) => JobBudget.estimateTokens(request)),
+    estimate: budget.estimate ?? ((request) => TokenEstimate.estimateTokens(request)),
     maxRequestsPerPart,
     maxBytesPerPart,
     partFraction,

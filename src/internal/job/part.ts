@@ -28,6 +28,7 @@ import type * as JobPlan from "../../JobPlan.js"
 import * as JobReport from "../../JobReport.js"
 import type * as JobSink from "../../JobSink.js"
 import type * as OpenAiFiles from "../../OpenAiFiles.js"
+import type * as TokenEstimate from "../../TokenEstimate.js"
 import * as Cancel from "./cancel.js"
 import * as History from "./history.js"
 import * as IdSet from "./idSet.js"
@@ -99,7 +100,7 @@ export interface Env<E, R, X = never, RX = never> {
   readonly tracker: Tracker.Tracker
   readonly sink: JobSink.JobSink<E, R>
   readonly emit: (event: JobReport.JobEvent) => Effect.Effect<void>
-  readonly estimate: JobBudget.Estimator
+  readonly estimate: TokenEstimate.Estimator
   readonly uploads: Effect.Semaphore
   /**
    * Reading results is CPU work on the one JavaScript thread: several parts read at once go no faster, and hold more

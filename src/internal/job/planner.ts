@@ -12,6 +12,7 @@ import * as BatchError from "../../BatchError.js"
 import type * as BatchLine from "../../BatchLine.js"
 import * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
+import * as TokenEstimate from "../../TokenEstimate.js"
 import { decodeLines, parseJson } from "../jsonl.js"
 import { checkRequest, customIdOf, invalidRequest } from "../requestCheck.js"
 import * as Budgets from "./budgets.js"
@@ -100,7 +101,8 @@ export const plan = <E, R>(
     const maxBytes = options.maxBytes ?? defaultLimits.maxBytes
     const safetyFactor = options.safetyFactor ?? JobBudget.defaults.safetyFactor
     const partFraction = options.partFraction ?? JobBudget.defaults.partFraction
-    const estimate = options.estimate ?? ((request: BatchLine.BatchRequestInput) => JobBudget.estimateTokens(request))
+    const estimate = options.estimate ??
+      ((request: BatchLine.BatchRequestInput) => TokenEstimate.estimateTokens(request))
     const configIssue: readonly [string, string] | undefined = !(Number.isInteger(maxRequests) && maxRequests >= 1)
       ? ["maxRequests", "must be a whole number of at least 1"]
       : !(maxBytes >= 1)
@@ -441,7 +443,7 @@ export const lines = (
 export const requestsOfPart = (
   spool: Spool.Spool,
   part: Pick<JobPlan.Part, "file">,
-  estimate: JobBudget.Estimator
+  estimate: TokenEstimate.Estimator
 ): Stream.Stream<{ readonly customId: string; readonly tokens: number }, BatchError.LocalFileError> =>
   decodeLines((text: string) => {
     const request = Either.getOrUndefined(Either.flatMap(parseJson(text), checkRequest))
@@ -457,7 +459,7 @@ export const tally = (
   spool: Spool.Spool,
   part: Pick<JobPlan.Part, "file">,
   keep: (customId: string) => boolean,
-  estimate: JobBudget.Estimator
+  estimate: TokenEstimate.Estimator
 ): Effect.Effect<{ readonly requests: number; readonly tokens: number }, BatchError.LocalFileError> =>
   requestsOfPart(spool, part, estimate).pipe(
     Stream.runFold(
