@@ -17,7 +17,7 @@ export default [
       "node_modules/",
       "test/readme/.generated/",
       ".scratch/",
-      // the Effect 4 edition (a workspace, linted from here with the same rules)
+      // the Effect 4 edition (an npm project of its own, linted from here with the same rules)
       "effect4/dist/",
       "effect4/.scratch/"
     ]

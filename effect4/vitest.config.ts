@@ -5,7 +5,7 @@ const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta
 
 export default defineConfig({
   resolve: {
-    // Examples import the package by its public name; in this workspace that is the source itself.
+    // Examples import the package by its public name; here that is the source itself.
     alias: [
       { find: /^effect-openai-batch\/(.+)$/, replacement: src("$1.ts") },
       { find: /^effect-openai-batch$/, replacement: src("index.ts") }

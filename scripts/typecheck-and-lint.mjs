@@ -6,6 +6,7 @@ import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { notInstalled } from "../effect4/scripts/installed.mjs"
 
 const require = createRequire(import.meta.url)
 
@@ -33,9 +34,14 @@ const run = (label, file, args) =>
     })
   })
 
+// effect4/ is an npm project of its own (installed by the root's `prepare`): without its node_modules, its type check
+// would find the root's effect 3 and fail on every line, so it says what is missing instead.
+const effect4Missing = notInstalled()
 const results = await Promise.all([
   run("typecheck", bin("typescript", "tsc"), ["--noEmit", "-p", "tsconfig.json"]),
   run("lint", bin("eslint", "eslint"), ["."]),
-  run("typecheck effect4", bin("typescript", "tsc"), ["--noEmit", "-p", "effect4/tsconfig.json"])
+  effect4Missing === undefined
+    ? run("typecheck effect4", bin("typescript", "tsc"), ["--noEmit", "-p", "effect4/tsconfig.json"])
+    : (console.log(`${effect4Missing}\ntypecheck effect4: failed`), false)
 ])
 if (results.includes(false)) process.exitCode = 1

@@ -18,7 +18,7 @@ import * as Path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import ts from "typescript"
 
-/** The workspace folder (effect4/). */
+/** The Effect 4 edition's folder (effect4/). */
 export const root = fileURLToPath(new URL("..", import.meta.url))
 
 const srcDir = Path.join(root, "src")

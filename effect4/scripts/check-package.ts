@@ -1,5 +1,5 @@
 /**
- * `npm run check:package -w effect4`: builds the Effect 4 edition, packs it as `npm publish` would, and checks the
+ * `npm run check:package` (inside effect4/): builds the Effect 4 edition, packs it as `npm publish` would, and checks the
  * tarball:
  *
  * - its files: LICENSE, README.md, MIGRATION.md, package.json, the ES modules with their declarations, no test;

