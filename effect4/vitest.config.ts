@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Examples import the package by its public name; here that is the source itself.
     alias: [
+      { find: /^effect-openai-batch\/tokenizer$/, replacement: src("tokenizer/index.ts") },
       { find: /^effect-openai-batch\/(.+)$/, replacement: src("$1.ts") },
       { find: /^effect-openai-batch$/, replacement: src("index.ts") }
     ]

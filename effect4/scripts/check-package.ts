@@ -54,7 +54,9 @@ try {
     "dist/index.js",
     "dist/index.d.ts",
     "dist/Batch.js",
-    "dist/BatchLine.d.ts"
+    "dist/BatchLine.d.ts",
+    "dist/tokenizer/index.js",
+    "dist/tokenizer/index.d.ts"
   ]
   const missing = required.filter((file) => !files.has(file))
   const unwanted = [...files].filter((file) => /^(test|scripts|examples|node22)\//.test(file))
@@ -74,7 +76,7 @@ try {
   const modules = Fs.readdirSync(Path.join(root, "dist"))
     .filter((name) => name.endsWith(".d.ts") && name !== "index.d.ts")
     .map((name) => `./${name.replace(/\.d\.ts$/, "")}`)
-  run(bin("attw"), [file, "--profile", "esm-only", "--include-entrypoints", ...modules])
+  run(bin("attw"), [file, "--profile", "esm-only", "--include-entrypoints", ...modules, "./tokenizer"])
 } finally {
   Fs.rmSync(dir, { recursive: true, force: true })
 }

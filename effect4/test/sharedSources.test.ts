@@ -1,12 +1,22 @@
 /**
- * The Effect-free modules both editions use, written once: the Effect 3 edition's file (at the repository root) is
- * the source, effect4/ holds a verbatim copy (a package of its own would need its own build and release for a
- * few lines). This fails when a copy drifts; the fix is the `cp` it names.
+ * The files both editions use, written once: the Effect 3 edition's file (at the repository root) is the source,
+ * effect4/ holds a verbatim copy (a package of its own would need its own build and release for a few lines). This
+ * fails when a copy drifts; the fix is the `cp` it names.
+ *
+ * A file qualifies when it imports nothing from `effect` and its imports of this library's own modules (`Batch`,
+ * `JobReport`, ...) type-check against each edition's: they resolve to that edition's module, so the copy is checked
+ * by this edition's compiler and tests. The tests listed here run unchanged in both editions.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 
-const verbatim = ["src/internal/pathSegment.ts"]
+const verbatim = [
+  "src/internal/pathSegment.ts",
+  "src/internal/estimateText.ts",
+  "src/tokenizer/index.ts",
+  "test/job/estimate.samples.ts",
+  "test/job/estimate.test.ts"
+]
 
 const read = (base: string, path: string) => readFileSync(new URL(`${base}${path}`, import.meta.url), "utf8")
 
@@ -16,4 +26,10 @@ describe("shared sources", () => {
       assert.strictEqual(read("../", path), read("../../", path), `cp ${path} effect4/${path}`)
     })
   }
+
+  it("none of the copies imports effect", () => {
+    for (const path of verbatim) {
+      assert.notMatch(read("../", path), /from "effect(\/[^"]*)?"/, path)
+    }
+  })
 })

@@ -5,7 +5,8 @@
  *
  * - `import` and `require` both load `dist/` (ES modules only: `require` loads them as require(esm) does on Node
  *   >= 22.12), and get the same module instances, so a program that mixes them has one copy of the library;
- * - every public module loads by its subpath, `./internal/*` is not importable;
+ * - every public module loads by its subpath, `./tokenizer` with its optional peer (gpt-tokenizer), `./internal/*`
+ *   is not importable;
  * - the schemas are the consumer's Effect 4 schemas: its own `Schema.decodeUnknownSync` decodes with them.
  *
  * Fast on purpose: the build here is the JavaScript half of `scripts/build.ts` (a transpile with no type checker)
@@ -46,6 +47,9 @@ console.log(JSON.stringify({
   sameSubpathModule: BatchDirect.Batch === lib.Batch.Batch,
   isSchema: Schema.isSchema(lib.Batch.Batch),
   same: await same(),
+  // the exact estimator loads its optional peer (gpt-tokenizer) in the consumer's format
+  tokenized: tokenizer.estimator()(lib.BatchLine.embedding("e", { model: "text-embedding-3-small", input: "hello world" })),
+  estimated: lib.TokenEstimate.estimateTokens(lib.BatchLine.embedding("e", { model: "text-embedding-3-small", input: "hello world" })),
   blocked
 }))
 `
@@ -53,6 +57,7 @@ console.log(JSON.stringify({
 const esmConsumer = `import { Schema } from "effect"
 import * as lib from "effect-openai-batch"
 import * as BatchDirect from "effect-openai-batch/Batch"
+import * as tokenizer from "effect-openai-batch/tokenizer"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
@@ -69,6 +74,7 @@ const cjsConsumer = `"use strict"
 const { Schema } = require("effect")
 const lib = require("effect-openai-batch")
 const BatchDirect = require("effect-openai-batch/Batch")
+const tokenizer = require("effect-openai-batch/tokenizer")
 const { readFileSync } = require("node:fs")
 const fixtures = process.argv[2]
 const pkgJson = require("effect-openai-batch/package.json")
@@ -117,6 +123,8 @@ describe("the built package", () => {
     assert.strictEqual(facts["sameSubpathModule"], true)
     assert.strictEqual(facts["isSchema"], true)
     assert.strictEqual(facts["same"], true, "import and require must give the same module")
+    assert.strictEqual(facts["tokenized"], 2)
+    assert.isAtLeast(Number(facts["estimated"]), 2)
     assert.deepStrictEqual(facts["blocked"], ["ERR_PACKAGE_PATH_NOT_EXPORTED", "ERR_PACKAGE_PATH_NOT_EXPORTED"])
   }
 
