@@ -1,8 +1,8 @@
 /**
  * effect-openai-batch: the OpenAI Batch API for Effect 4.
  *
- * The Effect 4 edition, in progress: this release carries the wire model, the lines of batch files and the token
- * estimate; the rest of the library follows (see MIGRATION.md).
+ * The Effect 4 edition, in progress: this release carries the wire model, the lines of batch files, the token
+ * estimate and the enqueued budget's ledger; the rest of the library follows (see MIGRATION.md).
  *
  * @since 4.0.0
  */
@@ -20,6 +20,13 @@ export * as Batch from "./Batch.js"
  * @since 4.0.0
  */
 export * as BatchLine from "./BatchLine.js"
+
+/**
+ * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
+ *
+ * @since 4.0.0
+ */
+export * as JobBudget from "./JobBudget.js"
 
 /**
  * A request's tokens, estimated before it is sent (what the enqueued-token limit counts), conservatively.

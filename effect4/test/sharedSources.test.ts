@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs"
 const verbatim = [
   "src/internal/pathSegment.ts",
   "src/internal/estimateText.ts",
+  "src/internal/job/ledger.ts",
   "src/tokenizer/index.ts",
   "test/job/estimate.samples.ts",
   "test/job/estimate.test.ts"
