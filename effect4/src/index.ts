@@ -2,7 +2,8 @@
  * effect-openai-batch: the OpenAI Batch API for Effect 4.
  *
  * The Effect 4 edition, in progress: this release carries the wire model, the lines of batch files, the token
- * estimate and the enqueued budget's ledger; the rest of the library follows (see MIGRATION.md).
+ * estimate, the enqueued budget's ledger and the job report's model; the rest of the library follows (see
+ * MIGRATION.md).
  *
  * @since 4.0.0
  */
@@ -34,3 +35,10 @@ export * as JobBudget from "./JobBudget.js"
  * @since 4.0.0
  */
 export * as TokenEstimate from "./TokenEstimate.js"
+
+/**
+ * What a job tells: events and summaries.
+ *
+ * @since 4.0.0
+ */
+export * as JobReport from "./JobReport.js"

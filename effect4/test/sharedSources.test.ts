@@ -14,9 +14,12 @@ const verbatim = [
   "src/internal/pathSegment.ts",
   "src/internal/estimateText.ts",
   "src/internal/job/ledger.ts",
+  "src/internal/job/machine.ts",
+  "src/internal/job/summary.ts",
   "src/tokenizer/index.ts",
   "test/job/estimate.samples.ts",
-  "test/job/estimate.test.ts"
+  "test/job/estimate.test.ts",
+  "test/job/machine.test.ts"
 ]
 
 const read = (base: string, path: string) => readFileSync(new URL(`${base}${path}`, import.meta.url), "utf8")
