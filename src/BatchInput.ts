@@ -16,7 +16,7 @@ import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
-import { checkRequest, invalidRequest } from "./internal/requestCheck.js"
+import { checkLine } from "./internal/requestCheck.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -83,21 +83,10 @@ const checker = (options: EncodeOptions) => {
   /** Checks one request and returns its line (with the newline), or the violation. */
   const line = (request: unknown): Either.Either<string, BatchError.InputError> => {
     const number = summary.lines + 1
-    const decoded = checkRequest(request)
-    if (Either.isLeft(decoded)) return Either.left(invalidRequest(number, request, decoded.left))
-    const valid = decoded.right
-    if (valid.url !== options.endpoint) {
-      return Either.left(
-        new BatchError.EndpointMismatchError({
-          line: number,
-          customId: valid.custom_id,
-          url: valid.url,
-          endpoint: options.endpoint,
-          message:
-            `request ${number} (${valid.custom_id}) is for ${valid.url}, but the batch's endpoint is ${options.endpoint}`
-        })
-      )
-    }
+    const checked = checkLine(request, number, options.endpoint, "batch")
+    if (Either.isLeft(checked)) return Either.left(checked.left)
+    const { bytes, text } = checked.right
+    const valid = checked.right.request
     const first = seen.get(valid.custom_id)
     if (first !== undefined) {
       return Either.left(
@@ -118,22 +107,6 @@ const checker = (options: EncodeOptions) => {
         })
       )
     }
-    let text: string
-    try {
-      // The caller's object, not the decoded copy: every field it holds is sent as it is.
-      text = `${JSON.stringify(request)}\n`
-    } catch (error) {
-      return Either.left(
-        invalidRequest(
-          number,
-          request,
-          `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`
-        )
-      )
-    }
-    // UTF-8 length without encoding twice: ASCII is one byte per code unit, the rest is measured.
-    // eslint-disable-next-line no-control-regex
-    const bytes = /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length
     if (summary.bytes + bytes > maxBytes) {
       return Either.left(
         new BatchError.InputTooLargeError({

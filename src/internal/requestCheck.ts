@@ -140,3 +140,56 @@ export const invalidRequest = (line: number, request: unknown, issue: string): B
     ...(customId === undefined ? {} : { customId })
   })
 }
+
+const encoder = new TextEncoder()
+
+/** UTF-8 length without encoding: ASCII is one byte per code unit; the rest is measured. @internal */
+export const utf8Length = (text: string): number =>
+  // eslint-disable-next-line no-control-regex
+  /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length
+
+/** One input line, checked: the request, its JSONL line (with the newline) and the line's bytes. @internal */
+export interface CheckedLine {
+  readonly request: BatchLine.BatchRequestInput
+  readonly text: string
+  readonly bytes: number
+}
+
+/**
+ * The check every input line goes through, in a batch's input file (`BatchInput`) and in a job's parts (the
+ * planner): a valid request line, for `endpoint`, that can be written as JSON. The caller's object is written, not
+ * a decoded copy: every field it holds is sent as it is.
+ *
+ * @internal
+ */
+export const checkLine = (
+  raw: unknown,
+  line: number,
+  endpoint: string,
+  scope: "batch" | "job"
+): Either.Either<CheckedLine, BatchError.InvalidRequestError | BatchError.EndpointMismatchError> => {
+  const checked = checkRequest(raw)
+  if (Either.isLeft(checked)) return Either.left(invalidRequest(line, raw, checked.left))
+  const request = checked.right
+  if (request.url !== endpoint) {
+    return Either.left(
+      new BatchError.EndpointMismatchError({
+        line,
+        customId: request.custom_id,
+        url: request.url,
+        endpoint,
+        message:
+          `request ${line} (${request.custom_id}) is for ${request.url}, but the ${scope}'s endpoint is ${endpoint}`
+      })
+    )
+  }
+  let text: string
+  try {
+    text = `${JSON.stringify(raw)}\n`
+  } catch (error) {
+    return Either.left(
+      invalidRequest(line, raw, `cannot be written as JSON (${error instanceof Error ? error.name : "unwritable"})`)
+    )
+  }
+  return Either.right({ request, text, bytes: utf8Length(text) })
+}

@@ -19,8 +19,9 @@ import * as DurableJob from "../../src/durable/DurableJob.js"
 import * as PostgresEngine from "../../src/durable/PostgresEngine.js"
 import * as SqliteEngine from "../../src/durable/SqliteEngine.js"
 import * as Server from "../../src/testing/server.js"
+import { scaled } from "../support/patience.js"
 import { checkJob, decodeSummary, writeInput } from "./support/checks.js"
-import { awaitLine, bundle, ended, runChild, spawnChild } from "./support/children.js"
+import { awaitLine, bundle, ended, runChild, spawnChild, watching } from "./support/children.js"
 import type { ChildConfig, KillAt } from "./support/jobChild.js"
 import * as Postgres from "./support/postgres.js"
 
@@ -28,23 +29,42 @@ const requests = 30
 const perPart = 10
 const parts = requests / perPart
 
+/**
+ * The waits on children follow their progress, not the clock: a wait fails once the children it watches printed no
+ * step (a line per job event, `UP`, ...) for `idle` ms, stretched by the machine's load (test/support/patience.ts).
+ * Their longest pauses: a start (up to `UP`) and, in the cluster, the take-over (the lease of 3 s, more under load).
+ */
+const idle = 20_000
+
+/**
+ * Each case's own cap, far above what it takes on a loaded machine (5 to 15 s on a quiet one): only for children
+ * that keep printing and never finish; anything stuck fails at its wait first, with the children's output.
+ */
+const timeout = 300_000
+
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "eob-crash-"))),
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
 /**
- * Lowered engine timings (defaults in brackets): a dead runner is noticed after `shardLockExpiration` [35 s]. A
- * live runner that misses its heartbeat under load is safe: its shards stay locked (advisory locks) until it lets
- * them go.
+ * Lowered engine timings (defaults in brackets), stretched by the machine's load when a case starts
+ * (test/support/patience.ts): a dead runner is noticed after `shardLockExpiration` [35 s]. A live runner that misses
+ * its heartbeat under load is safe: its shards stay locked (advisory locks) until it lets them go.
+ * `shardLockRefreshInterval` is also the engine's time-out on each call to its lock storage: at a fixed 500 ms a
+ * loaded machine's PostgreSQL missed it over and over, each time the runner gave up its shards ("Shard lock storage
+ * is unhealthy"), and at load 17-25 the job did not start in 5 minutes.
  */
-const timings = {
-  shardLockRefreshInterval: "500 millis", // [10 s]
-  shardLockExpiration: "3 seconds", // [35 s]
-  refreshAssignmentsInterval: "500 millis", // [3 s]
-  entityMessagePollInterval: "500 millis", // [10 s]
-  runnerHealthCheckInterval: "5 seconds" // [1 min]
-} as const
+const timings = () => {
+  const millis = (quiet: number) => `${scaled(quiet)} millis` as const
+  return {
+    shardLockRefreshInterval: millis(500), // [10 s]
+    shardLockExpiration: millis(3_000), // [35 s]
+    refreshAssignmentsInterval: millis(500), // [3 s]
+    entityMessagePollInterval: millis(500), // [10 s]
+    runnerHealthCheckInterval: millis(5_000) // [1 min]
+  }
+}
 
 const crashThenFinish = (mode: "job" | "durable", killAt: KillAt) =>
   Effect.gen(function*() {
@@ -63,14 +83,15 @@ const crashThenFinish = (mode: "job" | "durable", killAt: KillAt) =>
       db: path.join(dir, "engine.sqlite"),
       maxRequestsPerPart: perPart
     }
-    const first = yield* runChild({ ...config, killAt }, 30_000)
+    const first = yield* runChild({ ...config, killAt }, idle)
     assert.strictEqual(first.signal, "SIGKILL", `the first process was not killed:\n${first.lines.join("\n")}`)
     assert.include(first.lines, `KILL ${killAt}`)
     assert.notInclude(first.lines.join("\n"), "SUMMARY")
 
     // HOST and PORT, as many platforms set them, must not change the runner's address: with another address the
-    // dead process's shard locks would hold the job back until they expire (35 s), past the resume's 20 s.
-    const second = yield* runChild({ ...config, mode: mode === "job" ? "job" : "durable-resume" }, 30_000, {
+    // dead process's shard locks would hold the job back until they expire, which the resuming process sets to 10
+    // minutes: it would fail for want of an event long before.
+    const second = yield* runChild({ ...config, mode: mode === "job" ? "job" : "durable-resume" }, idle, {
       HOST: "example.internal",
       PORT: "1234"
     })
@@ -94,7 +115,7 @@ const crashThenFinish = (mode: "job" | "durable", killAt: KillAt) =>
 
 describe("crash and finish: real processes killed with SIGKILL, a fresh process finishes the job", () => {
   // Built before the cases start, so that their timeouts do not count it.
-  beforeAll(() => Effect.runPromise(bundle), 60_000)
+  beforeAll(() => Effect.runPromise(bundle), timeout)
 
   // First: most of its time is waiting (PostgreSQL, the lease), which the other cases fill.
   it.scopedLive(
@@ -107,6 +128,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
         const input = path.join(dir, "input.jsonl")
         writeInput(input, requests)
         const jobId = "cluster-takeover"
+        const shardingConfig = timings()
         const runner = (port: number): ChildConfig => ({
           mode: "pg-runner",
           baseUrl: server.baseUrl,
@@ -118,34 +140,39 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
           killAt: "created",
           // Only the first runner to create a batch dies; the one that replays the create later lives.
           killOnce: path.join(dir, "killed"),
-          pg: { url: pg.url, port, shardingConfig: timings }
+          pg: { url: pg.url, port, shardingConfig }
         })
         const a = yield* spawnChild(runner(yield* Postgres.freePort))
         const b = yield* spawnChild(runner(yield* Postgres.freePort))
-        yield* awaitLine(a, (l) => l === "UP", 20_000)
-        yield* awaitLine(b, (l) => l === "UP", 20_000)
+        yield* awaitLine(a, (l) => l === "UP", idle)
+        yield* awaitLine(b, (l) => l === "UP", idle)
         // Let each runner see the other in the runners' table, so the shards are split before the job lands.
         yield* Effect.sleep("1 second")
 
-        const client = PostgresEngine.layerClient({ url: Redacted.make(pg.url), shardingConfig: timings })
-        const summary = yield* Effect.gen(function*() {
-          yield* DurableJob.start({
-            jobId,
-            input,
-            endpoint: "/v1/embeddings",
-            plan: { maxRequestsPerPart: perPart, workDir: path.join(dir, "work") }
+        const client = PostgresEngine.layerClient({ url: Redacted.make(pg.url), shardingConfig })
+        const summary = yield* watching(
+          [a, b],
+          idle,
+          "the job did not finish",
+          Effect.gen(function*() {
+            yield* DurableJob.start({
+              jobId,
+              input,
+              endpoint: "/v1/embeddings",
+              plan: { maxRequestsPerPart: perPart, workDir: path.join(dir, "work") }
+            })
+            for (;;) {
+              const result = yield* DurableJob.result(jobId)
+              if (result !== undefined && result._tag === "Complete") return yield* result.exit
+              yield* Effect.sleep("200 millis")
+            }
           })
-          for (;;) {
-            const result = yield* DurableJob.result(jobId)
-            if (result !== undefined && result._tag === "Complete") return yield* result.exit
-            yield* Effect.sleep("200 millis")
-          }
-        }).pipe(Effect.timeout("40 seconds"), Effect.provide(client))
+        ).pipe(Effect.provide(client))
 
         const [killed, survivor] = fs.readFileSync(path.join(dir, "killed"), "utf8").trim() === String(a.pid)
           ? [a, b]
           : [b, a]
-        const gone = yield* ended(killed, 5_000)
+        const gone = yield* ended(killed, idle)
         assert.strictEqual(gone.signal, "SIGKILL")
         assert.include(gone.lines, "KILL created")
         assert.isTrue(gone.lines.some((l) => l.startsWith("EVENT PartCreated")), "the killed runner owned the job")
@@ -161,7 +188,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
           summary
         })
       }),
-    { timeout: 90_000, concurrent: true }
+    { timeout, concurrent: true }
   )
 
   const inProcess: ReadonlyArray<readonly [KillAt, string]> = [
@@ -174,7 +201,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
     it.live(
       `Job.run killed ${when}: a re-run resumes from the API alone, no batch twice, every result once`,
       () => crashThenFinish("job", killAt),
-      { timeout: 90_000, concurrent: true }
+      { timeout, concurrent: true }
     )
   }
 
@@ -189,7 +216,7 @@ describe("crash and finish: real processes killed with SIGKILL, a fresh process 
     it.live(
       `DurableJob on SQLite killed ${when}: the engine resumes it on start, no batch twice, every result once`,
       () => crashThenFinish("durable", killAt),
-      { timeout: 90_000, concurrent: true }
+      { timeout, concurrent: true }
     )
   }
 })

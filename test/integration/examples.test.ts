@@ -6,13 +6,22 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { execFile } from "node:child_process"
+import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { whileProgressing } from "../support/patience.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
+
+/**
+ * An example fails when it printed nothing for 30 s (stretched by the machine's load, test/support/patience.ts);
+ * each prints as it goes. `cap` only bounds a run that keeps printing and never ends, and the build before them: a
+ * few seconds each on a quiet machine, half a minute at load 16 on 2 cores.
+ */
+const idleMillis = 30_000
+const cap = 300_000
 const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url))
 const bundled = mkdtempSync(join(tmpdir(), "effect-openai-batch-examples-"))
 
@@ -52,7 +61,7 @@ beforeAll(async () => {
   })
   writeFileSync(join(bundled, "package.json"), JSON.stringify({ type: "module" }))
   symlinkSync(join(root, "node_modules"), join(bundled, "node_modules"), "dir")
-}, 60_000)
+}, cap)
 
 afterAll(() => {
   // The symlink first: the repository's node_modules must never be walked by the recursive delete.
@@ -60,20 +69,36 @@ afterAll(() => {
   rmSync(bundled, { recursive: true, force: true })
 })
 
-const runExample = (name: string) =>
-  Effect.async<{ code: number; out: string }>((resume) => {
+const runExample = (name: string) => {
+  let out = ""
+  const run = Effect.async<{ code: number; out: string }>((resume) => {
     const [command, args] = name === "demo"
       ? [tsx, ["examples/demo.ts"]]
       : [process.execPath, [join(bundled, `${name}.js`)]]
-    const child = execFile(
-      command,
-      args,
-      { cwd: root, timeout: 90_000, env: { ...process.env, OPENAI_API_KEY: "" } },
-      (error, stdout, stderr) =>
-        resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), out: stdout + stderr }))
+    const child = spawn(command, args, {
+      cwd: root,
+      env: { ...process.env, OPENAI_API_KEY: "" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    const collect = (chunk: Buffer) => {
+      out += chunk.toString("utf8")
+    }
+    child.stdout.on("data", collect)
+    child.stderr.on("data", collect)
+    child.on(
+      "close",
+      (code, signal) =>
+        resume(Effect.succeed({ code: code ?? 1, out: signal === null ? out : `${out}\n(ended by ${signal})` }))
     )
+    // SIGTERM: tsx passes it on to the process it runs.
     return Effect.sync(() => child.kill())
   })
+  return whileProgressing(run, {
+    progress: () => out.length,
+    idleMillis,
+    what: (limit) => `${name} printed nothing for ${limit} ms; its output:\n${out}`
+  })
+}
 
 const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = [
   ["demo", [
@@ -114,6 +139,6 @@ describe.concurrent("examples run on the embedded simulator", () => {
           if (typeof pattern === "string") assert.include(out, pattern)
           else assert.match(out, pattern)
         }
-      }), 100_000)
+      }), cap)
   }
 })

@@ -46,6 +46,10 @@ describe("simulator over real HTTP", () => {
         assert.isAbove(server.port, 0)
         assert.strictEqual(server.baseUrl, `http://127.0.0.1:${server.port}/v1`)
         const file = yield* server.simulator.putFile({ content: lines(5) })
+        // The first batch lives the default 0.36 s; the second, cancelled a few requests later, stays in progress
+        // for 20 simulated hours (72 s): a loaded machine can take longer than 0.36 s for those requests.
+        yield* server.simulator.scriptNext({})
+        yield* server.simulator.scriptNext({ inProgress: "20 hours" })
         yield* Effect.gen(function*() {
           const created = yield* BatchApi.createBatch({
             input_file_id: file.id,
@@ -79,10 +83,11 @@ describe("simulator over real HTTP", () => {
 
   it.scopedLive("enqueued limits pass through the server: the second batch fails with token_limit_exceeded", () =>
     Effect.gen(function*() {
+      // In progress for 20 simulated hours (72 s): still enqueued when checked, however loaded the machine.
       const server = yield* Server.make({
         speed,
         enqueuedTokenLimit: { "text-embedding-3-small": 15 },
-        script: { inProgress: "1 hour" }
+        script: { inProgress: "20 hours" }
       })
       const file = yield* server.simulator.putFile({ content: lines(5) }) // 5 lines of 2 tokens each
       yield* Effect.gen(function*() {
@@ -139,6 +144,9 @@ describe("simulator over real HTTP", () => {
   it.scopedLive("the official openai SDK (maxRetries 0) works against it", () =>
     Effect.gen(function*() {
       const server = yield* Server.make({ speed })
+      // The batch to cancel (the second) stays in progress for 20 simulated hours, as in the first test.
+      yield* server.simulator.scriptNext({})
+      yield* server.simulator.scriptNext({ inProgress: "20 hours" })
       const result = yield* Effect.promise(async () => {
         const openai = new OpenAI({ apiKey: BatchApiSimulator.testApiKey, baseURL: server.baseUrl, maxRetries: 0 })
         const file = await openai.files.create({

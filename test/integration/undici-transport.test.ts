@@ -17,6 +17,7 @@ import { Readable } from "node:stream"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import * as UndiciHttpClient from "../../src/UndiciHttpClient.js"
+import { scaled } from "../support/patience.js"
 import { eventually, loopback, readBody } from "./support/loopback.js"
 import { freePort } from "./support/server.js"
 
@@ -173,7 +174,7 @@ for (const variant of variants) {
           const client = yield* clientWith(variant, { connections: 1 })
           const timedOut = yield* Effect.either(Effect.timeout(client.get(`${server.origin}/hang`), "50 millis"))
           assert.isTrue(timedOut._tag === "Left" && Cause.isTimeoutException(timedOut.left))
-          const response = yield* client.get(`${server.origin}/ok`).pipe(Effect.timeout("2 seconds"))
+          const response = yield* client.get(`${server.origin}/ok`).pipe(Effect.timeout(scaled(2_000)))
           assert.strictEqual(yield* response.text, "ok")
           // The hung request's socket was closed and a new one opened.
           assert.strictEqual(server.accepted(), 2)
@@ -198,7 +199,7 @@ for (const variant of variants) {
             Array.from({ length: 5 }),
             () => Effect.flatMap(client.get(`${server.origin}/ok`), (response) => response.text),
             { concurrency: 5 }
-          ).pipe(Effect.timeout("2 seconds"))
+          ).pipe(Effect.timeout(scaled(2_000)))
           assert.deepStrictEqual(after, ["ok", "ok", "ok", "ok", "ok"])
         }))
 
@@ -207,7 +208,7 @@ for (const variant of variants) {
           const server = yield* loopback(routes)
           const client = yield* clientWith(variant, { connections: 1 })
           yield* Effect.asVoid(client.get(`${server.origin}/ok`))
-          const reused = yield* client.get(`${server.origin}/ok`).pipe(Effect.timeout("2 seconds"))
+          const reused = yield* client.get(`${server.origin}/ok`).pipe(Effect.timeout(scaled(2_000)))
           assert.strictEqual(yield* reused.text, "ok")
           assert.strictEqual(server.accepted(), 1)
 
@@ -237,7 +238,7 @@ for (const variant of variants) {
           const result = yield* Effect.either(Effect.timeout(upload, "50 millis"))
           assert.strictEqual(result._tag, "Left")
           assert.isTrue(yield* eventually(() => Effect.runSync(Ref.get(stopped))))
-          const response = yield* client.get(`${server.origin}/ok`).pipe(Effect.timeout("2 seconds"))
+          const response = yield* client.get(`${server.origin}/ok`).pipe(Effect.timeout(scaled(2_000)))
           assert.strictEqual(yield* response.text, "ok")
         }))
 

@@ -58,7 +58,8 @@ describe("Job.run", () => {
         assert.isTrue(budgets.some((u) => u.waiting > 0), "parts queued for room")
         assert.strictEqual(log.filter((e) => e._tag === "PartCreated").length, 20)
       }),
-    { timeout: 60_000 }
+    // 13 s on a quiet 2-core machine, 47 s at load 16: a cap, not an expectation.
+    { timeout: 300_000 }
   )
 
   it.effect("a batch failed on the enqueued token limit is re-sent once room frees up", () =>

@@ -220,7 +220,7 @@ export const run = <E, R, X = never, RX = never>(
         const ids = IdSet.make(Math.min(part.requests, 65_536))
         for (const [i, batch] of batches.entries()) {
           yield* env.downloads.withPermits(1)(
-            Stream.runForEach(results(batch, false, i), (result) => Effect.sync(() => ids.add(result.custom_id, 0)))
+            Stream.runForEach(results(batch, false, i), (result) => Effect.sync(() => ids.add(result.custom_id)))
           )
         }
         return ids
@@ -249,7 +249,7 @@ export const run = <E, R, X = never, RX = never>(
           yield* env.ensureFiles
           // A follow-up holds the requests without a result: the part's file, less the ones its batches answered.
           const ids = decision.kind === "full" ? undefined : yield* covered(state.delivered)
-          const keep = ids === undefined ? undefined : (customId: string) => ids.get(customId) === undefined
+          const keep = ids === undefined ? undefined : (customId: string) => !ids.has(customId)
           const tally = keep === undefined
             ? { requests: part.requests, tokens: part.tokens }
             : yield* Planner.tally(env.spool, part, keep, env.estimate)

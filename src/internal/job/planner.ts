@@ -14,7 +14,7 @@ import * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
 import * as TokenEstimate from "../../TokenEstimate.js"
 import { decodeLines, parseJson } from "../jsonl.js"
-import { checkRequest, customIdOf, invalidRequest } from "../requestCheck.js"
+import { checkLine, checkRequest, customIdOf } from "../requestCheck.js"
 import * as Budgets from "./budgets.js"
 import * as IdSet from "./idSet.js"
 import type * as Spool from "./spool.js"
@@ -81,10 +81,6 @@ interface OpenPart {
   /** Whether its file was started (the first write truncates: planning again into the same directory is safe). */
   started: boolean
 }
-
-const utf8Length = (text: string) =>
-  // eslint-disable-next-line no-control-regex
-  /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length
 
 /**
  * Splits `requests` (as read from the job's input: unknown values, checked here) into parts written to `spool`.
@@ -157,6 +153,8 @@ export const plan = <E, R>(
     // Per model: the requests and estimated tokens read so far (their mean sizes the next part, see `pack`).
     const seen = new Map<string, { requests: number; tokens: number }>()
     const ids = IdSet.make(4096)
+    /** Each spool file's input lines (its part's runs), to tell where a duplicate's first occurrence was. */
+    const linesOf = new Map<string, ReadonlyArray<readonly [number, number]>>()
     const open = new Map<string, OpenPart>()
     let lineNumber = 0
     let parts = 0
@@ -200,19 +198,20 @@ export const plan = <E, R>(
         } satisfies JobPlan.Part
       )
 
-    /** Whether `customId` really is in a file written so far (a hash hit is confirmed against the files). */
+    /**
+     * The input line of `customId` in a file written so far, or `undefined`: a hash hit is confirmed against the
+     * files, and the line found there is where the id was first (a file's lines are its part's, in input order).
+     */
     const written = (customId: string) =>
       Effect.gen(function*() {
         for (const part of open.values()) yield* flush(part)
         for (let n = 1; n <= spooled; n++) {
-          const found = yield* spool.readText(spool.fileName(n)).pipe(
-            Effect.map((text) =>
-              text.split("\n").some((line) => line.length > 0 && customIdOf(JSON.parse(line)) === customId)
-            )
-          )
-          if (found) return true
+          const file = spool.fileName(n)
+          const lines = (yield* spool.readText(file)).split("\n").filter((line) => line.length > 0)
+          const at = lines.findIndex((line) => customIdOf(JSON.parse(line)) === customId)
+          if (at >= 0) return inputLine({ lines: linesOf.get(file) ?? [] }, at + 1)
         }
-        return false
+        return undefined
       })
 
     /**
@@ -221,38 +220,12 @@ export const plan = <E, R>(
      * steps per request) halved it.
      */
     const check = (raw: unknown, line: number): Either.Either<Checked, BatchError.PlanError> => {
-      const checked = checkRequest(raw)
-      if (Either.isLeft(checked)) return Either.left(invalidRequest(line, raw, checked.left))
-      const request = checked.right
-      if (request.url !== options.endpoint) {
-        return Either.left(
-          new BatchError.EndpointMismatchError({
-            line,
-            customId: request.custom_id,
-            url: request.url,
-            endpoint: options.endpoint,
-            message:
-              `request ${line} (${request.custom_id}) is for ${request.url}, but the job's endpoint is ${options.endpoint}`
-          })
-        )
-      }
+      const checked = checkLine(raw, line, options.endpoint, "job")
+      if (Either.isLeft(checked)) return Either.left(checked.left)
+      const { bytes, request, text } = checked.right
       const model = typeof request.body["model"] === "string" ? request.body["model"] : ""
       const cap = capsOf(model)
       if (Either.isLeft(cap)) return Either.left(cap.left)
-      let text: string
-      try {
-        // The caller's object: every field it holds is sent as it is.
-        text = `${JSON.stringify(raw)}\n`
-      } catch (error) {
-        return Either.left(
-          invalidRequest(
-            line,
-            raw,
-            `cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`
-          )
-        )
-      }
-      const bytes = utf8Length(text)
       const tokens = estimate(request)
       const tooLarge = (limit: "bytes" | "tokens", value: number, max: number) =>
         Either.left(
@@ -342,6 +315,7 @@ export const plan = <E, R>(
           started: false
         }
         open.set(model, part)
+        linesOf.set(part.file, part.lines)
       }
       const run = part.lines[part.lines.length - 1]
       if (run !== undefined && run[0] + run[1] === line) run[1]++
@@ -378,8 +352,8 @@ export const plan = <E, R>(
             out.push(Either.left(checked.left))
             break
           }
-          const firstSeen = ids.add(checked.right.customId, line)
-          if (firstSeen !== undefined && (yield* written(checked.right.customId))) {
+          const firstSeen = ids.add(checked.right.customId) ? yield* written(checked.right.customId) : undefined
+          if (firstSeen !== undefined) {
             out.push(Either.left(
               new BatchError.DuplicateCustomIdError({
                 line,

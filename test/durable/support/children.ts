@@ -12,18 +12,23 @@ import type { Scope } from "effect"
 import { Effect } from "effect"
 import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { whileProgressing } from "../../support/patience.js"
 import type { ChildConfig } from "./jobChild.js"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 
 let bundled: Promise<string> | undefined
 
-/** Where the bundle is kept between test files and runs, with the inputs it was built from. */
-const cacheDir = path.join(os.tmpdir(), "eob-job-child")
+/**
+ * Where the bundle is kept between test files and runs, with the inputs it was built from: one place per checkout
+ * (two checkouts on one machine, or two worktrees, each test their own code).
+ */
+const cacheDir = path.join(os.tmpdir(), `eob-job-child-${createHash("sha256").update(root).digest("hex").slice(0, 12)}`)
 const cached = path.join(cacheDir, "jobChild.cjs")
 const inputsFile = path.join(cacheDir, "inputs.json")
 
@@ -143,37 +148,60 @@ export const spawnChild = (
         })
     ))
 
-/** Waits for a child to end (at most `timeoutMs`); the lines it wrote come with the result. */
-export const ended = (child: Child, timeoutMs: number) =>
-  Effect.promise(() => child.exit).pipe(
-    Effect.timeoutFail({
-      duration: timeoutMs,
-      onTimeout: () =>
-        new Error(`child ${child.pid} still running after ${timeoutMs} ms; its output:\n${child.lines.join("\n")}`)
-    }),
+/**
+ * A line of jobChild.ts's own output (`UP`, `EVENT ...`, `KILL ...`, `SUMMARY ...`, `FAILED ...`): the job moving.
+ * The engine's log lines are not: a runner can log its storage's time-outs for ever without moving the job.
+ */
+const isStep = (line: string) => /^(UP$|EVENT |KILL |SUMMARY |FAILED )/.test(line)
+
+/**
+ * The children's steps as a sign of life: a wait on them fails once none of them printed a step (`isStep`) for
+ * `idleMillis` (stretched by the machine's load, see test/support/patience.ts), however long the whole takes.
+ */
+export const watching = <A, E, R>(
+  children: ReadonlyArray<Child>,
+  idleMillis: number,
+  waitingFor: string,
+  effect: Effect.Effect<A, E, R>
+) =>
+  whileProgressing(effect, {
+    progress: () => children.reduce((sum, child) => sum + child.lines.filter(isStep).length, 0),
+    idleMillis,
+    what: (limit) =>
+      `${waitingFor}: no step for ${limit} ms from ${children.map((child) => child.pid).join(", ")}; their output:\n${
+        children.map((child) => `[${child.pid}]\n${child.lines.join("\n")}`).join("\n")
+      }`
+  })
+
+/** Waits for a child to end, as long as it prints a step at least every `idleMillis`; its lines come with the result. */
+export const ended = (child: Child, idleMillis: number) =>
+  watching([child], idleMillis, `child ${child.pid} still running`, Effect.promise(() => child.exit)).pipe(
     Effect.map((exit) => ({ ...exit, lines: child.lines }))
   )
 
-/** Runs a child to its end. */
-export const runChild = (config: ChildConfig, timeoutMs: number, env: Record<string, string> = {}) =>
-  Effect.scoped(Effect.flatMap(spawnChild(config, env), (child) => ended(child, timeoutMs)))
+/** Runs a child to its end (see `ended`). */
+export const runChild = (config: ChildConfig, idleMillis: number, env: Record<string, string> = {}) =>
+  Effect.scoped(Effect.flatMap(spawnChild(config, env), (child) => ended(child, idleMillis)))
 
-/** Waits until a line matching `match` shows up in a child's output. */
-export const awaitLine = (child: Child, match: (line: string) => boolean, timeoutMs: number) =>
-  Effect.gen(function*() {
-    const end = Date.now() + timeoutMs
-    for (;;) {
-      const found = child.lines.find(match)
-      if (found !== undefined) return found
-      if (child.exited() || Date.now() > end) {
-        const why = child.exited() ? "before it ended" : `within ${timeoutMs} ms`
-        return yield* Effect.fail(
-          new Error(`no such line from child ${child.pid} ${why}; its output:\n${child.lines.join("\n")}`)
-        )
+/** Waits until a line matching `match` shows up in a child's output (see `watching` for `idleMillis`). */
+export const awaitLine = (child: Child, match: (line: string) => boolean, idleMillis: number) =>
+  watching(
+    [child],
+    idleMillis,
+    `no such line from child ${child.pid}`,
+    Effect.gen(function*() {
+      for (;;) {
+        const found = child.lines.find(match)
+        if (found !== undefined) return found
+        if (child.exited()) {
+          return yield* Effect.fail(
+            new Error(`no such line from child ${child.pid} before it ended; its output:\n${child.lines.join("\n")}`)
+          )
+        }
+        yield* Effect.sleep("20 millis")
       }
-      yield* Effect.sleep("20 millis")
-    }
-  })
+    })
+  )
 
 /** The summary a child printed (`SUMMARY <json>`). */
 export const summaryOf = (lines: ReadonlyArray<string>): unknown => {

@@ -10,7 +10,9 @@
  * - `job`: `Job.run` of the input file (in-process; a re-run resumes from the API alone).
  * - `durable`: `DurableJob.run` on `SqliteEngine.layer(db)`.
  * - `durable-resume`: `SqliteEngine.layer(db)` without calling anything: waits for the engine to finish the job by
- *   itself (its `JobDone` event), then asks `DurableJob.run` for the stored summary.
+ *   itself (its `JobDone` event; it fails once 15 s, stretched by the machine's load, pass without an event), then
+ *   asks `DurableJob.run` for the stored summary. Its shard locks expire after 10 minutes, not 35 s: a stale lock
+ *   of the dead process is never simply waited out.
  * - `pg-runner`: a runner of `PostgresEngine.layer`, up until killed.
  *
  * Prints `UP` once the engine is built, `EVENT <tag> <part> <attempt>` per event, `KILL <point>` just before it dies,
@@ -34,6 +36,7 @@ import type * as JobReport from "../../../src/JobReport.js"
 import * as JobSink from "../../../src/JobSink.js"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
 import { testApiKey } from "../../../src/testing/BatchApiSimulator.js"
+import { whileProgressing } from "../../support/patience.js"
 
 /** Where a process kills itself. `results:N`: in the sink, after N results in all. */
 export type KillAt = "uploaded" | "create-http" | "created" | "progress" | `results:${number}`
@@ -116,8 +119,12 @@ const sink = (() => {
   )
 })()
 
+/** Events told so far: the resuming process's sign of life. */
+let events = 0
+
 const event = (done?: Deferred.Deferred<void>) => (e: JobReport.JobEvent) =>
   Effect.gen(function*() {
+    events++
     const part = "part" in e ? e.part : "-"
     const attempt = "attempt" in e ? e.attempt : "-"
     out(`EVENT ${e._tag} ${part} ${attempt}`)
@@ -168,15 +175,23 @@ const program: Effect.Effect<void, unknown> = Effect.gen(function*() {
       const done = yield* Deferred.make<void>()
       return yield* Effect.gen(function*() {
         out("UP")
-        // Nobody asks for the job: the engine must resume it from its file on its own.
-        yield* Deferred.await(done).pipe(
-          Effect.timeoutFail({
-            duration: Duration.seconds(20),
-            onTimeout: () => new Error("the engine did not resume the job by itself")
-          })
-        )
+        // Nobody asks for the job: the engine must resume it from its file on its own, and keep at it.
+        yield* whileProgressing(Deferred.await(done), {
+          progress: () => events,
+          // Less than the parent's 20 s: this more telling message comes first.
+          idleMillis: 15_000,
+          what: (limit) => `the engine did not resume the job by itself: no event for ${limit} ms`
+        })
         return yield* printSummary(yield* DurableJob.run(payload))
-      }).pipe(Effect.provide(durable(SqliteEngine.layer({ filename: config.db ?? "" }), done)))
+      }).pipe(Effect.provide(durable(
+        SqliteEngine.layer({
+          filename: config.db ?? "",
+          // The dead process's shard locks outlive any wait of the test: the job resumes at once only if this
+          // process takes them as their owner (the same runner address, whatever HOST and PORT say).
+          shardingConfig: { shardLockExpiration: Duration.minutes(10) }
+        }),
+        done
+      )))
     }
     case "pg-runner": {
       const pg = config.pg

@@ -54,13 +54,5 @@ export const loopback = (handler: LoopbackHandler) =>
       })
   ).pipe(Effect.map(({ info }) => info))
 
-/** Polls `condition` every few milliseconds (real time) until it holds, for at most `millis`. */
-export const eventually = (condition: () => boolean, millis = 2_000): Effect.Effect<boolean> =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + millis
-    while (!condition()) {
-      if (Date.now() > deadline) return false
-      yield* Effect.sleep("5 millis")
-    }
-    return true
-  })
+/** Polls a condition until it holds, for at most a time stretched by the machine's load (see test/support/patience.ts). */
+export { eventually } from "../../support/patience.js"

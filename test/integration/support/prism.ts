@@ -4,9 +4,10 @@
  * verdict on every request ("The request passed the validation rules" or "Request did not pass the validation
  * rules"): a second witness next to the HTTP status and the `sl-violations` header.
  */
-import { Context, Duration, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { whileProgressing } from "../../support/patience.js"
 import { freePort } from "./server.js"
 
 export interface Service {
@@ -15,10 +16,13 @@ export interface Service {
   readonly pid: number
   /** Every line Prism printed so far. */
   readonly lines: () => ReadonlyArray<string>
-  /** Waits until the output satisfies `done` (Prism's log can trail its HTTP answer a little). */
+  /**
+   * Waits until the output satisfies `done` (Prism's log can trail its HTTP answer a little); fails once Prism
+   * printed nothing for `idleMillis` (stretched by the machine's load, see test/support/patience.ts).
+   */
   readonly waitForOutput: (
     done: (lines: ReadonlyArray<string>) => boolean,
-    timeout?: Duration.DurationInput
+    idleMillis?: number
   ) => Effect.Effect<void, Error>
 }
 
@@ -27,7 +31,8 @@ export class Prism extends Context.Tag("test/integration/Prism")<Prism, Service>
 const bin = fileURLToPath(new URL("../../../node_modules/.bin/prism", import.meta.url))
 export const specPath = fileURLToPath(new URL("../../../fixtures/openapi.batches.yaml", import.meta.url))
 
-const startupTimeout = Duration.seconds(25)
+/** Prism prints a line as it loads the spec, one per route, then "Prism is listening". */
+const startupIdleMillis = 25_000
 
 const stop = (child: ChildProcess) =>
   Effect.async<void>((resume) => {
@@ -67,30 +72,35 @@ export const layer: Layer.Layer<Prism, Error> = Layer.scoped(
 
     const waitForOutput = (
       done: (lines: ReadonlyArray<string>) => boolean,
-      timeout: Duration.DurationInput = Duration.seconds(5)
+      idleMillis = 5_000
     ): Effect.Effect<void, Error> =>
-      Effect.async<void, Error>((resume) => {
-        const check = () => {
-          if (done(lines)) {
-            finish()
-            resume(Effect.void)
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            finish()
-            resume(Effect.fail(new Error(`Prism exited (${child.exitCode ?? child.signalCode}):\n${lines.join("\n")}`)))
+      whileProgressing(
+        Effect.async<void, Error>((resume) => {
+          const check = () => {
+            if (done(lines)) {
+              finish()
+              resume(Effect.void)
+            } else if (child.exitCode !== null || child.signalCode !== null) {
+              finish()
+              resume(
+                Effect.fail(new Error(`Prism exited (${child.exitCode ?? child.signalCode}):\n${lines.join("\n")}`))
+              )
+            }
           }
+          const timer = setInterval(check, 20)
+          const finish = () => clearInterval(timer)
+          check()
+          return Effect.sync(finish)
+        }),
+        {
+          progress: () => lines.length + partial.length,
+          idleMillis,
+          what: (limit) =>
+            `Prism output did not show what was awaited (nothing new for ${limit} ms):\n${lines.slice(-30).join("\n")}`
         }
-        const timer = setInterval(check, 20)
-        const finish = () => clearInterval(timer)
-        check()
-        return Effect.sync(finish)
-      }).pipe(
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () => new Error(`Prism output did not show what was awaited:\n${lines.slice(-30).join("\n")}`)
-        })
       )
 
-    yield* waitForOutput((all) => all.some((line) => line.includes("Prism is listening")), startupTimeout)
+    yield* waitForOutput((all) => all.some((line) => line.includes("Prism is listening")), startupIdleMillis)
     return {
       baseUrl: `http://127.0.0.1:${port}`,
       pid: child.pid ?? -1,
