@@ -10,7 +10,8 @@
  * every way a line can be wrong.
  *
  * The Effect 4 edition: `checkRequest` answers a `Result`; `invalidRequest` (the `InvalidRequestError` of a line)
- * comes with `BatchError`.
+ * and `checkLine` (a line checked for its endpoint and written as JSON, failing with `BatchError`s) come with
+ * `BatchError`.
  */
 import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
@@ -132,3 +133,10 @@ export const checkRequest = (value: unknown): Result.Result<BatchLine.BatchReque
 /** The `custom_id` of a value that may be a request, if it has a string one. @internal */
 export const customIdOf = (request: unknown): string | undefined =>
   Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
+
+const encoder = new TextEncoder()
+
+/** UTF-8 length without encoding: ASCII is one byte per code unit; the rest is measured. @internal */
+export const utf8Length = (text: string): number =>
+  // eslint-disable-next-line no-control-regex
+  /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length

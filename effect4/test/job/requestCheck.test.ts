@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Result, Schema } from "effect"
 import * as BatchLine from "../../src/BatchLine.js"
-import { checkRequest, isRequest } from "../../src/internal/requestCheck.js"
+import { checkRequest, isRequest, utf8Length } from "../../src/internal/requestCheck.js"
 import { random } from "./estimate.samples.js"
 
 /**
@@ -206,6 +206,15 @@ describe("checkRequest's reasons", () => {
       assert.notInclude(checked.failure, "hunter2")
       assert.notInclude(checked.failure, "\n")
       assert.isBelow(checked.failure.length, 140)
+    }
+  })
+})
+
+describe("utf8Length", () => {
+  it("is the UTF-8 encoding's length: ASCII counted, the rest measured", () => {
+    const encoder = new TextEncoder()
+    for (const text of ["", "abc\n", "\u0000\u007f", "é", "héllo 🎉 wörld", "東京\n", "\ud800"]) {
+      assert.strictEqual(utf8Length(text), encoder.encode(text).length, JSON.stringify(text))
     }
   })
 })
