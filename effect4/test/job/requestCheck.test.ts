@@ -54,14 +54,18 @@ const otherLines = (seed: number, count: number): ReadonlyArray<Line> => {
   }))
 }
 
-/** Valid lines of every kind, from the Schemas themselves (a fixed seed: the same lines on every run). */
-const validLines = Effect.gen(function*() {
-  let lines: ReadonlyArray<Line> = []
-  for (const schema of [BatchLine.ChatCompletionRequest, BatchLine.EmbeddingRequest, BatchLine.ResponseRequest]) {
-    lines = lines.concat(yield* Arbitrary.sampleEffect(Arbitrary.schema(schema), { count: 120, seed: 1 }))
-  }
-  return lines.concat(otherLines(4, 120))
-})
+/** Valid lines of every kind, from the Schemas themselves (a fixed seed: the same lines on every run), made once. */
+let valid: ReadonlyArray<Line> | undefined
+const validLines = Effect.suspend(() =>
+  valid !== undefined ? Effect.succeed(valid) : Effect.gen(function*() {
+    let lines: ReadonlyArray<Line> = []
+    for (const schema of [BatchLine.ChatCompletionRequest, BatchLine.EmbeddingRequest, BatchLine.ResponseRequest]) {
+      lines = lines.concat(yield* Arbitrary.sampleEffect(Arbitrary.schema(schema), { count: 120, seed: 1 }))
+    }
+    valid = lines.concat(otherLines(4, 120))
+    return valid
+  })
+)
 
 /** A value at `path` of `line` replaced (or removed). */
 const mutate = (line: Line, path: ReadonlyArray<string | number>, value: unknown, remove: boolean) => {
