@@ -10,7 +10,17 @@ import tseslint from "typescript-eslint"
 
 export default [
   {
-    ignores: ["dist/", "docs/", "coverage/", "node_modules/", "test/readme/.generated/", ".scratch/"]
+    ignores: [
+      "dist/",
+      "docs/",
+      "coverage/",
+      "node_modules/",
+      "test/readme/.generated/",
+      ".scratch/",
+      // the Effect 4 edition (an npm project of its own, linted from here with the same rules)
+      "effect4/dist/",
+      "effect4/.scratch/"
+    ]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -84,7 +94,7 @@ export default [
     }
   },
   {
-    files: ["src/**/*", "test/**/*"],
+    files: ["src/**/*", "test/**/*", "effect4/src/**/*", "effect4/test/**/*"],
     rules: {
       "no-console": "error"
     }
@@ -96,6 +106,12 @@ export default [
         "error",
         { packageNames: ["effect", "@effect/platform", "@effect/sql"] }
       ]
+    }
+  },
+  {
+    files: ["effect4/src/**/*"],
+    rules: {
+      "@effect/no-import-from-barrel-package": ["error", { packageNames: ["effect"] }]
     }
   }
 ]

@@ -8,9 +8,9 @@
  * `compile` transpiles src/ and the bench modules a client loads with esbuild (unbundled, one .js per .ts, ES2022
  * ESM, no source maps, no `keepNames`: what `tsc` emits for dist/, modulo the emitter) into a temporary directory,
  * with a `package.json` saying ESM, a symlink to the repository's node_modules (packages resolve as from dist/) and
- * one to test/fixtures (the server module reads the Batch fixture).
+ * one to fixtures/ (the server module reads the Batch fixture).
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -58,8 +58,7 @@ export const compile = async (): Promise<string> => {
   })
   writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }))
   symlinkSync(join(repoRoot, "node_modules"), join(out, "node_modules"), "dir")
-  mkdirSync(join(out, "test"))
-  symlinkSync(join(repoRoot, "test", "fixtures"), join(out, "test", "fixtures"), "dir")
+  symlinkSync(join(repoRoot, "fixtures"), join(out, "fixtures"), "dir")
   return out
 }
 
@@ -69,6 +68,6 @@ export const workerOf = (compiled: string): string => join(compiled, "bench", "w
 export const removeCompiled = (out: string): void => {
   // The symlinks first: the repository's own directories must never be walked by the recursive delete.
   unlinkSync(join(out, "node_modules"))
-  unlinkSync(join(out, "test", "fixtures"))
+  unlinkSync(join(out, "fixtures"))
   rmSync(out, { recursive: true, force: true })
 }

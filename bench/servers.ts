@@ -3,7 +3,7 @@
  * neither its CPU nor its memory is counted against a measured client.
  *
  * Routes (every client under test is pointed at one of these base URLs):
- * - `GET /v1/batches/{id}`: the spec's full example Batch (test/fixtures/Batch.object.json), precomputed bytes.
+ * - `GET /v1/batches/{id}`: the spec's full example Batch (fixtures/Batch.object.json), precomputed bytes.
  * - `GET /n{N}/v1/batches?limit=&after=`: a synthetic account of N batches, newest first, cursor = the last id of
  *   the previous page. Pages are generated on demand from precomputed fragments (nothing per batch is held), so
  *   every client that walks the same pages costs the server the same work.
@@ -18,7 +18,7 @@ import { serveResultsFile } from "./resultsData.js"
 /** The id the retrieve server answers with (the fixture's own id). */
 export const retrieveBatchId = "batch_abc123"
 
-const fixtureUrl = new URL("../test/fixtures/Batch.object.json", import.meta.url)
+const fixtureUrl = new URL("../fixtures/Batch.object.json", import.meta.url)
 
 /** The fixture, re-serialized compactly as an API would send it. */
 export const fixtureBody: Buffer = Buffer.from(JSON.stringify(JSON.parse(readFileSync(fixtureUrl, "utf8"))))

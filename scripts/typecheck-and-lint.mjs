@@ -1,10 +1,12 @@
 // `npm test`'s first step: `tsc --noEmit -p tsconfig.json` and `eslint .` side by side (on two cores that is a few
-// seconds sooner than one after the other). Each one's output is printed whole when it ends, so the two never
-// interleave; the exit code is non-zero when either fails.
+// seconds sooner than one after the other), and the Effect 4 edition's `tsc --noEmit -p effect4/tsconfig.json` on the
+// core that lint leaves idle (its tests then run with --no-typecheck). Each one's output is printed whole when it
+// ends, so they never interleave; the exit code is non-zero when any fails.
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { notInstalled } from "../effect4/scripts/installed.mjs"
 
 const require = createRequire(import.meta.url)
 
@@ -32,8 +34,14 @@ const run = (label, file, args) =>
     })
   })
 
+// effect4/ is an npm project of its own (installed by the root's `prepare`): without its node_modules, its type check
+// would find the root's effect 3 and fail on every line, so it says what is missing instead.
+const effect4Missing = notInstalled()
 const results = await Promise.all([
   run("typecheck", bin("typescript", "tsc"), ["--noEmit", "-p", "tsconfig.json"]),
-  run("lint", bin("eslint", "eslint"), ["."])
+  run("lint", bin("eslint", "eslint"), ["."]),
+  effect4Missing === undefined
+    ? run("typecheck effect4", bin("typescript", "tsc"), ["--noEmit", "-p", "effect4/tsconfig.json"])
+    : (console.log(`${effect4Missing}\ntypecheck effect4: failed`), false)
 ])
 if (results.includes(false)) process.exitCode = 1

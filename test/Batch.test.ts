@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs"
 import * as Batch from "../src/Batch.js"
 
 const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"))
+  JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8"))
 
 const decodeBatch = Schema.decodeUnknownEither(Batch.Batch)
 

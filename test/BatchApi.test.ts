@@ -9,7 +9,7 @@ import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeHttp.js"
 
 const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"))
+  JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8"))
 
 const noRetry = { retry: BatchSchedule.noRetry }
 

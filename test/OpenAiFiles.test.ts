@@ -9,7 +9,7 @@ import * as OpenAiFiles from "../src/OpenAiFiles.js"
 import * as Fake from "./support/FakeFiles.js"
 
 const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"))
+  JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8"))
 
 const created: Fake.Responder = () => ({ status: 200, body: Fake.fileJson() })
 const decoder = new TextDecoder()

@@ -10,7 +10,7 @@ import * as BatchLine from "../src/BatchLine.js"
 import * as Decoder from "../src/internal/decoder.js"
 
 const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"))
+  JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8"))
 
 /** A small seeded generator, so a failure names a reproducible case. */
 const random = (seed: number) => () => {

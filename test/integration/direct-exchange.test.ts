@@ -20,7 +20,7 @@ import { library } from "./support/client.js"
 import { eventually, loopback } from "./support/loopback.js"
 
 const once = { retry: BatchSchedule.noRetry }
-const batchJson = readFileSync(new URL("../fixtures/retrieveBatch.response.json", import.meta.url), "utf8")
+const batchJson = readFileSync(new URL("../../fixtures/retrieveBatch.response.json", import.meta.url), "utf8")
 
 const transports = [
   { name: "UndiciHttpClient", layer: UndiciHttpClient.layer },

@@ -15,7 +15,7 @@ import { apiKey, library, type LibraryOptions, packageVersion, renderings, trans
 import { dropConnection, freePort, type Recorded, sendJson, sendText, startServer } from "./support/server.js"
 
 const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8"))
+  JSON.parse(readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), "utf8"))
 
 const created = fixture("createBatch.response.json")
 const listed = fixture("listBatches.response.json")

@@ -1,5 +1,5 @@
 /**
- * An independent referee: Stoplight Prism serves the official spec subset (test/fixtures/openapi.batches.yaml) and
+ * An independent referee: Stoplight Prism serves the official spec subset (fixtures/openapi.batches.yaml) and
  * validates every request against it. Each operation goes through the library, over real HTTP, with representative
  * params (the optional ones too), and must be accepted.
  *

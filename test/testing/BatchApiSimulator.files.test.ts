@@ -64,7 +64,9 @@ describe("BatchApiSimulator files", () => {
       )
       assert.strictEqual(uploaded.status, 200)
       const file = (yield* uploaded.json) as Record<string, unknown>
-      const fixture = JSON.parse(readFileSync(new URL("../fixtures/createFile.response.json", import.meta.url), "utf8"))
+      const fixture = JSON.parse(
+        readFileSync(new URL("../../fixtures/createFile.response.json", import.meta.url), "utf8")
+      )
       assert.includeMembers(Object.keys(file), Object.keys(fixture))
       assert.strictEqual(file["object"], "file")
       assert.strictEqual(file["purpose"], "batch")

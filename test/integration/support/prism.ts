@@ -29,7 +29,7 @@ export interface Service {
 export class Prism extends Context.Tag("test/integration/Prism")<Prism, Service>() {}
 
 const bin = fileURLToPath(new URL("../../../node_modules/.bin/prism", import.meta.url))
-export const specPath = fileURLToPath(new URL("../../fixtures/openapi.batches.yaml", import.meta.url))
+export const specPath = fileURLToPath(new URL("../../../fixtures/openapi.batches.yaml", import.meta.url))
 
 /** Prism prints a line as it loads the spec, one per route, then "Prism is listening". */
 const startupIdleMillis = 25_000

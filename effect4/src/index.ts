@@ -1,0 +1,44 @@
+/**
+ * effect-openai-batch: the OpenAI Batch API for Effect 4.
+ *
+ * The Effect 4 edition, in progress: this release carries the wire model, the lines of batch files, the token
+ * estimate, the enqueued budget's ledger and the job report's model; the rest of the library follows (see
+ * MIGRATION.md).
+ *
+ * @since 4.0.0
+ */
+
+/**
+ * The Batch API wire model.
+ *
+ * @since 4.0.0
+ */
+export * as Batch from "./Batch.js"
+
+/**
+ * The lines of batch files: request inputs and typed results.
+ *
+ * @since 4.0.0
+ */
+export * as BatchLine from "./BatchLine.js"
+
+/**
+ * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
+ *
+ * @since 4.0.0
+ */
+export * as JobBudget from "./JobBudget.js"
+
+/**
+ * A request's tokens, estimated before it is sent (what the enqueued-token limit counts), conservatively.
+ *
+ * @since 4.0.0
+ */
+export * as TokenEstimate from "./TokenEstimate.js"
+
+/**
+ * What a job tells: events and summaries.
+ *
+ * @since 4.0.0
+ */
+export * as JobReport from "./JobReport.js"

@@ -1,0 +1,54 @@
+/**
+ * A job's summary: token usage summed from its batches, and its parts' summaries summed into the job's.
+ *
+ * @internal
+ */
+import type * as Batch from "../../Batch.js"
+import type * as JobReport from "../../JobReport.js"
+
+/** Nothing used yet. @internal */
+export const noUsage: JobReport.TokenUsage = {
+  input_tokens: 0,
+  cached_tokens: 0,
+  output_tokens: 0,
+  reasoning_tokens: 0,
+  total_tokens: 0
+}
+
+/** The sum of two usages. @internal */
+export const addUsage = (a: JobReport.TokenUsage, b: JobReport.TokenUsage): JobReport.TokenUsage => ({
+  input_tokens: a.input_tokens + b.input_tokens,
+  cached_tokens: a.cached_tokens + b.cached_tokens,
+  output_tokens: a.output_tokens + b.output_tokens,
+  reasoning_tokens: a.reasoning_tokens + b.reasoning_tokens,
+  total_tokens: a.total_tokens + b.total_tokens
+})
+
+/** A batch's usage (zero when the API did not report it). @internal */
+export const usageOf = (batch: Batch.Batch): JobReport.TokenUsage =>
+  batch.usage === undefined ? noUsage : {
+    input_tokens: batch.usage.input_tokens,
+    cached_tokens: batch.usage.input_tokens_details.cached_tokens,
+    output_tokens: batch.usage.output_tokens,
+    reasoning_tokens: batch.usage.output_tokens_details.reasoning_tokens,
+    total_tokens: batch.usage.total_tokens
+  }
+
+/** Sums part summaries into the job's. @internal */
+export const summarize = (jobId: string, parts: ReadonlyArray<JobReport.PartSummary>): JobReport.JobSummary => {
+  const sorted = [...parts].sort((a, b) => a.part - b.part)
+  const sum = (f: (part: JobReport.PartSummary) => number) => sorted.reduce((n, part) => n + f(part), 0)
+  return {
+    jobId,
+    parts: sorted,
+    requests: sum((p) => p.requests),
+    succeeded: sum((p) => p.succeeded),
+    failed: sum((p) => p.failed),
+    errored: sum((p) => p.errored),
+    missing: sum((p) => p.missing),
+    batches: sum((p) => p.attempts.length),
+    resends: sum((p) => p.resends),
+    followUps: sum((p) => p.followUps),
+    usage: sorted.reduce((usage, part) => addUsage(usage, part.usage), noUsage)
+  }
+}
