@@ -37,9 +37,10 @@ if (command === "pack" || command === "publish") {
   // The npm that runs this lifecycle script (npm_execpath), else the one on the PATH.
   const npm = process.env.npm_execpath
   const [file, args] = npm !== undefined && npm.endsWith(".js") ? [process.execPath, [npm]] : ["npm", []]
-  // --loglevel=warn: npm's warnings (EBADENGINE where the machine's node is older than effect4's engines) and
-  // errors show, its progress and summary lines do not.
-  const result = spawnSync(file, [...args, "ci", "--no-audit", "--no-fund", "--loglevel=warn"], {
+  // --loglevel=error: the Effect 4 packages declare Node >= 22.19 and run on the Node 22 that effect4's own
+  // `prepare` installs beside them (effect4/node22) when the machine's is older; npm's EBADENGINE warnings about
+  // that on Node 20 are expected, and the real failures are errors.
+  const result = spawnSync(file, [...args, "ci", "--no-audit", "--no-fund", "--loglevel=error"], {
     cwd: effect4,
     stdio: "inherit"
   })

@@ -51,7 +51,7 @@ const cl100kModel = /^(?:gpt-4(?:-|$)|gpt-3\.5|text-embedding-|babbage-002|davin
  *
  * @example
  * ```ts
- * import { JobBudget } from "effect-openai-batch"
+ * import { TokenEstimate } from "effect-openai-batch"
  *
  * assert.strictEqual(TokenEstimate.encodingForModel("gpt-4o-mini"), "o200k_base")
  * assert.strictEqual(TokenEstimate.encodingForModel("text-embedding-3-small"), "cl100k_base")
@@ -128,7 +128,7 @@ export interface TextOptions {
  *
  * @example
  * ```ts
- * import { JobBudget } from "effect-openai-batch"
+ * import { TokenEstimate } from "effect-openai-batch"
  *
  * // 1 for the string, "What" 2, " is" 1, " the" 1, " capital" 3, " of" 1, " France" 2, "?" 1
  * assert.strictEqual(TokenEstimate.estimateText("What is the capital of France?"), 12)
@@ -244,7 +244,7 @@ const countPrompt = (input: unknown, count: Count): number => {
  *
  * @example
  * ```ts
- * import { BatchLine, JobBudget } from "effect-openai-batch"
+ * import { BatchLine, TokenEstimate } from "effect-openai-batch"
  *
  * // one token per word: a (poor) counter, to show the overhead
  * const estimate = TokenEstimate.makeEstimator((text) => text.split(" ").length)
@@ -329,7 +329,7 @@ const defaultEstimator: Estimator = makeEstimator((text, encoding) =>
  *
  * @example
  * ```ts
- * import { BatchLine, JobBudget } from "effect-openai-batch"
+ * import { BatchLine, TokenEstimate } from "effect-openai-batch"
  *
  * const question = BatchLine.chatCompletion("q-1", {
  *   model: "gpt-4o-mini",
