@@ -24,25 +24,13 @@
  *
  * @internal
  */
+import type * as JobBudget from "../../JobBudget.js"
 
 /** Tokens and requests. @internal */
 export interface Limits {
   readonly tokens: number
   readonly requests: number
 }
-
-/** What a claim asks for. @internal */
-export interface Claim {
-  readonly model: string
-  readonly tokens: number
-  readonly requests: number
-}
-
-/** How a reservation ends (`JobBudget.ReleaseOutcome`). @internal */
-export type Outcome =
-  | { readonly _tag: "Ended" }
-  | { readonly _tag: "LimitReached"; readonly dimension: "tokens" | "requests"; readonly named?: number | undefined }
-  | { readonly _tag: "Withdrawn" }
 
 /** One model's state. @internal */
 export interface ModelState {
@@ -85,7 +73,7 @@ const limitOf = (state: ModelState, ceiling: Limits): Limits => ({
 })
 
 /** Whether `claim` fits now (see the module comment: a claim alone always fits). @internal */
-export const fits = (state: ModelState, claim: Claim, ceiling: Limits): boolean => {
+export const fits = (state: ModelState, claim: JobBudget.Claim, ceiling: Limits): boolean => {
   if (state.tokens === 0 && state.requests === 0) return true
   const limit = limitOf(state, ceiling)
   return state.tokens + claim.tokens <= limit.tokens && state.requests + claim.requests <= limit.requests
@@ -98,7 +86,7 @@ const grow = (learned: number, size: number, streak: number, ceiling: number): n
 }
 
 /** Applies a release to a model's state. @internal */
-export const released = (state: ModelState, claim: Claim, outcome: Outcome): ModelState => {
+export const released = (state: ModelState, claim: JobBudget.Claim, outcome: JobBudget.ReleaseOutcome): ModelState => {
   const tokens = Math.max(0, state.tokens - claim.tokens)
   const requests = Math.max(0, state.requests - claim.requests)
   switch (outcome._tag) {
@@ -145,7 +133,7 @@ export const enqueued = (state: ModelState, ticket: number, ceiling: Limits): Mo
 })
 
 /** The first in the queue, admitted. @internal */
-export const admitted = (state: ModelState, claim: Claim): ModelState => ({
+export const admitted = (state: ModelState, claim: JobBudget.Claim): ModelState => ({
   ...state,
   tokens: state.tokens + claim.tokens,
   requests: state.requests + claim.requests,
@@ -159,7 +147,7 @@ export const left = (state: ModelState, ticket: number): ModelState => ({
 })
 
 /** A claim taken at once (a batch in flight that a resumed job finds). @internal */
-export const taken = (state: ModelState, claim: Claim, ceiling: Limits): ModelState => ({
+export const taken = (state: ModelState, claim: JobBudget.Claim, ceiling: Limits): ModelState => ({
   ...withCeiling(state, ceiling),
   tokens: state.tokens + claim.tokens,
   requests: state.requests + claim.requests
