@@ -61,6 +61,13 @@ export * as BatchLine from "./BatchLine.js"
 export * as OpenAiFiles from "./OpenAiFiles.js"
 
 /**
+ * The Uploads API: a file of up to 8 GB in parts of up to 64 MB, and any Stream of bytes uploaded in parts.
+ *
+ * @since 0.3.0
+ */
+export * as OpenAiUploads from "./OpenAiUploads.js"
+
+/**
  * Building, checking and uploading a batch input file.
  *
  * @since 0.1.0

@@ -35,6 +35,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as BatchClient from "../BatchClient.js"
 import * as OpenAiConfig from "../OpenAiConfig.js"
+import * as OpenAiUploads from "../OpenAiUploads.js"
 import * as ClockInternal from "./internal/clock.js"
 import * as Faults from "./internal/faults.js"
 import * as HttpClientInternal from "./internal/httpClient.js"
@@ -201,6 +202,29 @@ export {
    */
   testApiKey
 } from "./internal/model.js"
+
+/**
+ * An upload of the Uploads API as the simulator holds it (`Simulator.upload`). `parts` and `bytesReceived` count
+ * the parts still held: a completed or cancelled upload holds none (a completed one's bytes are its file,
+ * `fileId`).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface SimUpload {
+  readonly id: string
+  readonly filename: string
+  readonly purpose: string
+  /** The size the upload was created for. */
+  readonly bytes: number
+  readonly mime_type: string
+  /** `pending`, `completed`, `cancelled`, or `expired` (a pending upload an hour after its creation). */
+  readonly status: string
+  readonly parts: number
+  readonly bytesReceived: number
+  /** The file its completion made. */
+  readonly fileId: string | undefined
+}
 
 /**
  * What a model has enqueued (`Simulator.enqueued`): the tokens and requests of its batches that passed validation
@@ -370,7 +394,7 @@ export interface BatchApiOptions extends Model.Options {
 
 /**
  * The full stack a test swaps in: `BatchClient.layer` (`BatchApi`, `OpenAiFiles` and a ledger, so jobs run too)
- * over the simulator's `HttpClient`, with an `OpenAiConfig` holding `testApiKey`. The simulator is in context too,
+ * and `OpenAiUploads.layer` over the simulator's `HttpClient`, with an `OpenAiConfig` holding `testApiKey`. The simulator is in context too,
  * to script it and read its log.
  *
  * @example
@@ -404,9 +428,12 @@ export interface BatchApiOptions extends Model.Options {
  */
 export const layerBatchApi = (
   options: BatchApiOptions = {}
-): Layer.Layer<BatchClient.Services | BatchApiSimulator, ConfigError.ConfigError> => {
+): Layer.Layer<
+  BatchClient.Services | OpenAiUploads.OpenAiUploads | BatchApiSimulator,
+  ConfigError.ConfigError
+> => {
   const { config, ...simulatorOptions } = options
-  return BatchClient.layer.pipe(
+  return Layer.merge(BatchClient.layer, OpenAiUploads.layer).pipe(
     Layer.provide(
       OpenAiConfig.layer({ ...config, apiKey: Redacted.make(simulatorOptions.apiKey ?? Model.testApiKey) })
     ),

@@ -17,7 +17,7 @@ import * as Results from "./results.js"
 import type { LiveBatch, State, StoredBatch } from "./state.js"
 import { addBatch, batchIdOf, seconds, updateBatch } from "./state.js"
 import type { Answer } from "./wire.js"
-import { apiError, batchObject, json, missingParameter } from "./wire.js"
+import { apiError, batchObject, expiresAfterIssue, json, missingParameter } from "./wire.js"
 
 /** A batch created from a file id the simulator never saw gets stand-in requests. */
 const syntheticInput = (endpoint: string, count: number, onLine: (line: RequestLine) => void) => {
@@ -68,31 +68,6 @@ const validateMetadata = (metadata: unknown): Answer | undefined => {
   return undefined
 }
 
-const validateExpiresAfter = (value: unknown): Answer | undefined => {
-  if (value === undefined || value === null) return undefined
-  if (!isRecord(value)) {
-    return invalid(
-      "output_expires_after",
-      "Invalid type for 'output_expires_after': expected an object.",
-      "invalid_type"
-    )
-  }
-  if (value["anchor"] !== "created_at") {
-    return invalid(
-      "output_expires_after.anchor",
-      "Invalid value for 'output_expires_after.anchor': only 'created_at' is supported."
-    )
-  }
-  const s = value["seconds"]
-  if (typeof s !== "number" || !Number.isInteger(s) || s < 3600 || s > 2_592_000) {
-    return invalid(
-      "output_expires_after.seconds",
-      "Invalid 'output_expires_after.seconds': expected an integer between 3600 and 2592000."
-    )
-  }
-  return undefined
-}
-
 const validateCreate = (body: Record<string, unknown>): Answer | undefined => {
   for (const key of Object.keys(body)) {
     if (!createFields.has(key)) return apiError(400, `Unrecognized request argument supplied: ${key}`, { param: key })
@@ -113,7 +88,7 @@ const validateCreate = (body: Record<string, unknown>): Answer | undefined => {
   if (completion_window !== "24h") {
     return invalid("completion_window", "Invalid value for 'completion_window': only '24h' is supported.")
   }
-  return validateMetadata(body["metadata"]) ?? validateExpiresAfter(body["output_expires_after"])
+  return validateMetadata(body["metadata"]) ?? expiresAfterIssue(body["output_expires_after"], "output_expires_after")
 }
 
 const createBatch = (state: State, env: Env): Step => {

@@ -46,6 +46,7 @@ export const simulatorOn = (simulator: Simulator, clock: Clock.Clock): Simulator
     batch: (batchId) => on(simulator.batch(batchId)),
     file: (fileId) => on(simulator.file(fileId)),
     putFile: (options) => on(simulator.putFile(options)),
-    enqueued: (model) => on(simulator.enqueued(model))
+    enqueued: (model) => on(simulator.enqueued(model)),
+    upload: (uploadId) => on(simulator.upload(uploadId))
   }
 }

@@ -10,6 +10,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Batch from "../../Batch.js"
+import type { SimUpload } from "../BatchApiSimulator.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Requests and responses
@@ -371,4 +372,6 @@ export interface Simulator {
   }) => Effect.Effect<SimFile>
   /** What `model` has enqueued at Clock now (what the enqueued limits are checked against). */
   readonly enqueued: (model: string) => Effect.Effect<Enqueued>
+  /** An upload of the Uploads API, as it stands at Clock now. */
+  readonly upload: (uploadId: string) => Effect.Effect<Option.Option<SimUpload>>
 }

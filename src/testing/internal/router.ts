@@ -15,6 +15,7 @@ import { organization, testApiKey } from "./model.js"
 import * as Multipart from "./multipart.js"
 import type { State } from "./state.js"
 import { requestIdOf, settle } from "./state.js"
+import * as UploadRoutes from "./uploadRoutes.js"
 import type { Answer } from "./wire.js"
 import { apiError } from "./wire.js"
 
@@ -50,6 +51,8 @@ const route = (state: State, env: Env): Step => {
     ? BatchRoutes.route(state, env, id, action)
     : resource === "files"
     ? FileRoutes.route(state, env, id, action)
+    : resource === "uploads"
+    ? UploadRoutes.route(state, env, id, action)
     : undefined
   return routed ?? [apiError(404, `Invalid URL (${method} ${path})`), state]
 }

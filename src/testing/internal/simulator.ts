@@ -19,6 +19,7 @@ import * as Responders from "./responder.js"
 import { step } from "./router.js"
 import { seedBatches } from "./seed.js"
 import * as Store from "./state.js"
+import * as UploadRoutes from "./uploadRoutes.js"
 import { batchObject } from "./wire.js"
 
 const decodeBatch = Schema.decodeUnknownSync(Batch.Batch)
@@ -100,7 +101,12 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
           const { seq: _seq, ...simFile } = stored
           return [simFile, next]
         }),
-      enqueued: (model) => settled((state, now) => [Store.enqueued(state, model, now), state])
+      enqueued: (model) => settled((state, now) => [Store.enqueued(state, model, now), state]),
+      upload: (id) =>
+        modify((state, now) => [
+          Option.map(HashMap.get(state.uploads, id), (upload) => UploadRoutes.simUpload(state, upload, now)),
+          state
+        ])
     }
     return simulator
   })

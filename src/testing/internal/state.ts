@@ -55,6 +55,28 @@ export interface StoredFile extends SimFile {
   readonly seq: number
 }
 
+/** An upload of the Uploads API (`/v1/uploads`). @internal */
+export interface StoredUpload {
+  readonly id: string
+  readonly filename: string
+  readonly purpose: string
+  readonly bytes: number
+  readonly mimeType: string
+  readonly expiresAfter: number | undefined
+  readonly createdAtMs: number
+  /** `pending` until completed or cancelled; a pending upload past its hour reads as `expired`. */
+  readonly status: "pending" | "completed" | "cancelled"
+  readonly fileId: string | undefined
+}
+
+/** A part added to an upload: kept until the upload completes or is cancelled. @internal */
+export interface StoredPart {
+  readonly id: string
+  readonly uploadId: string
+  readonly createdAt: number
+  readonly data: Uint8Array
+}
+
 /** @internal */
 export interface State {
   readonly batches: HashMap.HashMap<string, StoredBatch>
@@ -74,6 +96,8 @@ export interface State {
   readonly defaultScript: Script
   readonly nextScripts: ReadonlyArray<Script>
   readonly idempotency: HashMap.HashMap<string, string>
+  readonly uploads: HashMap.HashMap<string, StoredUpload>
+  readonly uploadParts: HashMap.HashMap<string, StoredPart>
 }
 
 /** @internal */
@@ -89,7 +113,9 @@ export const initialState = (defaultScript: Script): State => ({
   faults: [],
   defaultScript,
   nextScripts: [],
-  idempotency: HashMap.empty()
+  idempotency: HashMap.empty(),
+  uploads: HashMap.empty(),
+  uploadParts: HashMap.empty()
 })
 
 /** @internal */
@@ -100,6 +126,10 @@ export const requestIdOf = (n: number): string => `req_sim_${n.toString(16).padS
 export const batchIdOf = (n: number): string => `batch_sim_${n.toString(36).padStart(8, "0")}`
 /** @internal */
 export const fileIdOf = (n: number): string => `file-sim${n.toString(36).padStart(8, "0")}`
+/** @internal */
+export const uploadIdOf = (n: number): string => `upload_sim${n.toString(36).padStart(8, "0")}`
+/** @internal */
+export const partIdOf = (n: number): string => `part_sim${n.toString(36).padStart(8, "0")}`
 
 /** @internal */
 export const liveBatch = (state: State, id: string): LiveBatch | undefined => {

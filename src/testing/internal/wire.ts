@@ -3,6 +3,7 @@
  *
  * @internal
  */
+import { isRecord } from "./json.js"
 import * as Lifecycle from "./lifecycle.js"
 import type { SimFile } from "./model.js"
 import * as Results from "./results.js"
@@ -43,6 +44,27 @@ export const apiError = (
 /** @internal */
 export const missingParameter = (param: string): Answer =>
   apiError(400, `Missing required parameter: '${param}'.`, { param, code: "missing_required_parameter" })
+
+/**
+ * The 400 for an `{ anchor, seconds }` expiry that the API refuses (`param` names the field: `expires_after`,
+ * `output_expires_after`), or `undefined` when it is absent or valid.
+ *
+ * @internal
+ */
+export const expiresAfterIssue = (value: unknown, param: string): Answer | undefined => {
+  if (value === undefined || value === null) return undefined
+  const invalid = (field: string, message: string, code = "invalid_value") =>
+    apiError(400, message, { param: field, code })
+  if (!isRecord(value)) return invalid(param, `Invalid type for '${param}': expected an object.`, "invalid_type")
+  const s = value["seconds"]
+  if (value["anchor"] !== "created_at") {
+    return invalid(`${param}.anchor`, `Invalid value for '${param}.anchor': only 'created_at' is supported.`)
+  }
+  if (typeof s !== "number" || !Number.isInteger(s) || s < 3600 || s > 2_592_000) {
+    return invalid(`${param}.seconds`, `Invalid '${param}.seconds': expected an integer between 3600 and 2592000.`)
+  }
+  return undefined
+}
 
 const scriptedFailure = [
   { code: "invalid_request", message: "The batch failed validation (scripted).", param: null, line: null }
