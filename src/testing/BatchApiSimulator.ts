@@ -70,6 +70,10 @@ export type {
    * - `MalformedBody`: a 200 whose body is not JSON (an HTML page from a proxy).
    * - `TruncatedBody`: the request is handled (a create does create) but the JSON body is cut in half.
    * - `CommitThenDrop`: the request is handled (a create stores its batch), then the connection drops.
+   * - `ResetDuringBody`: the connection is reset while the request body is still arriving (nothing is handled).
+   *   Over HTTP the server destroys the socket once it has read half of the body, the client still sending; in
+   *   memory it is a dropped connection. It is matched on the request's method, path and headers (the body is not
+   *   read yet), before faults of other kinds.
    *
    * @since 0.1.0
    * @category Faults
@@ -264,6 +268,14 @@ export const serverError: (status?: number) => Model.Fault = Faults.serverError
  * @category Faults
  */
 export const dropConnection: Model.Fault = Faults.dropConnection
+
+/**
+ * The connection is reset while the request body is still arriving: over HTTP, mid-upload.
+ *
+ * @since 0.3.0
+ * @category Faults
+ */
+export const resetDuringBody: Model.Fault = Faults.resetDuringBody
 
 /**
  * The request is never answered.

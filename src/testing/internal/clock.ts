@@ -6,6 +6,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Early from "./early.js"
 import type { Simulator } from "./model.js"
 
 /**
@@ -38,7 +39,7 @@ export const accelerated = (speed: number, origin: number = Date.now()): Clock.C
  */
 export const simulatorOn = (simulator: Simulator, clock: Clock.Clock): Simulator => {
   const on = <A, E>(effect: Effect.Effect<A, E>) => Effect.withClock(effect, clock)
-  return {
+  const onClock: Simulator = {
     ...simulator,
     handle: (request) => on(simulator.handle(request)),
     scriptBatch: (batchId, script) => on(simulator.scriptBatch(batchId, script)),
@@ -49,4 +50,7 @@ export const simulatorOn = (simulator: Simulator, clock: Clock.Clock): Simulator
     enqueued: (model) => on(simulator.enqueued(model)),
     upload: (uploadId) => on(simulator.upload(uploadId))
   }
+  const early = Early.checkOf(simulator)
+  if (early !== undefined) Early.register(onClock, (head) => on(early(head)))
+  return onClock
 }

@@ -83,6 +83,10 @@ export interface LoggedRequest {
  * - `MalformedBody`: a 200 whose body is not JSON (an HTML page from a proxy).
  * - `TruncatedBody`: the request is handled (a create does create) but the JSON body is cut in half.
  * - `CommitThenDrop`: the request is handled (a create stores its batch), then the connection drops.
+ * - `ResetDuringBody`: the connection is reset while the request body is still arriving (nothing is handled). Over
+ *   HTTP the server destroys the socket once it has read half of the body, the client still sending; in memory it
+ *   is a dropped connection. It is matched on the request's method, path and headers (the body is not read yet),
+ *   before faults of other kinds.
  *
  * @since 0.1.0
  * @category Faults
@@ -95,6 +99,7 @@ export type Fault =
   | { readonly _tag: "MalformedBody" }
   | { readonly _tag: "TruncatedBody" }
   | { readonly _tag: "CommitThenDrop" }
+  | { readonly _tag: "ResetDuringBody" }
 
 /**
  * Which requests a fault applies to: a predicate, or a method and a path (a string matches exactly, a RegExp

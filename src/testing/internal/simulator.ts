@@ -11,7 +11,9 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Batch from "../../Batch.js"
+import * as Early from "./early.js"
 import type { Config } from "./env.js"
+import * as Faults from "./faults.js"
 import * as Lifecycle from "./lifecycle.js"
 import type { LoggedRequest, Options, Simulator } from "./model.js"
 import { NoSuchBatchError } from "./model.js"
@@ -108,5 +110,20 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
           state
         ])
     }
+    Early.register(simulator, (head) =>
+      Effect.map(
+        modify((state, now): readonly [LoggedRequest | undefined, Store.State] => {
+          const [fault, faults] = Faults.take(state.faults, head, Early.isEarly)
+          if (fault?._tag !== "ResetDuringBody") return [undefined, state]
+          const { authorization: _authorization, ...headers } = head.headers
+          const entry: LoggedRequest = { ...head, headers, body: undefined, at: now, fault: fault._tag }
+          return [entry, { ...state, faults }]
+        }),
+        (entry) => {
+          if (entry === undefined) return false
+          if (options.logRequests !== false) log.push(entry)
+          return true
+        }
+      ))
     return simulator
   })
