@@ -169,11 +169,11 @@ describe("OpenAiUploads.uploadStream", () => {
       const simulator = yield* BatchApiSimulator.BatchApiSimulator
       const data = bytesOf(5000)
       let partsSeen = 0
-      // the third part fails twice (a 500, then a dropped connection), then goes through
+      // the third part fails twice (a 500, then a connection reset during its body), then goes through
       yield* simulator.injectFault(BatchApiSimulator.serverError(500), {
         match: (request) => request.path.endsWith("/parts") && ++partsSeen === 3
       })
-      yield* simulator.injectFault(BatchApiSimulator.dropConnection, {
+      yield* simulator.injectFault(BatchApiSimulator.resetDuringBody, {
         match: (request) => request.path.endsWith("/parts") && partsSeen === 3
       })
       const fiber = yield* Effect.fork(OpenAiUploads.uploadStream(unevenStream(data), {
@@ -186,7 +186,7 @@ describe("OpenAiUploads.uploadStream", () => {
       const done = yield* Fiber.join(fiber)
       assert.deepStrictEqual(yield* content(simulator, done.file.id), data)
       const parts = yield* requestsTo(simulator, "/parts")
-      assert.deepStrictEqual(parts.map((r) => r.fault ?? r.status), [200, 200, "ServerError", "Dropped", 200, 200, 200])
+      assert.deepStrictEqual(parts.map((r) => r.fault ?? r.status), [200, 200, "ServerError", "ResetDuringBody", 200, 200, 200])
     }).pipe(Effect.provide(TestApi)))
 
   it.effect("a size that does not match bytes fails with InvalidParamsError and cancels the upload", () =>
