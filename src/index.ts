@@ -68,6 +68,20 @@ export * as OpenAiFiles from "./OpenAiFiles.js"
 export * as OpenAiUploads from "./OpenAiUploads.js"
 
 /**
+ * OpenAI's webhooks: Standard Webhooks signatures verified, batch events decoded, an HTTP endpoint.
+ *
+ * @since 0.3.0
+ */
+export * as Webhooks from "./Webhooks.js"
+
+/**
+ * The feed of webhook events a process received: what waits wake up on.
+ *
+ * @since 0.3.0
+ */
+export * as BatchEvents from "./BatchEvents.js"
+
+/**
  * Building, checking and uploading a batch input file.
  *
  * @since 0.1.0

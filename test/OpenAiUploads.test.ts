@@ -186,7 +186,15 @@ describe("OpenAiUploads.uploadStream", () => {
       const done = yield* Fiber.join(fiber)
       assert.deepStrictEqual(yield* content(simulator, done.file.id), data)
       const parts = yield* requestsTo(simulator, "/parts")
-      assert.deepStrictEqual(parts.map((r) => r.fault ?? r.status), [200, 200, "ServerError", "ResetDuringBody", 200, 200, 200])
+      assert.deepStrictEqual(parts.map((r) => r.fault ?? r.status), [
+        200,
+        200,
+        "ServerError",
+        "ResetDuringBody",
+        200,
+        200,
+        200
+      ])
     }).pipe(Effect.provide(TestApi)))
 
   it.effect("a size that does not match bytes fails with InvalidParamsError and cancels the upload", () =>
