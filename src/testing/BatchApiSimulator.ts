@@ -146,7 +146,9 @@ export type {
    */
   Script,
   /**
-   * How to seed batches directly (no requests, no lifecycle: seeded batches are fixed snapshots).
+   * How to seed batches directly (no requests). A seeded batch shows `status` at Clock now and lives on from
+   * there like any other: an `in_progress` one completes on the default script, a `cancelling` one becomes
+   * `cancelled`. One in a terminal status ended by now; an `expired` one was created a day before its place.
    *
    * @since 0.1.0
    * @category Models

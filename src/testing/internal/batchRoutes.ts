@@ -14,7 +14,7 @@ import * as Lines from "./lines.js"
 import type { RequestLine, Script } from "./model.js"
 import { defaultScript } from "./model.js"
 import * as Results from "./results.js"
-import type { LiveBatch, State, StoredBatch } from "./state.js"
+import type { LiveBatch, State } from "./state.js"
 import { addBatch, batchIdOf, seconds, updateBatch } from "./state.js"
 import type { Answer } from "./wire.js"
 import { apiError, batchObject, expiresAfterIssue, json, missingParameter } from "./wire.js"
@@ -212,15 +212,8 @@ const cancelBatch = (state: State, env: Env, id: string): Step => {
     ]
   }
   if (status === "cancelling") return [json(200, wire), state]
-  if (batch._tag === "Live") {
-    const cancelled: LiveBatch = { ...batch, cancelRequestedAtMs: env.now }
-    return [json(200, batchObject(cancelled, env.now)), updateBatch(state, cancelled)]
-  }
-  const cancelled: StoredBatch = {
-    ...batch,
-    wire: { ...batch.wire, status: "cancelling", cancelling_at: seconds(env.now) }
-  }
-  return [json(200, batchObject(cancelled, env.now)), { ...state, batches: HashMap.set(state.batches, id, cancelled) }]
+  const cancelled: LiveBatch = { ...batch, cancelRequestedAtMs: env.now }
+  return [json(200, batchObject(cancelled, env.now)), updateBatch(state, cancelled)]
 }
 
 /**

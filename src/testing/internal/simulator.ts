@@ -85,7 +85,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
           const updated: Store.LiveBatch = { ...batch, scriptSource, script: Lifecycle.resolve(scriptSource) }
           return [Effect.void, Store.updateBatch(state, updated)]
         })),
-      seed: (seedOptions) => modify((state, now) => seedBatches(state, seedOptions, now)),
+      seed: (seedOptions) => settled((state, now) => seedBatches(state, seedOptions, now, config.responder)),
       batch: (id) =>
         settled((state, now) => [
           Option.map(HashMap.get(state.batches, id), (batch) => decodeBatch(batchObject(batch, now))),

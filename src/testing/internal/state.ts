@@ -39,16 +39,8 @@ export interface LiveBatch extends Lifecycle.LifecycleBatch {
   readonly errorFileId: string | null
 }
 
-/** A batch added by `seed`: a fixed snapshot. @internal */
-export interface SeededBatch {
-  readonly _tag: "Seeded"
-  readonly id: string
-  readonly seq: number
-  readonly wire: Readonly<Record<string, unknown>>
-}
-
-/** @internal */
-export type StoredBatch = LiveBatch | SeededBatch
+/** A stored batch: every batch, created or seeded, lives on Clock. @internal */
+export type StoredBatch = LiveBatch
 
 /** @internal */
 export interface StoredFile extends SimFile {
@@ -137,18 +129,14 @@ export const liveBatch = (state: State, id: string): LiveBatch | undefined => {
   return batch?._tag === "Live" ? batch : undefined
 }
 
-/** Adds a batch (live or seeded) as the newest. @internal */
+/** Adds a batch as the newest. @internal */
 export const addBatch = (state: State, batch: StoredBatch): State => ({
   ...state,
   batches: HashMap.set(state.batches, batch.id, batch),
   bySeq: HashMap.set(state.bySeq, batch.seq, batch.id),
   batchCount: state.batchCount + 1,
-  ...(batch._tag === "Live"
-    ? {
-      pending: [...state.pending, batch.id],
-      nextEventAt: Math.min(state.nextEventAt, Lifecycle.validationEndOf(batch), Lifecycle.endOf(batch))
-    }
-    : {})
+  pending: [...state.pending, batch.id],
+  nextEventAt: Math.min(state.nextEventAt, Lifecycle.validationEndOf(batch), Lifecycle.endOf(batch))
 })
 
 /**

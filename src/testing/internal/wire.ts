@@ -77,7 +77,6 @@ const scriptedFailure = [
  * @internal
  */
 export const batchObject = (batch: StoredBatch, now: number): Record<string, unknown> => {
-  if (batch._tag === "Seeded") return batch.wire
   const phase = Lifecycle.phaseAt(batch, now)
   const errors = phase.status !== "failed"
     ? undefined
