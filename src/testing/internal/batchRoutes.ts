@@ -109,7 +109,7 @@ const createBatch = (state: State, env: Env): Step => {
       HashMap.get(state.idempotency, idempotencyKey),
       (id) => HashMap.get(state.batches, id)
     )
-    if (Option.isSome(existing)) return [json(200, batchObject(existing.value, env.now)), state]
+    if (Option.isSome(existing)) return [json(200, batchObject(existing.value, env.now, env.config.options)), state]
   }
   const file = Option.getOrUndefined(HashMap.get(state.files, inputFileId))
   const uploaded = file !== undefined && file.purpose === "batch"
@@ -155,7 +155,7 @@ const createBatch = (state: State, env: Env): Step => {
   }
   const added = addBatch({ ...state, counter, nextScripts: rest }, batch)
   return [
-    json(200, batchObject(batch, env.now)),
+    json(200, batchObject(batch, env.now, env.config.options)),
     idempotencyKey === undefined ? added : { ...added, idempotency: HashMap.set(state.idempotency, idempotencyKey, id) }
   ]
 }
@@ -164,7 +164,7 @@ const noBatch = (id: string) => apiError(404, `No batch found with id '${id}'.`,
 
 const retrieveBatch = (state: State, env: Env, id: string): Answer => {
   const batch = Option.getOrUndefined(HashMap.get(state.batches, id))
-  return batch === undefined ? noBatch(id) : json(200, batchObject(batch, env.now))
+  return batch === undefined ? noBatch(id) : json(200, batchObject(batch, env.now, env.config.options))
 }
 
 const listBatches = (state: State, env: Env): Answer => {
@@ -189,7 +189,7 @@ const listBatches = (state: State, env: Env): Answer => {
     const batch = Option.getOrUndefined(
       Option.flatMap(HashMap.get(state.bySeq, seq), (id) => HashMap.get(state.batches, id))
     )
-    if (batch !== undefined) data.push(batchObject(batch, env.now))
+    if (batch !== undefined) data.push(batchObject(batch, env.now, env.config.options))
   }
   return json(200, {
     object: "list",
@@ -203,7 +203,7 @@ const listBatches = (state: State, env: Env): Answer => {
 const cancelBatch = (state: State, env: Env, id: string): Step => {
   const batch = Option.getOrUndefined(HashMap.get(state.batches, id))
   if (batch === undefined) return [noBatch(id), state]
-  const wire = batchObject(batch, env.now)
+  const wire = batchObject(batch, env.now, env.config.options)
   const status = String(wire["status"])
   if (Batch.terminalStatuses.has(status)) {
     return [
@@ -213,7 +213,7 @@ const cancelBatch = (state: State, env: Env, id: string): Step => {
   }
   if (status === "cancelling") return [json(200, wire), state]
   const cancelled: LiveBatch = { ...batch, cancelRequestedAtMs: env.now }
-  return [json(200, batchObject(cancelled, env.now)), updateBatch(state, cancelled)]
+  return [json(200, batchObject(cancelled, env.now, env.config.options)), updateBatch(state, cancelled)]
 }
 
 /**

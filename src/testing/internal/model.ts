@@ -282,6 +282,11 @@ export interface Options {
   readonly enqueuedTokenLimit?: EnqueuedLimit
   /** The same for the number of requests (`request_limit_exceeded`). Default: unlimited. */
   readonly enqueuedRequestLimit?: EnqueuedLimit
+  /**
+   * What an ended batch without an error file shows as `error_file_id`: `null` (the default), or `""`, as the API
+   * has been seen to send.
+   */
+  readonly absentErrorFileId?: null | ""
 }
 
 /**

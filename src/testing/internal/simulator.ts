@@ -88,7 +88,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
       seed: (seedOptions) => settled((state, now) => seedBatches(state, seedOptions, now, config.responder)),
       batch: (id) =>
         settled((state, now) => [
-          Option.map(HashMap.get(state.batches, id), (batch) => decodeBatch(batchObject(batch, now))),
+          Option.map(HashMap.get(state.batches, id), (batch) => decodeBatch(batchObject(batch, now, options))),
           state
         ]),
       file: (id) =>

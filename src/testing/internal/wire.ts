@@ -5,7 +5,7 @@
  */
 import { isRecord } from "./json.js"
 import * as Lifecycle from "./lifecycle.js"
-import type { SimFile } from "./model.js"
+import type { Options, SimFile } from "./model.js"
 import * as Results from "./results.js"
 import type { StoredBatch } from "./state.js"
 import { seconds } from "./state.js"
@@ -76,7 +76,11 @@ const scriptedFailure = [
  *
  * @internal
  */
-export const batchObject = (batch: StoredBatch, now: number): Record<string, unknown> => {
+export const batchObject = (
+  batch: StoredBatch,
+  now: number,
+  options: Pick<Options, "absentErrorFileId">
+): Record<string, unknown> => {
   const phase = Lifecycle.phaseAt(batch, now)
   const errors = phase.status !== "failed"
     ? undefined
@@ -97,7 +101,7 @@ export const batchObject = (batch: StoredBatch, now: number): Record<string, unk
     completion_window: "24h",
     status: phase.status,
     output_file_id: phase.terminal ? batch.outputFileId : null,
-    error_file_id: phase.terminal ? batch.errorFileId : null,
+    error_file_id: !phase.terminal ? null : batch.errorFileId ?? options.absentErrorFileId ?? null,
     created_at: seconds(batch.createdAtMs),
     in_progress_at: at(phase.inProgressAt),
     expires_at: seconds(batch.createdAtMs + Lifecycle.dayMs),
