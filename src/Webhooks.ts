@@ -193,6 +193,18 @@ export interface Options {
 }
 
 /**
+ * @since 0.3.0
+ * @category Models
+ */
+export interface VerifyOptions {
+  /**
+   * When the request arrived, in `Clock` milliseconds: what its timestamp is checked against. Default: `Clock` now,
+   * when the check runs (after the body was read).
+   */
+  readonly receivedAt?: number | undefined
+}
+
+/**
  * Verification and decoding under the configured secrets.
  *
  * @since 0.3.0
@@ -202,7 +214,8 @@ export interface Service {
   /** Checks a delivery's headers, timestamp and signature against its raw body. */
   readonly verify: (
     headers: HeadersInput,
-    body: string | Uint8Array
+    body: string | Uint8Array,
+    options?: VerifyOptions
   ) => Effect.Effect<
     void,
     BatchError.WebhookHeadersError | BatchError.WebhookTimestampError | BatchError.WebhookSignatureError
@@ -210,7 +223,8 @@ export interface Service {
   /** `verify`, then the event decoded. */
   readonly unwrap: (
     headers: HeadersInput,
-    body: string | Uint8Array
+    body: string | Uint8Array,
+    options?: VerifyOptions
   ) => Effect.Effect<WebhookEvent, BatchError.WebhookError>
 }
 
@@ -264,7 +278,7 @@ export const make = (options: Options): Effect.Effect<Service, BatchError.Invali
     const tolerance = Duration.decode(options.tolerance ?? defaultTolerance)
     const toleranceSeconds = Math.floor(Duration.toSeconds(tolerance))
 
-    const verify: Service["verify"] = (headers, body) =>
+    const verify: Service["verify"] = (headers, body, verifyOptions) =>
       Effect.gen(function*() {
         const id = headerOf(headers, "webhook-id")
         const timestamp = headerOf(headers, "webhook-timestamp")
@@ -282,7 +296,7 @@ export const make = (options: Options): Effect.Effect<Service, BatchError.Invali
             })
           )
         }
-        const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const now = Math.floor((verifyOptions?.receivedAt ?? (yield* Clock.currentTimeMillis)) / 1000)
         const seconds = /^\d+$/.test(timestamp) ? Number(timestamp) : Number.NaN
         const reason = !Number.isSafeInteger(seconds)
           ? "Invalid" as const
@@ -326,8 +340,8 @@ export const make = (options: Options): Effect.Effect<Service, BatchError.Invali
         )
       })
 
-    const unwrap: Service["unwrap"] = (headers, body) =>
-      Effect.flatMap(verify(headers, body), () => {
+    const unwrap: Service["unwrap"] = (headers, body, verifyOptions) =>
+      Effect.flatMap(verify(headers, body, verifyOptions), () => {
         const id = headerOf(headers, "webhook-id") ?? ""
         const payload = (issue: string) =>
           Effect.fail(
@@ -400,12 +414,13 @@ export const layerFromEnv: Layer.Layer<Webhooks, ConfigError.ConfigError | Batch
  */
 export const verify = (
   headers: HeadersInput,
-  body: string | Uint8Array
+  body: string | Uint8Array,
+  options?: VerifyOptions
 ): Effect.Effect<
   void,
   BatchError.WebhookHeadersError | BatchError.WebhookTimestampError | BatchError.WebhookSignatureError,
   Webhooks
-> => Effect.flatMap(Webhooks, (webhooks) => webhooks.verify(headers, body))
+> => Effect.flatMap(Webhooks, (webhooks) => webhooks.verify(headers, body, options))
 
 /**
  * Verifies a delivery and decodes its event, with the `Webhooks` in context: the plain function for any framework.
@@ -442,9 +457,10 @@ export const verify = (
  */
 export const unwrap = (
   headers: HeadersInput,
-  body: string | Uint8Array
+  body: string | Uint8Array,
+  options?: VerifyOptions
 ): Effect.Effect<WebhookEvent, BatchError.WebhookError, Webhooks> =>
-  Effect.flatMap(Webhooks, (webhooks) => webhooks.unwrap(headers, body))
+  Effect.flatMap(Webhooks, (webhooks) => webhooks.unwrap(headers, body, options))
 
 /**
  * Signs a delivery as OpenAI does: the three Standard Webhooks headers for `body`, its `webhook-timestamp` Clock
@@ -534,12 +550,16 @@ export const httpApp = <E = never, R = never>(
   HttpServerRequest.HttpServerRequest | Webhooks | BatchEvents.BatchEvents | R
 > =>
   Effect.gen(function*() {
+    // Its timestamp is checked against when it arrived, not when its body was read.
+    const receivedAt = yield* Clock.currentTimeMillis
     const request = yield* HttpServerRequest.HttpServerRequest
     const webhooks = yield* Webhooks
     const events = yield* BatchEvents.BatchEvents
     const body = yield* Effect.either(request.arrayBuffer)
     if (Either.isLeft(body)) return refuse(400, { _tag: "RequestError", message: "the body could not be read" })
-    const unwrapped = yield* Effect.either(webhooks.unwrap(request.headers, new Uint8Array(body.right)))
+    const unwrapped = yield* Effect.either(
+      webhooks.unwrap(request.headers, new Uint8Array(body.right), { receivedAt })
+    )
     if (Either.isLeft(unwrapped)) return refuse(400, unwrapped.left)
     const event = unwrapped.right
     if (yield* events.has(event.id)) return HttpServerResponse.empty({ status: 200 })

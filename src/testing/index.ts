@@ -13,6 +13,13 @@
 export * as BatchApiSimulator from "./BatchApiSimulator.js"
 
 /**
+ * The simulator's webhooks: signed batch events delivered to an endpoint (or an HttpApp in the process), retried.
+ *
+ * @since 0.3.0
+ */
+export * as SimulatorWebhooks from "./SimulatorWebhooks.js"
+
+/**
  * A `BatchApi` built from plain handler functions.
  *
  * @since 0.1.0

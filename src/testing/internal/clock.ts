@@ -8,6 +8,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Early from "./early.js"
 import type { Simulator } from "./model.js"
+import * as Outbox from "./outbox.js"
 
 /**
  * A `Clock` running `speed` times faster than the real one from `origin` on (its time starts at the real time).
@@ -52,5 +53,7 @@ export const simulatorOn = (simulator: Simulator, clock: Clock.Clock): Simulator
   }
   const early = Early.checkOf(simulator)
   if (early !== undefined) Early.register(onClock, (head) => on(early(head)))
+  const outbox = Outbox.of(simulator)
+  if (outbox !== undefined) Outbox.register(onClock, { drain: on(outbox.drain), changed: outbox.changed })
   return onClock
 }

@@ -69,6 +69,22 @@ export interface StoredPart {
   readonly data: Uint8Array
 }
 
+const eventTypes: Readonly<Record<string, OutboxEvent["type"]>> = {
+  completed: "batch.completed",
+  failed: "batch.failed",
+  expired: "batch.expired",
+  cancelled: "batch.cancelled"
+}
+
+/** A batch's end, as a webhook event waiting to be delivered. @internal */
+export interface OutboxEvent {
+  readonly id: string
+  readonly type: "batch.completed" | "batch.failed" | "batch.expired" | "batch.cancelled"
+  readonly batchId: string
+  /** When the batch ended, Clock milliseconds. */
+  readonly endedAtMs: number
+}
+
 /** @internal */
 export interface State {
   readonly batches: HashMap.HashMap<string, StoredBatch>
@@ -90,6 +106,10 @@ export interface State {
   readonly idempotency: HashMap.HashMap<string, string>
   readonly uploads: HashMap.HashMap<string, StoredUpload>
   readonly uploadParts: HashMap.HashMap<string, StoredPart>
+  /** Events of batches that ended, until a deliverer takes them; `undefined` while none is attached. */
+  readonly outbox: ReadonlyArray<OutboxEvent> | undefined
+  /** Numbers webhook events. */
+  readonly events: number
 }
 
 /** @internal */
@@ -107,7 +127,9 @@ export const initialState = (defaultScript: Script): State => ({
   nextScripts: [],
   idempotency: HashMap.empty(),
   uploads: HashMap.empty(),
-  uploadParts: HashMap.empty()
+  uploadParts: HashMap.empty(),
+  outbox: undefined,
+  events: 0
 })
 
 /** @internal */
@@ -118,6 +140,8 @@ export const requestIdOf = (n: number): string => `req_sim_${n.toString(16).padS
 export const batchIdOf = (n: number): string => `batch_sim_${n.toString(36).padStart(8, "0")}`
 /** @internal */
 export const fileIdOf = (n: number): string => `file-sim${n.toString(36).padStart(8, "0")}`
+/** @internal */
+export const eventIdOf = (n: number): string => `evt_sim${n.toString(36).padStart(8, "0")}`
 /** @internal */
 export const uploadIdOf = (n: number): string => `upload_sim${n.toString(36).padStart(8, "0")}`
 /** @internal */
@@ -234,6 +258,8 @@ export const settle = (state: State, now: number, limits: Lifecycle.Limits): Sta
   let counter = state.counter
   let nextEventAt = Number.POSITIVE_INFINITY
   const pending: Array<string> = []
+  const ended: Array<OutboxEvent> = []
+  let events = state.events
   for (const id of state.pending) {
     const found = Option.getOrUndefined(HashMap.get(batches, id))
     if (found === undefined || found._tag !== "Live") continue
@@ -246,6 +272,14 @@ export const settle = (state: State, now: number, limits: Lifecycle.Limits): Sta
       continue
     }
     const phase = Lifecycle.phaseAt(batch, now)
+    if (state.outbox !== undefined) {
+      ended.push({
+        id: eventIdOf(++events),
+        type: eventTypes[phase.status] ?? "batch.completed",
+        batchId: batch.id,
+        endedAtMs: phase.endedAt ?? now
+      })
+    }
     if (phase.status === "failed") continue
     const content = Results.resultFiles(batch.resultLines, batch.tally, phase.processed, phase.status === "expired")
     const createdAt = seconds(phase.endedAt ?? now)
@@ -269,7 +303,10 @@ export const settle = (state: State, now: number, limits: Lifecycle.Limits): Sta
     const errorFileId = write("error", content.error)
     batches = HashMap.set(batches, id, { ...batch, outputFileId, errorFileId })
   }
-  return { ...state, batches, files, counter, pending, nextEventAt }
+  const outbox = ended.length === 0 || state.outbox === undefined
+    ? state.outbox
+    : [...state.outbox, ...ended.sort((a, b) => a.endedAtMs - b.endedAtMs)]
+  return { ...state, batches, files, counter, pending, nextEventAt, outbox, events }
 }
 
 /**
