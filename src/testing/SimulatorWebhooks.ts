@@ -19,6 +19,7 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -80,10 +81,17 @@ export interface Options {
   /** When a failed attempt is made again. Default `defaultRetry`. */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /**
-   * How long an attempt over HTTP may wait for its answer. Default 10 seconds. (An app in the process is waited
-   * for: its answer may take real time, Web Crypto's, while a TestClock moves on.)
+   * How long an attempt over HTTP may wait for its answer, in real time (the network's). Default 10 seconds. (An
+   * app in the process is waited for: its answer may take real time, Web Crypto's, while a TestClock moves on.)
    */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * The clock of each attempt's `webhook-timestamp`, which the endpoint checks against its own (300 s either way):
+   * `"simulator"` (the default: the `Clock` of the deliveries, e.g. a test's `TestClock`, the same as an endpoint's
+   * in the same test) or `"real"` (the wall clock: an endpoint in another process, when the simulator runs on an
+   * accelerated clock).
+   */
+  readonly timestamps?: "simulator" | "real" | undefined
 }
 
 /**
@@ -132,12 +140,16 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Deliverer.defau
  */
 export const defaultTimeout: Duration.DurationInput = "10 seconds"
 
-const config = (
-  options: Options,
-  url: string,
-  timeout: Duration.DurationInput | undefined,
-  send: Deliverer.Send
-): Deliverer.Config => ({ secret: options.secret, url, retry: options.retry ?? defaultRetry, timeout, send })
+const config = (options: Options, url: string, send: Deliverer.Send): Deliverer.Config => ({
+  secret: options.secret,
+  url,
+  retry: options.retry ?? defaultRetry,
+  timestamps: options.timestamps ?? "simulator",
+  send
+})
+
+/** The network is real: an attempt's timeout runs on the wall clock, whatever clock the deliveries run on. */
+const realClock = Clock.make()
 
 /**
  * Delivers the events of the `BatchApiSimulator` in context to `url`, with the `HttpClient` provided to this layer
@@ -156,7 +168,7 @@ export const layer = (
       const client = yield* HttpClient.HttpClient
       return yield* Deliverer.start(
         simulator,
-        config(options, options.url, options.timeout ?? defaultTimeout, (request) =>
+        config(options, options.url, (request) =>
           Effect.scoped(Effect.flatMap(
             client.execute(
               HttpClientRequest.post(request.url, {
@@ -165,7 +177,10 @@ export const layer = (
               })
             ),
             (response) => Effect.as(Effect.ignore(response.text), response.status)
-          )))
+          )).pipe(
+            Effect.timeoutFail({ duration: options.timeout ?? defaultTimeout, onTimeout: () => "timeout" }),
+            Effect.withClock(realClock)
+          ))
       )
     })
   )
@@ -217,7 +232,7 @@ export const layerToApp = <E, R>(
       const handler = HttpApp.toWebHandlerRuntime(yield* Effect.runtime<R>())(app)
       return yield* Deliverer.start(
         simulator,
-        config(options, options.url ?? "http://localhost/webhooks", undefined, (request) =>
+        config(options, options.url ?? "http://localhost/webhooks", (request) =>
           Effect.map(
             Effect.promise(() =>
               handler(new Request(request.url, { method: "POST", headers: request.headers, body: request.body }))

@@ -10,10 +10,12 @@
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -22,6 +24,7 @@ import * as Http from "node:http"
 import * as BatchApiSimulator from "./BatchApiSimulator.js"
 import * as SimulatorClock from "./internal/clock.js"
 import * as Early from "./internal/early.js"
+import * as SimulatorWebhooks from "./SimulatorWebhooks.js"
 
 /**
  * @since 0.1.0
@@ -30,8 +33,17 @@ import * as Early from "./internal/early.js"
 export interface Options extends BatchApiSimulator.Options {
   /** The port on 127.0.0.1; 0 (the default) picks a free one (read it from `port`). */
   readonly port?: number
-  /** Simulated seconds per real second. Default 1 (the real clock). */
+  /**
+   * Simulated seconds per real second. Default 1 (the real clock). A client's own schedules do not speed up: run
+   * it on `server.clock` (`Effect.withClock`), or poll often.
+   */
   readonly speed?: number
+  /**
+   * Deliver `batch.*` webhook events to `url` (with `fetch`), when batches end on the server's clock. Their
+   * `webhook-timestamp` is the real time unless `timestamps: "simulator"`: an endpoint elsewhere checks it against
+   * its own clock.
+   */
+  readonly webhooks?: (SimulatorWebhooks.Options & { readonly url: string }) | undefined
 }
 
 /**
@@ -49,6 +61,19 @@ export interface SimulatorServer {
   readonly baseUrl: string
   /** The served simulator; its handles run on the server's clock (accelerated with `speed`), as its requests do. */
   readonly simulator: BatchApiSimulator.Simulator
+  /**
+   * The server's clock: the real one, or with `speed` an accelerated one. Run a client on it
+   * (`Effect.withClock(server.clock)`) and its polls and timeouts keep pace with the batches.
+   *
+   * @since 0.3.0
+   */
+  readonly clock: Clock.Clock
+  /**
+   * The webhook deliveries, with the `webhooks` option.
+   *
+   * @since 0.3.0
+   */
+  readonly webhooks: SimulatorWebhooks.Service | undefined
 }
 
 /**
@@ -183,11 +208,13 @@ export const app = (simulator: BatchApiSimulator.Simulator, speed = 1) => {
  */
 export const make = (options: Options = {}): Effect.Effect<SimulatorServer, ServeError, Scope.Scope> =>
   Effect.gen(function*() {
-    const { port: requestedPort, speed, ...simulatorOptions } = options
+    const { port: requestedPort, speed, webhooks: webhookOptions, ...simulatorOptions } = options
     const onRealClock = yield* BatchApiSimulator.make(simulatorOptions)
-    const simulator = speed === undefined || speed === 1
+    const accelerated = speed === undefined || speed === 1 ? undefined : BatchApiSimulator.acceleratedClock(speed)
+    const clock = accelerated ?? (yield* Effect.clock)
+    const simulator = accelerated === undefined
       ? onRealClock
-      : SimulatorClock.simulatorOn(onRealClock, BatchApiSimulator.acceleratedClock(speed))
+      : SimulatorClock.simulatorOn(onRealClock, accelerated)
     const node = Http.createServer()
     const server = yield* NodeHttpServer.make(() => node, { port: requestedPort ?? 0, host: "127.0.0.1" })
     // Runs before the server's own close: a request that never answers must not keep the close waiting.
@@ -195,7 +222,18 @@ export const make = (options: Options = {}): Effect.Effect<SimulatorServer, Serv
     yield* server.serve(app(simulator))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
     const url = `http://127.0.0.1:${port}`
-    return { port, url, baseUrl: `${url}/v1`, simulator }
+    const webhooks = webhookOptions === undefined ? undefined : yield* SimulatorWebhooks.layer({
+      timestamps: "real",
+      ...webhookOptions
+    }).pipe(
+      Layer.provide(FetchHttpClient.layer),
+      Layer.provide(Layer.succeed(BatchApiSimulator.BatchApiSimulator, simulator)),
+      Layer.build,
+      Effect.map(Context.get(SimulatorWebhooks.SimulatorWebhooks)),
+      // Its sleeps and retries on the server's clock, like its batches.
+      Effect.withClock(clock)
+    )
+    return { port, url, baseUrl: `${url}/v1`, simulator, clock, webhooks }
   })
 
 /**

@@ -215,6 +215,8 @@ layer(PackageLive, { timeout: 60_000 })("the built package", (it) => {
       assert.strictEqual(page.object, "list")
       assert.deepStrictEqual(page.data, [])
       assert.include(server.output(), "60x")
+      // a client's own schedules do not speed up: the bin says so, and how to keep pace
+      assert.include(server.output(), "warning: --speed 60 speeds up the batches, not your client")
       const unauthenticated = yield* Effect.promise(() => fetch(`${server.baseUrl}/batches`))
       assert.strictEqual(unauthenticated.status, 401)
     }))
