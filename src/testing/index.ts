@@ -20,6 +20,13 @@ export * as BatchApiSimulator from "./BatchApiSimulator.js"
 export * as SimulatorWebhooks from "./SimulatorWebhooks.js"
 
 /**
+ * A `TestClock` that moves as fast as the work it wakes: a simulated day of polling in under a second.
+ *
+ * @since 0.3.0
+ */
+export * as FastTestClock from "./FastTestClock.js"
+
+/**
  * A `BatchApi` built from plain handler functions.
  *
  * @since 0.1.0
