@@ -1,6 +1,8 @@
 /**
- * The feed of webhook events in a process: `Webhooks.httpApp` publishes every verified event here, and waits read
- * it. `wakeups(batchId)` is a `Stream<void>` that ticks when an event about the batch arrives (at once if one
+ * OpenAI's webhook events, and their feed in a process. The events: `batch.completed`, `batch.failed`,
+ * `batch.expired`, `batch.cancelled` as a Schema union, where an event of any other type is kept as an
+ * `UnknownEvent` rather than refused. The feed: `Webhooks.httpApp` publishes every verified event here, and waits
+ * read it. `wakeups(batchId)` is a `Stream<void>` that ticks when an event about the batch arrives (at once if one
  * already has): merge it with a poll schedule and a wait ends moments after the batch does, while a slow poll stays
  * as the safety net for a delivery that never comes. `awaitEvent(batchId)` waits for the batch's event itself.
  *
@@ -15,9 +17,134 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Webhooks from "./Webhooks.js"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------------------------
+
+const eventFields = {
+  /** The event's id (`evt_...`): the same on every delivery of it. */
+  id: Schema.String,
+  /** `"event"`, when sent. */
+  object: Schema.optionalWith(Schema.String, { nullable: true }),
+  /** When it happened (the batch ended), Unix seconds. */
+  created_at: Schema.Number
+}
+
+const batchData = Schema.Struct({
+  /** The batch's id. */
+  id: Schema.String
+})
+
+/**
+ * `batch.completed`: the batch completed; its results are ready.
+ *
+ * @since 0.3.0
+ * @category Events
+ */
+export class BatchCompletedEvent extends Schema.Class<BatchCompletedEvent>("effect-openai-batch/BatchCompletedEvent")({
+  ...eventFields,
+  type: Schema.Literal("batch.completed"),
+  data: batchData
+}) {}
+
+/**
+ * `batch.failed`: the batch failed (its `errors` say why: retrieve it).
+ *
+ * @since 0.3.0
+ * @category Events
+ */
+export class BatchFailedEvent extends Schema.Class<BatchFailedEvent>("effect-openai-batch/BatchFailedEvent")({
+  ...eventFields,
+  type: Schema.Literal("batch.failed"),
+  data: batchData
+}) {}
+
+/**
+ * `batch.expired`: the batch did not finish in its window (it may hold partial results).
+ *
+ * @since 0.3.0
+ * @category Events
+ */
+export class BatchExpiredEvent extends Schema.Class<BatchExpiredEvent>("effect-openai-batch/BatchExpiredEvent")({
+  ...eventFields,
+  type: Schema.Literal("batch.expired"),
+  data: batchData
+}) {}
+
+/**
+ * `batch.cancelled`: the batch's cancel finished (it may hold partial results).
+ *
+ * @since 0.3.0
+ * @category Events
+ */
+export class BatchCancelledEvent extends Schema.Class<BatchCancelledEvent>("effect-openai-batch/BatchCancelledEvent")({
+  ...eventFields,
+  type: Schema.Literal("batch.cancelled"),
+  data: batchData
+}) {}
+
+/**
+ * The batch event types.
+ *
+ * @since 0.3.0
+ * @category Events
+ */
+export const batchEventTypes = ["batch.completed", "batch.failed", "batch.expired", "batch.cancelled"] as const
+
+const batchTypes: ReadonlySet<string> = new Set(batchEventTypes)
+
+/**
+ * An event of another type (`response.completed`, `eval.run.succeeded`, a type added later, ...): kept, with its
+ * `data` undecoded, so that an endpoint subscribed to more than batches does not refuse it.
+ *
+ * @since 0.3.0
+ * @category Events
+ */
+export class UnknownEvent extends Schema.Class<UnknownEvent>("effect-openai-batch/UnknownEvent")({
+  ...eventFields,
+  type: Schema.String.pipe(Schema.filter((type) => !batchTypes.has(type) || `a batch event of its own shape`)),
+  data: Schema.optionalWith(Schema.Unknown, { nullable: true })
+}) {}
+
+/**
+ * One of the four batch events.
+ *
+ * @since 0.3.0
+ * @category Events
+ */
+export type BatchEvent = BatchCompletedEvent | BatchFailedEvent | BatchExpiredEvent | BatchCancelledEvent
+
+/**
+ * Any event: a batch event, or another kept as `UnknownEvent`.
+ *
+ * @since 0.3.0
+ * @category Events
+ */
+export const WebhookEvent = Schema.Union(
+  BatchCompletedEvent,
+  BatchFailedEvent,
+  BatchExpiredEvent,
+  BatchCancelledEvent,
+  UnknownEvent
+)
+
+/**
+ * @since 0.3.0
+ * @category Events
+ */
+export type WebhookEvent = typeof WebhookEvent.Type
+
+/**
+ * True for the four batch events.
+ *
+ * @since 0.3.0
+ * @category Events
+ */
+export const isBatchEvent = (event: WebhookEvent): event is BatchEvent => batchTypes.has(event.type)
 
 /**
  * The feed.
@@ -27,17 +154,17 @@ import type * as Webhooks from "./Webhooks.js"
  */
 export interface Service {
   /** Adds an event; `false` (and nothing published) when its id was seen already. */
-  readonly publish: (event: Webhooks.WebhookEvent) => Effect.Effect<boolean>
+  readonly publish: (event: WebhookEvent) => Effect.Effect<boolean>
   /** Whether an event with this id was published (among the most recent 10,000). */
   readonly has: (eventId: string) => Effect.Effect<boolean>
   /** Subscribes: the stream holds every event published after this effect ran, until the scope closes. */
-  readonly subscribe: Effect.Effect<Stream.Stream<Webhooks.WebhookEvent>, never, Scope.Scope>
+  readonly subscribe: Effect.Effect<Stream.Stream<WebhookEvent>, never, Scope.Scope>
   /** The last batch event about `batchId`, if one arrived. */
-  readonly latest: (batchId: string) => Effect.Effect<Option.Option<Webhooks.BatchEvent>>
+  readonly latest: (batchId: string) => Effect.Effect<Option.Option<BatchEvent>>
   /** A tick whenever a batch event about `batchId` arrives; one at once if one arrived before the stream ran. */
   readonly wakeups: (batchId: string) => Stream.Stream<void>
   /** The first batch event about `batchId` (at once if one arrived already). */
-  readonly awaitEvent: (batchId: string) => Effect.Effect<Webhooks.BatchEvent>
+  readonly awaitEvent: (batchId: string) => Effect.Effect<BatchEvent>
 }
 
 /**
@@ -48,15 +175,6 @@ export class BatchEvents extends Context.Tag("effect-openai-batch/BatchEvents")<
 
 /** How many event ids (for duplicates) and batches (for `latest`) are remembered. */
 const remembered = 10_000
-
-const batchTypes: ReadonlySet<string> = new Set<Webhooks.BatchEvent["type"]>([
-  "batch.completed",
-  "batch.failed",
-  "batch.expired",
-  "batch.cancelled"
-])
-
-const isBatchEvent = (event: Webhooks.WebhookEvent): event is Webhooks.BatchEvent => batchTypes.has(event.type)
 
 /** Sets `key` as the newest entry, dropping the oldest past `remembered`. */
 const remember = <V>(map: Map<string, V>, key: string, value: V) => {
@@ -75,11 +193,11 @@ const remember = <V>(map: Map<string, V>, key: string, value: V) => {
  * @category Constructors
  */
 export const make: Effect.Effect<Service> = Effect.gen(function*() {
-  const pubsub = yield* PubSub.unbounded<Webhooks.WebhookEvent>()
+  const pubsub = yield* PubSub.unbounded<WebhookEvent>()
   const seen = new Map<string, true>()
-  const last = new Map<string, Webhooks.BatchEvent>()
+  const last = new Map<string, BatchEvent>()
 
-  const publish = (event: Webhooks.WebhookEvent) =>
+  const publish = (event: WebhookEvent) =>
     Effect.suspend(() => {
       if (seen.has(event.id)) return Effect.succeed(false)
       remember(seen, event.id, true)
@@ -88,7 +206,7 @@ export const make: Effect.Effect<Service> = Effect.gen(function*() {
       return Effect.as(PubSub.publish(pubsub, event), true)
     })
 
-  const about = (batchId: string) => (event: Webhooks.WebhookEvent): event is Webhooks.BatchEvent =>
+  const about = (batchId: string) => (event: WebhookEvent): event is BatchEvent =>
     isBatchEvent(event) && event.data.id === batchId
 
   /** A subscription, then what had arrived before it: nothing in between is missed. */
@@ -105,7 +223,7 @@ export const make: Effect.Effect<Service> = Effect.gen(function*() {
   const awaitEvent = (batchId: string) =>
     Effect.scoped(Effect.flatMap(subscribe(batchId), ({ before, queue }) => {
       if (Option.isSome(before)) return Effect.succeed(before.value)
-      const next: Effect.Effect<Webhooks.BatchEvent> = Effect.flatMap(
+      const next: Effect.Effect<BatchEvent> = Effect.flatMap(
         Queue.take(queue),
         (event) => about(batchId)(event) ? Effect.succeed(event) : next
       )
@@ -136,14 +254,14 @@ export const layer: Layer.Layer<BatchEvents> = Layer.effect(BatchEvents, make)
  * @example
  * ```ts
  * import { Effect, Fiber, Stream } from "effect"
- * import { BatchEvents, Webhooks } from "effect-openai-batch"
+ * import { BatchEvents } from "effect-openai-batch"
  *
  * const program = Effect.gen(function*() {
  *   const events = yield* BatchEvents.BatchEvents
  *   const woken = yield* Effect.fork(BatchEvents.wakeups("batch_1").pipe(Stream.take(1), Stream.runDrain))
  *   yield* Effect.yieldNow()
  *   yield* events.publish(
- *     new Webhooks.BatchCompletedEvent({ id: "evt_1", created_at: 1, type: "batch.completed", data: { id: "batch_1" } })
+ *     new BatchEvents.BatchCompletedEvent({ id: "evt_1", created_at: 1, type: "batch.completed", data: { id: "batch_1" } })
  *   )
  *   yield* Fiber.join(woken)
  *   return yield* events.latest("batch_1")
@@ -166,7 +284,7 @@ export const wakeups = (batchId: string): Stream.Stream<void, never, BatchEvents
  * @since 0.3.0
  * @category Waiting
  */
-export const awaitEvent = (batchId: string): Effect.Effect<Webhooks.BatchEvent, never, BatchEvents> =>
+export const awaitEvent = (batchId: string): Effect.Effect<BatchEvent, never, BatchEvents> =>
   Effect.flatMap(BatchEvents, (events) => events.awaitEvent(batchId))
 
 /**

@@ -3,14 +3,13 @@
  * headers `webhook-id`, `webhook-timestamp` and `webhook-signature`, an HMAC-SHA256 over
  * `${id}.${timestamp}.${body}` keyed with the endpoint's secret (`whsec_` + base64), space-separated `v1,<base64>`
  * signatures. `unwrap` checks the headers, the timestamp (300 s either way by default, on `Clock`), and the
- * signatures (in constant time, against every secret given: several during a rotation), then decodes the event:
- * `batch.completed`, `batch.failed`, `batch.expired`, `batch.cancelled`, and any other type kept as an
- * `UnknownEvent` rather than refused.
+ * signatures (in constant time, against every secret given: several during a rotation), then decodes the event
+ * (`BatchEvents.WebhookEvent`: the four batch events, and any other type kept as an `UnknownEvent`).
  *
  * - `httpApp`: a ready `HttpApp` for `@effect/platform`'s `HttpServer`/`HttpRouter` that verifies, decodes,
  *   hands the event to `BatchEvents` (so waits wake up) and to your callback, and answers 200 at once (400 for a
  *   request that is not a genuine, timely delivery).
- * - `Service.unwrap`: the same as a plain function `(headers, rawBody) => Effect<WebhookEvent, WebhookError>`, for
+ * - `Service.unwrap`: the same as a plain function `(headers, rawBody) => Effect<BatchEvents.WebhookEvent, WebhookError>`, for
  *   any other framework. Give it the raw body: a parsed and re-serialized one no longer matches its signature.
  *
  * The secret is `Redacted` throughout (`OPENAI_WEBHOOK_SECRET` through `layerFromEnv`, as openai-node reads it) and
@@ -37,132 +36,7 @@ import * as Params from "./internal/params.js"
 import * as Signature from "./internal/webhooks/signature.js"
 import * as Verify from "./internal/webhooks/verify.js"
 
-// ---------------------------------------------------------------------------------------------------------------
-// Events
-// ---------------------------------------------------------------------------------------------------------------
-
-const eventFields = {
-  /** The event's id (`evt_...`): the same on every delivery of it. */
-  id: Schema.String,
-  /** `"event"`, when sent. */
-  object: Schema.optionalWith(Schema.String, { nullable: true }),
-  /** When it happened (the batch ended), Unix seconds. */
-  created_at: Schema.Number
-}
-
-const batchData = Schema.Struct({
-  /** The batch's id. */
-  id: Schema.String
-})
-
-/**
- * `batch.completed`: the batch completed; its results are ready.
- *
- * @since 0.3.0
- * @category Events
- */
-export class BatchCompletedEvent extends Schema.Class<BatchCompletedEvent>("effect-openai-batch/BatchCompletedEvent")({
-  ...eventFields,
-  type: Schema.Literal("batch.completed"),
-  data: batchData
-}) {}
-
-/**
- * `batch.failed`: the batch failed (its `errors` say why: retrieve it).
- *
- * @since 0.3.0
- * @category Events
- */
-export class BatchFailedEvent extends Schema.Class<BatchFailedEvent>("effect-openai-batch/BatchFailedEvent")({
-  ...eventFields,
-  type: Schema.Literal("batch.failed"),
-  data: batchData
-}) {}
-
-/**
- * `batch.expired`: the batch did not finish in its window (it may hold partial results).
- *
- * @since 0.3.0
- * @category Events
- */
-export class BatchExpiredEvent extends Schema.Class<BatchExpiredEvent>("effect-openai-batch/BatchExpiredEvent")({
-  ...eventFields,
-  type: Schema.Literal("batch.expired"),
-  data: batchData
-}) {}
-
-/**
- * `batch.cancelled`: the batch's cancel finished (it may hold partial results).
- *
- * @since 0.3.0
- * @category Events
- */
-export class BatchCancelledEvent extends Schema.Class<BatchCancelledEvent>("effect-openai-batch/BatchCancelledEvent")({
-  ...eventFields,
-  type: Schema.Literal("batch.cancelled"),
-  data: batchData
-}) {}
-
-/**
- * The batch event types.
- *
- * @since 0.3.0
- * @category Events
- */
-export const batchEventTypes = ["batch.completed", "batch.failed", "batch.expired", "batch.cancelled"] as const
-
-const batchTypes: ReadonlySet<string> = new Set(batchEventTypes)
-
-/**
- * An event of another type (`response.completed`, `eval.run.succeeded`, a type added later, ...): kept, with its
- * `data` undecoded, so that an endpoint subscribed to more than batches does not refuse it.
- *
- * @since 0.3.0
- * @category Events
- */
-export class UnknownEvent extends Schema.Class<UnknownEvent>("effect-openai-batch/UnknownEvent")({
-  ...eventFields,
-  type: Schema.String.pipe(Schema.filter((type) => !batchTypes.has(type) || `a batch event of its own shape`)),
-  data: Schema.optionalWith(Schema.Unknown, { nullable: true })
-}) {}
-
-/**
- * One of the four batch events.
- *
- * @since 0.3.0
- * @category Events
- */
-export type BatchEvent = BatchCompletedEvent | BatchFailedEvent | BatchExpiredEvent | BatchCancelledEvent
-
-/**
- * Any event: a batch event, or another kept as `UnknownEvent`.
- *
- * @since 0.3.0
- * @category Events
- */
-export const WebhookEvent = Schema.Union(
-  BatchCompletedEvent,
-  BatchFailedEvent,
-  BatchExpiredEvent,
-  BatchCancelledEvent,
-  UnknownEvent
-)
-
-/**
- * @since 0.3.0
- * @category Events
- */
-export type WebhookEvent = typeof WebhookEvent.Type
-
-/**
- * True for the four batch events.
- *
- * @since 0.3.0
- * @category Events
- */
-export const isBatchEvent = (event: WebhookEvent): event is BatchEvent => batchTypes.has(event.type)
-
-const decodeEvent = Schema.decodeUnknownEither(WebhookEvent)
+const decodeEvent = Schema.decodeUnknownEither(BatchEvents.WebhookEvent)
 
 // ---------------------------------------------------------------------------------------------------------------
 // The service
@@ -225,7 +99,7 @@ export interface Service {
     headers: HeadersInput,
     body: string | Uint8Array,
     options?: VerifyOptions
-  ) => Effect.Effect<WebhookEvent, BatchError.WebhookError>
+  ) => Effect.Effect<BatchEvents.WebhookEvent, BatchError.WebhookError>
 }
 
 /**
@@ -349,7 +223,7 @@ export const unwrap = (
   headers: HeadersInput,
   body: string | Uint8Array,
   options?: VerifyOptions
-): Effect.Effect<WebhookEvent, BatchError.WebhookError, Webhooks> =>
+): Effect.Effect<BatchEvents.WebhookEvent, BatchError.WebhookError, Webhooks> =>
   Effect.flatMap(Webhooks, (webhooks) => webhooks.unwrap(headers, body, options))
 
 /**
@@ -400,7 +274,7 @@ export interface AppOptions<E, R> {
    * on), before the 200 is sent: keep it short (hand the event to a queue). If it fails, the delivery is answered
    * 500 and OpenAI sends it again later.
    */
-  readonly onEvent?: ((event: WebhookEvent) => Effect.Effect<void, E, R>) | undefined
+  readonly onEvent?: ((event: BatchEvents.WebhookEvent) => Effect.Effect<void, E, R>) | undefined
 }
 
 const refuse = (status: number, error: { readonly _tag: string; readonly message: string }) =>

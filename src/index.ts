@@ -75,7 +75,8 @@ export * as OpenAiUploads from "./OpenAiUploads.js"
 export * as Webhooks from "./Webhooks.js"
 
 /**
- * The feed of webhook events a process received: what waits wake up on.
+ * OpenAI's webhook events (batch events typed, others kept) and the feed a process received them into: what
+ * waits wake up on.
  *
  * @since 0.3.0
  */

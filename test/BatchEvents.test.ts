@@ -1,14 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Option, Stream, TestClock } from "effect"
 import * as BatchEvents from "../src/BatchEvents.js"
-import * as Webhooks from "../src/Webhooks.js"
 
 const completed = (id: string, batchId: string) =>
-  new Webhooks.BatchCompletedEvent({ id, created_at: 1, type: "batch.completed", data: { id: batchId } })
+  new BatchEvents.BatchCompletedEvent({ id, created_at: 1, type: "batch.completed", data: { id: batchId } })
 const cancelled = (id: string, batchId: string) =>
-  new Webhooks.BatchCancelledEvent({ id, created_at: 2, type: "batch.cancelled", data: { id: batchId } })
+  new BatchEvents.BatchCancelledEvent({ id, created_at: 2, type: "batch.cancelled", data: { id: batchId } })
 const other = (id: string) =>
-  new Webhooks.UnknownEvent({ id, created_at: 3, type: "response.completed", data: { id: "resp" } })
+  new BatchEvents.UnknownEvent({ id, created_at: 3, type: "response.completed", data: { id: "resp" } })
 
 describe("BatchEvents", () => {
   it.scoped("publish drops a repeated event id; latest keeps each batch's last event; subscribers see them all", () =>

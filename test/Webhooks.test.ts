@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Logger, Redacted, TestClock } from "effect"
 import { createHmac, randomBytes } from "node:crypto"
+import * as BatchEvents from "../src/BatchEvents.js"
 import * as Webhooks from "../src/Webhooks.js"
 
 /** Signs as OpenAI does, with node:crypto (independent of the library's signer). */
@@ -51,7 +52,7 @@ describe("Webhooks: verifying", () => {
   it.effect("accepts deliveries signed by node:crypto: string or bytes body, any header form, batch events typed", () =>
     Effect.gen(function*() {
       yield* setNow
-      for (const type of Webhooks.batchEventTypes) {
+      for (const type of BatchEvents.batchEventTypes) {
         const body = event(type)
         const headers = delivery(body)
         const forms: ReadonlyArray<Webhooks.HeadersInput> = [
@@ -67,8 +68,8 @@ describe("Webhooks: verifying", () => {
         for (const form of forms) {
           const decoded = yield* Webhooks.unwrap(form, new TextEncoder().encode(body))
           assert.strictEqual(decoded.type, type)
-          assert.isTrue(Webhooks.isBatchEvent(decoded))
-          assert.strictEqual(Webhooks.isBatchEvent(decoded) ? decoded.data.id : "", "batch_abc")
+          assert.isTrue(BatchEvents.isBatchEvent(decoded))
+          assert.strictEqual(BatchEvents.isBatchEvent(decoded) ? decoded.data.id : "", "batch_abc")
         }
         const fromString = yield* Webhooks.unwrap(headers, body)
         assert.strictEqual(fromString.created_at, now - 5)
@@ -80,8 +81,8 @@ describe("Webhooks: verifying", () => {
       yield* setNow
       const body = event("response.completed", { id: "resp_1", extra: [1, 2] })
       const decoded = yield* Webhooks.unwrap(delivery(body), body)
-      assert.instanceOf(decoded, Webhooks.UnknownEvent)
-      assert.isFalse(Webhooks.isBatchEvent(decoded))
+      assert.instanceOf(decoded, BatchEvents.UnknownEvent)
+      assert.isFalse(BatchEvents.isBatchEvent(decoded))
       assert.deepStrictEqual(decoded.data, { id: "resp_1", extra: [1, 2] })
     }).pipe(atNow))
 

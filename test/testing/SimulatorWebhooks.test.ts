@@ -16,7 +16,7 @@ const stack = (
   options: {
     readonly endpointSecret?: Redacted.Redacted<string>
     readonly retry?: Schedule.Schedule<unknown, unknown>
-    readonly onEvent?: (event: Webhooks.WebhookEvent) => Effect.Effect<void, string>
+    readonly onEvent?: (event: BatchEvents.WebhookEvent) => Effect.Effect<void, string>
   } = {}
 ) =>
   SimulatorWebhooks.layerToApp(Webhooks.httpApp({ onEvent: options.onEvent }), {

@@ -11,6 +11,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as BatchError from "../../BatchError.js"
+import type * as BatchEvents from "../../BatchEvents.js"
 import type * as Webhooks from "../../Webhooks.js"
 import * as Params from "../params.js"
 import * as Signature from "./signature.js"
@@ -32,7 +33,7 @@ const decoder = new TextDecoder()
 export const make = (
   options: Webhooks.Options,
   defaultTolerance: Duration.Duration,
-  decodeEvent: (json: unknown) => Either.Either<Webhooks.WebhookEvent, ParseResult.ParseError>
+  decodeEvent: (json: unknown) => Either.Either<BatchEvents.WebhookEvent, ParseResult.ParseError>
 ): Effect.Effect<Webhooks.Service, BatchError.InvalidParamsError> =>
   Effect.gen(function*() {
     const secrets = Redacted.isRedacted(options.secret) ? [options.secret] : options.secret
