@@ -23,10 +23,17 @@ const mismatch = (declared: number, produced: string) =>
     "bytes"
   )
 
+/** A part cut from the stream; `release` gives its buffer back for the next part once it is sent. @internal */
+export interface Part {
+  readonly bytes: Uint8Array
+  readonly release: () => void
+}
+
 /**
  * Cuts `source` into parts of `partSize` bytes (the last one shorter), feeding every byte to `onBytes` in order.
- * A part is one fresh buffer filled from the chunks (or a view of a chunk that holds a whole part): it is emitted
- * as soon as it is full, so at most one part is being filled at a time.
+ * A part is a buffer filled from the chunks (or a view of a chunk that holds a whole part): it is emitted as soon
+ * as it is full, so at most one part is being filled at a time. Buffers are reused: a released part's buffer holds
+ * a later part, so parts leave no garbage behind (only the source's own chunks do).
  *
  * @internal
  */
@@ -34,33 +41,38 @@ export const cut = <E, E2, R>(
   source: Stream.Stream<Uint8Array, E, R>,
   partSize: number,
   onBytes: (chunk: Uint8Array) => Effect.Effect<void, E2>
-): Stream.Stream<Uint8Array, E | E2, R> =>
+): Stream.Stream<Part, E | E2, R> =>
   Stream.suspend(() => {
+    const pool: Array<Uint8Array> = []
+    const pooled = (buffer: Uint8Array): Part["release"] => () => pool.push(buffer)
+    const keep: Part["release"] = () => undefined
     let part: Uint8Array | undefined
     let filled = 0
-    const split = (chunk: Uint8Array): Array<Uint8Array> => {
-      const full: Array<Uint8Array> = []
+    const split = (chunk: Uint8Array): Array<Part> => {
+      const full: Array<Part> = []
       let offset = 0
       while (offset < chunk.length) {
         if (part === undefined && chunk.length - offset >= partSize) {
-          full.push(chunk.subarray(offset, offset + partSize))
+          full.push({ bytes: chunk.subarray(offset, offset + partSize), release: keep })
           offset += partSize
           continue
         }
-        part ??= new Uint8Array(partSize)
+        part ??= pool.pop() ?? new Uint8Array(partSize)
         const n = Math.min(partSize - filled, chunk.length - offset)
         part.set(chunk.subarray(offset, offset + n), filled)
         filled += n
         offset += n
         if (filled === partSize) {
-          full.push(part)
+          full.push({ bytes: part, release: pooled(part) })
           part = undefined
           filled = 0
         }
       }
       return full
     }
-    const rest = Stream.suspend(() => part === undefined ? Stream.empty : Stream.make(part.subarray(0, filled)))
+    const rest = Stream.suspend(() =>
+      part === undefined ? Stream.empty : Stream.make({ bytes: part.subarray(0, filled), release: keep })
+    )
     return source.pipe(
       // One chunk at a time: a part leaves as soon as it is full, before the next chunk is read.
       Stream.rechunk(1),
@@ -100,9 +112,11 @@ export const upload = <E, R>(
       return produced > params.bytes ? Effect.fail(mismatch(params.bytes, "more")) : Effect.void
     }
     const partIds = cut(source, partSize, count).pipe(
-      Stream.mapEffect((part) => Effect.map(uploads.addUploadPart(created.id, part), (added) => added.id), {
-        concurrency
-      }),
+      Stream.mapEffect((part) =>
+        Effect.map(uploads.addUploadPart(created.id, part.bytes), (added) => {
+          part.release()
+          return added.id
+        }), { concurrency }),
       Stream.runCollect
     )
     return yield* Effect.gen(function*() {
