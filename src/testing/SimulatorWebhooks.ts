@@ -103,7 +103,10 @@ export interface Options {
 export interface Service {
   /** Every event emitted so far, in the order the batches ended. */
   readonly events: Effect.Effect<ReadonlyArray<Event>>
-  /** Every attempt so far, oldest first. */
+  /**
+   * Every attempt so far, oldest first. An attempt still waiting for its answer is waited for (an app in the
+   * process answers after Web Crypto's real time, which a TestClock does not wait for).
+   */
   readonly deliveries: Effect.Effect<ReadonlyArray<Delivery>>
   /**
    * The next `times` (default 1) attempts (of events that `match`, default all) fail before they leave, as if the

@@ -149,7 +149,13 @@ const assertWorks = (facts: Record<string, unknown>) => {
   assert.strictEqual(facts["oneEffect"], true, "the library must use the consumer's copy of effect")
   assert.strictEqual(facts["sameSubpathModule"], true)
   assert.strictEqual(facts["serverMake"], "function")
-  assert.deepStrictEqual(facts["testingExports"], ["BatchApiSimulator", "BatchApiTest", "MemoryFileSystem"])
+  assert.deepStrictEqual(facts["testingExports"], [
+    "BatchApiSimulator",
+    "BatchApiTest",
+    "FastTestClock",
+    "MemoryFileSystem",
+    "SimulatorWebhooks"
+  ])
   assert.deepStrictEqual(facts["blocked"], Array(3).fill("ERR_PACKAGE_PATH_NOT_EXPORTED"))
   assert.strictEqual(facts["version"], JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")).version)
   assert.strictEqual(facts["listed"], 3)

@@ -11,6 +11,7 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -73,6 +74,7 @@ export const start = (simulator: Simulator, config: Config): Effect.Effect<Servi
     const events: Array<Event> = []
     const log: Array<Delivery> = []
     const injected: Array<Injected> = []
+    const inFlight = new Set<Deferred.Deferred<void>>()
     const takeInjected = (event: Event) => {
       const index = injected.findIndex((fault) => fault.match === undefined || fault.match(event))
       const fault = injected[index]
@@ -107,15 +109,24 @@ export const start = (simulator: Simulator, config: Config): Effect.Effect<Servi
           "content-type": "application/json",
           "user-agent": userAgent
         }
-        const sent = yield* Effect.either(config.send({ url: config.url, headers, body }))
-        if (Either.isLeft(sent)) {
-          log.push({ ...entry, attempt, outcome: "Unreachable" })
-          return yield* Effect.fail("unreachable")
-        }
-        const status = sent.right
-        const delivered = status >= 200 && status < 300
-        log.push({ ...entry, attempt, outcome: delivered ? "Delivered" : "Refused", status })
-        if (!delivered) return yield* Effect.fail("refused")
+        // Counted in flight until its outcome is logged: `deliveries` waits for it.
+        const done = yield* Deferred.make<void>()
+        inFlight.add(done)
+        const settle = Effect.suspend(() => {
+          inFlight.delete(done)
+          return Deferred.succeed(done, undefined)
+        })
+        return yield* Effect.gen(function*() {
+          const sent = yield* Effect.either(config.send({ url: config.url, headers, body }))
+          if (Either.isLeft(sent)) {
+            log.push({ ...entry, attempt, outcome: "Unreachable" })
+            return yield* Effect.fail("unreachable")
+          }
+          const status = sent.right
+          const delivered = status >= 200 && status < 300
+          log.push({ ...entry, attempt, outcome: delivered ? "Delivered" : "Refused", status })
+          if (!delivered) return yield* Effect.fail("refused")
+        }).pipe(Effect.ensuring(settle))
       })
       return Effect.ignore(Effect.retry(once, config.retry))
     }
@@ -141,7 +152,11 @@ export const start = (simulator: Simulator, config: Config): Effect.Effect<Servi
 
     return {
       events: Effect.sync(() => events.slice()),
-      deliveries: Effect.sync(() => log.slice()),
+      // An attempt in flight (an app in the process may answer after real time passes) is waited for.
+      deliveries: Effect.flatMap(
+        Effect.suspend(() => Effect.forEach([...inFlight], Deferred.await, { discard: true })),
+        () => Effect.sync(() => log.slice())
+      ),
       failNext: (times = 1, options = {}) =>
         Effect.sync(() => {
           injected.push({ remaining: Math.max(1, times), match: options.match })
