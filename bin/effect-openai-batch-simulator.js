@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// effect-openai-batch-simulator [--port 8080] [--speed 60] [--key sk-...] [--token-limit N] [--request-limit N]
+// effect-openai-batch-simulator [options]   (--help lists every flag with its meaning and default)
 //
 // Serves the Batch API simulator on 127.0.0.1 until Ctrl-C; point any OpenAI client at the base URL it prints.
 // Without --key any non-empty bearer key is accepted. The command is the built src/testing/server-cli.ts; it needs

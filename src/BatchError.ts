@@ -11,6 +11,8 @@
  * - Input errors (`BatchInput`): `InvalidRequestError`, `DuplicateCustomIdError`, `EndpointMismatchError`,
  *   `TooManyLinesError`, `InputTooLargeError`, `EmptyInputError`.
  * - Results errors (`BatchResults`): `MalformedLineError`, `ResultsNotReadyError`.
+ * - Webhook errors (`Webhooks`): `WebhookHeadersError`, `WebhookTimestampError`, `WebhookSignatureError`,
+ *   `WebhookPayloadError`.
  *
  * The simulator's `NoSuchBatchError` is not here: it belongs to the testing entry point and only a test sees it.
  *
@@ -642,6 +644,88 @@ export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyErro
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Webhooks (Webhooks)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A webhook request lacks a Standard Webhooks header (`webhook-id`, `webhook-timestamp`, `webhook-signature`):
+ * `missing` names them.
+ *
+ * @since 0.3.0
+ * @category Errors
+ */
+export class WebhookHeadersError extends Schema.TaggedError<WebhookHeadersError>(id("WebhookHeadersError"))(
+  "WebhookHeadersError",
+  { message: Schema.String, missing: Schema.Array(Schema.String) }
+) {
+  /**
+   * @since 0.3.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A webhook's `webhook-timestamp` is not a number of seconds (`reason: "Invalid"`), or lies further than the
+ * tolerance (300 s by default) in the past (`"TooOld"`: a replay, or a delivery held up) or the future
+ * (`"TooNew"`: a clock that is off).
+ *
+ * @since 0.3.0
+ * @category Errors
+ */
+export class WebhookTimestampError extends Schema.TaggedError<WebhookTimestampError>(id("WebhookTimestampError"))(
+  "WebhookTimestampError",
+  {
+    message: Schema.String,
+    reason: Schema.Literal("Invalid", "TooOld", "TooNew"),
+    /** The header as received (seconds since the epoch, when it is a number). */
+    timestamp: Schema.String,
+    /** This side's clock, in seconds since the epoch. */
+    now: Schema.Number,
+    toleranceSeconds: Schema.Number
+  }
+) {
+  /**
+   * @since 0.3.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * No `v1` signature of the `webhook-signature` header matches the body under any of the secrets: the request was
+ * not signed with this endpoint's secret, or its body was changed on the way (parsed and re-serialized, say).
+ * `signatures` is how many `v1` signatures the header held.
+ *
+ * @since 0.3.0
+ * @category Errors
+ */
+export class WebhookSignatureError extends Schema.TaggedError<WebhookSignatureError>(id("WebhookSignatureError"))(
+  "WebhookSignatureError",
+  { message: Schema.String, webhookId: Schema.String, signatures: Schema.Number }
+) {
+  /**
+   * @since 0.3.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A verified webhook whose body is not JSON, or not an event (`{ id, type, created_at, data }`), or a known event
+ * type with the wrong shape. `issue` says what is wrong.
+ *
+ * @since 0.3.0
+ * @category Errors
+ */
+export class WebhookPayloadError extends Schema.TaggedError<WebhookPayloadError>(id("WebhookPayloadError"))(
+  "WebhookPayloadError",
+  { message: Schema.String, webhookId: Schema.String, issue: Schema.String }
+) {
+  /**
+   * @since 0.3.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Unions
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -741,6 +825,15 @@ export type ResultsError = MalformedLineError | ResultsNotReadyError
 export type OutcomeError = BatchFailedError | BatchExpiredError | BatchCancelledError
 
 /**
+ * What verifying and decoding a webhook can fail with (`Webhooks.unwrap`): the first three mean "not from OpenAI,
+ * or not now" (answer 400), the last "from OpenAI, but not an event this version can read".
+ *
+ * @since 0.3.0
+ * @category Errors
+ */
+export type WebhookError = WebhookHeadersError | WebhookTimestampError | WebhookSignatureError | WebhookPayloadError
+
+/**
  * Every error of the library.
  *
  * @since 0.1.0
@@ -757,6 +850,7 @@ export type BatchError =
   | LocalFileError
   | PartFailedError
   | JobInputChangedError
+  | WebhookError
 
 /**
  * Every error of the library as one schema: decodes a serialized error (`Schema.encode` of any of them, e.g. sent
@@ -795,7 +889,11 @@ export const BatchError: Schema.Union<[
   typeof PartFailedError,
   typeof JobInputChangedError,
   typeof MalformedLineError,
-  typeof ResultsNotReadyError
+  typeof ResultsNotReadyError,
+  typeof WebhookHeadersError,
+  typeof WebhookTimestampError,
+  typeof WebhookSignatureError,
+  typeof WebhookPayloadError
 ]> = Schema.Union(
   BadRequestError,
   AuthenticationError,
@@ -826,7 +924,11 @@ export const BatchError: Schema.Union<[
   PartFailedError,
   JobInputChangedError,
   MalformedLineError,
-  ResultsNotReadyError
+  ResultsNotReadyError,
+  WebhookHeadersError,
+  WebhookTimestampError,
+  WebhookSignatureError,
+  WebhookPayloadError
 )
 
 /**

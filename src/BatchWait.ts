@@ -19,8 +19,10 @@ import * as Stream from "effect/Stream"
 import * as Batch from "./Batch.js"
 import * as BatchApi from "./BatchApi.js"
 import * as BatchError from "./BatchError.js"
+import * as BatchEvents from "./BatchEvents.js"
 import * as BatchSchedule from "./BatchSchedule.js"
 import * as Params from "./internal/params.js"
+import * as Wake from "./internal/wake.js"
 
 /**
  * Options of the waits.
@@ -191,7 +193,12 @@ const watch = (
         ? Stream.empty
         : Stream.fail(waitTimeout(batchId, yield* elapsed, batch, "the poll schedule ended"))
     }))
-    return Stream.repeatEffectWithSchedule(next, schedule).pipe(
+    // With a BatchEvents feed (webhooks), an event about the batch ends the wait for the next poll at once.
+    const events = yield* Effect.serviceOption(BatchEvents.BatchEvents)
+    const polls = Option.isNone(events)
+      ? Stream.repeatEffectWithSchedule(next, schedule)
+      : Wake.repeatOrWake(next, schedule, events.value.wakeups(batchId))
+    return polls.pipe(
       Stream.map((result) => result.batch),
       Stream.tap((batch) => Ref.set(last, batch)),
       Stream.changesWith((a, b) => progressKey(a) === progressKey(b)),

@@ -1,6 +1,7 @@
 /**
  * The part of the Files API a batch needs: upload an input file (multipart `POST /v1/files`, streamed), retrieve
- * and delete a file, and download a file's content as a byte stream (`GET /v1/files/{file_id}/content`).
+ * and delete a file, download a file's content as a byte stream (`GET /v1/files/{file_id}/content`), and list
+ * files (`GET /v1/files`: one page, or every file as a lazy `Stream`).
  *
  * Every upload's multipart/form-data body is written by the library, around the content, rather than by a
  * `FormData` (the platform's clients disagree on `FormData`; see `internal/multipart.ts`). Bytes and a string are
@@ -26,6 +27,7 @@ import type * as BatchSchedule from "./BatchSchedule.js"
 import * as Decoder from "./internal/decoder.js"
 import * as Http from "./internal/http.js"
 import * as Multipart from "./internal/multipart.js"
+import * as Paginate from "./internal/paginate.js"
 import * as Params from "./internal/params.js"
 import * as PathSegment from "./internal/pathSegment.js"
 import type * as OpenAiConfig from "./OpenAiConfig.js"
@@ -103,6 +105,51 @@ export class DeletedFile extends Schema.Class<DeletedFile>("effect-openai-batch/
   deleted: Schema.Boolean
 }) {}
 
+/**
+ * The parameters of `listFiles` (`GET /v1/files`): only files of `purpose`, in `order` of creation (default
+ * `desc`, newest first), after the file id `after`, at most `limit` (1 to 10,000; the API's default is 10,000).
+ *
+ * @since 0.3.0
+ * @category Schemas
+ */
+export const ListFilesParams = Schema.Struct({
+  purpose: Schema.optional(Schema.String.pipe(Schema.nonEmptyString({ message: () => "must not be empty" }))),
+  order: Schema.optional(Schema.Literal("asc", "desc")),
+  after: Schema.optional(Schema.String.pipe(Schema.nonEmptyString({ message: () => "must not be empty" }))),
+  limit: Schema.optional(
+    Schema.Number.pipe(
+      Schema.int({ message: () => "must be an integer between 1 and 10000" }),
+      Schema.between(1, 10_000, { message: () => "must be an integer between 1 and 10000" })
+    )
+  )
+})
+
+/**
+ * @since 0.3.0
+ * @category Models
+ */
+export type ListFilesParams = typeof ListFilesParams.Type
+
+/**
+ * One page of `GET /v1/files`.
+ *
+ * @since 0.3.0
+ * @category Schemas
+ */
+export const FilePage = Schema.Struct({
+  object: Schema.Literal("list"),
+  data: Schema.Array(OpenAIFile),
+  first_id: optional(Schema.String),
+  last_id: optional(Schema.String),
+  has_more: Schema.Boolean
+}).annotations({ identifier: "FilePage" })
+
+/**
+ * @since 0.3.0
+ * @category Models
+ */
+export interface FilePage extends Schema.Schema.Type<typeof FilePage> {}
+
 const decodeFile = Decoder.make(OpenAIFile)
 /** What `POST /v1/files` accepts as a purpose (checked before anything is sent: it also goes into a multipart part). */
 const uploadPurposes: ReadonlySet<string> = new Set([
@@ -114,6 +161,7 @@ const uploadPurposes: ReadonlySet<string> = new Set([
   "evals"
 ])
 const decodeDeleted = Decoder.make(DeletedFile)
+const decodeFilePage = Decoder.make(FilePage)
 
 /**
  * A file id as accepted in a path: not empty, at most 256 characters, and nothing that changes the path
@@ -217,6 +265,8 @@ export interface Service {
     fileId: string,
     options?: BatchSchedule.CallOptions
   ) => Effect.Effect<DeletedFile, BatchError.RequestError>
+  /** One page of `GET /v1/files` (`streamFiles` walks them all). */
+  readonly listFiles: (params?: ListFilesParams) => Effect.Effect<FilePage, BatchError.RequestError>
 }
 
 /**
@@ -336,7 +386,12 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
     const downloadFile = (fileId: string, callOptions?: BatchSchedule.CallOptions) =>
       Stream.unwrap(connect(fileId, callOptions))
 
-    return { uploadFile, retrieveFile, downloadFile, deleteFile } satisfies Service
+    const listFiles = Effect.fn("OpenAiFiles.listFiles")(function*(params?: ListFilesParams) {
+      const urlParams = yield* Params.validate("listFiles", ListFilesParams, params ?? {})
+      return yield* retrying(sendJson({ method: "GET", path: "/files", urlParams }, decodeFilePage), undefined)
+    })
+
+    return { uploadFile, retrieveFile, downloadFile, deleteFile, listFiles } satisfies Service
   }
 )
 
@@ -421,3 +476,76 @@ export const deleteFile = (
   options?: BatchSchedule.CallOptions
 ): Effect.Effect<DeletedFile, BatchError.RequestError, OpenAiFiles> =>
   Effect.flatMap(OpenAiFiles, (files) => files.deleteFile(fileId, options))
+
+/**
+ * `GET /v1/files`: one page, newest first unless `order: "asc"`. See `streamFiles` for every file.
+ *
+ * @since 0.3.0
+ * @category Operations
+ */
+export const listFiles = (params?: ListFilesParams): Effect.Effect<FilePage, BatchError.RequestError, OpenAiFiles> =>
+  Effect.flatMap(OpenAiFiles, (files) => files.listFiles(params))
+
+/**
+ * Options of `streamFiles`.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface StreamFilesOptions {
+  /** Only files of this purpose (e.g. `batch`, `batch_output`). */
+  readonly purpose?: string | undefined
+  /** By creation time: `desc` (the default, newest first) or `asc`. */
+  readonly order?: "asc" | "desc" | undefined
+  /** Files per page, 1..10,000. Default 10,000 (the API's own default: fewest round trips). */
+  readonly pageSize?: number | undefined
+  /** Start after this file id. */
+  readonly after?: string | undefined
+}
+
+/**
+ * Every file (of a purpose), page by page as the consumer pulls: `Stream.take(5)` fetches one page. A page that
+ * says `has_more` but is empty, or a cursor that repeats, fails with `PaginationError` instead of ending silently
+ * or looping (the rules of `BatchApi.streamBatches`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { OpenAiFiles } from "effect-openai-batch"
+ * import { BatchApiSimulator } from "effect-openai-batch/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const simulator = yield* BatchApiSimulator.BatchApiSimulator
+ *   for (let i = 0; i < 5; i++) yield* simulator.putFile({ content: "{}\n", filename: `part-${i}.jsonl` })
+ *   yield* simulator.putFile({ content: "notes", filename: "notes.txt", purpose: "user_data" })
+ *   // oldest first, two per page: three pages
+ *   const batchFiles = yield* OpenAiFiles.streamFiles({ purpose: "batch", order: "asc", pageSize: 2 }).pipe(
+ *     Stream.map((file) => file.filename),
+ *     Stream.runCollect
+ *   )
+ *   return Array.from(batchFiles)
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(BatchApiSimulator.layerBatchApi()))).then((names) => {
+ *   assert.deepStrictEqual(names, ["part-0.jsonl", "part-1.jsonl", "part-2.jsonl", "part-3.jsonl", "part-4.jsonl"])
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ * @category Streams
+ */
+export const streamFiles = (
+  options: StreamFilesOptions = {}
+): Stream.Stream<OpenAIFile, BatchError.RequestError | BatchError.PaginationError, OpenAiFiles> => {
+  const base: ListFilesParams = {
+    limit: options.pageSize ?? 10_000,
+    ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
+    ...(options.order === undefined ? {} : { order: options.order })
+  }
+  return Stream.unwrap(Effect.map(OpenAiFiles, (files) =>
+    Paginate.stream(
+      "listFiles",
+      options.after,
+      (after) => files.listFiles(after === undefined ? base : { ...base, after })
+    )))
+}

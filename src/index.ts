@@ -61,6 +61,28 @@ export * as BatchLine from "./BatchLine.js"
 export * as OpenAiFiles from "./OpenAiFiles.js"
 
 /**
+ * The Uploads API: a file of up to 8 GB in parts of up to 64 MB, and any Stream of bytes uploaded in parts.
+ *
+ * @since 0.3.0
+ */
+export * as OpenAiUploads from "./OpenAiUploads.js"
+
+/**
+ * OpenAI's webhooks: Standard Webhooks signatures verified, batch events decoded, an HTTP endpoint.
+ *
+ * @since 0.3.0
+ */
+export * as Webhooks from "./Webhooks.js"
+
+/**
+ * OpenAI's webhook events (batch events typed, others kept) and the feed a process received them into: what
+ * waits wake up on.
+ *
+ * @since 0.3.0
+ */
+export * as BatchEvents from "./BatchEvents.js"
+
+/**
  * Building, checking and uploading a batch input file.
  *
  * @since 0.1.0

@@ -26,6 +26,14 @@ const samples: ReadonlyArray<BatchError.BatchError> = [
   }),
   new BatchError.WaitTimeoutError({ message: "gave up", batchId: "batch_1", waitedMs: 5 }),
   new BatchError.DuplicateCustomIdError({ message: "dup", line: 3, customId: "a", firstLine: 1 }),
+  new BatchError.WebhookTimestampError({
+    message: "old",
+    reason: "TooOld",
+    timestamp: "1",
+    now: 400,
+    toleranceSeconds: 300
+  }),
+  new BatchError.WebhookHeadersError({ message: "missing", missing: ["webhook-id"] }),
   new BatchError.MalformedLineError({
     message: "bad",
     fileId: "file-1",

@@ -38,19 +38,23 @@ const formFields = (params: Params): ReadonlyArray<readonly [string, string]> =>
 ]
 
 /**
- * The multipart/form-data envelope of an upload: the fields and the file part's header before the content, the
- * closing boundary after it. What `FormData` would serialize, without materializing the file part.
+ * The multipart/form-data envelope of a file field and the fields before it: the fields and the file part's
+ * header before the content, the closing boundary after it. What `FormData` would serialize, without
+ * materializing the file part.
  */
-const envelope = (params: Params) => {
+const envelope = (
+  fields: ReadonlyArray<readonly [string, string]>,
+  file: { readonly field: string; readonly filename: string; readonly contentType: string | undefined }
+) => {
   const boundary = `----effect-openai-batch-${crypto.randomUUID()}`
-  const fields = formFields(params)
+  const head = fields
     .map(([name, value]) =>
       `--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"\r\n\r\n${value}\r\n`
     )
-    .join("")
-  const head = `${fields}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${
-    escapeName(params.filename)
-  }"\r\nContent-Type: ${params.contentType ?? "application/octet-stream"}\r\n\r\n`
+    .join("") +
+    `--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(file.field)}"; filename="${
+      escapeName(file.filename)
+    }"\r\nContent-Type: ${file.contentType ?? "application/octet-stream"}\r\n\r\n`
   return {
     head: encoder.encode(head),
     tail: encoder.encode(`\r\n--${boundary}--\r\n`),
@@ -65,7 +69,11 @@ const envelope = (params: Params) => {
  * @internal
  */
 export const body = <E>(params: Params, content: Content<E>): HttpBody.HttpBody => {
-  const { contentType, head, tail } = envelope(params)
+  const { contentType, head, tail } = envelope(formFields(params), {
+    field: "file",
+    filename: params.filename,
+    contentType: params.contentType
+  })
   if (isStream(content)) {
     return HttpBody.stream(
       Stream.make(head).pipe(Stream.concat(content), Stream.concat(Stream.make(tail))),
@@ -86,4 +94,16 @@ export const body = <E>(params: Params, content: Content<E>): HttpBody.HttpBody 
   body.set(bytes, head.length)
   body.set(tail, head.length + bytes.length)
   return HttpBody.uint8Array(body, contentType)
+}
+
+/**
+ * The body of an Uploads part (`POST /v1/uploads/{id}/parts`): one file field, `data`, holding `bytes`. Sent as
+ * a stream of known length over the caller's buffer (no copy of a 64 MB part), and replayable: a retry sends the
+ * same bytes again.
+ *
+ * @internal
+ */
+export const partBody = (bytes: Uint8Array): HttpBody.HttpBody => {
+  const { contentType, head, tail } = envelope([], { field: "data", filename: "part", contentType: undefined })
+  return HttpBody.stream(Stream.make(head, bytes, tail), contentType, head.length + bytes.length + tail.length)
 }

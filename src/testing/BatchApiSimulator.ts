@@ -35,6 +35,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as BatchClient from "../BatchClient.js"
 import * as OpenAiConfig from "../OpenAiConfig.js"
+import * as OpenAiUploads from "../OpenAiUploads.js"
 import * as ClockInternal from "./internal/clock.js"
 import * as Faults from "./internal/faults.js"
 import * as HttpClientInternal from "./internal/httpClient.js"
@@ -69,6 +70,10 @@ export type {
    * - `MalformedBody`: a 200 whose body is not JSON (an HTML page from a proxy).
    * - `TruncatedBody`: the request is handled (a create does create) but the JSON body is cut in half.
    * - `CommitThenDrop`: the request is handled (a create stores its batch), then the connection drops.
+   * - `ResetDuringBody`: the connection is reset while the request body is still arriving (nothing is handled).
+   *   Over HTTP the server destroys the socket once it has read half of the body, the client still sending; in
+   *   memory it is a dropped connection. It is matched on the request's method, path and headers (the body is not
+   *   read yet), before faults of other kinds.
    *
    * @since 0.1.0
    * @category Faults
@@ -141,7 +146,9 @@ export type {
    */
   Script,
   /**
-   * How to seed batches directly (no requests, no lifecycle: seeded batches are fixed snapshots).
+   * How to seed batches directly (no requests). A seeded batch shows `status` at Clock now and lives on from
+   * there like any other: an `in_progress` one completes on the default script, a `cancelling` one becomes
+   * `cancelled`. One in a terminal status ended by now; an `expired` one was created a day before its place.
    *
    * @since 0.1.0
    * @category Models
@@ -203,6 +210,29 @@ export {
 } from "./internal/model.js"
 
 /**
+ * An upload of the Uploads API as the simulator holds it (`Simulator.upload`). `parts` and `bytesReceived` count
+ * the parts still held: a completed or cancelled upload holds none (a completed one's bytes are its file,
+ * `fileId`).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface SimUpload {
+  readonly id: string
+  readonly filename: string
+  readonly purpose: string
+  /** The size the upload was created for. */
+  readonly bytes: number
+  readonly mime_type: string
+  /** `pending`, `completed`, `cancelled`, or `expired` (a pending upload an hour after its creation). */
+  readonly status: string
+  readonly parts: number
+  readonly bytesReceived: number
+  /** The file its completion made. */
+  readonly fileId: string | undefined
+}
+
+/**
  * What a model has enqueued (`Simulator.enqueued`): the tokens and requests of its batches that passed validation
  * and have not ended.
  *
@@ -240,6 +270,14 @@ export const serverError: (status?: number) => Model.Fault = Faults.serverError
  * @category Faults
  */
 export const dropConnection: Model.Fault = Faults.dropConnection
+
+/**
+ * The connection is reset while the request body is still arriving: over HTTP, mid-upload.
+ *
+ * @since 0.3.0
+ * @category Faults
+ */
+export const resetDuringBody: Model.Fault = Faults.resetDuringBody
 
 /**
  * The request is never answered.
@@ -379,7 +417,7 @@ export interface BatchApiOptions extends Model.Options {
 
 /**
  * The full stack a test swaps in: `BatchClient.layer` (`BatchApi`, `OpenAiFiles` and a ledger, so jobs run too)
- * over the simulator's `HttpClient`, with an `OpenAiConfig` holding `testApiKey`. The simulator is in context too,
+ * and `OpenAiUploads.layer` over the simulator's `HttpClient`, with an `OpenAiConfig` holding `testApiKey`. The simulator is in context too,
  * to script it and read its log.
  *
  * @example
@@ -413,9 +451,12 @@ export interface BatchApiOptions extends Model.Options {
  */
 export const layerBatchApi = (
   options: BatchApiOptions = {}
-): Layer.Layer<BatchClient.Services | BatchApiSimulator, ConfigError.ConfigError> => {
+): Layer.Layer<
+  BatchClient.Services | OpenAiUploads.OpenAiUploads | BatchApiSimulator,
+  ConfigError.ConfigError
+> => {
   const { config, ...simulatorOptions } = options
-  return BatchClient.layer.pipe(
+  return Layer.merge(BatchClient.layer, OpenAiUploads.layer).pipe(
     Layer.provide(
       OpenAiConfig.layer({ ...config, apiKey: Redacted.make(simulatorOptions.apiKey ?? Model.testApiKey) })
     ),

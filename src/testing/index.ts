@@ -13,6 +13,20 @@
 export * as BatchApiSimulator from "./BatchApiSimulator.js"
 
 /**
+ * The simulator's webhooks: signed batch events delivered to an endpoint (or an HttpApp in the process), retried.
+ *
+ * @since 0.3.0
+ */
+export * as SimulatorWebhooks from "./SimulatorWebhooks.js"
+
+/**
+ * A `TestClock` that moves as fast as the work it wakes: a simulated day of polling in under a second.
+ *
+ * @since 0.3.0
+ */
+export * as FastTestClock from "./FastTestClock.js"
+
+/**
  * A `BatchApi` built from plain handler functions.
  *
  * @since 0.1.0

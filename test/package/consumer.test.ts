@@ -157,7 +157,13 @@ const assertWorks = (facts: Record<string, unknown>) => {
   assert.strictEqual(facts["sameSubpathModule"], true)
   assert.strictEqual(facts["serverMake"], "function")
   assert.strictEqual(facts["tokenized"], 2)
-  assert.deepStrictEqual(facts["testingExports"], ["BatchApiSimulator", "BatchApiTest", "MemoryFileSystem"])
+  assert.deepStrictEqual(facts["testingExports"], [
+    "BatchApiSimulator",
+    "BatchApiTest",
+    "FastTestClock",
+    "MemoryFileSystem",
+    "SimulatorWebhooks"
+  ])
   assert.deepStrictEqual(facts["blocked"], Array(3).fill("ERR_PACKAGE_PATH_NOT_EXPORTED"))
   assert.strictEqual(facts["version"], JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")).version)
   assert.strictEqual(facts["listed"], 3)
@@ -243,6 +249,8 @@ layer(PackageLive, { timeout: cap })("the built package", (it) => {
       assert.strictEqual(page.object, "list")
       assert.deepStrictEqual(page.data, [])
       assert.include(server.output(), "60x")
+      // a client's own schedules do not speed up: the bin says so, and how to keep pace
+      assert.include(server.output(), "warning: --speed 60 speeds up the batches, not your client")
       const unauthenticated = yield* Effect.promise(() => fetch(`${server.baseUrl}/batches`))
       assert.strictEqual(unauthenticated.status, 401)
     }), cap)

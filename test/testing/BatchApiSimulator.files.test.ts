@@ -133,6 +133,27 @@ describe("BatchApiSimulator files", () => {
       assert.strictEqual(notMultipart.status, 400)
     }))
 
+  it.effect("list: 400s naming param for a bad order, limit or cursor, as the API answers them", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make()
+      yield* simulator.putFile({ content: jsonl([chatLine("a")]) })
+      const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
+        [{ order: "newest" }, "order"],
+        [{ limit: "0" }, "limit"],
+        [{ limit: "10001" }, "limit"],
+        [{ limit: "ten" }, "limit"],
+        [{ after: "file-missing" }, "after"]
+      ]
+      for (const [query, param] of cases) {
+        const answer = yield* send(simulator, "GET", "/v1/files", { query })
+        assert.strictEqual(answer.status, 400, param)
+        assert.strictEqual(answer.json.error.param, param)
+      }
+      const ok = yield* send(simulator, "GET", "/v1/files", { query: { limit: "10000", order: "asc" } })
+      assert.strictEqual(ok.status, 200)
+      assert.strictEqual(ok.json.data.length, 1)
+    }))
+
   it.effect("a batch from an uploaded file: lines counted, output and error files in the official line format", () =>
     run(Effect.gen(function*() {
       const batch = yield* runBatch(jsonl([chatLine("r1"), chatLine("r2"), chatLine("no-model", null), chatLine("r3")]))

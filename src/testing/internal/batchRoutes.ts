@@ -14,10 +14,10 @@ import * as Lines from "./lines.js"
 import type { RequestLine, Script } from "./model.js"
 import { defaultScript } from "./model.js"
 import * as Results from "./results.js"
-import type { LiveBatch, State, StoredBatch } from "./state.js"
+import type { LiveBatch, State } from "./state.js"
 import { addBatch, batchIdOf, seconds, updateBatch } from "./state.js"
 import type { Answer } from "./wire.js"
-import { apiError, batchObject, json, missingParameter } from "./wire.js"
+import { apiError, batchObject, expiresAfterIssue, json, missingParameter } from "./wire.js"
 
 /** A batch created from a file id the simulator never saw gets stand-in requests. */
 const syntheticInput = (endpoint: string, count: number, onLine: (line: RequestLine) => void) => {
@@ -68,31 +68,6 @@ const validateMetadata = (metadata: unknown): Answer | undefined => {
   return undefined
 }
 
-const validateExpiresAfter = (value: unknown): Answer | undefined => {
-  if (value === undefined || value === null) return undefined
-  if (!isRecord(value)) {
-    return invalid(
-      "output_expires_after",
-      "Invalid type for 'output_expires_after': expected an object.",
-      "invalid_type"
-    )
-  }
-  if (value["anchor"] !== "created_at") {
-    return invalid(
-      "output_expires_after.anchor",
-      "Invalid value for 'output_expires_after.anchor': only 'created_at' is supported."
-    )
-  }
-  const s = value["seconds"]
-  if (typeof s !== "number" || !Number.isInteger(s) || s < 3600 || s > 2_592_000) {
-    return invalid(
-      "output_expires_after.seconds",
-      "Invalid 'output_expires_after.seconds': expected an integer between 3600 and 2592000."
-    )
-  }
-  return undefined
-}
-
 const validateCreate = (body: Record<string, unknown>): Answer | undefined => {
   for (const key of Object.keys(body)) {
     if (!createFields.has(key)) return apiError(400, `Unrecognized request argument supplied: ${key}`, { param: key })
@@ -113,7 +88,7 @@ const validateCreate = (body: Record<string, unknown>): Answer | undefined => {
   if (completion_window !== "24h") {
     return invalid("completion_window", "Invalid value for 'completion_window': only '24h' is supported.")
   }
-  return validateMetadata(body["metadata"]) ?? validateExpiresAfter(body["output_expires_after"])
+  return validateMetadata(body["metadata"]) ?? expiresAfterIssue(body["output_expires_after"], "output_expires_after")
 }
 
 const createBatch = (state: State, env: Env): Step => {
@@ -134,7 +109,7 @@ const createBatch = (state: State, env: Env): Step => {
       HashMap.get(state.idempotency, idempotencyKey),
       (id) => HashMap.get(state.batches, id)
     )
-    if (Option.isSome(existing)) return [json(200, batchObject(existing.value, env.now)), state]
+    if (Option.isSome(existing)) return [json(200, batchObject(existing.value, env.now, env.config.options)), state]
   }
   const file = Option.getOrUndefined(HashMap.get(state.files, inputFileId))
   const uploaded = file !== undefined && file.purpose === "batch"
@@ -180,7 +155,7 @@ const createBatch = (state: State, env: Env): Step => {
   }
   const added = addBatch({ ...state, counter, nextScripts: rest }, batch)
   return [
-    json(200, batchObject(batch, env.now)),
+    json(200, batchObject(batch, env.now, env.config.options)),
     idempotencyKey === undefined ? added : { ...added, idempotency: HashMap.set(state.idempotency, idempotencyKey, id) }
   ]
 }
@@ -189,7 +164,7 @@ const noBatch = (id: string) => apiError(404, `No batch found with id '${id}'.`,
 
 const retrieveBatch = (state: State, env: Env, id: string): Answer => {
   const batch = Option.getOrUndefined(HashMap.get(state.batches, id))
-  return batch === undefined ? noBatch(id) : json(200, batchObject(batch, env.now))
+  return batch === undefined ? noBatch(id) : json(200, batchObject(batch, env.now, env.config.options))
 }
 
 const listBatches = (state: State, env: Env): Answer => {
@@ -214,7 +189,7 @@ const listBatches = (state: State, env: Env): Answer => {
     const batch = Option.getOrUndefined(
       Option.flatMap(HashMap.get(state.bySeq, seq), (id) => HashMap.get(state.batches, id))
     )
-    if (batch !== undefined) data.push(batchObject(batch, env.now))
+    if (batch !== undefined) data.push(batchObject(batch, env.now, env.config.options))
   }
   return json(200, {
     object: "list",
@@ -228,7 +203,7 @@ const listBatches = (state: State, env: Env): Answer => {
 const cancelBatch = (state: State, env: Env, id: string): Step => {
   const batch = Option.getOrUndefined(HashMap.get(state.batches, id))
   if (batch === undefined) return [noBatch(id), state]
-  const wire = batchObject(batch, env.now)
+  const wire = batchObject(batch, env.now, env.config.options)
   const status = String(wire["status"])
   if (Batch.terminalStatuses.has(status)) {
     return [
@@ -237,15 +212,8 @@ const cancelBatch = (state: State, env: Env, id: string): Step => {
     ]
   }
   if (status === "cancelling") return [json(200, wire), state]
-  if (batch._tag === "Live") {
-    const cancelled: LiveBatch = { ...batch, cancelRequestedAtMs: env.now }
-    return [json(200, batchObject(cancelled, env.now)), updateBatch(state, cancelled)]
-  }
-  const cancelled: StoredBatch = {
-    ...batch,
-    wire: { ...batch.wire, status: "cancelling", cancelling_at: seconds(env.now) }
-  }
-  return [json(200, batchObject(cancelled, env.now)), { ...state, batches: HashMap.set(state.batches, id, cancelled) }]
+  const cancelled: LiveBatch = { ...batch, cancelRequestedAtMs: env.now }
+  return [json(200, batchObject(cancelled, env.now, env.config.options)), updateBatch(state, cancelled)]
 }
 
 /**

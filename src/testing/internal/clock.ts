@@ -6,7 +6,9 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Early from "./early.js"
 import type { Simulator } from "./model.js"
+import * as Outbox from "./outbox.js"
 
 /**
  * A `Clock` running `speed` times faster than the real one from `origin` on (its time starts at the real time).
@@ -38,7 +40,7 @@ export const accelerated = (speed: number, origin: number = Date.now()): Clock.C
  */
 export const simulatorOn = (simulator: Simulator, clock: Clock.Clock): Simulator => {
   const on = <A, E>(effect: Effect.Effect<A, E>) => Effect.withClock(effect, clock)
-  return {
+  const onClock: Simulator = {
     ...simulator,
     handle: (request) => on(simulator.handle(request)),
     scriptBatch: (batchId, script) => on(simulator.scriptBatch(batchId, script)),
@@ -46,6 +48,12 @@ export const simulatorOn = (simulator: Simulator, clock: Clock.Clock): Simulator
     batch: (batchId) => on(simulator.batch(batchId)),
     file: (fileId) => on(simulator.file(fileId)),
     putFile: (options) => on(simulator.putFile(options)),
-    enqueued: (model) => on(simulator.enqueued(model))
+    enqueued: (model) => on(simulator.enqueued(model)),
+    upload: (uploadId) => on(simulator.upload(uploadId))
   }
+  const early = Early.checkOf(simulator)
+  if (early !== undefined) Early.register(onClock, (head) => on(early(head)))
+  const outbox = Outbox.of(simulator)
+  if (outbox !== undefined) Outbox.register(onClock, { drain: on(outbox.drain), changed: outbox.changed })
+  return onClock
 }

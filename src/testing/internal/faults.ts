@@ -31,6 +31,9 @@ export const commitThenDrop: Fault = { _tag: "CommitThenDrop" }
 /** @internal */
 export const commitThenTimeout: Fault = { _tag: "CommitThenTimeout" }
 
+/** @internal */
+export const resetDuringBody: Fault = { _tag: "ResetDuringBody" }
+
 /** A queued fault and how many more requests it applies to. @internal */
 export interface PendingFault {
   readonly fault: Fault
@@ -47,16 +50,20 @@ const matches = (matcher: RequestMatcher | undefined, request: SimRequest) => {
 }
 
 /**
- * The first queued fault matching `request`, and the queue after it was used once.
+ * The first queued fault matching `request` (among those `only` accepts, when given), and the queue after it was
+ * used once. A fault's matcher runs only for the faults `only` accepts.
  *
  * @internal
  */
 export const take = (
   faults: ReadonlyArray<PendingFault>,
-  request: SimRequest
+  request: SimRequest,
+  only?: (fault: Fault) => boolean
 ): readonly [Fault | undefined, ReadonlyArray<PendingFault>] => {
   if (faults.length === 0) return [undefined, faults]
-  const index = faults.findIndex((pending) => matches(pending.match, request))
+  const index = faults.findIndex((pending) =>
+    (only === undefined || only(pending.fault)) && matches(pending.match, request)
+  )
   const pending = faults[index]
   if (pending === undefined) return [undefined, faults]
   const rest = pending.remaining > 1

@@ -1,6 +1,6 @@
 /**
  * The file routes: upload (`multipart/form-data`, with the API's checks of purpose, size, `.jsonl` for batch input
- * and `expires_after`), list, retrieve, content and delete.
+ * and `expires_after`), list (`purpose`, `order`, `after`, `limit`), retrieve, content and delete.
  *
  * @internal
  */
@@ -79,18 +79,46 @@ const createFile = (state: State, env: Env): Step => {
   return [json(200, fileObject(stored)), next]
 }
 
+/** `GET /v1/files`: by creation (newest first unless `order=asc`), of one `purpose`, after a file id, paged. */
 const listFiles = (state: State, env: Env): Answer => {
-  const purpose = env.request.query["purpose"]
-  const data = [...HashMap.values(state.files)]
+  const { after, limit: limitText, order = "desc", purpose } = env.request.query
+  if (order !== "asc" && order !== "desc") {
+    return apiError(400, `Invalid value for 'order': expected 'asc' or 'desc', got '${order}'.`, {
+      param: "order",
+      code: "invalid_value"
+    })
+  }
+  let limit = 10_000
+  if (limitText !== undefined) {
+    const value = /^-?\d+$/.test(limitText) ? Number(limitText) : Number.NaN
+    if (!Number.isSafeInteger(value) || value < 1 || value > 10_000) {
+      return apiError(400, `Invalid 'limit': expected an integer between 1 and 10000, got '${limitText}'.`, {
+        param: "limit",
+        code: "invalid_value"
+      })
+    }
+    limit = value
+  }
+  // Creation order is `seq` (ids and `created_at` seconds can tie).
+  const sorted = [...HashMap.values(state.files)]
     .filter((file) => purpose === undefined || file.purpose === purpose)
-    .sort((a, b) => b.seq - a.seq)
-    .map(fileObject)
+    .sort((a, b) => order === "asc" ? a.seq - b.seq : b.seq - a.seq)
+  let start = 0
+  if (after !== undefined) {
+    const cursor = Option.getOrUndefined(HashMap.get(state.files, after))
+    if (cursor === undefined) {
+      return apiError(400, `Invalid 'after': no file with id '${after}'.`, { param: "after", code: "invalid_value" })
+    }
+    start = sorted.findIndex((file) => order === "asc" ? file.seq > cursor.seq : file.seq < cursor.seq)
+    if (start < 0) start = sorted.length
+  }
+  const data = sorted.slice(start, start + limit).map(fileObject)
   return json(200, {
     object: "list",
     data,
     first_id: data[0]?.id ?? null,
     last_id: data[data.length - 1]?.id ?? null,
-    has_more: false
+    has_more: start + limit < sorted.length
   })
 }
 

@@ -10,6 +10,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Batch from "../../Batch.js"
+import type { SimUpload } from "../BatchApiSimulator.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Requests and responses
@@ -84,6 +85,10 @@ export interface LoggedRequest {
  * - `CommitThenDrop`: the request is handled (a create stores its batch), then the connection drops.
  * - `CommitThenTimeout`: the request is handled (a create stores its batch), then never answered: a create in
  *   flight whose batch exists.
+ * - `ResetDuringBody`: the connection is reset while the request body is still arriving (nothing is handled). Over
+ *   HTTP the server destroys the socket once it has read half of the body, the client still sending; in memory it
+ *   is a dropped connection. It is matched on the request's method, path and headers (the body is not read yet),
+ *   before faults of other kinds.
  *
  * @since 0.1.0
  * @category Faults
@@ -97,6 +102,7 @@ export type Fault =
   | { readonly _tag: "TruncatedBody" }
   | { readonly _tag: "CommitThenDrop" }
   | { readonly _tag: "CommitThenTimeout" }
+  | { readonly _tag: "ResetDuringBody" }
 
 /**
  * Which requests a fault applies to: a predicate, or a method and a path (a string matches exactly, a RegExp
@@ -279,6 +285,11 @@ export interface Options {
   readonly enqueuedTokenLimit?: EnqueuedLimit
   /** The same for the number of requests (`request_limit_exceeded`). Default: unlimited. */
   readonly enqueuedRequestLimit?: EnqueuedLimit
+  /**
+   * What an ended batch without an error file shows as `error_file_id`: `null` (the default), or `""`, as the API
+   * has been seen to send.
+   */
+  readonly absentErrorFileId?: null | ""
 }
 
 /**
@@ -298,7 +309,9 @@ export interface SimFile {
 }
 
 /**
- * How to seed batches directly (no requests, no lifecycle: seeded batches are fixed snapshots).
+ * How to seed batches directly (no requests). A seeded batch shows `status` at Clock now and lives on from
+ * there like any other: an `in_progress` one completes on the default script, a `cancelling` one becomes
+ * `cancelled`. One in a terminal status ended by now; an `expired` one was created a day before its place.
  *
  * @since 0.1.0
  * @category Models
@@ -374,4 +387,6 @@ export interface Simulator {
   }) => Effect.Effect<SimFile>
   /** What `model` has enqueued at Clock now (what the enqueued limits are checked against). */
   readonly enqueued: (model: string) => Effect.Effect<Enqueued>
+  /** An upload of the Uploads API, as it stands at Clock now. */
+  readonly upload: (uploadId: string) => Effect.Effect<Option.Option<SimUpload>>
 }

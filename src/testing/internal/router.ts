@@ -6,6 +6,7 @@
  * @internal
  */
 import * as BatchRoutes from "./batchRoutes.js"
+import * as Early from "./early.js"
 import type { Body, Config, Env, Step } from "./env.js"
 import { bodyOf } from "./env.js"
 import * as Faults from "./faults.js"
@@ -15,6 +16,7 @@ import { organization, testApiKey } from "./model.js"
 import * as Multipart from "./multipart.js"
 import type { State } from "./state.js"
 import { requestIdOf, settle } from "./state.js"
+import * as UploadRoutes from "./uploadRoutes.js"
 import type { Answer } from "./wire.js"
 import { apiError } from "./wire.js"
 
@@ -50,6 +52,8 @@ const route = (state: State, env: Env): Step => {
     ? BatchRoutes.route(state, env, id, action)
     : resource === "files"
     ? FileRoutes.route(state, env, id, action)
+    : resource === "uploads"
+    ? UploadRoutes.route(state, env, id, action)
     : undefined
   return routed ?? [apiError(404, `Invalid URL (${method} ${path})`), state]
 }
@@ -100,7 +104,7 @@ const logBody = (request: SimRequest, body: Body): unknown => {
 export const step =
   (config: Config, request: SimRequest, now: number) =>
   (initial: State): readonly [readonly [SimResponse, LoggedRequest | undefined], State] => {
-    const [fault, faults] = Faults.take(initial.faults, request)
+    const [fault, faults] = Faults.take(initial.faults, request, Early.lateOnly(request))
     const settled = settle(faults === initial.faults ? initial : { ...initial, faults }, now, config.limits)
     const requestNumber = settled.requests + 1
     const counted: State = { ...settled, requests: requestNumber }
@@ -135,6 +139,7 @@ const outcome = (
   const headers = apiHeaders(requestNumber)
   switch (fault?._tag) {
     case "Dropped":
+    case "ResetDuringBody":
       return [{ _tag: "Dropped" }, counted, undefined]
     case "Timeout":
       return [{ _tag: "NoAnswer" }, counted, undefined]

@@ -39,20 +39,50 @@ export interface LiveBatch extends Lifecycle.LifecycleBatch {
   readonly errorFileId: string | null
 }
 
-/** A batch added by `seed`: a fixed snapshot. @internal */
-export interface SeededBatch {
-  readonly _tag: "Seeded"
-  readonly id: string
-  readonly seq: number
-  readonly wire: Readonly<Record<string, unknown>>
-}
-
-/** @internal */
-export type StoredBatch = LiveBatch | SeededBatch
+/** A stored batch: every batch, created or seeded, lives on Clock. @internal */
+export type StoredBatch = LiveBatch
 
 /** @internal */
 export interface StoredFile extends SimFile {
   readonly seq: number
+}
+
+/** An upload of the Uploads API (`/v1/uploads`). @internal */
+export interface StoredUpload {
+  readonly id: string
+  readonly filename: string
+  readonly purpose: string
+  readonly bytes: number
+  readonly mimeType: string
+  readonly expiresAfter: number | undefined
+  readonly createdAtMs: number
+  /** `pending` until completed or cancelled; a pending upload past its hour reads as `expired`. */
+  readonly status: "pending" | "completed" | "cancelled"
+  readonly fileId: string | undefined
+}
+
+/** A part added to an upload: kept until the upload completes or is cancelled. @internal */
+export interface StoredPart {
+  readonly id: string
+  readonly uploadId: string
+  readonly createdAt: number
+  readonly data: Uint8Array
+}
+
+const eventTypes: Readonly<Record<string, OutboxEvent["type"]>> = {
+  completed: "batch.completed",
+  failed: "batch.failed",
+  expired: "batch.expired",
+  cancelled: "batch.cancelled"
+}
+
+/** A batch's end, as a webhook event waiting to be delivered. @internal */
+export interface OutboxEvent {
+  readonly id: string
+  readonly type: "batch.completed" | "batch.failed" | "batch.expired" | "batch.cancelled"
+  readonly batchId: string
+  /** When the batch ended, Clock milliseconds. */
+  readonly endedAtMs: number
 }
 
 /** @internal */
@@ -74,6 +104,12 @@ export interface State {
   readonly defaultScript: Script
   readonly nextScripts: ReadonlyArray<Script>
   readonly idempotency: HashMap.HashMap<string, string>
+  readonly uploads: HashMap.HashMap<string, StoredUpload>
+  readonly uploadParts: HashMap.HashMap<string, StoredPart>
+  /** Events of batches that ended, until a deliverer takes them; `undefined` while none is attached. */
+  readonly outbox: ReadonlyArray<OutboxEvent> | undefined
+  /** Numbers webhook events. */
+  readonly events: number
 }
 
 /** @internal */
@@ -89,7 +125,11 @@ export const initialState = (defaultScript: Script): State => ({
   faults: [],
   defaultScript,
   nextScripts: [],
-  idempotency: HashMap.empty()
+  idempotency: HashMap.empty(),
+  uploads: HashMap.empty(),
+  uploadParts: HashMap.empty(),
+  outbox: undefined,
+  events: 0
 })
 
 /** @internal */
@@ -100,6 +140,12 @@ export const requestIdOf = (n: number): string => `req_sim_${n.toString(16).padS
 export const batchIdOf = (n: number): string => `batch_sim_${n.toString(36).padStart(8, "0")}`
 /** @internal */
 export const fileIdOf = (n: number): string => `file-sim${n.toString(36).padStart(8, "0")}`
+/** @internal */
+export const eventIdOf = (n: number): string => `evt_sim${n.toString(36).padStart(8, "0")}`
+/** @internal */
+export const uploadIdOf = (n: number): string => `upload_sim${n.toString(36).padStart(8, "0")}`
+/** @internal */
+export const partIdOf = (n: number): string => `part_sim${n.toString(36).padStart(8, "0")}`
 
 /** @internal */
 export const liveBatch = (state: State, id: string): LiveBatch | undefined => {
@@ -107,18 +153,14 @@ export const liveBatch = (state: State, id: string): LiveBatch | undefined => {
   return batch?._tag === "Live" ? batch : undefined
 }
 
-/** Adds a batch (live or seeded) as the newest. @internal */
+/** Adds a batch as the newest. @internal */
 export const addBatch = (state: State, batch: StoredBatch): State => ({
   ...state,
   batches: HashMap.set(state.batches, batch.id, batch),
   bySeq: HashMap.set(state.bySeq, batch.seq, batch.id),
   batchCount: state.batchCount + 1,
-  ...(batch._tag === "Live"
-    ? {
-      pending: [...state.pending, batch.id],
-      nextEventAt: Math.min(state.nextEventAt, Lifecycle.validationEndOf(batch), Lifecycle.endOf(batch))
-    }
-    : {})
+  pending: [...state.pending, batch.id],
+  nextEventAt: Math.min(state.nextEventAt, Lifecycle.validationEndOf(batch), Lifecycle.endOf(batch))
 })
 
 /**
@@ -216,6 +258,8 @@ export const settle = (state: State, now: number, limits: Lifecycle.Limits): Sta
   let counter = state.counter
   let nextEventAt = Number.POSITIVE_INFINITY
   const pending: Array<string> = []
+  const ended: Array<OutboxEvent> = []
+  let events = state.events
   for (const id of state.pending) {
     const found = Option.getOrUndefined(HashMap.get(batches, id))
     if (found === undefined || found._tag !== "Live") continue
@@ -228,6 +272,14 @@ export const settle = (state: State, now: number, limits: Lifecycle.Limits): Sta
       continue
     }
     const phase = Lifecycle.phaseAt(batch, now)
+    if (state.outbox !== undefined) {
+      ended.push({
+        id: eventIdOf(++events),
+        type: eventTypes[phase.status] ?? "batch.completed",
+        batchId: batch.id,
+        endedAtMs: phase.endedAt ?? now
+      })
+    }
     if (phase.status === "failed") continue
     const content = Results.resultFiles(batch.resultLines, batch.tally, phase.processed, phase.status === "expired")
     const createdAt = seconds(phase.endedAt ?? now)
@@ -251,7 +303,10 @@ export const settle = (state: State, now: number, limits: Lifecycle.Limits): Sta
     const errorFileId = write("error", content.error)
     batches = HashMap.set(batches, id, { ...batch, outputFileId, errorFileId })
   }
-  return { ...state, batches, files, counter, pending, nextEventAt }
+  const outbox = ended.length === 0 || state.outbox === undefined
+    ? state.outbox
+    : [...state.outbox, ...ended.sort((a, b) => a.endedAtMs - b.endedAtMs)]
+  return { ...state, batches, files, counter, pending, nextEventAt, outbox, events }
 }
 
 /**

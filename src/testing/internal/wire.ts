@@ -3,8 +3,9 @@
  *
  * @internal
  */
+import { isRecord } from "./json.js"
 import * as Lifecycle from "./lifecycle.js"
-import type { SimFile } from "./model.js"
+import type { Options, SimFile } from "./model.js"
 import * as Results from "./results.js"
 import type { StoredBatch } from "./state.js"
 import { seconds } from "./state.js"
@@ -44,6 +45,27 @@ export const apiError = (
 export const missingParameter = (param: string): Answer =>
   apiError(400, `Missing required parameter: '${param}'.`, { param, code: "missing_required_parameter" })
 
+/**
+ * The 400 for an `{ anchor, seconds }` expiry that the API refuses (`param` names the field: `expires_after`,
+ * `output_expires_after`), or `undefined` when it is absent or valid.
+ *
+ * @internal
+ */
+export const expiresAfterIssue = (value: unknown, param: string): Answer | undefined => {
+  if (value === undefined || value === null) return undefined
+  const invalid = (field: string, message: string, code = "invalid_value") =>
+    apiError(400, message, { param: field, code })
+  if (!isRecord(value)) return invalid(param, `Invalid type for '${param}': expected an object.`, "invalid_type")
+  const s = value["seconds"]
+  if (value["anchor"] !== "created_at") {
+    return invalid(`${param}.anchor`, `Invalid value for '${param}.anchor': only 'created_at' is supported.`)
+  }
+  if (typeof s !== "number" || !Number.isInteger(s) || s < 3600 || s > 2_592_000) {
+    return invalid(`${param}.seconds`, `Invalid '${param}.seconds': expected an integer between 3600 and 2592000.`)
+  }
+  return undefined
+}
+
 const scriptedFailure = [
   { code: "invalid_request", message: "The batch failed validation (scripted).", param: null, line: null }
 ] as const
@@ -54,8 +76,11 @@ const scriptedFailure = [
  *
  * @internal
  */
-export const batchObject = (batch: StoredBatch, now: number): Record<string, unknown> => {
-  if (batch._tag === "Seeded") return batch.wire
+export const batchObject = (
+  batch: StoredBatch,
+  now: number,
+  options: Pick<Options, "absentErrorFileId">
+): Record<string, unknown> => {
   const phase = Lifecycle.phaseAt(batch, now)
   const errors = phase.status !== "failed"
     ? undefined
@@ -76,7 +101,7 @@ export const batchObject = (batch: StoredBatch, now: number): Record<string, unk
     completion_window: "24h",
     status: phase.status,
     output_file_id: phase.terminal ? batch.outputFileId : null,
-    error_file_id: phase.terminal ? batch.errorFileId : null,
+    error_file_id: !phase.terminal ? null : batch.errorFileId ?? options.absentErrorFileId ?? null,
     created_at: seconds(batch.createdAtMs),
     in_progress_at: at(phase.inProgressAt),
     expires_at: seconds(batch.createdAtMs + Lifecycle.dayMs),
