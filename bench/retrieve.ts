@@ -4,10 +4,10 @@
  * Contenders, each in its own child process, built once and warmed up before any measurement:
  * - `effect-undici`: this library (`BatchApi.retrieveBatch`, Schema-validated) on `NodeHttpClient.layerUndici`;
  * - `effect-fetch`: the same on `FetchHttpClient.layer` (Node's global fetch);
- * - `effect-lean`: the same on this package's `UndiciHttpClient.layer`;
+ * - `effect-lean`: the same on this package's `UndiciTransport.layer`;
  * - `effect-fetch-lean`: the same on this package's `FetchTransport.layer` (FetchHttpClient + a direct fetch path);
  * - `openai-sdk`: `new OpenAI({ apiKey, baseURL, maxRetries: 0 }).batches.retrieve` (no validation);
- * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciHttpClient.layer`),
+ * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciTransport.layer`),
  *   execute + text + `JSON.parse`, nothing of this library;
  * - `undici-raw`: the floor, undici `request` + `JSON.parse` (no validation);
  * - `fetch-raw`: the floor of the fetch runtimes, the global `fetch` + `text()` + `JSON.parse` (no validation).
@@ -68,9 +68,9 @@ const makeEffectClient = async (
   const httpLayer = transport === "undici"
     ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
     : transport === "lean"
-    ? (await import("../src/UndiciHttpClient.js")).layer
+    ? (await import("../src/transport/UndiciTransport.js")).layer
     : transport === "fetch-lean"
-    ? (await import("../src/FetchTransport.js")).layer
+    ? (await import("../src/transport/FetchTransport.js")).layer
     : (await import("@effect/platform/FetchHttpClient")).layer
   const runtime = ManagedRuntime.make(
     BatchApi.layer.pipe(
@@ -108,7 +108,7 @@ const makePlatformFloor = async (baseUrl: string, transport: "undici" | "lean"):
   const runtime = ManagedRuntime.make(
     transport === "undici"
       ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
-      : (await import("../src/UndiciHttpClient.js")).layer
+      : (await import("../src/transport/UndiciTransport.js")).layer
   )
   const client = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
   const request = HttpClientRequest.get(`${baseUrl}/batches/${retrieveBatchId}`, {

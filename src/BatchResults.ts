@@ -18,9 +18,9 @@ import * as Stream from "effect/Stream"
 import * as Batch from "./Batch.js"
 import * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
-import type * as BatchSchedule from "./BatchSchedule.js"
 import * as Decoder from "./internal/decoder.js"
-import { excerpt } from "./internal/http.js"
+import { excerpt } from "./internal/http/errors.js"
+import * as Operation from "./internal/http/operation.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
 
@@ -30,7 +30,7 @@ import * as OpenAiFiles from "./OpenAiFiles.js"
  * @since 0.1.0
  * @category Models
  */
-export interface StreamOptions extends BatchSchedule.CallOptions {
+export interface StreamOptions {
   /**
    * What a malformed line does: `"fail"` (default) fails the stream with `BatchError.MalformedLineError` after the lines
    * before it; `"skip"` drops it, hands it to `onMalformed` and goes on.
@@ -121,10 +121,10 @@ export const stream = (
       })
     )
   }
-  const callOptions: BatchSchedule.CallOptions = { retry: options.retry, timeout: options.timeout }
   return Stream.fromIterable(files).pipe(
-    Stream.flatMap((source) => decode(source, options)(OpenAiFiles.downloadFile(source.fileId, callOptions))),
-    Stream.withSpan("BatchResults.stream", { attributes: { "openai.batch_id": batch.id } })
+    Stream.flatMap((source) => decode(source, options)(OpenAiFiles.downloadFile(source.fileId))),
+    Operation.namedStream("BatchResults.stream"),
+    Operation.streamSpan("BatchResults.stream", { "openai.batch_id": batch.id })
   )
 }
 

@@ -10,10 +10,10 @@
  *
  * @since 0.1.0
  */
+import type * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -22,9 +22,11 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as BatchError from "./BatchError.js"
-import type * as BatchSchedule from "./BatchSchedule.js"
+import * as BatchSchedule from "./BatchSchedule.js"
 import * as Decoder from "./internal/decoder.js"
-import * as Http from "./internal/http.js"
+import * as Operation from "./internal/http/operation.js"
+import * as Http from "./internal/http/pipeline.js"
+import * as Retry from "./internal/http/retry.js"
 import * as Multipart from "./internal/multipart.js"
 import * as Params from "./internal/params.js"
 import * as PathSegment from "./internal/pathSegment.js"
@@ -177,46 +179,20 @@ export interface UploadParams<E = never> {
 }
 
 /**
- * Per-call options of an upload.
- *
- * @since 0.1.0
- * @category Models
- */
-export interface UploadOptions extends BatchSchedule.CallOptions {
-  /**
-   * The timeout of one upload attempt, body included; default 10 minutes (a 200 MB file on a slow link takes
-   * a while, and the config's per-request timeout is meant for small JSON calls).
-   */
-  readonly timeout?: Duration.DurationInput | undefined
-}
-
-/**
  * The Files operations.
  *
  * @since 0.1.0
  * @category Models
  */
 export interface Service {
-  readonly uploadFile: <E = never>(
-    params: UploadParams<E>,
-    options?: UploadOptions
-  ) => Effect.Effect<OpenAIFile, BatchError.RequestError | E>
-  readonly retrieveFile: (
-    fileId: string,
-    options?: BatchSchedule.CallOptions
-  ) => Effect.Effect<OpenAIFile, BatchError.RequestError>
+  readonly uploadFile: <E = never>(params: UploadParams<E>) => Effect.Effect<OpenAIFile, BatchError.RequestError | E>
+  readonly retrieveFile: (fileId: string) => Effect.Effect<OpenAIFile, BatchError.RequestError>
   /**
    * The file's content as it arrives. Connecting is retried; a failure in the middle of the body fails the
    * stream (the API offers no ranges to resume from).
    */
-  readonly downloadFile: (
-    fileId: string,
-    options?: BatchSchedule.CallOptions
-  ) => Stream.Stream<Uint8Array, BatchError.RequestError>
-  readonly deleteFile: (
-    fileId: string,
-    options?: BatchSchedule.CallOptions
-  ) => Effect.Effect<DeletedFile, BatchError.RequestError>
+  readonly downloadFile: (fileId: string) => Stream.Stream<Uint8Array, BatchError.RequestError>
+  readonly deleteFile: (fileId: string) => Effect.Effect<DeletedFile, BatchError.RequestError>
 }
 
 /**
@@ -226,12 +202,13 @@ export interface Service {
 export class OpenAiFiles extends Context.Tag("effect-openai-batch/OpenAiFiles")<OpenAiFiles, Service>() {}
 
 /**
- * The default timeout of one upload attempt.
+ * The default timeout of one upload attempt (`BatchSchedule.timeoutDefaults.upload`), used unless the region sets
+ * one (`BatchSchedule.withTimeout`).
  *
  * @since 0.1.0
  * @category Constants
  */
-export const defaultUploadTimeout: Duration.Duration = Duration.minutes(10)
+export const defaultUploadTimeout: Duration.Duration = BatchSchedule.timeoutDefaults.upload
 
 // ---------------------------------------------------------------------------------------------------------------
 // The HTTP implementation
@@ -245,96 +222,96 @@ export const defaultUploadTimeout: Duration.Duration = Duration.minutes(10)
  */
 export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> = Effect.gen(
   function*() {
-    const { config, pipeline, retrying } = yield* Http.context
+    const { pipeline } = yield* Http.context
 
     const filePath = (operation: string, fileId: string) => Params.path(operation, "file", "/files/", fileId)
 
-    /** One attempt of a request whose 2xx JSON answer is decoded (the pipeline's rules, its own timeout). */
+    /** One attempt of a request whose 2xx JSON answer is decoded. */
     const sendJson = <A>(spec: Http.RequestSpec, decode: Decoder.Decoder<A>) =>
       Effect.map(pipeline.request(spec, decode), (decoded) => decoded.value)
 
-    const uploadFile = Effect.fn("OpenAiFiles.uploadFile")(
-      function*<E>(params: UploadParams<E>, uploadOptions?: UploadOptions) {
-        if (params.expires_after !== undefined) {
-          yield* Params.validate("uploadFile", FileExpiresAfter, params.expires_after)
-        }
-        const [field, issue] = params.filename.length === 0
-          ? ["filename", "must not be empty"]
-          : !uploadPurposes.has(params.purpose)
-          ? ["purpose", `must be one of ${[...uploadPurposes].join(", ")}`]
-          : params.contentType !== undefined && !/^[\x21-\x7e]+(?:\s*;\s*[\x21-\x7e]+)*$/.test(params.contentType)
-          ? ["contentType", "must be a plain media type (no line breaks)"]
-          : [undefined, undefined]
-        if (issue !== undefined) return yield* Effect.fail(Params.invalid("uploadFile", issue, field))
-        yield* Effect.annotateCurrentSpan("openai.file.purpose", params.purpose)
-        const timeout = Duration.decode(uploadOptions?.timeout ?? defaultUploadTimeout)
-        const content = params.file
-        if (!Multipart.isStream(content)) {
-          const httpBody = Multipart.body(params, content)
-          const file = yield* retrying(
-            sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile),
-            uploadOptions
+    const uploadFile = <E>(params: UploadParams<E>) =>
+      Operation.span("OpenAiFiles.uploadFile", undefined, (span) =>
+        Effect.gen(function*() {
+          if (params.expires_after !== undefined) {
+            yield* Params.validate("uploadFile", FileExpiresAfter, params.expires_after)
+          }
+          const [field, issue] = params.filename.length === 0
+            ? ["filename", "must not be empty"]
+            : !uploadPurposes.has(params.purpose)
+            ? ["purpose", `must be one of ${[...uploadPurposes].join(", ")}`]
+            : params.contentType !== undefined && !/^[\x21-\x7e]+(?:\s*;\s*[\x21-\x7e]+)*$/.test(params.contentType)
+            ? ["contentType", "must be a plain media type (no line breaks)"]
+            : [undefined, undefined]
+          if (issue !== undefined) return yield* Effect.fail(Params.invalid("uploadFile", issue, field))
+          span.attribute("openai.file.purpose", params.purpose)
+          const upload = (httpBody: HttpBody.HttpBody) =>
+            sendJson({
+              operation: "uploadFile",
+              method: "POST",
+              path: "/files",
+              httpBody,
+              defaultTimeout: BatchSchedule.timeoutDefaults.upload,
+              span
+            }, decodeFile)
+          const content = params.file
+          if (!Multipart.isStream(content)) {
+            const file = yield* Retry.retry(upload(Multipart.body(params, content)))
+            span.attribute("openai.file_id", file.id)
+            return file
+          }
+          // The HTTP client turns a failing body stream into a transport error; keep the stream's own error to
+          // report it as it is (and never retry it).
+          const streamFailure = yield* Ref.make(Option.none<E>())
+          const httpBody = Multipart.body(
+            params,
+            Stream.tapError(content, (error) => Ref.set(streamFailure, Option.some(error)))
           )
-          yield* Effect.annotateCurrentSpan("openai.file_id", file.id)
-          return file
-        }
-        // The HTTP client turns a failing body stream into a transport error; keep the stream's own error to
-        // report it as it is (and never retry it).
-        const streamFailure = yield* Ref.make(Option.none<E>())
-        const httpBody = Multipart.body(
-          params,
-          Stream.tapError(content, (error) => Ref.set(streamFailure, Option.some(error)))
-        )
-        const attempt = sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile).pipe(
-          Effect.map(Either.right),
-          Effect.catchAll((error) =>
-            Effect.flatMap(
-              Ref.getAndSet(streamFailure, Option.none()),
-              Option.match({
-                onNone: () => Effect.fail(error),
-                onSome: (cause) => Effect.succeed(Either.left(cause))
-              })
+          const attempt = upload(httpBody).pipe(
+            Effect.map(Either.right),
+            Effect.catchAll((error) =>
+              Effect.flatMap(
+                Ref.getAndSet(streamFailure, Option.none()),
+                Option.match({
+                  onNone: () => Effect.fail(error),
+                  onSome: (cause) => Effect.succeed(Either.left(cause))
+                })
+              )
             )
           )
-        )
-        const file = yield* Effect.flatten(params.replayable === true ? retrying(attempt, uploadOptions) : attempt)
-        yield* Effect.annotateCurrentSpan("openai.file_id", file.id)
-        return file
-      }
-    )
+          const file = yield* Effect.flatten(params.replayable === true ? Retry.retry(attempt) : attempt)
+          span.attribute("openai.file_id", file.id)
+          return file
+        }))
 
-    const retrieveFile = Effect.fn("OpenAiFiles.retrieveFile")(
-      function*(fileId: string, callOptions?: BatchSchedule.CallOptions) {
-        const path = yield* filePath("retrieveFile", fileId)
-        yield* Effect.annotateCurrentSpan("openai.file_id", fileId)
-        const timeout = Http.timeoutOf(config, callOptions)
-        return yield* retrying(sendJson({ method: "GET", path, timeout }, decodeFile), callOptions)
-      }
-    )
+    const onFile = <A>(
+      name: string,
+      method: "GET" | "DELETE",
+      fileId: string,
+      decode: Decoder.Decoder<A>
+    ): Effect.Effect<A, BatchError.RequestError> =>
+      Operation.span(`OpenAiFiles.${name}`, { "openai.file_id": fileId }, (span) =>
+        Effect.flatMap(
+          filePath(name, fileId),
+          (path) => Retry.retry(sendJson({ operation: name, method, path, span }, decode))
+        ))
 
-    const deleteFile = Effect.fn("OpenAiFiles.deleteFile")(
-      function*(fileId: string, callOptions?: BatchSchedule.CallOptions) {
-        const path = yield* filePath("deleteFile", fileId)
-        yield* Effect.annotateCurrentSpan("openai.file_id", fileId)
-        const timeout = Http.timeoutOf(config, callOptions)
-        return yield* retrying(sendJson({ method: "DELETE", path, timeout }, decodeDeleted), callOptions)
-      }
-    )
+    const retrieveFile = (fileId: string) => onFile("retrieveFile", "GET", fileId, decodeFile)
 
-    const connect = Effect.fn("OpenAiFiles.downloadFile")(
-      function*(fileId: string, callOptions?: BatchSchedule.CallOptions) {
-        const path = yield* filePath("downloadFile", fileId)
-        yield* Effect.annotateCurrentSpan("openai.file_id", fileId)
-        // The timeout bounds the wait for the response head only: a large body takes as long as it takes.
-        const head = pipeline.raw(HttpClientRequest.get(`${path}/content`), Http.timeoutOf(config, callOptions))
-        const response = yield* retrying(head, callOptions)
-        const url = `${config.baseUrl}${path}/content`
-        return Stream.mapError(response.stream, (error) => Http.brokenOff("GET", url, error))
-      }
-    )
+    const deleteFile = (fileId: string) => onFile("deleteFile", "DELETE", fileId, decodeDeleted)
 
-    const downloadFile = (fileId: string, callOptions?: BatchSchedule.CallOptions) =>
-      Stream.unwrap(connect(fileId, callOptions))
+    const downloadFile = (fileId: string): Stream.Stream<Uint8Array, BatchError.RequestError> =>
+      Stream.unwrap(
+        Operation.span("OpenAiFiles.downloadFile", { "openai.file_id": fileId }, (span) =>
+          Effect.map(
+            Effect.flatMap(
+              filePath("downloadFile", fileId),
+              (path) =>
+                Retry.retry(pipeline.open({ operation: "downloadFile", method: "GET", path: `${path}/content`, span }))
+            ),
+            (opened) => Stream.mapError(opened.response.stream, opened.brokenOff)
+          ))
+      )
 
     return { uploadFile, retrieveFile, downloadFile, deleteFile } satisfies Service
   }
@@ -381,10 +358,9 @@ export const layer: Layer.Layer<OpenAiFiles, never, OpenAiConfig.OpenAiConfig | 
  * @category Operations
  */
 export const uploadFile = <E = never>(
-  params: UploadParams<E>,
-  options?: UploadOptions
+  params: UploadParams<E>
 ): Effect.Effect<OpenAIFile, BatchError.RequestError | E, OpenAiFiles> =>
-  Effect.flatMap(OpenAiFiles, (files) => files.uploadFile(params, options))
+  Effect.flatMap(OpenAiFiles, (files) => files.uploadFile(params))
 
 /**
  * `GET /v1/files/{file_id}`.
@@ -392,11 +368,8 @@ export const uploadFile = <E = never>(
  * @since 0.1.0
  * @category Operations
  */
-export const retrieveFile = (
-  fileId: string,
-  options?: BatchSchedule.CallOptions
-): Effect.Effect<OpenAIFile, BatchError.RequestError, OpenAiFiles> =>
-  Effect.flatMap(OpenAiFiles, (files) => files.retrieveFile(fileId, options))
+export const retrieveFile = (fileId: string): Effect.Effect<OpenAIFile, BatchError.RequestError, OpenAiFiles> =>
+  Effect.flatMap(OpenAiFiles, (files) => files.retrieveFile(fileId))
 
 /**
  * `GET /v1/files/{file_id}/content`, as a byte stream.
@@ -404,11 +377,8 @@ export const retrieveFile = (
  * @since 0.1.0
  * @category Operations
  */
-export const downloadFile = (
-  fileId: string,
-  options?: BatchSchedule.CallOptions
-): Stream.Stream<Uint8Array, BatchError.RequestError, OpenAiFiles> =>
-  Stream.unwrap(Effect.map(OpenAiFiles, (files) => files.downloadFile(fileId, options)))
+export const downloadFile = (fileId: string): Stream.Stream<Uint8Array, BatchError.RequestError, OpenAiFiles> =>
+  Stream.unwrap(Effect.map(OpenAiFiles, (files) => files.downloadFile(fileId)))
 
 /**
  * `DELETE /v1/files/{file_id}`.
@@ -416,8 +386,5 @@ export const downloadFile = (
  * @since 0.1.0
  * @category Operations
  */
-export const deleteFile = (
-  fileId: string,
-  options?: BatchSchedule.CallOptions
-): Effect.Effect<DeletedFile, BatchError.RequestError, OpenAiFiles> =>
-  Effect.flatMap(OpenAiFiles, (files) => files.deleteFile(fileId, options))
+export const deleteFile = (fileId: string): Effect.Effect<DeletedFile, BatchError.RequestError, OpenAiFiles> =>
+  Effect.flatMap(OpenAiFiles, (files) => files.deleteFile(fileId))

@@ -11,7 +11,7 @@ import * as Fake from "./support/FakeHttp.js"
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"))
 
-const noRetry = { retry: BatchSchedule.noRetry }
+const noRetry = BatchSchedule.withRetry(BatchSchedule.noRetry)
 
 describe("BatchApi operations", () => {
   it.effect("createBatch: POST /batches with the JSON body, auth and identification headers", () =>
@@ -196,7 +196,7 @@ describe("errors", () => {
   for (const [status, tag] of cases) {
     it.effect(`${status} -> ${tag} with the envelope's fields and the request id`, () =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+        const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
         assert.strictEqual(error._tag, tag)
         if (error._tag === "InvalidParamsError" || error._tag === "TransportError" || error._tag === "DecodeError") {
           return assert.fail("expected a status error")
@@ -206,7 +206,8 @@ describe("errors", () => {
         assert.strictEqual(error.code, "some_code")
         assert.strictEqual(error.param, "batch_id")
         assert.strictEqual(error.requestId, "req_123")
-        assert.strictEqual(error.message, `${status} Something went wrong (request id req_123)`)
+        assert.strictEqual(error.operation, "retrieveBatch")
+        assert.strictEqual(error.message, `retrieveBatch: ${status} Something went wrong (request id req_123)`)
         assert.isUndefined(error.bodyExcerpt)
       }).pipe(Effect.provide(Fake.layer(() =>
         Fake.json(status, envelope("Something went wrong", "invalid_request_error", "some_code", "batch_id"), {
@@ -217,18 +218,19 @@ describe("errors", () => {
 
   it.effect("catchTag tells the kinds apart", () =>
     Effect.gen(function*() {
-      const result = yield* BatchApi.retrieveBatch("batch_missing", noRetry).pipe(
+      const result = yield* BatchApi.retrieveBatch("batch_missing").pipe(
+        noRetry,
         Effect.map(() => "found"),
         Effect.catchTag("NotFoundError", (error) => Effect.succeed(`not found: ${error.message}`))
       )
-      assert.strictEqual(result, "not found: 404 No batch found with id 'batch_missing'.")
+      assert.strictEqual(result, "not found: retrieveBatch: 404 No batch found with id 'batch_missing'.")
     }).pipe(Effect.provide(Fake.layer(() =>
       Fake.json(404, envelope("No batch found with id 'batch_missing'.", "invalid_request_error", null))
     ))))
 
   it.effect("an HTML error page from a proxy keeps the status and an excerpt", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
       assert.strictEqual(error._tag, "InternalServerError")
       if (error._tag !== "InternalServerError") return
       assert.strictEqual(error.status, 502)
@@ -242,10 +244,10 @@ describe("errors", () => {
 
   it.effect("an empty error body and a JSON body that is not the envelope", () =>
     Effect.gen(function*() {
-      const empty = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      const empty = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
       assert.strictEqual(empty._tag, "InternalServerError")
-      assert.strictEqual(empty.message, "500 status code (no body)")
-      const other = yield* Effect.flip(BatchApi.retrieveBatch("batch_2", noRetry))
+      assert.strictEqual(empty.message, "retrieveBatch: 500 status code (no body)")
+      const other = yield* Effect.flip(BatchApi.retrieveBatch("batch_2").pipe(noRetry))
       assert.strictEqual(other._tag, "BadRequestError")
       if (other._tag === "BadRequestError") assert.strictEqual(other.bodyExcerpt, `{"detail":"nope"}`)
     }).pipe(Effect.provide(Fake.layer((request) =>
@@ -254,17 +256,17 @@ describe("errors", () => {
 
   it.effect("a 2xx body that is not a batch is a DecodeError with the issue and request id", () =>
     Effect.gen(function*() {
-      const notJson = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      const notJson = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
       assert.strictEqual(notJson._tag, "DecodeError")
       if (notJson._tag === "DecodeError") {
         assert.include(notJson.issue, "not JSON")
         assert.strictEqual(notJson.requestId, "req_9")
         assert.strictEqual(notJson.status, 200)
       }
-      const wrongShape = yield* Effect.flip(BatchApi.retrieveBatch("batch_2", noRetry))
+      const wrongShape = yield* Effect.flip(BatchApi.retrieveBatch("batch_2").pipe(noRetry))
       assert.strictEqual(wrongShape._tag, "DecodeError")
       if (wrongShape._tag === "DecodeError") assert.include(wrongShape.issue, "created_at")
-      const truncated = yield* Effect.flip(BatchApi.retrieveBatch("batch_3", noRetry))
+      const truncated = yield* Effect.flip(BatchApi.retrieveBatch("batch_3").pipe(noRetry))
       assert.strictEqual(truncated._tag, "DecodeError")
     }).pipe(Effect.provide(Fake.layer((request) => {
       const path = request.url.pathname
@@ -277,7 +279,7 @@ describe("errors", () => {
 
   it.effect("a dropped connection is a TransportError that keeps the transport's cause and code", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
       assert.strictEqual(error._tag, "TransportError")
       if (error._tag !== "TransportError") return
       assert.strictEqual(error.reason, "Transport")
@@ -393,7 +395,8 @@ describe("logs", () => {
     test(`a handled error logs no "unhandled" fiber failure at debug level (${clock})`, () =>
       Effect.gen(function*() {
         const { layer, lines } = capture()
-        const handled = yield* BatchApi.retrieveBatch("batch_1", noRetry).pipe(
+        const handled = yield* BatchApi.retrieveBatch("batch_1").pipe(
+          noRetry,
           Effect.catchTag("NotFoundError", () => Effect.succeed("handled")),
           Effect.provide(layer),
           Logger.withMinimumLogLevel(LogLevel.All)
@@ -401,9 +404,8 @@ describe("logs", () => {
         assert.strictEqual(handled, "handled")
         assert.deepStrictEqual(lines.filter((line) => line.includes("unhandled")), [])
         // A failure the library retries is still logged at debug, once per attempt, in one line.
-        yield* BatchApi.retrieveBatch("batch_1", {
-          retry: BatchSchedule.retry({ maxRetries: 1, baseDelay: 0, jitter: false })
-        }).pipe(
+        yield* BatchApi.retrieveBatch("batch_1").pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ maxRetries: 1, baseDelay: 0, jitter: false })),
           Effect.either,
           Effect.provide(layer),
           Logger.withMinimumLogLevel(LogLevel.All)

@@ -10,6 +10,7 @@ import { openAsBlob } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
@@ -39,11 +40,11 @@ describe("Files operations over real HTTP, on every client", () => {
         yield* Effect.promise(() => writeFile(path, content))
         const fileBlob = yield* Effect.promise(() => openAsBlob(path))
         const files = OpenAiFiles.layer.pipe(
+          Layer.provideMerge(BatchSchedule.layerTimeout("5 seconds")),
           Layer.provide(
             OpenAiConfig.layer({
               apiKey: Redacted.make(BatchApiSimulator.testApiKey),
-              baseUrl: server.baseUrl,
-              timeout: "5 seconds"
+              baseUrl: server.baseUrl
             })
           ),
           Layer.provide(transport.layer)
