@@ -98,6 +98,35 @@ describe("retry schedule", () => {
       ok
     )))))
 
+  it.effect("a Retry-After that is neither digits nor an HTTP date is no hint: 0x10 is not 16 s", () =>
+    Effect.gen(function*() {
+      for (const hint of ["0x10", "1e1", "+16", " 16", "16s", "12"]) {
+        const { times } = yield* timed(
+          BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)),
+          "1 minute"
+        ).pipe(Effect.provide(Fake.layer(script(
+          Fake.json(429, envelope("slow"), { "retry-after": hint }),
+          ok
+        ))))
+        // "12" is 12 seconds (digits); every other form is no hint: the backoff's 0.5 s
+        const start = times[0] ?? 0
+        assert.deepStrictEqual(times.map((t) => t - start), hint === "12" ? [0, 12_000] : [0, 500], hint)
+      }
+    }))
+
+  it.effect("retry-after-ms: 0 is no hint: the policy backs off instead of re-sending at once", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        BatchApi.retrieveBatch("batch_1").pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, maxRetries: 1000, deadline: "1 hour" }))
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      // before: 1,001 requests within the first second, one every 0 ms; now at 0 and 0.5 s (then 1.5 s)
+      assert.deepStrictEqual((yield* Fake.requests).map((request) => request.at), [0, 500])
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(429, envelope("slow"), { "retry-after-ms": "0" })))))
+
   it.effect("a hint over the cap fails at once with the rate-limit error and its hint", () =>
     Effect.gen(function*() {
       const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))

@@ -1,9 +1,26 @@
 /**
  * Reads the server's retry hint: `retry-after-ms` (milliseconds), then `retry-after` (seconds, or an HTTP date).
- * The same order as the official SDKs. A negative, non-finite or unparseable value is no hint.
+ * The same order as the official SDKs.
+ *
+ * Strict about the form: RFC 9110 allows `Retry-After` as digits (delay-seconds) or an HTTP date, so `0x10`,
+ * `1e3`, `+5` or ` 16` are no hint (`Number` would read `0x10` as 16 and `Date.parse` reads `"12"` as a date in
+ * 2001). A decimal fraction (`1.5`) is accepted, as openai-node does. A hint of zero (or a date already past) is no
+ * hint either: openai-node then backs off as usual, and so does the retry policy, instead of re-sending at once
+ * against a server that is limiting the rate.
  *
  * @internal
  */
+
+const decimal = /^\d+(?:\.\d+)?$/
+
+/** IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), and the obsolete RFC 850 and asctime forms RFC 9110 accepts. */
+const httpDate = new RegExp(
+  "^(?:[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT" +
+    "|[A-Z][a-z]+, \\d{2}-[A-Z][a-z]{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} GMT" +
+    "|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \\d]\\d \\d{2}:\\d{2}:\\d{2} \\d{4})$"
+)
+
+const positive = (millis: number): number | undefined => Number.isFinite(millis) && millis > 0 ? millis : undefined
 
 /** @internal */
 export const retryAfterMillis = (
@@ -11,15 +28,13 @@ export const retryAfterMillis = (
   nowMillis: number
 ): number | undefined => {
   const ms = headers["retry-after-ms"]
-  if (ms !== undefined && ms.trim() !== "") {
-    const value = Number(ms)
-    if (Number.isFinite(value) && value >= 0) return value
+  if (ms !== undefined && decimal.test(ms)) {
+    const hint = positive(Number(ms))
+    if (hint !== undefined) return hint
   }
   const after = headers["retry-after"]
-  if (after === undefined || after.trim() === "") return undefined
-  const seconds = Number(after)
-  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined
-  const date = Date.parse(after)
-  if (Number.isNaN(date)) return undefined
-  return Math.max(0, date - nowMillis)
+  if (after === undefined) return undefined
+  if (decimal.test(after)) return positive(Number(after) * 1000)
+  if (!httpDate.test(after)) return undefined
+  return positive(Date.parse(after) - nowMillis)
 }
