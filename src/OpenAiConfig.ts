@@ -33,7 +33,7 @@ export const defaultBaseUrl = "https://api.openai.com/v1"
  * @category Models
  */
 export interface Options {
-  /** The key, without surrounding whitespace (a key read from a file with its newline is refused, not trimmed). */
+  /** The key, visible ASCII only (a key read from a file with its newline is refused, not trimmed). */
   readonly apiKey: Redacted.Redacted<string>
   /**
    * Default `https://api.openai.com/v1`; a trailing slash is ignored. A query (`?api-version=...`) is sent with
@@ -89,13 +89,15 @@ export interface Service {
  */
 export class OpenAiConfig extends Context.Tag("effect-openai-batch/OpenAiConfig")<OpenAiConfig, Service>() {}
 
-/** A value that can go into a header. What it breaks, in words, or `undefined`. */
+/** A value that can go into a header: visible ASCII. What it breaks, in words, or `undefined`. */
 const headerIssue = (what: string, value: string): string | undefined => {
   if (value.length === 0) return `${what} is empty`
   // A key read from a file keeps its newline; sent as it is, no request would ever leave (an invalid header).
-  // eslint-disable-next-line no-control-regex
-  if (/[\s\u0000-\u001f\u007f]/.test(value)) {
-    return `${what} contains whitespace or a line break (read from a file with its newline?)`
+  if (/\s/.test(value)) return `${what} contains whitespace or a line break (read from a file with its newline?)`
+  // A header carries visible ASCII only: `€` or a control character would fail every request before it is sent,
+  // and a transport failure is retried: a wait would spin on it until its deadline, sending nothing.
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    return `${what} contains a character that is not visible ASCII (no HTTP header can carry it)`
   }
   return undefined
 }

@@ -67,6 +67,25 @@ describe("OpenAiConfig", () => {
       if (plain._op === "InvalidData") assert.deepStrictEqual(plain.path, ["apiKey"])
     }))
 
+  it.effect("a key, organization or project no HTTP header can carry is refused when the layer is built", () =>
+    Effect.gen(function*() {
+      // Before, `€` reached the transport, failed every request as a retried TransportError, and a wait spun on it
+      // until its 25-hour deadline with no request sent.
+      const euro = yield* Effect.flip(fromEnv({ OPENAI_API_KEY: "sk-abc€def" }))
+      assert.strictEqual(euro._op, "InvalidData")
+      if (euro._op === "InvalidData") assert.deepStrictEqual(euro.path, ["OPENAI_API_KEY"])
+      assert.include(String(euro), "not visible ASCII")
+      assert.notInclude(String(euro), "sk-abc")
+      const control = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("sk-\u0007bell") }))
+      if (control._op === "InvalidData") assert.deepStrictEqual(control.path, ["apiKey"])
+      else assert.fail(`expected InvalidData, got ${control._op}`)
+      const organization = yield* Effect.flip(
+        OpenAiConfig.make({ apiKey: Redacted.make("sk-fine"), organization: "org-é" })
+      )
+      if (organization._op === "InvalidData") assert.deepStrictEqual(organization.path, ["organization"])
+      else assert.fail(`expected InvalidData, got ${organization._op}`)
+    }))
+
   it.effect("a ConfigError names the key the user configured, or the option a plain value was given as", () =>
     Effect.gen(function*() {
       const mine = yield* Effect.flip(

@@ -194,3 +194,21 @@ describe("FetchTransport", () => {
       assert.deepStrictEqual(called, [`${server.origin}/v1/batches/batch_abc123`])
     }))
 })
+
+describe("a request a transport cannot write", () => {
+  it.scopedLive("undici refuses a header value it cannot write: reason Encode, which is permanent (never retried)", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback(() => {})
+      const transport = UndiciTransport.fromDispatcher(yield* UndiciTransport.makeDispatcher())
+      const failure = yield* Effect.flip(transport.exchange({
+        method: "GET",
+        origin: server.origin,
+        path: "/v1/batches/batch_1",
+        headers: { "x-bad": "caf\u00e9\u20ac" },
+        body: undefined,
+        timeoutMillis: 1_000
+      }))
+      assert.strictEqual(failure.reason, "Encode")
+      assert.strictEqual(server.accepted(), 0)
+    }))
+})

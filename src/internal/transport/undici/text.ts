@@ -25,6 +25,10 @@ const flatten = (headers: Record<string, string | Array<string> | undefined>): R
   return out
 }
 
+/** undici refuses a request it cannot write (an invalid header value) with this code, before sending anything. */
+const isInvalidArgument = (error: Error): boolean =>
+  error instanceof errors.InvalidArgumentError || ("code" in error && error.code === "UND_ERR_INVALID_ARG")
+
 class TextExchange implements Undici.Dispatcher.DispatchHandler {
   private controller: Undici.Dispatcher.DispatchController | undefined = undefined
   private abortReason: Error | undefined = undefined
@@ -90,9 +94,8 @@ class TextExchange implements Undici.Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Undici.Dispatcher.DispatchController | undefined, error: Error): void {
-    this.settle(
-      Effect.fail(new Transport.ExchangeError({ reason: this.status === 0 ? "Transport" : "Body", cause: error }))
-    )
+    const reason = this.status !== 0 ? "Body" : isInvalidArgument(error) ? "Encode" : "Transport"
+    this.settle(Effect.fail(new Transport.ExchangeError({ reason, cause: error })))
   }
 }
 
