@@ -374,7 +374,7 @@ export interface StreamOptions {
 /**
  * Every batch, newest first, fetched page by page as the consumer pulls (`Stream.take(5)` fetches one page).
  * A page that says `has_more` but is empty, or a cursor that repeats, fails with `PaginationError` instead of
- * ending silently or looping.
+ * ending silently or looping; a batch that two pages both return (the list moved between them) is passed once.
  *
  * @example
  * ```ts
@@ -409,6 +409,7 @@ export const streamBatches = (
   /** What one run of the stream has seen (a run may be repeated; each starts afresh). */
   interface Seen {
     readonly cursors: Set<string>
+    readonly ids: Set<string>
   }
   const paginationError = (
     reason: BatchError.PaginationError["reason"],
@@ -433,7 +434,13 @@ export const streamBatches = (
         result
       ): Effect.Effect<readonly [Chunk.Chunk<Batch.Batch>, Option.Option<Cursor>], BatchError.PaginationError> => {
         const pages = cursor.pages + 1
-        const items = Chunk.unsafeFromArray(result.data)
+        const fresh: Array<Batch.Batch> = []
+        for (const batch of result.data) {
+          if (seen.ids.has(batch.id)) continue
+          seen.ids.add(batch.id)
+          fresh.push(batch)
+        }
+        const items = Chunk.unsafeFromArray(fresh)
         if (!result.has_more) return Effect.succeed([items, Option.none()])
         const last = result.data[result.data.length - 1]
         if (last === undefined) {
@@ -459,7 +466,7 @@ export const streamBatches = (
   return Stream.unwrap(
     Effect.map(BatchApi, (api) =>
       Stream.suspend(() => {
-        const seen: Seen = { cursors: new Set() }
+        const seen: Seen = { cursors: new Set(), ids: new Set() }
         return Stream.paginateChunkEffect<
           Cursor,
           Batch.Batch,

@@ -73,6 +73,21 @@ describe("streamBatches", () => {
       assert.strictEqual((yield* Fake.requests).length, 0)
     }).pipe(Effect.provide(Fake.layer(listServer(5)))))
 
+  it.effect("a batch that two pages both return (the list moved between them) is passed once", () =>
+    Effect.gen(function*() {
+      const ids = yield* collect(BatchApi.streamBatches({ pageSize: 10 }))
+      assert.strictEqual(ids.length, 30)
+      assert.strictEqual(new Set(ids).size, 30)
+      // page 2 started one item early: batch_000021, the last of page 1, came twice
+      assert.strictEqual(ids.filter((id) => id === "batch_000021").length, 1)
+    }).pipe(
+      Effect.provide(Fake.layer(listServer(30, (page, index) => {
+        if (index !== 1) return undefined
+        const repeated = Fake.batchJson({ id: "batch_000021" })
+        return Fake.json(200, { ...page, data: [repeated, ...page.data] })
+      })))
+    ))
+
   it.effect("a page with has_more but no data fails with PaginationError (not a silent stop)", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(collect(BatchApi.streamBatches({ pageSize: 10 })))
