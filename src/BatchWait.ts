@@ -150,12 +150,15 @@ const watch = (
     // A transient failure of the first poll does not end the wait either: keep trying on the polling pace, until the
     // wait's deadline (then it is a WaitTimeoutError, like any other wait that saw nothing in time).
     const first = yield* pollOnce.pipe(
-      Effect.tapError((error) => willPollAgain(batchId, error)),
       Effect.retry({
         schedule: BatchSchedule.poll().pipe(
           Schedule.intersect(Schedule.identity<BatchError.RequestError>()),
           // The server's retry hint is a floor here too.
           Schedule.modifyDelay(([, error], delay) => atLeastHint(delay, hintOf(error))),
+          // Only an error the wait goes on after: one that ends it (a 404) is the wait's error, not a warning.
+          Schedule.tapInput((error: BatchError.RequestError) =>
+            isTransient(error) ? willPollAgain(batchId, error) : Effect.void
+          ),
           BatchSchedule.withDeadline(firstDeadline)
         ),
         while: isTransient

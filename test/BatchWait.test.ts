@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Duration } from "effect"
-import { Chunk, Effect, Fiber, Schedule, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Logger, LogLevel, Schedule, Stream, TestClock } from "effect"
 import type * as BatchApi from "../src/BatchApi.js"
 import type * as BatchError from "../src/BatchError.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
@@ -540,3 +540,40 @@ function lifecycleRacing(): Fake.Responder {
     )
   }
 }
+
+describe("what a wait logs", () => {
+  const capture = () => {
+    const lines: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => lines.push(`${logLevel.label} ${JSON.stringify(message)}`))
+    return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+  }
+  const notFound = () =>
+    Fake.json(404, { error: { message: "No batch found", type: "invalid_request_error", param: null, code: null } })
+
+  it.effect("no WARN \"will poll again\" for a first poll whose error ends the wait", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = capture()
+      const error = yield* Effect.flip(BatchWait.awaitBatch("batch_gone")).pipe(
+        Effect.provide(layer),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      assert.strictEqual(error._tag, "NotFoundError")
+      assert.deepStrictEqual(lines.filter((line) => line.startsWith("WARN")), [])
+    }).pipe(Effect.provide(Fake.layer(notFound))))
+
+  it.effect("one WARN per transient failure of the first poll, which does go on", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = capture()
+      const result = yield* run(
+        BatchWait.awaitBatch("batch_1", { schedule: exactPoll }).pipe(
+          Effect.provide(layer),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        ),
+        "2 hours"
+      )
+      assert.strictEqual(result._tag, "Right")
+      assert.strictEqual(lines.filter((line) => line.startsWith("WARN") && line.includes("will poll again")).length, 2)
+    }).pipe(
+      Effect.provide(Fake.layer(lifecycle({ inProgress: 30 * minute, failingPolls: new Set([0, 1]) }).responder))
+    ))
+})
