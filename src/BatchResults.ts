@@ -22,6 +22,7 @@ import * as Decoder from "./internal/decoder.js"
 import { excerpt } from "./internal/http/errors.js"
 import * as Operation from "./internal/http/operation.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
+import * as RunStream from "./internal/runStream.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
 
 /**
@@ -137,10 +138,9 @@ export const stream = (
 export const toMap = <E, R>(
   results: Stream.Stream<BatchLine.BatchResult, E, R>
 ): Effect.Effect<ReadonlyMap<string, BatchLine.BatchResult>, E, R> =>
-  Stream.runFold(
+  RunStream.quietly(
     results,
-    new Map<string, BatchLine.BatchResult>(),
-    (map, result) => map.set(result.custom_id, result)
+    Stream.runFold(new Map<string, BatchLine.BatchResult>(), (map, result) => map.set(result.custom_id, result))
   )
 
 /**
@@ -237,11 +237,15 @@ export const join: {
     const unmatched: Array<BatchLine.BatchResult> = []
     const byId = new Map<string, BatchLine.BatchResult>()
     return Effect.map(
-      Stream.runForEach(results, (result) =>
-        Effect.sync(() => {
-          if (known.has(result.custom_id)) byId.set(result.custom_id, result)
-          else unmatched.push(result)
-        })),
+      RunStream.quietly(
+        results,
+        Stream.runForEach((result) =>
+          Effect.sync(() => {
+            if (known.has(result.custom_id)) byId.set(result.custom_id, result)
+            else unmatched.push(result)
+          })
+        )
+      ),
       () => {
         const matched: Array<Matched<I>> = []
         const missing: Array<I> = []

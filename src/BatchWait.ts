@@ -14,6 +14,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
@@ -24,6 +25,7 @@ import * as BatchError from "./BatchError.js"
 import * as BatchSchedule from "./BatchSchedule.js"
 import * as Operation from "./internal/http/operation.js"
 import * as Params from "./internal/params.js"
+import * as RunStream from "./internal/runStream.js"
 
 /**
  * The waits' constants: a wait's deadline is the batch's own `expires_at` plus `expiryMargin`, or
@@ -214,7 +216,12 @@ const watch = (
       Stream.tap((batch) => Ref.set(last, batch)),
       Stream.changesWith((a, b) => progressKey(a) === progressKey(b)),
       Stream.takeUntil(Batch.isTerminal),
+      // `interruptWhen` runs the stream in a fiber of its own: a failure crossing it would also be logged as that
+      // fiber's unhandled error ("Fiber terminated with an unhandled error", at DEBUG). It crosses as a value, and
+      // fails the stream on this side.
+      Stream.either,
       Stream.interruptWhen(deadlineReached),
+      Stream.mapEffect(Either.match({ onLeft: Effect.fail, onRight: Effect.succeed })),
       Stream.concat(ended)
     )
   })).pipe(
@@ -264,9 +271,13 @@ const run = (
   batchId: string,
   options: AwaitOptions
 ): Effect.Effect<Batch.Batch, BatchError.RequestError | BatchError.WaitTimeoutError, BatchApi.BatchApi> =>
-  watch(operation, batchId, options).pipe(
-    Stream.tap((batch) => options.onProgress === undefined ? Effect.void : options.onProgress(batch)),
-    Stream.runLast,
+  RunStream.quietly(
+    Stream.tap(
+      watch(operation, batchId, options),
+      (batch) => options.onProgress === undefined ? Effect.void : options.onProgress(batch)
+    ),
+    Stream.runLast
+  ).pipe(
     // watchBatch always emits its first snapshot, so the stream is never empty.
     Effect.flatMap(Option.match({
       onSome: Effect.succeed,

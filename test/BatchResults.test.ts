@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Option, Ref, Schema, Stream } from "effect"
+import { Chunk, Effect, Logger, LogLevel, Option, Ref, Schema, Stream } from "effect"
 import * as Batch from "../src/Batch.js"
 import * as BatchLine from "../src/BatchLine.js"
 import * as BatchResults from "../src/BatchResults.js"
+import type * as OpenAiFiles from "../src/OpenAiFiles.js"
 import * as Fake from "./support/FakeFiles.js"
 
 const encoder = new TextEncoder()
@@ -177,6 +178,28 @@ describe("BatchResults.stream", () => {
         BatchResults.stream(batch({ status: "completed", output_file_id: "file-gone" }))
       ).pipe(Effect.flip)
       assert.strictEqual(error._tag, "NotFoundError")
+      assert.isTrue(error.message.startsWith("BatchResults.stream: 404"), error.message)
+    }).pipe(Effect.provide(Fake.layer(serveFiles(files)))))
+
+  it.effect("collecting results that fail logs no \"unhandled error\" fiber failure for a handled error", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message }) => lines.push(JSON.stringify(message)))
+      const missing = batch({ status: "completed", output_file_id: "file-gone" })
+      const effects: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string }, OpenAiFiles.OpenAiFiles>> = [
+        BatchResults.collect(missing),
+        BatchResults.toMap(BatchResults.stream(missing)),
+        BatchResults.join(BatchResults.stream(missing), [])
+      ]
+      for (const effect of effects) {
+        const tag = yield* effect.pipe(
+          Effect.catchAll((error) => Effect.succeed(error._tag)),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        )
+        assert.strictEqual(tag, "NotFoundError")
+      }
+      assert.deepStrictEqual(lines.filter((line) => line.includes("unhandled")), [])
     }).pipe(Effect.provide(Fake.layer(serveFiles(files)))))
 })
 

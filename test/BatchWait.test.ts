@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Duration } from "effect"
 import { Chunk, Effect, Fiber, Logger, LogLevel, Schedule, Stream, TestClock } from "effect"
-import type * as BatchApi from "../src/BatchApi.js"
+import * as BatchApi from "../src/BatchApi.js"
 import type * as BatchError from "../src/BatchError.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as BatchWait from "../src/BatchWait.js"
@@ -576,4 +576,33 @@ describe("what a wait logs", () => {
     }).pipe(
       Effect.provide(Fake.layer(lifecycle({ inProgress: 30 * minute, failingPolls: new Set([0, 1]) }).responder))
     ))
+
+  it.effect("a handled failure logs no \"unhandled error\" fiber failure at debug level", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = capture()
+      const unhandled = (effect: Effect.Effect<unknown, { readonly _tag: string }, BatchApi.BatchApi>) =>
+        Effect.gen(function*() {
+          lines.length = 0
+          const tag = yield* effect.pipe(
+            Effect.catchAll((error) => Effect.succeed(error._tag)),
+            Effect.provide(layer),
+            Logger.withMinimumLogLevel(LogLevel.All)
+          )
+          return [tag, lines.filter((line) => line.includes("unhandled")).length] as const
+        })
+      // The waits are effects over a stream: nothing. (Before: 3 lines per failure, from the stream's run and the
+      // fibers of the deadline's `interruptWhen`.)
+      for (const effect of [BatchWait.awaitBatch("batch_gone"), BatchWait.awaitCompleted("batch_gone")]) {
+        assert.deepStrictEqual(yield* unhandled(effect), ["NotFoundError", 0])
+      }
+      // A stream the caller runs: what Effect's channel executor logs for any failed stream run, no more.
+      const plain = yield* unhandled(Stream.runDrain(Stream.fail({ _tag: "Plain" })))
+      const streams: ReadonlyArray<Stream.Stream<unknown, { readonly _tag: string }, BatchApi.BatchApi>> = [
+        BatchWait.watchBatch("batch_gone"),
+        BatchApi.streamBatches()
+      ]
+      for (const stream of streams) {
+        assert.deepStrictEqual(yield* unhandled(Stream.runDrain(stream)), ["NotFoundError", plain[1]])
+      }
+    }).pipe(Effect.provide(Fake.layer(notFound))))
 })
