@@ -238,7 +238,9 @@ export class TransportError extends Schema.TaggedError<TransportError>(id("Trans
 }
 
 /**
- * A 2xx response whose body is not what the API documents (not JSON, or not the expected shape).
+ * A 2xx response whose body is not what the API documents (not JSON, or not the expected shape). `issue` and
+ * `cause` say where and which rule, never the values found there (a body may hold anything); `bodyExcerpt` shows
+ * the start of the body.
  *
  * @since 0.1.0
  * @category Errors
@@ -251,9 +253,11 @@ export class DecodeError extends Schema.TaggedError<DecodeError>(id("DecodeError
   url: Schema.String,
   status: Schema.Number,
   requestId: Schema.optional(Schema.String),
-  /** The parse issue, formatted. */
+  /** The parse issue, summarized: where and which rule (`data[3].status must be a string`, `not JSON`). */
   issue: Schema.String,
-  bodyExcerpt: Schema.String
+  bodyExcerpt: Schema.String,
+  /** The parse issue as an `Error` (the same summary), for tools that follow `cause` chains. */
+  cause: Schema.optional(Schema.Defect)
 }) {
   /**
    * @since 0.2.0

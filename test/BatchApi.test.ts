@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Layer, Logger, LogLevel } from "effect"
+import { Effect, Either, Layer, Logger, LogLevel, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { inspect } from "node:util"
 import * as Batch from "../src/Batch.js"
 import * as BatchApi from "../src/BatchApi.js"
-import type * as BatchError from "../src/BatchError.js"
+import * as BatchError from "../src/BatchError.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeHttp.js"
 
@@ -276,6 +276,29 @@ describe("errors", () => {
       if (path.endsWith("batch_2")) return Fake.json(200, { ...Fake.batchJson(), created_at: "yesterday" })
       return { status: 200, body: JSON.stringify(Fake.batchJson()).slice(0, 40) }
     }))))
+
+  it.effect("a DecodeError has a cause: the parse issue, summarized, never echoing the values it found", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
+      if (error._tag !== "DecodeError") return assert.fail(`expected DecodeError, got ${error._tag}`)
+      assert.strictEqual(error.issue, "created_at must be a number")
+      assert.instanceOf(error.cause, Error)
+      assert.strictEqual((error.cause as Error).message, error.issue)
+      assert.isTrue(error.message.endsWith(": created_at must be a number"), error.message)
+      for (const text of [error.issue, error.message, String(error.cause)]) assert.notInclude(text, "private-0042")
+      // It serializes and decodes back, cause included.
+      const decoded = Schema.decodeUnknownSync(BatchError.BatchError)(Schema.encodeSync(BatchError.BatchError)(error))
+      assert.strictEqual(decoded._tag, "DecodeError")
+      if (decoded._tag === "DecodeError") assert.strictEqual((decoded.cause as Error).message, error.issue)
+      // Nor does the JSON parser's message, which quotes the body, reach the issue.
+      const notJson = yield* Effect.flip(BatchApi.retrieveBatch("batch_2").pipe(noRetry))
+      if (notJson._tag !== "DecodeError") return assert.fail(`expected DecodeError, got ${notJson._tag}`)
+      assert.strictEqual(notJson.issue, "not JSON")
+    }).pipe(Effect.provide(Fake.layer((request) =>
+      request.url.pathname.endsWith("batch_1")
+        ? Fake.json(200, { ...Fake.batchJson(), created_at: "private-0042" })
+        : { status: 200, body: "<html>private-0042</html>" }
+    ))))
 
   it.effect("a dropped connection is a TransportError that keeps the transport's cause and code", () =>
     Effect.gen(function*() {

@@ -24,6 +24,15 @@ export interface Described {
 }
 
 const expected = (ast: AST.AST): string => {
+  // The keywords first: Schema titles them "string", "number", which reads worse than "a string".
+  switch (ast._tag) {
+    case "StringKeyword":
+      return "a string"
+    case "NumberKeyword":
+      return "a number"
+    case "BooleanKeyword":
+      return "a boolean"
+  }
   const title = Option.getOrUndefined(AST.getTitleAnnotation(ast)) ??
     Option.getOrUndefined(AST.getIdentifierAnnotation(ast))
   if (title !== undefined) return title
@@ -34,12 +43,6 @@ const expected = (ast: AST.AST): string => {
       return ast.types.every((t) => t._tag === "Literal")
         ? `one of ${ast.types.map((t) => t._tag === "Literal" ? JSON.stringify(t.literal) : "").join(", ")}`
         : "one of the allowed shapes"
-    case "StringKeyword":
-      return "a string"
-    case "NumberKeyword":
-      return "a number"
-    case "BooleanKeyword":
-      return "a boolean"
     case "TypeLiteral":
       return "an object"
     case "TupleType":

@@ -206,7 +206,12 @@ export const brokenOff = (origin: Origin, error: HttpClientError.ResponseError):
   })
 }
 
-/** A 2xx body that is not the API's. @internal */
+/**
+ * A 2xx body that is not the API's: `issue` names where and which rule, never the value (a body may hold anything;
+ * the excerpt shows its start), and is the message of `cause` too.
+ *
+ * @internal
+ */
 export const decodeError = (
   origin: Origin,
   status: number,
@@ -221,6 +226,7 @@ export const decodeError = (
     status,
     issue,
     bodyExcerpt: excerpt(body),
+    cause: new Error(issue),
     message:
       `${origin.operation}: ${origin.method} ${origin.url}: the ${status} response does not match the API's schema: ${issue}`,
     ...definedOnly({ requestId })

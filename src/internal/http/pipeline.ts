@@ -24,7 +24,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
+import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Tracer from "effect/Tracer"
 import type * as BatchError from "../../BatchError.js"
@@ -32,6 +32,7 @@ import * as BatchSchedule from "../../BatchSchedule.js"
 import * as OpenAiConfig from "../../OpenAiConfig.js"
 import * as Transport from "../../transport/Transport.js"
 import type * as Decoder from "../decoder.js"
+import * as Params from "../params.js"
 import { packageName, packageVersion } from "../version.js"
 import * as Errors from "./errors.js"
 import * as Operation from "./operation.js"
@@ -96,6 +97,12 @@ const queryString = (base: string, params: RequestSpec["query"]): string => {
     }
   }
   return query === "" ? "" : `?${query}`
+}
+
+/** A parse issue in one line: the path and the rule broken, never the value found there (unlike Schema's). */
+const summarize = (issue: ParseResult.ParseIssue): string => {
+  const described = Params.describe(issue)
+  return described.field === undefined ? described.issue : `${described.field} ${described.issue}`
 }
 
 interface Received {
@@ -222,9 +229,10 @@ export const make = (
         const fail = (issue: string) =>
           Effect.fail(Errors.decodeError(origin(), received.status, requestId, issue, scrub(received.text)))
         const json = Errors.parseJson(received.text)
-        if (Either.isLeft(json)) return fail(`not JSON (${json.left})`)
+        // Not JSON.parse's message: it quotes the body.
+        if (Either.isLeft(json)) return fail("not JSON")
         const decoded = decode(json.right)
-        if (Either.isLeft(decoded)) return fail(ParseResult.TreeFormatter.formatIssueSync(decoded.left))
+        if (Either.isLeft(decoded)) return fail(summarize(decoded.left))
         if (requestId !== undefined) {
           const span = spec.span ??
             Option.getOrUndefined(EffectContext.getOption(fiber.currentContext, Tracer.ParentSpan))
