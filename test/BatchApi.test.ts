@@ -152,6 +152,22 @@ describe("client-side validation sends nothing", () => {
         id.message,
         "retrieveBatch: batchId must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters"
       )
+      // The rule a filter states, not "must be an object"; every allowed endpoint, not the first one.
+      const params = { input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" } as const
+      const tooMany = yield* Effect.flip(BatchApi.createBatch({
+        ...params,
+        metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"]))
+      }))
+      assert.strictEqual(tooMany.message, "createBatch: metadata holds at most 16 key-value pairs, got 17")
+      const longKey = yield* Effect.flip(BatchApi.createBatch({ ...params, metadata: { ["k".repeat(65)]: "v" } }))
+      assert.strictEqual(longKey.message, "createBatch: metadata has a key longer than 64 characters")
+      const endpoint = yield* Effect.flip(
+        BatchApi.createBatch({ ...params, endpoint: "/v1/unknown" as Batch.KnownEndpoint })
+      )
+      assert.strictEqual(
+        endpoint.message,
+        `createBatch: endpoint must be one of ${Batch.knownEndpoints.map((e) => JSON.stringify(e)).join(", ")}`
+      )
     }).pipe(Effect.provide(layer)))
 
   it.effect("never echoes the caller's values (metadata may be large or private), nor a schema dump", () =>

@@ -56,6 +56,9 @@ const expected = (ast: AST.AST): string => {
   }
 }
 
+const isLiteralUnion = (ast: AST.AST): boolean =>
+  ast._tag === "Union" && ast.types.every((member) => member._tag === "Literal")
+
 const customMessage = (issue: ParseResult.ParseIssue): string | undefined => {
   if (issue._tag === "Pointer" || issue._tag === "Unexpected") return undefined
   // A refinement's message is about its own rule, not about a value that failed before it (a number for a string).
@@ -84,6 +87,8 @@ export const describe = (root: ParseResult.ParseIssue): Described => {
         issue = issue.issue
         continue
       case "Composite": {
+        // A value that is none of a set of literals (an endpoint): the set, not the first literal it is not.
+        if (isLiteralUnion(issue.ast)) return { field: fieldOf(path), issue: `must be ${expected(issue.ast)}` }
         const first = Array.isArray(issue.issues) ? issue.issues[0] : issue.issues
         if (first === undefined) return { field: fieldOf(path), issue: `must be ${expected(issue.ast)}` }
         issue = first
@@ -100,7 +105,8 @@ export const describe = (root: ParseResult.ParseIssue): Described => {
       case "Forbidden":
         return { field: fieldOf(path), issue: "cannot be checked synchronously" }
       case "Type":
-        return { field: fieldOf(path), issue: `must be ${expected(issue.ast)}` }
+        // A filter's own words (`holds at most 16 key-value pairs, got 17`) where it gave some.
+        return { field: fieldOf(path), issue: issue.message ?? `must be ${expected(issue.ast)}` }
     }
   }
 }
