@@ -115,6 +115,28 @@ describe("internal/decoder", () => {
     )
   })
 
+  it("an empty file id or cursor (a Responses-only batch's error_file_id: \"\") reads as absent, on both paths", () => {
+    const batch = {
+      ...(fixture("Batch.object.json") as object),
+      output_file_id: "file-out",
+      error_file_id: "",
+      input_file_id: "file-in"
+    }
+    const page = { object: "list", data: [batch], first_id: "", last_id: "", has_more: false }
+    const slow = ParseResult.decodeUnknownEither(Batch.BatchPage, { onExcessProperty: "preserve" })(page)
+    const fast = Decoder.make(Batch.BatchPage)(page)
+    for (const decoded of [slow, fast]) {
+      if (Either.isLeft(decoded)) return assert.fail("expected a page")
+      const first = decoded.right.data[0]
+      assert.strictEqual(first?.output_file_id, "file-out")
+      assert.isFalse(first !== undefined && "error_file_id" in first)
+      assert.isFalse("first_id" in decoded.right || "last_id" in decoded.right)
+    }
+    assert.deepStrictEqual(fast, slow)
+    // A required id stays as sent, and the fast path still takes the whole model.
+    assert.isTrue(Decoder.isCompiled(Batch.BatchPage))
+  })
+
   it("takes the fast path for the wire model", () => {
     assert.isTrue(Decoder.isCompiled(Batch.Batch))
     assert.isTrue(Decoder.isCompiled(Batch.BatchPage))

@@ -111,34 +111,44 @@ const copyExcess = (
   }
 }
 
+/** How a nullable optional property decodes (see `nullableOptional`). */
+interface NullableRule {
+  readonly keepsUndefined: boolean
+  /** `""` gives no key either (an id the API sends empty for none). */
+  readonly dropsEmpty: boolean
+}
+
 /**
  * How a property transformation decodes, when it is `optionalWith(x, { nullable: true })` as far as decoding goes:
  * same key, absent and `null` give no key, any other value passes through unchanged; an explicit `undefined`
- * either gives no key or passes through (`keepsUndefined`). Probed on the function itself, so a transformation that
- * does anything else is never mistaken for one.
+ * either gives no key or passes through (`keepsUndefined`), and `""` either passes through or gives no key
+ * (`dropsEmpty`, `Batch`'s optional ids). Probed on the function itself, so a transformation that does anything else
+ * is never mistaken for one.
  */
-const nullableOptional = (t: AST.PropertySignatureTransformation): { readonly keepsUndefined: boolean } | undefined => {
+const nullableOptional = (t: AST.PropertySignatureTransformation): NullableRule | undefined => {
   if (t.from !== t.to) return undefined
   const probe = {}
   const passed = t.decode(Option.some(probe))
   const text = t.decode(Option.some("x"))
   const undef = t.decode(Option.some(undefined))
+  const empty = t.decode(Option.some(""))
   const fits = Option.isNone(t.decode(Option.none())) && Option.isNone(t.decode(Option.some(null))) &&
     Option.isSome(passed) && passed.value === probe && Option.isSome(text) && text.value === "x" &&
-    (Option.isNone(undef) || undef.value === undefined)
-  return fits ? { keepsUndefined: Option.isSome(undef) } : undefined
+    (Option.isNone(undef) || undef.value === undefined) && (Option.isNone(empty) || empty.value === "")
+  return fits ? { keepsUndefined: Option.isSome(undef), dropsEmpty: Option.isNone(empty) } : undefined
 }
 
 /** One pass for the common case: a struct whose transformed properties are all nullable optionals. */
 const compileNullableStruct = (
   from: AST.TypeLiteral,
-  nullable: ReadonlyMap<PropertyKey, { readonly keepsUndefined: boolean }>
+  nullable: ReadonlyMap<PropertyKey, NullableRule>
 ): Decode | undefined => {
   const names: Array<PropertyKey> = []
   const decoders: Array<Decode> = []
   const optional: Array<boolean> = []
   const dropsNull: Array<boolean> = []
   const dropsUndefined: Array<boolean> = []
+  const dropsEmpty: Array<boolean> = []
   for (const property of from.propertySignatures) {
     const decode = compile(property.type)
     if (decode === undefined) return undefined
@@ -148,6 +158,7 @@ const compileNullableStruct = (
     optional.push(property.isOptional)
     dropsNull.push(rule !== undefined)
     dropsUndefined.push(rule !== undefined && !rule.keepsUndefined)
+    dropsEmpty.push(rule !== undefined && rule.dropsEmpty)
   }
   const count = names.length
   const known = new Set<PropertyKey>(names)
@@ -164,7 +175,10 @@ const compileNullableStruct = (
       }
       const decoded = decoders[i]!(value)
       if (decoded === invalid) return invalid
-      if ((decoded === null && dropsNull[i]) || (decoded === undefined && dropsUndefined[i])) continue
+      if (
+        (decoded === null && dropsNull[i]) || (decoded === undefined && dropsUndefined[i]) ||
+        (decoded === "" && dropsEmpty[i])
+      ) continue
       out[name] = decoded
     }
     copyExcess(input, out, known)
@@ -177,7 +191,7 @@ const compileTransformation = (ast: AST.Transformation): Decode | undefined => {
   // construction, which is why it is not checked again.
   if (!AST.isTypeLiteralTransformation(ast.transformation)) return undefined
   const transformations = ast.transformation.propertySignatureTransformations
-  const rules = new Map<PropertyKey, { readonly keepsUndefined: boolean }>()
+  const rules = new Map<PropertyKey, NullableRule>()
   for (const t of transformations) {
     const rule = nullableOptional(t)
     if (rule === undefined) return undefined
