@@ -24,6 +24,7 @@ import * as Stream from "effect/Stream"
 import type * as BatchError from "./BatchError.js"
 import * as BatchSchedule from "./BatchSchedule.js"
 import * as Decoder from "./internal/decoder.js"
+import * as Download from "./internal/download.js"
 import * as Operation from "./internal/http/operation.js"
 import * as Http from "./internal/http/pipeline.js"
 import * as Retry from "./internal/http/retry.js"
@@ -188,8 +189,10 @@ export interface Service {
   readonly uploadFile: <E = never>(params: UploadParams<E>) => Effect.Effect<OpenAIFile, BatchError.RequestError | E>
   readonly retrieveFile: (fileId: string) => Effect.Effect<OpenAIFile, BatchError.RequestError>
   /**
-   * The file's content as it arrives. Connecting is retried; a failure in the middle of the body fails the
-   * stream (the API offers no ranges to resume from).
+   * The file's content as it arrives. A failure to connect or in the middle of the body is retried under the retry
+   * policy and resumes where it stopped (`Range: bytes=N-`; a server that ignores ranges sends it all again and the
+   * bytes already delivered are dropped): the consumer sees every byte once. It fails when the policy gives up,
+   * with the typed error of the last failure.
    */
   readonly downloadFile: (fileId: string) => Stream.Stream<Uint8Array, BatchError.RequestError>
   readonly deleteFile: (fileId: string) => Effect.Effect<DeletedFile, BatchError.RequestError>
@@ -303,14 +306,7 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
     const downloadFile = (fileId: string): Stream.Stream<Uint8Array, BatchError.RequestError> =>
       Stream.unwrap(
         Operation.span("OpenAiFiles.downloadFile", { "openai.file_id": fileId }, (span) =>
-          Effect.map(
-            Effect.flatMap(
-              filePath("downloadFile", fileId),
-              (path) =>
-                Retry.retry(pipeline.open({ operation: "downloadFile", method: "GET", path: `${path}/content`, span }))
-            ),
-            (opened) => Stream.mapError(opened.response.stream, opened.brokenOff)
-          ))
+          Effect.map(filePath("downloadFile", fileId), (path) => Download.download(pipeline, `${path}/content`, span)))
       )
 
     return { uploadFile, retrieveFile, downloadFile, deleteFile } satisfies Service

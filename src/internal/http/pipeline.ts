@@ -72,6 +72,8 @@ export interface Decoded<A> {
 export interface Opened {
   readonly response: HttpClientResponse.HttpClientResponse
   readonly brokenOff: (error: HttpClientError.ResponseError) => BatchError.TransportError
+  /** A response the request cannot use (`issue` says why). */
+  readonly unusable: (issue: string) => BatchError.DecodeError
 }
 
 /** @internal */
@@ -254,7 +256,12 @@ export const make = (
         Timeout.timeoutFail(head, timeout, () => Errors.timedOut(origin(), timeout)),
         (response): Effect.Effect<Opened, BatchError.RequestError> =>
           response.status >= 200 && response.status < 300
-            ? Effect.succeed({ response, brokenOff: (error) => Errors.brokenOff(origin(), error) })
+            ? Effect.succeed({
+              response,
+              brokenOff: (error) => Errors.brokenOff(origin(), error),
+              unusable: (issue) =>
+                Errors.decodeError(origin(), response.status, response.headers["x-request-id"], issue, "")
+            })
             : Effect.flatMap(
               Effect.orElseSucceed(response.text, () => ""),
               (text) => failStatus(origin(), { status: response.status, headers: response.headers, text })
