@@ -250,7 +250,7 @@ export const check = <E = never, R = never>(
  * @since 0.1.0
  * @category Models
  */
-export interface UploadOptions extends EncodeOptions {
+export interface UploadOptions extends EncodeOptions, OpenAiFiles.UploadOptions {
   /** Default `batch_input.jsonl`. */
   readonly filename?: string | undefined
   /** When the uploaded file expires (default: the API's 30 days for batch files). */

@@ -8,17 +8,17 @@
  * one (Node's `fs.openAsBlob`) is never read whole; both are replayable and retried like every JSON call. A
  * `Stream` is sent chunked as it is produced, once (it cannot be replayed).
  *
+ * Uploads are as duplicate-free as creates: the filename carries a marker unique to the call, and an upload whose
+ * outcome is unknown is looked up by it before it is sent again (see `UploadOptions`). Downloads resume where they
+ * stopped after a fault.
+ *
  * @since 0.1.0
  */
-import type * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as BatchError from "./BatchError.js"
@@ -28,9 +28,9 @@ import * as Download from "./internal/download.js"
 import * as Operation from "./internal/http/operation.js"
 import * as Http from "./internal/http/pipeline.js"
 import * as Retry from "./internal/http/retry.js"
-import * as Multipart from "./internal/multipart.js"
 import * as Params from "./internal/params.js"
 import * as PathSegment from "./internal/pathSegment.js"
+import * as Upload from "./internal/upload.js"
 import type * as OpenAiConfig from "./OpenAiConfig.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -118,6 +118,14 @@ const uploadPurposes: ReadonlySet<string> = new Set([
 ])
 const decodeDeleted = Decoder.make(DeletedFile)
 
+/** One page of `GET /v1/files`, as far as an upload's lookup reads it. */
+const FilePage = Schema.Struct({
+  object: Schema.Literal("list"),
+  data: Schema.Array(OpenAIFile),
+  has_more: Schema.Boolean
+})
+const uploadDecoders: Upload.Decoders = { file: decodeFile, page: Decoder.make(FilePage) }
+
 /**
  * A file id as accepted in a path: not empty, at most 256 characters, and nothing that changes the path
  * (`/`, `?`, `#`, `%`, `\`, `..`, whitespace or control characters).
@@ -180,13 +188,32 @@ export interface UploadParams<E = never> {
 }
 
 /**
+ * Options of an upload.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface UploadOptions {
+  /**
+   * Whether to mark the filename with a key unique to the call (`requests.jsonl` is stored as
+   * `requests.eob-1f3a9c0d2b4e6f80.jsonl`: 16 random hex digits), so that an upload whose outcome is unknown (the response lost after the server
+   * stored the file) is found among the newest files instead of stored twice. Default `true`. With `false`, an
+   * upload whose outcome is unknown is not retried.
+   */
+  readonly idempotencyMarker?: boolean | undefined
+}
+
+/**
  * The Files operations.
  *
  * @since 0.1.0
  * @category Models
  */
 export interface Service {
-  readonly uploadFile: <E = never>(params: UploadParams<E>) => Effect.Effect<OpenAIFile, BatchError.RequestError | E>
+  readonly uploadFile: <E = never>(
+    params: UploadParams<E>,
+    options?: UploadOptions
+  ) => Effect.Effect<OpenAIFile, BatchError.RequestError | E>
   readonly retrieveFile: (fileId: string) => Effect.Effect<OpenAIFile, BatchError.RequestError>
   /**
    * The file's content as it arrives. A failure to connect or in the middle of the body is retried under the retry
@@ -233,7 +260,7 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
     const sendJson = <A>(spec: Http.RequestSpec, decode: Decoder.Decoder<A>) =>
       Effect.map(pipeline.request(spec, decode), (decoded) => decoded.value)
 
-    const uploadFile = <E>(params: UploadParams<E>) =>
+    const uploadFile = <E>(params: UploadParams<E>, options?: UploadOptions) =>
       Operation.span("OpenAiFiles.uploadFile", undefined, (span) =>
         Effect.gen(function*() {
           if (params.expires_after !== undefined) {
@@ -248,41 +275,13 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
             : [undefined, undefined]
           if (issue !== undefined) return yield* Effect.fail(Params.invalid("uploadFile", issue, field))
           span.attribute("openai.file.purpose", params.purpose)
-          const upload = (httpBody: HttpBody.HttpBody) =>
-            sendJson({
-              operation: "uploadFile",
-              method: "POST",
-              path: "/files",
-              httpBody,
-              defaultTimeout: BatchSchedule.timeoutDefaults.upload,
-              span
-            }, decodeFile)
-          const content = params.file
-          if (!Multipart.isStream(content)) {
-            const file = yield* Retry.retry(upload(Multipart.body(params, content)))
-            span.attribute("openai.file_id", file.id)
-            return file
-          }
-          // The HTTP client turns a failing body stream into a transport error; keep the stream's own error to
-          // report it as it is (and never retry it).
-          const streamFailure = yield* Ref.make(Option.none<E>())
-          const httpBody = Multipart.body(
+          const file = yield* Upload.upload(
+            pipeline,
+            uploadDecoders,
             params,
-            Stream.tapError(content, (error) => Ref.set(streamFailure, Option.some(error)))
+            options?.idempotencyMarker !== false,
+            span
           )
-          const attempt = upload(httpBody).pipe(
-            Effect.map(Either.right),
-            Effect.catchAll((error) =>
-              Effect.flatMap(
-                Ref.getAndSet(streamFailure, Option.none()),
-                Option.match({
-                  onNone: () => Effect.fail(error),
-                  onSome: (cause) => Effect.succeed(Either.left(cause))
-                })
-              )
-            )
-          )
-          const file = yield* Effect.flatten(params.replayable === true ? Retry.retry(attempt) : attempt)
           span.attribute("openai.file_id", file.id)
           return file
         }))
@@ -306,7 +305,8 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
     const downloadFile = (fileId: string): Stream.Stream<Uint8Array, BatchError.RequestError> =>
       Stream.unwrap(
         Operation.span("OpenAiFiles.downloadFile", { "openai.file_id": fileId }, (span) =>
-          Effect.map(filePath("downloadFile", fileId), (path) => Download.download(pipeline, `${path}/content`, span)))
+          Effect.map(filePath("downloadFile", fileId), (path) =>
+            Download.download(pipeline, `${path}/content`, span)))
       )
 
     return { uploadFile, retrieveFile, downloadFile, deleteFile } satisfies Service
@@ -354,9 +354,10 @@ export const layer: Layer.Layer<OpenAiFiles, never, OpenAiConfig.OpenAiConfig | 
  * @category Operations
  */
 export const uploadFile = <E = never>(
-  params: UploadParams<E>
+  params: UploadParams<E>,
+  options?: UploadOptions
 ): Effect.Effect<OpenAIFile, BatchError.RequestError | E, OpenAiFiles> =>
-  Effect.flatMap(OpenAiFiles, (files) => files.uploadFile(params))
+  Effect.flatMap(OpenAiFiles, (files) => files.uploadFile(params, options))
 
 /**
  * `GET /v1/files/{file_id}`.

@@ -15,6 +15,7 @@ import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import * as Server from "../../src/testing/server.js"
+import { unmarked } from "../support/FakeFiles.js"
 import { transports } from "./support/client.js"
 
 const line = (i: number) =>
@@ -60,7 +61,7 @@ describe("Files operations over real HTTP, on every client", () => {
           for (const [kind, file] of sources) {
             const uploaded = yield* OpenAiFiles.uploadFile({ file, filename: `${kind}.jsonl`, purpose: "batch" })
             assert.strictEqual(uploaded.bytes, bytes.length, kind)
-            assert.strictEqual(uploaded.filename, `${kind}.jsonl`)
+            assert.strictEqual(unmarked(uploaded.filename), `${kind}.jsonl`)
             const retrieved = yield* OpenAiFiles.retrieveFile(uploaded.id)
             assert.strictEqual(retrieved.id, uploaded.id)
             const downloaded = yield* Stream.runCollect(OpenAiFiles.downloadFile(uploaded.id))

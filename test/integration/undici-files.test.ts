@@ -14,7 +14,7 @@ import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
-import { fileJson, parseMultipart } from "../support/FakeFiles.js"
+import { fileJson, parseMultipart, unmarked } from "../support/FakeFiles.js"
 import { loopback, readBody } from "./support/loopback.js"
 
 const apiKey = "sk-undici-files-NEVER-LEAK-51c2"
@@ -75,7 +75,7 @@ const files = (origin: string) =>
 
 const fileParts = (upload: Upload | undefined) => {
   const parts = parseMultipart(upload?.body ?? "", upload?.contentType)
-  return parts.map((part) => [part.name, part.filename, part.contentType, part.value])
+  return parts.map((part) => [part.name, part.filename && unmarked(part.filename), part.contentType, part.value])
 }
 
 describe("OpenAiFiles on UndiciTransport", () => {
