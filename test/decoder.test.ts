@@ -64,13 +64,19 @@ const mutate = (value: unknown, next: () => number): unknown => {
   return pick(replacements)
 }
 
+/**
+ * Decodes every input with the fast path (generated code, and the interpreted loop of a runtime that refuses code
+ * from strings) and with Schema; asserts they agree. Returns how many inputs were valid.
+ */
 const same = <A, I>(schema: Schema.Schema<A, I>, inputs: ReadonlyArray<unknown>) => {
-  const fast = Decoder.make(schema)
+  const generated = Decoder.make(schema)
+  const interpreted = Decoder.makeInterpreted(schema)
   // Unknown fields are kept on both paths.
   const slow = ParseResult.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
   let valid = 0
   for (const input of inputs) {
-    const a = fast(input)
+    assert.deepStrictEqual(interpreted(input), generated(input), JSON.stringify(input))
+    const a = generated(input)
     const b = slow(input)
     assert.strictEqual(a._tag, b._tag, JSON.stringify(input))
     if (Either.isRight(a) && Either.isRight(b)) {
