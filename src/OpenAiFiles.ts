@@ -124,7 +124,7 @@ const FilePage = Schema.Struct({
   data: Schema.Array(OpenAIFile),
   has_more: Schema.Boolean
 })
-const uploadDecoders: Upload.Decoders = { file: decodeFile, page: Decoder.make(FilePage) }
+const uploadDecoders: Upload.Decoders<OpenAIFile> = { file: decodeFile, page: Decoder.make(FilePage) }
 
 /**
  * A file id as accepted in a path: not empty, at most 256 characters, and nothing that changes the path

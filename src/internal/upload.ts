@@ -27,7 +27,6 @@ import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import * as BatchError from "../BatchError.js"
 import * as BatchSchedule from "../BatchSchedule.js"
-import type * as OpenAiFiles from "../OpenAiFiles.js"
 import type * as Decoder from "./decoder.js"
 import type * as Http from "./http/pipeline.js"
 import * as Retry from "./http/retry.js"
@@ -38,16 +37,29 @@ const lookupSkewSeconds = 300
 /** How many pages of 100 a lookup reads at most (the newest 1,000 files of the purpose). */
 const lookupMaxPages = 10
 
+/** A stored file, as far as the protocol reads it (`OpenAiFiles.OpenAIFile`). @internal */
+export interface StoredFile {
+  readonly id: string
+  readonly filename: string
+  readonly created_at: number
+}
+
 /** One page of `GET /v1/files`, as far as a lookup needs it. @internal */
-export interface FilePage {
-  readonly data: ReadonlyArray<OpenAiFiles.OpenAIFile>
+export interface FilePage<F extends StoredFile> {
+  readonly data: ReadonlyArray<F>
   readonly has_more: boolean
 }
 
 /** What an upload decodes with (the schemas live in the public module). @internal */
-export interface Decoders {
-  readonly file: Decoder.Decoder<OpenAiFiles.OpenAIFile>
-  readonly page: Decoder.Decoder<FilePage>
+export interface Decoders<F extends StoredFile> {
+  readonly file: Decoder.Decoder<F>
+  readonly page: Decoder.Decoder<FilePage<F>>
+}
+
+/** What to upload (`OpenAiFiles.UploadParams`). @internal */
+export interface Params<E> extends Multipart.Params {
+  readonly file: Multipart.Content<E>
+  readonly replayable?: boolean | undefined
 }
 
 /**
@@ -80,14 +92,14 @@ const isAmbiguous = (error: BatchError.RequestError) => BatchError.transience(er
  *
  * @internal
  */
-export const find = (
+export const find = <F extends StoredFile>(
   pipeline: Http.Pipeline,
-  decoders: Decoders,
+  decoders: Decoders<F>,
   purpose: string,
   filename: string,
   sinceSeconds: number,
   span: Tracer.Span
-): Effect.Effect<Option.Option<OpenAiFiles.OpenAIFile>, BatchError.RequestError> =>
+): Effect.Effect<Option.Option<F>, BatchError.RequestError> =>
   Effect.gen(function*() {
     let after: string | undefined
     for (let page = 0; page < lookupMaxPages; page++) {
@@ -105,7 +117,7 @@ export const find = (
       if (!result.value.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
       after = last.id
     }
-    return Option.none<OpenAiFiles.OpenAIFile>()
+    return Option.none<F>()
   })
 
 /**
@@ -113,13 +125,13 @@ export const find = (
  *
  * @internal
  */
-export const upload = <E>(
+export const upload = <F extends StoredFile, E>(
   pipeline: Http.Pipeline,
-  decoders: Decoders,
-  params: OpenAiFiles.UploadParams<E>,
+  decoders: Decoders<F>,
+  params: Params<E>,
   marked: boolean,
   span: Tracer.Span
-): Effect.Effect<OpenAiFiles.OpenAIFile, BatchError.RequestError | E> =>
+): Effect.Effect<F, BatchError.RequestError | E> =>
   Effect.gen(function*() {
     const filename = marked ? markFilename(params.filename, newMarker()) : params.filename
     const since = Math.floor((yield* Clock.currentTimeMillis) / 1000) - lookupSkewSeconds
@@ -149,7 +161,7 @@ export const upload = <E>(
         : content
     )
 
-    type Outcome = Either.Either<OpenAiFiles.OpenAIFile, E>
+    type Outcome = Either.Either<F, E>
     const fromLookup = (error: BatchError.RequestError) =>
       Effect.flatMap(
         lookup,

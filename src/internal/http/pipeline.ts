@@ -78,7 +78,6 @@ export interface Opened {
 
 /** @internal */
 export interface Pipeline {
-  readonly baseUrl: string
   /** Sends one attempt and decodes a 2xx body with `decode` (see `Decoder.make`). */
   readonly request: <A>(
     spec: RequestSpec,
@@ -269,7 +268,7 @@ export const make = (
       )
     })
 
-  return { baseUrl: config.baseUrl, request, open }
+  return { request, open }
 }
 
 /** What a service over this pipeline needs: the config, the pipeline. @internal */
