@@ -14,13 +14,13 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Agent, type Dispatcher, request } from "undici"
 // Types only (erased): each side's modules are loaded at run time from its own directory, by `load` below.
 import type * as BatchApi from "../src/BatchApi.js"
 import type * as OpenAiConfig from "../src/OpenAiConfig.js"
-import type * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import { num, spawnWorker } from "./child.js"
 import { FakeDispatcher, listTotal, pageSize } from "./fakeDispatcher.js"
 import { retrieveBatchId } from "./servers.js"
@@ -45,44 +45,59 @@ const fake: Dispatcher = network ? new Agent() : new FakeDispatcher()
 interface Library {
   readonly BatchApi: typeof BatchApi
   readonly OpenAiConfig: typeof OpenAiConfig
-  readonly UndiciHttpClient: typeof UndiciHttpClient
+  /** The lean undici transport over a dispatcher, as a layer, and its `HttpClient` alone. */
+  readonly transport: (dispatcher: Dispatcher) => {
+    readonly layer: Layer.Layer<HttpClient.HttpClient>
+    readonly client: HttpClient.HttpClient
+  }
 }
+
+/** What an older checkout's `UndiciHttpClient.fromDispatcher` or a newer one's `UndiciTransport.fromDispatcher` gives. */
+type FromDispatcher = (dispatcher: Dispatcher) => HttpClient.HttpClient | {
+  readonly httpClient: HttpClient.HttpClient
+}
+
 const load = async (dir: string): Promise<Library> => {
   const url = (name: string) => pathToFileURL(resolve(dir, name)).href
+  // The transport moved (UndiciHttpClient.ts -> transport/UndiciTransport.ts, with a Transport beside its client).
+  const seam = existsSync(resolve(dir, "transport/Transport.ts"))
+  const undici: { readonly fromDispatcher: FromDispatcher } = await import(
+    url(seam ? "transport/UndiciTransport.ts" : "UndiciHttpClient.ts")
+  )
+  const Transport = seam ? await import(url("transport/Transport.ts")) : undefined
   return {
     BatchApi: await import(url("BatchApi.ts")),
     OpenAiConfig: await import(url("OpenAiConfig.ts")),
-    UndiciHttpClient: await import(url("UndiciHttpClient.ts"))
+    transport: (dispatcher) => {
+      const built = undici.fromDispatcher(dispatcher)
+      if ("httpClient" in built) {
+        return { layer: Transport.layer(Effect.succeed(built)), client: built.httpClient }
+      }
+      return { layer: Layer.succeed(HttpClient.HttpClient, built), client: built }
+    }
   }
 }
 
 const variantsOf = async (label: string, lib: Library) => {
-  const runtimeOf = (client: HttpClient.HttpClient) =>
+  const runtimeOf = (url: string) =>
     ManagedRuntime.make(
       lib.BatchApi.layer.pipe(
-        Layer.provide(lib.OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl })),
-        Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+        Layer.provide(lib.OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl: url })),
+        Layer.provide(lib.transport(fake).layer)
       )
     )
-  const runtime = runtimeOf(lib.UndiciHttpClient.fromDispatcher(fake))
+  const runtime = runtimeOf(baseUrl)
   // Retrieves go to the fixture route (no /n{N} prefix) when over the network.
-  const retrieveRuntime = network
-    ? ManagedRuntime.make(
-      lib.BatchApi.layer.pipe(
-        Layer.provide(lib.OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl: retrieveUrl })),
-        Layer.provide(Layer.succeed(HttpClient.HttpClient, lib.UndiciHttpClient.fromDispatcher(fake)))
-      )
-    )
-    : runtime
+  const retrieveRuntime = network ? runtimeOf(retrieveUrl) : runtime
   const retrieveApi = await retrieveRuntime.runPromise(lib.BatchApi.BatchApi)
-  // The same client behind a wrapper: the HttpClient path every other transport takes (no direct exchange).
+  // The same client behind a wrapper: the HttpClient path every other transport takes (no Transport exchange).
   const wrapped = ManagedRuntime.make(
     lib.BatchApi.layer.pipe(
       Layer.provide(lib.OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl: retrieveUrl })),
       Layer.provide(
         Layer.succeed(
           HttpClient.HttpClient,
-          HttpClient.mapRequest(lib.UndiciHttpClient.fromDispatcher(fake), (request) => request)
+          HttpClient.mapRequest(lib.transport(fake).client, (request) => request)
         )
       )
     )

@@ -10,6 +10,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -18,7 +19,7 @@ import { request } from "undici"
 import * as B from "../src/Batch.js"
 import { BatchApi, BatchSchedule, OpenAiConfig } from "../src/index.js"
 import * as Decoder from "../src/internal/decoder.js"
-import * as Http from "../src/internal/http.js"
+import * as Http from "../src/internal/http/pipeline.js"
 import { num, spawnWorker } from "./child.js"
 import { fixtureBody, retrieveBatchId } from "./servers.js"
 import { median } from "./stats.js"
@@ -49,12 +50,11 @@ const deps = Layer.merge(NodeHttpClient.layerUndici, config)
 const runtime = ManagedRuntime.make(Layer.merge(deps, BatchApi.layer.pipe(Layer.provide(deps))))
 const client = await runtime.runPromise(HttpClient.HttpClient)
 const api = await runtime.runPromise(BatchApi.BatchApi)
-const pipeline = Http.make(await runtime.runPromise(OpenAiConfig.OpenAiConfig), client)
+const pipeline = Http.make(await runtime.runPromise(OpenAiConfig.OpenAiConfig), client, Option.none())
 const decodeBatch = ParseResult.decodeUnknownEither(B.Batch)
 const fastDecodeBatch = Decoder.make(B.Batch)
 const sdk = new OpenAI({ apiKey: "sk-bench-not-a-real-key", baseURL: baseUrl, maxRetries: 0 })
 const prebuilt = HttpClientRequest.get(url)
-const relative = () => HttpClientRequest.get(`/batches/${retrieveBatchId}`)
 const effects = <A, E>(make: () => Effect.Effect<A, E>) => () =>
   runtime.runPromise(Effect.forEach(Array.from({ length: calls }), make, { discard: true }))
 const promises = (make: () => Promise<unknown>) => async () => {
@@ -81,13 +81,9 @@ await measure([
     )
   ],
   [
-    "src pipeline client (mapRequest: url, auth, headers) + text",
-    effects(() => Effect.flatMap(pipeline.client.execute(relative()), text))
-  ],
-  [
-    "  + Effect.timeoutFail (as src/internal/http.ts does per attempt)",
+    "  + Effect.timeoutFail",
     effects(() =>
-      Effect.timeoutFail(Effect.flatMap(pipeline.client.execute(relative()), text), {
+      Effect.timeoutFail(Effect.flatMap(client.execute(prebuilt), text), {
         duration: 60_000,
         onTimeout: () => "timeout"
       })
@@ -95,11 +91,16 @@ await measure([
   ],
   [
     "src pipeline.request(GET, Batch)",
-    effects(() => pipeline.request({ method: "GET", path: `/batches/${retrieveBatchId}` }, fastDecodeBatch))
+    effects(() =>
+      pipeline.request(
+        { operation: "retrieveBatch", method: "GET", path: `/batches/${retrieveBatchId}` },
+        fastDecodeBatch
+      )
+    )
   ],
   [
     "BatchApi.retrieveBatch, retry: noRetry",
-    effects(() => api.retrieveBatch(retrieveBatchId, { retry: BatchSchedule.noRetry }))
+    effects(() => api.retrieveBatch(retrieveBatchId).pipe(BatchSchedule.withRetry(BatchSchedule.noRetry)))
   ],
   ["BatchApi.retrieveBatch (default retry)", effects(() => api.retrieveBatch(retrieveBatchId))]
 ], calls)

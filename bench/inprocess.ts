@@ -15,17 +15,19 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { request, setGlobalDispatcher } from "undici"
 import * as Batch from "../src/Batch.js"
-import * as FetchTransport from "../src/FetchTransport.js"
 import { BatchApi, OpenAiConfig } from "../src/index.js"
 import * as Decoder from "../src/internal/decoder.js"
-import * as Direct from "../src/internal/directTransport.js"
-import * as Http from "../src/internal/http.js"
-import * as Retry from "../src/internal/retry.js"
-import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
+import * as Operation from "../src/internal/http/operation.js"
+import * as Http from "../src/internal/http/pipeline.js"
+import * as Retry from "../src/internal/http/retry.js"
+import * as FetchTransport from "../src/transport/FetchTransport.js"
+import * as Transport from "../src/transport/Transport.js"
+import * as UndiciTransport from "../src/transport/UndiciTransport.js"
 import { FakeDispatcher, listTotal, pageSize } from "./fakeDispatcher.js"
 import { retrieveBatchId } from "./servers.js"
 import { fmt, max, median, min, rotate } from "./stats.js"
@@ -41,7 +43,8 @@ const baseUrl = `${origin}/v1`
 const fake = new FakeDispatcher()
 // Node's global fetch dispatches through the global dispatcher too (the symbol is shared across undici copies).
 setGlobalDispatcher(fake)
-const transport = Layer.succeed(HttpClient.HttpClient, UndiciHttpClient.fromDispatcher(fake))
+const lean = UndiciTransport.fromDispatcher(fake)
+const transport = Transport.layer(Effect.succeed(lean))
 const runtime = ManagedRuntime.make(
   BatchApi.layer.pipe(
     Layer.provideMerge(OpenAiConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl })),
@@ -51,9 +54,7 @@ const runtime = ManagedRuntime.make(
 const api = await runtime.runPromise(BatchApi.BatchApi)
 const config = await runtime.runPromise(OpenAiConfig.OpenAiConfig)
 const leanClient = await runtime.runPromise(HttpClient.HttpClient)
-const direct = Direct.get(leanClient)
-if (direct === undefined) throw new Error("UndiciHttpClient has no direct exchange")
-const pipeline = Http.make(config, leanClient)
+const pipeline = Http.make(config, leanClient, Option.some(lean))
 const decodeBatch = Decoder.make(Batch.Batch)
 const client = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
 const headers = { authorization: `Bearer ${apiKey}`, accept: "application/json" }
@@ -86,7 +87,7 @@ const leanOne = Effect.flatMap(
 )
 
 const directOne = Effect.map(
-  direct.exchange({
+  lean.exchange({
     method: "GET",
     origin: "http://127.0.0.1:8080",
     path: `/v1/batches/${retrieveBatchId}`,
@@ -96,15 +97,14 @@ const directOne = Effect.map(
   }),
   (response): { readonly id: string } => JSON.parse(response.text)
 )
-const spec = { method: "GET", path: `/batches/${retrieveBatchId}` } as const
+const spec = { operation: "retrieveBatch", method: "GET", path: `/batches/${retrieveBatchId}` } as const
 const pipelineOne = () => pipeline.request(spec, decodeBatch)
-const retriedOne = () => Retry.retry(pipeline.request(spec, decodeBatch), undefined)
-const context = await runtime.runPromise(Http.context)
+const retriedOne = () => Retry.retry(pipeline.request(spec, decodeBatch))
 const spannedOne = () =>
-  context.operation(
+  Operation.span(
     "x",
     { "openai.batch_id": retrieveBatchId },
-    (span) => Retry.retry(pipeline.request({ ...spec, span }, decodeBatch), undefined)
+    (span) => Retry.retry(pipeline.request({ ...spec, span }, decodeBatch))
   )
 
 const fetchRuntime = ManagedRuntime.make(
@@ -174,13 +174,13 @@ const pageWalk = () =>
 
 const allVariants: ReadonlyArray<Variant> = [
   ["retrieve seq: raw undici.request + text + JSON.parse", promises(rawOne), calls],
-  ["retrieve seq: UndiciHttpClient alone (execute+text+parse)", sequential(() => leanOne), calls],
-  ["retrieve seq: direct exchange + JSON.parse (timer armed)", sequential(() => directOne), calls],
+  ["retrieve seq: UndiciTransport alone (execute+text+parse)", sequential(() => leanOne), calls],
+  ["retrieve seq: Transport exchange + JSON.parse (timer armed)", sequential(() => directOne), calls],
   ["retrieve seq: + headers, decode, errors (pipeline.request)", sequential(pipelineOne), calls],
   ["retrieve seq: + the retry wrapper", sequential(retriedOne), calls],
-  ["retrieve seq: + the span (Http.Context.operation)", sequential(spannedOne), calls],
+  ["retrieve seq: + the span (Operation.span)", sequential(spannedOne), calls],
   [
-    "retrieve seq: BatchApi.retrieveBatch on UndiciHttpClient",
+    "retrieve seq: BatchApi.retrieveBatch on UndiciTransport",
     sequential(() => api.retrieveBatch(retrieveBatchId)),
     calls
   ],
@@ -204,7 +204,7 @@ const allVariants: ReadonlyArray<Variant> = [
   ],
   ["retrieve x64: raw undici.request + text + JSON.parse", promiseWorkers(rawOne), calls],
   [
-    "retrieve x64: BatchApi.retrieveBatch on UndiciHttpClient",
+    "retrieve x64: BatchApi.retrieveBatch on UndiciTransport",
     concurrent(() => api.retrieveBatch(retrieveBatchId)),
     calls
   ],

@@ -6,7 +6,7 @@
  * limit as its budget, and two such jobs at once in two processes, each given all of it (late failures, re-sends).
  *
  * Each client runs in a fresh process from the compiled clients (bench/compiled.ts: tsx alone costs ~180 MB of
- * RSS, which would hide the job's own), on `UndiciHttpClient`, and reports: wall time, client CPU, peak RSS, batches created (and duplicates:
+ * RSS, which would hide the job's own), on `UndiciTransport`, and reports: wall time, client CPU, peak RSS, batches created (and duplicates:
  * two batches for one (part, attempt)), and the limit's utilisation while parts wait for room: the time-weighted
  * mean of the in-flight estimate over the simulator's limit, over the time some part was queued (from its
  * `PartQueued` to its `PartCreated`).
@@ -67,12 +67,11 @@ export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => 
   const budget = budgetTokens * Number(multiplierArg)
   const from = Number(fromArg)
   const { BatchApi, BatchClient, BatchSchedule, Job, OpenAiConfig } = await import("../src/index.js")
-  const UndiciHttpClient = await import("../src/UndiciHttpClient.js")
+  const UndiciTransport = await import("../src/transport/UndiciTransport.js")
   const layer = BatchClient.layer.pipe(
-    Layer.provide(
-      OpenAiConfig.layer({ apiKey: Redacted.make("sk-simulator-test-key"), baseUrl, timeout: "5 minutes" })
-    ),
-    Layer.provide(UndiciHttpClient.layer),
+    Layer.provideMerge(BatchSchedule.layerTimeout("5 minutes")),
+    Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make("sk-simulator-test-key"), baseUrl })),
+    Layer.provide(UndiciTransport.layer),
     Layer.merge(NodeContext.layer),
     Layer.orDie
   )

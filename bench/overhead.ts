@@ -17,13 +17,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Batch from "../src/Batch.js"
 import { BatchApi, OpenAiConfig } from "../src/index.js"
 import * as Decoder from "../src/internal/decoder.js"
-import * as Http from "../src/internal/http.js"
-import * as Timeout from "../src/internal/timeout.js"
+import * as Http from "../src/internal/http/pipeline.js"
+import * as Timeout from "../src/internal/http/timeout.js"
 import { fixtureBody, listPage, retrieveBatchId } from "./servers.js"
 import { median } from "./stats.js"
 
@@ -61,7 +62,7 @@ const runtime = ManagedRuntime.make(
 )
 const config = await runtime.runPromise(OpenAiConfig.OpenAiConfig)
 const api = await runtime.runPromise(BatchApi.BatchApi)
-const pipeline = Http.make(config, client)
+const pipeline = Http.make(config, client, Option.none())
 const decodeBatch = Decoder.make(Batch.Batch)
 const decodePage = Decoder.make(Batch.BatchPage)
 
@@ -81,8 +82,8 @@ const repeat = <A, E>(times: number, effect: Effect.Effect<A, E>) =>
 
 console.log("retrieve: CPU per call over an in-process fake transport")
 const calls = 20_000
-const request = HttpClientRequest.get(`/batches/${retrieveBatchId}`)
-const executeText = Effect.flatMap(pipeline.client.execute(request), (response) => response.text)
+const request = HttpClientRequest.get(`${baseUrl}/batches/${retrieveBatchId}`)
+const executeText = Effect.flatMap(client.execute(request), (response) => response.text)
 await measure("fake transport: execute + text", calls, () => repeat(calls, executeText))
 await measure(
   "  + JSON.parse + fast decode",
@@ -100,7 +101,12 @@ await measure(
   () =>
     repeat(
       calls,
-      Effect.suspend(() => pipeline.request({ method: "GET", path: `/batches/${retrieveBatchId}` }, decodeBatch))
+      Effect.suspend(() =>
+        pipeline.request(
+          { operation: "retrieveBatch", method: "GET", path: `/batches/${retrieveBatchId}` },
+          decodeBatch
+        )
+      )
     )
 )
 await measure(
@@ -110,11 +116,11 @@ await measure(
 )
 
 console.log(`\nstream: CPU per batch, ${total} batches in pages of ${pageSize}`)
-const listRequest = HttpClientRequest.get("/batches?limit=100")
+const listRequest = HttpClientRequest.get(`${baseUrl}/batches?limit=100`)
 await measure(
   "fake transport: execute + text of each page",
   total,
-  () => repeat(total / pageSize, Effect.flatMap(pipeline.client.execute(listRequest), (response) => response.text))
+  () => repeat(total / pageSize, Effect.flatMap(client.execute(listRequest), (response) => response.text))
 )
 const page = String(listPage(total, pageSize, null))
 const pages = total / pageSize

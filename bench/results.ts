@@ -84,7 +84,7 @@ const makeEffectRead = async (origin: string, transport: "lean" | "undici" | "fe
     ])
   // Only the transport measured is imported: the others' modules would count in this process's RSS.
   const httpLayer = transport === "lean"
-    ? (await import("../src/UndiciHttpClient.js")).layer
+    ? (await import("../src/transport/UndiciTransport.js")).layer
     : transport === "undici"
     ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
     : (await import("@effect/platform/FetchHttpClient")).layer

@@ -4,9 +4,9 @@
  * Contenders:
  * - `effect-undici`: this library, `BatchApi.streamBatches({ pageSize: 100 })` folded to a count, on
  *   `NodeHttpClient.layerUndici`; every batch is decoded with Schema;
- * - `effect-lean`: the same on this package's `UndiciHttpClient.layer`;
+ * - `effect-lean`: the same on this package's `UndiciTransport.layer`;
  * - `openai-sdk`: `for await (const batch of client.batches.list({ limit: 100 }))` (auto-pagination);
- * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciHttpClient.layer`)
+ * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciTransport.layer`)
  *   walking the cursors with `JSON.parse` only;
  * - `effect-fetch`: the same on `FetchHttpClient.layer` (Node's global fetch);
  * - `effect-fetch-lean`: the same on this package's `FetchTransport.layer`;
@@ -54,8 +54,8 @@ const makeEffectWalk = async (transport: "undici" | "lean" | "fetch" | "fetch-le
     : transport === "fetch"
     ? (await import("@effect/platform/FetchHttpClient")).layer
     : transport === "fetch-lean"
-    ? (await import("../src/FetchTransport.js")).layer
-    : (await import("../src/UndiciHttpClient.js")).layer
+    ? (await import("../src/transport/FetchTransport.js")).layer
+    : (await import("../src/transport/UndiciTransport.js")).layer
   return async (baseUrl) => {
     const runtime = ManagedRuntime.make(
       BatchApi.layer.pipe(
@@ -90,7 +90,7 @@ const makePlatformWalk = async (transport: "undici" | "lean"): Promise<Walk> => 
   ])
   const httpLayer = transport === "undici"
     ? (await import("@effect/platform-node/NodeHttpClient")).layerUndici
-    : (await import("../src/UndiciHttpClient.js")).layer
+    : (await import("../src/transport/UndiciTransport.js")).layer
   const headers = { authorization: `Bearer ${apiKey}`, accept: "application/json" }
   return async (baseUrl) => {
     const runtime = ManagedRuntime.make(httpLayer)

@@ -6,7 +6,7 @@
  * own process.
  *
  * - raw undici: `request` + `body.text()` + JSON.parse (the floor);
- * - the platform's undici client (`NodeHttpClient.layerUndici`) and UndiciHttpClient alone: execute + text +
+ * - the platform's undici client (`NodeHttpClient.layerUndici`) and UndiciTransport alone: execute + text +
  *   JSON.parse, tracing disabled for the request (as the library runs them);
  * - the library (`BatchApi.retrieveBatch`, default retry) on each;
  * - the official SDK, for reference.
@@ -26,7 +26,7 @@ import * as Stream from "effect/Stream"
 import OpenAI from "openai"
 import { Agent, request } from "undici"
 import { BatchApi, OpenAiConfig, OpenAiFiles } from "../src/index.js"
-import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
+import * as UndiciTransport from "../src/transport/UndiciTransport.js"
 import { num, spawnWorker } from "./child.js"
 import { generate, resultsFileId } from "./resultsData.js"
 import { retrieveBatchId } from "./servers.js"
@@ -49,7 +49,7 @@ const runtimeOn = (transport: Layer.Layer<HttpClient.HttpClient>) =>
   )
 type Runtime = ReturnType<typeof runtimeOn>
 const platform = runtimeOn(NodeHttpClient.layerUndici)
-const ours = runtimeOn(UndiciHttpClient.layer)
+const ours = runtimeOn(UndiciTransport.layer)
 
 type Variant = readonly [string, () => Promise<unknown>]
 
@@ -87,9 +87,9 @@ const variants: ReadonlyArray<Variant> = [
     promises(async () => JSON.parse(await (await request(url, { headers, dispatcher: agent })).body.text()))
   ],
   ["NodeHttpClient.layerUndici alone", await alone(platform)],
-  ["UndiciHttpClient alone", await alone(ours)],
+  ["UndiciTransport alone", await alone(ours)],
   ["BatchApi.retrieveBatch on NodeHttpClient.layerUndici", await library(platform)],
-  ["BatchApi.retrieveBatch on UndiciHttpClient", await library(ours)],
+  ["BatchApi.retrieveBatch on UndiciTransport", await library(ours)],
   ["openai SDK batches.retrieve", promises(() => sdk.batches.retrieve(retrieveBatchId))]
 ]
 
@@ -149,9 +149,9 @@ await measure(
       checked(bytes)
     }],
     ["NodeHttpClient.layerUndici response.stream", await streamAlone(platform)],
-    ["UndiciHttpClient response.stream", await streamAlone(ours)],
+    ["UndiciTransport response.stream", await streamAlone(ours)],
     ["OpenAiFiles.downloadFile on NodeHttpClient.layerUndici", downloadFile(platform)],
-    ["OpenAiFiles.downloadFile on UndiciHttpClient", downloadFile(ours)]
+    ["OpenAiFiles.downloadFile on UndiciTransport", downloadFile(ours)]
   ],
   download.bytes / 1e6,
   // One 20 MB download is few calls: the JIT needs several before the figures settle.

@@ -20,7 +20,7 @@ import { DurableJob } from "effect-openai-batch/durable"
 import * as PostgresEngine from "effect-openai-batch/durable/PostgresEngine"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import * as Server from "effect-openai-batch/testing/server"
-import * as UndiciHttpClient from "effect-openai-batch/UndiciHttpClient"
+import * as UndiciTransport from "effect-openai-batch/transport/UndiciTransport"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -48,7 +48,7 @@ const payloadOf = (
 const apiAt = (baseUrl: string) =>
   BatchClient.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey), baseUrl })),
-    Layer.provide(UndiciHttpClient.layer)
+    Layer.provide(UndiciTransport.layer)
   )
 
 /** A runner: `durable-cluster.ts runner <url> <port> <baseUrl> <dir>`; the first runner to create a batch dies there. */

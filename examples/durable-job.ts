@@ -18,7 +18,7 @@ import { DurableJob } from "effect-openai-batch/durable"
 import * as SqliteEngine from "effect-openai-batch/durable/SqliteEngine"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import * as Server from "effect-openai-batch/testing/server"
-import * as UndiciHttpClient from "effect-openai-batch/UndiciHttpClient"
+import * as UndiciTransport from "effect-openai-batch/transport/UndiciTransport"
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -41,7 +41,7 @@ const program = Effect.gen(function*() {
   const server = yield* Server.make({ speed: 3600 })
   const api = BatchClient.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey), baseUrl: server.baseUrl })),
-    Layer.provide(UndiciHttpClient.layer)
+    Layer.provide(UndiciTransport.layer)
   )
   // The job's workflow, registered with the engine; its services: the API, a file system, where results go.
   const engine = DurableJob.layer({

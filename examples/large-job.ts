@@ -27,7 +27,7 @@ import {
 } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import * as Server from "effect-openai-batch/testing/server"
-import * as UndiciHttpClient from "effect-openai-batch/UndiciHttpClient"
+import * as UndiciTransport from "effect-openai-batch/transport/UndiciTransport"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -44,7 +44,7 @@ const resultsDir = mkdtempSync(join(tmpdir(), "large-job-"))
 const processAt = (baseUrl: string) =>
   BatchClient.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey), baseUrl })),
-    Layer.provide(UndiciHttpClient.layer),
+    Layer.provide(UndiciTransport.layer),
     Layer.merge(NodeContext.layer)
   )
 

@@ -3,11 +3,14 @@
  * `effect/Schema` schemas. Field names are OpenAI's snake_case wire names, unchanged.
  *
  * Decoding is forward compatible: every optional field accepts absent or `null` (the spec's own examples send
- * `null` where its schema says non-nullable), unknown fields are ignored, and a status or endpoint this version
- * does not know decodes to a branded string instead of failing the whole response.
+ * `null` where its schema says non-nullable), an optional file id or cursor sent as `""` (Responses-only batches
+ * report `error_file_id: ""`) reads as absent, unknown fields are kept, and a status or endpoint this version does
+ * not know decodes to a branded string instead of failing the whole response.
  *
  * @since 0.1.0
  */
+import { identity } from "effect/Function"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as PathSegment from "./internal/pathSegment.js"
 
@@ -114,6 +117,15 @@ export type BatchEndpoint = typeof BatchEndpoint.Type
 const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { nullable: true })
 
 /**
+ * An id the API may send as `""` for none (a Responses-only batch reports `error_file_id: ""`): absent, `null` and
+ * `""` all decode to an absent key, so `batch.output_file_id !== undefined` means a file to read.
+ */
+const optionalId = Schema.optionalToOptional(Schema.NullOr(Schema.String), Schema.String, {
+  decode: Option.filter((id): id is string => id !== null && id !== ""),
+  encode: identity
+})
+
+/**
  * Set of at most 16 key-value pairs attached to a batch.
  *
  * @since 0.1.0
@@ -216,8 +228,8 @@ export const Batch = Schema.Struct({
   input_file_id: Schema.String,
   completion_window: Schema.String,
   status: BatchStatus,
-  output_file_id: optional(Schema.String),
-  error_file_id: optional(Schema.String),
+  output_file_id: optionalId,
+  error_file_id: optionalId,
   created_at: Schema.Number,
   in_progress_at: optional(Schema.Number),
   expires_at: optional(Schema.Number),
@@ -249,8 +261,8 @@ export interface Batch extends Schema.Schema.Type<typeof Batch> {}
 export const BatchPage = Schema.Struct({
   object: Schema.Literal("list"),
   data: Schema.Array(Batch),
-  first_id: optional(Schema.String),
-  last_id: optional(Schema.String),
+  first_id: optionalId,
+  last_id: optionalId,
   has_more: Schema.Boolean
 }).annotations({ identifier: "BatchPage" })
 
@@ -279,7 +291,7 @@ export const MetadataParam = Schema.Record({
     const keys = Object.keys(record)
     if (keys.length > 16) return `holds at most 16 key-value pairs, got ${keys.length}`
     const long = keys.find((key) => key.length > 64)
-    return long === undefined || `has a key longer than 64 characters (${long.slice(0, 20)}...)`
+    return long === undefined || "has a key longer than 64 characters"
   })
 )
 

@@ -1,7 +1,8 @@
 /**
  * The Batch API service: create, retrieve, list and cancel, each a traced Effect that retries transient failures
- * on the retry policy in effect (`BatchSchedule`) and fails only with typed errors; its layers; an accessor for
- * each operation; and `streamBatches`, every batch as a lazy `Stream`.
+ * on the retry policy in effect and times each attempt on the timeout in effect (`BatchSchedule`), and fails only
+ * with typed errors; its layers; an accessor for each operation; and `streamBatches`, every batch as a lazy
+ * `Stream`. Operations take only their own options.
  *
  * Waiting for a batch is in `BatchWait`, built on these operations only, so any `BatchApi` layer (the HTTP one,
  * the simulator's, one built from test handlers) gets the waits and the stream for free and identical.
@@ -21,10 +22,11 @@ import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import * as Batch from "./Batch.js"
 import * as BatchError from "./BatchError.js"
-import type * as BatchSchedule from "./BatchSchedule.js"
 import * as Create from "./internal/create.js"
 import * as Decoder from "./internal/decoder.js"
-import * as Http from "./internal/http.js"
+import * as Operation from "./internal/http/operation.js"
+import * as Http from "./internal/http/pipeline.js"
+import * as Retry from "./internal/http/retry.js"
 import * as Params from "./internal/params.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
 
@@ -38,7 +40,7 @@ import * as OpenAiConfig from "./OpenAiConfig.js"
  * @since 0.1.0
  * @category Models
  */
-export interface CreateOptions extends BatchSchedule.CallOptions {
+export interface CreateOptions {
   /**
    * Sent as `Idempotency-Key` and kept across retries. Default: a random key per call. Pass your own (one per
    * logical batch, e.g. `nightly-2026-11-28`) to make a create idempotent across process restarts too: with a
@@ -77,22 +79,10 @@ export interface Service {
     params: Batch.CreateBatchParams,
     options?: CreateOptions
   ) => Effect.Effect<Batch.Batch, BatchError.CreateError>
-  readonly retrieveBatch: (
-    batchId: string,
-    options?: BatchSchedule.CallOptions
-  ) => Effect.Effect<Batch.Batch, BatchError.RequestError>
-  readonly listBatches: (
-    params?: Batch.ListBatchesParams,
-    options?: BatchSchedule.CallOptions
-  ) => Effect.Effect<Batch.BatchPage, BatchError.RequestError>
-  readonly cancelBatch: (
-    batchId: string,
-    options?: BatchSchedule.CallOptions
-  ) => Effect.Effect<Batch.Batch, BatchError.RequestError>
-  readonly pollBatch: (
-    batchId: string,
-    options?: BatchSchedule.CallOptions
-  ) => Effect.Effect<PollResult, BatchError.RequestError>
+  readonly retrieveBatch: (batchId: string) => Effect.Effect<Batch.Batch, BatchError.RequestError>
+  readonly listBatches: (params?: Batch.ListBatchesParams) => Effect.Effect<Batch.BatchPage, BatchError.RequestError>
+  readonly cancelBatch: (batchId: string) => Effect.Effect<Batch.Batch, BatchError.RequestError>
+  readonly pollBatch: (batchId: string) => Effect.Effect<PollResult, BatchError.RequestError>
 }
 
 /**
@@ -129,73 +119,61 @@ const pollAfterOf = (headers: Readonly<Record<string, string>>): Option.Option<D
  */
 export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> = Effect.gen(
   function*() {
-    const { config, operation, pipeline, retrying } = yield* Http.context
+    const { pipeline } = yield* Http.context
 
-    const listOnce = (
-      params: Batch.ListBatchesParams,
-      timeout: Duration.Duration = config.timeout,
-      span?: Tracer.Span
-    ) =>
+    const listOnce = (operation: string, params: Batch.ListBatchesParams, span?: Tracer.Span) =>
       Effect.map(
-        pipeline.request({ method: "GET", path: "/batches", urlParams: { ...params }, timeout, span }, decodePage),
+        pipeline.request({ operation, method: "GET", path: "/batches", query: { ...params }, span }, decodePage),
         (decoded) => decoded.value
       )
 
-    const createBatch = Effect.fn("BatchApi.createBatch")(
-      function*(params: Batch.CreateBatchParams, options?: CreateOptions) {
-        const batch = yield* Create.create(pipeline, listOnce, {
-          params,
-          idempotencyKey: options?.idempotencyKey,
-          marker: options?.idempotencyMarker !== false,
-          retry: options?.retry,
-          timeout: Http.timeoutOf(config, options)
-        })
-        yield* Effect.annotateCurrentSpan("openai.batch_id", batch.id)
-        return batch
-      }
-    )
+    const createBatch = (params: Batch.CreateBatchParams, options?: CreateOptions) =>
+      Operation.span("BatchApi.createBatch", undefined, (span) =>
+        Effect.tap(
+          Create.create(pipeline, (list) => listOnce("createBatch", list), {
+            params,
+            idempotencyKey: options?.idempotencyKey,
+            marker: options?.idempotencyMarker !== false,
+            span
+          }),
+          (batch) => Effect.sync(() => span.attribute("openai.batch_id", batch.id))
+        ))
 
-    // The hot operations build their effect directly, in one span each (see `Http.Context.operation`).
-    const batchPath = (operation: string, batchId: string): string | BatchError.InvalidParamsError =>
-      Params.idIssue(operation, "batch", batchId) ?? `/batches/${encodeURIComponent(batchId)}`
-
+    // The hot operations build their effect directly, in one span each (see `Operation.span`).
     const onBatch = <A>(
       name: string,
       method: "GET" | "POST",
       batchId: string,
       suffix: string,
-      options: BatchSchedule.CallOptions | undefined,
       f: (decoded: Http.Decoded<Batch.Batch>) => A
     ): Effect.Effect<A, BatchError.RequestError> => {
-      const path = batchPath(name, batchId)
-      if (typeof path !== "string") return operation(`BatchApi.${name}`, undefined, () => Effect.fail(path))
-      const timeout = Http.timeoutOf(config, options)
-      return operation(`BatchApi.${name}`, { "openai.batch_id": batchId }, (span) =>
-        Effect.map(
-          retrying(pipeline.request({ method, path: `${path}${suffix}`, timeout, span }, decodeBatch), options),
-          f
-        ))
+      const invalid = Params.idIssue(name, "batch", batchId)
+      if (invalid !== undefined) return Operation.span(`BatchApi.${name}`, undefined, () => Effect.fail(invalid))
+      const path = `/batches/${encodeURIComponent(batchId)}${suffix}`
+      return Operation.span(
+        `BatchApi.${name}`,
+        { "openai.batch_id": batchId },
+        (span) => Effect.map(Retry.retry(pipeline.request({ operation: name, method, path, span }, decodeBatch)), f)
+      )
     }
 
     const value = (decoded: Http.Decoded<Batch.Batch>) => decoded.value
 
-    const retrieveBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
-      onBatch("retrieveBatch", "GET", batchId, "", options, value)
+    const retrieveBatch = (batchId: string) => onBatch("retrieveBatch", "GET", batchId, "", value)
 
-    const pollBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
-      onBatch("pollBatch", "GET", batchId, "", options, (decoded): PollResult => ({
+    const pollBatch = (batchId: string) =>
+      onBatch("pollBatch", "GET", batchId, "", (decoded): PollResult => ({
         batch: decoded.value,
         pollAfter: pollAfterOf(decoded.headers)
       }))
 
-    const cancelBatch = (batchId: string, options?: BatchSchedule.CallOptions) =>
-      onBatch("cancelBatch", "POST", batchId, "/cancel", options, value)
+    const cancelBatch = (batchId: string) => onBatch("cancelBatch", "POST", batchId, "/cancel", value)
 
-    const listBatches = (params?: Batch.ListBatchesParams, options?: BatchSchedule.CallOptions) =>
-      operation("BatchApi.listBatches", undefined, (span) =>
+    const listBatches = (params?: Batch.ListBatchesParams) =>
+      Operation.span("BatchApi.listBatches", undefined, (span) =>
         Effect.flatMap(
           Params.validate("listBatches", Batch.ListBatchesParams, params ?? {}),
-          (valid) => retrying(listOnce(valid, Http.timeoutOf(config, options), span), options)
+          (valid) => Retry.retry(listOnce("listBatches", valid, span))
         ))
 
     return { createBatch, retrieveBatch, listBatches, cancelBatch, pollBatch } satisfies Service
@@ -226,7 +204,7 @@ export const layerConfig = (
 
 /**
  * The service configured from `OPENAI_API_KEY` and friends (see `OpenAiConfig.layerFromEnv`); it still needs an
- * `HttpClient` (e.g. `UndiciHttpClient.layer`, `FetchTransport.layer`, `NodeHttpClient.layerUndici` or
+ * `HttpClient` (e.g. `UndiciTransport.layer`, `FetchTransport.layer`, `NodeHttpClient.layerUndici` or
  * `FetchHttpClient.layer`).
  *
  * @example
@@ -317,11 +295,8 @@ export const createBatch = (
  * @since 0.1.0
  * @category Operations
  */
-export const retrieveBatch = (
-  batchId: string,
-  options?: BatchSchedule.CallOptions
-): Effect.Effect<Batch.Batch, BatchError.RequestError, BatchApi> =>
-  Effect.flatMap(BatchApi, (api) => api.retrieveBatch(batchId, options))
+export const retrieveBatch = (batchId: string): Effect.Effect<Batch.Batch, BatchError.RequestError, BatchApi> =>
+  Effect.flatMap(BatchApi, (api) => api.retrieveBatch(batchId))
 
 /**
  * `GET /v1/batches/{batch_id}`, with the server's pacing hint (`openai-poll-after-ms`) beside the batch: what a
@@ -330,11 +305,8 @@ export const retrieveBatch = (
  * @since 0.2.0
  * @category Operations
  */
-export const pollBatch = (
-  batchId: string,
-  options?: BatchSchedule.CallOptions
-): Effect.Effect<PollResult, BatchError.RequestError, BatchApi> =>
-  Effect.flatMap(BatchApi, (api) => api.pollBatch(batchId, options))
+export const pollBatch = (batchId: string): Effect.Effect<PollResult, BatchError.RequestError, BatchApi> =>
+  Effect.flatMap(BatchApi, (api) => api.pollBatch(batchId))
 
 /**
  * `GET /v1/batches`: one page, newest first.
@@ -358,10 +330,9 @@ export const pollBatch = (
  * @category Operations
  */
 export const listBatches = (
-  params?: Batch.ListBatchesParams,
-  options?: BatchSchedule.CallOptions
+  params?: Batch.ListBatchesParams
 ): Effect.Effect<Batch.BatchPage, BatchError.RequestError, BatchApi> =>
-  Effect.flatMap(BatchApi, (api) => api.listBatches(params, options))
+  Effect.flatMap(BatchApi, (api) => api.listBatches(params))
 
 /**
  * `POST /v1/batches/{batch_id}/cancel`. The batch then sits in `cancelling` for up to 10 minutes; see
@@ -382,11 +353,8 @@ export const listBatches = (
  * @since 0.1.0
  * @category Operations
  */
-export const cancelBatch = (
-  batchId: string,
-  options?: BatchSchedule.CallOptions
-): Effect.Effect<Batch.Batch, BatchError.RequestError, BatchApi> =>
-  Effect.flatMap(BatchApi, (api) => api.cancelBatch(batchId, options))
+export const cancelBatch = (batchId: string): Effect.Effect<Batch.Batch, BatchError.RequestError, BatchApi> =>
+  Effect.flatMap(BatchApi, (api) => api.cancelBatch(batchId))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Streaming every batch
@@ -396,7 +364,7 @@ export const cancelBatch = (
  * @since 0.1.0
  * @category Models
  */
-export interface StreamOptions extends BatchSchedule.CallOptions {
+export interface StreamOptions {
   /** Batches per page, 1..100. Default 100 (fewest round trips). */
   readonly pageSize?: number | undefined
   /** Start after this batch id. */
@@ -406,7 +374,8 @@ export interface StreamOptions extends BatchSchedule.CallOptions {
 /**
  * Every batch, newest first, fetched page by page as the consumer pulls (`Stream.take(5)` fetches one page).
  * A page that says `has_more` but is empty, or a cursor that repeats, fails with `PaginationError` instead of
- * ending silently or looping.
+ * ending silently or looping; a batch that two successive pages both return (the list moved between them) is passed
+ * once.
  *
  * @example
  * ```ts
@@ -438,45 +407,79 @@ export const streamBatches = (
     readonly after: string | undefined
     readonly pages: number
   }
-  // One set of used cursors per run of the stream (a run may be repeated; each starts afresh).
-  const page = (api: Service, used: Set<string>, cursor: Cursor) =>
+  /**
+   * What one run of the stream has seen (a run may be repeated; each starts afresh): the cursors, and the ids of the
+   * previous page. A list that moves between two requests shifts a batch from the end of one page to the start of
+   * the next; the list is paged by cursor, so a batch can come back only on the page after it. Keeping that one
+   * page, not every id, keeps the check cheap (a Set of every id cost ~0.6 µs per batch) and memory flat.
+   */
+  interface Seen {
+    readonly cursors: Set<string>
+    previous: ReadonlySet<string>
+  }
+  const paginationError = (
+    reason: BatchError.PaginationError["reason"],
+    pages: number,
+    cursor: string | undefined,
+    problem: string
+  ) =>
+    Effect.flatMap(Operation.resolve("streamBatches"), (operation) =>
+      Effect.fail(
+        new BatchError.PaginationError({
+          operation,
+          reason,
+          pages,
+          message: `${operation}: page ${pages} of the list ${problem}`,
+          ...(cursor === undefined ? {} : { cursor })
+        })
+      ))
+  const page = (api: Service, seen: Seen, cursor: Cursor) =>
     Effect.flatMap(
-      api.listBatches(cursor.after === undefined ? { limit } : { limit, after: cursor.after }, options),
+      api.listBatches(cursor.after === undefined ? { limit } : { limit, after: cursor.after }),
       (
         result
       ): Effect.Effect<readonly [Chunk.Chunk<Batch.Batch>, Option.Option<Cursor>], BatchError.PaginationError> => {
         const pages = cursor.pages + 1
-        const items = Chunk.unsafeFromArray(result.data)
+        const ids = new Set<string>()
+        let repeated = false
+        for (const batch of result.data) {
+          if (seen.previous.has(batch.id) || ids.has(batch.id)) repeated = true
+          ids.add(batch.id)
+        }
+        const items = Chunk.unsafeFromArray(
+          repeated
+            ? result.data.filter((batch, i) =>
+              !seen.previous.has(batch.id) && result.data.findIndex((other) => other.id === batch.id) === i
+            )
+            : result.data
+        )
+        seen.previous = ids
         if (!result.has_more) return Effect.succeed([items, Option.none()])
         const last = result.data[result.data.length - 1]
         if (last === undefined) {
-          return Effect.fail(
-            new BatchError.PaginationError({
-              reason: "EmptyPageWithMore",
-              pages,
-              message: `listBatches page ${pages} is empty but says has_more: true; stopping rather than truncating`,
-              ...(cursor.after === undefined ? {} : { cursor: cursor.after })
-            })
+          return paginationError(
+            "EmptyPageWithMore",
+            pages,
+            cursor.after,
+            "is empty but says has_more: true; stopping rather than truncating"
           )
         }
-        if (used.has(last.id) || last.id === cursor.after) {
-          return Effect.fail(
-            new BatchError.PaginationError({
-              reason: "RepeatedCursor",
-              pages,
-              cursor: last.id,
-              message: `listBatches page ${pages} ends at ${last.id} again; stopping rather than looping`
-            })
+        if (seen.cursors.has(last.id) || last.id === cursor.after) {
+          return paginationError(
+            "RepeatedCursor",
+            pages,
+            last.id,
+            `ends at ${last.id} again; stopping rather than looping`
           )
         }
-        used.add(last.id)
+        seen.cursors.add(last.id)
         return Effect.succeed([items, Option.some({ after: last.id, pages })])
       }
     )
   return Stream.unwrap(
     Effect.map(BatchApi, (api) =>
       Stream.suspend(() => {
-        const used = new Set<string>()
+        const seen: Seen = { cursors: new Set(), previous: new Set() }
         return Stream.paginateChunkEffect<
           Cursor,
           Batch.Batch,
@@ -484,8 +487,8 @@ export const streamBatches = (
           never
         >(
           { after: options.after, pages: 0 },
-          (cursor) => page(api, used, cursor)
+          (cursor) => page(api, seen, cursor)
         )
       }))
-  )
+  ).pipe(Operation.namedStream("streamBatches"))
 }

@@ -50,7 +50,7 @@ export const layerConfig = (
 
 /**
  * `layer` configured from `OPENAI_API_KEY` and friends (see `OpenAiConfig.layerFromEnv`); it still needs an
- * `HttpClient`, e.g. `UndiciHttpClient.layer`.
+ * `HttpClient`, e.g. `UndiciTransport.layer` (`effect-openai-batch/transport/UndiciTransport`).
  *
  * @example
  * ```ts

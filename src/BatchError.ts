@@ -43,8 +43,10 @@ const id = (name: string) => `effect-openai-batch/BatchError/${name}`
 
 /** Fields every error from an HTTP status carries. */
 const statusFields = {
-  /** `"<status> <api message>"`, plus the request id when known. */
+  /** `"<operation>: <status> <api message>"`, plus the request id when known. */
   message: Schema.String,
+  /** The public operation that was called (`retrieveBatch`, `awaitBatch`, `uploadFile`, ...). */
+  operation: Schema.optional(Schema.String),
   status: Schema.Number,
   method: Schema.String,
   /** The request URL (the key travels in a header, never in the URL). */
@@ -223,6 +225,8 @@ export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))(
  */
 export class TransportError extends Schema.TaggedError<TransportError>(id("TransportError"))("TransportError", {
   message: Schema.String,
+  /** The public operation that was called. */
+  operation: Schema.optional(Schema.String),
   method: Schema.String,
   url: Schema.String,
   reason: Schema.Literal("Transport", "Timeout", "Encode", "InvalidUrl"),
@@ -236,20 +240,26 @@ export class TransportError extends Schema.TaggedError<TransportError>(id("Trans
 }
 
 /**
- * A 2xx response whose body is not what the API documents (not JSON, or not the expected shape).
+ * A 2xx response whose body is not what the API documents (not JSON, or not the expected shape). `issue` and
+ * `cause` say where and which rule, never the values found there (a body may hold anything); `bodyExcerpt` shows
+ * the start of the body.
  *
  * @since 0.1.0
  * @category Errors
  */
 export class DecodeError extends Schema.TaggedError<DecodeError>(id("DecodeError"))("DecodeError", {
   message: Schema.String,
+  /** The public operation that was called. */
+  operation: Schema.optional(Schema.String),
   method: Schema.String,
   url: Schema.String,
   status: Schema.Number,
   requestId: Schema.optional(Schema.String),
-  /** The parse issue, formatted. */
+  /** The parse issue, summarized: where and which rule (`data[3].status must be a string`, `not JSON`). */
   issue: Schema.String,
-  bodyExcerpt: Schema.String
+  bodyExcerpt: Schema.String,
+  /** The parse issue as an `Error` (the same summary), for tools that follow `cause` chains. */
+  cause: Schema.optional(Schema.Defect)
 }) {
   /**
    * @since 0.2.0
@@ -314,6 +324,8 @@ export class WaitTimeoutError extends Schema.TaggedError<WaitTimeoutError>(id("W
   "WaitTimeoutError",
   {
     message: Schema.String,
+    /** The wait that was called (`awaitBatch`, `watchBatch`, `cancelBatchAndWait`, ...). */
+    operation: Schema.optional(Schema.String),
     batchId: Schema.String,
     /** How long the wait lasted, in milliseconds. */
     waitedMs: Schema.Number,
@@ -387,6 +399,8 @@ export class PaginationError extends Schema.TaggedError<PaginationError>(id("Pag
   "PaginationError",
   {
     message: Schema.String,
+    /** The public operation that was called (`streamBatches`, ...). */
+    operation: Schema.optional(Schema.String),
     reason: Schema.Literal("EmptyPageWithMore", "RepeatedCursor"),
     cursor: Schema.optional(Schema.String),
     pages: Schema.Number
@@ -976,3 +990,52 @@ const statusTags: ReadonlySet<string> = new Set([
  * @category Predicates
  */
 export const isStatusError = (error: { readonly _tag: string }): error is StatusError => statusTags.has(error._tag)
+
+/**
+ * What a failed request says about sending it again:
+ *
+ * - `"permanent"`: another attempt cannot succeed (a 400, 401, 403, 404, 422, a body that is not the API's, invalid
+ *   parameters, a request the transport could not write, `x-should-retry: false`);
+ * - `"transient"`: nothing was done and a later attempt may succeed (409, 429, `x-should-retry: true`);
+ * - `"ambiguous"`: a later attempt may succeed, but this one may have reached the server and taken effect (a
+ *   connection that failed or timed out, a 408, a 5xx): a request that creates something is only re-sent after
+ *   checking that it did not.
+ *
+ * The one classifier the library reads: the retry policy retries what is not permanent, a create or upload looks
+ * for what an ambiguous attempt may have made before sending it again, and a wait keeps polling through what is not
+ * permanent.
+ *
+ * @example
+ * ```ts
+ * import { BatchError } from "effect-openai-batch"
+ *
+ * const reset = new BatchError.TransportError({ message: "reset", method: "POST", url: "/v1/batches", reason: "Transport" })
+ * assert.strictEqual(BatchError.transience(reset), "ambiguous")
+ * ```
+ *
+ * @since 0.3.0
+ * @category Predicates
+ */
+export const transience = (error: RequestError): Transience => {
+  switch (error._tag) {
+    case "TransportError":
+      return error.reason === "Transport" || error.reason === "Timeout" ? "ambiguous" : "permanent"
+    case "DecodeError":
+    case "InvalidParamsError":
+      return "permanent"
+    default: {
+      if (error.shouldRetry === false) return "permanent"
+      if (error.status === 408 || error.status >= 500) return "ambiguous"
+      if (error.shouldRetry === true || error.status === 409 || error.status === 429) return "transient"
+      return "permanent"
+    }
+  }
+}
+
+/**
+ * See `transience`.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export type Transience = "permanent" | "transient" | "ambiguous"

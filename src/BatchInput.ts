@@ -16,6 +16,7 @@ import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
+import * as Operation from "./internal/http/operation.js"
 import { checkLine } from "./internal/requestCheck.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
 
@@ -203,13 +204,14 @@ export const check = <E = never, R = never>(
   requests: Requests<E, R>,
   options: EncodeOptions
 ): Effect.Effect<Summary, E | BatchError.InputError, R> =>
-  Effect.suspend(() => {
-    let summary: Summary = { lines: 0, bytes: 0 }
-    return Effect.flatMap(
-      Stream.runDrain(checkedLines(requests, options, (done) => (summary = done))),
-      () => Effect.sync(() => summary)
-    )
-  }).pipe(Effect.withSpan("BatchInput.check"))
+  Operation.span("BatchInput.check", undefined, () =>
+    Effect.suspend(() => {
+      let summary: Summary = { lines: 0, bytes: 0 }
+      return Effect.flatMap(
+        Stream.runDrain(checkedLines(requests, options, (done) => (summary = done))),
+        () => Effect.sync(() => summary)
+      )
+    }))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Uploading
@@ -274,24 +276,23 @@ export const upload = <E = never, R = never>(
   requests: Requests<E, R>,
   options: UploadOptions
 ): Effect.Effect<Uploaded, E | BatchError.InputError | BatchError.RequestError, R | OpenAiFiles.OpenAiFiles> =>
-  Effect.gen(function*() {
-    const files = yield* OpenAiFiles.OpenAiFiles
-    if (options.precheck ?? Array.isArray(requests)) yield* check(requests, options)
-    let summary: Summary = { lines: 0, bytes: 0 }
-    const context = yield* Effect.context<R>()
-    const body = Stream.provideContext(
-      Stream.map(checkedLines(requests, options, (done) => (summary = done)), (text) => encoder.encode(text)),
-      context
-    )
-    const file = yield* files.uploadFile(
-      {
+  Operation.span("BatchInput.upload", { "openai.endpoint": options.endpoint }, (span) =>
+    Effect.gen(function*() {
+      const files = yield* OpenAiFiles.OpenAiFiles
+      if (options.precheck ?? Array.isArray(requests)) yield* check(requests, options)
+      let summary: Summary = { lines: 0, bytes: 0 }
+      const context = yield* Effect.context<R>()
+      const body = Stream.provideContext(
+        Stream.map(checkedLines(requests, options, (done) => (summary = done)), (text) => encoder.encode(text)),
+        context
+      )
+      const file = yield* files.uploadFile({
         file: body,
         filename: options.filename ?? "batch_input.jsonl",
         purpose: "batch",
         expires_after: options.expires_after
-      },
-      options
-    )
-    yield* Effect.annotateCurrentSpan({ "openai.file_id": file.id, "batch.input.lines": summary.lines })
-    return { file, lines: summary.lines, bytes: summary.bytes }
-  }).pipe(Effect.withSpan("BatchInput.upload", { attributes: { "openai.endpoint": options.endpoint } }))
+      })
+      span.attribute("openai.file_id", file.id)
+      span.attribute("batch.input.lines", summary.lines)
+      return { file, lines: summary.lines, bytes: summary.bytes }
+    }))

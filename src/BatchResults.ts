@@ -18,10 +18,11 @@ import * as Stream from "effect/Stream"
 import * as Batch from "./Batch.js"
 import * as BatchError from "./BatchError.js"
 import * as BatchLine from "./BatchLine.js"
-import type * as BatchSchedule from "./BatchSchedule.js"
 import * as Decoder from "./internal/decoder.js"
-import { excerpt } from "./internal/http.js"
+import { excerpt } from "./internal/http/errors.js"
+import * as Operation from "./internal/http/operation.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
+import * as RunStream from "./internal/runStream.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
 
 /**
@@ -30,7 +31,7 @@ import * as OpenAiFiles from "./OpenAiFiles.js"
  * @since 0.1.0
  * @category Models
  */
-export interface StreamOptions extends BatchSchedule.CallOptions {
+export interface StreamOptions {
   /**
    * What a malformed line does: `"fail"` (default) fails the stream with `BatchError.MalformedLineError` after the lines
    * before it; `"skip"` drops it, hands it to `onMalformed` and goes on.
@@ -38,20 +39,39 @@ export interface StreamOptions extends BatchSchedule.CallOptions {
   readonly malformed?: "fail" | "skip" | undefined
   /** Called with each skipped line's error (with `malformed: "skip"`), e.g. to count or log them. */
   readonly onMalformed?: ((error: BatchError.MalformedLineError) => Effect.Effect<void>) | undefined
+  /**
+   * The longest line to read, in characters (for the API's JSON, about bytes); default `defaultMaxLineLength`. A
+   * longer line is a `MalformedLineError` naming its file and line as soon as it outgrows the cap (with
+   * `malformed: "skip"`, its rest is read past without being held).
+   */
+  readonly maxLineLength?: number | undefined
 }
+
+/**
+ * The default cap on a results line: 128 Mi characters. The longest line the API can write is about 90 MB (an
+ * embeddings response of 2,048 inputs of 3,072 dimensions, as JSON numbers); 128 Mi leaves room above it, and stays
+ * well below V8's longest string (2^29 − 24 characters), past which reading the line would die with a RangeError
+ * rather than fail with a typed error. A line held whole costs up to twice its length in memory (UTF-16).
+ *
+ * @since 0.3.0
+ * @category Constants
+ */
+export const defaultMaxLineLength: number = 128 * 1024 * 1024
 
 const decodeOutput = Decoder.make(BatchLine.BatchRequestOutput)
 
+const malformedLine = (fileId: string, file: "output" | "error", line: number, text: string, issue: string) =>
+  new BatchError.MalformedLineError({
+    fileId,
+    file,
+    line,
+    issue,
+    excerpt: excerpt(text),
+    message: `line ${line} of the ${file} file ${fileId} is malformed: ${issue}`
+  })
+
 const lineDecoder = (fileId: string, file: "output" | "error") => (text: string, line: number) => {
-  const malformed = (issue: string) =>
-    new BatchError.MalformedLineError({
-      fileId,
-      file,
-      line,
-      issue,
-      excerpt: excerpt(text),
-      message: `line ${line} of the ${file} file ${fileId} is malformed: ${issue}`
-    })
+  const malformed = (issue: string) => malformedLine(fileId, file, line, text, issue)
   const json = parseJson(text)
   if (Either.isLeft(json)) return Either.left(malformed(`not JSON (${json.left})`))
   const decoded = decodeOutput(json.right)
@@ -70,15 +90,22 @@ const lineDecoder = (fileId: string, file: "output" | "error") => (text: string,
  */
 export const decode = (
   source: { readonly fileId: string; readonly file: "output" | "error" },
-  options: Pick<StreamOptions, "malformed" | "onMalformed"> = {}
+  options: Pick<StreamOptions, "malformed" | "onMalformed" | "maxLineLength"> = {}
 ) =>
 <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>
-): Stream.Stream<BatchLine.BatchResult, E | BatchError.MalformedLineError, R> =>
-  decodeLines(
+): Stream.Stream<BatchLine.BatchResult, E | BatchError.MalformedLineError, R> => {
+  const maxLength = options.maxLineLength ?? defaultMaxLineLength
+  return decodeLines(
     lineDecoder(source.fileId, source.file),
-    options.malformed === "skip" ? (options.onMalformed ?? (() => Effect.void)) : "fail"
+    options.malformed === "skip" ? (options.onMalformed ?? (() => Effect.void)) : "fail",
+    {
+      maxLength,
+      tooLong: (line, head) =>
+        malformedLine(source.fileId, source.file, line, head, `is longer than ${maxLength} characters`)
+    }
   )(bytes)
+}
 
 /**
  * The results of a batch: its output file's lines, then its error file's, downloaded and decoded incrementally.
@@ -121,10 +148,10 @@ export const stream = (
       })
     )
   }
-  const callOptions: BatchSchedule.CallOptions = { retry: options.retry, timeout: options.timeout }
   return Stream.fromIterable(files).pipe(
-    Stream.flatMap((source) => decode(source, options)(OpenAiFiles.downloadFile(source.fileId, callOptions))),
-    Stream.withSpan("BatchResults.stream", { attributes: { "openai.batch_id": batch.id } })
+    Stream.flatMap((source) => decode(source, options)(OpenAiFiles.downloadFile(source.fileId))),
+    Operation.namedStream("BatchResults.stream"),
+    Operation.streamSpan("BatchResults.stream", { "openai.batch_id": batch.id })
   )
 }
 
@@ -137,10 +164,9 @@ export const stream = (
 export const toMap = <E, R>(
   results: Stream.Stream<BatchLine.BatchResult, E, R>
 ): Effect.Effect<ReadonlyMap<string, BatchLine.BatchResult>, E, R> =>
-  Stream.runFold(
+  RunStream.quietly(
     results,
-    new Map<string, BatchLine.BatchResult>(),
-    (map, result) => map.set(result.custom_id, result)
+    Stream.runFold(new Map<string, BatchLine.BatchResult>(), (map, result) => map.set(result.custom_id, result))
   )
 
 /**
@@ -237,11 +263,15 @@ export const join: {
     const unmatched: Array<BatchLine.BatchResult> = []
     const byId = new Map<string, BatchLine.BatchResult>()
     return Effect.map(
-      Stream.runForEach(results, (result) =>
-        Effect.sync(() => {
-          if (known.has(result.custom_id)) byId.set(result.custom_id, result)
-          else unmatched.push(result)
-        })),
+      RunStream.quietly(
+        results,
+        Stream.runForEach((result) =>
+          Effect.sync(() => {
+            if (known.has(result.custom_id)) byId.set(result.custom_id, result)
+            else unmatched.push(result)
+          })
+        )
+      ),
       () => {
         const matched: Array<Matched<I>> = []
         const missing: Array<I> = []

@@ -1,10 +1,12 @@
 /**
- * The schedules users compose: retrying a request (Retry-After aware, bounded by a total deadline), polling a
- * batch until it ends, and polling through the cancel window. They are plain `Schedule`s: combine them with
- * `Schedule.intersect`, `Schedule.upTo`, `Schedule.union`, ... or replace them outright.
+ * The request policy and the schedules users compose: the retry policy (Retry-After aware, bounded by a total
+ * deadline) and the per-attempt timeout, each set for a whole program or layer (`layerRetry`, `layerTimeout`) or for
+ * a region of code (`withRetry`, `withTimeout`); polling a batch until it ends, polling through the cancel window,
+ * and `withDeadline`, which stops any schedule from starting a recurrence past a deadline. They are plain
+ * `Schedule`s: combine them with `Schedule.intersect`, `Schedule.union`, ... or replace them outright.
  *
- * The retry policy is one value, `defaultRetry`, replaced where you need another: for a whole program or layer
- * (`layerRetry`), for a region of code (`withRetry`), or for one call (`{ retry }`).
+ * Operations take only their own options (`idempotencyKey`, `pageSize`, ...): how a request is retried and timed is
+ * the policy of the region it runs in, one place to read for `BatchApi`, `OpenAiFiles` and everything built on them.
  *
  * @since 0.1.0
  */
@@ -14,9 +16,51 @@ import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type { Batch } from "./Batch.js"
 import * as BatchError from "./BatchError.js"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deadlines
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * `self`, except that no recurrence starts later than `deadline` after the first step: a recurrence whose delay
+ * would end past it ends the schedule instead (`Schedule.upTo` would still allow that last delay). The output and
+ * the input are `self`'s.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import { BatchSchedule } from "effect-openai-batch"
+ *
+ * // every 30 s, the last recurrence starting at most 2 minutes after the first
+ * const bounded = Schedule.spaced("30 seconds").pipe(BatchSchedule.withDeadline("2 minutes"))
+ * ```
+ *
+ * @since 0.3.0
+ * @category Combinators
+ */
+export const withDeadline: {
+  (deadline: Duration.DurationInput): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Out, In, R>
+  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, deadline: Duration.DurationInput): Schedule.Schedule<Out, In, R>
+} = dual(2, <Out, In, R>(self: Schedule.Schedule<Out, In, R>, deadline: Duration.DurationInput) => {
+  const millis = Duration.toMillis(Duration.decode(deadline))
+  return Schedule.makeWithState(
+    [Option.none<number>(), self.initial] as const,
+    (now, input: In, [started, state]) => {
+      const start = Option.getOrElse(started, () => now)
+      return Effect.map(self.step(now, input, state), ([next, output, decision]) => {
+        const stopped = ScheduleDecision.isContinue(decision) &&
+          ScheduleIntervals.start(decision.intervals) - start > millis
+        return [[Option.some(start), next] as const, output, stopped ? ScheduleDecision.done : decision] as const
+      })
+    }
+  )
+})
 
 // ---------------------------------------------------------------------------------------------------------------
 // Retry
@@ -64,12 +108,10 @@ export interface RetryOptions {
  */
 export type RetrySchedule = Schedule.Schedule<unknown, BatchError.RequestError>
 
-const retryableStatuses: ReadonlySet<number> = new Set([408, 409, 429])
-
 /**
- * The default retry decision: transport failures and timeouts, and the statuses 408, 409, 429 and >= 500, with
- * `x-should-retry: true|false` taking precedence. A retry hint above `maxRetryAfter` is not retried. Client-side
- * validation and decode errors are never retried.
+ * The default retry decision: what `BatchError.transience` does not call permanent (transport failures and
+ * timeouts, 408, 409, 429 and >= 500, with `x-should-retry: true|false` taking precedence), unless its retry hint
+ * is above `maxRetryAfter`. Client-side validation and decode errors are never retried.
  *
  * @since 0.1.0
  * @category Predicates
@@ -77,33 +119,10 @@ const retryableStatuses: ReadonlySet<number> = new Set([408, 409, 429])
 export const isRetryable = (
   error: BatchError.RequestError,
   maxRetryAfter: Duration.DurationInput = retryDefaults.maxRetryAfter
-): boolean => {
-  switch (error._tag) {
-    case "TransportError":
-      return error.reason === "Transport" || error.reason === "Timeout"
-    case "InvalidParamsError":
-    case "DecodeError":
-      return false
-    default: {
-      if (error.retryAfterMs !== undefined && error.retryAfterMs > Duration.toMillis(maxRetryAfter)) return false
-      if (error.shouldRetry !== undefined) return error.shouldRetry
-      return retryableStatuses.has(error.status) || error.status >= 500
-    }
-  }
-}
-
-/**
- * True when a failed create may nonetheless have created the batch: the request may have reached the server
- * (a transport failure or timeout, a 408, or a 5xx). Such a create is only re-sent after checking that no batch
- * was made.
- *
- * @since 0.1.0
- * @category Predicates
- */
-export const isAmbiguous = (error: BatchError.RequestError): boolean =>
-  error._tag === "TransportError"
-    ? error.reason === "Transport" || error.reason === "Timeout"
-    : BatchError.isStatusError(error) && (error.status === 408 || error.status >= 500)
+): boolean =>
+  BatchError.transience(error) !== "permanent" &&
+  !(BatchError.isStatusError(error) && error.retryAfterMs !== undefined &&
+    error.retryAfterMs > Duration.toMillis(Duration.decode(maxRetryAfter)))
 
 /**
  * The default retry schedule: `maxRetries` retries with exponential backoff (`baseDelay` doubling, capped at
@@ -121,7 +140,7 @@ export const isAmbiguous = (error: BatchError.RequestError): boolean =>
  *   Schedule.tapInput((error: BatchError.RequestError) => Effect.logWarning(`retrying: ${error.message}`))
  * )
  *
- * const one = (id: string) => BatchApi.retrieveBatch(id, { retry: patient })
+ * const one = (id: string) => BatchApi.retrieveBatch(id).pipe(BatchSchedule.withRetry(patient))
  * const all = (id: string) => BatchApi.retrieveBatch(id).pipe(BatchSchedule.withRetry(logged))
  * ```
  *
@@ -131,7 +150,7 @@ export const isAmbiguous = (error: BatchError.RequestError): boolean =>
 export const retry = (options: RetryOptions = {}): RetrySchedule => {
   const maxRetries = options.maxRetries ?? retryDefaults.maxRetries
   const maxRetryAfter = options.maxRetryAfter ?? retryDefaults.maxRetryAfter
-  const deadline = Duration.toMillis(options.deadline ?? retryDefaults.deadline)
+  const deadline = options.deadline ?? retryDefaults.deadline
   const jitter = options.jitter ?? retryDefaults.jitter
   const capped = Schedule.exponential(options.baseDelay ?? retryDefaults.baseDelay, 2).pipe(
     Schedule.union(Schedule.spaced(options.maxDelay ?? retryDefaults.maxDelay))
@@ -142,14 +161,9 @@ export const retry = (options: RetryOptions = {}): RetrySchedule => {
     Schedule.intersect(Schedule.identity<BatchError.RequestError>()),
     Schedule.whileInput((error: BatchError.RequestError) => isRetryable(error, maxRetryAfter)),
     Schedule.modifyDelay(([, error], delay) =>
-      error._tag !== "TransportError" && error._tag !== "InvalidParamsError" && error._tag !== "DecodeError" &&
-        error.retryAfterMs !== undefined
-        ? Duration.millis(error.retryAfterMs)
-        : delay
+      BatchError.isStatusError(error) && error.retryAfterMs !== undefined ? Duration.millis(error.retryAfterMs) : delay
     ),
-    Schedule.delays,
-    Schedule.intersect(Schedule.elapsed),
-    Schedule.whileOutput(([delay, elapsed]) => Duration.toMillis(elapsed) + Duration.toMillis(delay) <= deadline)
+    withDeadline(deadline)
   )
 }
 
@@ -170,8 +184,7 @@ export const noRetry: RetrySchedule = Schedule.recurs(0)
 export const defaultRetry: RetrySchedule = retry()
 
 /**
- * The retry policy in effect for the current fiber. Set it with `withRetry` or `layerRetry`; a call's own
- * `{ retry }` option takes precedence.
+ * The retry policy in effect for the current fiber. Set it with `withRetry` or `layerRetry`.
  *
  * @since 0.2.0
  * @category Fiber refs
@@ -182,7 +195,7 @@ export const currentRetry: FiberRef.FiberRef<RetrySchedule> = globalValue(
 )
 
 /**
- * Runs `self` with `schedule` as the retry policy of every request it makes (unless a call passes its own).
+ * Runs `self` with `schedule` as the retry policy of every request it makes; the narrowest region wins.
  *
  * @since 0.2.0
  * @category Combinators
@@ -205,18 +218,75 @@ export const withRetry: {
  */
 export const layerRetry = (schedule: RetrySchedule): Layer.Layer<never> => Layer.locallyScoped(currentRetry, schedule)
 
+// ---------------------------------------------------------------------------------------------------------------
+// Timeout
+// ---------------------------------------------------------------------------------------------------------------
+
 /**
- * Per-call options of every operation.
+ * The per-attempt timeouts when none is set: 60 s for a call (batch calls return small JSON documents; the official
+ * SDKs' 10 minutes only delays the retry of a stuck connection), 10 minutes for an upload (a 200 MB file on a slow
+ * link takes a while). A download's timeout bounds the wait for its response head only: a large body takes as long
+ * as it takes (a stalled one is the transport's `bodyTimeout`).
  *
- * @since 0.2.0
- * @category Models
+ * @since 0.3.0
+ * @category Constants
  */
-export interface CallOptions {
-  /** Replaces the retry policy for this call (`BatchSchedule.noRetry` to send once). */
-  readonly retry?: RetrySchedule | undefined
-  /** Replaces the per-attempt timeout (`OpenAiConfig`'s `timeout`) for this call. */
-  readonly timeout?: Duration.DurationInput | undefined
-}
+export const timeoutDefaults = {
+  request: Duration.seconds(60),
+  upload: Duration.minutes(10)
+} as const
+
+/**
+ * The per-attempt timeout in effect for the current fiber: `None` for each request's default (`timeoutDefaults`),
+ * or one timeout for every attempt, uploads included. Set it with `withTimeout` or `layerTimeout`.
+ *
+ * @since 0.3.0
+ * @category Fiber refs
+ */
+export const currentTimeout: FiberRef.FiberRef<Option.Option<Duration.Duration>> = globalValue(
+  Symbol.for("effect-openai-batch/BatchSchedule/currentTimeout"),
+  () => FiberRef.unsafeMake(Option.none<Duration.Duration>())
+)
+
+/**
+ * Runs `self` with `timeout` as the per-attempt timeout of every request it makes (the body read included;
+ * `Duration.infinity` for none); the narrowest region wins. A timed-out attempt fails with a `TransportError` of
+ * reason `"Timeout"`, which the retry policy retries.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi, BatchSchedule } from "effect-openai-batch"
+ *
+ * // one attempt of at most 10 seconds
+ * const quick = (id: string) =>
+ *   BatchApi.cancelBatch(id).pipe(
+ *     BatchSchedule.withTimeout("10 seconds"),
+ *     BatchSchedule.withRetry(BatchSchedule.noRetry)
+ *   )
+ * ```
+ *
+ * @since 0.3.0
+ * @category Combinators
+ */
+export const withTimeout: {
+  (timeout: Duration.DurationInput): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E, R> =>
+    Effect.locally(self, currentTimeout, Option.some(Duration.decode(timeout)))
+)
+
+/**
+ * A layer that sets the per-attempt timeout for everything it is provided to, e.g.
+ * `Layer.provideMerge(BatchSchedule.layerTimeout("30 seconds"))`.
+ *
+ * @since 0.3.0
+ * @category Layers
+ */
+export const layerTimeout = (timeout: Duration.DurationInput): Layer.Layer<never> =>
+  Layer.locallyScoped(currentTimeout, Option.some(Duration.decode(timeout)))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Polling
@@ -242,12 +312,7 @@ export const pollDefaults = {
   initial: Duration.seconds(1),
   factor: 1.5,
   max: Duration.seconds(60),
-  jitter: { min: 0.9, max: 1.1 },
-  /** A wait's deadline, past the batch's own `expires_at`, or in all when `expires_at` is unknown. */
-  expiryMargin: Duration.hours(1),
-  deadlineWithoutExpiry: Duration.hours(25),
-  /** The longest pace a server hint (`openai-poll-after-ms`, `Retry-After` of a failed poll) can impose. */
-  maxHint: Duration.minutes(5)
+  jitter: { min: 0.9, max: 1.1 }
 } as const
 
 /**
@@ -276,8 +341,8 @@ export const poll = (options: PollOptions = {}): Schedule.Schedule<unknown, unkn
 }
 
 /**
- * Cancel-window constants: a cancelled batch sits in `cancelling` for up to 10 minutes (25 have been seen), so poll
- * every 5 s growing to 30 s, and give up after 30 minutes by default.
+ * Cancel-window pace: a cancelled batch sits in `cancelling` for up to 10 minutes (25 have been seen), so poll every
+ * 5 s growing to 30 s (the wait's deadline is `BatchWait.waitDefaults.cancelDeadline`).
  *
  * @since 0.1.0
  * @category Constants
@@ -285,8 +350,7 @@ export const poll = (options: PollOptions = {}): Schedule.Schedule<unknown, unkn
 export const cancelDefaults = {
   initial: Duration.seconds(5),
   factor: 1.5,
-  max: Duration.seconds(30),
-  deadline: Duration.minutes(30)
+  max: Duration.seconds(30)
 } as const
 
 /**

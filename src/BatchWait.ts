@@ -1,17 +1,20 @@
 /**
  * Waiting for a batch: `watchBatch` (a `Stream` of snapshots as they change), `awaitBatch` (until it ends),
- * `awaitCompleted` (until it completes, else a typed error) and `cancelBatchAndWait` (through the cancel window).
+ * `awaitCompleted` (until it completes, else a typed error) and `cancelBatchAndWait` (through the cancel window),
+ * and their constants.
  *
  * They are functions over the `BatchApi` service's primitives only, so they behave the same on every `BatchApi`
- * layer. Every wait has a deadline, and every deadline failure carries the last snapshot it saw. Transient
- * failures of a poll (transport, timeouts, 408, 409, 429, 5xx) only slow the polls down, at the server's
- * `Retry-After` pace when it sent one.
+ * layer. Every wait has a deadline, and every deadline failure carries the last snapshot it saw. A wait paces its
+ * own polls: a poll that fails transiently (`BatchError.transience`: transport, timeouts, 408, 409, 429, 5xx) is
+ * not retried by the retry policy as well, it only slows the polls down, at the server's `Retry-After` pace when it
+ * sent one; an error that ends the wait (a 404, a 401) ends it at once.
  *
  * @since 0.2.0
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
@@ -21,8 +24,26 @@ import * as BatchApi from "./BatchApi.js"
 import * as BatchError from "./BatchError.js"
 import * as BatchEvents from "./BatchEvents.js"
 import * as BatchSchedule from "./BatchSchedule.js"
+import * as Operation from "./internal/http/operation.js"
 import * as Params from "./internal/params.js"
+import * as RunStream from "./internal/runStream.js"
 import * as Wake from "./internal/wake.js"
+
+/**
+ * The waits' constants: a wait's deadline is the batch's own `expires_at` plus `expiryMargin`, or
+ * `deadlineWithoutExpiry` when `expires_at` is unknown; `cancelBatchAndWait`'s is `cancelDeadline` (a batch sits in
+ * `cancelling` for up to 10 minutes; 25 have been seen); a server hint (`openai-poll-after-ms`, the `Retry-After`
+ * of a failed poll) slows the polls down to at most `maxHint`, so that one odd hint cannot outlast the batch.
+ *
+ * @since 0.3.0
+ * @category Constants
+ */
+export const waitDefaults = {
+  expiryMargin: Duration.hours(1),
+  deadlineWithoutExpiry: Duration.hours(25),
+  cancelDeadline: Duration.minutes(30),
+  maxHint: Duration.minutes(5)
+} as const
 
 /**
  * Options of the waits.
@@ -30,7 +51,7 @@ import * as Wake from "./internal/wake.js"
  * @since 0.2.0
  * @category Models
  */
-export interface WaitOptions extends BatchSchedule.CallOptions {
+export interface WaitOptions {
   /** The pace of the polls; default `BatchSchedule.poll()`. The server's `openai-poll-after-ms` is a floor. */
   readonly schedule?: BatchSchedule.PollSchedule | undefined
   /**
@@ -42,11 +63,18 @@ export interface WaitOptions extends BatchSchedule.CallOptions {
 const progressKey = (batch: Batch.Batch) =>
   `${batch.status}|${batch.request_counts?.completed}|${batch.request_counts?.failed}|${batch.request_counts?.total}`
 
-const waitTimeout = (batchId: string, waitedMs: number, last: Batch.Batch | undefined, why: string) =>
+const waitTimeout = (
+  operation: string,
+  batchId: string,
+  waitedMs: number,
+  last: Batch.Batch | undefined,
+  why: string
+) =>
   new BatchError.WaitTimeoutError({
+    operation,
     batchId,
     waitedMs,
-    message: `gave up waiting for batch ${batchId} after ${
+    message: `${operation}: gave up waiting for batch ${batchId} after ${
       Duration.format(Duration.millis(waitedMs))
     } (${why}); last status: ${last?.status ?? "unknown"}`,
     ...(last === undefined ? {} : { lastBatch: last })
@@ -54,27 +82,20 @@ const waitTimeout = (batchId: string, waitedMs: number, last: Batch.Batch | unde
 
 const defaultDeadlineMillis = (batch: Batch.Batch, nowMillis: number) =>
   batch.expires_at === undefined
-    ? Duration.toMillis(BatchSchedule.pollDefaults.deadlineWithoutExpiry)
+    ? Duration.toMillis(waitDefaults.deadlineWithoutExpiry)
     : Math.max(
-      batch.expires_at * 1000 + Duration.toMillis(BatchSchedule.pollDefaults.expiryMargin) - nowMillis,
-      Duration.toMillis(BatchSchedule.pollDefaults.expiryMargin)
+      batch.expires_at * 1000 + Duration.toMillis(waitDefaults.expiryMargin) - nowMillis,
+      Duration.toMillis(waitDefaults.expiryMargin)
     )
 
-/**
- * Errors that only mean "not now" to a wait: transport failures and timeouts, 408, 409, 429 and 5xx, whatever
- * their retry hint (a long `Retry-After` slows the polls down; it does not end a 25-hour wait).
- */
-const isTransientForWaits = (error: BatchError.RequestError): boolean =>
-  error._tag === "TransportError"
-    ? error.reason === "Transport" || error.reason === "Timeout"
-    : BatchError.isStatusError(error) &&
-      (error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500)
+/** Errors that only mean "not now" to a wait, whatever their retry hint (a long one slows the polls down). */
+const isTransient = (error: BatchError.RequestError): boolean => BatchError.transience(error) !== "permanent"
 
 /** The server's pace is a floor, capped so that one odd hint cannot outlast the batch. */
 const atLeastHint = (delay: Duration.Duration, hint: Option.Option<Duration.Duration>): Duration.Duration =>
   Option.match(hint, {
     onNone: () => delay,
-    onSome: (hint) => Duration.max(delay, Duration.min(hint, BatchSchedule.pollDefaults.maxHint))
+    onSome: (hint) => Duration.max(delay, Duration.min(hint, waitDefaults.maxHint))
   })
 
 /** The server's retry hint of a failed poll, as the pace of the next one. */
@@ -82,6 +103,9 @@ const hintOf = (error: BatchError.RequestError): Option.Option<Duration.Duration
   BatchError.isStatusError(error) && error.retryAfterMs !== undefined
     ? Option.some(Duration.millis(error.retryAfterMs))
     : Option.none()
+
+const willPollAgain = (batchId: string, error: BatchError.RequestError) =>
+  Effect.logWarning(`effect-openai-batch: polling ${batchId} failed, will poll again: ${error.message}`)
 
 /**
  * The snapshots of a batch, emitted when its status or `request_counts` change, ending after the terminal one.
@@ -122,37 +146,34 @@ const watch = (
     const invalid = Params.idIssue(operation, "batch", batchId)
     if (invalid !== undefined) return Stream.fail(invalid)
     const api = yield* BatchApi.BatchApi
+    // The wait paces its polls itself: the retry policy must not retry them as well.
+    const pollOnce = BatchSchedule.withRetry(api.pollBatch(batchId), BatchSchedule.noRetry)
     const startedAt = yield* Clock.currentTimeMillis
     const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - startedAt)
-    const firstDeadline = Duration.toMillis(options.timeout ?? BatchSchedule.pollDefaults.deadlineWithoutExpiry)
+    const firstDeadline = options.timeout ?? waitDefaults.deadlineWithoutExpiry
     // A transient failure of the first poll does not end the wait either: keep trying on the polling pace, until the
     // wait's deadline (then it is a WaitTimeoutError, like any other wait that saw nothing in time).
-    const first = yield* api.pollBatch(batchId, options).pipe(
-      Effect.tapError((error) =>
-        Effect.logWarning(`effect-openai-batch: polling ${batchId} failed, will poll again: ${error.message}`)
-      ),
+    const first = yield* pollOnce.pipe(
       Effect.retry({
-        // The server's retry hint is a floor here too; no retry starts past the deadline (Schedule.upTo would
-        // allow one last delay beyond it).
         schedule: BatchSchedule.poll().pipe(
           Schedule.intersect(Schedule.identity<BatchError.RequestError>()),
+          // The server's retry hint is a floor here too.
           Schedule.modifyDelay(([, error], delay) => atLeastHint(delay, hintOf(error))),
-          Schedule.delays,
-          Schedule.intersect(Schedule.elapsed),
-          Schedule.whileOutput(([delay, waited]) =>
-            Duration.toMillis(waited) + Duration.toMillis(delay) <= firstDeadline
-          )
+          // Only an error the wait goes on after: one that ends it (a 404) is the wait's error, not a warning.
+          Schedule.tapInput((error: BatchError.RequestError) =>
+            isTransient(error) ? willPollAgain(batchId, error) : Effect.void
+          ),
+          BatchSchedule.withDeadline(firstDeadline)
         ),
-        while: isTransientForWaits
+        while: isTransient
       }),
       Effect.catchIf(
-        isTransientForWaits,
+        isTransient,
         (error) =>
-          Effect.flatMap(
-            elapsed,
-            (waited) =>
-              Effect.fail(waitTimeout(batchId, waited, undefined, `no poll succeeded; the last said: ${error.message}`))
-          )
+          Effect.flatMap(elapsed, (waited) =>
+            Effect.fail(
+              waitTimeout(operation, batchId, waited, undefined, `no poll succeeded; the last said: ${error.message}`)
+            ))
       )
     )
     const last = yield* Ref.make(first.batch)
@@ -161,11 +182,11 @@ const watch = (
       ? defaultDeadlineMillis(first.batch, startedAt)
       : Duration.toMillis(options.timeout)
 
-    const poll = api.pollBatch(batchId, options).pipe(
+    const poll = pollOnce.pipe(
       Effect.catchIf(
-        isTransientForWaits,
+        isTransient,
         (error) =>
-          Effect.logWarning(`effect-openai-batch: polling ${batchId} failed, will poll again: ${error.message}`).pipe(
+          willPollAgain(batchId, error).pipe(
             Effect.zipRight(
               Effect.map(Ref.get(last), (batch): BatchApi.PollResult => ({ batch, pollAfter: hintOf(error) }))
             )
@@ -182,16 +203,15 @@ const watch = (
       Schedule.intersect(Schedule.identity<BatchApi.PollResult>()),
       Schedule.modifyDelay(([, result], delay) => atLeastHint(delay, result.pollAfter))
     )
-    const expired = Effect.gen(function*() {
-      yield* Effect.sleep(Math.max(0, deadline - (yield* elapsed)))
-      return yield* Effect.fail(waitTimeout(batchId, yield* elapsed, yield* Ref.get(last), "deadline reached"))
-    })
-    // If a custom schedule ends before the batch does, that is a timeout too.
-    const scheduleEnded = Stream.unwrap(Effect.gen(function*() {
+    const deadlineReached = Effect.flatMap(elapsed, (waited) => Effect.sleep(Math.max(0, deadline - waited)))
+    // The polls end after the terminal snapshot, when the schedule ends, or at the deadline: unless the batch has
+    // ended, that is a WaitTimeoutError.
+    const ended = Stream.unwrap(Effect.gen(function*() {
       const batch = yield* Ref.get(last)
-      return Batch.isTerminal(batch)
-        ? Stream.empty
-        : Stream.fail(waitTimeout(batchId, yield* elapsed, batch, "the poll schedule ended"))
+      if (Batch.isTerminal(batch)) return Stream.empty
+      const waited = yield* elapsed
+      const why = waited >= deadline ? "deadline reached" : "the poll schedule ended"
+      return Stream.fail(waitTimeout(operation, batchId, Math.min(waited, deadline), batch, why))
     }))
     // With a BatchEvents feed (webhooks), an event about the batch ends the wait for the next poll at once.
     const events = yield* Effect.serviceOption(BatchEvents.BatchEvents)
@@ -203,10 +223,18 @@ const watch = (
       Stream.tap((batch) => Ref.set(last, batch)),
       Stream.changesWith((a, b) => progressKey(a) === progressKey(b)),
       Stream.takeUntil(Batch.isTerminal),
-      Stream.concat(scheduleEnded),
-      Stream.interruptWhen(expired)
+      // `interruptWhen` runs the stream in a fiber of its own: a failure crossing it would also be logged as that
+      // fiber's unhandled error ("Fiber terminated with an unhandled error", at DEBUG). It crosses as a value, and
+      // fails the stream on this side.
+      Stream.either,
+      Stream.interruptWhen(deadlineReached),
+      Stream.mapEffect(Either.match({ onLeft: Effect.fail, onRight: Effect.succeed })),
+      Stream.concat(ended)
     )
-  })).pipe(Stream.withSpan(`BatchWait.${operation}`, { attributes: { "openai.batch_id": batchId } }))
+  })).pipe(
+    Operation.namedStream(operation),
+    Operation.streamSpan(`BatchWait.${operation}`, { "openai.batch_id": batchId })
+  )
 
 /**
  * @since 0.2.0
@@ -250,13 +278,17 @@ const run = (
   batchId: string,
   options: AwaitOptions
 ): Effect.Effect<Batch.Batch, BatchError.RequestError | BatchError.WaitTimeoutError, BatchApi.BatchApi> =>
-  watch(operation, batchId, options).pipe(
-    Stream.tap((batch) => options.onProgress === undefined ? Effect.void : options.onProgress(batch)),
-    Stream.runLast,
+  RunStream.quietly(
+    Stream.tap(
+      watch(operation, batchId, options),
+      (batch) => options.onProgress === undefined ? Effect.void : options.onProgress(batch)
+    ),
+    Stream.runLast
+  ).pipe(
     // watchBatch always emits its first snapshot, so the stream is never empty.
     Effect.flatMap(Option.match({
       onSome: Effect.succeed,
-      onNone: () => Effect.fail(waitTimeout(batchId, 0, undefined, "no snapshot"))
+      onNone: () => Effect.fail(waitTimeout(operation, batchId, 0, undefined, "no snapshot"))
     }))
   )
 
@@ -382,16 +414,16 @@ export const cancelBatchAndWait = (
     const invalid = Params.idIssue("cancelBatchAndWait", "batch", batchId)
     if (invalid !== undefined) return yield* Effect.fail(invalid)
     const api = yield* BatchApi.BatchApi
-    const current = yield* api.retrieveBatch(batchId, options)
+    const current = yield* api.retrieveBatch(batchId)
     if (Batch.isTerminal(current)) return current
     if (current.status !== "cancelling") {
-      yield* api.cancelBatch(batchId, options).pipe(
+      yield* api.cancelBatch(batchId).pipe(
         // It may have ended between the retrieve and the cancel: the API then refuses the cancel.
         Effect.catchIf(
           (error) => error._tag === "BadRequestError" || error._tag === "ConflictError",
           (error) =>
             Effect.flatMap(
-              api.retrieveBatch(batchId, options),
+              api.retrieveBatch(batchId),
               (batch) => Batch.isTerminal(batch) || batch.status === "cancelling" ? Effect.void : Effect.fail(error)
             )
         )
@@ -400,6 +432,6 @@ export const cancelBatchAndWait = (
     return yield* run("cancelBatchAndWait", batchId, {
       ...options,
       schedule: options.schedule ?? BatchSchedule.cancelWindow(),
-      timeout: options.timeout ?? BatchSchedule.cancelDefaults.deadline
+      timeout: options.timeout ?? waitDefaults.cancelDeadline
     })
-  })
+  }).pipe(Operation.named("cancelBatchAndWait"))

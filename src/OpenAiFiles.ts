@@ -9,27 +9,30 @@
  * one (Node's `fs.openAsBlob`) is never read whole; both are replayable and retried like every JSON call. A
  * `Stream` is sent chunked as it is produced, once (it cannot be replayed).
  *
+ * Uploads are as duplicate-free as creates: the filename carries a marker unique to the call, and an upload whose
+ * outcome is unknown is looked up by it before it is sent again (see `UploadOptions`). Downloads resume where they
+ * stopped after a fault.
+ *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as BatchError from "./BatchError.js"
-import type * as BatchSchedule from "./BatchSchedule.js"
+import * as BatchSchedule from "./BatchSchedule.js"
 import * as Decoder from "./internal/decoder.js"
-import * as Http from "./internal/http.js"
-import * as Multipart from "./internal/multipart.js"
+import * as Download from "./internal/download.js"
+import * as Operation from "./internal/http/operation.js"
+import * as Http from "./internal/http/pipeline.js"
+import * as Retry from "./internal/http/retry.js"
 import * as Paginate from "./internal/paginate.js"
 import * as Params from "./internal/params.js"
 import * as PathSegment from "./internal/pathSegment.js"
+import * as Upload from "./internal/upload.js"
 import type * as OpenAiConfig from "./OpenAiConfig.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -163,6 +166,8 @@ const uploadPurposes: ReadonlySet<string> = new Set([
 const decodeDeleted = Decoder.make(DeletedFile)
 const decodeFilePage = Decoder.make(FilePage)
 
+const uploadDecoders: Upload.Decoders<OpenAIFile> = { file: decodeFile, page: Decoder.make(FilePage) }
+
 /**
  * A file id as accepted in a path: not empty, at most 256 characters, and nothing that changes the path
  * (`/`, `?`, `#`, `%`, `\`, `..`, whitespace or control characters).
@@ -225,17 +230,19 @@ export interface UploadParams<E = never> {
 }
 
 /**
- * Per-call options of an upload.
+ * Options of an upload.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Models
  */
-export interface UploadOptions extends BatchSchedule.CallOptions {
+export interface UploadOptions {
   /**
-   * The timeout of one upload attempt, body included; default 10 minutes (a 200 MB file on a slow link takes
-   * a while, and the config's per-request timeout is meant for small JSON calls).
+   * Whether to mark the filename with a key unique to the call (`requests.jsonl` is stored as
+   * `requests.eob-1f3a9c0d2b4e6f80.jsonl`: 16 random hex digits), so that an upload whose outcome is unknown (the response lost after the server
+   * stored the file) is found among the newest files instead of stored twice. Default `true`. With `false`, an
+   * upload whose outcome is unknown is not retried.
    */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly idempotencyMarker?: boolean | undefined
 }
 
 /**
@@ -249,22 +256,15 @@ export interface Service {
     params: UploadParams<E>,
     options?: UploadOptions
   ) => Effect.Effect<OpenAIFile, BatchError.RequestError | E>
-  readonly retrieveFile: (
-    fileId: string,
-    options?: BatchSchedule.CallOptions
-  ) => Effect.Effect<OpenAIFile, BatchError.RequestError>
+  readonly retrieveFile: (fileId: string) => Effect.Effect<OpenAIFile, BatchError.RequestError>
   /**
-   * The file's content as it arrives. Connecting is retried; a failure in the middle of the body fails the
-   * stream (the API offers no ranges to resume from).
+   * The file's content as it arrives. A failure to connect or in the middle of the body is retried under the retry
+   * policy and resumes where it stopped (`Range: bytes=N-`; a server that ignores ranges sends it all again and the
+   * bytes already delivered are dropped): the consumer sees every byte once. It fails when the policy gives up,
+   * with the typed error of the last failure.
    */
-  readonly downloadFile: (
-    fileId: string,
-    options?: BatchSchedule.CallOptions
-  ) => Stream.Stream<Uint8Array, BatchError.RequestError>
-  readonly deleteFile: (
-    fileId: string,
-    options?: BatchSchedule.CallOptions
-  ) => Effect.Effect<DeletedFile, BatchError.RequestError>
+  readonly downloadFile: (fileId: string) => Stream.Stream<Uint8Array, BatchError.RequestError>
+  readonly deleteFile: (fileId: string) => Effect.Effect<DeletedFile, BatchError.RequestError>
   /** One page of `GET /v1/files` (`streamFiles` walks them all). */
   readonly listFiles: (params?: ListFilesParams) => Effect.Effect<FilePage, BatchError.RequestError>
 }
@@ -276,12 +276,13 @@ export interface Service {
 export class OpenAiFiles extends Context.Tag("effect-openai-batch/OpenAiFiles")<OpenAiFiles, Service>() {}
 
 /**
- * The default timeout of one upload attempt.
+ * The default timeout of one upload attempt (`BatchSchedule.timeoutDefaults.upload`), used unless the region sets
+ * one (`BatchSchedule.withTimeout`).
  *
  * @since 0.1.0
  * @category Constants
  */
-export const defaultUploadTimeout: Duration.Duration = Duration.minutes(10)
+export const defaultUploadTimeout: Duration.Duration = BatchSchedule.timeoutDefaults.upload
 
 // ---------------------------------------------------------------------------------------------------------------
 // The HTTP implementation
@@ -295,101 +296,75 @@ export const defaultUploadTimeout: Duration.Duration = Duration.minutes(10)
  */
 export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> = Effect.gen(
   function*() {
-    const { config, pipeline, retrying } = yield* Http.context
+    const { pipeline } = yield* Http.context
 
     const filePath = (operation: string, fileId: string) => Params.path(operation, "file", "/files/", fileId)
 
-    /** One attempt of a request whose 2xx JSON answer is decoded (the pipeline's rules, its own timeout). */
+    /** One attempt of a request whose 2xx JSON answer is decoded. */
     const sendJson = <A>(spec: Http.RequestSpec, decode: Decoder.Decoder<A>) =>
       Effect.map(pipeline.request(spec, decode), (decoded) => decoded.value)
 
-    const uploadFile = Effect.fn("OpenAiFiles.uploadFile")(
-      function*<E>(params: UploadParams<E>, uploadOptions?: UploadOptions) {
-        if (params.expires_after !== undefined) {
-          yield* Params.validate("uploadFile", FileExpiresAfter, params.expires_after)
-        }
-        const [field, issue] = params.filename.length === 0
-          ? ["filename", "must not be empty"]
-          : !uploadPurposes.has(params.purpose)
-          ? ["purpose", `must be one of ${[...uploadPurposes].join(", ")}`]
-          : params.contentType !== undefined && !/^[\x21-\x7e]+(?:\s*;\s*[\x21-\x7e]+)*$/.test(params.contentType)
-          ? ["contentType", "must be a plain media type (no line breaks)"]
-          : [undefined, undefined]
-        if (issue !== undefined) return yield* Effect.fail(Params.invalid("uploadFile", issue, field))
-        yield* Effect.annotateCurrentSpan("openai.file.purpose", params.purpose)
-        const timeout = Duration.decode(uploadOptions?.timeout ?? defaultUploadTimeout)
-        const content = params.file
-        if (!Multipart.isStream(content)) {
-          const httpBody = Multipart.body(params, content)
-          const file = yield* retrying(
-            sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile),
-            uploadOptions
+    const uploadFile = <E>(params: UploadParams<E>, options?: UploadOptions) =>
+      Operation.span("OpenAiFiles.uploadFile", undefined, (span) =>
+        Effect.gen(function*() {
+          if (params.expires_after !== undefined) {
+            yield* Params.validate("uploadFile", FileExpiresAfter, params.expires_after)
+          }
+          const [field, issue] = params.filename.length === 0
+            ? ["filename", "must not be empty"]
+            : !uploadPurposes.has(params.purpose)
+            ? ["purpose", `must be one of ${[...uploadPurposes].join(", ")}`]
+            : params.contentType !== undefined && !/^[\x21-\x7e]+(?:\s*;\s*[\x21-\x7e]+)*$/.test(params.contentType)
+            ? ["contentType", "must be a plain media type (no line breaks)"]
+            : [undefined, undefined]
+          if (issue !== undefined) return yield* Effect.fail(Params.invalid("uploadFile", issue, field))
+          span.attribute("openai.file.purpose", params.purpose)
+          const file = yield* Upload.upload(
+            pipeline,
+            uploadDecoders,
+            params,
+            options?.idempotencyMarker !== false,
+            span
           )
-          yield* Effect.annotateCurrentSpan("openai.file_id", file.id)
+          span.attribute("openai.file_id", file.id)
           return file
-        }
-        // The HTTP client turns a failing body stream into a transport error; keep the stream's own error to
-        // report it as it is (and never retry it).
-        const streamFailure = yield* Ref.make(Option.none<E>())
-        const httpBody = Multipart.body(
-          params,
-          Stream.tapError(content, (error) => Ref.set(streamFailure, Option.some(error)))
-        )
-        const attempt = sendJson({ method: "POST", path: "/files", httpBody, timeout }, decodeFile).pipe(
-          Effect.map(Either.right),
-          Effect.catchAll((error) =>
-            Effect.flatMap(
-              Ref.getAndSet(streamFailure, Option.none()),
-              Option.match({
-                onNone: () => Effect.fail(error),
-                onSome: (cause) => Effect.succeed(Either.left(cause))
-              })
+        }))
+
+    const onFile = <A>(
+      name: string,
+      method: "GET" | "DELETE",
+      fileId: string,
+      decode: Decoder.Decoder<A>
+    ): Effect.Effect<A, BatchError.RequestError> =>
+      Operation.span(`OpenAiFiles.${name}`, { "openai.file_id": fileId }, (span) =>
+        Effect.flatMap(
+          filePath(name, fileId),
+          (path) => Retry.retry(sendJson({ operation: name, method, path, span }, decode))
+        ))
+
+    const retrieveFile = (fileId: string) => onFile("retrieveFile", "GET", fileId, decodeFile)
+
+    const deleteFile = (fileId: string) => onFile("deleteFile", "DELETE", fileId, decodeDeleted)
+
+    const downloadFile = (fileId: string): Stream.Stream<Uint8Array, BatchError.RequestError> =>
+      Stream.unwrap(
+        Operation.span("OpenAiFiles.downloadFile", { "openai.file_id": fileId }, (span) =>
+          Effect.map(filePath("downloadFile", fileId), (path) =>
+            Download.download(pipeline, `${path}/content`, span)))
+      )
+
+    const listFiles = (params?: ListFilesParams) =>
+      Operation.span("OpenAiFiles.listFiles", undefined, (span) =>
+        Effect.flatMap(
+          Params.validate("listFiles", ListFilesParams, params ?? {}),
+          (valid) =>
+            Retry.retry(
+              sendJson(
+                { operation: "listFiles", method: "GET", path: "/files", query: { ...valid }, span },
+                decodeFilePage
+              )
             )
-          )
-        )
-        const file = yield* Effect.flatten(params.replayable === true ? retrying(attempt, uploadOptions) : attempt)
-        yield* Effect.annotateCurrentSpan("openai.file_id", file.id)
-        return file
-      }
-    )
-
-    const retrieveFile = Effect.fn("OpenAiFiles.retrieveFile")(
-      function*(fileId: string, callOptions?: BatchSchedule.CallOptions) {
-        const path = yield* filePath("retrieveFile", fileId)
-        yield* Effect.annotateCurrentSpan("openai.file_id", fileId)
-        const timeout = Http.timeoutOf(config, callOptions)
-        return yield* retrying(sendJson({ method: "GET", path, timeout }, decodeFile), callOptions)
-      }
-    )
-
-    const deleteFile = Effect.fn("OpenAiFiles.deleteFile")(
-      function*(fileId: string, callOptions?: BatchSchedule.CallOptions) {
-        const path = yield* filePath("deleteFile", fileId)
-        yield* Effect.annotateCurrentSpan("openai.file_id", fileId)
-        const timeout = Http.timeoutOf(config, callOptions)
-        return yield* retrying(sendJson({ method: "DELETE", path, timeout }, decodeDeleted), callOptions)
-      }
-    )
-
-    const connect = Effect.fn("OpenAiFiles.downloadFile")(
-      function*(fileId: string, callOptions?: BatchSchedule.CallOptions) {
-        const path = yield* filePath("downloadFile", fileId)
-        yield* Effect.annotateCurrentSpan("openai.file_id", fileId)
-        // The timeout bounds the wait for the response head only: a large body takes as long as it takes.
-        const head = pipeline.raw(HttpClientRequest.get(`${path}/content`), Http.timeoutOf(config, callOptions))
-        const response = yield* retrying(head, callOptions)
-        const url = `${config.baseUrl}${path}/content`
-        return Stream.mapError(response.stream, (error) => Http.brokenOff("GET", url, error))
-      }
-    )
-
-    const downloadFile = (fileId: string, callOptions?: BatchSchedule.CallOptions) =>
-      Stream.unwrap(connect(fileId, callOptions))
-
-    const listFiles = Effect.fn("OpenAiFiles.listFiles")(function*(params?: ListFilesParams) {
-      const urlParams = yield* Params.validate("listFiles", ListFilesParams, params ?? {})
-      return yield* retrying(sendJson({ method: "GET", path: "/files", urlParams }, decodeFilePage), undefined)
-    })
+        ))
 
     return { uploadFile, retrieveFile, downloadFile, deleteFile, listFiles } satisfies Service
   }
@@ -447,11 +422,8 @@ export const uploadFile = <E = never>(
  * @since 0.1.0
  * @category Operations
  */
-export const retrieveFile = (
-  fileId: string,
-  options?: BatchSchedule.CallOptions
-): Effect.Effect<OpenAIFile, BatchError.RequestError, OpenAiFiles> =>
-  Effect.flatMap(OpenAiFiles, (files) => files.retrieveFile(fileId, options))
+export const retrieveFile = (fileId: string): Effect.Effect<OpenAIFile, BatchError.RequestError, OpenAiFiles> =>
+  Effect.flatMap(OpenAiFiles, (files) => files.retrieveFile(fileId))
 
 /**
  * `GET /v1/files/{file_id}/content`, as a byte stream.
@@ -459,11 +431,8 @@ export const retrieveFile = (
  * @since 0.1.0
  * @category Operations
  */
-export const downloadFile = (
-  fileId: string,
-  options?: BatchSchedule.CallOptions
-): Stream.Stream<Uint8Array, BatchError.RequestError, OpenAiFiles> =>
-  Stream.unwrap(Effect.map(OpenAiFiles, (files) => files.downloadFile(fileId, options)))
+export const downloadFile = (fileId: string): Stream.Stream<Uint8Array, BatchError.RequestError, OpenAiFiles> =>
+  Stream.unwrap(Effect.map(OpenAiFiles, (files) => files.downloadFile(fileId)))
 
 /**
  * `DELETE /v1/files/{file_id}`.
@@ -471,11 +440,8 @@ export const downloadFile = (
  * @since 0.1.0
  * @category Operations
  */
-export const deleteFile = (
-  fileId: string,
-  options?: BatchSchedule.CallOptions
-): Effect.Effect<DeletedFile, BatchError.RequestError, OpenAiFiles> =>
-  Effect.flatMap(OpenAiFiles, (files) => files.deleteFile(fileId, options))
+export const deleteFile = (fileId: string): Effect.Effect<DeletedFile, BatchError.RequestError, OpenAiFiles> =>
+  Effect.flatMap(OpenAiFiles, (files) => files.deleteFile(fileId))
 
 /**
  * `GET /v1/files`: one page, newest first unless `order: "asc"`. See `streamFiles` for every file.

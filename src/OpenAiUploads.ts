@@ -22,7 +22,9 @@ import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type * as BatchError from "./BatchError.js"
 import * as Decoder from "./internal/decoder.js"
-import * as Http from "./internal/http.js"
+import * as Operation from "./internal/http/operation.js"
+import * as Http from "./internal/http/pipeline.js"
+import * as Retry from "./internal/http/retry.js"
 import * as Multipart from "./internal/multipart.js"
 import * as Params from "./internal/params.js"
 import * as PathSegment from "./internal/pathSegment.js"
@@ -210,47 +212,61 @@ const uploadPath = (operation: string, uploadId: string, action: string) => {
  */
 export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> = Effect.gen(
   function*() {
-    const { pipeline, retrying } = yield* Http.context
+    const { pipeline } = yield* Http.context
 
     const send = <A>(spec: Http.RequestSpec, decode: Decoder.Decoder<A>) =>
-      retrying(Effect.map(pipeline.request(spec, decode), (decoded) => decoded.value), undefined)
+      Retry.retry(Effect.map(pipeline.request(spec, decode), (decoded) => decoded.value))
 
-    const createUpload = Effect.fn("OpenAiUploads.createUpload")(function*(params: CreateUploadParams) {
-      const body = yield* Params.validate("createUpload", CreateUploadParams, params)
-      yield* Effect.annotateCurrentSpan("openai.file.purpose", body.purpose)
-      const upload = yield* send({ method: "POST", path: "/uploads", body }, decodeUpload)
-      yield* Effect.annotateCurrentSpan("openai.upload_id", upload.id)
-      return upload
-    })
+    const createUpload = (params: CreateUploadParams) =>
+      Operation.span("OpenAiUploads.createUpload", undefined, (span) =>
+        Effect.gen(function*() {
+          const body = yield* Params.validate("createUpload", CreateUploadParams, params)
+          span.attribute("openai.file.purpose", body.purpose)
+          const upload = yield* send(
+            { operation: "createUpload", method: "POST", path: "/uploads", body, span },
+            decodeUpload
+          )
+          span.attribute("openai.upload_id", upload.id)
+          return upload
+        }))
 
-    const partTimeout = Duration.decode(OpenAiFiles.defaultUploadTimeout)
+    const addUploadPart = (uploadId: string, data: Uint8Array) =>
+      Operation.span("OpenAiUploads.addUploadPart", undefined, (span) =>
+        Effect.gen(function*() {
+          const path = yield* uploadPath("addUploadPart", uploadId, "parts")
+          if (data.length > limits.maxPartBytes) {
+            return yield* Effect.fail(Params.invalid("addUploadPart", "must be at most 64 MiB", "data"))
+          }
+          span.attribute("openai.upload_id", uploadId)
+          return yield* send(
+            {
+              operation: "addUploadPart",
+              method: "POST",
+              path,
+              httpBody: Multipart.partBody(data),
+              defaultTimeout: OpenAiFiles.defaultUploadTimeout,
+              span
+            },
+            decodePart
+          )
+        }))
 
-    const addUploadPart = Effect.fn("OpenAiUploads.addUploadPart")(function*(uploadId: string, data: Uint8Array) {
-      const path = yield* uploadPath("addUploadPart", uploadId, "parts")
-      if (data.length > limits.maxPartBytes) {
-        return yield* Effect.fail(Params.invalid("addUploadPart", "must be at most 64 MiB", "data"))
-      }
-      yield* Effect.annotateCurrentSpan("openai.upload_id", uploadId)
-      return yield* send(
-        { method: "POST", path, httpBody: Multipart.partBody(data), timeout: partTimeout },
-        decodePart
-      )
-    })
+    const completeUpload = (uploadId: string, params: CompleteUploadParams) =>
+      Operation.span("OpenAiUploads.completeUpload", undefined, (span) =>
+        Effect.gen(function*() {
+          const path = yield* uploadPath("completeUpload", uploadId, "complete")
+          const body = yield* Params.validate("completeUpload", CompleteUploadParams, params)
+          span.attribute("openai.upload_id", uploadId)
+          return yield* send({ operation: "completeUpload", method: "POST", path, body, span }, decodeCompleted)
+        }))
 
-    const completeUpload = Effect.fn("OpenAiUploads.completeUpload")(
-      function*(uploadId: string, params: CompleteUploadParams) {
-        const path = yield* uploadPath("completeUpload", uploadId, "complete")
-        const body = yield* Params.validate("completeUpload", CompleteUploadParams, params)
-        yield* Effect.annotateCurrentSpan("openai.upload_id", uploadId)
-        return yield* send({ method: "POST", path, body }, decodeCompleted)
-      }
-    )
-
-    const cancelUpload = Effect.fn("OpenAiUploads.cancelUpload")(function*(uploadId: string) {
-      const path = yield* uploadPath("cancelUpload", uploadId, "cancel")
-      yield* Effect.annotateCurrentSpan("openai.upload_id", uploadId)
-      return yield* send({ method: "POST", path }, decodeUpload)
-    })
+    const cancelUpload = (uploadId: string) =>
+      Operation.span("OpenAiUploads.cancelUpload", undefined, (span) =>
+        Effect.gen(function*() {
+          const path = yield* uploadPath("cancelUpload", uploadId, "cancel")
+          span.attribute("openai.upload_id", uploadId)
+          return yield* send({ operation: "cancelUpload", method: "POST", path, span }, decodeUpload)
+        }))
 
     return { createUpload, addUploadPart, completeUpload, cancelUpload } satisfies Service
   }

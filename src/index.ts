@@ -104,13 +104,6 @@ export * as BatchResults from "./BatchResults.js"
 export * as BatchClient from "./BatchClient.js"
 
 /**
- * The platform's fetch client with a direct path for the library's JSON calls: the transport off Node.
- *
- * @since 0.2.0
- */
-export * as FetchTransport from "./FetchTransport.js"
-
-/**
  * A job's requests split into parts, one batch each: deterministic, streamed, checked line by line.
  *
  * @since 0.2.0

@@ -1,17 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Layer, Logger, LogLevel } from "effect"
+import { Effect, Either, Layer, Logger, LogLevel, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { inspect } from "node:util"
 import * as Batch from "../src/Batch.js"
 import * as BatchApi from "../src/BatchApi.js"
-import type * as BatchError from "../src/BatchError.js"
+import * as BatchError from "../src/BatchError.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeHttp.js"
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8"))
 
-const noRetry = { retry: BatchSchedule.noRetry }
+const noRetry = BatchSchedule.withRetry(BatchSchedule.noRetry)
 
 describe("BatchApi operations", () => {
   it.effect("createBatch: POST /batches with the JSON body, auth and identification headers", () =>
@@ -152,6 +152,22 @@ describe("client-side validation sends nothing", () => {
         id.message,
         "retrieveBatch: batchId must not contain '/', '?', '#', '%', '\\', '..', whitespace or control characters"
       )
+      // The rule a filter states, not "must be an object"; every allowed endpoint, not the first one.
+      const params = { input_file_id: "f", endpoint: "/v1/embeddings", completion_window: "24h" } as const
+      const tooMany = yield* Effect.flip(BatchApi.createBatch({
+        ...params,
+        metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"]))
+      }))
+      assert.strictEqual(tooMany.message, "createBatch: metadata holds at most 16 key-value pairs, got 17")
+      const longKey = yield* Effect.flip(BatchApi.createBatch({ ...params, metadata: { ["k".repeat(65)]: "v" } }))
+      assert.strictEqual(longKey.message, "createBatch: metadata has a key longer than 64 characters")
+      const endpoint = yield* Effect.flip(
+        BatchApi.createBatch({ ...params, endpoint: "/v1/unknown" as Batch.KnownEndpoint })
+      )
+      assert.strictEqual(
+        endpoint.message,
+        `createBatch: endpoint must be one of ${Batch.knownEndpoints.map((e) => JSON.stringify(e)).join(", ")}`
+      )
     }).pipe(Effect.provide(layer)))
 
   it.effect("never echoes the caller's values (metadata may be large or private), nor a schema dump", () =>
@@ -196,7 +212,7 @@ describe("errors", () => {
   for (const [status, tag] of cases) {
     it.effect(`${status} -> ${tag} with the envelope's fields and the request id`, () =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+        const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
         assert.strictEqual(error._tag, tag)
         if (error._tag === "InvalidParamsError" || error._tag === "TransportError" || error._tag === "DecodeError") {
           return assert.fail("expected a status error")
@@ -206,7 +222,8 @@ describe("errors", () => {
         assert.strictEqual(error.code, "some_code")
         assert.strictEqual(error.param, "batch_id")
         assert.strictEqual(error.requestId, "req_123")
-        assert.strictEqual(error.message, `${status} Something went wrong (request id req_123)`)
+        assert.strictEqual(error.operation, "retrieveBatch")
+        assert.strictEqual(error.message, `retrieveBatch: ${status} Something went wrong (request id req_123)`)
         assert.isUndefined(error.bodyExcerpt)
       }).pipe(Effect.provide(Fake.layer(() =>
         Fake.json(status, envelope("Something went wrong", "invalid_request_error", "some_code", "batch_id"), {
@@ -217,18 +234,19 @@ describe("errors", () => {
 
   it.effect("catchTag tells the kinds apart", () =>
     Effect.gen(function*() {
-      const result = yield* BatchApi.retrieveBatch("batch_missing", noRetry).pipe(
+      const result = yield* BatchApi.retrieveBatch("batch_missing").pipe(
+        noRetry,
         Effect.map(() => "found"),
         Effect.catchTag("NotFoundError", (error) => Effect.succeed(`not found: ${error.message}`))
       )
-      assert.strictEqual(result, "not found: 404 No batch found with id 'batch_missing'.")
+      assert.strictEqual(result, "not found: retrieveBatch: 404 No batch found with id 'batch_missing'.")
     }).pipe(Effect.provide(Fake.layer(() =>
       Fake.json(404, envelope("No batch found with id 'batch_missing'.", "invalid_request_error", null))
     ))))
 
   it.effect("an HTML error page from a proxy keeps the status and an excerpt", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
       assert.strictEqual(error._tag, "InternalServerError")
       if (error._tag !== "InternalServerError") return
       assert.strictEqual(error.status, 502)
@@ -242,10 +260,10 @@ describe("errors", () => {
 
   it.effect("an empty error body and a JSON body that is not the envelope", () =>
     Effect.gen(function*() {
-      const empty = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      const empty = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
       assert.strictEqual(empty._tag, "InternalServerError")
-      assert.strictEqual(empty.message, "500 status code (no body)")
-      const other = yield* Effect.flip(BatchApi.retrieveBatch("batch_2", noRetry))
+      assert.strictEqual(empty.message, "retrieveBatch: 500 status code (no body)")
+      const other = yield* Effect.flip(BatchApi.retrieveBatch("batch_2").pipe(noRetry))
       assert.strictEqual(other._tag, "BadRequestError")
       if (other._tag === "BadRequestError") assert.strictEqual(other.bodyExcerpt, `{"detail":"nope"}`)
     }).pipe(Effect.provide(Fake.layer((request) =>
@@ -254,17 +272,17 @@ describe("errors", () => {
 
   it.effect("a 2xx body that is not a batch is a DecodeError with the issue and request id", () =>
     Effect.gen(function*() {
-      const notJson = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      const notJson = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
       assert.strictEqual(notJson._tag, "DecodeError")
       if (notJson._tag === "DecodeError") {
         assert.include(notJson.issue, "not JSON")
         assert.strictEqual(notJson.requestId, "req_9")
         assert.strictEqual(notJson.status, 200)
       }
-      const wrongShape = yield* Effect.flip(BatchApi.retrieveBatch("batch_2", noRetry))
+      const wrongShape = yield* Effect.flip(BatchApi.retrieveBatch("batch_2").pipe(noRetry))
       assert.strictEqual(wrongShape._tag, "DecodeError")
       if (wrongShape._tag === "DecodeError") assert.include(wrongShape.issue, "created_at")
-      const truncated = yield* Effect.flip(BatchApi.retrieveBatch("batch_3", noRetry))
+      const truncated = yield* Effect.flip(BatchApi.retrieveBatch("batch_3").pipe(noRetry))
       assert.strictEqual(truncated._tag, "DecodeError")
     }).pipe(Effect.provide(Fake.layer((request) => {
       const path = request.url.pathname
@@ -275,9 +293,32 @@ describe("errors", () => {
       return { status: 200, body: JSON.stringify(Fake.batchJson()).slice(0, 40) }
     }))))
 
+  it.effect("a DecodeError has a cause: the parse issue, summarized, never echoing the values it found", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
+      if (error._tag !== "DecodeError") return assert.fail(`expected DecodeError, got ${error._tag}`)
+      assert.strictEqual(error.issue, "created_at must be a number")
+      assert.instanceOf(error.cause, Error)
+      assert.strictEqual((error.cause as Error).message, error.issue)
+      assert.isTrue(error.message.endsWith(": created_at must be a number"), error.message)
+      for (const text of [error.issue, error.message, String(error.cause)]) assert.notInclude(text, "private-0042")
+      // It serializes and decodes back, cause included.
+      const decoded = Schema.decodeUnknownSync(BatchError.BatchError)(Schema.encodeSync(BatchError.BatchError)(error))
+      assert.strictEqual(decoded._tag, "DecodeError")
+      if (decoded._tag === "DecodeError") assert.strictEqual((decoded.cause as Error).message, error.issue)
+      // Nor does the JSON parser's message, which quotes the body, reach the issue.
+      const notJson = yield* Effect.flip(BatchApi.retrieveBatch("batch_2").pipe(noRetry))
+      if (notJson._tag !== "DecodeError") return assert.fail(`expected DecodeError, got ${notJson._tag}`)
+      assert.strictEqual(notJson.issue, "not JSON")
+    }).pipe(Effect.provide(Fake.layer((request) =>
+      request.url.pathname.endsWith("batch_1")
+        ? Fake.json(200, { ...Fake.batchJson(), created_at: "private-0042" })
+        : { status: 200, body: "<html>private-0042</html>" }
+    ))))
+
   it.effect("a dropped connection is a TransportError that keeps the transport's cause and code", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", noRetry))
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
       assert.strictEqual(error._tag, "TransportError")
       if (error._tag !== "TransportError") return
       assert.strictEqual(error.reason, "Transport")
@@ -393,7 +434,8 @@ describe("logs", () => {
     test(`a handled error logs no "unhandled" fiber failure at debug level (${clock})`, () =>
       Effect.gen(function*() {
         const { layer, lines } = capture()
-        const handled = yield* BatchApi.retrieveBatch("batch_1", noRetry).pipe(
+        const handled = yield* BatchApi.retrieveBatch("batch_1").pipe(
+          noRetry,
           Effect.catchTag("NotFoundError", () => Effect.succeed("handled")),
           Effect.provide(layer),
           Logger.withMinimumLogLevel(LogLevel.All)
@@ -401,9 +443,8 @@ describe("logs", () => {
         assert.strictEqual(handled, "handled")
         assert.deepStrictEqual(lines.filter((line) => line.includes("unhandled")), [])
         // A failure the library retries is still logged at debug, once per attempt, in one line.
-        yield* BatchApi.retrieveBatch("batch_1", {
-          retry: BatchSchedule.retry({ maxRetries: 1, baseDelay: 0, jitter: false })
-        }).pipe(
+        yield* BatchApi.retrieveBatch("batch_1").pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ maxRetries: 1, baseDelay: 0, jitter: false })),
           Effect.either,
           Effect.provide(layer),
           Logger.withMinimumLogLevel(LogLevel.All)

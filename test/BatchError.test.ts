@@ -92,3 +92,49 @@ describe("BatchError: one error model", () => {
     assert.isFalse(BatchError.isBatchError(line))
   })
 })
+
+describe("BatchError.transience: the one classifier", () => {
+  const status = (code: number, extra: { readonly shouldRetry?: boolean } = {}) =>
+    new BatchError.InternalServerError({ message: `${code}`, status: code, method: "GET", url: "u", ...extra })
+  const transport = (reason: BatchError.TransportError["reason"]) =>
+    new BatchError.TransportError({ message: reason, method: "POST", url: "u", reason })
+
+  it("ambiguous: the request may have reached the server (connection failed or timed out, 408, 5xx)", () => {
+    for (const error of [transport("Transport"), transport("Timeout"), status(408), status(500), status(503)]) {
+      assert.strictEqual(BatchError.transience(error), "ambiguous", error.message)
+    }
+  })
+
+  it("transient: nothing was done, a later attempt may succeed (409, 429, x-should-retry: true)", () => {
+    for (const error of [status(409), status(429), status(400, { shouldRetry: true })]) {
+      assert.strictEqual(BatchError.transience(error), "transient", error.message)
+    }
+  })
+
+  it("permanent: another attempt cannot succeed (4xx, decode, params, a request that could not be written)", () => {
+    const decode = new BatchError.DecodeError({
+      message: "d",
+      method: "GET",
+      url: "u",
+      status: 200,
+      issue: "i",
+      bodyExcerpt: ""
+    })
+    const params = new BatchError.InvalidParamsError({ message: "p", operation: "listBatches", issue: "i" })
+    for (
+      const error of [
+        status(400),
+        status(401),
+        status(404),
+        status(422),
+        status(503, { shouldRetry: false }),
+        transport("Encode"),
+        transport("InvalidUrl"),
+        decode,
+        params
+      ]
+    ) {
+      assert.strictEqual(BatchError.transience(error), "permanent", error.message)
+    }
+  })
+})

@@ -115,7 +115,7 @@ describe("BatchInput", () => {
         "file"
       ])
       assert.strictEqual(parts[0]?.value, "batch")
-      assert.strictEqual(parts[3]?.filename, "job.jsonl")
+      assert.strictEqual(Fake.unmarked(parts[3]?.filename), "job.jsonl")
       assert.strictEqual(parts[3]?.value, requests.map((r) => `${JSON.stringify(r)}\n`).join(""))
       assert.strictEqual(uploaded.bytes, parts[3]?.value.length)
     }).pipe(Effect.provide(Fake.layer(() => ({ status: 200, body: Fake.fileJson() })))))

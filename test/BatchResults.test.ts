@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Option, Ref, Schema, Stream } from "effect"
+import { Chunk, Effect, Logger, LogLevel, Option, Ref, Schema, Stream } from "effect"
 import * as Batch from "../src/Batch.js"
 import * as BatchLine from "../src/BatchLine.js"
 import * as BatchResults from "../src/BatchResults.js"
+import type * as OpenAiFiles from "../src/OpenAiFiles.js"
 import * as Fake from "./support/FakeFiles.js"
 
 const encoder = new TextEncoder()
@@ -86,6 +87,42 @@ describe("BatchResults.decode", () => {
       })(bytesOf(`garbage\n${Fake.okLine("a")}\n[1]\n${Fake.okLine("b")}\nnot json`))
       assert.deepStrictEqual(ids(results), ["a", "b"])
       assert.deepStrictEqual(yield* Ref.get(skipped), [1, 3, 5])
+    }))
+
+  it.effect("a line longer than the cap is a MalformedLineError naming its file and line, before it ends", () =>
+    Effect.gen(function*() {
+      const long = Fake.okLine("long", "x".repeat(5_000))
+      const text = `${Fake.okLine("a")}\n${long}\n${Fake.okLine("b")}\n`
+      // delivered in 100-byte chunks: the cap is found while the line is still arriving
+      const chunks = Array.from({ length: Math.ceil(text.length / 100) }, (_, i) => text.slice(i * 100, i * 100 + 100))
+      const pulled = yield* Ref.make(0)
+      const counted = bytesOf(...chunks).pipe(Stream.tap(() => Ref.update(pulled, (n) => n + 1)))
+      const error = yield* Effect.flip(decodeAll({ maxLineLength: 1_000 })(counted))
+      assert.strictEqual(error._tag, "MalformedLineError")
+      assert.strictEqual(error.line, 2)
+      assert.strictEqual(error.fileId, "file-out")
+      assert.strictEqual(error.issue, "is longer than 1000 characters")
+      assert.strictEqual(
+        error.message,
+        "line 2 of the output file file-out is malformed: is longer than 1000 characters"
+      )
+      assert.isBelow(error.excerpt.length, 400)
+      // failed well before the end of the 5,000-character line
+      assert.isBelow(yield* Ref.get(pulled), 20)
+      // with malformed: skip, it is skipped (its rest read past) and the next lines are read
+      const skipped = yield* Ref.make<ReadonlyArray<number>>([])
+      const results = yield* decodeAll({
+        maxLineLength: 1_000,
+        malformed: "skip",
+        onMalformed: (e) => Ref.update(skipped, (all) => [...all, e.line])
+      })(bytesOf(...chunks))
+      assert.deepStrictEqual(ids(results), ["a", "b"])
+      assert.deepStrictEqual(yield* Ref.get(skipped), [2])
+      // a line in one chunk is measured too; the default cap is 128 Mi characters
+      const whole = yield* Effect.flip(decodeAll({ maxLineLength: 1_000 })(bytesOf(text)))
+      assert.strictEqual(whole.line, 2)
+      assert.strictEqual(BatchResults.defaultMaxLineLength, 128 * 1024 * 1024)
+      assert.deepStrictEqual(ids(yield* decodeAll()(bytesOf(...chunks))), ["a", "long", "b"])
     }))
 
   it.effect("an empty file gives no results", () =>
@@ -177,6 +214,28 @@ describe("BatchResults.stream", () => {
         BatchResults.stream(batch({ status: "completed", output_file_id: "file-gone" }))
       ).pipe(Effect.flip)
       assert.strictEqual(error._tag, "NotFoundError")
+      assert.isTrue(error.message.startsWith("BatchResults.stream: 404"), error.message)
+    }).pipe(Effect.provide(Fake.layer(serveFiles(files)))))
+
+  it.effect("collecting results that fail logs no \"unhandled error\" fiber failure for a handled error", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message }) => lines.push(JSON.stringify(message)))
+      const missing = batch({ status: "completed", output_file_id: "file-gone" })
+      const effects: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string }, OpenAiFiles.OpenAiFiles>> = [
+        BatchResults.collect(missing),
+        BatchResults.toMap(BatchResults.stream(missing)),
+        BatchResults.join(BatchResults.stream(missing), [])
+      ]
+      for (const effect of effects) {
+        const tag = yield* effect.pipe(
+          Effect.catchAll((error) => Effect.succeed(error._tag)),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        )
+        assert.strictEqual(tag, "NotFoundError")
+      }
+      assert.deepStrictEqual(lines.filter((line) => line.includes("unhandled")), [])
     }).pipe(Effect.provide(Fake.layer(serveFiles(files)))))
 })
 

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { Duration } from "effect"
-import { Effect, Fiber, TestClock } from "effect"
+
+import { Clock, Duration, Effect, Fiber, Schedule, TestClock } from "effect"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeHttp.js"
@@ -27,7 +27,7 @@ const ok = Fake.json(200, Fake.batchJson())
 describe("retry schedule", () => {
   it.effect("backs off 0.5 s then 1 s (no jitter), then succeeds", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
       assert.strictEqual(result._tag, "Right")
       assert.deepStrictEqual(times, [0, 500, 1500])
     }).pipe(
@@ -36,7 +36,7 @@ describe("retry schedule", () => {
 
   it.effect("gives up after 2 retries (3 attempts) by default and returns the last error", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
       assert.deepStrictEqual(times, [0, 500, 1500])
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left") assert.strictEqual(result.left._tag, "InternalServerError")
@@ -45,7 +45,9 @@ describe("retry schedule", () => {
   it.effect("doubles up to the 8 s cap", () =>
     Effect.gen(function*() {
       const { times } = yield* timed(
-        BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ jitter: false, maxRetries: 7 }) })
+        BatchApi.retrieveBatch("batch_1").pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, maxRetries: 7 }))
+        )
       )
       const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0))
       assert.deepStrictEqual(gaps, [500, 1000, 2000, 4000, 8000, 8000, 8000])
@@ -53,7 +55,9 @@ describe("retry schedule", () => {
 
   it.effect("the default jitter only shortens a delay, by at most 25%", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry() }))
+      const fiber = yield* Effect.fork(
+        BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(BatchSchedule.retry()))
+      )
       yield* TestClock.adjust("374 millis")
       assert.strictEqual((yield* Fake.requests).length, 1)
       yield* TestClock.adjust("126 millis")
@@ -63,14 +67,14 @@ describe("retry schedule", () => {
 
   it.effect("retry-after-ms is obeyed exactly", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
       assert.strictEqual(result._tag, "Right")
       assert.deepStrictEqual(times, [0, 1250])
     }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow"), { "retry-after-ms": "1250" }), ok)))))
 
   it.effect("retry-after in seconds", () =>
     Effect.gen(function*() {
-      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
       assert.deepStrictEqual(times, [0, 7000])
     }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow"), { "retry-after": "7" }), ok)))))
 
@@ -78,7 +82,7 @@ describe("retry schedule", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2026-11-28T10:00:00Z"))
       const start = Date.parse("2026-11-28T10:00:00Z")
-      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
       assert.deepStrictEqual(times.map((t) => t - start), [0, 12_000])
     }).pipe(Effect.provide(Fake.layer(script(
       Fake.json(503, envelope("maintenance"), { "retry-after": "Sat, 28 Nov 2026 10:00:12 GMT" }),
@@ -87,16 +91,45 @@ describe("retry schedule", () => {
 
   it.effect("retry-after-ms takes precedence over retry-after", () =>
     Effect.gen(function*() {
-      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      const { times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
       assert.deepStrictEqual(times, [0, 300])
     }).pipe(Effect.provide(Fake.layer(script(
       Fake.json(429, envelope("slow"), { "retry-after-ms": "300", "retry-after": "30" }),
       ok
     )))))
 
+  it.effect("a Retry-After that is neither digits nor an HTTP date is no hint: 0x10 is not 16 s", () =>
+    Effect.gen(function*() {
+      for (const hint of ["0x10", "1e1", "+16", " 16", "16s", "12"]) {
+        const { times } = yield* timed(
+          BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)),
+          "1 minute"
+        ).pipe(Effect.provide(Fake.layer(script(
+          Fake.json(429, envelope("slow"), { "retry-after": hint }),
+          ok
+        ))))
+        // "12" is 12 seconds (digits); every other form is no hint: the backoff's 0.5 s
+        const start = times[0] ?? 0
+        assert.deepStrictEqual(times.map((t) => t - start), hint === "12" ? [0, 12_000] : [0, 500], hint)
+      }
+    }))
+
+  it.effect("retry-after-ms: 0 is no hint: the policy backs off instead of re-sending at once", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        BatchApi.retrieveBatch("batch_1").pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, maxRetries: 1000, deadline: "1 hour" }))
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      // before: 1,001 requests within the first second, one every 0 ms; now at 0 and 0.5 s (then 1.5 s)
+      assert.deepStrictEqual((yield* Fake.requests).map((request) => request.at), [0, 500])
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(429, envelope("slow"), { "retry-after-ms": "0" })))))
+
   it.effect("a hint over the cap fails at once with the rate-limit error and its hint", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
       assert.deepStrictEqual(times, [0])
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left" && result.left._tag === "RateLimitError") {
@@ -109,21 +142,23 @@ describe("retry schedule", () => {
   it.effect("the cap is configurable: a 90 s hint is obeyed under a 2 minute cap", () =>
     Effect.gen(function*() {
       const { times } = yield* timed(
-        BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.retry({ jitter: false, maxRetryAfter: "2 minutes" }) })
+        BatchApi.retrieveBatch("batch_1").pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, maxRetryAfter: "2 minutes" }))
+        )
       )
       assert.deepStrictEqual(times, [0, 90_000])
     }).pipe(Effect.provide(Fake.layer(script(Fake.json(429, envelope("slow"), { "retry-after": "90" }), ok)))))
 
   it.effect("x-should-retry: false stops a 500", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_500", { retry: exact }))
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_500").pipe(BatchSchedule.withRetry(exact)))
       assert.deepStrictEqual(times, [0])
       assert.strictEqual(result._tag, "Left")
     }).pipe(Effect.provide(Fake.layer(() => Fake.json(500, envelope("no"), { "x-should-retry": "false" })))))
 
   it.effect("x-should-retry: true retries a 400", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_400", { retry: exact }))
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_400").pipe(BatchSchedule.withRetry(exact)))
       assert.deepStrictEqual(times, [0, 500])
       assert.strictEqual(result._tag, "Right")
     }).pipe(
@@ -134,7 +169,9 @@ describe("retry schedule", () => {
     Effect.gen(function*() {
       const firstFails = (status: number) =>
         Effect.gen(function*() {
-          const fiber = yield* Effect.fork(Effect.either(BatchApi.retrieveBatch("batch_1", { retry: exact })))
+          const fiber = yield* Effect.fork(
+            Effect.either(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
+          )
           yield* TestClock.adjust("1 second")
           const result = yield* Fiber.join(fiber)
           return { retried: result._tag === "Right", attempts: (yield* Fake.requests).length }
@@ -149,7 +186,7 @@ describe("retry schedule", () => {
 
   it.effect("a dropped connection and a timeout are retried", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
       assert.strictEqual(result._tag, "Right")
       // attempt 1 dropped at 0; attempt 2 at 500 hangs until the 10 s timeout; attempt 3 at 10.5 s + 1 s
       assert.deepStrictEqual(times, [0, 500, 11_500])
@@ -157,7 +194,9 @@ describe("retry schedule", () => {
 
   it.effect("a timeout that never ends is a TransportError with reason Timeout", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.noRetry }))
+      const { result, times } = yield* timed(
+        BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(BatchSchedule.noRetry))
+      )
       assert.deepStrictEqual(times, [0])
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left" && result.left._tag === "TransportError") {
@@ -171,7 +210,7 @@ describe("retry schedule", () => {
   it.effect("the per-attempt timeout fires even in an uninterruptible region (a cancel in a finalizer, say)", () =>
     Effect.gen(function*() {
       const { result, times } = yield* timed(
-        Effect.uninterruptible(BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.noRetry }))
+        Effect.uninterruptible(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(BatchSchedule.noRetry)))
       )
       assert.deepStrictEqual(times, [0])
       assert.strictEqual(result._tag, "Left")
@@ -183,9 +222,9 @@ describe("retry schedule", () => {
   it.effect("the total deadline: no retry starts after it", () =>
     Effect.gen(function*() {
       const { result, times } = yield* timed(
-        BatchApi.retrieveBatch("batch_1", {
-          retry: BatchSchedule.retry({ jitter: false, maxRetries: 10, deadline: "60 seconds" })
-        })
+        BatchApi.retrieveBatch("batch_1").pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, maxRetries: 10, deadline: "60 seconds" }))
+        )
       )
       // hints of 25 s: retries at 25 s and 50 s; the next would start at 75 s > 60 s
       assert.deepStrictEqual(times, [0, 25_000, 50_000])
@@ -199,14 +238,14 @@ describe("retry schedule", () => {
     }).pipe(Effect.provide(Fake.layer(() =>
       Fake.json(500, envelope("boom")), { retry: BatchSchedule.retry({ maxRetries: 5 }) }))))
 
-  it.effect("per scope (withRetry) over the layer's, and per call over both", () =>
+  it.effect("per scope (withRetry) over the layer's, and the narrowest scope over both", () =>
     Effect.gen(function*() {
       const scoped = yield* timed(
         BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(BatchSchedule.retry({ maxRetries: 1 })))
       )
       assert.strictEqual(scoped.times.length, 2)
       const perCall = yield* timed(
-        BatchApi.retrieveBatch("batch_1", { retry: BatchSchedule.noRetry }).pipe(
+        BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(BatchSchedule.noRetry)).pipe(
           BatchSchedule.withRetry(BatchSchedule.retry({ maxRetries: 1 }))
         )
       )
@@ -227,7 +266,7 @@ describe("retry schedule", () => {
 
   it.effect("invalid params and decode errors are never retried", () =>
     Effect.gen(function*() {
-      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1", { retry: exact }))
+      const { result, times } = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(exact)))
       assert.strictEqual(times.length, 1)
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left") assert.strictEqual(result.left._tag, "DecodeError")
@@ -263,9 +302,8 @@ describe("a retried create never makes a second batch", () => {
     const server = committingServer()
     return Effect.gen(function*() {
       const { result, times } = yield* timed(
-        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" }, {
-          retry: exact
-        })
+        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" })
+          .pipe(BatchSchedule.withRetry(exact))
       )
       assert.strictEqual(result._tag, "Right")
       if (result._tag === "Right") assert.strictEqual(result.right.id, "batch_1")
@@ -285,9 +323,8 @@ describe("a retried create never makes a second batch", () => {
   it.effect("a create that did not reach the server (lookup finds nothing) is re-sent with the same key", () =>
     Effect.gen(function*() {
       const { result } = yield* timed(
-        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" }, {
-          retry: exact
-        })
+        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" })
+          .pipe(BatchSchedule.withRetry(exact))
       )
       assert.strictEqual(result._tag, "Right")
       const log = yield* Fake.requests
@@ -338,9 +375,9 @@ describe("a retried create never makes a second batch", () => {
   it.effect("a 429 on create is re-sent without a lookup (it certainly created nothing)", () =>
     Effect.gen(function*() {
       yield* timed(
-        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" }, {
-          retry: exact
-        })
+        BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" }).pipe(
+          BatchSchedule.withRetry(exact)
+        )
       )
       const log = yield* Fake.requests
       assert.deepStrictEqual(log.map((r) => r.method), ["POST", "POST"])
@@ -351,8 +388,8 @@ describe("a retried create never makes a second batch", () => {
       const { result } = yield* timed(
         BatchApi.createBatch(
           { input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" },
-          { retry: exact, idempotencyMarker: false }
-        )
+          { idempotencyMarker: false }
+        ).pipe(BatchSchedule.withRetry(exact))
       )
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left") assert.strictEqual(result.left._tag, "TransportError")
@@ -368,11 +405,95 @@ describe("a retried create never makes a second batch", () => {
           endpoint: "/v1/embeddings",
           completion_window: "24h",
           metadata
-        }, { retry: exact })
+        }).pipe(BatchSchedule.withRetry(exact))
       )
       assert.strictEqual(result._tag, "Left")
       const log = yield* Fake.requests
       assert.strictEqual(log.length, 1)
       assert.strictEqual(Object.keys((log[0]?.body as { metadata: object }).metadata).length, 16)
     }).pipe(Effect.provide(Fake.layer(script(Fake.json(500, envelope("boom")), ok)))))
+})
+
+describe("the per-attempt timeout: one policy per region", () => {
+  const hangs = Fake.layer(() => ({ hang: true }))
+  /** When the single attempt of `effect` timed out, in virtual ms. */
+  const timedOutAt = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.either(effect.pipe(BatchSchedule.withRetry(BatchSchedule.noRetry))))
+      let elapsed = 0
+      while (fiber.unsafePoll() === null && elapsed < 20 * 60_000) {
+        yield* TestClock.adjust("1 second")
+        elapsed += 1000
+      }
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result._tag, "Left")
+      if (result._tag === "Left") assert.strictEqual((result.left as { reason?: string }).reason, "Timeout")
+      return elapsed
+    })
+
+  it.effect("60 s by default; withTimeout for a region; the narrowest region wins; layerTimeout for a layer", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* timedOutAt(BatchApi.retrieveBatch("batch_1")), 60_000)
+      assert.strictEqual(
+        yield* timedOutAt(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withTimeout("5 seconds"))),
+        5_000
+      )
+      assert.strictEqual(
+        yield* timedOutAt(
+          BatchApi.retrieveBatch("batch_1").pipe(
+            BatchSchedule.withTimeout("3 seconds"),
+            BatchSchedule.withTimeout("9 seconds")
+          )
+        ),
+        3_000
+      )
+      assert.isTrue(Duration.equals(BatchSchedule.timeoutDefaults.request, Duration.seconds(60)))
+    }).pipe(Effect.provide(hangs)))
+
+  it.effect("layerTimeout sets it for everything the layer is provided to", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* timedOutAt(BatchApi.retrieveBatch("batch_1")), 7_000)
+    }).pipe(Effect.provide(Fake.layer(() => ({ hang: true }), { timeout: "7 seconds" }))))
+})
+
+describe("withDeadline", () => {
+  const stepTimes = (schedule: Schedule.Schedule<unknown, unknown>) =>
+    Effect.gen(function*() {
+      const times: Array<number> = []
+      const fiber = yield* Effect.fork(
+        Effect.repeat(Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => times.push(now))), schedule)
+      )
+      yield* TestClock.adjust("1 hour")
+      yield* Fiber.join(fiber)
+      return times.map((time) => time - (times[0] ?? 0))
+    })
+
+  it.effect("no recurrence starts past the deadline (upTo would allow one more delay beyond it)", () =>
+    Effect.gen(function*() {
+      const every25 = Schedule.spaced("25 seconds")
+      assert.deepStrictEqual(yield* stepTimes(every25.pipe(BatchSchedule.withDeadline("60 seconds"))), [
+        0,
+        25_000,
+        50_000
+      ])
+      // a recurrence landing on the deadline itself still starts
+      assert.deepStrictEqual(
+        yield* stepTimes(Schedule.spaced("30 seconds").pipe(BatchSchedule.withDeadline("60 seconds"))),
+        [
+          0,
+          30_000,
+          60_000
+        ]
+      )
+      assert.deepStrictEqual(yield* stepTimes(every25.pipe(Schedule.upTo("60 seconds"))), [0, 25_000, 50_000, 75_000])
+    }))
+
+  it.effect("keeps the schedule's output and input, and its own end", () =>
+    Effect.gen(function*() {
+      const outputs = yield* Effect.repeat(
+        Effect.void,
+        Schedule.recurs(2).pipe(BatchSchedule.withDeadline("1 hour"))
+      )
+      assert.strictEqual(outputs, 2)
+    }))
 })

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Duration } from "effect"
-import { Chunk, Effect, Fiber, Schedule, Stream, TestClock } from "effect"
-import type * as BatchApi from "../src/BatchApi.js"
+import { Chunk, Effect, Fiber, Logger, LogLevel, Schedule, Stream, TestClock } from "effect"
+import * as BatchApi from "../src/BatchApi.js"
+import type * as BatchError from "../src/BatchError.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as BatchWait from "../src/BatchWait.js"
 import * as Fake from "./support/FakeHttp.js"
@@ -98,7 +99,6 @@ const lifecycle = (plan: Plan) => {
 }
 
 const exactPoll = BatchSchedule.poll({ jitter: false })
-const exactRetry = BatchSchedule.retry({ jitter: false })
 
 /** Forks, lets `virtual` time pass, joins. */
 const run = <A, E>(effect: Effect.Effect<A, E, BatchApi.BatchApi>, virtual: Duration.DurationInput) =>
@@ -115,7 +115,7 @@ describe("awaitBatch", () => {
 
   it.effect("a batch that completes after 3 h: polls and detection delay", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "4 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll }), "4 hours")
       assert.strictEqual(result._tag, "Right")
       if (result._tag === "Right") assert.strictEqual(result.right.status, "completed")
       const polls = yield* gets
@@ -212,7 +212,7 @@ describe("awaitBatch", () => {
 
   it.effect("transient errors during the wait do not end it", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "2 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll }), "2 hours")
       assert.strictEqual(result._tag, "Right")
       if (result._tag === "Right") assert.strictEqual(result.right.status, "completed")
     }).pipe(Effect.provide(Fake.layer(
@@ -221,7 +221,7 @@ describe("awaitBatch", () => {
 
   it.effect("even the first poll's transient failures do not end the wait", () =>
     Effect.gen(function*() {
-      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: exactRetry }), "2 hours")
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll }), "2 hours")
       assert.strictEqual(result._tag, "Right")
       if (result._tag === "Right") assert.strictEqual(result.right.status, "completed")
     }).pipe(Effect.provide(Fake.layer(
@@ -231,7 +231,7 @@ describe("awaitBatch", () => {
   it.effect("a 429 with a long Retry-After slows the polls (capped at 5 minutes) instead of ending the wait", () =>
     Effect.gen(function*() {
       const result = yield* run(
-        BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }),
+        BatchWait.awaitBatch("batch_1", { schedule: exactPoll }),
         "3 hours"
       )
       assert.strictEqual(result._tag, "Right")
@@ -255,7 +255,7 @@ describe("awaitBatch", () => {
     it.effect(`the FIRST poll's retry hint is honoured too: ${name}`, () =>
       Effect.gen(function*() {
         const result = yield* run(
-          BatchWait.awaitBatch("batch_1", { schedule: exactPoll, retry: BatchSchedule.noRetry }),
+          BatchWait.awaitBatch("batch_1", { schedule: exactPoll }),
           "3 hours"
         )
         assert.strictEqual(result._tag, "Right")
@@ -275,7 +275,7 @@ describe("awaitBatch", () => {
           string,
           Effect.Effect<
             unknown,
-            { readonly _tag: string; readonly message: string; readonly operation?: string },
+            { readonly _tag: string; readonly message: string; readonly operation?: string | undefined },
             BatchApi.BatchApi
           >
         ]
@@ -304,7 +304,7 @@ describe("awaitBatch", () => {
   it.effect("a first poll that never succeeds ends at the deadline with WaitTimeoutError", () =>
     Effect.gen(function*() {
       const result = yield* run(
-        BatchWait.awaitBatch("batch_1", { timeout: "10 minutes", retry: BatchSchedule.noRetry }),
+        BatchWait.awaitBatch("batch_1", { timeout: "10 minutes" }),
         "1 hour"
       )
       assert.strictEqual(result._tag, "Left")
@@ -325,6 +325,58 @@ describe("awaitBatch", () => {
     }).pipe(Effect.provide(Fake.layer(() =>
       Fake.json(404, { error: { message: "No batch found", type: "invalid_request_error", param: null, code: null } })
     ))))
+
+  it.effect("the wait's error names the wait that was called, not the poll under it", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<
+        readonly [
+          string,
+          Effect.Effect<unknown, BatchError.RequestError | BatchError.WaitTimeoutError, BatchApi.BatchApi>
+        ]
+      > = [
+        ["awaitBatch", BatchWait.awaitBatch("batch_gone")],
+        ["watchBatch", Stream.runDrain(BatchWait.watchBatch("batch_gone"))]
+      ]
+      for (const [operation, effect] of cases) {
+        const error = yield* Effect.flip(effect)
+        assert.strictEqual(error._tag, "NotFoundError")
+        if (error._tag === "NotFoundError") {
+          assert.strictEqual(error.operation, operation)
+          assert.isTrue(error.message.startsWith(`${operation}: 404 No batch found`), error.message)
+        }
+      }
+    }).pipe(Effect.provide(Fake.layer(() =>
+      Fake.json(404, { error: { message: "No batch found", type: "invalid_request_error", param: null, code: null } })
+    ))))
+
+  it.effect("one retry policy, not two: the policy in effect does not retry a wait's polls as well", () =>
+    Effect.gen(function*() {
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll }), "2 hours")
+      assert.strictEqual(result._tag, "Right")
+      // polls at 0, 1 s, 2.5 s, 4.75 s: the failed polls (1 and 2) are not re-sent 0.5 s later by the policy
+      assert.deepStrictEqual((yield* gets).slice(0, 4).map((r) => r.at), [0, 1000, 2500, 4750])
+    }).pipe(Effect.provide(Fake.layer(
+      lifecycle({ inProgress: 30 * minute, failingPolls: new Set([1, 2]) }).responder,
+      { retry: BatchSchedule.retry({ maxRetries: 5, jitter: false }) }
+    ))))
+
+  it.effect("the wait's timeout is its deadline, not each poll's: a poll still times out after the attempt's 60 s", () =>
+    Effect.gen(function*() {
+      const plan = lifecycle({ inProgress: 30 * minute })
+      const result = yield* run(BatchWait.awaitBatch("batch_1", { schedule: exactPoll, timeout: "2 hours" }), "2 hours")
+      assert.strictEqual(result._tag, "Right")
+      const times = (yield* gets).map((r) => r.at)
+      // the first poll hung and timed out at 60 s; the next one went on the polling pace (1 s later, jittered ±10%)
+      assert.strictEqual(times[0], 0)
+      assert.isTrue((times[1] ?? 0) >= 60_900 && (times[1] ?? 0) <= 61_100, String(times[1]))
+      assert.strictEqual(plan.completedAt, 31.5 * minute)
+    }).pipe(
+      Effect.provide(
+        Fake.layer((request, index) =>
+          index === 0 ? { hang: true } : lifecycle({ inProgress: 30 * minute }).responder(request, index)
+        )
+      )
+    ))
 
   it.effect("interrupting the wait stops polling at once", () =>
     Effect.gen(function*() {
@@ -488,3 +540,69 @@ function lifecycleRacing(): Fake.Responder {
     )
   }
 }
+
+describe("what a wait logs", () => {
+  const capture = () => {
+    const lines: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => lines.push(`${logLevel.label} ${JSON.stringify(message)}`))
+    return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+  }
+  const notFound = () =>
+    Fake.json(404, { error: { message: "No batch found", type: "invalid_request_error", param: null, code: null } })
+
+  it.effect("no WARN \"will poll again\" for a first poll whose error ends the wait", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = capture()
+      const error = yield* Effect.flip(BatchWait.awaitBatch("batch_gone")).pipe(
+        Effect.provide(layer),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      assert.strictEqual(error._tag, "NotFoundError")
+      assert.deepStrictEqual(lines.filter((line) => line.startsWith("WARN")), [])
+    }).pipe(Effect.provide(Fake.layer(notFound))))
+
+  it.effect("one WARN per transient failure of the first poll, which does go on", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = capture()
+      const result = yield* run(
+        BatchWait.awaitBatch("batch_1", { schedule: exactPoll }).pipe(
+          Effect.provide(layer),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        ),
+        "2 hours"
+      )
+      assert.strictEqual(result._tag, "Right")
+      assert.strictEqual(lines.filter((line) => line.startsWith("WARN") && line.includes("will poll again")).length, 2)
+    }).pipe(
+      Effect.provide(Fake.layer(lifecycle({ inProgress: 30 * minute, failingPolls: new Set([0, 1]) }).responder))
+    ))
+
+  it.effect("a handled failure logs no \"unhandled error\" fiber failure at debug level", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = capture()
+      const unhandled = (effect: Effect.Effect<unknown, { readonly _tag: string }, BatchApi.BatchApi>) =>
+        Effect.gen(function*() {
+          lines.length = 0
+          const tag = yield* effect.pipe(
+            Effect.catchAll((error) => Effect.succeed(error._tag)),
+            Effect.provide(layer),
+            Logger.withMinimumLogLevel(LogLevel.All)
+          )
+          return [tag, lines.filter((line) => line.includes("unhandled")).length] as const
+        })
+      // The waits are effects over a stream: nothing. (Before: 3 lines per failure, from the stream's run and the
+      // fibers of the deadline's `interruptWhen`.)
+      for (const effect of [BatchWait.awaitBatch("batch_gone"), BatchWait.awaitCompleted("batch_gone")]) {
+        assert.deepStrictEqual(yield* unhandled(effect), ["NotFoundError", 0])
+      }
+      // A stream the caller runs: what Effect's channel executor logs for any failed stream run, no more.
+      const plain = yield* unhandled(Stream.runDrain(Stream.fail({ _tag: "Plain" })))
+      const streams: ReadonlyArray<Stream.Stream<unknown, { readonly _tag: string }, BatchApi.BatchApi>> = [
+        BatchWait.watchBatch("batch_gone"),
+        BatchApi.streamBatches()
+      ]
+      for (const stream of streams) {
+        assert.deepStrictEqual(yield* unhandled(Stream.runDrain(stream)), ["NotFoundError", plain[1]])
+      }
+    }).pipe(Effect.provide(Fake.layer(notFound))))
+})

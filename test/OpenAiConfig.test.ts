@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Config, ConfigProvider, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Config, ConfigProvider, Effect, Layer, Option, Redacted } from "effect"
 import { readFileSync } from "node:fs"
-import { userAgent } from "../src/internal/http.js"
+import { userAgent } from "../src/internal/http/pipeline.js"
 import { packageName, packageVersion } from "../src/internal/version.js"
 import * as OpenAiConfig from "../src/OpenAiConfig.js"
 
@@ -31,15 +31,18 @@ describe("OpenAiConfig", () => {
       const config = yield* fromEnv({ OPENAI_API_KEY: "sk-env" })
       assert.strictEqual(config.baseUrl, "https://api.openai.com/v1")
       assert.isTrue(Option.isNone(config.organization))
-      assert.isTrue(Duration.equals(config.timeout, Duration.seconds(60)))
-      assert.isFalse(config.httpSpans)
+      assert.deepStrictEqual(config.query, {})
+      assert.strictEqual(config.authentication, "bearer")
     }))
 
   it.effect("a missing key is a clear error naming OPENAI_API_KEY, and never prints a key", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(fromEnv({ OPENAI_ORG_ID: "org-9" }))
-      assert.include(String(error), "OPENAI_API_KEY")
-      assert.include(String(error), "is not set")
+      // One error, at the key, saying it is missing (not an Or of two, not "<redacted>").
+      assert.strictEqual(error._op, "MissingData")
+      if (error._op === "MissingData") assert.deepStrictEqual(error.path, ["OPENAI_API_KEY"])
+      assert.include(String(error), "Missing data at OPENAI_API_KEY: \"Expected OPENAI_API_KEY to exist")
+      assert.notInclude(String(error), "redacted")
     }))
 
   it.effect("an empty key and a bad base URL are config errors", () =>
@@ -62,6 +65,25 @@ describe("OpenAiConfig", () => {
       const plain = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("sk-abc\n") }))
       assert.strictEqual(plain._op, "InvalidData")
       if (plain._op === "InvalidData") assert.deepStrictEqual(plain.path, ["apiKey"])
+    }))
+
+  it.effect("a key, organization or project no HTTP header can carry is refused when the layer is built", () =>
+    Effect.gen(function*() {
+      // Before, `€` reached the transport, failed every request as a retried TransportError, and a wait spun on it
+      // until its 25-hour deadline with no request sent.
+      const euro = yield* Effect.flip(fromEnv({ OPENAI_API_KEY: "sk-abc€def" }))
+      assert.strictEqual(euro._op, "InvalidData")
+      if (euro._op === "InvalidData") assert.deepStrictEqual(euro.path, ["OPENAI_API_KEY"])
+      assert.include(String(euro), "not visible ASCII")
+      assert.notInclude(String(euro), "sk-abc")
+      const control = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("sk-\u0007bell") }))
+      if (control._op === "InvalidData") assert.deepStrictEqual(control.path, ["apiKey"])
+      else assert.fail(`expected InvalidData, got ${control._op}`)
+      const organization = yield* Effect.flip(
+        OpenAiConfig.make({ apiKey: Redacted.make("sk-fine"), organization: "org-é" })
+      )
+      if (organization._op === "InvalidData") assert.deepStrictEqual(organization.path, ["organization"])
+      else assert.fail(`expected InvalidData, got ${organization._op}`)
     }))
 
   it.effect("a ConfigError names the key the user configured, or the option a plain value was given as", () =>
@@ -102,18 +124,16 @@ describe("OpenAiConfig", () => {
       else assert.fail(`expected InvalidData, got ${badNested._op}`)
     }))
 
-  it.effect("credentials in the base URL and a timeout that is not positive are config errors", () =>
+  it.effect("credentials or a fragment in the base URL are config errors", () =>
     Effect.gen(function*() {
       const creds = yield* Effect.flip(
         OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://user:pw@proxy.test/v1" })
       )
       assert.include(String(creds), "credentials")
       assert.notInclude(String(creds), "pw@")
-      const zero = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), timeout: 0 }))
-      assert.include(String(zero), "timeout must be positive")
-      if (zero._op === "InvalidData") assert.deepStrictEqual(zero.path, ["timeout"])
-      const infinite = yield* OpenAiConfig.make({ apiKey: Redacted.make("k"), timeout: Duration.infinity })
-      assert.isFalse(Duration.isFinite(infinite.timeout))
+      const fragment = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://x/v1#a" }))
+      assert.include(String(fragment), "fragment")
+      if (fragment._op === "InvalidData") assert.deepStrictEqual(fragment.path, ["baseUrl"])
     }))
 
   it.effect("the key stays redacted in the resolved config", () =>
@@ -127,13 +147,17 @@ describe("OpenAiConfig", () => {
     Effect.gen(function*() {
       const a = yield* Effect.provide(
         OpenAiConfig.OpenAiConfig,
-        OpenAiConfig.layer({ apiKey: Redacted.make("k"), timeout: "5 seconds" })
+        OpenAiConfig.layer({ apiKey: Redacted.make("k"), baseUrl: "https://proxy.test/v1?api-version=1" })
       )
-      assert.isTrue(Duration.equals(a.timeout, Duration.seconds(5)))
+      assert.strictEqual(a.baseUrl, "https://proxy.test/v1")
+      assert.deepStrictEqual(a.query, { "api-version": "1" })
       const b = yield* Effect.provide(
         OpenAiConfig.OpenAiConfig,
         Layer.fresh(
-          OpenAiConfig.layerConfig({ apiKey: Config.succeed(Redacted.make("k")), timeout: Config.succeed("5 seconds") })
+          OpenAiConfig.layerConfig({
+            apiKey: Config.succeed(Redacted.make("k")),
+            baseUrl: Config.succeed("https://proxy.test/v1?api-version=1")
+          })
         )
       )
       assert.deepStrictEqual({ ...a, apiKey: undefined }, { ...b, apiKey: undefined })

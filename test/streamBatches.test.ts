@@ -73,6 +73,21 @@ describe("streamBatches", () => {
       assert.strictEqual((yield* Fake.requests).length, 0)
     }).pipe(Effect.provide(Fake.layer(listServer(5)))))
 
+  it.effect("a batch that two pages both return (the list moved between them) is passed once", () =>
+    Effect.gen(function*() {
+      const ids = yield* collect(BatchApi.streamBatches({ pageSize: 10 }))
+      assert.strictEqual(ids.length, 30)
+      assert.strictEqual(new Set(ids).size, 30)
+      // page 2 started one item early: batch_000021, the last of page 1, came twice
+      assert.strictEqual(ids.filter((id) => id === "batch_000021").length, 1)
+    }).pipe(
+      Effect.provide(Fake.layer(listServer(30, (page, index) => {
+        if (index !== 1) return undefined
+        const repeated = Fake.batchJson({ id: "batch_000021" })
+        return Fake.json(200, { ...page, data: [repeated, ...page.data] })
+      })))
+    ))
+
   it.effect("a page with has_more but no data fails with PaginationError (not a silent stop)", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(collect(BatchApi.streamBatches({ pageSize: 10 })))
@@ -80,6 +95,9 @@ describe("streamBatches", () => {
       if (error._tag === "PaginationError") {
         assert.strictEqual(error.reason, "EmptyPageWithMore")
         assert.strictEqual(error.pages, 2)
+        // named for what the user called, not for the listBatches under it
+        assert.strictEqual(error.operation, "streamBatches")
+        assert.isTrue(error.message.startsWith("streamBatches: page 2 "), error.message)
       }
     }).pipe(
       Effect.provide(
@@ -96,7 +114,10 @@ describe("streamBatches", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(collect(BatchApi.streamBatches({ pageSize: 3 })))
       assert.strictEqual(error._tag, "PaginationError")
-      if (error._tag === "PaginationError") assert.strictEqual(error.reason, "RepeatedCursor")
+      if (error._tag === "PaginationError") {
+        assert.strictEqual(error.reason, "RepeatedCursor")
+        assert.isTrue(error.message.startsWith("streamBatches: "), error.message)
+      }
       assert.strictEqual((yield* Fake.requests).length, 2)
     }).pipe(
       Effect.provide(
@@ -107,12 +128,19 @@ describe("streamBatches", () => {
   it.effect("each page is retried; a page that keeps failing fails the stream with its typed error", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(
-        Effect.either(collect(BatchApi.streamBatches({ pageSize: 10, retry: BatchSchedule.retry({ jitter: false }) })))
+        Effect.either(
+          collect(BatchApi.streamBatches({ pageSize: 10 })).pipe(
+            BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false }))
+          )
+        )
       )
       yield* TestClock.adjust("1 minute")
       const result = yield* Fiber.join(fiber)
       assert.strictEqual(result._tag, "Left")
-      if (result._tag === "Left") assert.strictEqual(result.left._tag, "InternalServerError")
+      if (result._tag === "Left") {
+        assert.strictEqual(result.left._tag, "InternalServerError")
+        assert.isTrue(result.left.message.startsWith("streamBatches: 500 boom"), result.left.message)
+      }
       // page 1, then page 2 three times (2 retries)
       assert.strictEqual((yield* Fake.requests).length, 4)
     }).pipe(
@@ -125,7 +153,9 @@ describe("streamBatches", () => {
   it.effect("a transient failure on a page is retried and the stream goes on", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(
-        collect(BatchApi.streamBatches({ pageSize: 10, retry: BatchSchedule.retry({ jitter: false }) }))
+        collect(BatchApi.streamBatches({ pageSize: 10 })).pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false }))
+        )
       )
       yield* TestClock.adjust("1 minute")
       const ids = yield* Fiber.join(fiber)

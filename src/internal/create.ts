@@ -16,17 +16,16 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 import * as Batch from "../Batch.js"
 import * as BatchError from "../BatchError.js"
-import * as BatchSchedule from "../BatchSchedule.js"
 import * as Decoder from "./decoder.js"
-import type * as Http from "./http.js"
+import type * as Http from "./http/pipeline.js"
+import * as Retry from "./http/retry.js"
 import * as Params from "./params.js"
-import * as Retry from "./retry.js"
 
 /** The metadata key that carries a create's idempotency key. @internal */
 export const metadataKey = "eob_idempotency_key"
@@ -43,8 +42,7 @@ export interface Request {
   readonly params: Batch.CreateBatchParams
   readonly idempotencyKey: string | undefined
   readonly marker: boolean
-  readonly retry: BatchSchedule.RetrySchedule | undefined
-  readonly timeout: Duration.Duration
+  readonly span: Tracer.Span | undefined
 }
 
 /** One page of `GET /batches`, sent once. @internal */
@@ -81,6 +79,8 @@ const validKey = /^[\x21-\x7e]{1,512}$/
 /** A 2xx answer to the create that could not be read: the batch was made, its description was lost. */
 const isUnreadableSuccess = (error: BatchError.RequestError) =>
   error._tag === "DecodeError" && error.status >= 200 && error.status < 300
+
+const isAmbiguous = (error: BatchError.RequestError) => BatchError.transience(error) === "ambiguous"
 
 /**
  * Creates a batch at most once (see the module comment).
@@ -127,7 +127,14 @@ export const create = (
     // Once an attempt may have reached the server, every later attempt first looks for its batch.
     let mayExist = marked && callerKey !== undefined
     const send: Effect.Effect<Outcome, BatchError.RequestError> = pipeline.request(
-      { method: "POST", path: "/batches", headers: { "idempotency-key": key }, body, timeout: request.timeout },
+      {
+        operation: "createBatch",
+        method: "POST",
+        path: "/batches",
+        headers: { "idempotency-key": key },
+        body,
+        span: request.span
+      },
       decodeBatch
     ).pipe(
       Effect.map((decoded): Outcome => Either.right(decoded.value)),
@@ -137,7 +144,7 @@ export const create = (
           : Effect.fail(error)),
       Effect.tapError((error) =>
         Effect.sync(() => {
-          if (BatchSchedule.isAmbiguous(error) || isUnreadableSuccess(error)) mayExist = true
+          if (isAmbiguous(error) || isUnreadableSuccess(error)) mayExist = true
         })
       )
     )
@@ -145,7 +152,7 @@ export const create = (
       mayExist ? Effect.flatMap(lookup, Option.match({ onNone: () => send, onSome: found })) : send
     )
     // Without a marker nothing can be looked up: an ambiguous failure is returned, never re-sent.
-    const outcome = yield* Retry.retry(attempt, request.retry, marked ? undefined : BatchSchedule.isAmbiguous)
+    const outcome = yield* Retry.retry(attempt, marked ? undefined : isAmbiguous)
     return yield* outcome
   })
 

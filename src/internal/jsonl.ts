@@ -17,6 +17,18 @@ import * as Stream from "effect/Stream"
 export type OnMalformed<E> = "fail" | ((error: E) => Effect.Effect<void>)
 
 /**
+ * The longest line to read, in characters, and the error for a longer one (given its 1-based line number and its
+ * start). Without a cap, a line is held whole however long it grows, and past V8's longest string (2^29 − 24
+ * characters) its decoding dies with a RangeError.
+ *
+ * @internal
+ */
+export interface LineCap<E> {
+  readonly maxLength: number
+  readonly tooLong: (lineNumber: number, head: string) => E
+}
+
+/**
  * The most lines emitted in one chunk: a transport may deliver megabytes at once, and a chunk of tens of thousands
  * of elements overflows the stack of some stream operators (`Stream.runFold` over 60,000 results did).
  */
@@ -32,13 +44,15 @@ const isBlank = (text: string): boolean => {
  * Splits a byte stream into lines (LF or CRLF; the last line may lack its newline; a UTF-8 character may straddle
  * two chunks), skips blank lines, and decodes each line with `decodeLine`, which receives the 1-based physical
  * line number. A decode failure fails the stream (after emitting the lines before it) or, with a callback, is
- * handed to it and skipped.
+ * handed to it and skipped. With a `cap`, a line longer than it is such a failure too, found as soon as the line
+ * outgrows it (the rest of a skipped one is read past, never held).
  *
  * @internal
  */
 export const decodeLines = <A, E1>(
   decodeLine: (text: string, lineNumber: number) => Either.Either<A, E1>,
-  onMalformed: OnMalformed<E1> = "fail"
+  onMalformed: OnMalformed<E1> = "fail",
+  cap?: LineCap<E1>
 ) =>
 <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<A, E | E1, R> => {
   const channel = Channel.suspend(() => {
@@ -49,26 +63,44 @@ export const decodeLines = <A, E1>(
     let skipped: Array<E1> = []
     let failure: E1 | undefined
     let failed = false
+    const maxLength = cap?.maxLength ?? Infinity
+    /** Inside a line over the cap that was skipped: its rest is read past, up to its newline. */
+    let discarding = false
+
+    /** Hands a bad line's error over; returns false when the stream must stop. */
+    const malformed = (error: E1): boolean => {
+      if (onMalformed === "fail") {
+        failure = error
+        failed = true
+        return false
+      }
+      skipped.push(error)
+      return true
+    }
 
     /** Decodes one line into `out`; returns false when the stream must stop. */
     const line = (text: string): boolean => {
       lineNumber++
       if (text.length === 0 || isBlank(text)) return true
+      if (text.length > maxLength && cap !== undefined) return malformed(cap.tooLong(lineNumber, text.slice(0, 1000)))
       const decoded = decodeLine(text, lineNumber)
       if (Either.isRight(decoded)) {
         out.push(decoded.right)
         return true
       }
-      if (onMalformed === "fail") {
-        failure = decoded.left
-        failed = true
-        return false
-      }
-      skipped.push(decoded.left)
-      return true
+      return malformed(decoded.left)
     }
 
-    const feed = (text: string): void => {
+    const feed = (chunk: string): void => {
+      let text = chunk
+      if (discarding) {
+        const newline = chunk.indexOf("\n")
+        if (newline === -1) return
+        discarding = false
+        text = chunk.slice(newline + 1)
+      } else if (pending.length > 0) {
+        text = pending + chunk
+      }
       let start = 0
       let newline = text.indexOf("\n")
       while (newline !== -1) {
@@ -78,6 +110,13 @@ export const decodeLines = <A, E1>(
         newline = text.indexOf("\n", start)
       }
       pending = text.slice(start)
+      if (pending.length > maxLength && cap !== undefined) {
+        // Known too long before its end: reported now, and not held any longer.
+        const head = pending.slice(0, 1000)
+        pending = ""
+        lineNumber++
+        discarding = malformed(cap.tooLong(lineNumber, head))
+      }
     }
 
     const flush = () => {
@@ -102,15 +141,15 @@ export const decodeLines = <A, E1>(
       .readWithCause({
         onInput: (input: Chunk.Chunk<Uint8Array>) => {
           for (const bytes of input) {
-            const text = decoder.decode(bytes, { stream: true })
-            feed(pending.length === 0 ? text : pending + text)
+            feed(decoder.decode(bytes, { stream: true }))
             if (failed) break
           }
           return Channel.zipRight(flush(), loop)
         },
         onFailure: Channel.failCause,
         onDone: () => {
-          const rest = pending + decoder.decode()
+          const tail = decoder.decode()
+          const rest = discarding ? "" : pending + tail
           pending = ""
           // The last line may have no newline; a trailing "\r" alone is not content.
           const last = rest.endsWith("\r") ? rest.slice(0, -1) : rest

@@ -24,6 +24,15 @@ export interface Described {
 }
 
 const expected = (ast: AST.AST): string => {
+  // The keywords first: Schema titles them "string", "number", which reads worse than "a string".
+  switch (ast._tag) {
+    case "StringKeyword":
+      return "a string"
+    case "NumberKeyword":
+      return "a number"
+    case "BooleanKeyword":
+      return "a boolean"
+  }
   const title = Option.getOrUndefined(AST.getTitleAnnotation(ast)) ??
     Option.getOrUndefined(AST.getIdentifierAnnotation(ast))
   if (title !== undefined) return title
@@ -34,12 +43,6 @@ const expected = (ast: AST.AST): string => {
       return ast.types.every((t) => t._tag === "Literal")
         ? `one of ${ast.types.map((t) => t._tag === "Literal" ? JSON.stringify(t.literal) : "").join(", ")}`
         : "one of the allowed shapes"
-    case "StringKeyword":
-      return "a string"
-    case "NumberKeyword":
-      return "a number"
-    case "BooleanKeyword":
-      return "a boolean"
     case "TypeLiteral":
       return "an object"
     case "TupleType":
@@ -52,6 +55,9 @@ const expected = (ast: AST.AST): string => {
       return String(ast)
   }
 }
+
+const isLiteralUnion = (ast: AST.AST): boolean =>
+  ast._tag === "Union" && ast.types.every((member) => member._tag === "Literal")
 
 const customMessage = (issue: ParseResult.ParseIssue): string | undefined => {
   if (issue._tag === "Pointer" || issue._tag === "Unexpected") return undefined
@@ -81,6 +87,8 @@ export const describe = (root: ParseResult.ParseIssue): Described => {
         issue = issue.issue
         continue
       case "Composite": {
+        // A value that is none of a set of literals (an endpoint): the set, not the first literal it is not.
+        if (isLiteralUnion(issue.ast)) return { field: fieldOf(path), issue: `must be ${expected(issue.ast)}` }
         const first = Array.isArray(issue.issues) ? issue.issues[0] : issue.issues
         if (first === undefined) return { field: fieldOf(path), issue: `must be ${expected(issue.ast)}` }
         issue = first
@@ -97,7 +105,8 @@ export const describe = (root: ParseResult.ParseIssue): Described => {
       case "Forbidden":
         return { field: fieldOf(path), issue: "cannot be checked synchronously" }
       case "Type":
-        return { field: fieldOf(path), issue: `must be ${expected(issue.ast)}` }
+        // A filter's own words (`holds at most 16 key-value pairs, got 17`) where it gave some.
+        return { field: fieldOf(path), issue: issue.message ?? `must be ${expected(issue.ast)}` }
     }
   }
 }

@@ -48,9 +48,9 @@ export const make = (handlers: Handlers): BatchApi.Service => {
     pollBatch: handlers.pollBatch ??
       (retrieveBatch === undefined
         ? () => missing("pollBatch")
-        : (batchId, options) =>
+        : (batchId) =>
           Effect.map(
-            retrieveBatch(batchId, options),
+            retrieveBatch(batchId),
             (batch): BatchApi.PollResult => ({ batch, pollAfter: Option.none() })
           ))
   }

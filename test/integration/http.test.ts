@@ -156,7 +156,7 @@ for (const transport of transports) {
           assert.strictEqual(error.method, "GET")
           assert.strictEqual(error.url, `${server.origin}/v1/batches/batch_abc123`)
           assert.include(error.bodyExcerpt ?? "", "<title>502 Bad Gateway</title>")
-          assert.isTrue(error.message.startsWith("502 "), error.message)
+          assert.isTrue(error.message.startsWith("retrieveBatch: 502 "), error.message)
           assert.include(error.message, "502 Bad Gateway")
           assert.isUndefined(error.type)
           assert.strictEqual(server.requests().length, 1)

@@ -22,10 +22,10 @@ const lines = (n: number) =>
 
 const apiOver = (server: Server.SimulatorServer, client: Layer.Layer<HttpClient.HttpClient>) =>
   BatchApi.layer.pipe(
+    Layer.provideMerge(BatchSchedule.layerTimeout("5 seconds")),
     Layer.provide(OpenAiConfig.layer({
       apiKey: Redacted.make(BatchApiSimulator.testApiKey),
-      baseUrl: server.baseUrl,
-      timeout: "5 seconds"
+      baseUrl: server.baseUrl
     })),
     Layer.provide(client)
   )
@@ -112,9 +112,10 @@ describe("simulator over real HTTP", () => {
     Effect.gen(function*() {
       const server = yield* Server.make()
       yield* server.simulator.injectFault(BatchApiSimulator.dropConnection)
-      const error = yield* Effect.flip(BatchApi.listBatches({}, { retry: BatchSchedule.noRetry })).pipe(
-        Effect.provide(apiOver(server, NodeHttpClient.layerUndici))
-      )
+      const error = yield* Effect.flip(BatchApi.listBatches({}).pipe(BatchSchedule.withRetry(BatchSchedule.noRetry)))
+        .pipe(
+          Effect.provide(apiOver(server, NodeHttpClient.layerUndici))
+        )
       assert.strictEqual(error._tag, "TransportError")
       if (error._tag === "TransportError") assert.strictEqual(error.reason, "Transport")
       // and a retried call gets through after one drop
@@ -125,18 +126,19 @@ describe("simulator over real HTTP", () => {
       assert.deepStrictEqual(statuses, ["Dropped", "Dropped", 200])
       // a request that is never answered: the client's timeout fires, and the server still stops
       yield* server.simulator.injectFault(BatchApiSimulator.timeout)
-      const timedOut = yield* Effect.flip(BatchApi.listBatches({}, { retry: BatchSchedule.noRetry })).pipe(
-        Effect.provide(
-          BatchApi.layer.pipe(
-            Layer.provide(OpenAiConfig.layer({
-              apiKey: Redacted.make(BatchApiSimulator.testApiKey),
-              baseUrl: server.baseUrl,
-              timeout: "300 millis"
-            })),
-            Layer.provide(NodeHttpClient.layerUndici)
+      const timedOut = yield* Effect.flip(BatchApi.listBatches({}).pipe(BatchSchedule.withRetry(BatchSchedule.noRetry)))
+        .pipe(
+          Effect.provide(
+            BatchApi.layer.pipe(
+              Layer.provideMerge(BatchSchedule.layerTimeout("300 millis")),
+              Layer.provide(OpenAiConfig.layer({
+                apiKey: Redacted.make(BatchApiSimulator.testApiKey),
+                baseUrl: server.baseUrl
+              })),
+              Layer.provide(NodeHttpClient.layerUndici)
+            )
           )
         )
-      )
       assert.strictEqual(timedOut._tag, "TransportError")
       if (timedOut._tag === "TransportError") assert.strictEqual(timedOut.reason, "Timeout")
     }))

@@ -8,26 +8,26 @@ import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Fake from "../support/FakeHttp.js"
 
-const once = { retry: BatchSchedule.noRetry }
+const once = BatchSchedule.withRetry(BatchSchedule.noRetry)
 
 describe("per-attempt timeout on the live clock", () => {
   it.live("fires, as a TransportError with reason Timeout", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1", once))
+      const error = yield* Effect.flip(once(BatchApi.retrieveBatch("batch_1")))
       assert.strictEqual(error._tag, "TransportError")
       if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
     }).pipe(Effect.provide(Fake.layer(() => ({ hang: true }), { timeout: "100 millis" }))))
 
   it.live("fires inside an uninterruptible region (a cancel run by a finalizer must not hang)", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Effect.uninterruptible(BatchApi.cancelBatch("batch_1", once)))
+      const error = yield* Effect.flip(Effect.uninterruptible(once(BatchApi.cancelBatch("batch_1"))))
       assert.strictEqual(error._tag, "TransportError")
     }).pipe(Effect.provide(Fake.layer(() => ({ hang: true }), { timeout: "100 millis" }))))
 
   it.live("a timeout beyond what a timer holds (30 days, infinity) is no timeout, not 1 ms", () =>
     Effect.gen(function*() {
       for (const timeout of [Duration.days(30), Duration.infinity]) {
-        const batch = yield* BatchApi.retrieveBatch("batch_1", once).pipe(
+        const batch = yield* once(BatchApi.retrieveBatch("batch_1")).pipe(
           Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson()), { timeout }))
         )
         assert.strictEqual(batch.id, "batch_abc123")
@@ -36,7 +36,7 @@ describe("per-attempt timeout on the live clock", () => {
 
   it.live("interrupting the caller interrupts the attempt", () =>
     Effect.gen(function*() {
-      const result = yield* BatchApi.retrieveBatch("batch_1", once).pipe(Effect.timeout("50 millis"), Effect.either)
+      const result = yield* once(BatchApi.retrieveBatch("batch_1")).pipe(Effect.timeout("50 millis"), Effect.either)
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left") assert.strictEqual(result.left._tag, "TimeoutException")
     }).pipe(Effect.provide(Fake.layer(() => ({ hang: true }), { timeout: "10 seconds" }))))

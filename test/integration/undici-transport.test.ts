@@ -1,10 +1,9 @@
 /**
- * UndiciHttpClient over real loopback HTTP, below the library: every fault a network produces must come out as the
- * platform clients report it (a typed HttpClientError with undici's error as cause, never a defect), interruption
- * must release the socket, bodies nobody reads (or reads only partly) must not hold connections, and every request
- * body kind must arrive as sent. Fault and connection tests run on both of the client's paths: requests dispatched
- * directly (the tracer disabled for them, as the library does by default) and through @effect/platform's
- * `HttpClient.make` (the tracer on).
+ * UndiciTransport's `HttpClient` over real loopback HTTP, below the library: every fault a network produces must come
+ * out as the platform clients report it (a typed HttpClientError with undici's error as cause, never a defect),
+ * interruption must release the socket, bodies nobody reads (or reads only partly) must not hold connections, and
+ * every request body kind must arrive as sent. Fault and connection tests run with the tracer disabled for the
+ * request (as the library does) and on (spans and `traceparent`, as for your own requests).
  */
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -16,7 +15,7 @@ import type * as Http from "node:http"
 import { Readable } from "node:stream"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import * as UndiciHttpClient from "../../src/UndiciHttpClient.js"
+import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
 import { scaled } from "../support/patience.js"
 import { eventually, loopback, readBody } from "./support/loopback.js"
 import { freePort } from "./support/server.js"
@@ -30,15 +29,15 @@ interface Variant {
 }
 
 const variants: ReadonlyArray<Variant> = [
-  { name: "dispatched directly", wrap: (client) => HttpClient.withTracerDisabledWhen(client, () => true) },
-  { name: "through HttpClient.make (tracer on)", wrap: (client) => client }
+  { name: "tracer disabled", wrap: (client) => HttpClient.withTracerDisabledWhen(client, () => true) },
+  { name: "tracer on", wrap: (client) => client }
 ]
 
 /** A client over its own Agent for the test's scope. */
-const clientWith = (variant: Variant, options: UndiciHttpClient.Options = {}) =>
+const clientWith = (variant: Variant, options: UndiciTransport.Options = {}) =>
   Effect.map(
-    UndiciHttpClient.makeDispatcher(options),
-    (dispatcher) => variant.wrap(UndiciHttpClient.fromDispatcher(dispatcher))
+    UndiciTransport.makeDispatcher(options),
+    (dispatcher) => variant.wrap(UndiciTransport.fromDispatcher(dispatcher).httpClient)
   )
 
 /** The typed failure of `effect`; fails the test on success or on a defect (a defect has no failure). */
@@ -93,7 +92,7 @@ const routes = (request: Http.IncomingMessage, response: Http.ServerResponse) =>
 }
 
 for (const variant of variants) {
-  describe(`UndiciHttpClient, ${variant.name}`, () => {
+  describe(`UndiciTransport, ${variant.name}`, () => {
     describe("faults are typed errors with undici's error as cause", () => {
       it.scopedLive("connection refused: RequestError Transport, ECONNREFUSED", () =>
         Effect.gen(function*() {
@@ -274,7 +273,7 @@ for (const variant of variants) {
   })
 }
 
-const direct = variants[0]!
+const untraced = variants[0]!
 
 interface Echoed {
   readonly method: string
@@ -301,11 +300,11 @@ const echo = (request: Http.IncomingMessage, response: Http.ServerResponse) => {
 
 const isEchoed = (u: unknown): u is Echoed => Predicate.hasProperty(u, "body") && typeof u.body === "string"
 
-describe("UndiciHttpClient request bodies", () => {
+describe("UndiciTransport request bodies", () => {
   it.scopedLive("every HttpBody kind arrives as sent, with the length when it is known", () =>
     Effect.gen(function*() {
       const server = yield* loopback(echo)
-      const client = yield* clientWith(direct)
+      const client = yield* clientWith(untraced)
       const send = (body: HttpBody.HttpBody) =>
         Effect.flatMap(
           client.execute(HttpClientRequest.post(`${server.origin}/echo`).pipe(HttpClientRequest.setBody(body))),
@@ -366,7 +365,7 @@ describe("UndiciHttpClient request bodies", () => {
     }))
 })
 
-describe("UndiciHttpClient responses", () => {
+describe("UndiciTransport responses", () => {
   it.scopedLive("text, json and arrayBuffer read the same body again; a stream after them replays it; text after a stream fails", () =>
     Effect.gen(function*() {
       const server = yield* loopback((_, response) => {
@@ -377,7 +376,7 @@ describe("UndiciHttpClient responses", () => {
         })
         response.end("\uFEFF{\"ok\":true}")
       })
-      const client = yield* clientWith(direct)
+      const client = yield* clientWith(untraced)
       const response = yield* client.get(`${server.origin}/`)
       assert.strictEqual(response.headers, response.headers)
       assert.strictEqual(response.headers["x-request-id"], "req_1")
@@ -410,7 +409,7 @@ describe("UndiciHttpClient responses", () => {
         }
         response.end("not json")
       })
-      const client = yield* clientWith(direct)
+      const client = yield* clientWith(untraced)
       assert.strictEqual(yield* Effect.flatMap(client.head(`${server.origin}/`), (r) => r.text), "")
       const none = yield* client.get(`${server.origin}/none`)
       assert.strictEqual(none.status, 204)
@@ -426,7 +425,7 @@ describe("UndiciHttpClient responses", () => {
         seen.push(request.headers.traceparent === undefined ? undefined : String(request.headers.traceparent))
         response.end("ok")
       })
-      const client = UndiciHttpClient.fromDispatcher(yield* UndiciHttpClient.makeDispatcher())
+      const client = UndiciTransport.fromDispatcher(yield* UndiciTransport.makeDispatcher()).httpClient
       const spanId = yield* Effect.withSpan(
         Effect.zipRight(client.get(`${server.origin}/`), Effect.map(Effect.currentSpan, (span) => span.traceId)),
         "parent"
@@ -441,7 +440,7 @@ describe("UndiciHttpClient responses", () => {
     Effect.gen(function*() {
       const server = yield* loopback(routes)
       const client = HttpClient.withScope(
-        direct.wrap(UndiciHttpClient.fromDispatcher(yield* UndiciHttpClient.makeDispatcher()))
+        untraced.wrap(UndiciTransport.fromDispatcher(yield* UndiciTransport.makeDispatcher()).httpClient)
       )
       const response = yield* Effect.scoped(client.get(`${server.origin}/stall`))
       const error = yield* failureOf(response.text)

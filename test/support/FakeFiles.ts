@@ -237,3 +237,10 @@ export const expiredLine = (customId: string) =>
       message: "This request could not be executed before the completion window expired."
     }
   })
+
+/** An uploaded filename without the library's upload marker (`name.eob-<16 hex>.ext`); throws when it has none. */
+export const unmarked = (filename: string | undefined): string => {
+  const match = /^(.*)\.eob-[0-9a-f]{16}(\.[^.]*)?$/.exec(filename ?? "")
+  if (match === null) throw new Error(`no upload marker in ${filename}`)
+  return `${match[1]}${match[2] ?? ""}`
+}

@@ -4,7 +4,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
-import { Context, Effect, Layer, Redacted, Ref } from "effect"
+import { Context, type Duration, Effect, Layer, Redacted, Ref } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
@@ -81,13 +81,17 @@ export const fakeClient = (responder: Responder) =>
 /** BatchApi over the fake, plus the request log. */
 export const layer = (
   responder: Responder,
-  options: Partial<OpenAiConfig.Options> & { readonly retry?: BatchSchedule.RetrySchedule } = {}
+  options: Partial<OpenAiConfig.Options> & {
+    readonly retry?: BatchSchedule.RetrySchedule
+    readonly timeout?: Duration.DurationInput
+  } = {}
 ) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const { client, log } = yield* fakeClient(responder)
-    const { retry, ...config } = options
+    const { retry, timeout, ...config } = options
     return BatchApi.layer.pipe(
       Layer.provideMerge(retry === undefined ? Layer.empty : BatchSchedule.layerRetry(retry)),
+      Layer.provideMerge(timeout === undefined ? Layer.empty : BatchSchedule.layerTimeout(timeout)),
       Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testKey), baseUrl: "https://api.test/v1", ...config })),
       Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
       Layer.merge(Layer.succeed(Requests, log))

@@ -22,7 +22,7 @@ const run = <A, E>(
     return yield* effect
   }).pipe(Effect.provide(BatchApiSimulator.layerBatchApi(options)))
 
-const noRetry = { retry: BatchSchedule.noRetry }
+const noRetry = BatchSchedule.withRetry(BatchSchedule.noRetry)
 
 describe("BatchApiSimulator contract", () => {
   it.effect("an input file that does not exist is a 400 naming input_file_id, decoded as BadRequestError", () =>
@@ -124,8 +124,8 @@ describe("BatchApiSimulator contract", () => {
       const simulator = yield* BatchApiSimulator.BatchApiSimulator
       yield* simulator.injectFault(BatchApiSimulator.serverError(503), { match: { method: "GET" } })
       const created = yield* BatchApi.createBatch({ ...params, metadata: { team: "search" } })
-      yield* Effect.flip(BatchApi.listBatches({ limit: 5 }, noRetry))
-      yield* BatchApi.listBatches({ limit: 5 }, noRetry)
+      yield* Effect.flip(BatchApi.listBatches({ limit: 5 }).pipe(noRetry))
+      yield* BatchApi.listBatches({ limit: 5 }).pipe(noRetry)
       const log = yield* simulator.requests
       assert.deepStrictEqual(log.map((r) => `${r.method} ${r.path} ${r.status}`), [
         "POST /v1/batches 200",
@@ -165,7 +165,7 @@ describe("BatchApiSimulator contract", () => {
       run(Effect.gen(function*() {
         const simulator = yield* BatchApiSimulator.BatchApiSimulator
         yield* simulator.injectFault(BatchApiSimulator.rateLimited({ retryAfterSeconds: 7 }))
-        const error = yield* Effect.flip(BatchApi.listBatches({}, noRetry))
+        const error = yield* Effect.flip(BatchApi.listBatches({}).pipe(noRetry))
         assert.strictEqual(error._tag, "RateLimitError")
         if (error._tag === "RateLimitError") {
           assert.strictEqual(error.retryAfterMs, 7000)
@@ -189,7 +189,7 @@ describe("BatchApiSimulator contract", () => {
       run(Effect.gen(function*() {
         const simulator = yield* BatchApiSimulator.BatchApiSimulator
         yield* simulator.injectFault(BatchApiSimulator.dropConnection)
-        const error = yield* Effect.flip(BatchApi.listBatches({}, noRetry))
+        const error = yield* Effect.flip(BatchApi.listBatches({}).pipe(noRetry))
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") assert.strictEqual(error.reason, "Transport")
         yield* simulator.injectFault(BatchApiSimulator.dropConnection)
@@ -203,7 +203,7 @@ describe("BatchApiSimulator contract", () => {
       run(Effect.gen(function*() {
         const simulator = yield* BatchApiSimulator.BatchApiSimulator
         yield* simulator.injectFault(BatchApiSimulator.timeout)
-        const fiber = yield* Effect.fork(Effect.flip(BatchApi.listBatches({}, noRetry)))
+        const fiber = yield* Effect.fork(Effect.flip(BatchApi.listBatches({}).pipe(noRetry)))
         yield* TestClock.adjust("61 seconds")
         const error = yield* Fiber.join(fiber)
         assert.strictEqual(error._tag, "TransportError")
@@ -264,7 +264,9 @@ describe("the per-attempt timeout under TestClock", () => {
       // A timer per request would stay in TestClock's queue and be woken later, doubling a wait's wakeups.
       assert.strictEqual(Chunk.size(yield* TestClock.sleeps()), 0)
       yield* simulator.injectFault(BatchApiSimulator.timeout, { match: { method: "GET" } })
-      const fiber = yield* Effect.fork(Effect.flip(BatchApi.retrieveBatch(id ?? "", { retry: BatchSchedule.noRetry })))
+      const fiber = yield* Effect.fork(
+        Effect.flip(BatchApi.retrieveBatch(id ?? "").pipe(BatchSchedule.withRetry(BatchSchedule.noRetry)))
+      )
       yield* TestClock.adjust("60 seconds")
       const error = yield* Fiber.join(fiber)
       assert.strictEqual(error._tag, "TransportError")

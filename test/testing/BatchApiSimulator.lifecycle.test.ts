@@ -150,7 +150,7 @@ describe("BatchApiSimulator lifecycle", () => {
         assert.strictEqual(cancelled.status, "cancelled")
         assert.strictEqual(cancelled.cancelled_at, start / 1000 + 90 + 120)
         assert.deepStrictEqual({ ...cancelled.request_counts }, { total: 100, completed: 20, failed: 0 })
-        const error = yield* Effect.flip(BatchApi.cancelBatch(id, { retry: undefined }))
+        const error = yield* Effect.flip(BatchApi.cancelBatch(id))
         assert.strictEqual(error._tag, "BadRequestError")
       })))
 

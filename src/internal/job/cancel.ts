@@ -18,15 +18,17 @@ export const cancelTimeout: Duration.Duration = Duration.seconds(10)
 /** What a cancel did: `cancelled` (or cancelling), `ended` (the batch had already ended), `failed`. @internal */
 export type Outcome = "cancelled" | "ended" | "failed"
 
-const once = { retry: BatchSchedule.noRetry, timeout: cancelTimeout } as const
+/** One attempt, timed out at `cancelTimeout`. */
+const once = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  self.pipe(BatchSchedule.withRetry(BatchSchedule.noRetry), BatchSchedule.withTimeout(cancelTimeout))
 
 /** Cancels `batchId` (see the module comment). @internal */
 export const cancelAbandoned = (api: BatchApi.Service, batchId: string, why: string): Effect.Effect<Outcome> =>
-  api.cancelBatch(batchId, once).pipe(
+  once(api.cancelBatch(batchId)).pipe(
     Effect.tap(() => Effect.logInfo(`effect-openai-batch: cancelled batch ${batchId}: ${why}`)),
     Effect.as<Outcome>("cancelled"),
     Effect.catchAll((error) =>
-      api.retrieveBatch(batchId, once).pipe(
+      once(api.retrieveBatch(batchId)).pipe(
         Effect.flatMap((batch) =>
           Batch.isTerminal(batch) || batch.status === "cancelling"
             ? Effect.as(

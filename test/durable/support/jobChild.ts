@@ -95,9 +95,8 @@ const httpClient = Layer.effect(
 ).pipe(Layer.provide(FetchHttpClient.layer))
 
 const api = BatchClient.layer.pipe(
-  Layer.provide(
-    OpenAiConfig.layer({ apiKey: Redacted.make(testApiKey), baseUrl: config.baseUrl, timeout: "10 seconds" })
-  ),
+  Layer.provideMerge(BatchSchedule.layerTimeout("10 seconds")),
+  Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testApiKey), baseUrl: config.baseUrl })),
   Layer.provide(httpClient),
   Layer.orDie
 )

@@ -14,9 +14,9 @@ import { readFileSync } from "node:fs"
 import { inspect } from "node:util"
 import * as BatchApi from "../../../src/BatchApi.js"
 import * as BatchSchedule from "../../../src/BatchSchedule.js"
-import * as FetchTransport from "../../../src/FetchTransport.js"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
-import * as UndiciHttpClient from "../../../src/UndiciHttpClient.js"
+import * as FetchTransport from "../../../src/transport/FetchTransport.js"
+import * as UndiciTransport from "../../../src/transport/UndiciTransport.js"
 
 /** A fake key that no real server knows and that no error text could contain by accident. */
 export const apiKey = "sk-integration-NEVER-LEAK-7f3a9c41d2"
@@ -36,11 +36,11 @@ export interface Transport {
 
 /** The transports users pick from. */
 export const transports: ReadonlyArray<Transport> = [
-  { name: "UndiciHttpClient.layer", layer: UndiciHttpClient.layer },
+  { name: "UndiciTransport.layer", layer: UndiciTransport.layer },
   { name: "NodeHttpClient.layerUndici", layer: NodeHttpClient.layerUndici },
   { name: "NodeHttpClient.layer (node:http)", layer: NodeHttpClient.layer },
   { name: "FetchHttpClient.layer", layer: FetchHttpClient.layer },
-  { name: "FetchTransport.layer (fetch, direct exchange)", layer: FetchTransport.layer }
+  { name: "FetchTransport.layer (fetch, Transport exchange)", layer: FetchTransport.layer }
 ]
 
 export interface LibraryOptions {
@@ -66,7 +66,6 @@ export const library = (options: LibraryOptions): Layer.Layer<BatchApi.BatchApi>
   const config = OpenAiConfig.layer({
     apiKey: Redacted.make(apiKey),
     baseUrl: options.baseUrl,
-    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
     ...(options.organization === undefined ? {} : { organization: options.organization }),
     ...(options.project === undefined ? {} : { project: options.project })
   })
@@ -74,6 +73,7 @@ export const library = (options: LibraryOptions): Layer.Layer<BatchApi.BatchApi>
     (options.maxRetries === undefined ? undefined : BatchSchedule.retry({ maxRetries: options.maxRetries }))
   return BatchApi.layer.pipe(
     Layer.provideMerge(retry === undefined ? Layer.empty : BatchSchedule.layerRetry(retry)),
+    Layer.provideMerge(options.timeout === undefined ? Layer.empty : BatchSchedule.layerTimeout(options.timeout)),
     Layer.provide(config),
     Layer.provide(client),
     // The config is built from literals that are valid: a ConfigError here is a bug in the test.

@@ -1,11 +1,7 @@
 /**
- * The `HttpClient` over an undici `Dispatcher`.
- *
- * `HttpClient.make` gives every request an AbortController, a FinalizationRegistry entry and a response wrapper
- * that aborts it on interruption; the exchange (./undiciExchange.ts) does all of that with undici's dispatch
- * controller instead. So a request goes through `HttpClient.make` only when it needs what only the platform does:
- * a span and trace propagation (the tracer is on for it), or a scope from `HttpClient.withScope`. Every other
- * request is dispatched directly: the same errors, interruption and body semantics, less work per call.
+ * The `HttpClient` over an undici `Dispatcher`: `@effect/platform`'s `HttpClient.make` (so spans, trace propagation,
+ * `HttpClient.withScope` and interruption behave as on every platform client) around a dispatch of our own
+ * (./exchange.ts), which collects an arrived body as a plain value and aborts through undici's dispatch controller.
  *
  * @internal
  */
@@ -13,32 +9,18 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as UrlParams from "@effect/platform/UrlParams"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
-import { globalValue } from "effect/GlobalValue"
 import type * as Runtime from "effect/Runtime"
 import { Readable } from "node:stream"
 import type * as Undici from "undici"
-import * as Direct from "./directTransport.js"
-import * as Body from "./undiciBody.js"
-import * as UndiciDirect from "./undiciDirect.js"
-import { Exchange } from "./undiciExchange.js"
+import * as Body from "./body.js"
+import { Exchange } from "./exchange.js"
 
 /** undici's per-request timeouts in milliseconds (0 disables one); absent: the dispatcher's own. @internal */
 export interface Timeouts {
   readonly headersTimeout?: number | undefined
   readonly bodyTimeout?: number | undefined
 }
-
-/**
- * The requests `HttpClient.withScope` ties to a scope, in @effect/platform's own registry (a `globalValue`, shared
- * by key): such a request takes the platform's path, which aborts it when that scope closes.
- */
-const scopedRequests = globalValue(
-  "@effect/platform/HttpClient/scopedRequests",
-  () => new WeakMap<HttpClientRequest.HttpClientRequest, AbortController>()
-)
 
 type Result = Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
 
@@ -109,30 +91,5 @@ export const make = (dispatcher: Undici.Dispatcher, timeouts: Timeouts = {}): Ht
       ? Effect.flatMap(Effect.runtime<never>(), (runtime) => start(request, url, () => runtime, signal))
       : start(request, url, noRuntime, signal)
 
-  const platform = HttpClient.make((request, url, signal) => send(request, url, signal))
-
-  const execute = (request: HttpClientRequest.HttpClientRequest): Result =>
-    Effect.withFiberRuntime((fiber) => {
-      if (
-        scopedRequests.has(request) ||
-        (fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
-          !fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request))
-      ) {
-        return platform.execute(request)
-      }
-      const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-      if (url._tag === "Left") {
-        return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
-      }
-      return send(request, url.right, undefined)
-    })
-
-  // The library's own JSON calls take the direct exchange (see ./directTransport.ts); everything else, this client.
-  return Direct.attach(
-    HttpClient.makeWith(
-      (effect: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(effect, execute),
-      Effect.succeed
-    ),
-    UndiciDirect.make(dispatcher, timeoutOptions)
-  )
+  return HttpClient.make((request, url, signal) => send(request, url, signal))
 }

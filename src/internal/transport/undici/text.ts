@@ -1,21 +1,20 @@
 /**
- * The direct exchange (./directTransport.ts) over undici's dispatch handler API: a request dispatched as it is, its
- * body collected, the per-attempt timeout a `setTimeout` of the exchange's own, interruption an abort.
+ * The `Transport` exchange (../../../transport/Transport.ts) over undici's dispatch handler API: a request
+ * dispatched as it is, its body collected, the attempt's timeout a `setTimeout` of the exchange's own, interruption
+ * an abort through the dispatch controller.
  *
- * What it saves, measured with bench/inprocess.ts (a fake dispatcher answering on the next event-loop turn, so no
- * socket): through the `HttpClient` path (`HttpClientRequest` + `Headers` + `URL` per request, a response wrapper,
- * the timeout as a forked fiber) `retrieveBatch` cost ~190 µs of CPU per call against ~44 for raw `undici.request`;
- * see bench/RESULTS.md for the figures with this exchange.
+ * What it saves against the `HttpClient` path (an `HttpClientRequest` and `Headers` per step, a `URL` per request, a
+ * response wrapper, the timeout as a forked fiber) is measured in bench/RESULTS.md.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
 import type * as Undici from "undici"
 import { errors } from "undici"
-import * as Direct from "./directTransport.js"
-import { decodeUtf8 } from "./undiciExchange.js"
+import * as Transport from "../../../transport/Transport.js"
+import { decodeUtf8 } from "./exchange.js"
 
-type Resume = (effect: Effect.Effect<Direct.Response, Direct.Failure>) => void
+type Resume = (effect: Effect.Effect<Transport.Response, Transport.ExchangeError>) => void
 
 const flatten = (headers: Record<string, string | Array<string> | undefined>): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -25,6 +24,10 @@ const flatten = (headers: Record<string, string | Array<string> | undefined>): R
   }
   return out
 }
+
+/** undici refuses a request it cannot write (an invalid header value) with this code, before sending anything. */
+const isInvalidArgument = (error: Error): boolean =>
+  error instanceof errors.InvalidArgumentError || ("code" in error && error.code === "UND_ERR_INVALID_ARG")
 
 class TextExchange implements Undici.Dispatcher.DispatchHandler {
   private controller: Undici.Dispatcher.DispatchController | undefined = undefined
@@ -36,7 +39,7 @@ class TextExchange implements Undici.Dispatcher.DispatchHandler {
 
   constructor(private resume: Resume | undefined) {}
 
-  private settle(effect: Effect.Effect<Direct.Response, Direct.Failure>): void {
+  private settle(effect: Effect.Effect<Transport.Response, Transport.ExchangeError>): void {
     const resume = this.resume
     if (resume === undefined) return
     this.resume = undefined
@@ -53,7 +56,7 @@ class TextExchange implements Undici.Dispatcher.DispatchHandler {
   }
 
   timeout(): void {
-    this.settle(Effect.fail(new Direct.Failure("Timeout")))
+    this.settle(Effect.fail(new Transport.ExchangeError({ reason: "Timeout" })))
     this.stop()
   }
 
@@ -91,20 +94,28 @@ class TextExchange implements Undici.Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Undici.Dispatcher.DispatchController | undefined, error: Error): void {
-    this.settle(Effect.fail(new Direct.Failure(this.status === 0 ? "Transport" : "Body", error)))
+    const reason = this.status !== 0 ? "Body" : isInvalidArgument(error) ? "Encode" : "Transport"
+    this.settle(Effect.fail(new Transport.ExchangeError({ reason, cause: error })))
   }
 }
 
 /** undici's per-request timeouts as dispatch options (absent: the dispatcher's own). @internal */
 export interface DispatchTimeouts {
-  readonly headersTimeout?: number
-  readonly bodyTimeout?: number
+  readonly headersTimeout?: number | undefined
+  readonly bodyTimeout?: number | undefined
 }
 
 /** @internal */
-export const make = (dispatcher: Undici.Dispatcher, timeouts: DispatchTimeouts): Direct.Direct => ({
-  exchange: (request) =>
-    Effect.async<Direct.Response, Direct.Failure>((resume) => {
+export const make = (
+  dispatcher: Undici.Dispatcher,
+  timeouts: DispatchTimeouts
+): (request: Transport.Request) => Effect.Effect<Transport.Response, Transport.ExchangeError> => {
+  const options = {
+    ...(timeouts.headersTimeout === undefined ? {} : { headersTimeout: timeouts.headersTimeout }),
+    ...(timeouts.bodyTimeout === undefined ? {} : { bodyTimeout: timeouts.bodyTimeout })
+  }
+  return (request) =>
+    Effect.async<Transport.Response, Transport.ExchangeError>((resume) => {
       const exchange = new TextExchange(resume)
       if (request.timeoutMillis !== undefined) {
         exchange.timer = setTimeout(() => exchange.timeout(), request.timeoutMillis)
@@ -116,11 +127,11 @@ export const make = (dispatcher: Undici.Dispatcher, timeouts: DispatchTimeouts):
           method: request.method,
           headers: request.headers,
           body: request.body ?? null,
-          ...timeouts
+          ...options
         }, exchange)
       } catch (cause) {
         exchange.onResponseError(undefined, cause instanceof Error ? cause : new Error(String(cause)))
       }
       return Effect.sync(() => exchange.cancel())
     })
-})
+}

@@ -1,7 +1,8 @@
 /**
  * The request pipeline's errors: a status error from a response (OpenAI's error envelope read leniently, the
- * server's retry hints), a transport error from the platform's error or a direct exchange's failure (the
- * transport's own error and code kept, never the request with its `Authorization` header), a timeout.
+ * server's retry hints), a transport error from the platform's error or an exchange's failure (the transport's own
+ * error and code kept, never the request with its credentials), a timeout, a body that is not the API's. Every
+ * message starts with the public operation that was called.
  *
  * @internal
  */
@@ -11,8 +12,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as BatchError from "../BatchError.js"
-import type * as Direct from "./directTransport.js"
+import * as BatchError from "../../BatchError.js"
+import type * as Transport from "../../transport/Transport.js"
 import { retryAfterMillis } from "./retryAfter.js"
 
 const excerptLength = 300
@@ -73,11 +74,17 @@ export const definedOnly = <A extends Record<string, unknown>>(
   return out as { [K in keyof A]: Exclude<A[K], undefined> }
 }
 
+/** What every error of one request names. @internal */
+export interface Origin {
+  readonly operation: string
+  readonly method: string
+  readonly url: string
+}
+
 /** @internal */
 export const statusError = (
+  origin: Origin,
   response: { readonly status: number; readonly headers: Readonly<Record<string, string>> },
-  method: string,
-  url: string,
   body: string,
   nowMillis: number
 ): BatchError.StatusError => {
@@ -87,9 +94,10 @@ export const statusError = (
   const apiMessage = envelope?.error.message ?? undefined
   const shouldRetry = headers["x-should-retry"]
   const fields = definedOnly({
+    operation: origin.operation,
     status: response.status,
-    method,
-    url,
+    method: origin.method,
+    url: origin.url,
     type: envelope?.error.type ?? undefined,
     code: envelope?.error.code === null || envelope?.error.code === undefined ? undefined : String(envelope.error.code),
     param: envelope?.error.param ?? undefined,
@@ -99,7 +107,9 @@ export const statusError = (
     bodyExcerpt: envelope === undefined ? excerpt(body) : undefined
   })
   const detail = apiMessage ?? (body.length === 0 ? "status code (no body)" : excerpt(body))
-  const message = `${response.status} ${detail}${requestId === undefined ? "" : ` (request id ${requestId})`}`
+  const message = `${origin.operation}: ${response.status} ${detail}${
+    requestId === undefined ? "" : ` (request id ${requestId})`
+  }`
   const ErrorClass = statusErrorClass(response.status)
   return new ErrorClass({ ...fields, message })
 }
@@ -117,11 +127,10 @@ const codeOf = (error: unknown): string | undefined => {
 /**
  * The library's error for a request that got no usable response. It keeps the transport's own error (the
  * platform error's `cause`: undici's, fetch's or the system's) and its code, but not the platform error itself,
- * whose request holds the `Authorization` header.
+ * whose request holds the credentials.
  */
 const noResponse = (
-  method: string,
-  url: string,
+  origin: Origin,
   reason: BatchError.TransportError["reason"],
   /** What failed, in the platform's words: `Transport`, `Decode` (a body that broke off), `InvalidUrl`... */
   label: string,
@@ -131,22 +140,22 @@ const noResponse = (
   const code = codeOf(cause)
   const detail = cause instanceof Error ? cause.message : description
   return new BatchError.TransportError({
-    method,
-    url,
+    operation: origin.operation,
+    method: origin.method,
+    url: origin.url,
     reason,
-    message: `${method} ${url} failed: ${label}${detail === undefined ? "" : ` (${detail})`}${
-      code === undefined || detail?.includes(code) ? "" : ` [${code}]`
-    }`,
+    message: `${origin.operation}: ${origin.method} ${origin.url} failed: ${label}${
+      detail === undefined ? "" : ` (${detail})`
+    }${code === undefined || detail?.includes(code) ? "" : ` [${code}]`}`,
     ...(code === undefined ? {} : { code }),
     ...(cause === undefined ? {} : { cause })
   })
 }
 
-/** @internal */
-export const transportError = (method: string, url: string) => (error: HttpClientError.HttpClientError) =>
+/** A platform client's failure. @internal */
+export const transportError = (origin: Origin, error: HttpClientError.HttpClientError): BatchError.TransportError =>
   noResponse(
-    method,
-    url,
+    origin,
     error._tag === "RequestError" && error.reason !== "Transport" ? error.reason : "Transport",
     error.reason,
     error.cause,
@@ -154,35 +163,71 @@ export const transportError = (method: string, url: string) => (error: HttpClien
   )
 
 /** @internal */
-export const timedOut = (method: string, url: string, timeout: Duration.Duration) =>
+export const timedOut = (origin: Origin, timeout: Duration.Duration): BatchError.TransportError =>
   new BatchError.TransportError({
-    method,
-    url,
+    operation: origin.operation,
+    method: origin.method,
+    url: origin.url,
     reason: "Timeout",
-    message: `${method} ${url} timed out after ${Duration.format(timeout)}`
+    message: `${origin.operation}: ${origin.method} ${origin.url} timed out after ${Duration.format(timeout)}`
   })
 
-/** A direct exchange's failure, worded as the platform's error for the same failure would be. @internal */
-export const directError = (method: string, url: string, timeout: Duration.Duration) => (failure: Direct.Failure) =>
-  failure.kind === "Timeout"
-    ? timedOut(method, url, timeout)
-    : noResponse(method, url, "Transport", failure.kind === "Body" ? "Decode" : "Transport", failure.cause, undefined)
+/** A `Transport` exchange's failure, worded as the platform's error for the same failure would be. @internal */
+export const exchangeError = (
+  origin: Origin,
+  timeout: Duration.Duration,
+  failure: Transport.ExchangeError
+): BatchError.TransportError => {
+  switch (failure.reason) {
+    case "Timeout":
+      return timedOut(origin, timeout)
+    case "Encode":
+      return noResponse(origin, "Encode", "Encode", failure.cause, undefined)
+    case "Body":
+      return noResponse(origin, "Transport", "Decode", failure.cause, undefined)
+    case "Transport":
+      return noResponse(origin, "Transport", "Transport", failure.cause, undefined)
+  }
+}
 
 /** A response body that broke off after its head arrived (a download cut short). @internal */
-export const brokenOff = (
-  method: string,
-  url: string,
-  error: HttpClientError.ResponseError
-): BatchError.TransportError => {
+export const brokenOff = (origin: Origin, error: HttpClientError.ResponseError): BatchError.TransportError => {
   const code = codeOf(error.cause)
   return new BatchError.TransportError({
-    method,
-    url,
+    operation: origin.operation,
+    method: origin.method,
+    url: origin.url,
     reason: "Transport",
-    message: `${method} ${url}: the body broke off: ${
+    message: `${origin.operation}: ${origin.method} ${origin.url}: the body broke off: ${
       error.cause instanceof Error ? error.cause.message : error.message
     }`,
     ...(code === undefined ? {} : { code }),
     ...(error.cause === undefined ? {} : { cause: error.cause })
   })
 }
+
+/**
+ * A 2xx body that is not the API's: `issue` names where and which rule, never the value (a body may hold anything;
+ * the excerpt shows its start), and is the message of `cause` too.
+ *
+ * @internal
+ */
+export const decodeError = (
+  origin: Origin,
+  status: number,
+  requestId: string | undefined,
+  issue: string,
+  body: string
+): BatchError.DecodeError =>
+  new BatchError.DecodeError({
+    operation: origin.operation,
+    method: origin.method,
+    url: origin.url,
+    status,
+    issue,
+    bodyExcerpt: excerpt(body),
+    cause: new Error(issue),
+    message:
+      `${origin.operation}: ${origin.method} ${origin.url}: the ${status} response does not match the API's schema: ${issue}`,
+    ...definedOnly({ requestId })
+  })

@@ -1,6 +1,6 @@
 /**
- * Retrying one call on the caller's schedule, or the policy in effect (`BatchSchedule.currentRetry`), without
- * paying for it when the first attempt succeeds.
+ * Retrying one call on the retry policy in effect (`BatchSchedule.currentRetry`), without paying for it when the
+ * first attempt succeeds.
  *
  * `Effect.retry` builds a schedule driver on every run; for a call that succeeds at once (nearly all of them) that
  * is pure overhead on the hot path. Here the first attempt runs bare, and only its failure reads the policy and
@@ -12,22 +12,21 @@
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Schedule from "effect/Schedule"
-import type * as BatchError from "../BatchError.js"
-import * as BatchSchedule from "../BatchSchedule.js"
+import type * as BatchError from "../../BatchError.js"
+import * as BatchSchedule from "../../BatchSchedule.js"
 
 const logFailure = (error: BatchError.RequestError) =>
   Effect.logDebug(`effect-openai-batch: attempt failed: ${error.message}`)
 
 /** @internal */
-export const retry = <A>(
-  effect: Effect.Effect<A, BatchError.RequestError>,
-  schedule: BatchSchedule.RetrySchedule | undefined,
+export const retry = <A, E extends BatchError.RequestError>(
+  effect: Effect.Effect<A, E>,
   /** Errors never to retry, whatever the policy says. */
-  final?: (error: BatchError.RequestError) => boolean
-): Effect.Effect<A, BatchError.RequestError> =>
+  final?: (error: E) => boolean
+): Effect.Effect<A, E> =>
   Effect.catchAll(effect, (first) => {
     if (final !== undefined && final(first)) return Effect.fail(first)
-    let pending: BatchError.RequestError | undefined = first
+    let pending: E | undefined = first
     const again = Effect.tapError(effect, logFailure)
     const retried = (policy: BatchSchedule.RetrySchedule) =>
       Effect.retry(
@@ -37,10 +36,7 @@ export const retry = <A>(
           pending = undefined
           return Effect.fail(error)
         }),
-        final === undefined ? policy : Schedule.whileInput(policy, (error: BatchError.RequestError) => !final(error))
+        final === undefined ? policy : Schedule.whileInput(policy, (error: E) => !final(error))
       )
-    return Effect.zipRight(
-      logFailure(first),
-      schedule === undefined ? Effect.flatMap(FiberRef.get(BatchSchedule.currentRetry), retried) : retried(schedule)
-    )
+    return Effect.zipRight(logFailure(first), Effect.flatMap(FiberRef.get(BatchSchedule.currentRetry), retried))
   })

@@ -1,32 +1,22 @@
 /**
- * An `HttpClient` for @effect/platform built directly on undici 7: the recommended transport on Node.
+ * The recommended transport on Node: an `HttpClient` for `@effect/platform` built directly on undici 7, and the
+ * library's `Transport` over the same dispatcher, provided together by one layer.
  *
- * Why it exists: @effect/platform-node's undici client spends most of its time around undici rather than in it (a
+ * Why it exists: `@effect/platform-node`'s undici client spends most of its time around undici rather than in it (a
  * synchronous fiber per `response.text`, an AbortController and a response wrapper per request, headers rebuilt on
- * every access, a Node Readable per body). This client dispatches each request with its own undici handler: the
- * body is collected as it arrives (reading an arrived body is a plain value), headers are built once, interruption
- * aborts through the dispatch controller. And this library's own JSON calls skip even that: they take a direct
- * exchange (a plain request object, the per-attempt timeout as the exchange's own timer, see
- * internal/directTransport.ts). Measured by `npm run bench` (retrieve suite, 2026-11-30 04:09 UTC: compiled clients,
- * each in its own process, sequential GETs of the 2 KB Batch fixture over loopback, medians of 7 rounds, load < 1.5):
- *
- * | client CPU per call                        | µs    |
- * | ------------------------------------------ | ----- |
- * | raw `undici.request` + text + JSON.parse   | 108.6 |
- * | this client alone                          | 135.0 |
- * | `NodeHttpClient.layerUndici` alone         | 223.2 |
- * | `BatchApi.retrieveBatch` on this client    | 169.2 |
- * | `BatchApi.retrieveBatch` on `layerUndici`  | 364.1 |
- * | the official SDK's `batches.retrieve`      | 423.8 |
- *
- * A download cost the same per MB on both clients (600–660 µs/MB for a 20 MB file, bench/transport.ts, 2026-11-28).
+ * every access, a Node Readable per body). Here the library's own JSON calls take the `Transport` exchange (a plain
+ * request object dispatched with undici's handler API, the attempt's timeout a timer of the exchange, no
+ * `HttpClientRequest`, no `URL`, no response wrapper), and everything else (uploads, downloads, your own requests
+ * through the `HttpClient`) goes through `HttpClient.make` around a dispatch handler of ours that collects an arrived
+ * body as a plain value, builds headers once and aborts through the dispatch controller. Figures are in
+ * bench/RESULTS.md.
  *
  * What it does:
  * - keep-alive connections from an undici `Agent` (or any `Dispatcher` you give it), closed with the layer;
  * - interruption aborts the request (its socket is closed, the pool opens another); a response body that is never
  *   read is paused after 64 KiB (a streamed one is read up to 1 MiB ahead of its consumer) and aborted when the
- *   response is garbage collected, a body read partly (a stream
- *   that stops early, an interrupted `text`) is aborted at once: no connection leaks;
+ *   response is garbage collected, a body read partly (a stream that stops early, an interrupted `text`) is aborted
+ *   at once: no connection leaks;
  * - request bodies: empty, bytes, `Raw` (string, bytes, Blob, FormData, ReadableStream, Node Readable, async
  *   iterable), `Stream` (sent chunked as it is produced) and `FormData` (serialized here with a Content-Length:
  *   undici 7 rejects the FormData class of Node 20); Blobs are streamed from their source;
@@ -36,34 +26,34 @@
  *   as `cause` (its `code`: `ECONNREFUSED`, `ECONNRESET`, `UND_ERR_SOCKET`, `UND_ERR_HEADERS_TIMEOUT`...) before a
  *   response, `ResponseError` reason `"Decode"` with the cause when a body breaks off, `"InvalidUrl"` and
  *   `"Encode"` (a `Raw` body of a type it cannot send) for requests that cannot be sent; never a defect;
- * - undici's own timeouts as options: `headersTimeout` (default 1 hour: the caller's Effect timeout, e.g. this
- *   library's per-attempt timeout, is the one meant to fire) and `bodyTimeout`, the longest pause between two
- *   chunks of a body (default 5 minutes, undici's: a download has no overall timeout, this catches a stalled one);
- * - with tracing on (the tracer enabled and not disabled for the request), or for `HttpClient.withScope`, a request
- *   takes @effect/platform's own `HttpClient.make` path: spans and `traceparent` as every platform client.
+ * - undici's own timeouts as options: `headersTimeout` (default 1 hour: the library's per-attempt timeout is the
+ *   one meant to fire) and `bodyTimeout`, the longest pause between two chunks of a body (default 5 minutes,
+ *   undici's: a download has no overall timeout, this catches a stalled one);
  * - redirects are not followed (like NodeHttpClient's clients; `HttpClient.followRedirects` adds it).
  *
  * `undici` is an optional peer dependency: this module is not re-exported from the package index, import it as
- * `effect-openai-batch/UndiciHttpClient`.
+ * `effect-openai-batch/transport/UndiciTransport`.
  *
- * @since 0.1.0
+ * @since 0.3.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Undici from "undici"
-import * as internal from "./internal/undiciClient.js"
+import * as Client from "../internal/transport/undici/client.js"
+import * as Text from "../internal/transport/undici/text.js"
+import * as Transport from "./Transport.js"
 
 /**
  * The undici dispatcher (an `Agent`, a `Pool`, a `Client`, a `ProxyAgent`...) requests go through.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Context
  */
-export class Dispatcher extends Context.Tag("effect-openai-batch/UndiciHttpClient/Dispatcher")<
+export class Dispatcher extends Context.Tag("effect-openai-batch/transport/UndiciTransport/Dispatcher")<
   Dispatcher,
   Undici.Dispatcher
 >() {}
@@ -72,7 +62,7 @@ export class Dispatcher extends Context.Tag("effect-openai-batch/UndiciHttpClien
  * undici's per-request timeouts. A `Duration.infinity` (or zero) disables one. When absent, the dispatcher's own
  * apply (for `makeDispatcher`'s Agent: 1 hour and 5 minutes).
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Models
  */
 export interface RequestOptions {
@@ -86,7 +76,7 @@ export interface RequestOptions {
  * Options of the default dispatcher (an undici `Agent`: one pool of keep-alive connections per origin) and of its
  * requests.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Models
  */
 export interface Options extends RequestOptions {
@@ -101,7 +91,7 @@ export interface Options extends RequestOptions {
 /**
  * The defaults of `makeDispatcher`'s request timeouts.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Constants
  */
 export const defaults: { readonly headersTimeout: Duration.Duration; readonly bodyTimeout: Duration.Duration } = {
@@ -121,7 +111,7 @@ const keepAliveMillis = (input: Duration.DurationInput): number => {
   return Duration.isFinite(duration) ? Math.max(1, Math.round(Duration.toMillis(duration))) : 2_147_483_647
 }
 
-const requestTimeouts = (options: RequestOptions): internal.Timeouts => ({
+const requestTimeouts = (options: RequestOptions): Client.Timeouts => ({
   ...(options.headersTimeout === undefined ? {} : { headersTimeout: millis(options.headersTimeout) }),
   ...(options.bodyTimeout === undefined ? {} : { bodyTimeout: millis(options.bodyTimeout) })
 })
@@ -129,7 +119,7 @@ const requestTimeouts = (options: RequestOptions): internal.Timeouts => ({
 /**
  * An undici `Agent` with keep-alive connections, destroyed when the scope closes.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Constructors
  */
 export const makeDispatcher = (options: Options = {}): Effect.Effect<Undici.Dispatcher, never, Scope.Scope> =>
@@ -149,65 +139,68 @@ export const makeDispatcher = (options: Options = {}): Effect.Effect<Undici.Disp
   )
 
 /**
- * The client over a dispatcher you manage (it is not closed by this module).
+ * The transport over a dispatcher you manage (it is not closed by this module).
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Constructors
  */
-export const fromDispatcher = (dispatcher: Undici.Dispatcher, options: RequestOptions = {}): HttpClient.HttpClient =>
-  internal.make(dispatcher, requestTimeouts(options))
+export const fromDispatcher = (dispatcher: Undici.Dispatcher, options: RequestOptions = {}): Transport.Service => {
+  const timeouts = requestTimeouts(options)
+  return { httpClient: Client.make(dispatcher, timeouts), exchange: Text.make(dispatcher, timeouts) }
+}
 
 /**
- * The client over the `Dispatcher` in context.
+ * The transport over the `Dispatcher` in context.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Constructors
  */
-export const make = (options: RequestOptions = {}): Effect.Effect<HttpClient.HttpClient, never, Dispatcher> =>
+export const make = (options: RequestOptions = {}): Effect.Effect<Transport.Service, never, Dispatcher> =>
   Effect.map(Dispatcher, (dispatcher) => fromDispatcher(dispatcher, options))
 
 /**
  * The `Dispatcher` of `makeDispatcher`, for the layer's lifetime.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Layers
  */
 export const layerDispatcher = (options: Options = {}): Layer.Layer<Dispatcher> =>
   Layer.scoped(Dispatcher, makeDispatcher(options))
 
 /**
- * The client over the `Dispatcher` in context (provide your own: a `Pool`, a `ProxyAgent`, a `MockAgent`...).
+ * The transport over the `Dispatcher` in context (provide your own: a `Pool`, a `ProxyAgent`, a `MockAgent`...).
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Layers
  */
 export const layerWithoutDispatcher = (
   options: RequestOptions = {}
-): Layer.Layer<HttpClient.HttpClient, never, Dispatcher> => Layer.effect(HttpClient.HttpClient, make(options))
+): Layer.Layer<HttpClient.HttpClient | Transport.Transport, never, Dispatcher> => Transport.layer(make(options))
 
 /**
- * The client over its own `Agent`, built with `options` and destroyed with the layer.
+ * The transport over its own `Agent`, built with `options` and destroyed with the layer.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Layers
  */
-export const layerWithOptions = (options: Options): Layer.Layer<HttpClient.HttpClient> =>
-  Layer.scoped(HttpClient.HttpClient, Effect.map(makeDispatcher(options), (dispatcher) => fromDispatcher(dispatcher)))
+export const layerWithOptions = (options: Options): Layer.Layer<HttpClient.HttpClient | Transport.Transport> =>
+  Transport.layer(Effect.map(makeDispatcher(options), (dispatcher) => fromDispatcher(dispatcher)))
 
 /**
- * The client over its own keep-alive `Agent` with the default options, destroyed with the layer.
+ * The transport over its own keep-alive `Agent` with the default options, destroyed with the layer: the `HttpClient`
+ * and the `Transport` the library's operations take.
  *
  * @example
  * ```ts
  * import { Layer } from "effect"
  * import { BatchApi } from "effect-openai-batch"
- * import * as UndiciHttpClient from "effect-openai-batch/UndiciHttpClient"
+ * import * as UndiciTransport from "effect-openai-batch/transport/UndiciTransport"
  *
  * // needs the optional peer dependency undici
- * const MainLive = BatchApi.layerFromEnv.pipe(Layer.provide(UndiciHttpClient.layer))
+ * const MainLive = BatchApi.layerFromEnv.pipe(Layer.provide(UndiciTransport.layer))
  * ```
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category Layers
  */
-export const layer: Layer.Layer<HttpClient.HttpClient> = layerWithOptions({})
+export const layer: Layer.Layer<HttpClient.HttpClient | Transport.Transport> = layerWithOptions({})

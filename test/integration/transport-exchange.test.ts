@@ -1,6 +1,6 @@
 /**
- * The library's JSON calls on `UndiciHttpClient` and `FetchTransport` take the transport's direct exchange
- * (src/internal/undiciDirect.ts, src/internal/fetchDirect.ts): the per-attempt timeout is the exchange's own timer
+ * The library's JSON calls on `UndiciTransport` and `FetchTransport` take the transport's `Transport` exchange
+ * (src/internal/transport/undici/text.ts, src/internal/transport/fetch.ts): the per-attempt timeout is the exchange's own timer
  * there, not a forked fiber. These tests pin what that path must keep over real loopback HTTP, on both: the timeout
  * (also over a body that stalls, also inside an uninterruptible region), interruption closing the request, a body
  * that breaks off, and a client the user wrapped keeping its wrapper (it goes through the HttpClient). They run in
@@ -14,16 +14,16 @@ import { type Duration, Effect, Fiber, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
-import * as FetchTransport from "../../src/FetchTransport.js"
-import * as UndiciHttpClient from "../../src/UndiciHttpClient.js"
+import * as FetchTransport from "../../src/transport/FetchTransport.js"
+import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
 import { library } from "./support/client.js"
 import { eventually, loopback } from "./support/loopback.js"
 
-const once = { retry: BatchSchedule.noRetry }
+const once = BatchSchedule.withRetry(BatchSchedule.noRetry)
 const batchJson = readFileSync(new URL("../../fixtures/retrieveBatch.response.json", import.meta.url), "utf8")
 
 const transports = [
-  { name: "UndiciHttpClient", layer: UndiciHttpClient.layer },
+  { name: "UndiciTransport", layer: UndiciTransport.layer },
   { name: "FetchTransport", layer: FetchTransport.layer }
 ]
 
@@ -43,17 +43,20 @@ for (const transport of transports) {
       ...(options.wrap === undefined ? {} : { wrap: options.wrap })
     })
 
-  describe(`the library on ${transport.name}'s direct exchange`, () => {
+  describe(`the library on ${transport.name}'s Transport exchange`, () => {
     it.scopedLive("a server that never answers: TransportError Timeout, and the connection is closed", () =>
       Effect.gen(function*() {
         const server = yield* loopback(() => {})
         const error = yield* Effect.flip(
-          BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin, { timeout: "200 millis" })))
+          once(BatchApi.retrieveBatch("batch_1")).pipe(Effect.provide(on(server.origin, { timeout: "200 millis" })))
         )
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") {
           assert.strictEqual(error.reason, "Timeout")
-          assert.strictEqual(error.message, `GET ${server.origin}/v1/batches/batch_1 timed out after 200ms`)
+          assert.strictEqual(
+            error.message,
+            `retrieveBatch: GET ${server.origin}/v1/batches/batch_1 timed out after 200ms`
+          )
         }
         assert.isTrue(yield* eventually(() => server.accepted() > 0 && server.closed() === server.accepted()))
       }))
@@ -65,7 +68,7 @@ for (const transport of transports) {
           response.write("{\"id\":")
         })
         const error = yield* Effect.flip(
-          BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin, { timeout: "200 millis" })))
+          once(BatchApi.retrieveBatch("batch_1")).pipe(Effect.provide(on(server.origin, { timeout: "200 millis" })))
         )
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
@@ -75,7 +78,7 @@ for (const transport of transports) {
       Effect.gen(function*() {
         const server = yield* loopback(() => {})
         const error = yield* Effect.flip(
-          Effect.uninterruptible(BatchApi.cancelBatch("batch_1", once)).pipe(
+          Effect.uninterruptible(once(BatchApi.cancelBatch("batch_1"))).pipe(
             Effect.provide(on(server.origin, { timeout: "200 millis" }))
           )
         )
@@ -90,7 +93,7 @@ for (const transport of transports) {
           arrived++
         })
         const fiber = yield* Effect.fork(
-          BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin, { timeout: "30 seconds" })))
+          once(BatchApi.retrieveBatch("batch_1")).pipe(Effect.provide(on(server.origin, { timeout: "30 seconds" })))
         )
         assert.isTrue(yield* eventually(() => arrived === 1))
         yield* Fiber.interrupt(fiber)
@@ -104,7 +107,7 @@ for (const transport of transports) {
           response.write("{\"id\":", () => response.socket?.destroy())
         })
         const error = yield* Effect.flip(
-          BatchApi.retrieveBatch("batch_1", once).pipe(Effect.provide(on(server.origin)))
+          once(BatchApi.retrieveBatch("batch_1")).pipe(Effect.provide(on(server.origin)))
         )
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") {
@@ -125,8 +128,8 @@ for (const transport of transports) {
         })
         const wrap = (client: HttpClient.HttpClient) =>
           HttpClient.mapRequest(client, HttpClientRequest.setHeader("x-wrapped", "yes"))
-        const direct = yield* BatchApi.retrieveBatch("batch_abc123", once).pipe(Effect.provide(on(server.origin)))
-        const wrapped = yield* BatchApi.retrieveBatch("batch_abc123", once).pipe(
+        const direct = yield* once(BatchApi.retrieveBatch("batch_abc123")).pipe(Effect.provide(on(server.origin)))
+        const wrapped = yield* once(BatchApi.retrieveBatch("batch_abc123")).pipe(
           Effect.provide(on(server.origin, { wrap }))
         )
         assert.strictEqual(direct.id, "batch_abc123")
@@ -152,11 +155,12 @@ for (const transport of transports) {
             )
           })
         })
-        yield* BatchApi.listBatches({ limit: 7, after: "batch a&b" }, once).pipe(Effect.provide(on(server.origin)))
-        yield* BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" }, {
-          ...once,
-          idempotencyMarker: false
-        }).pipe(Effect.provide(on(server.origin)))
+        yield* once(BatchApi.listBatches({ limit: 7, after: "batch a&b" })).pipe(Effect.provide(on(server.origin)))
+        yield* once(
+          BatchApi.createBatch({ input_file_id: "file-1", endpoint: "/v1/embeddings", completion_window: "24h" }, {
+            idempotencyMarker: false
+          })
+        ).pipe(Effect.provide(on(server.origin)))
         const url = new URL(seen[0]?.url ?? "", server.origin)
         assert.strictEqual(url.pathname, "/v1/batches")
         assert.deepStrictEqual(Object.fromEntries(url.searchParams), { limit: "7", after: "batch a&b" })
@@ -171,7 +175,7 @@ for (const transport of transports) {
 }
 
 describe("FetchTransport", () => {
-  it.scopedLive("honours FetchHttpClient.Fetch on the direct path (the fetch given to the layer is the one called)", () =>
+  it.scopedLive("honours FetchHttpClient.Fetch on the Transport exchange (the fetch given to the layer is the one called)", () =>
     Effect.gen(function*() {
       const server = yield* loopback((_, response) => {
         response.writeHead(200, { "content-type": "application/json" })
@@ -183,10 +187,28 @@ describe("FetchTransport", () => {
         return globalThis.fetch(input, init)
       }
       const transport = FetchTransport.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, recording)))
-      const batch = yield* BatchApi.retrieveBatch("batch_abc123", once).pipe(
+      const batch = yield* once(BatchApi.retrieveBatch("batch_abc123")).pipe(
         Effect.provide(library({ baseUrl: `${server.origin}/v1`, transport, maxRetries: 0 }))
       )
       assert.strictEqual(batch.id, "batch_abc123")
       assert.deepStrictEqual(called, [`${server.origin}/v1/batches/batch_abc123`])
+    }))
+})
+
+describe("a request a transport cannot write", () => {
+  it.scopedLive("undici refuses a header value it cannot write: reason Encode, which is permanent (never retried)", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback(() => {})
+      const transport = UndiciTransport.fromDispatcher(yield* UndiciTransport.makeDispatcher())
+      const failure = yield* Effect.flip(transport.exchange({
+        method: "GET",
+        origin: server.origin,
+        path: "/v1/batches/batch_1",
+        headers: { "x-bad": "caf\u00e9\u20ac" },
+        body: undefined,
+        timeoutMillis: 1_000
+      }))
+      assert.strictEqual(failure.reason, "Encode")
+      assert.strictEqual(server.accepted(), 0)
     }))
 })
