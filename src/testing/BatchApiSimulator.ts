@@ -280,6 +280,16 @@ export const dropConnection: Model.Fault = Faults.dropConnection
 export const resetDuringBody: Model.Fault = Faults.resetDuringBody
 
 /**
+ * The request is handled and answered, the headers announcing the whole body, then the connection is reset after
+ * half of it: a results file download broken off mid-file. Match it on a file's content
+ * (`{ method: "GET", path: /\/content$/ }`).
+ *
+ * @since 0.3.0
+ * @category Faults
+ */
+export const cutDuringBody: Model.Fault = Faults.cutDuringBody
+
+/**
  * The request is never answered.
  *
  * @since 0.1.0

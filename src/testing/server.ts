@@ -133,9 +133,24 @@ const resetDuringBody = (incoming: Http.IncomingMessage) =>
     incoming.on("error", reset)
   })
 
+/** Announces the whole body, sends its first `cutAt` bytes, then resets the connection: a download broken off. */
+const cutDuringBody = (
+  outgoing: Http.ServerResponse,
+  response: { readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: Uint8Array },
+  cutAt: number
+) =>
+  Effect.async<void>((resume) => {
+    outgoing.writeHead(response.status, { ...response.headers, "content-length": String(response.body.length) })
+    outgoing.write(response.body.subarray(0, cutAt), () => {
+      outgoing.socket?.destroy()
+      resume(Effect.void)
+    })
+  })
+
 /**
  * The HTTP app over a simulator: every path goes to `handle`. A dropped connection destroys the socket; a
- * timeout never answers; a reset during the body destroys the socket once half of the body has arrived.
+ * timeout never answers; a reset during the body destroys the socket once half of the body has arrived; a body cut
+ * short is announced whole and broken off.
  *
  * @since 0.1.0
  * @category Constructors
@@ -169,6 +184,10 @@ export const app = (simulator: BatchApiSimulator.Simulator, speed = 1) => {
       case "NoAnswer":
         return yield* Effect.never
       case "Response": {
+        if (response.cutAt !== undefined) {
+          yield* cutDuringBody(NodeHttpServerRequest.toServerResponse(request), response, response.cutAt)
+          return yield* Effect.interrupt
+        }
         const { "content-type": contentType, ...headers } = response.headers
         return HttpServerResponse.uint8Array(response.body, {
           status: response.status,

@@ -34,6 +34,9 @@ export const commitThenTimeout: Fault = { _tag: "CommitThenTimeout" }
 /** @internal */
 export const resetDuringBody: Fault = { _tag: "ResetDuringBody" }
 
+/** @internal */
+export const cutDuringBody: Fault = { _tag: "CutDuringBody" }
+
 /** A queued fault and how many more requests it applies to. @internal */
 export interface PendingFault {
   readonly fault: Fault

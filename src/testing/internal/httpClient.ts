@@ -64,7 +64,8 @@ const bodyOf = (
 
 /**
  * An `HttpClient` that answers from the simulator. A dropped connection fails with a `RequestError` of reason
- * `"Transport"`; a timeout never answers (the caller's timeout fires, on `TestClock` too).
+ * `"Transport"`; a timeout never answers (the caller's timeout fires, on `TestClock` too); a body cut short
+ * delivers its first bytes, then fails as a reset socket does.
  *
  * @internal
  */
@@ -108,7 +109,7 @@ export const make = (simulator: Simulator): HttpClient.HttpClient =>
         case "NoAnswer":
           return yield* Effect.never
         case "Response":
-          return SimulatedResponse.make(request, response.status, response.headers, response.body)
+          return SimulatedResponse.make(request, response.status, response.headers, response.body, response.cutAt)
       }
     })
   )

@@ -44,6 +44,8 @@ export type SimResponse =
     readonly status: number
     readonly headers: Readonly<Record<string, string>>
     readonly body: Uint8Array
+    /** The connection is reset after this many bytes of `body`, its headers having announced all of them. */
+    readonly cutAt?: number | undefined
   }
   | { readonly _tag: "Dropped" }
   | { readonly _tag: "NoAnswer" }
@@ -89,6 +91,9 @@ export interface LoggedRequest {
  *   HTTP the server destroys the socket once it has read half of the body, the client still sending; in memory it
  *   is a dropped connection. It is matched on the request's method, path and headers (the body is not read yet),
  *   before faults of other kinds.
+ * - `CutDuringBody`: the request is handled and answered, the headers announcing the whole body, then the connection
+ *   is reset after half of it: a file download broken off mid-file (a client that reads the body as it arrives has
+ *   already seen the first half).
  *
  * @since 0.1.0
  * @category Faults
@@ -103,6 +108,7 @@ export type Fault =
   | { readonly _tag: "CommitThenDrop" }
   | { readonly _tag: "CommitThenTimeout" }
   | { readonly _tag: "ResetDuringBody" }
+  | { readonly _tag: "CutDuringBody" }
 
 /**
  * Which requests a fault applies to: a predicate, or a method and a path (a string matches exactly, a RegExp

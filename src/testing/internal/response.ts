@@ -34,7 +34,8 @@ class SimulatedResponse extends Inspectable.Class implements HttpClientResponse.
     readonly request: HttpClientRequest.HttpClientRequest,
     readonly status: number,
     headers: Readonly<Record<string, string>>,
-    private readonly body: Uint8Array
+    private readonly body: Uint8Array,
+    private readonly cutAt: number | undefined
   ) {
     super()
     this.headers = Headers.fromInput(headers)
@@ -44,8 +45,18 @@ class SimulatedResponse extends Inspectable.Class implements HttpClientResponse.
     return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
   }
 
+  /** The body broken off after `cutAt` bytes, as a reset socket breaks it. */
+  private cut() {
+    return new HttpClientError.ResponseError({
+      request: this.request,
+      response: this,
+      reason: "Decode",
+      description: `the connection was reset after ${this.cutAt} of ${this.body.length} bytes (simulated)`
+    })
+  }
+
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return Effect.sync(() => decoder.decode(this.body))
+    return this.cutAt === undefined ? Effect.sync(() => decoder.decode(this.body)) : Effect.fail(this.cut())
   }
 
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
@@ -57,6 +68,7 @@ class SimulatedResponse extends Inspectable.Class implements HttpClientResponse.
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    if (this.cutAt !== undefined) return Effect.fail(this.cut())
     return Effect.sync(() => {
       const copy = new Uint8Array(this.body.length)
       copy.set(this.body)
@@ -69,6 +81,7 @@ class SimulatedResponse extends Inspectable.Class implements HttpClientResponse.
   }
 
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    if (this.cutAt !== undefined) return Effect.fail(this.cut())
     return Effect.tryPromise({
       try: () => {
         const copy = new Uint8Array(this.body.length)
@@ -90,12 +103,13 @@ class SimulatedResponse extends Inspectable.Class implements HttpClientResponse.
         })
       )
     }
-    const body = this.body
-    return Stream.fromIterable({
+    const body = this.cutAt === undefined ? this.body : this.body.subarray(0, this.cutAt)
+    const chunks = Stream.fromIterable({
       *[Symbol.iterator]() {
         for (let offset = 0; offset < body.length; offset += chunkSize) yield body.subarray(offset, offset + chunkSize)
       }
     })
+    return this.cutAt === undefined ? chunks : Stream.concat(chunks, Stream.fail(this.cut()))
   }
 
   toJSON(): unknown {
@@ -112,5 +126,6 @@ export const make = (
   request: HttpClientRequest.HttpClientRequest,
   status: number,
   headers: Readonly<Record<string, string>>,
-  body: Uint8Array
-): HttpClientResponse.HttpClientResponse => new SimulatedResponse(request, status, headers, body)
+  body: Uint8Array,
+  cutAt?: number
+): HttpClientResponse.HttpClientResponse => new SimulatedResponse(request, status, headers, body, cutAt)

@@ -69,11 +69,12 @@ const apiHeaders = (requestNumber: number): Record<string, string> => ({
   "openai-version": "2020-10-01"
 })
 
-const respond = (answer: Answer, headers: Record<string, string>): SimResponse => ({
+const respond = (answer: Answer, headers: Record<string, string>, cutAt?: number): SimResponse => ({
   _tag: "Response",
   status: answer.status,
   headers: { "content-type": answer.contentType, ...headers },
-  body: answer.body
+  body: answer.body,
+  ...(cutAt === undefined ? {} : { cutAt })
 })
 
 const proxyPage = new TextEncoder().encode("<html><body><h1>200 OK</h1><p>upstream says hello</p></body></html>")
@@ -166,6 +167,10 @@ const outcome = (
       const [answer, state] = handled()
       const cut = { ...answer, body: answer.body.subarray(0, Math.floor(answer.body.length / 2)) }
       return [respond(cut, headers), state, answer.status]
+    }
+    case "CutDuringBody": {
+      const [answer, state] = handled()
+      return [respond(answer, headers, Math.floor(answer.body.length / 2)), state, answer.status]
     }
     case "CommitThenDrop": {
       const [, state] = handled()
