@@ -21,7 +21,11 @@ export default defineConfig({
     // Two workers on the project's 2-core machines (vitest's default leaves one core idle): many files mostly wait
     // on child processes and loopback servers.
     pool: "forks",
-    poolOptions: { forks: { minForks: 2, maxForks: 2 } },
+    // One process per worker runs many files (`isolate: false`): effect, the platform and the library are loaded
+    // twice instead of once per file, about a third of the suite's CPU. Tests share no mutable module state for it;
+    // `@effect/vitest`'s `layer(...)` would (it rebinds the module-wide `it`), so blocks over one shared layer use
+    // test/support/sharedLayer.ts instead.
+    poolOptions: { forks: { minForks: 2, maxForks: 2, isolate: false } },
     hookTimeout: 30_000
   }
 })

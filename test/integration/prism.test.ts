@@ -13,12 +13,13 @@
  * Controls keep the referee honest: raw requests that break the spec get its 422 (and its log says so), and for
  * params the spec forbids the library's client-side validation refuses the same values before sending anything.
  */
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
 import type * as Batch from "../../src/Batch.js"
 import * as BatchApi from "../../src/BatchApi.js"
 import type * as BatchError from "../../src/BatchError.js"
 import { scaled } from "../support/patience.js"
+import * as SharedLayer from "../support/sharedLayer.js"
 import { apiKey, type Exchange, library, recorder } from "./support/client.js"
 import * as Prism from "./support/prism.js"
 
@@ -118,7 +119,8 @@ const uncheckedCreate = (params: unknown) => params as Batch.CreateBatchParams
 const uncheckedList = (params: unknown) => params as Batch.ListBatchesParams
 
 // The layer's timeout is a cap: Prism's start fails by itself once its output stops (see support/prism.ts).
-layer(Prism.layer, { excludeTestServices: true, timeout: "300 seconds" })("Prism referee", (it) => {
+describe("Prism referee", () => {
+  const it = SharedLayer.make(Prism.layer, { timeout: "300 seconds" })
   describe("accepts every operation the library sends", () => {
     it.effect("createBatch with metadata and output_expires_after", () =>
       Effect.gen(function*() {

@@ -13,14 +13,15 @@
  * checker), into a temporary folder whose `node_modules` is a symlink to the repository's, instead of `npm pack` and
  * `npm install` (those take most of a minute). Declarations are checked by `npm run check:package` (attw).
  */
-import { assert, layer } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { assert, describe } from "@effect/vitest"
+import { Context, Duration, Effect, Layer } from "effect"
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { emitJs, readConfig, root } from "../../scripts/build.js"
 import { scaled } from "../support/patience.js"
+import * as SharedLayer from "../support/sharedLayer.js"
 
 interface Built {
   /** The package folder (package.json, bin/, dist/{esm,cjs}). */
@@ -208,7 +209,8 @@ const startBin = (pkg: string, args: ReadonlyArray<string>) =>
  */
 const cap = 300_000
 
-layer(PackageLive, { timeout: cap })("the built package", (it) => {
+describe("the built package", () => {
+  const it = SharedLayer.make(PackageLive, { timeout: Duration.millis(cap) })
   it.effect(
     "a CommonJS consumer requires dist/cjs, on its own copy of effect, and runs a program",
     () =>
