@@ -1,8 +1,9 @@
 /**
- * The README compiles: every ```ts block of README.md, completed by its hidden lines (see ./blocks.ts), is
- * type-checked against `src/` with the project's compiler options, in one in-process TypeScript program over virtual
- * files (no temp files, no second `tsc`). Unused names are allowed: a snippet may show a value it does not use. A
- * block marked `readme-check test:` is also run here as a vitest test, the way a user would run it.
+ * The README and the docs compile: every ```ts block of README.md and of every docs/**\/*.md page (docgen's
+ * generated API reference aside, see `checked`), completed by its hidden lines (see ./blocks.ts), is type-checked
+ * against `src/` with the project's compiler options, in one in-process TypeScript program over virtual files (no
+ * temp files, no second `tsc`). Unused names are allowed: a snippet may show a value it does not use. A block marked
+ * `readme-check test:` is also run here as a vitest test, the way a user would run it.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -13,17 +14,42 @@ import ts from "typescript"
 import { type Block, blocks, readmeLine, source } from "./blocks.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
-const readme = Fs.readFileSync(Path.join(root, "README.md"), "utf8")
+
+/**
+ * Whether a Markdown file (relative to the root, `/`-separated) is checked: README.md and the pages of docs/, but not
+ * what `npm run docs` (docgen) writes there (docs/modules/, docs/examples/, its `*.ts.md`): git-ignored output whose
+ * blocks are signatures, not programs.
+ */
+const checked = (file: string): boolean =>
+  file === "README.md" ||
+  (file.startsWith("docs/") && file.endsWith(".md") && !file.endsWith(".ts.md") &&
+    !file.startsWith("docs/modules/") && !file.startsWith("docs/examples/"))
+
+/** README.md, then the Markdown files under docs/ that are checked, in a stable order. */
+const markdownFiles = (): ReadonlyArray<string> => {
+  const found: Array<string> = []
+  const walk = (dir: string): void => {
+    for (const entry of Fs.readdirSync(Path.join(root, dir), { withFileTypes: true })) {
+      const file = `${dir}/${entry.name}`
+      if (entry.isDirectory()) walk(file)
+      else if (checked(file)) found.push(file)
+    }
+  }
+  if (Fs.existsSync(Path.join(root, "docs"))) walk("docs")
+  return ["README.md", ...found.sort()]
+}
+
+const files = markdownFiles()
 
 interface Problem {
-  /** `README.md:<line>`, or the hidden line of the block at `<line>`. */
+  /** `<file>:<line>`, or the hidden line of the block at `<file>:<line>`. */
   readonly where: string
   readonly code: number
   readonly message: string
 }
 
-/** Type-checks blocks as modules next to this file; returns the problems, each placed in the README. */
-const typecheck = (checked: ReadonlyArray<Block>): ReadonlyArray<Problem> => {
+/** Type-checks blocks as modules next to this file; returns the problems, each placed in its Markdown file. */
+const typecheck = (blocksToCheck: ReadonlyArray<Block>): ReadonlyArray<Problem> => {
   const config = ts.getParsedCommandLineOfConfigFile(Path.join(root, "tsconfig.json"), {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
@@ -37,34 +63,34 @@ const typecheck = (checked: ReadonlyArray<Block>): ReadonlyArray<Problem> => {
     noUnusedLocals: false,
     noUnusedParameters: false
   }
-  const files = new Map(checked.map((block, i) => [
-    Path.join(root, "test", "readme", `README.block-${i}.ts`),
+  const modules = new Map(blocksToCheck.map((block, i) => [
+    Path.join(root, "test", "readme", `${slug(block.file)}.block-${i}.ts`),
     { block, text: source(block) }
   ]))
   const host = ts.createCompilerHost(options)
   const { fileExists, getSourceFile, readFile } = host
-  host.fileExists = (name) => files.has(name) || fileExists(name)
-  host.readFile = (name) => files.get(name)?.text ?? readFile(name)
+  host.fileExists = (name) => modules.has(name) || fileExists(name)
+  host.readFile = (name) => modules.get(name)?.text ?? readFile(name)
   host.getSourceFile = (name, language, onError, shouldCreate) => {
-    const file = files.get(name)
-    return file === undefined
+    const module = modules.get(name)
+    return module === undefined
       ? getSourceFile(name, language, onError, shouldCreate)
-      : ts.createSourceFile(name, file.text, language)
+      : ts.createSourceFile(name, module.text, language)
   }
-  const program = ts.createProgram([...files.keys()], options, host)
+  const program = ts.createProgram([...modules.keys()], options, host)
   const problems: Array<Problem> = program.getOptionsDiagnostics().map((d) => ({
     where: "tsconfig.json",
     code: d.code,
     message: ts.flattenDiagnosticMessageText(d.messageText, "\n")
   }))
-  for (const [name, { block }] of files) {
+  for (const [name, { block }] of modules) {
     const sourceFile = program.getSourceFile(name)
     if (sourceFile === undefined) throw new Error(`${name} was not loaded`)
     for (const d of [...program.getSyntacticDiagnostics(sourceFile), ...program.getSemanticDiagnostics(sourceFile)]) {
       const line = d.start === undefined ? 0 : sourceFile.getLineAndCharacterOfPosition(d.start).line
       const at = readmeLine(block, line)
       problems.push({
-        where: at === undefined ? `a hidden line of the block at README.md:${block.line}` : `README.md:${at}`,
+        where: at === undefined ? `a hidden line of the block at ${block.file}:${block.line}` : `${block.file}:${at}`,
         code: d.code,
         message: ts.flattenDiagnosticMessageText(d.messageText, "\n")
       })
@@ -73,9 +99,23 @@ const typecheck = (checked: ReadonlyArray<Block>): ReadonlyArray<Problem> => {
   return problems
 }
 
-const all = blocks(readme)
+/** `docs/jobs.md` -> `docs_jobs_md`: a file name for the blocks of a Markdown file. */
+const slug = (file: string): string => file.replace(/[^A-Za-z0-9-]/g, "_")
 
-describe("README.md", () => {
+const all = files.flatMap((file) => blocks(Fs.readFileSync(Path.join(root, file), "utf8"), file))
+
+describe("README.md and docs/", () => {
+  it("reads README.md and every page of docs/, not docgen's output", () => {
+    assert.strictEqual(files[0], "README.md")
+    for (const page of ["docs/index.md", "docs/jobs.md", "docs/testing.md"]) assert.include(files, page)
+    // blocks are read from the docs too, each named by its file
+    assert.isAbove(all.filter((b) => b.file === "docs/jobs.md").length, 1)
+    for (const file of ["docs/guide/a.md", "README.md"]) assert.isTrue(checked(file), file)
+    for (const file of ["docs/modules/Job.ts.md", "docs/modules/index.md", "docs/examples/index.md", "CHANGELOG.md"]) {
+      assert.isFalse(checked(file), file)
+    }
+  })
+
   it("reads blocks, their directives and hidden lines", () => {
     const parsed = blocks([
       "text",
@@ -96,7 +136,13 @@ describe("README.md", () => {
       "npm test",
       "```"
     ].join("\n"))
-    assert.deepStrictEqual(parsed.map((b) => [b.line, b.kind, b.code]), [[3, "complete", "const a = 1"], [
+    assert.deepStrictEqual(parsed.map((b) => [b.file, b.line, b.kind, b.code]), [[
+      "README.md",
+      3,
+      "complete",
+      "const a = 1"
+    ], [
+      "README.md",
       13,
       "partial",
       "yield* f(id)"
@@ -113,36 +159,44 @@ describe("README.md", () => {
     assert.strictEqual(readmeLine(partial, 0), undefined)
     assert.throws(() => blocks("<!-- a comment -->\n```ts\nx\n```"), /must be a readme-check directive/)
     assert.throws(() => blocks("<!-- readme-check partial:\n-->\n```ts\nx\n```"), /say why/)
+    assert.throws(
+      () => blocks("text\n```ts\nx", "docs/jobs.md"),
+      /^docs\/jobs\.md:2: a ```ts block that never closes/
+    )
   })
 
   it("every TypeScript block type-checks (and a wrong one would not)", () => {
     assert.isAbove(all.length, 10)
-    // a control: the checker must catch a wrong block and place the error on its README line
-    const control: Block = {
+    // controls: the checker must catch a wrong block and place the error on its line, in its file
+    const control = (file: string): Block => ({
+      file,
       line: 1000,
       kind: "complete",
       reason: "",
       code: "\nconst n: number = \"one\"",
       before: [],
       after: []
-    }
-    const problems = typecheck([...all, control])
-    const controlProblems = problems.filter((p) => p.where === "README.md:1001")
-    assert.deepStrictEqual(controlProblems.map((p) => p.code), [2322])
+    })
+    const problems = typecheck([...all, control("README.md"), control("docs/control.md")])
+    const controlProblems = problems.filter((p) => p.where === "README.md:1001" || p.where === "docs/control.md:1001")
+    assert.deepStrictEqual(controlProblems.map((p) => `${p.where} ${p.code}`), [
+      "README.md:1001 2322",
+      "docs/control.md:1001 2322"
+    ])
     const real = problems.filter((p) => !controlProblems.includes(p))
     assert.deepStrictEqual(
       real.map((p) => `${p.where}: TS${p.code} ${p.message}`),
       [],
-      "README blocks that do not compile (a deliberately partial one needs a readme-check comment: test/readme/blocks.ts)"
+      "blocks that do not compile (a deliberately partial one needs a readme-check comment: test/readme/blocks.ts)"
     )
     // 6 s on a quiet 2-core machine, 47 s at load 16: a cap, not an expectation.
   }, 300_000)
 
   // it.effect: under a plain `it`, the returned Effect was never run, so this check could not fail.
-  it.effect("the blocks that run as tests: the two simulator examples", () =>
+  it.effect("the blocks that run as tests: the two simulator examples, the README's and the webhooks one", () =>
     Effect.sync(() => {
       const tests = all.filter((b) => b.kind === "test")
-      assert.strictEqual(tests.length, 2)
+      assert.deepStrictEqual(tests.map((b) => b.file), ["README.md", "docs/testing.md"])
       for (const test of tests) assert.include(test.code, "BatchApiSimulator.layerBatchApi")
     }))
 })
@@ -151,8 +205,8 @@ describe("README.md", () => {
 // here, so their `it` calls register as tests of this file.
 const generated = Path.join(root, "test", "readme", ".generated")
 for (const block of all.filter((b) => b.kind === "test")) {
-  describe(`README.md:${block.line} runs (${block.reason})`, async () => {
-    const file = Path.join(generated, `README.block-${block.line}.ts`)
+  describe(`${block.file}:${block.line} runs (${block.reason})`, async () => {
+    const file = Path.join(generated, `${slug(block.file)}.block-${block.line}.ts`)
     Fs.mkdirSync(generated, { recursive: true })
     Fs.writeFileSync(file, source(block))
     await import(pathToFileURL(file).href)
