@@ -240,7 +240,7 @@ const countPrompt = (input: unknown, count: Count): number => {
  *
  * To the prompt it adds the most the request may generate: `max_tokens`, `max_completion_tokens` or
  * `max_output_tokens`, times `n` (or `best_of`, if larger). Images, audio and files are not counted: pass your own
- * estimator if you send them (see the README's "The enqueued budget").
+ * estimator if you send them (see docs/jobs.md, "The enqueued budget").
  *
  * @example
  * ```ts
