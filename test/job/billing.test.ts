@@ -230,3 +230,59 @@ describe("a re-run adopts its own batches", () => {
       assert.isTrue(stopped(Option.getOrUndefined(otherNow)?.status))
     }))
 })
+
+describe("the job's closing checks are bounded, not paced by their own timeouts", () => {
+  // The end-of-job sweep and the cancels run where the job cannot be interrupted (its exit handler): a timeout there
+  // must still stop its timer when the work ends first, or every job would wait the whole 10 s before returning.
+  const settle = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
+    Effect.gen(function*() {
+      let seconds = 0
+      while (Option.isNone(yield* Fiber.poll(fiber)) && seconds < 60) {
+        yield* TestClock.adjust("1 second")
+        seconds++
+      }
+      return seconds
+    })
+
+  it.effect("a job that ends well returns as soon as its sweep has listed, without waiting out the 10 s timeout", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make()
+      const { events, onEvent } = yield* recorder
+      const fiber = yield* Effect.fork(
+        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "quick", endpoint, onEvent }).pipe(
+          Effect.provide(processOver(simulator))
+        )
+      )
+      // Up to the part's last step: its results delivered.
+      for (let i = 0; i < 10_000; i++) {
+        if ((yield* Ref.get(events)).some((e) => e._tag === "PartDone")) break
+        yield* TestClock.adjust("1 second")
+      }
+      assert.isTrue((yield* Ref.get(events)).some((e) => e._tag === "PartDone"))
+      // What is left is the sweep's listing: one request, answered at once.
+      const seconds = yield* settle(fiber)
+      assert.isBelow(seconds, 10)
+      assert.strictEqual((yield* Fiber.join(fiber)).succeeded, 10)
+    }))
+
+  it.effect("an interrupted job's cancels end when the API answers, not when their timeout fires", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const fiber = yield* Effect.fork(
+        Job.run(Array.from({ length: 20 }, (_, i) => embedding(i)), {
+          jobId: "stop-quick",
+          endpoint,
+          plan: { maxRequestsPerPart: 10 },
+          policy: { poll }
+        }).pipe(Effect.provide(processOver(simulator)))
+      )
+      for (let i = 0; i < 100 && (yield* statuses(simulator, "stop-quick")).size < 2; i++) {
+        yield* TestClock.adjust("1 second")
+      }
+      const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+      const seconds = yield* settle(interrupting)
+      assert.isBelow(seconds, 10)
+      const all = yield* statuses(simulator, "stop-quick")
+      assert.isTrue([...all.values()].every(stopped), JSON.stringify([...all]))
+    }))
+})

@@ -4,7 +4,9 @@
  *
  * The attempt runs in a fiber of its own: that is what lets the timeout stop it even when the caller is
  * uninterruptible (a finalizer that cancels a batch must not hang on a request that never answers), and what an
- * interruption of the caller interrupts. The timer is a second fiber sleeping on the `Clock`, started only when the
+ * interruption of the caller interrupts. The timer's fiber is interruptible too: forked from an uninterruptible
+ * caller it would otherwise inherit that, and the caller, which waits for its children, would wait the whole
+ * timeout after an attempt that answered (every job's closing checks run in such a region). The timer is a second fiber sleeping on the `Clock`, started only when the
  * attempt is still running after one yield: an in-memory client (the simulator, a test's fake) answers without
  * suspending, and a sleep registered with `TestClock` would stay in its queue, to be woken later like any other
  * (a timer per request doubled the wakeups of every wait on the simulator).
@@ -45,11 +47,13 @@ export const timeoutFail = <A, E, E1>(
       const ended = attempt.unsafePoll()
       if (ended !== null) return ended
       return Effect.clockWith((clock) =>
-        Effect.flatMap(forkObserved(clock.sleep(duration)), (timer) =>
+        Effect.flatMap(forkObserved(Effect.interruptible(clock.sleep(duration))), (timer) =>
           Effect.async<A, E | E1>((resume) => {
             let done = false
             const settle = (effect: Effect.Effect<A, E | E1>) => {
-              if (done) return
+              if (done) {
+                return
+              }
               done = true
               resume(effect)
             }
