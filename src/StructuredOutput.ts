@@ -189,7 +189,7 @@ const parsed = <A>(
  *     body: { choices: [{ finish_reason: "stop", message: { content: "{\"label\":\"positive\",\"score\":0.9}" } }] }
  *   }
  * })
- * assert.deepStrictEqual(Either.map(outcome, (ok) => ok.value), Either.right({ label: "positive", score: 0.9 }))
+ * assert.deepStrictEqual(Either.getOrThrow(outcome).value, { label: "positive", score: 0.9 })
  * ```
  *
  * @since 0.3.0
