@@ -239,6 +239,10 @@ export const decode = <A, I, R>(
  * Maps a stream of results (`BatchResults.stream`, `Job.stream`) to each line's outcome. A bad answer is an
  * outcome, not a failure: the stream goes on, and fails only with its own errors.
  *
+ * It runs an `Effect` per line, so that any schema works (one that needs services, or runs effects). For a schema
+ * that needs neither, `Stream.map(StructuredOutput.decodeEither(schema))` gives the same outcomes with less work
+ * per line.
+ *
  * @example
  * ```ts
  * import { Effect, Either, Schema, Stream } from "effect"

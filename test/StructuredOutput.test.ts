@@ -300,6 +300,15 @@ describe("StructuredOutput: streams and sinks", () => {
       assert.deepStrictEqual([...out].map(Either.isRight), [true, false, true])
     }))
 
+  it.effect("Stream.map(decodeEither) gives the same outcomes as outcomes (the sync path the docs point to)", () =>
+    Effect.gen(function*() {
+      const viaEffect = yield* Stream.runCollect(Stream.fromIterable(lines).pipe(StructuredOutput.outcomes(Answer)))
+      const viaSync = yield* Stream.runCollect(Stream.fromIterable(lines).pipe(Stream.map(toAnswer)))
+      const plain = (outcomes: Iterable<unknown>): unknown => JSON.parse(JSON.stringify([...outcomes]))
+      assert.deepStrictEqual(plain(viaSync), plain(viaEffect))
+      assert.include(JSON.stringify(plain(viaSync)), "\"reason\":\"SchemaMismatch\"")
+    }))
+
   it.effect("values: fails with the first line that has no value, after the lines before it", () =>
     Effect.gen(function*() {
       const seen: Array<string> = []
