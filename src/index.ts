@@ -97,6 +97,14 @@ export * as BatchInput from "./BatchInput.js"
 export * as BatchResults from "./BatchResults.js"
 
 /**
+ * The model's answer in a result line, decoded against your own Schema: a typed value, or a typed failure per line
+ * naming the line and the field.
+ *
+ * @since 0.3.0
+ */
+export * as StructuredOutput from "./StructuredOutput.js"
+
+/**
  * The layers that provide the batch operations, files and the shared enqueued-limit ledger together.
  *
  * @since 0.3.0

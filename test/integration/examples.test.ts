@@ -43,7 +43,8 @@ beforeAll(async () => {
       "stream-all-batches",
       "run-batch",
       "large-job",
-      "durable-job"
+      "durable-job",
+      "structured-output"
     ].map((name) => join(root, "examples", `${name}.ts`)),
     outdir: bundled,
     bundle: true,
@@ -126,6 +127,12 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = 
     "done: 6000/6000 succeeded in 7 batches",
     /asked again: the stored summary \(6000 succeeded\) in \d+ ms, no step run twice/,
     "7 results files"
+  ]],
+  ["structured-output", [
+    /ok {3}capital-france: Paris \(68,400,000 people\)/,
+    "fail SchemaMismatch: capital-peru: the answer does not match the schema: population must be a number",
+    "fail NoAnswer: capital-atlantis: the model refused",
+    "2 answers (70 tokens), 2 lines without one"
   ]]
 ]
 
