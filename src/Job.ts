@@ -48,6 +48,7 @@ import type * as JobPlan from "./JobPlan.js"
 import type * as JobReport from "./JobReport.js"
 import * as JobSink from "./JobSink.js"
 import type * as OpenAiFiles from "./OpenAiFiles.js"
+import type * as Pricing from "./Pricing.js"
 import type * as TokenEstimate from "./TokenEstimate.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -183,6 +184,11 @@ export interface Options<E = never, R = never> {
   readonly delivery?: DeliveryOptions<E, R> | undefined
   readonly policy?: PolicyOptions | undefined
   readonly batches?: BatchOptions | undefined
+  /**
+   * Your prices per model (USD per 1M tokens) and the batch discount (default 50%): each batch's, part's and the
+   * job's cost in the events and the summary, unpriced models listed with their tokens (see `Pricing`).
+   */
+  readonly pricing?: Pricing.Pricing | undefined
   /** Called with every event, in order per part (e.g. `JobProgress.layer`'s handler, or your own). */
   readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
 }

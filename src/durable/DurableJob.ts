@@ -326,7 +326,7 @@ export const make = <SE = never, SI = never>(
             concurrency: resolved.concurrency
           }
         )
-        const summary = Summary.summarize(resolved.jobId, summaries)
+        const summary = Summary.summarize(resolved.jobId, summaries, resolved.pricing)
         yield* env.emit(JobReport.JobEvent.JobDone({ summary }))
         return summary
       }).pipe(

@@ -115,7 +115,7 @@ export const run = <IE, IR, E, R>(
         return Effect.flatMap(tracker.cancelAll(why), report)
       })
     )
-    const summary = Summary.summarize(options.jobId, Chunk.toReadonlyArray(summaries))
+    const summary = Summary.summarize(options.jobId, Chunk.toReadonlyArray(summaries), options.pricing)
     yield* emit(JobReport.JobEvent.JobDone({ summary }))
     return summary
   }).pipe(Effect.scoped, Effect.withSpan(operation, { attributes: { "job.id": options.jobId } }))
@@ -160,6 +160,7 @@ export const makeEnv = <E, R, X, RX>(
       poll: options.poll,
       waitTimeout: options.waitTimeout,
       continueOnFailure: options.continueOnFailure,
+      pricing: options.pricing,
       steps,
       ensureFiles,
       derivedKeys: options.fresh !== true

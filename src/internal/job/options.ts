@@ -18,6 +18,7 @@ import * as JobBudget from "../../JobBudget.js"
 import type * as JobReport from "../../JobReport.js"
 import * as JobSink from "../../JobSink.js"
 import * as OpenAiFiles from "../../OpenAiFiles.js"
+import * as Pricing from "../../Pricing.js"
 import * as TokenEstimate from "../../TokenEstimate.js"
 import * as Params from "../params.js"
 import * as Budgets from "./budgets.js"
@@ -99,7 +100,8 @@ export const Serializable = Schema.Struct({
     metadata: Schema.optional(Batch.Metadata),
     output_expires_after: Schema.optional(Batch.OutputExpiresAfter),
     file_expires_after: Schema.optional(Schema.NullOr(OpenAiFiles.FileExpiresAfter))
-  }))
+  })),
+  pricing: Schema.optional(Pricing.Pricing)
 })
 
 /** @internal */
@@ -139,6 +141,8 @@ export interface Resolved<E, R> {
   readonly metadata: Batch.Metadata
   readonly outputExpiresAfter: Batch.CreateBatchParams["output_expires_after"]
   readonly fileExpiresAfter: OpenAiFiles.FileExpiresAfter | undefined
+  /** The price table costs are reported with; none: tokens only. */
+  readonly pricing?: Pricing.Pricing | undefined
   readonly onEvent: (event: JobReport.JobEvent) => Effect.Effect<void>
 }
 
@@ -182,6 +186,7 @@ export interface Input<E, R> {
     readonly output_expires_after?: Batch.CreateBatchParams["output_expires_after"]
     readonly file_expires_after?: OpenAiFiles.FileExpiresAfter | null | undefined
   } | undefined
+  readonly pricing?: Pricing.Pricing | undefined
   readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
 }
 
@@ -249,6 +254,8 @@ export const resolve = <E, R>(
   if (keys.some((key) => key.startsWith("eob_"))) {
     return invalid("batches.metadata", "keys starting with eob_ are the library's")
   }
+  const pricingIssue = options.pricing === undefined ? undefined : Pricing.issue(options.pricing)
+  if (pricingIssue !== undefined) return invalid(`pricing.${pricingIssue.path}`, pricingIssue.message)
   const fileExpiresAfter = batches.file_expires_after === null
     ? undefined
     : batches.file_expires_after ?? defaults.fileExpiresAfter
@@ -281,6 +288,7 @@ export const resolve = <E, R>(
     metadata,
     outputExpiresAfter: batches.output_expires_after,
     fileExpiresAfter,
+    pricing: options.pricing,
     onEvent: options.onEvent ?? (() => Effect.void)
   })
 }

@@ -28,6 +28,7 @@ import type * as JobPlan from "../../JobPlan.js"
 import * as JobReport from "../../JobReport.js"
 import type * as JobSink from "../../JobSink.js"
 import type * as OpenAiFiles from "../../OpenAiFiles.js"
+import type * as Pricing from "../../Pricing.js"
 import type * as TokenEstimate from "../../TokenEstimate.js"
 import * as Cancel from "./cancel.js"
 import * as History from "./history.js"
@@ -35,6 +36,7 @@ import * as IdSet from "./idSet.js"
 import * as Machine from "./machine.js"
 import * as Planner from "./planner.js"
 import type * as Spool from "./spool.js"
+import * as Summary from "./summary.js"
 import type * as Tracker from "./tracker.js"
 
 /**
@@ -117,6 +119,8 @@ export interface Env<E, R, X = never, RX = never> {
   readonly waitTimeout: Duration.DurationInput | undefined
   /** A failed part ends with a failed summary instead of failing the job. */
   readonly continueOnFailure: boolean
+  /** The price table of the costs in events and summaries; none: tokens only. */
+  readonly pricing?: Pricing.Pricing | undefined
   readonly steps: Steps<X, RX>
   /** Makes sure the part files exist before they are read (a durable job's runner may not have them). */
   readonly ensureFiles: Effect.Effect<void, BatchError.PlanError>
@@ -435,7 +439,14 @@ export const run = <E, R, X = never, RX = never>(
           Effect.tap((ended) =>
             Effect.zipRight(
               env.tracker.ended(part.index, attempt),
-              env.emit(JobReport.JobEvent.PartEnded({ part: part.index, attempt, batch: ended }))
+              env.emit(
+                JobReport.JobEvent.PartEnded({
+                  part: part.index,
+                  attempt,
+                  batch: ended,
+                  cost: Summary.batchCost(env.pricing, part.model, ended)
+                })
+              )
             )
           ),
           // A batch that ended frees room, one that failed on a limit teaches the ledger; a wait that failed or was
@@ -588,6 +599,7 @@ export const run = <E, R, X = never, RX = never>(
     })
 
     return main.pipe(
+      Effect.map((done) => Summary.withCost(env.pricing, done)),
       Effect.tap((done) => env.emit(JobReport.JobEvent.PartDone({ summary: done }))),
       Effect.withSpan("Job.part", { attributes: { "job.id": env.jobId, "job.part": part.index } })
     )
