@@ -84,6 +84,12 @@ export interface PlanOptions {
   readonly maxRequestsPerPart?: number | undefined
   /** Bytes per part file; default 200,000,000 (the API's limit). */
   readonly maxBytesPerPart?: number | undefined
+  /**
+   * Embedding inputs per part of an `/v1/embeddings` job (an array input counts each item, an array of token arrays
+   * each inner array); default 50,000 (the API's limit per batch). A request with more is refused before anything
+   * is uploaded (`RequestTooLargeError`, `limit: "inputs"`).
+   */
+  readonly maxInputsPerPart?: number | undefined
   /** The largest share of a model's usable budget one part may claim; default 0.25. */
   readonly partFraction?: number | undefined
   /**

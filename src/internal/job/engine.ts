@@ -172,6 +172,7 @@ export const planOptions = <E, R>(options: Options.Resolved<E, R>): Planner.Opti
   endpoint: options.endpoint,
   maxRequests: options.maxRequestsPerPart,
   maxBytes: options.maxBytesPerPart,
+  maxInputs: options.maxInputsPerPart,
   budgets: options.limits,
   safetyFactor: options.safetyFactor,
   partFraction: options.partFraction,

@@ -30,6 +30,7 @@ export const defaults = {
   partFraction: JobBudget.defaults.partFraction,
   maxRequestsPerPart: Planner.defaultLimits.maxRequests,
   maxBytesPerPart: Planner.defaultLimits.maxBytes,
+  maxInputsPerPart: Planner.defaultLimits.maxInputs,
   maxResends: 8,
   resendBackoff: Duration.minutes(10),
   maxFollowUps: 2,
@@ -81,6 +82,7 @@ export const Serializable = Schema.Struct({
   plan: Schema.optional(Schema.Struct({
     maxRequestsPerPart: Schema.optional(Schema.Number),
     maxBytesPerPart: Schema.optional(Schema.Number),
+    maxInputsPerPart: Schema.optional(Schema.Number),
     partFraction: Schema.optional(Schema.Number),
     workDir: Schema.optional(Schema.String)
   })),
@@ -116,6 +118,7 @@ export interface Resolved<E, R> {
   readonly estimate: TokenEstimate.Estimator
   readonly maxRequestsPerPart: number
   readonly maxBytesPerPart: number
+  readonly maxInputsPerPart: number
   readonly partFraction: number
   readonly workDir: string | undefined
   readonly spool: "auto" | "memory" | "files"
@@ -158,6 +161,7 @@ export interface Input<E, R> {
   readonly plan?: {
     readonly maxRequestsPerPart?: number | undefined
     readonly maxBytesPerPart?: number | undefined
+    readonly maxInputsPerPart?: number | undefined
     readonly partFraction?: number | undefined
     readonly workDir?: string | undefined
     readonly spool?: "auto" | "memory" | "files" | undefined
@@ -228,6 +232,10 @@ export const resolve = <E, R>(
   if (!(maxBytesPerPart >= 1 && maxBytesPerPart <= Planner.defaultLimits.maxBytes)) {
     return invalid("plan.maxBytesPerPart", `must be from 1 to ${Planner.defaultLimits.maxBytes}`)
   }
+  const maxInputsPerPart = plan.maxInputsPerPart ?? defaults.maxInputsPerPart
+  if (!wholeAtLeast(maxInputsPerPart, 1) || maxInputsPerPart > Planner.defaultLimits.maxInputs) {
+    return invalid("plan.maxInputsPerPart", `must be a whole number from 1 to ${Planner.defaultLimits.maxInputs}`)
+  }
   for (const [field, value] of [["maxResends", policy.maxResends], ["maxFollowUps", policy.maxFollowUps]] as const) {
     if (!wholeAtLeast(value, 0)) return invalid(`policy.${field}`, "must be a whole number >= 0")
   }
@@ -267,6 +275,7 @@ export const resolve = <E, R>(
     estimate: budget.estimate ?? ((request) => TokenEstimate.estimateTokens(request)),
     maxRequestsPerPart,
     maxBytesPerPart,
+    maxInputsPerPart,
     partFraction,
     workDir: plan.workDir,
     spool: plan.spool ?? "auto",
