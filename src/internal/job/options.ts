@@ -22,6 +22,7 @@ import * as Pricing from "../../Pricing.js"
 import * as TokenEstimate from "../../TokenEstimate.js"
 import * as Params from "../params.js"
 import * as Budgets from "./budgets.js"
+import * as PartUpload from "./partUpload.js"
 import * as Planner from "./planner.js"
 
 /** @internal */
@@ -35,6 +36,8 @@ export const defaults = {
   resendBackoff: Duration.minutes(10),
   maxFollowUps: 2,
   uploadConcurrency: 2,
+  /** Part files above 64 MiB go through the Uploads API (one of its parts; below it, one Files request does as well). */
+  uploadsApiAbove: PartUpload.defaultUploadsAbove,
   lookback: Duration.days(7),
   maxPages: 200,
   /** A job's input files expire after 14 days (its lookback, the 24-hour window and a margin). */
@@ -93,6 +96,7 @@ export const Serializable = Schema.Struct({
     onPartFailure: Schema.optional(Schema.Literal("fail", "continue")),
     concurrency: Schema.optional(Schema.Number),
     uploadConcurrency: Schema.optional(Schema.Number),
+    uploadsApiAbove: Schema.optional(Schema.Number),
     waitTimeout: Schema.optional(DurationInput),
     cancelOnExit: Schema.optional(Schema.Boolean),
     lookback: Schema.optional(DurationInput),
@@ -136,6 +140,7 @@ export interface Resolved<E, R> {
   readonly continueOnFailure: boolean
   readonly concurrency: number | "unbounded"
   readonly uploadConcurrency: number
+  readonly uploadsApiAbove: number
   readonly poll: BatchSchedule.PollSchedule | undefined
   readonly waitTimeout: Duration.Duration | undefined
   readonly cancelOnExit: boolean
@@ -179,6 +184,7 @@ export interface Input<E, R> {
     readonly onPartFailure?: "fail" | "continue" | undefined
     readonly concurrency?: number | undefined
     readonly uploadConcurrency?: number | undefined
+    readonly uploadsApiAbove?: number | undefined
     readonly poll?: BatchSchedule.PollSchedule | undefined
     readonly waitTimeout?: Duration.DurationInput | string | undefined
     readonly cancelOnExit?: boolean | undefined
@@ -248,6 +254,8 @@ export const resolve = <E, R>(
   ) {
     if (!wholeAtLeast(value, 1)) return invalid(`policy.${field}`, "must be a whole number >= 1")
   }
+  const uploadsApiAbove = policy.uploadsApiAbove ?? defaults.uploadsApiAbove
+  if (!(uploadsApiAbove >= 0)) return invalid("policy.uploadsApiAbove", "must be a number of bytes >= 0")
   const resendBackoff = duration(policy.resendBackoff, defaults.resendBackoff)
   if (Option.isNone(resendBackoff)) return invalid("policy.resendBackoff", "must be a duration")
   const lookback = duration(policy.lookback, defaults.lookback)
@@ -289,6 +297,7 @@ export const resolve = <E, R>(
     continueOnFailure: policy.onPartFailure === "continue",
     concurrency: policy.concurrency ?? "unbounded",
     uploadConcurrency: policy.uploadConcurrency ?? defaults.uploadConcurrency,
+    uploadsApiAbove,
     poll: policy.poll,
     waitTimeout: waitTimeout.value,
     cancelOnExit: policy.cancelOnExit ?? true,
