@@ -140,7 +140,8 @@ describe("a job's costs", () => {
       assert.isUndefined(unpriced[0]!.cost)
       assert.deepStrictEqual(summary.unpriced, [{ model: other, usage: unpriced[0]!.usage }])
       const tokens = priced.reduce((n, part) => n + part.usage.input_tokens, 0)
-      assert.strictEqual(summary.cost?.total, (tokens * 0.02 * 0.5) / 1e6)
+      // $0.02 per 1M tokens is 20,000 picodollars a token, halved: one division of a whole number.
+      assert.strictEqual(summary.cost?.total, (tokens * 10_000) / 1e12)
       // Each priced batch tells its cost when it ends; the unpriced one tells none.
       const ended = (yield* Ref.get(events)).flatMap((e) => e._tag === "PartEnded" ? [e] : [])
       assert.strictEqual(ended.length, 4)
