@@ -1,6 +1,7 @@
 /**
  * The layers that give a program everything this library runs on: `BatchApi` (the batch operations),
- * `OpenAiFiles` (files) and `JobBudget.Ledger` (the enqueued-limit ledger every job of the program shares), over
+ * `OpenAiFiles` (files), `OpenAiUploads` (the Uploads API, since 0.3.0: a job sends its large parts through it) and
+ * `JobBudget.Ledger` (the enqueued-limit ledger every job of the program shares), over
  * an `HttpClient` and an `OpenAiConfig` (or `Config`s, or the environment).
  *
  * One ledger per layer: jobs that share a layer share its ledger, as they share the organisation's limits. Build
@@ -16,6 +17,7 @@ import * as BatchApi from "./BatchApi.js"
 import * as JobBudget from "./JobBudget.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
+import * as OpenAiUploads from "./OpenAiUploads.js"
 
 /**
  * What the client layers provide.
@@ -23,7 +25,7 @@ import * as OpenAiFiles from "./OpenAiFiles.js"
  * @since 0.3.0
  * @category Models
  */
-export type Services = BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | JobBudget.Ledger
+export type Services = BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | OpenAiUploads.OpenAiUploads | JobBudget.Ledger
 
 /**
  * The services over the `HttpClient` and `OpenAiConfig` in context.
@@ -34,6 +36,7 @@ export type Services = BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | JobBudget.L
 export const layer: Layer.Layer<Services, never, OpenAiConfig.OpenAiConfig | HttpClient.HttpClient> = Layer.mergeAll(
   BatchApi.layer,
   OpenAiFiles.layer,
+  OpenAiUploads.layer,
   JobBudget.layer
 )
 

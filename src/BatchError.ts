@@ -515,8 +515,9 @@ export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("Emp
 }
 
 /**
- * One request too large for any part: more bytes than a part may hold, or more estimated tokens than a part may
- * claim of the enqueued budget (`limit` tells which). Raise the limit, or split the request.
+ * One request too large for any part: more bytes than a part may hold, more estimated tokens than a part may
+ * claim of the enqueued budget, or (`inputs`, since 0.3.0) more embedding inputs than an `/v1/embeddings` batch may
+ * hold (`limit` tells which). Raise the limit, or split the request.
  *
  * @since 0.2.0
  * @category Errors
@@ -527,7 +528,7 @@ export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeErro
     message: Schema.String,
     line: Schema.Number,
     customId: Schema.String,
-    limit: Schema.Literal("bytes", "tokens", "requests"),
+    limit: Schema.Literal("bytes", "tokens", "requests", "inputs"),
     value: Schema.Number,
     max: Schema.Number
   }

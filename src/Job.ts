@@ -48,6 +48,8 @@ import type * as JobPlan from "./JobPlan.js"
 import type * as JobReport from "./JobReport.js"
 import * as JobSink from "./JobSink.js"
 import type * as OpenAiFiles from "./OpenAiFiles.js"
+import type * as OpenAiUploads from "./OpenAiUploads.js"
+import type * as Pricing from "./Pricing.js"
 import type * as TokenEstimate from "./TokenEstimate.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -83,6 +85,12 @@ export interface PlanOptions {
   readonly maxRequestsPerPart?: number | undefined
   /** Bytes per part file; default 200,000,000 (the API's limit). */
   readonly maxBytesPerPart?: number | undefined
+  /**
+   * Embedding inputs per part of an `/v1/embeddings` job (an array input counts each item, an array of token arrays
+   * each inner array); default 50,000 (the API's limit per batch). A request with more is refused before anything
+   * is uploaded (`RequestTooLargeError`, `limit: "inputs"`).
+   */
+  readonly maxInputsPerPart?: number | undefined
   /** The largest share of a model's usable budget one part may claim; default 0.25. */
   readonly partFraction?: number | undefined
   /**
@@ -135,6 +143,12 @@ export interface PolicyOptions {
   readonly concurrency?: number | undefined
   /** How many uploads run at once; default 2. */
   readonly uploadConcurrency?: number | undefined
+  /**
+   * A part's file larger than this many bytes goes through the Uploads API (`OpenAiUploads.uploadStream`: parts of
+   * 64 MiB, each retried on its own, so a reset costs one part, not the file) instead of one Files request; default
+   * 64 MiB (one Uploads part: below it, one request does as well). `0`: always; `Infinity`: never.
+   */
+  readonly uploadsApiAbove?: number | undefined
   /** The pace of each batch's polls; default `BatchSchedule.poll()`. */
   readonly poll?: BatchSchedule.PollSchedule | undefined
   /** The deadline of each batch's wait; default its `expires_at` plus an hour. */
@@ -183,6 +197,11 @@ export interface Options<E = never, R = never> {
   readonly delivery?: DeliveryOptions<E, R> | undefined
   readonly policy?: PolicyOptions | undefined
   readonly batches?: BatchOptions | undefined
+  /**
+   * Your prices per model (USD per 1M tokens) and the batch discount (default 50%): each batch's, part's and the
+   * job's cost in the events and the summary, unpriced models listed with their tokens (see `Pricing`).
+   */
+  readonly pricing?: Pricing.Pricing | undefined
   /** Called with every event, in order per part (e.g. `JobProgress.layer`'s handler, or your own). */
   readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
 }
@@ -204,7 +223,7 @@ export const defaults = JobOptions.defaults
 export type JobError = BatchError.JobError
 
 /**
- * What a job needs: the Batch and Files services and the shared ledger (the client layers provide all three, e.g.
+ * What a job needs: the Batch, Files and Uploads services and the shared ledger (the client layers provide them, e.g.
  * `BatchClient.layerFromEnv`), and a file system for its parts' files (`NodeContext.layer` from
  * `@effect/platform-node`, say).
  *
@@ -214,6 +233,7 @@ export type JobError = BatchError.JobError
 export type Requirements =
   | BatchApi.BatchApi
   | OpenAiFiles.OpenAiFiles
+  | OpenAiUploads.OpenAiUploads
   | JobBudget.Ledger
   | FileSystem.FileSystem
   | Path.Path

@@ -4,7 +4,8 @@
  * without holding the input in memory.
  *
  * A part holds requests of one model (a batch's input file may only target one), and is cut before it would
- * exceed `maxRequests` (50,000), `maxBytes` (200 MB) or its share of the model's enqueued budget
+ * exceed `maxRequests` (50,000), `maxBytes` (200 MB), for embeddings `maxInputs` (50,000 inputs: an array input
+ * counts each item) or its share of the model's enqueued budget
  * (`JobBudget.defaults.partFraction` of `limit × safetyFactor`), whichever comes first. Under a budget, parts are
  * packed: sized so that a whole number of them fills the usable budget (see `pack`). Parts are numbered in the
  * order they are cut. Each part's lines are written to a spool file under `dir` (the part's input file, read again
@@ -81,6 +82,11 @@ export interface PlanOptions {
   readonly maxRequests?: number | undefined
   /** Bytes per part file; default 200,000,000 (the API's 200 MB, read strictly). */
   readonly maxBytes?: number | undefined
+  /**
+   * Embedding inputs per part of an `/v1/embeddings` job (an array input counts each item, an array of token
+   * arrays each inner array); default 50,000 (the API's limit per batch). Since 0.3.0.
+   */
+  readonly maxInputs?: number | undefined
   readonly budgets?: JobBudget.Budgets | undefined
   readonly safetyFactor?: number | undefined
   /** The largest share of a model's usable budget one part may claim; default `JobBudget.defaults.partFraction`. */
@@ -94,7 +100,11 @@ export interface PlanOptions {
  * @since 0.2.0
  * @category Constants
  */
-export const defaultLimits: { readonly maxRequests: number; readonly maxBytes: number } = Planner.defaultLimits
+export const defaultLimits: {
+  readonly maxRequests: number
+  readonly maxBytes: number
+  readonly maxInputs: number
+} = Planner.defaultLimits
 
 /**
  * Splits `input` into parts (see the module comment), writing each part's file under `options.dir`; emits each

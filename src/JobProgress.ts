@@ -1,7 +1,7 @@
 /**
  * A job's progress as people expect to see it: a state folded from the job's events (`update`), drawn as text lines
- * (`render`: requests done of the total, elapsed time, rate and ETA, each model's enqueued estimate against its
- * limit, the parts at work), and a live view (`view`) that redraws in place on a terminal, without leftovers, or
+ * (`render`: requests done of the total, elapsed time, rate and ETA, the cost so far with a price table, each
+ * model's enqueued estimate against its limit, the parts at work), and a live view (`view`) that redraws in place on a terminal, without leftovers, or
  * prints a line per interval anywhere else (a CI log, a file).
  *
  * The totals are honest: until the input is split the view says "planning" with the requests read so far, not
@@ -62,6 +62,13 @@ export interface Progress {
   readonly requestsDone: number
   /** Batches cancelled because the job stopped. */
   readonly cancelled: number
+  /**
+   * USD spent so far: the cost of the batches that ended (`PartEnded`), with a `pricing` option; `undefined` until
+   * one is priced. At the end, the summary's exact total.
+   */
+  readonly cost: number | undefined
+  /** Models the price table does not price (known at the end, from the summary). */
+  readonly unpriced: ReadonlyArray<string>
   readonly done: boolean
 }
 
@@ -80,6 +87,8 @@ export const initial: Progress = {
   requestsTotal: 0,
   requestsDone: 0,
   cancelled: 0,
+  cost: undefined,
+  unpriced: [],
   done: false
 }
 
@@ -133,9 +142,12 @@ export const update = (state: Progress, event: JobReport.JobEvent, now: number):
     case "PartCreated":
     case "PartProgress":
     case "PartEnded": {
+      const cost = event._tag === "PartEnded" && event.cost !== undefined
+        ? (timed.cost ?? 0) + event.cost.total
+        : timed.cost
       const counts = event.batch.request_counts
       const ended = event._tag === "PartEnded" && event.batch.status !== "failed"
-      return withPart(timed, event.part, (p) => ({
+      return withPart({ ...timed, cost }, event.part, (p) => ({
         ...p,
         attempt: event.attempt,
         state: ended ? "delivering" : "running",
@@ -159,7 +171,13 @@ export const update = (state: Progress, event: JobReport.JobEvent, now: number):
     case "BatchCancelled":
       return { ...timed, cancelled: timed.cancelled + 1 }
     case "JobDone":
-      return { ...timed, done: true, planned: true }
+      return {
+        ...timed,
+        done: true,
+        planned: true,
+        cost: event.summary.cost?.total ?? timed.cost,
+        unpriced: event.summary.unpriced?.map((u) => u.model) ?? timed.unpriced
+      }
     default:
       return timed
   }
@@ -197,9 +215,18 @@ export interface RenderOptions {
   readonly width?: number | undefined
 }
 
+/** USD with cents; below a dollar, to the hundredth of a cent, so that a small cost does not show as $0.00. */
+const dollars = (usd: number): string =>
+  usd >= 1 || usd === 0
+    ? `$${usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`
+    : usd < 0.0001
+    ? "<$0.0001"
+    : `$${usd.toFixed(4)}`
+
 /**
  * The progress as text lines, at `now` (Clock milliseconds): the job (a bar, requests done of the total, elapsed
- * time, rate and ETA), each model's reserved estimate against its limit, and the parts at work.
+ * time, rate, ETA and, with a price table, the cost so far: `cost $1.23 so far`; the models without a price at the
+ * end), each model's reserved estimate against its limit, and the parts at work.
  *
  * @since 0.3.0
  * @category Rendering
@@ -218,10 +245,12 @@ export const render = (state: Progress, now: number, options: RenderOptions = {}
     clock(elapsed),
     ...(rate > 0 ? [`${rate >= 10 ? count(rate) : rate.toFixed(1)}/s`] : []),
     ...(eta === undefined ? [] : [`ETA ${clock(eta)}`]),
+    ...(state.cost === undefined ? [] : [`cost ${dollars(state.cost)}${state.done ? "" : " so far"}`]),
     ...(state.cancelled > 0 ? [`${state.cancelled} batches cancelled`] : []),
     ...(state.done ? ["done"] : [])
   ].join(", ")
   const lines = [`${head} (${timing})`]
+  if (state.unpriced.length > 0) lines.push(`  no price for ${state.unpriced.join(", ")} (tokens in the summary)`)
   for (const usage of state.budgets.values()) {
     const share = Number.isFinite(usage.tokenBudget) && usage.tokenBudget > 0
       ? ` (${Math.round((usage.tokens / usage.tokenBudget) * 100)}%)`

@@ -154,6 +154,13 @@ export * as JobReport from "./JobReport.js"
 export * as JobProgress from "./JobProgress.js"
 
 /**
+ * Money, not only tokens: a price table turned into the cost of batches, parts and jobs.
+ *
+ * @since 0.3.0
+ */
+export * as Pricing from "./Pricing.js"
+
+/**
  * The engine from requests to results: a job of any size (split, admitted under the shared budget, re-sent,
  * followed up, resumable from the API alone), or one batch joined in memory (`runBatch`).
  *

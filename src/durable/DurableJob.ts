@@ -63,6 +63,7 @@ import * as JobBudget from "../JobBudget.js"
 import * as JobReport from "../JobReport.js"
 import type * as JobSink from "../JobSink.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
+import * as OpenAiUploads from "../OpenAiUploads.js"
 import type * as TokenEstimate from "../TokenEstimate.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -245,6 +246,7 @@ export const make = <SE = never, SI = never>(
         })
         const api = yield* BatchApi.BatchApi
         const files = yield* OpenAiFiles.OpenAiFiles
+        const uploadsApi = yield* OpenAiUploads.OpenAiUploads
         const ledger = yield* JobBudget.Ledger
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
@@ -299,7 +301,7 @@ export const make = <SE = never, SI = never>(
         }
         const env = yield* Engine.makeEnv(
           resolved,
-          { api, files, ledger, spool, tracker },
+          { api, files, uploadsApi, ledger, spool, tracker },
           resolved.cancelOnExit ? steps : { ...steps, compensate: (create) => create },
           ensureFiles
         )
@@ -326,7 +328,7 @@ export const make = <SE = never, SI = never>(
             concurrency: resolved.concurrency
           }
         )
-        const summary = Summary.summarize(resolved.jobId, summaries)
+        const summary = Summary.summarize(resolved.jobId, summaries, resolved.pricing)
         yield* env.emit(JobReport.JobEvent.JobDone({ summary }))
         return summary
       }).pipe(

@@ -156,6 +156,18 @@ export interface CheckedLine {
 }
 
 /**
+ * The embedding inputs of a `/v1/embeddings` request (what the API's cap of 50,000 per batch counts): a string is
+ * one, an array of strings one per item, an array of token arrays one per inner array, one array of token ids one.
+ *
+ * @internal
+ */
+export const embeddingInputs = (request: BatchLine.BatchRequestInput): number => {
+  const input = request.body["input"]
+  if (!Array.isArray(input)) return 1
+  return input.length > 0 && input.every(isNumber) ? 1 : input.length
+}
+
+/**
  * The check every input line goes through, in a batch's input file (`BatchInput`) and in a job's parts (the
  * planner): a valid request line, for `endpoint`, that can be written as JSON. The caller's object is written, not
  * a decoded copy: every field it holds is sent as it is.

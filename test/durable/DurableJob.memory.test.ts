@@ -4,7 +4,7 @@ import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Effect, Layer, Ref } from "effect"
 import * as DurableJob from "../../src/durable/DurableJob.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
-import { drive, embedding, poll, processOver, recorder } from "../job/support.js"
+import { drive, embedding, model, poll, processOver, recorder } from "../job/support.js"
 
 describe("DurableJob on the memory engine", () => {
   it.effect("runs a job as a workflow: parts, late limit re-sends, every result once; a second run returns the stored summary", () =>
@@ -25,7 +25,9 @@ describe("DurableJob on the memory engine", () => {
           jobId: "durable-1",
           input: "/input.jsonl",
           endpoint: "/v1/embeddings",
-          plan: { maxRequestsPerPart: 10, workDir: "/work" }
+          plan: { maxRequestsPerPart: 10, workDir: "/work" },
+          // Plain data: the prices travel in the payload, and the stored summary carries the costs.
+          pricing: { prices: { [model]: { input: 0.02, output: 0 } } }
         } as const
         const first = yield* drive(DurableJob.run(payload))
         const again = yield* DurableJob.run(payload)
@@ -36,5 +38,11 @@ describe("DurableJob on the memory engine", () => {
       assert.strictEqual(summary.succeeded, 40)
       assert.isAtLeast(summary.resends, 2)
       assert.strictEqual((yield* Ref.get(delivered)).size, 40)
+      const tokens = summary.parts.reduce((n, part) => n + part.usage.input_tokens, 0)
+      assert.isAbove(tokens, 0)
+      // $0.02 per 1M tokens is 20,000 picodollars a token, halved: one division of a whole number.
+      assert.strictEqual(summary.cost?.total, (tokens * 10_000) / 1e12)
+      assert.isTrue(summary.parts.every((part) => part.cost !== undefined))
+      assert.deepStrictEqual(summary.unpriced, [])
     }))
 })

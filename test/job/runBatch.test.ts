@@ -223,6 +223,14 @@ describe("Job.runBatch on the simulator", () => {
         Effect.flip
       )
       assert.deepStrictEqual(tooMany._tag === "TooManyLinesError" ? [tooMany.line, tooMany.maxLines] : [], [11, 10])
+      // One batch holds at most 50,000 embedding inputs: the line that would take it over is refused.
+      const texts = (id: string, n: number) =>
+        BatchLine.embedding(id, { model: "text-embedding-3-small", input: Array.from({ length: n }, () => "t") })
+      const inputs = yield* Job.runBatch([texts("a", 30_000), texts("b", 30_000)], { endpoint, schedule }).pipe(
+        Effect.flip
+      )
+      assert.strictEqual(inputs._tag, "InvalidRequestError")
+      assert.include(inputs.message, "request 2 (b) cannot join the batch: its 30000 embedding inputs")
       assert.deepStrictEqual(yield* simulator.requests, [])
     }).pipe(Effect.provide(layer())))
 })

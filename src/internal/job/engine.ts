@@ -20,6 +20,7 @@ import * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
 import * as JobReport from "../../JobReport.js"
 import * as OpenAiFiles from "../../OpenAiFiles.js"
+import * as OpenAiUploads from "../../OpenAiUploads.js"
 import * as Budgets from "./budgets.js"
 import * as History from "./history.js"
 import * as Options from "./options.js"
@@ -31,7 +32,7 @@ import * as Tracker from "./tracker.js"
 import * as WorkDir from "./workDir.js"
 
 /** What a job needs besides its input's and its sink's requirements. @internal */
-export type Services = BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | JobBudget.Ledger
+export type Services = BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | OpenAiUploads.OpenAiUploads | JobBudget.Ledger
 
 /** Where a job's parts are spooled: in memory, or a work directory (given, or a temporary one). @internal */
 export type SpoolSource =
@@ -54,6 +55,7 @@ export const run = <IE, IR, E, R>(
   Effect.gen(function*() {
     const api = yield* BatchApi.BatchApi
     const files = yield* OpenAiFiles.OpenAiFiles
+    const uploadsApi = yield* OpenAiUploads.OpenAiUploads
     const ledger = yield* JobBudget.Ledger
     const startedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
     const spool = spoolSource._tag === "Memory"
@@ -73,7 +75,7 @@ export const run = <IE, IR, E, R>(
       ...[...history.values()].flatMap((found) => found.map((attempt) => attempt.batch.created_at))
     )
     const tracker = yield* Tracker.make(api, options.jobId, oldest)
-    const env = yield* makeEnv(options, { api, files, ledger, spool, tracker }, Part.inProcess, Effect.void)
+    const env = yield* makeEnv(options, { api, files, uploadsApi, ledger, spool, tracker }, Part.inProcess, Effect.void)
     let planned = 0
     let requested = 0
     const parts = Planner.plan(requests, planOptions(options), spool).pipe(
@@ -115,7 +117,7 @@ export const run = <IE, IR, E, R>(
         return Effect.flatMap(tracker.cancelAll(why), report)
       })
     )
-    const summary = Summary.summarize(options.jobId, Chunk.toReadonlyArray(summaries))
+    const summary = Summary.summarize(options.jobId, Chunk.toReadonlyArray(summaries), options.pricing)
     yield* emit(JobReport.JobEvent.JobDone({ summary }))
     return summary
   }).pipe(Effect.scoped, Effect.withSpan(operation, { attributes: { "job.id": options.jobId } }))
@@ -124,6 +126,7 @@ export const run = <IE, IR, E, R>(
 export interface Shared {
   readonly api: BatchApi.Service
   readonly files: OpenAiFiles.Service
+  readonly uploadsApi: OpenAiUploads.Service
   readonly ledger: JobBudget.LedgerService
   readonly spool: Spool.Spool
   readonly tracker: Tracker.Tracker
@@ -145,6 +148,7 @@ export const makeEnv = <E, R, X, RX>(
       metadata: options.metadata,
       outputExpiresAfter: options.outputExpiresAfter,
       fileExpiresAfter: options.fileExpiresAfter,
+      uploadsAbove: options.uploadsApiAbove,
       ceiling: (model) => Budgets.ceilingOf(options.limits, options.safetyFactor, model),
       safetyFactor: options.safetyFactor,
       sink: options.sink,
@@ -160,6 +164,7 @@ export const makeEnv = <E, R, X, RX>(
       poll: options.poll,
       waitTimeout: options.waitTimeout,
       continueOnFailure: options.continueOnFailure,
+      pricing: options.pricing,
       steps,
       ensureFiles,
       derivedKeys: options.fresh !== true
@@ -171,6 +176,7 @@ export const planOptions = <E, R>(options: Options.Resolved<E, R>): Planner.Opti
   endpoint: options.endpoint,
   maxRequests: options.maxRequestsPerPart,
   maxBytes: options.maxBytesPerPart,
+  maxInputs: options.maxInputsPerPart,
   budgets: options.limits,
   safetyFactor: options.safetyFactor,
   partFraction: options.partFraction,

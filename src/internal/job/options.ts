@@ -18,9 +18,11 @@ import * as JobBudget from "../../JobBudget.js"
 import type * as JobReport from "../../JobReport.js"
 import * as JobSink from "../../JobSink.js"
 import * as OpenAiFiles from "../../OpenAiFiles.js"
+import * as Pricing from "../../Pricing.js"
 import * as TokenEstimate from "../../TokenEstimate.js"
 import * as Params from "../params.js"
 import * as Budgets from "./budgets.js"
+import * as PartUpload from "./partUpload.js"
 import * as Planner from "./planner.js"
 
 /** @internal */
@@ -29,10 +31,13 @@ export const defaults = {
   partFraction: JobBudget.defaults.partFraction,
   maxRequestsPerPart: Planner.defaultLimits.maxRequests,
   maxBytesPerPart: Planner.defaultLimits.maxBytes,
+  maxInputsPerPart: Planner.defaultLimits.maxInputs,
   maxResends: 8,
   resendBackoff: Duration.minutes(10),
   maxFollowUps: 2,
   uploadConcurrency: 2,
+  /** Part files above 64 MiB go through the Uploads API (one of its parts; below it, one Files request does as well). */
+  uploadsApiAbove: PartUpload.defaultUploadsAbove,
   lookback: Duration.days(7),
   maxPages: 200,
   /** A job's input files expire after 14 days (its lookback, the 24-hour window and a margin). */
@@ -80,6 +85,7 @@ export const Serializable = Schema.Struct({
   plan: Schema.optional(Schema.Struct({
     maxRequestsPerPart: Schema.optional(Schema.Number),
     maxBytesPerPart: Schema.optional(Schema.Number),
+    maxInputsPerPart: Schema.optional(Schema.Number),
     partFraction: Schema.optional(Schema.Number),
     workDir: Schema.optional(Schema.String)
   })),
@@ -90,6 +96,7 @@ export const Serializable = Schema.Struct({
     onPartFailure: Schema.optional(Schema.Literal("fail", "continue")),
     concurrency: Schema.optional(Schema.Number),
     uploadConcurrency: Schema.optional(Schema.Number),
+    uploadsApiAbove: Schema.optional(Schema.Number),
     waitTimeout: Schema.optional(DurationInput),
     cancelOnExit: Schema.optional(Schema.Boolean),
     lookback: Schema.optional(DurationInput),
@@ -99,7 +106,8 @@ export const Serializable = Schema.Struct({
     metadata: Schema.optional(Batch.Metadata),
     output_expires_after: Schema.optional(Batch.OutputExpiresAfter),
     file_expires_after: Schema.optional(Schema.NullOr(OpenAiFiles.FileExpiresAfter))
-  }))
+  })),
+  pricing: Schema.optional(Pricing.Pricing)
 })
 
 /** @internal */
@@ -114,6 +122,7 @@ export interface Resolved<E, R> {
   readonly estimate: TokenEstimate.Estimator
   readonly maxRequestsPerPart: number
   readonly maxBytesPerPart: number
+  readonly maxInputsPerPart: number
   readonly partFraction: number
   readonly workDir: string | undefined
   readonly spool: "auto" | "memory" | "files"
@@ -131,6 +140,7 @@ export interface Resolved<E, R> {
   readonly continueOnFailure: boolean
   readonly concurrency: number | "unbounded"
   readonly uploadConcurrency: number
+  readonly uploadsApiAbove: number
   readonly poll: BatchSchedule.PollSchedule | undefined
   readonly waitTimeout: Duration.Duration | undefined
   readonly cancelOnExit: boolean
@@ -139,6 +149,8 @@ export interface Resolved<E, R> {
   readonly metadata: Batch.Metadata
   readonly outputExpiresAfter: Batch.CreateBatchParams["output_expires_after"]
   readonly fileExpiresAfter: OpenAiFiles.FileExpiresAfter | undefined
+  /** The price table costs are reported with; none: tokens only. */
+  readonly pricing?: Pricing.Pricing | undefined
   readonly onEvent: (event: JobReport.JobEvent) => Effect.Effect<void>
 }
 
@@ -154,6 +166,7 @@ export interface Input<E, R> {
   readonly plan?: {
     readonly maxRequestsPerPart?: number | undefined
     readonly maxBytesPerPart?: number | undefined
+    readonly maxInputsPerPart?: number | undefined
     readonly partFraction?: number | undefined
     readonly workDir?: string | undefined
     readonly spool?: "auto" | "memory" | "files" | undefined
@@ -171,6 +184,7 @@ export interface Input<E, R> {
     readonly onPartFailure?: "fail" | "continue" | undefined
     readonly concurrency?: number | undefined
     readonly uploadConcurrency?: number | undefined
+    readonly uploadsApiAbove?: number | undefined
     readonly poll?: BatchSchedule.PollSchedule | undefined
     readonly waitTimeout?: Duration.DurationInput | string | undefined
     readonly cancelOnExit?: boolean | undefined
@@ -182,6 +196,7 @@ export interface Input<E, R> {
     readonly output_expires_after?: Batch.CreateBatchParams["output_expires_after"]
     readonly file_expires_after?: OpenAiFiles.FileExpiresAfter | null | undefined
   } | undefined
+  readonly pricing?: Pricing.Pricing | undefined
   readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
 }
 
@@ -223,6 +238,10 @@ export const resolve = <E, R>(
   if (!(maxBytesPerPart >= 1 && maxBytesPerPart <= Planner.defaultLimits.maxBytes)) {
     return invalid("plan.maxBytesPerPart", `must be from 1 to ${Planner.defaultLimits.maxBytes}`)
   }
+  const maxInputsPerPart = plan.maxInputsPerPart ?? defaults.maxInputsPerPart
+  if (!wholeAtLeast(maxInputsPerPart, 1) || maxInputsPerPart > Planner.defaultLimits.maxInputs) {
+    return invalid("plan.maxInputsPerPart", `must be a whole number from 1 to ${Planner.defaultLimits.maxInputs}`)
+  }
   for (const [field, value] of [["maxResends", policy.maxResends], ["maxFollowUps", policy.maxFollowUps]] as const) {
     if (!wholeAtLeast(value, 0)) return invalid(`policy.${field}`, "must be a whole number >= 0")
   }
@@ -235,6 +254,8 @@ export const resolve = <E, R>(
   ) {
     if (!wholeAtLeast(value, 1)) return invalid(`policy.${field}`, "must be a whole number >= 1")
   }
+  const uploadsApiAbove = policy.uploadsApiAbove ?? defaults.uploadsApiAbove
+  if (!(uploadsApiAbove >= 0)) return invalid("policy.uploadsApiAbove", "must be a number of bytes >= 0")
   const resendBackoff = duration(policy.resendBackoff, defaults.resendBackoff)
   if (Option.isNone(resendBackoff)) return invalid("policy.resendBackoff", "must be a duration")
   const lookback = duration(policy.lookback, defaults.lookback)
@@ -249,6 +270,8 @@ export const resolve = <E, R>(
   if (keys.some((key) => key.startsWith("eob_"))) {
     return invalid("batches.metadata", "keys starting with eob_ are the library's")
   }
+  const pricingIssue = options.pricing === undefined ? undefined : Pricing.issue(options.pricing)
+  if (pricingIssue !== undefined) return invalid(`pricing.${pricingIssue.path}`, pricingIssue.message)
   const fileExpiresAfter = batches.file_expires_after === null
     ? undefined
     : batches.file_expires_after ?? defaults.fileExpiresAfter
@@ -260,6 +283,7 @@ export const resolve = <E, R>(
     estimate: budget.estimate ?? ((request) => TokenEstimate.estimateTokens(request)),
     maxRequestsPerPart,
     maxBytesPerPart,
+    maxInputsPerPart,
     partFraction,
     workDir: plan.workDir,
     spool: plan.spool ?? "auto",
@@ -273,6 +297,7 @@ export const resolve = <E, R>(
     continueOnFailure: policy.onPartFailure === "continue",
     concurrency: policy.concurrency ?? "unbounded",
     uploadConcurrency: policy.uploadConcurrency ?? defaults.uploadConcurrency,
+    uploadsApiAbove,
     poll: policy.poll,
     waitTimeout: waitTimeout.value,
     cancelOnExit: policy.cancelOnExit ?? true,
@@ -281,6 +306,7 @@ export const resolve = <E, R>(
     metadata,
     outputExpiresAfter: batches.output_expires_after,
     fileExpiresAfter,
+    pricing: options.pricing,
     onEvent: options.onEvent ?? (() => Effect.void)
   })
 }

@@ -16,144 +16,31 @@ import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Batch from "../../Batch.js"
-import type * as BatchApi from "../../BatchApi.js"
 import * as BatchApiTag from "../../BatchApi.js"
 import * as BatchError from "../../BatchError.js"
 import * as BatchLine from "../../BatchLine.js"
 import * as BatchResults from "../../BatchResults.js"
-import type * as BatchSchedule from "../../BatchSchedule.js"
 import * as BatchWait from "../../BatchWait.js"
 import type * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
 import * as JobReport from "../../JobReport.js"
 import type * as JobSink from "../../JobSink.js"
-import type * as OpenAiFiles from "../../OpenAiFiles.js"
-import type * as TokenEstimate from "../../TokenEstimate.js"
 import * as Cancel from "./cancel.js"
 import * as History from "./history.js"
 import * as IdSet from "./idSet.js"
 import * as Machine from "./machine.js"
+import type { Env } from "./partEnv.js"
+import * as PartUpload from "./partUpload.js"
 import * as Planner from "./planner.js"
-import type * as Spool from "./spool.js"
-import type * as Tracker from "./tracker.js"
+import * as Summary from "./summary.js"
 
-/**
- * How the steps of a part are run: in-process, or journaled by a workflow engine (which may fail a step with any
- * `X` and needs `RX`).
- *
- * @internal
- */
-export interface Steps<X = never, RX = never> {
-  /**
-   * Runs `effect` as a step named `name` whose result `success` encodes (replayed from a journal if it has one). A
-   * journal can keep the library's errors (`BatchError`); it makes any other failure a defect.
-   */
-  readonly step: <A, I, E, R>(
-    name: string,
-    success: Schema.Schema<A, I>,
-    effect: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | X, R | RX>
-  /** Takes `claim` from the ledger, waiting for room; on a replay, takes it at once. */
-  readonly admit: (
-    name: string,
-    ledger: JobBudget.LedgerService,
-    claim: JobBudget.Claim,
-    ceiling: JobBudget.Ceiling
-  ) => Effect.Effect<JobBudget.Reservation, X, RX>
-  /** A backoff (durable on an engine). */
-  readonly sleep: (name: string, duration: Duration.Duration) => Effect.Effect<void, X, RX>
-  /** How long one waiting step may last (`Infinity`: one step waits to the end). */
-  readonly round: Duration.Duration
-  /**
-   * Runs `cancel` with the created batch if the job fails after the create (a workflow's compensation). In-process
-   * it does nothing: the job's tracker cancels what may still run when the job ends.
-   */
-  readonly compensate: <E, R>(
-    create: Effect.Effect<Batch.Batch, E, R>,
-    cancel: (batch: Batch.Batch) => Effect.Effect<void>
-  ) => Effect.Effect<Batch.Batch, E, R | RX>
-}
-
-/** Steps in-process: each runs as it is. @internal */
-export const inProcess: Steps = {
-  step: (_name, _success, effect) => effect,
-  admit: (_name, ledger, claim, ceiling) => ledger.reserve(claim, ceiling),
-  sleep: (_name, duration) => Effect.sleep(duration),
-  round: Duration.infinity,
-  compensate: (create) => create
-}
-
-/** What every part of a job shares. @internal */
-export interface Env<E, R, X = never, RX = never> {
-  readonly jobId: string
-  readonly endpoint: Batch.KnownEndpoint
-  readonly metadata: Batch.Metadata
-  readonly outputExpiresAfter: Batch.CreateBatchParams["output_expires_after"]
-  readonly fileExpiresAfter: OpenAiFiles.FileExpiresAfter | undefined
-  readonly api: BatchApi.Service
-  readonly files: OpenAiFiles.Service
-  readonly spool: Spool.Spool
-  readonly ledger: JobBudget.LedgerService
-  /** The usable ceilings of a model (the job's budget times its safety factor). */
-  readonly ceiling: (model: string) => JobBudget.Ceiling
-  readonly safetyFactor: number
-  readonly tracker: Tracker.Tracker
-  readonly sink: JobSink.JobSink<E, R>
-  readonly emit: (event: JobReport.JobEvent) => Effect.Effect<void>
-  readonly estimate: TokenEstimate.Estimator
-  readonly uploads: Effect.Semaphore
-  /**
-   * Reading results is CPU work on the one JavaScript thread: several parts read at once go no faster, and hold more
-   * memory in transit. Deliveries take turns.
-   */
-  readonly downloads: Effect.Semaphore
-  readonly policy: Machine.Policy
-  readonly resendBackoff: Duration.Duration
-  readonly resendWhen: ((result: BatchLine.BatchResult) => boolean) | undefined
-  /** What a malformed result line does (see `BatchResults.decode`). */
-  readonly malformed: "fail" | "skip"
-  readonly onMalformed: ((error: BatchError.MalformedLineError) => Effect.Effect<void>) | undefined
-  readonly poll: BatchSchedule.PollSchedule | undefined
-  readonly waitTimeout: Duration.DurationInput | undefined
-  /** A failed part ends with a failed summary instead of failing the job. */
-  readonly continueOnFailure: boolean
-  readonly steps: Steps<X, RX>
-  /** Makes sure the part files exist before they are read (a durable job's runner may not have them). */
-  readonly ensureFiles: Effect.Effect<void, BatchError.PlanError>
-  /**
-   * Creates use keys derived from (job, part, attempt), so a re-run finds its batches (default). A job id that is
-   * new by construction (a one-batch run without a key) has nothing to find: its creates use fresh keys.
-   */
-  readonly derivedKeys?: boolean | undefined
-}
+export { type Env, inProcess, type Steps } from "./partEnv.js"
 
 /** What a part can fail with, besides its sink's errors. @internal */
 export type PartError = BatchError.JobError
 
 const Uploaded = Schema.Struct({ fileId: Schema.String, requests: Schema.Number, tokens: Schema.Number })
 const Counts = Schema.Struct({ succeeded: Schema.Number, failed: Schema.Number, errored: Schema.Number })
-
-/** The limit a failure message names ("… Limit: 2,000,000 enqueued tokens …"), if any. @internal */
-export const namedLimit = (batch: Batch.Batch): number | undefined => {
-  const message = batch.errors?.data?.[0]?.message
-  const match = message === undefined ? null : /Limit:\s*([\d,]+)\s*enqueued/i.exec(message)
-  const value = match === null ? NaN : Number(match[1]!.replace(/,/g, ""))
-  return Number.isFinite(value) && value > 0 ? value : undefined
-}
-
-/** How a batch's end releases its reservation. @internal */
-export const releaseOutcome = (batch: Batch.Batch, safetyFactor: number): JobBudget.ReleaseOutcome => {
-  const code = Machine.limitCodeOf(batch)
-  if (code !== undefined) {
-    const named = namedLimit(batch)
-    return {
-      _tag: "LimitReached",
-      dimension: code === "token_limit_exceeded" ? "tokens" : "requests",
-      named: named === undefined ? undefined : Math.floor(named * safetyFactor)
-    }
-  }
-  return batch.status === "failed" ? { _tag: "Withdrawn" } : { _tag: "Ended" }
-}
 
 /** A create the API refused for good (a 400, 404 or 422): nothing was made. @internal */
 export const isRefusal = (
@@ -253,22 +140,16 @@ export const run = <E, R, X = never, RX = never>(
           const tally = keep === undefined
             ? { requests: part.requests, tokens: part.tokens }
             : yield* Planner.tally(env.spool, part, keep, env.estimate)
-          const file = yield* env.uploads.withPermits(1)(env.files.uploadFile({
-            file: Planner.lines(env.spool, part, keep),
-            filename: `${env.jobId}.part-${part.index}.attempt-${decision.attempt}.jsonl`,
-            purpose: "batch",
-            replayable: true,
-            ...(env.fileExpiresAfter === undefined ? {} : { expires_after: env.fileExpiresAfter })
-          }))
+          const fileId = yield* env.uploads.withPermits(1)(PartUpload.upload(env, part, decision.attempt, keep))
           yield* env.emit(
             JobReport.JobEvent.PartUploaded({
               part: part.index,
               attempt: decision.attempt,
-              fileId: file.id,
+              fileId,
               requests: tally.requests
             })
           )
-          return { fileId: file.id, ...tally }
+          return { fileId, ...tally }
         })
       )
 
@@ -435,7 +316,14 @@ export const run = <E, R, X = never, RX = never>(
           Effect.tap((ended) =>
             Effect.zipRight(
               env.tracker.ended(part.index, attempt),
-              env.emit(JobReport.JobEvent.PartEnded({ part: part.index, attempt, batch: ended }))
+              env.emit(
+                JobReport.JobEvent.PartEnded({
+                  part: part.index,
+                  attempt,
+                  batch: ended,
+                  cost: Summary.batchCost(env.pricing, part.model, ended)
+                })
+              )
             )
           ),
           // A batch that ended frees room, one that failed on a limit teaches the ledger; a wait that failed or was
@@ -443,7 +331,7 @@ export const run = <E, R, X = never, RX = never>(
           Effect.onExit((exit) =>
             held === undefined ? Effect.void : Effect.zipRight(
               held.release(
-                Exit.isSuccess(exit) ? releaseOutcome(exit.value, env.safetyFactor) : { _tag: "Withdrawn" }
+                Exit.isSuccess(exit) ? Machine.releaseOutcome(exit.value, env.safetyFactor) : { _tag: "Withdrawn" }
               ),
               budgetChanged
             )
@@ -588,6 +476,7 @@ export const run = <E, R, X = never, RX = never>(
     })
 
     return main.pipe(
+      Effect.map((done) => Summary.withCost(env.pricing, done)),
       Effect.tap((done) => env.emit(JobReport.JobEvent.PartDone({ summary: done }))),
       Effect.withSpan("Job.part", { attributes: { "job.id": env.jobId, "job.part": part.index } })
     )

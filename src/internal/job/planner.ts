@@ -14,13 +14,16 @@ import * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
 import * as TokenEstimate from "../../TokenEstimate.js"
 import { decodeLines, parseJson } from "../jsonl.js"
-import { checkLine, checkRequest, customIdOf } from "../requestCheck.js"
+import { checkLine, checkRequest, customIdOf, embeddingInputs } from "../requestCheck.js"
 import * as Budgets from "./budgets.js"
 import * as IdSet from "./idSet.js"
 import type * as Spool from "./spool.js"
 
-/** The API's limits for one batch, used as the default part limits. @internal */
-export const defaultLimits = { maxRequests: 50_000, maxBytes: 200_000_000 } as const
+/**
+ * The API's limits for one batch, used as the default part limits: requests, bytes, and the inputs of an
+ * `/v1/embeddings` batch (across its requests: an array input counts each item). @internal
+ */
+export const defaultLimits = { maxRequests: 50_000, maxBytes: 200_000_000, maxInputs: 50_000 } as const
 
 /**
  * What planning needs besides the spool: `JobPlan.PlanOptions` without the directory, and at most how many parts
@@ -61,6 +64,8 @@ interface Checked {
   readonly text: string
   readonly bytes: number
   readonly tokens: number
+  /** Its embedding inputs (0 off `/v1/embeddings`: nothing counts them there). */
+  readonly inputs: number
 }
 
 interface OpenPart {
@@ -75,6 +80,7 @@ interface OpenPart {
   requests: number
   bytes: number
   tokens: number
+  inputs: number
   /** Its lines not written yet, as UTF-8 (allocated when the part opens; reused after each write). */
   buffer: Uint8Array
   filled: number
@@ -95,6 +101,8 @@ export const plan = <E, R>(
   Stream.unwrap(Effect.gen(function*() {
     const maxRequests = options.maxRequests ?? defaultLimits.maxRequests
     const maxBytes = options.maxBytes ?? defaultLimits.maxBytes
+    const maxInputs = options.maxInputs ?? defaultLimits.maxInputs
+    const countsInputs = options.endpoint === "/v1/embeddings"
     const safetyFactor = options.safetyFactor ?? JobBudget.defaults.safetyFactor
     const partFraction = options.partFraction ?? JobBudget.defaults.partFraction
     const estimate = options.estimate ??
@@ -103,6 +111,8 @@ export const plan = <E, R>(
       ? ["maxRequests", "must be a whole number of at least 1"]
       : !(maxBytes >= 1)
       ? ["maxBytes", "must be at least 1"]
+      : !(Number.isInteger(maxInputs) && maxInputs >= 1)
+      ? ["maxInputs", "must be a whole number of at least 1"]
       : !(partFraction > 0 && partFraction <= 1)
       ? ["partFraction", "must be in (0, 1]"]
       : undefined
@@ -227,7 +237,8 @@ export const plan = <E, R>(
       const cap = capsOf(model)
       if (Either.isLeft(cap)) return Either.left(cap.left)
       const tokens = estimate(request)
-      const tooLarge = (limit: "bytes" | "tokens", value: number, max: number) =>
+      const inputs = countsInputs ? embeddingInputs(request) : 0
+      const tooLarge = (limit: "bytes" | "tokens" | "inputs", value: number, max: number) =>
         Either.left(
           new BatchError.RequestTooLargeError({
             line,
@@ -241,7 +252,8 @@ export const plan = <E, R>(
         )
       if (bytes > maxBytes) return tooLarge("bytes", bytes, maxBytes)
       if (tokens > cap.right.tokens) return tooLarge("tokens", tokens, cap.right.tokens)
-      return Either.right({ customId: request.custom_id, model, cap: cap.right, text, bytes, tokens })
+      if (inputs > maxInputs) return tooLarge("inputs", inputs, maxInputs)
+      return Either.right({ customId: request.custom_id, model, cap: cap.right, text, bytes, tokens, inputs })
     }
 
     /** Adds a checked request to its model's open part; returns the part it closed to make room, if any. */
@@ -265,6 +277,15 @@ export const plan = <E, R>(
           message: `request ${line} is over the limit of ${request.cap.requests} requests per batch`
         })
       }
+      if (part.inputs + request.inputs > maxInputs) {
+        const issue = `its ${request.inputs} embedding inputs take the batch over ${maxInputs} inputs`
+        return new BatchError.InvalidRequestError({
+          line,
+          customId: request.customId,
+          issue,
+          message: `request ${line} (${request.customId}) cannot join the batch: ${issue}`
+        })
+      }
       if (part.bytes + request.bytes > maxBytes) {
         return new BatchError.InputTooLargeError({
           line,
@@ -280,7 +301,7 @@ export const plan = <E, R>(
       request: Checked,
       line: number
     ): { readonly part: OpenPart; readonly closed: OpenPart | undefined } => {
-      const { bytes, cap, model, tokens } = request
+      const { bytes, cap, inputs, model, tokens } = request
       const stats = seen.get(model) ?? { requests: 0, tokens: 0 }
       stats.requests++
       stats.tokens += tokens
@@ -289,7 +310,8 @@ export const plan = <E, R>(
       let part = open.get(model)
       if (
         part !== undefined &&
-        (part.requests + 1 > cap.requests || part.bytes + bytes > maxBytes || part.tokens + tokens > part.tokenLimit)
+        (part.requests + 1 > cap.requests || part.bytes + bytes > maxBytes || part.tokens + tokens > part.tokenLimit ||
+          part.inputs + inputs > maxInputs)
       ) {
         closed = part
         open.delete(model)
@@ -310,6 +332,7 @@ export const plan = <E, R>(
           requests: 0,
           bytes: 0,
           tokens: 0,
+          inputs: 0,
           buffer: new Uint8Array(flushBytes),
           filled: 0,
           started: false
@@ -323,6 +346,7 @@ export const plan = <E, R>(
       part.requests++
       part.bytes += bytes
       part.tokens += tokens
+      part.inputs += inputs
       part.digest.update(request.customId)
       return { part, closed }
     }
