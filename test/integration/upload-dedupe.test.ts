@@ -4,12 +4,13 @@
  * the one the upload returns, found by the marker its filename carries instead of stored again.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Stream } from "effect"
+import { Duration, Effect, Layer, Redacted, Stream } from "effect"
 import type * as Http from "node:http"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import { unmarked } from "../support/FakeFiles.js"
+import { slowdown } from "../support/patience.js"
 import { transports } from "./support/client.js"
 import { loopback, readBody } from "./support/loopback.js"
 
@@ -27,7 +28,7 @@ const fileObject = (file: Stored) => ({ ...file, object: "file" })
 
 /**
  * A Files API that stores every upload, and for the first one does `fault` after storing it (or, for `late`, stores
- * it only after 150 ms, without ever answering).
+ * it only after 150 ms (stretched by the load), without ever answering).
  */
 const filesApi = (fault: Fault) => {
   const stored: Array<Stored> = []
@@ -56,7 +57,7 @@ const filesApi = (fault: Fault) => {
       posts.push(filename)
       const first = posts.length === 1
       if (first && fault === "late") {
-        setTimeout(() => store(filename, purpose, body.length), 150)
+        setTimeout(() => store(filename, purpose, body.length), 150 * load)
         return
       }
       const file = store(filename, purpose, body.length)
@@ -92,7 +93,13 @@ const files = (origin: string, transport: (typeof transports)[number]) =>
     Layer.orDie
   )
 
-const policy = BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, baseDelay: "300 millis" }))
+/**
+ * The machine's load, read once: the attempt's timeout, the late store and the retry's delay stretch by it together,
+ * so that their order (timed out, then stored, then looked up) holds on a loaded machine too.
+ */
+const load = slowdown()
+
+const policy = BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, baseDelay: Duration.millis(300 * load) }))
 
 const faults: ReadonlyArray<readonly [Fault, string]> = [
   ["reset", "stored, then the connection reset"],
@@ -113,7 +120,7 @@ for (const transport of transports) {
             const file = content === "bytes" ? "{\"a\":1}\n" : Stream.make(new TextEncoder().encode("{\"a\":1}\n"))
             const uploaded = yield* OpenAiFiles.uploadFile({ file, filename: "input.jsonl", purpose: "batch" }).pipe(
               policy,
-              BatchSchedule.withTimeout("100 millis"),
+              BatchSchedule.withTimeout(Duration.millis(100 * load)),
               Effect.provide(files(server.origin, transport))
             )
             const stored = api.stored()
