@@ -420,8 +420,7 @@ export const streamBatches = (
   const paginationError = (
     reason: BatchError.PaginationError["reason"],
     pages: number,
-    cursor: string | undefined,
-    problem: string
+    cursor: string | undefined
   ) =>
     Effect.flatMap(Operation.resolve("streamBatches"), (operation) =>
       Effect.fail(
@@ -429,7 +428,6 @@ export const streamBatches = (
           operation,
           reason,
           pages,
-          message: `${operation}: page ${pages} of the list ${problem}`,
           ...(cursor === undefined ? {} : { cursor })
         })
       ))
@@ -460,16 +458,14 @@ export const streamBatches = (
           return paginationError(
             "EmptyPageWithMore",
             pages,
-            cursor.after,
-            "is empty but says has_more: true; stopping rather than truncating"
+            cursor.after
           )
         }
         if (seen.cursors.has(last.id) || last.id === cursor.after) {
           return paginationError(
             "RepeatedCursor",
             pages,
-            last.id,
-            `ends at ${last.id} again; stopping rather than looping`
+            last.id
           )
         }
         seen.cursors.add(last.id)

@@ -136,7 +136,6 @@ export const invalidRequest = (line: number, request: unknown, issue: string): B
   return new BatchError.InvalidRequestError({
     line,
     issue,
-    message: `request ${line}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
     ...(customId === undefined ? {} : { customId })
   })
 }
@@ -165,8 +164,7 @@ export interface CheckedLine {
 export const checkLine = (
   raw: unknown,
   line: number,
-  endpoint: string,
-  scope: "batch" | "job"
+  endpoint: string
 ): Either.Either<CheckedLine, BatchError.InvalidRequestError | BatchError.EndpointMismatchError> => {
   const checked = checkRequest(raw)
   if (Either.isLeft(checked)) return Either.left(invalidRequest(line, raw, checked.left))
@@ -177,9 +175,7 @@ export const checkLine = (
         line,
         customId: request.custom_id,
         url: request.url,
-        endpoint,
-        message:
-          `request ${line} (${request.custom_id}) is for ${request.url}, but the ${scope}'s endpoint is ${endpoint}`
+        endpoint
       })
     )
   }

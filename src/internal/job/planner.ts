@@ -112,8 +112,7 @@ export const plan = <E, R>(
         new BatchError.InvalidParamsError({
           operation: "JobPlan.plan",
           field,
-          issue,
-          message: `JobPlan.plan: ${field} ${issue}`
+          issue
         })
       )
     }
@@ -130,8 +129,7 @@ export const plan = <E, R>(
           new BatchError.InvalidParamsError({
             operation: "JobPlan.plan",
             field: "budget",
-            issue,
-            message: `JobPlan.plan: budget of ${model}: ${issue}`
+            issue
           })
         )
       }
@@ -220,7 +218,7 @@ export const plan = <E, R>(
      * steps per request) halved it.
      */
     const check = (raw: unknown, line: number): Either.Either<Checked, BatchError.PlanError> => {
-      const checked = checkLine(raw, line, options.endpoint, "job")
+      const checked = checkLine(raw, line, options.endpoint)
       if (Either.isLeft(checked)) return Either.left(checked.left)
       const { bytes, request, text } = checked.right
       const model = typeof request.body["model"] === "string" ? request.body["model"] : ""
@@ -234,9 +232,7 @@ export const plan = <E, R>(
             customId: request.custom_id,
             limit,
             value,
-            max,
-            message:
-              `request ${line} (${request.custom_id}) is too large for any part: ${value} ${limit}, over the most a part may hold (${max})`
+            max
           })
         )
       if (bytes > maxBytes) return tooLarge("bytes", bytes, maxBytes)
@@ -253,24 +249,20 @@ export const plan = <E, R>(
         return new BatchError.InvalidRequestError({
           line,
           customId: request.customId,
-          issue: "body.model must be the model of the batch's other requests (a batch holds one model)",
-          message:
-            `request ${line} (${request.customId}) is not a valid input line: body.model must be the model of the batch's other requests (a batch holds one model)`
+          issue: "body.model must be the model of the batch's other requests (a batch holds one model)"
         })
       }
       if (part.requests + 1 > request.cap.requests) {
         return new BatchError.TooManyLinesError({
           line,
-          maxLines: request.cap.requests,
-          message: `request ${line} is over the limit of ${request.cap.requests} requests per batch`
+          maxLines: request.cap.requests
         })
       }
       if (part.bytes + request.bytes > maxBytes) {
         return new BatchError.InputTooLargeError({
           line,
           bytes: part.bytes + request.bytes,
-          maxBytes,
-          message: `request ${line} takes the input file over ${maxBytes} bytes`
+          maxBytes
         })
       }
       return undefined
@@ -358,8 +350,7 @@ export const plan = <E, R>(
               new BatchError.DuplicateCustomIdError({
                 line,
                 customId: checked.right.customId,
-                firstLine: firstSeen,
-                message: `request ${line} repeats custom_id ${checked.right.customId} of request ${firstSeen}`
+                firstLine: firstSeen
               })
             ))
             break
