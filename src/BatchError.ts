@@ -145,8 +145,6 @@ export class BadRequestError extends Schema.TaggedError<BadRequestError>(id("Bad
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -170,8 +168,6 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -195,8 +191,6 @@ export class PermissionDeniedError extends Schema.TaggedError<PermissionDeniedEr
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -220,8 +214,6 @@ export class NotFoundError extends Schema.TaggedError<NotFoundError>(id("NotFoun
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -245,8 +237,6 @@ export class ConflictError extends Schema.TaggedError<ConflictError>(id("Conflic
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -272,8 +262,6 @@ export class UnprocessableEntityError
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -298,8 +286,6 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>(id("RateL
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -323,8 +309,6 @@ export class InternalServerError extends Schema.TaggedError<InternalServerError>
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -348,8 +332,6 @@ export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))(
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -385,8 +367,6 @@ export class TransportError extends Schema.TaggedError<TransportError>(id("Trans
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -437,8 +417,6 @@ export class DecodeError extends Schema.TaggedError<DecodeError>(id("DecodeError
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -474,8 +452,6 @@ export class InvalidParamsError extends Schema.TaggedError<InvalidParamsError>(i
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -504,8 +480,6 @@ export class IdempotencyConflictError
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -542,8 +516,6 @@ export class WaitTimeoutError extends Schema.TaggedError<WaitTimeoutError>(id("W
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -581,8 +553,6 @@ export class BatchFailedError extends Schema.TaggedError<BatchFailedError>(id("B
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -614,8 +584,6 @@ export class BatchExpiredError extends Schema.TaggedError<BatchExpiredError>(id(
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -646,8 +614,6 @@ export class BatchCancelledError extends Schema.TaggedError<BatchCancelledError>
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -678,8 +644,6 @@ export class PaginationError extends Schema.TaggedError<PaginationError>(id("Pag
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -712,8 +676,6 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -737,8 +699,6 @@ export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomId
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -762,8 +722,6 @@ export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchEr
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -787,8 +745,6 @@ export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id(
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -812,8 +768,6 @@ export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(i
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -837,8 +791,6 @@ export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("Emp
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -869,8 +821,6 @@ export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeErro
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -898,8 +848,6 @@ export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("Local
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -940,8 +888,6 @@ export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("Par
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -973,8 +919,6 @@ export class JobInputChangedError extends Schema.TaggedError<JobInputChangedErro
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -1010,8 +954,6 @@ export class MalformedLineError extends Schema.TaggedError<MalformedLineError>(i
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -1035,8 +977,6 @@ export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyErro
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -1065,8 +1005,6 @@ export class WebhookHeadersError extends Schema.TaggedError<WebhookHeadersError>
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -1100,8 +1038,6 @@ export class WebhookTimestampError extends Schema.TaggedError<WebhookTimestampEr
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -1138,8 +1074,6 @@ export class WebhookSignatureError extends Schema.TaggedError<WebhookSignatureEr
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
@@ -1166,8 +1100,6 @@ export class WebhookPayloadError extends Schema.TaggedError<WebhookPayloadError>
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {

@@ -56,8 +56,6 @@ export class NoSuchBatchError extends Schema.TaggedError<NoSuchBatchError>(
   "effect-openai-batch/testing/BatchApiSimulator/NoSuchBatchError"
 )("NoSuchBatchError", { batchId: Schema.String }) {
   /**
-   * Derived from the fields.
-   *
    * @since 0.3.0
    */
   override get message(): string {
