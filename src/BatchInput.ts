@@ -84,7 +84,7 @@ const checker = (options: EncodeOptions) => {
   /** Checks one request and returns its line (with the newline), or the violation. */
   const line = (request: unknown): Either.Either<string, BatchError.InputError> => {
     const number = summary.lines + 1
-    const checked = checkLine(request, number, options.endpoint, "batch")
+    const checked = checkLine(request, number, options.endpoint)
     if (Either.isLeft(checked)) return Either.left(checked.left)
     const { bytes, text } = checked.right
     const valid = checked.right.request
@@ -94,8 +94,7 @@ const checker = (options: EncodeOptions) => {
         new BatchError.DuplicateCustomIdError({
           line: number,
           customId: valid.custom_id,
-          firstLine: first,
-          message: `request ${number} repeats custom_id ${valid.custom_id} of request ${first}`
+          firstLine: first
         })
       )
     }
@@ -103,8 +102,7 @@ const checker = (options: EncodeOptions) => {
       return Either.left(
         new BatchError.TooManyLinesError({
           line: number,
-          maxLines,
-          message: `request ${number} is over the limit of ${maxLines} requests per batch`
+          maxLines
         })
       )
     }
@@ -113,10 +111,7 @@ const checker = (options: EncodeOptions) => {
         new BatchError.InputTooLargeError({
           line: number,
           bytes: summary.bytes + bytes,
-          maxBytes,
-          message: `request ${number} (${valid.custom_id}) takes the file to ${
-            summary.bytes + bytes
-          } bytes, over the limit of ${maxBytes}`
+          maxBytes
         })
       )
     }

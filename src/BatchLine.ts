@@ -9,10 +9,10 @@
  *
  * @since 0.1.0
  */
-import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as ResultLine from "./internal/resultLine.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Request bodies
@@ -347,8 +347,8 @@ export type ApiErrorObject = typeof ApiErrorObject.Type
 /**
  * The request ran and the endpoint answered 2xx; `response.body` is its JSON answer.
  *
- * Results are tagged structs (plain objects), not classes: a `Schema.Class` instance costs about 3 µs to
- * construct even without validation, which was a fifth of the time to decode a results line.
+ * Results are tagged structs (plain objects), not classes: constructing a `Schema.Class` instance, even without
+ * validation, was a large share of the time to decode a results line (bench/decode-micro.ts).
  *
  * @since 0.1.0
  * @category Results
@@ -438,39 +438,7 @@ const notRunCodes: ReadonlySet<string> = new Set(["batch_expired", "batch_cancel
 export const neverRan = (result: BatchResult): boolean =>
   result._tag === "Errored" && notRunCodes.has(result.error.code ?? "")
 
-const decodeErrorObject = ParseResult.decodeUnknownEither(ApiErrorObject)
-
-/**
- * Classifies a decoded line. A line with neither `response` nor `error` is refused (it says nothing).
- *
- * @since 0.1.0
- * @category Results
- */
-export const classify = (line: BatchRequestOutput): Either.Either<BatchResult, string> => {
-  if (line.error !== null) {
-    const { code, message } = line.error
-    const error = code == null
-      ? (message == null ? {} : { message })
-      : (message == null ? { code } : { code, message })
-    return Either.right({ _tag: "Errored", id: line.id, custom_id: line.custom_id, error })
-  }
-  const wire = line.response
-  if (wire === null) return Either.left("the line has neither a response nor an error")
-  // request_id: null or absent both become an absent key.
-  const response: LineResponse = wire.request_id == null
-    ? { status_code: wire.status_code, body: wire.body }
-    : { status_code: wire.status_code, request_id: wire.request_id, body: wire.body }
-  if (response.status_code >= 200 && response.status_code < 300) {
-    return Either.right({ _tag: "Succeeded", id: line.id, custom_id: line.custom_id, response })
-  }
-  const envelope = response.body["error"]
-  const error = envelope !== null && typeof envelope === "object" ? decodeErrorObject(envelope) : undefined
-  return Either.right(
-    error !== undefined && Either.isRight(error)
-      ? { _tag: "FailedResponse", id: line.id, custom_id: line.custom_id, response, error: error.right }
-      : { _tag: "FailedResponse", id: line.id, custom_id: line.custom_id, response }
-  )
-}
+const classify = ResultLine.make(ParseResult.decodeUnknownEither(ApiErrorObject))
 
 /**
  * A results line (its wire form) decoded into `Succeeded | FailedResponse | Errored`; encoding gives the wire form
@@ -485,7 +453,12 @@ export const BatchResultFromLine: Schema.Schema<BatchResult, typeof BatchRequest
     Schema.typeSchema(BatchResult),
     {
       strict: true,
-      decode: (line, _, ast) => Either.mapLeft(classify(line), (message) => new ParseResult.Type(ast, line, message)),
+      decode: (line, _, ast) => {
+        const result = classify(line)
+        return typeof result === "string"
+          ? ParseResult.fail(new ParseResult.Type(ast, line, result))
+          : ParseResult.succeed(result)
+      },
       encode: (result) =>
         ParseResult.succeed(
           result._tag === "Errored"

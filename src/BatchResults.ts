@@ -22,6 +22,7 @@ import * as Decoder from "./internal/decoder.js"
 import { excerpt } from "./internal/http/errors.js"
 import * as Operation from "./internal/http/operation.js"
 import { decodeLines, parseJson } from "./internal/jsonl.js"
+import * as ResultLine from "./internal/resultLine.js"
 import * as RunStream from "./internal/runStream.js"
 import * as OpenAiFiles from "./OpenAiFiles.js"
 
@@ -59,6 +60,7 @@ export interface StreamOptions {
 export const defaultMaxLineLength: number = 128 * 1024 * 1024
 
 const decodeOutput = Decoder.make(BatchLine.BatchRequestOutput)
+const classify = ResultLine.make(ParseResult.decodeUnknownEither(BatchLine.ApiErrorObject))
 
 const malformedLine = (fileId: string, file: "output" | "error", line: number, text: string, issue: string) =>
   new BatchError.MalformedLineError({
@@ -66,8 +68,7 @@ const malformedLine = (fileId: string, file: "output" | "error", line: number, t
     file,
     line,
     issue,
-    excerpt: excerpt(text),
-    message: `line ${line} of the ${file} file ${fileId} is malformed: ${issue}`
+    excerpt: excerpt(text)
   })
 
 const lineDecoder = (fileId: string, file: "output" | "error") => (text: string, line: number) => {
@@ -78,7 +79,8 @@ const lineDecoder = (fileId: string, file: "output" | "error") => (text: string,
   if (Either.isLeft(decoded)) {
     return Either.left(malformed(ParseResult.TreeFormatter.formatIssueSync(decoded.left)))
   }
-  return Either.mapLeft(BatchLine.classify(decoded.right), malformed)
+  const result = classify(decoded.right)
+  return typeof result === "string" ? Either.left(malformed(result)) : Either.right(result)
 }
 
 /**
@@ -143,8 +145,7 @@ export const stream = (
     return Stream.fail(
       new BatchError.ResultsNotReadyError({
         batchId: batch.id,
-        status: batch.status,
-        message: `batch ${batch.id} is ${batch.status}: it has no results yet`
+        status: batch.status
       })
     )
   }

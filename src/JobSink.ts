@@ -108,7 +108,7 @@ const encoder = new TextEncoder()
  */
 export const jsonlFiles = (dir: string): JobSink<BatchError.LocalFileError, FileSystem.FileSystem | Path.Path> => {
   const failed = (path: string, action: string) => (cause: unknown) =>
-    new BatchError.LocalFileError({ path, cause, message: `could not ${action} ${path}` })
+    new BatchError.LocalFileError({ path, action, cause })
   const target = (delivery: Delivery) => Effect.map(Path.Path, (path) => path.join(dir, fileName(delivery)))
   return {
     stored: (delivery) =>

@@ -154,19 +154,10 @@ export const FilePage = Schema.Struct({
 export interface FilePage extends Schema.Schema.Type<typeof FilePage> {}
 
 const decodeFile = Decoder.make(OpenAIFile)
-/** What `POST /v1/files` accepts as a purpose (checked before anything is sent: it also goes into a multipart part). */
-const uploadPurposes: ReadonlySet<string> = new Set([
-  "assistants",
-  "batch",
-  "fine-tune",
-  "vision",
-  "user_data",
-  "evals"
-])
 const decodeDeleted = Decoder.make(DeletedFile)
 const decodeFilePage = Decoder.make(FilePage)
 
-const uploadDecoders: Upload.Decoders<OpenAIFile> = { file: decodeFile, page: Decoder.make(FilePage) }
+const uploadDecoders: Upload.Decoders<OpenAIFile> = { file: decodeFile, page: decodeFilePage }
 
 /**
  * A file id as accepted in a path: not empty, at most 256 characters, and nothing that changes the path
@@ -310,14 +301,8 @@ export const make: Effect.Effect<Service, never, OpenAiConfig.OpenAiConfig | Htt
           if (params.expires_after !== undefined) {
             yield* Params.validate("uploadFile", FileExpiresAfter, params.expires_after)
           }
-          const [field, issue] = params.filename.length === 0
-            ? ["filename", "must not be empty"]
-            : !uploadPurposes.has(params.purpose)
-            ? ["purpose", `must be one of ${[...uploadPurposes].join(", ")}`]
-            : params.contentType !== undefined && !/^[\x21-\x7e]+(?:\s*;\s*[\x21-\x7e]+)*$/.test(params.contentType)
-            ? ["contentType", "must be a plain media type (no line breaks)"]
-            : [undefined, undefined]
-          if (issue !== undefined) return yield* Effect.fail(Params.invalid("uploadFile", issue, field))
+          const refused = Upload.paramsIssue(params)
+          if (refused !== undefined) return yield* Effect.fail(Params.invalid("uploadFile", refused[1], refused[0]))
           span.attribute("openai.file.purpose", params.purpose)
           const file = yield* Upload.upload(
             pipeline,
@@ -510,7 +495,7 @@ export const streamFiles = (
   }
   return Stream.unwrap(Effect.map(OpenAiFiles, (files) =>
     Paginate.stream(
-      "listFiles",
+      "streamFiles",
       options.after,
       (after) => files.listFiles(after === undefined ? base : { ...base, after })
     )))

@@ -102,14 +102,13 @@ const lineOf = (input: Input): Line =>
 
 type ErrorFields = Omit<
   ConstructorParameters<typeof BatchError.StructuredOutputError>[0],
-  "message" | "customId" | "lineId" | "delivery" | "usage"
+  "customId" | "lineId" | "delivery" | "usage"
 >
 
 const fail = (line: Line, fields: ErrorFields, usage: Usage | undefined): BatchError.StructuredOutputError => {
   const { delivery, result } = line
   return new BatchError.StructuredOutputError({
     ...fields,
-    message: `${result.custom_id}: ${fields.issue}`,
     customId: result.custom_id,
     lineId: result.id,
     ...(usage === undefined ? {} : { usage }),

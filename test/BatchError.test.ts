@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Schema, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchError from "../src/BatchError.js"
 import * as BatchInput from "../src/BatchInput.js"
@@ -10,32 +10,45 @@ import * as FakeFiles from "./support/FakeFiles.js"
 import * as Fake from "./support/FakeHttp.js"
 
 const samples: ReadonlyArray<BatchError.BatchError> = [
-  new BatchError.RateLimitError({ message: "429 slow", status: 429, method: "GET", url: "u", retryAfterMs: 1000 }),
-  new BatchError.TransportError({ message: "reset", method: "GET", url: "u", reason: "Transport", code: "ECONNRESET" }),
+  new BatchError.RateLimitError({ status: 429, method: "GET", url: "u", retryAfterMs: 1000 }),
+  new BatchError.TransportError({ method: "GET", url: "u", reason: "Transport", code: "ECONNRESET" }),
   new BatchError.InvalidParamsError({
-    message: "listBatches: limit ...",
     operation: "listBatches",
     field: "limit",
     issue: "..."
   }),
   new BatchError.IdempotencyConflictError({
-    message: "conflict",
     idempotencyKey: "k",
     batchId: "batch_1",
     existing: { input_file_id: "file-1", endpoint: "/v1/embeddings" }
   }),
-  new BatchError.WaitTimeoutError({ message: "gave up", batchId: "batch_1", waitedMs: 5 }),
-  new BatchError.DuplicateCustomIdError({ message: "dup", line: 3, customId: "a", firstLine: 1 }),
+  new BatchError.WaitTimeoutError({ batchId: "batch_1", waitedMs: 5 }),
+  new BatchError.WaitTimeoutError({
+    operation: "awaitBatch",
+    batchId: "batch_1",
+    waitedMs: 5,
+    reason: "NoPoll",
+    cause: new Error("reset")
+  }),
+  new BatchError.NotFoundError({
+    operation: "retrieveBatch",
+    status: 404,
+    method: "GET",
+    url: "u",
+    apiMessage: "No batch found",
+    requestId: "req_1"
+  }),
+  new BatchError.TransportError({ method: "GET", url: "u", reason: "Timeout", timeoutMs: 2000 }),
+  new BatchError.LocalFileError({ path: "/tmp/x", action: "read", cause: new Error("EACCES: permission denied") }),
+  new BatchError.DuplicateCustomIdError({ line: 3, customId: "a", firstLine: 1 }),
   new BatchError.WebhookTimestampError({
-    message: "old",
     reason: "TooOld",
     timestamp: "1",
     now: 400,
     toleranceSeconds: 300
   }),
-  new BatchError.WebhookHeadersError({ message: "missing", missing: ["webhook-id"] }),
+  new BatchError.WebhookHeadersError({ missing: ["webhook-id"] }),
   new BatchError.MalformedLineError({
-    message: "bad",
     fileId: "file-1",
     file: "output",
     line: 2,
@@ -55,6 +68,49 @@ describe("BatchError: one error model", () => {
       assert.strictEqual(decoded.message, error.message)
       assert.isTrue(BatchError.isBatchError(decoded))
     }
+  })
+
+  it("messages are derived from the fields: one wording per error, the same after a round trip, not serialized", () => {
+    const expected = new Map<string, string>([
+      ["RateLimitError", "GET u: 429 status code (no body)"],
+      ["TransportError", "GET u failed: no response [ECONNRESET]"],
+      ["InvalidParamsError", "listBatches: limit ..."],
+      [
+        "IdempotencyConflictError",
+        "createBatch: the idempotency key k already names batch batch_1, made from file-1 for /v1/embeddings"
+      ],
+      ["DuplicateCustomIdError", "request 3 repeats custom_id a of request 1"],
+      ["WebhookTimestampError", "its timestamp is 399 s old, beyond the tolerance of 300 s"],
+      ["WebhookHeadersError", "not a Standard Webhooks delivery: webhook-id missing"],
+      ["MalformedLineError", "line 2 of the output file file-1 is malformed: x"],
+      ["NotFoundError", "retrieveBatch: 404 No batch found (request id req_1)"],
+      ["LocalFileError", "could not read /tmp/x: EACCES: permission denied"]
+    ])
+    const seen = new Set<string>()
+    for (const error of samples) {
+      const wording = expected.get(error._tag)
+      if (wording !== undefined && !seen.has(error._tag)) {
+        seen.add(error._tag)
+        assert.strictEqual(error.message, wording)
+      }
+      const encoded = Schema.encodeSync(BatchError.BatchError)(error)
+      assert.notProperty(encoded, "message")
+      assert.notProperty(JSON.parse(JSON.stringify(error)), "message")
+    }
+    assert.strictEqual(seen.size, expected.size)
+    const waits = samples.filter((error) => error._tag === "WaitTimeoutError").map((error) => error.message)
+    assert.deepStrictEqual(waits, [
+      "gave up waiting for batch batch_1 after 5ms (deadline reached); last status: unknown",
+      "awaitBatch: gave up waiting for batch batch_1 after 5ms (no poll succeeded; the last said: reset); last status: unknown"
+    ])
+    const timeout = samples.find((error) => error._tag === "TransportError" && error.reason === "Timeout")
+    assert.strictEqual(timeout?.message, "GET u timed out after 2s")
+    // An old serialized error (0.2.0 stored its message) still decodes; the message is derived again.
+    const old = Schema.decodeUnknownSync(BatchError.BatchError)({
+      _tag: "EmptyInputError",
+      message: "the batch has no requests"
+    })
+    assert.strictEqual(old.message, "the input has no requests: a batch needs at least one")
   })
 
   it("isBatchError recognises the library's errors, whichever module raised them, and nothing else", () =>
@@ -86,18 +142,22 @@ describe("BatchError: one error model", () => {
   })
 
   it("a result line's union is separate: lines are data, not errors", () => {
-    const line = Either.getOrThrow(
-      BatchLine.classify({ id: "r", custom_id: "a", response: null, error: { code: "x", message: "y" } })
-    )
+    const line = Schema.decodeUnknownSync(BatchLine.BatchResultFromLine)({
+      id: "r",
+      custom_id: "a",
+      response: null,
+      error: { code: "x", message: "y" }
+    })
+    assert.strictEqual(line._tag, "Errored")
     assert.isFalse(BatchError.isBatchError(line))
   })
 })
 
 describe("BatchError.transience: the one classifier", () => {
   const status = (code: number, extra: { readonly shouldRetry?: boolean } = {}) =>
-    new BatchError.InternalServerError({ message: `${code}`, status: code, method: "GET", url: "u", ...extra })
+    new BatchError.InternalServerError({ status: code, method: "GET", url: "u", ...extra })
   const transport = (reason: BatchError.TransportError["reason"]) =>
-    new BatchError.TransportError({ message: reason, method: "POST", url: "u", reason })
+    new BatchError.TransportError({ method: "POST", url: "u", reason })
 
   it("ambiguous: the request may have reached the server (connection failed or timed out, 408, 5xx)", () => {
     for (const error of [transport("Transport"), transport("Timeout"), status(408), status(500), status(503)]) {
@@ -113,14 +173,13 @@ describe("BatchError.transience: the one classifier", () => {
 
   it("permanent: another attempt cannot succeed (4xx, decode, params, a request that could not be written)", () => {
     const decode = new BatchError.DecodeError({
-      message: "d",
       method: "GET",
       url: "u",
       status: 200,
       issue: "i",
       bodyExcerpt: ""
     })
-    const params = new BatchError.InvalidParamsError({ message: "p", operation: "listBatches", issue: "i" })
+    const params = new BatchError.InvalidParamsError({ operation: "listBatches", issue: "i" })
     for (
       const error of [
         status(400),

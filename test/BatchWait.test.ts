@@ -417,7 +417,7 @@ describe("awaitCompleted", () => {
         if (result.left._tag === "BatchFailedError") {
           assert.strictEqual(result.left.errors[0]?.line, 7)
           assert.include(result.left.message, "invalid_json_line")
-          assert.include(result.left.message, "(line 7)")
+          assert.include(result.left.message, "(line 7 of its input file)")
         }
         if (result.left._tag === "BatchExpiredError") {
           assert.strictEqual(result.left.batch.output_file_id, "file-out")

@@ -133,7 +133,8 @@ describe("OpenAiFiles.listFiles and streamFiles", () => {
       )
       assert.strictEqual(empty._tag, "PaginationError")
       assert.strictEqual(empty._tag === "PaginationError" ? empty.reason : "", "EmptyPageWithMore")
-      assert.match(empty.message, /^listFiles page 2 is empty/)
+      assert.strictEqual(empty._tag === "PaginationError" ? empty.operation : "", "streamFiles")
+      assert.match(empty.message, /^streamFiles: page 2 is empty but says has_more: true/)
       const loop = yield* Effect.flip(
         Stream.runDrain(OpenAiFiles.streamFiles()).pipe(
           Effect.provide(layerOver([

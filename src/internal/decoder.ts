@@ -149,7 +149,7 @@ const structSource = (fields: ReadonlyArray<Field>): string => {
 /**
  * A struct's decoder. Generated as straight-line code with the property names as constants where the runtime allows
  * it (a property read or write by a constant name is what V8 optimizes best; by a name from an array it is a
- * dictionary lookup each time): measured on a page of 100 batches, ~1.4 -> ~0.6 µs per batch. Else, and for symbol
+ * dictionary lookup each time): measured faster on a page of batches (bench/decode-micro.ts). Else, and for symbol
  * keys, a loop over the fields that decodes the same.
  */
 const struct = (fields: ReadonlyArray<Field>): Decode => {

@@ -4,8 +4,8 @@
  * received), never a security measure.
  *
  * The 64 steps are written out as plain expressions, with no helper call per step: written with RFC 1321's
- * FF/GG/HH/II helpers, V8 stopped inlining them and the digest ran at ~50 MB/s; written out, ~350 MB/s on the same
- * (loaded) machine, as fast as node:crypto's native MD5 there. An upload of 200 MB spends about half a second on it.
+ * FF/GG/HH/II helpers, V8 stopped inlining them and the digest ran several times slower; written out, it runs
+ * about as fast as node:crypto's native MD5 (figures in bench/RESULTS.md).
  *
  * @internal
  */

@@ -47,9 +47,9 @@ export const stream = <A extends { readonly id: string }, E, R>(
         if (last === undefined) {
           return Effect.fail(
             new BatchError.PaginationError({
+              operation,
               reason: "EmptyPageWithMore",
               pages,
-              message: `${operation} page ${pages} is empty but says has_more: true; stopping rather than truncating`,
               ...(cursor.after === undefined ? {} : { cursor: cursor.after })
             })
           )
@@ -57,10 +57,10 @@ export const stream = <A extends { readonly id: string }, E, R>(
         if (used.has(last.id) || last.id === cursor.after) {
           return Effect.fail(
             new BatchError.PaginationError({
+              operation,
               reason: "RepeatedCursor",
               pages,
-              cursor: last.id,
-              message: `${operation} page ${pages} ends at ${last.id} again; stopping rather than looping`
+              cursor: last.id
             })
           )
         }

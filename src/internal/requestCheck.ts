@@ -4,7 +4,7 @@
  * `checkRequest`, the check every input path uses (this first, the Schema for the message).
  *
  * Written by hand for one measured reason: planning a job checks every request, and the Schema's decode was a
- * quarter of planning's CPU (a 300,000-request plan: 0.9 s of 3.6 s in `ParseResult`, 2026-11-30). The Schema
+ * large share of planning's CPU (profiled on a large plan; bench/RESULTS.md). The Schema
  * stays the contract: a value this refuses is decoded by the Schema for its error message, and
  * test/job/requestCheck.test.ts holds the two to the same answer on generated valid lines (`Arbitrary`) and on
  * every way a line can be wrong.
@@ -136,7 +136,6 @@ export const invalidRequest = (line: number, request: unknown, issue: string): B
   return new BatchError.InvalidRequestError({
     line,
     issue,
-    message: `request ${line}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
     ...(customId === undefined ? {} : { customId })
   })
 }
@@ -177,8 +176,7 @@ export const embeddingInputs = (request: BatchLine.BatchRequestInput): number =>
 export const checkLine = (
   raw: unknown,
   line: number,
-  endpoint: string,
-  scope: "batch" | "job"
+  endpoint: string
 ): Either.Either<CheckedLine, BatchError.InvalidRequestError | BatchError.EndpointMismatchError> => {
   const checked = checkRequest(raw)
   if (Either.isLeft(checked)) return Either.left(invalidRequest(line, raw, checked.left))
@@ -189,9 +187,7 @@ export const checkLine = (
         line,
         customId: request.custom_id,
         url: request.url,
-        endpoint,
-        message:
-          `request ${line} (${request.custom_id}) is for ${request.url}, but the ${scope}'s endpoint is ${endpoint}`
+        endpoint
       })
     )
   }

@@ -62,6 +62,33 @@ export interface Params<E> extends Multipart.Params {
   readonly replayable?: boolean | undefined
 }
 
+/** What `POST /v1/files` accepts as a purpose (checked before anything is sent: it also goes into a multipart part). */
+const uploadPurposes: ReadonlySet<string> = new Set([
+  "assistants",
+  "batch",
+  "fine-tune",
+  "vision",
+  "user_data",
+  "evals"
+])
+
+/**
+ * The first of an upload's parameters the API would refuse, as `[field, issue]`, checked before anything is sent
+ * (the filename, the purpose and the content type go into the multipart head). `undefined` when they are fine.
+ *
+ * @internal
+ */
+export const paramsIssue = (
+  params: Pick<Multipart.Params, "filename" | "purpose" | "contentType">
+): readonly [field: string, issue: string] | undefined =>
+  params.filename.length === 0
+    ? ["filename", "must not be empty"]
+    : !uploadPurposes.has(params.purpose)
+    ? ["purpose", `must be one of ${[...uploadPurposes].join(", ")}`]
+    : params.contentType !== undefined && !/^[\x21-\x7e]+(?:\s*;\s*[\x21-\x7e]+)*$/.test(params.contentType)
+    ? ["contentType", "must be a plain media type (no line breaks)"]
+    : undefined
+
 /**
  * `requests.jsonl` with `marker` before its extension (`requests.<marker>.jsonl`; after the name if it has none):
  * the extension, which the API reads for some purposes, stays last.

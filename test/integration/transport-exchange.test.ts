@@ -113,7 +113,8 @@ for (const transport of transports) {
         if (error._tag === "TransportError") {
           assert.strictEqual(error.reason, "Transport")
           assert.isDefined(error.cause)
-          assert.include(error.message, `GET ${server.origin}/v1/batches/batch_1 failed: Decode`)
+          assert.strictEqual(error.bodyBrokenOff, true)
+          assert.include(error.message, `GET ${server.origin}/v1/batches/batch_1 failed: the body broke off`)
         }
       }))
 

@@ -230,7 +230,8 @@ describe("Job.runBatch on the simulator", () => {
         Effect.flip
       )
       assert.strictEqual(inputs._tag, "InvalidRequestError")
-      assert.include(inputs.message, "request 2 (b) cannot join the batch: its 30000 embedding inputs")
+      assert.include(inputs.message, "request 2 (b)")
+      assert.include(inputs.message, "its 30000 embedding inputs take the batch over 50000 inputs")
       assert.deepStrictEqual(yield* simulator.requests, [])
     }).pipe(Effect.provide(layer())))
 })

@@ -39,8 +39,8 @@ const noStackTrace = { captureStackTrace: false } as const
 
 /**
  * Runs `body` in the span of a public operation (`BatchApi.retrieveBatch`, ...), given to it so that the request
- * id can be set on it. Not `Effect.fn`: that captures a stack trace on every call (a `new Error()`, ~7 µs of CPU
- * per `retrieveBatch` in bench/inprocess.ts) for an attribute written only on failure; and the span is not made
+ * id can be set on it. Not `Effect.fn`: that captures a stack trace on every call (a `new Error()`, a measurable
+ * share of a `retrieveBatch`'s CPU in bench/inprocess.ts) for an attribute written only on failure; and the span is not made
  * current (a copy of the fiber's context, set and restored, costs as much again as the span), since nothing inside
  * makes a span of its own.
  *

@@ -25,7 +25,7 @@ const isStream = <E, R>(input: Input<E, R>): input is Stream.Stream<BatchLine.Ba
   Predicate.hasProperty(input, Stream.StreamTypeId)
 
 export const localFile = (path: string, action: string) => (cause: unknown) =>
-  new BatchError.LocalFileError({ path, cause, message: `could not ${action} ${path}` })
+  new BatchError.LocalFileError({ path, action, cause })
 
 /** Requests as unknown values with their line numbers: a JSONL file is parsed, anything else taken as it is. */
 export const requestsOf = <E, R>(

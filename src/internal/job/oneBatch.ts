@@ -178,11 +178,9 @@ export const run = <E = never, R = never>(
             ? Effect.fail(error)
             : Effect.fail(
               new BatchError.BatchFailedError({
+                operation: "Job.runBatch",
                 batch: error.batch,
-                errors: error.batch.errors?.data ?? [],
-                message: `Job.runBatch: batch ${error.batch.id} failed${
-                  error.errors[0]?.code === undefined ? "" : `: ${error.errors[0].code}`
-                }`
+                errors: error.batch.errors?.data ?? []
               })
             )
         }

@@ -69,7 +69,7 @@ export const run = <E, R, X = never, RX = never>(
     )
 
     /** The results of a batch that count: not the lines of requests that never ran, not the ones to re-send. */
-    const results = (batch: Batch.Batch, final: boolean, attempt: number) => {
+    const results = (batch: Batch.Batch, final: boolean) => {
       const files = [
         ...(batch.output_file_id === undefined ? [] : [{ fileId: batch.output_file_id, file: "output" as const }]),
         ...(batch.error_file_id === undefined ? [] : [{ fileId: batch.error_file_id, file: "error" as const }])
@@ -87,9 +87,7 @@ export const run = <E, R, X = never, RX = never>(
                 errors: [],
                 fileId: source.fileId,
                 batch,
-                cause: error,
-                message:
-                  `job ${env.jobId}, part ${part.index}, attempt ${attempt}: the ${source.file} file ${source.fileId} of batch ${batch.id} could not be read (${error._tag}) after every retry`
+                cause: error
               })
             )
           )
@@ -105,9 +103,9 @@ export const run = <E, R, X = never, RX = never>(
     const covered = (batches: ReadonlyArray<Batch.Batch>) =>
       Effect.gen(function*() {
         const ids = IdSet.make(Math.min(part.requests, 65_536))
-        for (const [i, batch] of batches.entries()) {
+        for (const batch of batches) {
           yield* env.downloads.withPermits(1)(
-            Stream.runForEach(results(batch, false, i), (result) => Effect.sync(() => ids.add(result.custom_id)))
+            Stream.runForEach(results(batch, false), (result) => Effect.sync(() => ids.add(result.custom_id)))
           )
         }
         return ids
@@ -276,8 +274,7 @@ export const run = <E, R, X = never, RX = never>(
                 batchId: batch.id,
                 waitedMs: Duration.toMillis(deadline ?? Duration.zero),
                 lastBatch: current,
-                message:
-                  `gave up waiting for batch ${batch.id} of job ${env.jobId}, part ${part.index}: deadline reached`
+                reason: "Deadline"
               })
             )
           }
@@ -349,7 +346,7 @@ export const run = <E, R, X = never, RX = never>(
           const { attempt, batch } = decision
           const delivery: JobSink.Delivery = { jobId: env.jobId, part: part.index, attempt, batchId: batch.id }
           const tally = { succeeded: 0, failed: 0, errored: 0 }
-          const taken = results(batch, decision.final, attempt).pipe(
+          const taken = results(batch, decision.final).pipe(
             Stream.mapChunks((chunk) => {
               for (const result of chunk) {
                 if (result._tag === "Succeeded") tally.succeeded++
@@ -388,17 +385,13 @@ export const run = <E, R, X = never, RX = never>(
       kind: JobReport.AttemptKind | undefined
     ) => {
       const lines = inputLines(decision.batch, kind)
-      const firstLine = lines.find((line) => line !== null)
       return new BatchError.PartFailedError({
         jobId: env.jobId,
         part: part.index,
         reason: decision.reason,
         errors: decision.batch?.errors?.data ?? [],
         ...(decision.batch === undefined ? {} : { batch: decision.batch, inputLines: lines }),
-        ...(decision.reason === "rejected" && rejection !== undefined ? { cause: rejection } : {}),
-        message: `job ${env.jobId}, part ${part.index}: ${decision.message}${
-          firstLine === undefined || firstLine === null ? "" : ` (input line ${firstLine})`
-        }`
+        ...(decision.reason === "rejected" && rejection !== undefined ? { cause: rejection } : {})
       })
     }
 
@@ -460,9 +453,7 @@ export const run = <E, R, X = never, RX = never>(
                 part: part.index,
                 batchId: decision.batch.id,
                 expected: part.digest,
-                found: decision.found,
-                message:
-                  `job ${env.jobId}: batch ${decision.batch.id} of part ${part.index} was made from other requests than the part has now (the input or the options that split it changed)`
+                found: decision.found
               })
             )
           case "Fail": {

@@ -122,8 +122,7 @@ export const plan = <E, R>(
         new BatchError.InvalidParamsError({
           operation: "JobPlan.plan",
           field,
-          issue,
-          message: `JobPlan.plan: ${field} ${issue}`
+          issue
         })
       )
     }
@@ -140,8 +139,7 @@ export const plan = <E, R>(
           new BatchError.InvalidParamsError({
             operation: "JobPlan.plan",
             field: "budget",
-            issue,
-            message: `JobPlan.plan: budget of ${model}: ${issue}`
+            issue
           })
         )
       }
@@ -230,7 +228,7 @@ export const plan = <E, R>(
      * steps per request) halved it.
      */
     const check = (raw: unknown, line: number): Either.Either<Checked, BatchError.PlanError> => {
-      const checked = checkLine(raw, line, options.endpoint, "job")
+      const checked = checkLine(raw, line, options.endpoint)
       if (Either.isLeft(checked)) return Either.left(checked.left)
       const { bytes, request, text } = checked.right
       const model = typeof request.body["model"] === "string" ? request.body["model"] : ""
@@ -245,9 +243,7 @@ export const plan = <E, R>(
             customId: request.custom_id,
             limit,
             value,
-            max,
-            message:
-              `request ${line} (${request.custom_id}) is too large for any part: ${value} ${limit}, over the most a part may hold (${max})`
+            max
           })
         )
       if (bytes > maxBytes) return tooLarge("bytes", bytes, maxBytes)
@@ -265,16 +261,13 @@ export const plan = <E, R>(
         return new BatchError.InvalidRequestError({
           line,
           customId: request.customId,
-          issue: "body.model must be the model of the batch's other requests (a batch holds one model)",
-          message:
-            `request ${line} (${request.customId}) is not a valid input line: body.model must be the model of the batch's other requests (a batch holds one model)`
+          issue: "body.model must be the model of the batch's other requests (a batch holds one model)"
         })
       }
       if (part.requests + 1 > request.cap.requests) {
         return new BatchError.TooManyLinesError({
           line,
-          maxLines: request.cap.requests,
-          message: `request ${line} is over the limit of ${request.cap.requests} requests per batch`
+          maxLines: request.cap.requests
         })
       }
       if (part.inputs + request.inputs > maxInputs) {
@@ -282,16 +275,14 @@ export const plan = <E, R>(
         return new BatchError.InvalidRequestError({
           line,
           customId: request.customId,
-          issue,
-          message: `request ${line} (${request.customId}) cannot join the batch: ${issue}`
+          issue
         })
       }
       if (part.bytes + request.bytes > maxBytes) {
         return new BatchError.InputTooLargeError({
           line,
           bytes: part.bytes + request.bytes,
-          maxBytes,
-          message: `request ${line} takes the input file over ${maxBytes} bytes`
+          maxBytes
         })
       }
       return undefined
@@ -382,8 +373,7 @@ export const plan = <E, R>(
               new BatchError.DuplicateCustomIdError({
                 line,
                 customId: checked.right.customId,
-                firstLine: firstSeen,
-                message: `request ${line} repeats custom_id ${checked.right.customId} of request ${firstSeen}`
+                firstLine: firstSeen
               })
             ))
             break

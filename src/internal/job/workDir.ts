@@ -29,8 +29,8 @@ export const make = (
       (cause) =>
         new BatchError.LocalFileError({
           path: "(temporary directory)",
-          cause,
-          message: "could not create a work directory"
+          action: "create",
+          cause
         })
     )
     yield* removeStale(fs, path, dir, jobId, staleAfter)

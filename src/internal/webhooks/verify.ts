@@ -64,8 +64,7 @@ export const make = (
         if (id === undefined || timestamp === undefined || signature === undefined || missing.length > 0) {
           return yield* Effect.fail(
             new BatchError.WebhookHeadersError({
-              missing,
-              message: `not a Standard Webhooks delivery: ${missing.join(", ")} missing`
+              missing
             })
           )
         }
@@ -81,15 +80,11 @@ export const make = (
         if (reason !== undefined) {
           return yield* Effect.fail(
             new BatchError.WebhookTimestampError({
+              webhookId: id,
               reason,
               timestamp,
               now,
-              toleranceSeconds,
-              message: reason === "Invalid"
-                ? `webhook ${id}: webhook-timestamp is not a number of seconds`
-                : `webhook ${id}: its timestamp is ${Math.abs(now - seconds)} s ${
-                  reason === "TooOld" ? "old" : "ahead of this clock"
-                }, beyond the tolerance of ${toleranceSeconds} s`
+              toleranceSeconds
             })
           )
         }
@@ -106,9 +101,7 @@ export const make = (
           new BatchError.WebhookSignatureError({
             webhookId: id,
             signatures: candidates.length,
-            message: `webhook ${id}: no signature matches (${candidates.length} v1 signature${
-              candidates.length === 1 ? "" : "s"
-            } checked against ${keys.length} secret${keys.length === 1 ? "" : "s"})`
+            secrets: keys.length
           })
         )
       })
@@ -118,7 +111,7 @@ export const make = (
         const id = headerOf(headers, "webhook-id") ?? ""
         const payload = (issue: string) =>
           Effect.fail(
-            new BatchError.WebhookPayloadError({ webhookId: id, issue, message: `webhook ${id}: ${issue}` })
+            new BatchError.WebhookPayloadError({ webhookId: id, issue })
           )
         let json: unknown
         try {

@@ -86,7 +86,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
           const batch = Store.liveBatch(state, id)
           if (batch === undefined) {
             return [
-              Effect.fail(new NoSuchBatchError({ batchId: id, message: `the simulator holds no live batch ${id}` })),
+              Effect.fail(new NoSuchBatchError({ batchId: id })),
               state
             ]
           }

@@ -2,8 +2,8 @@
  * One request/response exchange over undici's dispatch handler API, and the `HttpClientResponse` over it.
  *
  * Why not `undici.request`: its handler is an AsyncResource and every body a Node Readable, consumed through
- * promises; measured on loopback (sequential GET of a 2 KB Batch, CPU per call), `request` + `body.text()` costs
- * ~113 µs where a dispatch handler collecting the chunks costs ~69 µs. So the exchange keeps the body's chunks
+ * promises; measured on loopback (sequential GET of a Batch, CPU per call; bench/RESULTS.md), a dispatch handler
+ * collecting the chunks costs clearly less than `request` + `body.text()`. So the exchange keeps the body's chunks
  * itself: `text` on a body that has arrived is a plain value (no fiber, no promise), headers are built once,
  * and aborting is the dispatch controller's `abort` (no AbortController per request).
  *
@@ -35,9 +35,8 @@ const highWaterMark = 64 * 1024
 /**
  * Bytes buffered ahead of a stream's consumer before the socket is paused. More than a Node stream's 64 KiB: a
  * consumer that decodes (a results file) is slower than loopback, and at 64 KiB the socket paused after nearly every
- * read, each pull carrying one read through the Stream's machinery. Measured on `BatchResults.stream` of the 20 MB
- * results file (compiled client, 4 alternating runs each, load ~6 on 2 cores): client CPU per line, median, 28.5 µs
- * at 64 KiB, 26.9 at 256 KiB, 25.6 at 1 MiB; peak RSS the same (153–155 MiB).
+ * read, each pull carrying one read through the Stream's machinery. Measured on `BatchResults.stream` of a large
+ * results file: less client CPU per line at 1 MiB than at 64 KiB, the same peak memory (bench/RESULTS.md).
  */
 const streamingHighWaterMark = 1024 * 1024
 
