@@ -35,9 +35,7 @@ import * as PathSegment from "./internal/pathSegment.js"
 import * as Upload from "./internal/upload.js"
 import type * as OpenAiConfig from "./OpenAiConfig.js"
 
-// ---------------------------------------------------------------------------------------------------------------
-// Models
-// ---------------------------------------------------------------------------------------------------------------
+// --- Models ---
 
 /** Absent or `null` both decode to an absent key. */
 const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { nullable: true })
@@ -275,9 +273,7 @@ export class OpenAiFiles extends Context.Tag("effect-openai-batch/OpenAiFiles")<
  */
 export const defaultUploadTimeout: Duration.Duration = BatchSchedule.timeoutDefaults.upload
 
-// ---------------------------------------------------------------------------------------------------------------
-// The HTTP implementation
-// ---------------------------------------------------------------------------------------------------------------
+// --- The HTTP implementation ---
 
 /**
  * Builds the service over the `HttpClient` and the `OpenAiConfig` in context.
@@ -366,9 +362,7 @@ export const layer: Layer.Layer<OpenAiFiles, never, OpenAiConfig.OpenAiConfig | 
   make
 )
 
-// ---------------------------------------------------------------------------------------------------------------
-// Accessors
-// ---------------------------------------------------------------------------------------------------------------
+// --- Accessors ---
 
 /**
  * `POST /v1/files` (multipart). See the module comment for what is streamed and what is retried.
