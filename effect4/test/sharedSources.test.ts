@@ -6,6 +6,9 @@
  * A file qualifies when it imports nothing from `effect` and its imports of this library's own modules (`Batch`,
  * `JobReport`, ...) type-check against each edition's: they resolve to that edition's module, so the copy is checked
  * by this edition's compiler and tests. The tests listed here run unchanged in both editions.
+ *
+ * `src/internal/job/summary.ts` was on the list until the root's summary priced jobs (`Pricing`, and `Option` from
+ * effect): the Effect 4 copy stays the token-only summary until `Pricing` is ported.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
@@ -16,7 +19,6 @@ const verbatim = [
   "src/internal/job/idSet.ts",
   "src/internal/job/ledger.ts",
   "src/internal/job/machine.ts",
-  "src/internal/job/summary.ts",
   "src/tokenizer/index.ts",
   "test/job/estimate.samples.ts",
   "test/job/estimate.test.ts",

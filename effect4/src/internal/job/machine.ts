@@ -341,3 +341,25 @@ export const step = (state: State, event: Event): readonly [State, Decision] => 
       })
   }
 }
+
+/** The limit a failure message names ("… Limit: 2,000,000 enqueued tokens …"), if any. @internal */
+export const namedLimit = (batch: Batch.Batch): number | undefined => {
+  const message = batch.errors?.data?.[0]?.message
+  const match = message === undefined ? null : /Limit:\s*([\d,]+)\s*enqueued/i.exec(message)
+  const value = match === null ? NaN : Number(match[1]!.replace(/,/g, ""))
+  return Number.isFinite(value) && value > 0 ? value : undefined
+}
+
+/** How a batch's end releases its reservation. @internal */
+export const releaseOutcome = (batch: Batch.Batch, safetyFactor: number): JobBudget.ReleaseOutcome => {
+  const code = limitCodeOf(batch)
+  if (code !== undefined) {
+    const named = namedLimit(batch)
+    return {
+      _tag: "LimitReached",
+      dimension: code === "token_limit_exceeded" ? "tokens" : "requests",
+      named: named === undefined ? undefined : Math.floor(named * safetyFactor)
+    }
+  }
+  return batch.status === "failed" ? { _tag: "Withdrawn" } : { _tag: "Ended" }
+}
