@@ -99,7 +99,16 @@ const files = (origin: string, transport: (typeof transports)[number]) =>
  */
 const load = slowdown()
 
-const policy = BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, baseDelay: Duration.millis(300 * load) }))
+/**
+ * The retry's delay: the lookup runs after it. After a late store it must come after the store (the attempt times
+ * out at 100, the file is stored at 150, the lookup at 100 + 300); after the other faults the file is stored before
+ * the client sees the failure, so any delay will do.
+ */
+const policyFor = (fault: Fault) =>
+  BatchSchedule.withRetry(
+    BatchSchedule.retry({ jitter: false, baseDelay: Duration.millis((fault === "late" ? 300 : 20) * load) })
+  )
+const policy = policyFor("500")
 
 const faults: ReadonlyArray<readonly [Fault, string]> = [
   ["reset", "stored, then the connection reset"],
@@ -119,7 +128,7 @@ for (const transport of transports) {
             const server = yield* loopback(api.handler)
             const file = content === "bytes" ? "{\"a\":1}\n" : Stream.make(new TextEncoder().encode("{\"a\":1}\n"))
             const uploaded = yield* OpenAiFiles.uploadFile({ file, filename: "input.jsonl", purpose: "batch" }).pipe(
-              policy,
+              policyFor(fault),
               BatchSchedule.withTimeout(Duration.millis(100 * load)),
               Effect.provide(files(server.origin, transport))
             )
