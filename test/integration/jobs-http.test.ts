@@ -5,17 +5,13 @@
  * all, equal to the tokens the batches billed at the batch price.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option, Redacted } from "effect"
-import * as BatchClient from "../../src/BatchClient.js"
+import { Effect, Option } from "effect"
 import * as BatchLine from "../../src/BatchLine.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
-import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as Pricing from "../../src/Pricing.js"
-import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
-import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
 import * as Server from "../../src/testing/server.js"
-import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
+import { httpProcessOver } from "../job/support.js"
 
 const model = "text-embedding-3-small"
 const pricing: Pricing.Pricing = { prices: { [model]: { input: 0.02, output: 0 } } }
@@ -32,14 +28,7 @@ describe("a job over real HTTP", () => {
     () =>
       Effect.gen(function*() {
         const server = yield* Server.make({ speed: 1000 })
-        const client = BatchClient.layer.pipe(
-          Layer.provide(OpenAiConfig.layer({
-            apiKey: Redacted.make(BatchApiSimulator.testApiKey),
-            baseUrl: server.baseUrl
-          })),
-          Layer.provide(UndiciTransport.layer),
-          Layer.merge(MemoryFileSystem.layer)
-        )
+        const client = httpProcessOver(server)
         const summary = yield* Job.run(requests, {
           jobId: "http-features",
           endpoint: "/v1/embeddings",

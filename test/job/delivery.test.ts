@@ -5,16 +5,12 @@
  * (the simulator's server announcing the whole file and resetting the connection half-way).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Ref } from "effect"
-import * as BatchClient from "../../src/BatchClient.js"
+import { Effect, Ref } from "effect"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
-import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
-import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
 import * as Server from "../../src/testing/server.js"
-import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
-import { drive, embedding, poll, processOver, recorder } from "./support.js"
+import { drive, embedding, httpProcessOver, poll, processOver, recorder } from "./support.js"
 
 const endpoint = "/v1/embeddings" as const
 const content = { method: "GET", path: /\/content$/ } as const
@@ -83,14 +79,7 @@ describe("a job's results download", () => {
       const server = yield* Server.make({ speed: 1000 })
       yield* server.simulator.injectFault(BatchApiSimulator.cutDuringBody, { match: content })
       const { delivered, sink } = yield* recorder
-      const client = BatchClient.layer.pipe(
-        Layer.provide(OpenAiConfig.layer({
-          apiKey: Redacted.make(BatchApiSimulator.testApiKey),
-          baseUrl: server.baseUrl
-        })),
-        Layer.provide(UndiciTransport.layer),
-        Layer.merge(MemoryFileSystem.layer)
-      )
+      const client = httpProcessOver(server)
       const summary = yield* Job.run(requests, {
         jobId: "cut-http",
         endpoint,

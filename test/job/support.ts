@@ -13,6 +13,8 @@ import * as JobSink from "../../src/JobSink.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
+import type * as Server from "../../src/testing/server.js"
+import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
 
 export const model = "text-embedding-3-small"
 
@@ -34,6 +36,17 @@ export const clientOver = (simulator: BatchApiSimulator.Simulator) =>
 /** A "process": the client stack over `simulator` and a fresh in-memory file system. */
 export const processOver = (simulator: BatchApiSimulator.Simulator) =>
   Layer.merge(clientOver(simulator), MemoryFileSystem.layer)
+
+/** A "process" over real HTTP: the client stack on `UndiciTransport` against a simulator's server, in-memory files. */
+export const httpProcessOver = (server: Server.SimulatorServer) =>
+  BatchClient.layer.pipe(
+    Layer.provide(OpenAiConfig.layer({
+      apiKey: Redacted.make(BatchApiSimulator.testApiKey),
+      baseUrl: server.baseUrl
+    })),
+    Layer.provide(UndiciTransport.layer),
+    Layer.merge(MemoryFileSystem.layer)
+  )
 
 /** Polls every 10 minutes: a job's waits under TestClock take few wakeups. */
 export const poll = BatchSchedule.every("10 minutes")
