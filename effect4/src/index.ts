@@ -23,6 +23,13 @@ export * as Batch from "./Batch.js"
 export * as BatchLine from "./BatchLine.js"
 
 /**
+ * The one error model: every error a public function can fail with, as `Schema.TaggedError` classes.
+ *
+ * @since 4.0.0
+ */
+export * as BatchError from "./BatchError.js"
+
+/**
  * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
  *
  * @since 4.0.0
