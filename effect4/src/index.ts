@@ -30,6 +30,13 @@ export * as BatchLine from "./BatchLine.js"
 export * as BatchError from "./BatchError.js"
 
 /**
+ * Connection settings.
+ *
+ * @since 4.0.0
+ */
+export * as OpenAiConfig from "./OpenAiConfig.js"
+
+/**
  * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
  *
  * @since 4.0.0
