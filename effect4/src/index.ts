@@ -37,6 +37,13 @@ export * as BatchError from "./BatchError.js"
 export * as OpenAiConfig from "./OpenAiConfig.js"
 
 /**
+ * Retry, poll and cancel-window schedules.
+ *
+ * @since 4.0.0
+ */
+export * as BatchSchedule from "./BatchSchedule.js"
+
+/**
  * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
  *
  * @since 4.0.0
