@@ -44,6 +44,13 @@ export * as OpenAiConfig from "./OpenAiConfig.js"
 export * as BatchSchedule from "./BatchSchedule.js"
 
 /**
+ * The service and its operations.
+ *
+ * @since 4.0.0
+ */
+export * as BatchApi from "./BatchApi.js"
+
+/**
  * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
  *
  * @since 4.0.0

@@ -5,6 +5,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Config, ConfigProvider, Effect, Layer, Logger, Option, Redacted } from "effect"
+import { readFileSync } from "node:fs"
+import { userAgent } from "../src/internal/http/pipeline.js"
+import { packageName, packageVersion } from "../src/internal/version.js"
 import * as OpenAiConfig from "../src/OpenAiConfig.js"
 
 const withEnv = (env: Record<string, string>) =>
@@ -189,4 +192,14 @@ describe("OpenAiConfig", () => {
       }, {})
       assert.deepStrictEqual({ ...a, apiKey: undefined }, { ...b, apiKey: undefined })
     }))
+
+  it("the User-Agent names this package and the version in package.json", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      name: string
+      version: string
+    }
+    assert.strictEqual(packageName, pkg.name)
+    assert.strictEqual(packageVersion, pkg.version)
+    assert.strictEqual(userAgent, `${pkg.name}/${pkg.version}`)
+  })
 })
