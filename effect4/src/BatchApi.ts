@@ -273,23 +273,23 @@ export const createBatch = (
  * ```ts
  * import { Effect } from "effect"
  * import { BatchApi } from "effect-openai-batch"
- * import { BatchApiSimulator } from "effect-openai-batch/testing"
+ * import * as FetchTransport from "effect-openai-batch/transport/FetchTransport"
  *
- * const program = Effect.gen(function*() {
- *   const simulator = yield* BatchApiSimulator.BatchApiSimulator
- *   const [id = ""] = yield* simulator.seed({ count: 1, status: "in_progress" })
- *   const batch = yield* BatchApi.retrieveBatch(id)
- *   const missing = yield* BatchApi.retrieveBatch("batch_unknown").pipe(
- *     Effect.as("found"),
- *     Effect.catchTag("NotFoundError", (error) => Effect.succeed(`404 ${error.requestId ?? ""}`.trim()))
- *   )
- *   return { status: batch.status, missing }
- * })
+ * const program = (id: string) =>
+ *   Effect.gen(function*() {
+ *     const batch = yield* BatchApi.retrieveBatch(id)
+ *     const missing = yield* BatchApi.retrieveBatch("batch_unknown").pipe(
+ *       Effect.as("found"),
+ *       Effect.catchTag("NotFoundError", (error) => Effect.succeed(`404 ${error.requestId ?? ""}`.trim()))
+ *     )
+ *     return { status: batch.status, missing }
+ *   })
  *
- * Effect.runPromise(program.pipe(Effect.provide(BatchApiSimulator.layerBatchApi()))).then((result) => {
- *   assert.strictEqual(result.status, "in_progress")
- *   assert.match(result.missing, /^404/)
- * })
+ * // with OPENAI_API_KEY set
+ * const runnable = program("batch_abc123").pipe(
+ *   Effect.provide(BatchApi.layerFromEnv),
+ *   Effect.provide(FetchTransport.layer)
+ * )
  * ```
  *
  * @since 4.0.0
@@ -381,18 +381,11 @@ export interface StreamOptions {
  * ```ts
  * import { Effect, Stream } from "effect"
  * import { BatchApi } from "effect-openai-batch"
- * import { BatchApiSimulator } from "effect-openai-batch/testing"
  *
  * const program = Effect.gen(function*() {
- *   const simulator = yield* BatchApiSimulator.BatchApiSimulator
- *   yield* simulator.seed({ count: 250 })
  *   const newest = yield* BatchApi.streamBatches().pipe(Stream.take(3), Stream.runCollect) // fetches one page
- *   const all = yield* BatchApi.streamBatches({ pageSize: 100 }).pipe(Stream.runCount) // three pages
- *   return { newest: newest.length, all }
- * })
- *
- * Effect.runPromise(program.pipe(Effect.provide(BatchApiSimulator.layerBatchApi()))).then((result) => {
- *   assert.deepStrictEqual(result, { newest: 3, all: 250 })
+ *   const all = yield* BatchApi.streamBatches({ pageSize: 100 }).pipe(Stream.runCount) // every page
+ *   return { newest: newest.map((batch) => batch.id), all }
  * })
  * ```
  *
