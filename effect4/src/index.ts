@@ -51,6 +51,13 @@ export * as BatchSchedule from "./BatchSchedule.js"
 export * as BatchApi from "./BatchApi.js"
 
 /**
+ * Waiting for a batch: until it ends, until it completes, through the cancel window; progress as a stream.
+ *
+ * @since 4.0.0
+ */
+export * as BatchWait from "./BatchWait.js"
+
+/**
  * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
  *
  * @since 4.0.0

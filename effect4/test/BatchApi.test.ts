@@ -20,12 +20,15 @@ const page = (ids: ReadonlyArray<string>, hasMore: boolean) =>
  * sleep is registered with `TestClock` only once the fiber that sleeps has run, and `TestClock.adjust` lets pending
  * fibers run one round only.
  */
-const sent = (requests: ReadonlyArray<unknown>, count: number) =>
+const sent = (count: number) =>
   Effect.gen(function*() {
-    for (let i = 0; i < 10_000 && requests.length < count; i++) yield* Effect.yieldNow
-    assert.isAtLeast(requests.length, count)
+    for (let i = 0; i < 10_000 && (yield* Fake.requests).length < count; i++) yield* Effect.yieldNow
+    assert.isAtLeast((yield* Fake.requests).length, count)
     for (let i = 0; i < 20; i++) yield* Effect.yieldNow
   })
+
+const metadataOf = (body: unknown): unknown =>
+  typeof body === "object" && body !== null && "metadata" in body ? body.metadata : undefined
 
 /** Runs `effect` in a fiber while `virtual` time passes; its exit. */
 const timed = <A, E, R>(effect: Effect.Effect<A, E, R>, virtual: Duration.Input = "1 hour") =>
@@ -37,29 +40,29 @@ const timed = <A, E, R>(effect: Effect.Effect<A, E, R>, virtual: Duration.Input 
 
 describe("BatchApi: the region's policy, on every request", () => {
   it.effect("retries on the region's policy: 0.5 s, then 1 s, then the batch", () => {
-    const fake = Fake.api((_, index) => index < 2 ? Fake.json(503, envelope("busy")) : ok)
+    const fake = Fake.layer((_, index) => index < 2 ? Fake.json(503, envelope("busy")) : ok)
     return Effect.gen(function*() {
       const exit = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(exact))
       assert.isTrue(Exit.isSuccess(exit))
-      assert.deepStrictEqual(fake.requests.map((request) => request.at), [0, 500, 1500])
-    }).pipe(Effect.provide(fake.layer))
+      assert.deepStrictEqual((yield* Fake.requests).map((request) => request.at), [0, 500, 1500])
+    }).pipe(Effect.provide(fake))
   })
 
   it.effect("the default policy without any region: 2 retries; a layer's policy for everything under it", () => {
-    const fake = Fake.api(() => Fake.json(500, envelope("boom")))
+    const fake = Fake.layer(() => Fake.json(500, envelope("boom")))
     return Effect.gen(function*() {
       yield* timed(BatchApi.retrieveBatch("batch_1"))
-      assert.strictEqual(fake.requests.length, 3)
+      assert.strictEqual((yield* Fake.requests).length, 3)
       yield* timed(
         BatchApi.retrieveBatch("batch_1").pipe(Effect.provide(BatchSchedule.layerRetry(BatchSchedule.noRetry)))
       )
-      assert.strictEqual(fake.requests.length, 4)
-    }).pipe(Effect.provide(fake.layer))
+      assert.strictEqual((yield* Fake.requests).length, 4)
+    }).pipe(Effect.provide(fake))
   })
 
   it.effect("Retry-After as an HTTP date, against the Clock; as seconds", () => {
     const start = Date.parse("2026-11-28T10:00:00Z")
-    const fake = Fake.api((_, index) =>
+    const fake = Fake.layer((_, index) =>
       index === 0
         ? Fake.json(503, envelope("maintenance"), { "retry-after": "Sat, 28 Nov 2026 10:00:12 GMT" })
         : index === 1
@@ -70,17 +73,17 @@ describe("BatchApi: the region's policy, on every request", () => {
       yield* TestClock.setTime(start)
       const exit = yield* timed(BatchApi.retrieveBatch("batch_1").pipe(exact))
       assert.isTrue(Exit.isSuccess(exit))
-      assert.deepStrictEqual(fake.requests.map((request) => request.at - start), [0, 12_000, 19_000])
-    }).pipe(Effect.provide(fake.layer))
+      assert.deepStrictEqual((yield* Fake.requests).map((request) => request.at - start), [0, 12_000, 19_000])
+    }).pipe(Effect.provide(fake))
   })
 
   it.effect("the per-attempt timeout: 60 s by default, the region's when set, retried as a TransportError", () => {
-    const fake = Fake.api((_, index) => index === 0 || index === 1 ? "hang" : ok)
+    const fake = Fake.layer((_, index) => index === 0 || index === 1 ? { hang: true } : ok)
     return Effect.gen(function*() {
       const fiber = yield* Effect.forkChild(
         Effect.exit(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withRetry(BatchSchedule.noRetry)))
       )
-      yield* sent(fake.requests, 1)
+      yield* sent(1)
       yield* TestClock.adjust("59 seconds")
       assert.isUndefined(fiber.pollUnsafe())
       yield* TestClock.adjust("1 second")
@@ -96,20 +99,18 @@ describe("BatchApi: the region's policy, on every request", () => {
       const retried = yield* Effect.forkChild(
         Effect.exit(BatchApi.retrieveBatch("batch_1").pipe(BatchSchedule.withTimeout("5 seconds"), exact))
       )
-      yield* sent(fake.requests, 2)
+      yield* sent(2)
       yield* TestClock.adjust("5 seconds")
-      yield* sent(fake.requests, 2) // the retry's delay is armed
+      yield* sent(2) // the retry's delay is armed
       yield* TestClock.adjust("500 millis")
       assert.isTrue(Exit.isSuccess(yield* Fiber.join(retried)))
-      assert.deepStrictEqual(fake.requests.map((request) => request.at - (fake.requests[1]?.at ?? 0)).slice(1), [
-        0,
-        5_500
-      ])
-    }).pipe(Effect.provide(fake.layer))
+      const all = yield* Fake.requests
+      assert.deepStrictEqual(all.map((request) => request.at - (all[1]?.at ?? 0)).slice(1), [0, 5_500])
+    }).pipe(Effect.provide(fake))
   })
 
   it.effect("the timeout fires even in an uninterruptible region (a cancel in a finalizer, say)", () => {
-    const fake = Fake.api(() => "hang")
+    const fake = Fake.layer(() => ({ hang: true }))
     return Effect.gen(function*() {
       const fiber = yield* Effect.forkChild(Effect.exit(
         Effect.uninterruptible(
@@ -119,12 +120,12 @@ describe("BatchApi: the region's policy, on every request", () => {
           )
         )
       ))
-      yield* sent(fake.requests, 1)
+      yield* sent(1)
       yield* TestClock.adjust("3 seconds")
       const exit = yield* Fiber.join(fiber)
       const reason = Exit.isFailure(exit) ? exit.cause.reasons[0] : undefined
       assert.isTrue(reason?._tag === "Fail" && reason.error._tag === "TransportError")
-    }).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake))
   })
 })
 
@@ -132,46 +133,49 @@ describe("BatchApi.createBatch: never a second batch", () => {
   const params = { input_file_id: "file-abc123", endpoint: "/v1/chat/completions", completion_window: "24h" } as const
 
   it.effect("a 429 is re-sent without a lookup (it certainly created nothing), with the same key", () => {
-    const fake = Fake.api((request, index) =>
+    const fake = Fake.layer((request, index) =>
       index === 0
         ? Fake.json(429, envelope("slow"))
-        : Fake.json(200, batchJson({ metadata: JSON.parse(request.body).metadata }))
+        : Fake.json(200, batchJson({ metadata: metadataOf(request.body) }))
     )
     return Effect.gen(function*() {
       const exit = yield* timed(BatchApi.createBatch(params).pipe(exact))
       assert.isTrue(Exit.isSuccess(exit))
-      assert.deepStrictEqual(fake.requests.map((request) => request.method), ["POST", "POST"])
-      assert.strictEqual(fake.requests[0]?.headers["idempotency-key"], fake.requests[1]?.headers["idempotency-key"])
-    }).pipe(Effect.provide(fake.layer))
+      assert.deepStrictEqual((yield* Fake.requests).map((request) => request.method), ["POST", "POST"])
+      assert.strictEqual(
+        (yield* Fake.requests)[0]?.headers["idempotency-key"],
+        (yield* Fake.requests)[1]?.headers["idempotency-key"]
+      )
+    }).pipe(Effect.provide(fake))
   })
 
   it.effect("a dropped create that reached nobody (the lookup finds nothing) is re-sent with the same key", () => {
-    const fake = Fake.api((request, index) =>
+    const fake = Fake.layer((request, index) =>
       request.method === "GET"
         ? page([], false)
         : index === 0
-        ? "drop"
+        ? { drop: true }
         : Fake.json(200, batchJson({ id: "batch_new" }))
     )
     return Effect.gen(function*() {
       const exit = yield* timed(BatchApi.createBatch(params).pipe(exact))
       assert.isTrue(Exit.isSuccess(exit) && exit.value.id === "batch_new")
-      assert.deepStrictEqual(fake.requests.map((request) => request.method), ["POST", "GET", "POST"])
-    }).pipe(Effect.provide(fake.layer))
+      assert.deepStrictEqual((yield* Fake.requests).map((request) => request.method), ["POST", "GET", "POST"])
+    }).pipe(Effect.provide(fake))
   })
 
   it.effect("without a marker, an ambiguous failure is not retried", () => {
-    const fake = Fake.api(() => Fake.json(502, envelope("bad gateway")))
+    const fake = Fake.layer(() => Fake.json(502, envelope("bad gateway")))
     return Effect.gen(function*() {
       const exit = yield* timed(BatchApi.createBatch(params, { idempotencyMarker: false }).pipe(exact))
       assert.isTrue(Exit.isFailure(exit))
-      assert.strictEqual(fake.requests.length, 1)
-      assert.isUndefined(JSON.parse(fake.requests[0]?.body ?? "{}").metadata)
-    }).pipe(Effect.provide(fake.layer))
+      assert.strictEqual((yield* Fake.requests).length, 1)
+      assert.isUndefined(metadataOf((yield* Fake.requests)[0]?.body))
+    }).pipe(Effect.provide(fake))
   })
 
   it.effect("a caller's key that already names a batch made from other parameters is an IdempotencyConflictError", () => {
-    const fake = Fake.api(() =>
+    const fake = Fake.layer(() =>
       Fake.json(200, {
         object: "list",
         data: [batchJson({
@@ -191,26 +195,26 @@ describe("BatchApi.createBatch: never a second batch", () => {
         assert.strictEqual(error.batchId, "batch_old")
         assert.deepStrictEqual(error.existing, { input_file_id: "file-other", endpoint: "/v1/chat/completions" })
       }
-      assert.deepStrictEqual(fake.requests.map((request) => request.method), ["GET"])
-    }).pipe(Effect.provide(fake.layer))
+      assert.deepStrictEqual((yield* Fake.requests).map((request) => request.method), ["GET"])
+    }).pipe(Effect.provide(fake))
   })
 
   it.effect("an invalid key or parameters send nothing", () => {
-    const fake = Fake.api(() => ok)
+    const fake = Fake.layer(() => ok)
     return Effect.gen(function*() {
       const key = yield* Effect.flip(BatchApi.createBatch(params, { idempotencyKey: "has space" }))
       assert.strictEqual(key._tag, "InvalidParamsError")
       const window = yield* Effect.flip(BatchApi.createBatch({ ...params, completion_window: "1h" as "24h" }))
       assert.strictEqual(window._tag, "InvalidParamsError")
-      assert.strictEqual(fake.requests.length, 0)
-    }).pipe(Effect.provide(fake.layer))
+      assert.strictEqual((yield* Fake.requests).length, 0)
+    }).pipe(Effect.provide(fake))
   })
 })
 
 describe("BatchApi.streamBatches", () => {
   it.effect("pages as the consumer pulls: take(3) fetches one page; all of them, in order", () => {
-    const fake = Fake.api((request) => {
-      const after = new URL(request.url, "https://x").searchParams.get("after")
+    const fake = Fake.layer((request) => {
+      const after = request.url.searchParams.get("after")
       return after === null
         ? page(["b1", "b2", "b3"], true)
         : after === "b3"
@@ -220,11 +224,11 @@ describe("BatchApi.streamBatches", () => {
     return Effect.gen(function*() {
       const first = yield* BatchApi.streamBatches({ pageSize: 3 }).pipe(Stream.take(3), Stream.runCollect)
       assert.deepStrictEqual(first.map((batch) => batch.id), ["b1", "b2", "b3"])
-      assert.strictEqual(fake.requests.length, 1)
+      assert.strictEqual((yield* Fake.requests).length, 1)
       const all = yield* BatchApi.streamBatches({ pageSize: 3 }).pipe(Stream.runCollect)
       assert.deepStrictEqual(all.map((batch) => batch.id), ["b1", "b2", "b3", "b4", "b5", "b6"])
-      assert.strictEqual(new URL(fake.requests[1]?.url ?? "", "https://x").searchParams.get("limit"), "3")
-    }).pipe(Effect.provide(fake.layer))
+      assert.strictEqual((yield* Fake.requests)[1]?.url.searchParams.get("limit"), "3")
+    }).pipe(Effect.provide(fake))
   })
 
   it.effect("a batch two pages both return (the list moved) is passed once", () =>
@@ -232,13 +236,13 @@ describe("BatchApi.streamBatches", () => {
       const all = yield* BatchApi.streamBatches().pipe(Stream.runCollect)
       assert.deepStrictEqual(all.map((batch) => batch.id), ["b1", "b2", "b3"])
     }).pipe(Effect.provide(
-      Fake.api((_, index) => index === 0 ? page(["b1", "b2"], true) : page(["b2", "b3"], false)).layer
+      Fake.layer((_, index) => index === 0 ? page(["b1", "b2"], true) : page(["b2", "b3"], false))
     )))
 
   it.effect("an empty page that says has_more, or a repeated cursor, is a PaginationError, not a silent end or a loop", () =>
     Effect.gen(function*() {
       const empty = yield* Effect.flip(
-        BatchApi.streamBatches().pipe(Stream.runCollect, Effect.provide(Fake.api(() => page([], true)).layer))
+        BatchApi.streamBatches().pipe(Stream.runCollect, Effect.provide(Fake.layer(() => page([], true))))
       )
       assert.strictEqual(empty._tag, "PaginationError")
       if (empty._tag === "PaginationError") {
@@ -246,7 +250,7 @@ describe("BatchApi.streamBatches", () => {
         assert.strictEqual(empty.operation, "streamBatches")
       }
       const looping = yield* Effect.flip(
-        BatchApi.streamBatches().pipe(Stream.runCollect, Effect.provide(Fake.api(() => page(["b1"], true)).layer))
+        BatchApi.streamBatches().pipe(Stream.runCollect, Effect.provide(Fake.layer(() => page(["b1"], true))))
       )
       assert.strictEqual(looping._tag, "PaginationError")
       if (looping._tag === "PaginationError") assert.strictEqual(looping.reason, "RepeatedCursor")
@@ -262,5 +266,5 @@ describe("BatchApi.streamBatches", () => {
         assert.strictEqual(error.operation, "streamBatches")
         assert.match(error.message, /^streamBatches: 403 /)
       }
-    }).pipe(Effect.provide(Fake.api(() => Fake.json(403, envelope("no"))).layer)))
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(403, envelope("no"))))))
 })

@@ -1,84 +1,108 @@
 /**
- * An in-memory `HttpClient` for the unit tests: each request is recorded (with the `Clock` time it was sent at) and
- * answered by the test's function: a reply, `"drop"` (a transport failure, as a reset connection) or `"hang"`
- * (never answered). Without a `Transport` in context, the pipeline sends every request through it, on the fiber's
- * `Clock`: `TestClock` drives its retries and timeouts.
+ * A synchronous fake `HttpClient` for unit tests: answers from a script, records every request (with the `Clock`
+ * time it was sent at). Synchronous on purpose: `TestClock.adjust` lets pending fibers run before it moves time, but
+ * not promises, so a response body read through a promise (`Response.text()`) would let the clock run past a retry's
+ * or a poll's sleep before it is registered. Its response is `fromWeb`'s with the body already read.
  */
-import { Clock, Effect, Layer, Redacted } from "effect"
+import { Context, type Duration, Effect, Layer, Redacted, Ref } from "effect"
 import { HttpClient, HttpClientError, HttpClientResponse } from "effect/http"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 
-export interface Sent {
+export interface Recorded {
   readonly method: string
-  /** The path and query. */
-  readonly url: string
+  readonly url: URL
   readonly headers: Readonly<Record<string, string>>
-  readonly body: string
+  /** A JSON body, parsed. */
+  readonly body: unknown
   /** `Clock` time, ms. */
   readonly at: number
 }
 
-export interface Reply {
-  readonly status: number
-  readonly headers?: Readonly<Record<string, string>>
-  /** A string is sent as it is; anything else as JSON. */
-  readonly body?: unknown
-}
+export type Reply =
+  | { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> }
+  | { readonly drop: true; readonly cause?: unknown }
+  | { readonly hang: true }
 
-export type Responder = (request: Sent, index: number) => Reply | "drop" | "hang"
+export type Responder = (request: Recorded, index: number) => Reply
 
-export const testKey = "sk-fake-SECRET-key-0000"
+export class Requests extends Context.Service<Requests, Ref.Ref<ReadonlyArray<Recorded>>>()("test/Requests") {}
 
-/** A fake client answering with `respond`, and the list of what it was sent. */
-export const make = (respond: Responder) => {
-  const requests: Array<Sent> = []
-  const client = HttpClient.make((request, url) =>
-    Effect.gen(function*() {
-      const sent: Sent = {
-        method: request.method,
-        url: `${url.pathname}${url.search}`,
-        headers: { ...request.headers },
-        body: request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : "",
-        at: yield* Clock.currentTimeMillis
-      }
-      requests.push(sent)
-      const reply = respond(sent, requests.length - 1)
-      if (reply === "hang") return yield* Effect.never
-      if (reply === "drop") {
-        return yield* Effect.fail(
-          new HttpClientError.HttpClientError({
-            reason: new HttpClientError.TransportError({ request, cause: new Error("socket hang up") })
-          })
-        )
-      }
-      const text = reply.body === undefined
-        ? ""
-        : typeof reply.body === "string"
-        ? reply.body
-        : JSON.stringify(reply.body)
-      return HttpClientResponse.fromWeb(
-        request,
-        new Response(text, { status: reply.status, headers: { "content-type": "application/json", ...reply.headers } })
-      )
-    })
-  )
-  return { requests, client }
-}
-
-/** `BatchApi.layer` over a fake client answering with `respond`; `requests` lists what it was sent. */
-export const api = (respond: Responder) => {
-  const fake = make(respond)
-  const layer = BatchApi.layer.pipe(
-    Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testKey), baseUrl: "https://api.test/v1" })),
-    Layer.provide(Layer.succeed(HttpClient.HttpClient, fake.client))
-  )
-  return { requests: fake.requests, layer }
-}
-
-/** A JSON reply. */
-export const json = (status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): Reply => ({
+export const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
   status,
   body,
   headers
 })
+
+export const testKey = "sk-test-SECRET-0123456789"
+
+const decoder = new TextDecoder()
+
+export const fakeClient = (responder: Responder) =>
+  Effect.gen(function*() {
+    const log = yield* Ref.make<ReadonlyArray<Recorded>>([])
+    const client = HttpClient.make((request, url) =>
+      Effect.gen(function*() {
+        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        const body = request.body._tag === "Uint8Array" ? JSON.parse(decoder.decode(request.body.body)) : undefined
+        const recorded: Recorded = { method: request.method, url, headers: { ...request.headers }, body, at: now }
+        const index = (yield* Ref.getAndUpdate(log, (all) => [...all, recorded])).length
+        const reply = responder(recorded, index)
+        if ("hang" in reply) return yield* Effect.never
+        if ("drop" in reply) {
+          return yield* Effect.fail(
+            new HttpClientError.HttpClientError({
+              reason: new HttpClientError.TransportError({
+                request,
+                description: "socket hang up",
+                cause: reply.cause ?? new Error("socket hang up")
+              })
+            })
+          )
+        }
+        const text = reply.body === undefined
+          ? ""
+          : typeof reply.body === "string"
+          ? reply.body
+          : JSON.stringify(reply.body)
+        const response = HttpClientResponse.fromWeb(
+          request,
+          new Response(text, {
+            status: reply.status,
+            headers: { "content-type": "application/json", ...reply.headers }
+          })
+        )
+        // The body already read: `text` succeeds without suspending.
+        const synchronous: HttpClientResponse.HttpClientResponse = Object.create(response, {
+          text: { value: Effect.succeed(text) }
+        })
+        return synchronous
+      })
+    )
+    return { client, log }
+  })
+
+/** BatchApi over the fake, plus the request log (`requests`); a retry policy or timeout for everything under it. */
+export const layer = (
+  responder: Responder,
+  options: Partial<OpenAiConfig.Options> & {
+    readonly retry?: BatchSchedule.RetrySchedule
+    readonly timeout?: Duration.Input
+  } = {}
+) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const { client, log } = yield* fakeClient(responder)
+    const { retry, timeout, ...config } = options
+    return BatchApi.layer.pipe(
+      Layer.provideMerge(retry === undefined ? Layer.empty : BatchSchedule.layerRetry(retry)),
+      Layer.provideMerge(timeout === undefined ? Layer.empty : BatchSchedule.layerTimeout(timeout)),
+      Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testKey), baseUrl: "https://api.test/v1", ...config })),
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
+      Layer.merge(Layer.succeed(Requests, log))
+    )
+  }))
+
+export const requests = Effect.flatMap(Effect.service(Requests), Ref.get)
+
+export { batchJson } from "./loopback.js"
