@@ -1,7 +1,8 @@
 /**
  * effect-openai-batch: the OpenAI Batch API for Effect 4.
  *
- * The Effect 4 edition, in progress: this release carries the wire model, the lines of batch files, the token
+ * The Effect 4 edition, in progress: this release carries the wire model, the lines of batch files, the error
+ * model, the connection settings, the request policies, the Batch API's operations and the waits, the token
  * estimate, the enqueued budget's ledger and the job report's model; the rest of the library follows (see
  * MIGRATION.md).
  *
