@@ -5,9 +5,10 @@
  * value or a typed error, retries, the per-attempt timeout, the duplicate-free create, and the key in no error.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { Duration, Effect, Fiber, Layer, Redacted, Schema } from "effect"
 import { FetchHttpClient } from "effect/http"
-import type * as HttpClient from "effect/http/HttpClient"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchError from "../src/BatchError.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
@@ -19,6 +20,10 @@ import { batchJson, envelope, type Recorded, type Script, serve } from "./suppor
 
 const secret = "sk-test-SECRET-0123456789"
 /** Retries without waiting long on the real clock: the loopback server answers in real time. */
+/** Waits (real time, in steps of 10 ms) until `condition` holds; the test's own timeout is the only cap. */
+const until = (condition: () => boolean): Effect.Effect<void> =>
+  Effect.suspend(() => condition() ? Effect.void : Effect.andThen(Effect.sleep("10 millis"), until(condition)))
+
 const quickRetry = BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, baseDelay: "1 millis" }))
 const noRetry = BatchSchedule.withRetry(BatchSchedule.noRetry)
 
@@ -34,7 +39,12 @@ for (const transport of transports) {
   /** Serves `script`, and runs `body` with a BatchApi on it. */
   const withServer = <A, E>(
     script: Script,
-    body: (server: { readonly requests: ReadonlyArray<Recorded> }) => Effect.Effect<A, E, BatchApi.BatchApi>
+    body: (server: { readonly requests: ReadonlyArray<Recorded>; readonly closed: () => number }) => Effect.Effect<
+      A,
+      E,
+      BatchApi.BatchApi
+    >,
+    wrap?: (client: HttpClient.HttpClient) => HttpClient.HttpClient
   ) =>
     Effect.scoped(Effect.gen(function*() {
       const server = yield* serve(script)
@@ -45,7 +55,13 @@ for (const transport of transports) {
           organization: "org-1",
           project: "proj-1"
         })),
-        Layer.provide(transport.layer)
+        Layer.provide(
+          wrap === undefined
+            ? transport.layer
+            : Layer.effect(HttpClient.HttpClient, Effect.map(Effect.service(HttpClient.HttpClient), wrap)).pipe(
+              Layer.provideMerge(transport.layer)
+            )
+        )
       )
       return yield* Effect.provide(body(server), api)
     }))
@@ -168,6 +184,45 @@ for (const transport of transports) {
           if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
         })))
 
+    it.live("a body that breaks off after the head is a TransportError, retried like a dropped connection", () =>
+      withServer(
+        (_, index) => index === 0 ? "partial" : { status: 200, body: batchJson() },
+        (server) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_abc123").pipe(noRetry))
+            assert.strictEqual(error._tag, "TransportError")
+            if (error._tag === "TransportError") {
+              assert.strictEqual(error.reason, "Transport")
+              assert.strictEqual(BatchError.transience(error), "ambiguous")
+            }
+            const batch = yield* BatchApi.retrieveBatch("batch_abc123").pipe(quickRetry)
+            assert.strictEqual(batch.id, "batch_abc123")
+            assert.strictEqual(server.requests.length, 2)
+          })
+      ))
+
+    it.live("interrupting a call closes its request", () =>
+      withServer(() => "hang", (server) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(BatchApi.retrieveBatch("batch_abc123").pipe(noRetry))
+          yield* until(() => server.requests.length === 1)
+          const closedBefore = server.closed()
+          yield* Fiber.interrupt(fiber)
+          yield* until(() => server.closed() > closedBefore)
+        })))
+
+    it.live("a client the user wrapped keeps its wrapper: the call goes through it", () =>
+      withServer(
+        () => ({ status: 200, body: batchJson() }),
+        (server) =>
+          Effect.gen(function*() {
+            yield* BatchApi.retrieveBatch("batch_abc123")
+            assert.strictEqual(server.requests[0]?.headers["x-wrapped"], "yes")
+            assert.strictEqual(server.requests[0]?.headers["authorization"], `Bearer ${secret}`)
+          }),
+        HttpClient.mapRequest(HttpClientRequest.setHeader("x-wrapped", "yes"))
+      ))
+
     it.live("create: the idempotency key as a header and as the metadata marker", () =>
       withServer((request) =>
         request.method === "POST"
@@ -248,3 +303,24 @@ for (const transport of transports) {
         })))
   })
 }
+
+describe("FetchTransport", () => {
+  it.live("the exchange calls the fetch of FetchHttpClient.Fetch, as the platform's fetch client does", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* serve(() => ({ status: 200, body: batchJson() }))
+      const called: Array<string> = []
+      const recording: typeof globalThis.fetch = (input, init) => {
+        called.push(String(input))
+        return globalThis.fetch(input, init)
+      }
+      const api = BatchApi.layer.pipe(
+        Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(secret), baseUrl: `${server.origin}/v1` })),
+        Layer.provide(FetchTransport.layer)
+      )
+      yield* BatchApi.retrieveBatch("batch_abc123").pipe(
+        Effect.provide(api),
+        Effect.provideService(FetchHttpClient.Fetch, recording)
+      )
+      assert.deepStrictEqual(called, [`${server.origin}/v1/batches/batch_abc123`])
+    })))
+})

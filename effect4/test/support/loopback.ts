@@ -1,7 +1,9 @@
 /**
  * A scripted `node:http` server on 127.0.0.1 for the HTTP tests: each request is recorded (method, URL, headers,
- * body) and answered by the test's function: a reply, `"drop"` (the socket is destroyed before any response) or
- * `"hang"` (never answered). Scoped: the server and every open socket are closed when the test's scope ends.
+ * body) and answered by the test's function: a reply, `"drop"` (the socket is destroyed before any response),
+ * `"partial"` (a 200 head and the start of a body, then the socket is destroyed) or `"hang"` (never answered). The
+ * server counts the connections it saw closed. Scoped: the server and every open socket are closed when the test's
+ * scope ends.
  */
 import { Effect } from "effect"
 import * as Http from "node:http"
@@ -22,13 +24,15 @@ export interface Reply {
   readonly body?: unknown
 }
 
-export type Script = (request: Recorded, index: number) => Reply | "drop" | "hang"
+export type Script = (request: Recorded, index: number) => Reply | "drop" | "partial" | "hang"
 
 export interface Server {
   /** `http://127.0.0.1:<port>` */
   readonly origin: string
   /** Every request received so far, in order. */
   readonly requests: ReadonlyArray<Recorded>
+  /** Connections closed so far (by either side). */
+  readonly closed: () => number
 }
 
 const flatHeaders = (request: Http.IncomingMessage): Record<string, string> => {
@@ -58,6 +62,11 @@ export const serve = (script: Script) =>
           const reply = script(recorded, requests.length - 1)
           if (reply === "hang") return
           if (reply === "drop") return void request.socket.destroy()
+          if (reply === "partial") {
+            response.writeHead(200, { "content-type": "application/json", "content-length": "1000" })
+            response.write("{\"id\": \"batch_")
+            return void setTimeout(() => request.socket.destroy(), 20)
+          }
           const body = reply.body === undefined
             ? ""
             : typeof reply.body === "string"
@@ -67,10 +76,12 @@ export const serve = (script: Script) =>
           response.end(body)
         })
       })
+      let closed = 0
+      server.on("connection", (socket) => socket.on("close", () => closed++))
       server.listen(0, "127.0.0.1", () => {
         const address = server.address()
         const port = typeof address === "object" && address !== null ? address.port : 0
-        resume(Effect.succeed({ server, info: { origin: `http://127.0.0.1:${port}`, requests } }))
+        resume(Effect.succeed({ server, info: { origin: `http://127.0.0.1:${port}`, requests, closed: () => closed } }))
       })
     }),
     ({ server }) =>
