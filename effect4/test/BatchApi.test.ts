@@ -3,10 +3,15 @@
  * (`BatchSchedule`), the server's retry hints, the duplicate-free create's decisions, and `streamBatches`' paging.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Duration, Effect, Exit, Fiber, Stream } from "effect"
+import { type Duration, Effect, Exit, Fiber, Layer, Redacted, Ref, Stream } from "effect"
+import { HttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
+import { inspect } from "node:util"
+import * as Batch from "../src/Batch.js"
 import * as BatchApi from "../src/BatchApi.js"
+import * as BatchError from "../src/BatchError.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
+import * as OpenAiConfig from "../src/OpenAiConfig.js"
 import * as Fake from "./support/FakeHttp.js"
 import { batchJson, envelope } from "./support/loopback.js"
 
@@ -267,4 +272,166 @@ describe("BatchApi.streamBatches", () => {
         assert.match(error.message, /^streamBatches: 403 /)
       }
     }).pipe(Effect.provide(Fake.layer(() => Fake.json(403, envelope("no"))))))
+})
+
+describe("BatchApi: answers, mapped", () => {
+  const noRetry = BatchSchedule.withRetry(BatchSchedule.noRetry)
+  const cases: ReadonlyArray<readonly [number, string]> = [
+    [400, "BadRequestError"],
+    [401, "AuthenticationError"],
+    [403, "PermissionDeniedError"],
+    [404, "NotFoundError"],
+    [409, "ConflictError"],
+    [422, "UnprocessableEntityError"],
+    [429, "RateLimitError"],
+    [500, "InternalServerError"],
+    [503, "InternalServerError"],
+    [418, "ApiError"]
+  ]
+
+  for (const [status, tag] of cases) {
+    it.effect(`${status} -> ${tag} with the envelope's fields and the request id`, () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
+        assert.strictEqual(error._tag, tag)
+        if (!BatchError.isStatusError(error)) return assert.fail("expected a status error")
+        assert.strictEqual(error.status, status)
+        assert.strictEqual(error.type, "invalid_request_error")
+        assert.strictEqual(error.code, "some_code")
+        assert.strictEqual(error.param, "batch_id")
+        assert.strictEqual(error.requestId, "req_123")
+        assert.strictEqual(error.operation, "retrieveBatch")
+        assert.strictEqual(error.message, `retrieveBatch: ${status} Something went wrong (request id req_123)`)
+        assert.isUndefined(error.bodyExcerpt)
+      }).pipe(Effect.provide(Fake.layer(() =>
+        Fake.json(status, envelope("Something went wrong", { code: "some_code", param: "batch_id" }), {
+          "x-request-id": "req_123"
+        })
+      ))))
+  }
+
+  it.effect("an HTML page from a proxy keeps the status and an excerpt; an empty body says so", () =>
+    Effect.gen(function*() {
+      const html = yield* Effect.flip(BatchApi.retrieveBatch("batch_html").pipe(noRetry))
+      assert.strictEqual(html._tag, "InternalServerError")
+      if (html._tag === "InternalServerError") {
+        assert.strictEqual(html.status, 502)
+        // whitespace flattened to single spaces
+        assert.strictEqual(html.bodyExcerpt, "<html> <body>Bad gateway</body> </html>")
+      }
+      const empty = yield* Effect.flip(BatchApi.retrieveBatch("batch_empty").pipe(noRetry))
+      assert.strictEqual(empty.message, "retrieveBatch: 503 status code (no body)")
+    }).pipe(Effect.provide(Fake.layer((request) =>
+      request.url.pathname.endsWith("batch_html")
+        ? { status: 502, body: "<html>\n<body>Bad gateway</body>\n</html>" }
+        : { status: 503, body: "" }
+    ))))
+
+  it.effect("a dropped connection is a TransportError that keeps the transport's cause and code, not the request", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
+      if (error._tag !== "TransportError") return assert.fail(error._tag)
+      assert.strictEqual(error.reason, "Transport")
+      assert.strictEqual(error.code, "ECONNRESET")
+      assert.instanceOf(error.cause, Error)
+      assert.include(error.message, "ECONNRESET")
+      for (const text of [JSON.stringify(error), String(error), inspect(error, { depth: 10 })]) {
+        assert.notInclude(text, "SECRET")
+      }
+    }).pipe(Effect.provide(
+      Fake.layer(() => ({ drop: true, cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) }))
+    )))
+
+  it.effect("fields the API adds later are kept on batches and pages (readable with Batch.unknownFields)", () =>
+    Effect.gen(function*() {
+      const batch = yield* BatchApi.retrieveBatch("batch_1")
+      assert.deepStrictEqual(Batch.unknownFields(batch), { priority: "high" })
+      const list = yield* BatchApi.listBatches()
+      assert.deepStrictEqual(Batch.unknownFields(list), { total_count: 1 })
+      assert.deepStrictEqual(list.data.map(Batch.unknownFields), [{ priority: "high" }])
+    }).pipe(Effect.provide(Fake.layer((request) =>
+      request.url.pathname.endsWith("/batches")
+        ? Fake.json(200, {
+          object: "list",
+          data: [{ ...batchJson(), priority: "high" }],
+          has_more: false,
+          total_count: 1
+        })
+        : Fake.json(200, { ...batchJson(), priority: "high" })
+    ))))
+})
+
+describe("a create whose 2xx answer cannot be read", () => {
+  const params = { input_file_id: "file-abc123", endpoint: "/v1/chat/completions", completion_window: "24h" } as const
+
+  it.effect("is looked up by its marker and returned; never sent twice", () => {
+    let made: Record<string, unknown> | undefined
+    return Effect.gen(function*() {
+      const batch = yield* BatchApi.createBatch(params)
+      assert.strictEqual(batch.id, "batch_made")
+      assert.deepStrictEqual((yield* Fake.requests).map((request) => request.method), ["POST", "GET"])
+    }).pipe(Effect.provide(Fake.layer((request) => {
+      if (request.method === "POST") {
+        made = batchJson({ id: "batch_made", created_at: 0, metadata: metadataOf(request.body) })
+        return { status: 200, body: JSON.stringify(made).slice(0, 30) }
+      }
+      return Fake.json(200, { object: "list", data: made === undefined ? [] : [made], has_more: false })
+    })))
+  })
+
+  it.effect("is a DecodeError (not re-sent) when the lookup finds nothing, or when there is no marker", () =>
+    Effect.gen(function*() {
+      for (const idempotencyMarker of [true, false]) {
+        const posts = { count: 0 }
+        const error = yield* Effect.flip(
+          BatchApi.createBatch(params, { idempotencyMarker }).pipe(Effect.provide(Fake.layer((request) => {
+            if (request.method === "POST") {
+              posts.count++
+              return { status: 200, body: "<html>gateway ate it</html>" }
+            }
+            return Fake.json(200, { object: "list", data: [], has_more: false })
+          })))
+        )
+        assert.strictEqual(error._tag, "DecodeError")
+        assert.strictEqual(posts.count, 1)
+      }
+    }))
+})
+
+describe("Azure OpenAI", () => {
+  it.effect("the key as api-key, api-version on every request, a create routed to its deployment", () =>
+    Effect.gen(function*() {
+      const { client, log } = yield* Fake.fakeClient((request) =>
+        request.method === "POST"
+          ? Fake.json(200, batchJson({ metadata: metadataOf(request.body) }))
+          : request.url.pathname.endsWith("/batches")
+          ? Fake.json(200, { object: "list", data: [], has_more: false })
+          : Fake.json(200, batchJson())
+      )
+      const api = BatchApi.layer.pipe(
+        Layer.provide(OpenAiConfig.layerAzure({
+          endpoint: "https://example-resource.openai.azure.com",
+          apiVersion: "2024-10-21",
+          apiKey: Redacted.make(Fake.testKey),
+          deployment: "gpt-4o-batch"
+        })),
+        Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+      )
+      yield* BatchApi.retrieveBatch("batch_1").pipe(Effect.provide(api))
+      yield* BatchApi.createBatch(
+        { input_file_id: "file-1", endpoint: "/v1/chat/completions", completion_window: "24h" },
+        { idempotencyKey: "azure-1" }
+      ).pipe(Effect.provide(api))
+      const sent = yield* Ref.get(log)
+      const urls = sent.map((request) => `${request.method} ${request.url.pathname}${request.url.search}`)
+      assert.deepStrictEqual(urls, [
+        "GET /openai/batches/batch_1?api-version=2024-10-21",
+        "GET /openai/batches?api-version=2024-10-21&limit=100",
+        "POST /openai/deployments/gpt-4o-batch/batches?api-version=2024-10-21"
+      ])
+      for (const request of sent) {
+        assert.strictEqual(request.headers["api-key"], Fake.testKey)
+        assert.isUndefined(request.headers["authorization"])
+      }
+    }))
 })

@@ -4,10 +4,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Result, Schema } from "effect"
+import * as BatchApi from "../src/BatchApi.js"
 import * as BatchError from "../src/BatchError.js"
 import * as BatchLine from "../src/BatchLine.js"
 import * as Params from "../src/internal/params.js"
 import * as RequestCheck from "../src/internal/requestCheck.js"
+import * as Fake from "./support/FakeHttp.js"
 
 const samples: ReadonlyArray<BatchError.BatchError> = [
   new BatchError.RateLimitError({ message: "429 slow", status: 429, method: "GET", url: "u", retryAfterMs: 1000 }),
@@ -90,10 +92,14 @@ describe("BatchError: one error model", () => {
       const fromValidate = yield* Effect.flip(
         Params.validate("listBatches", Schema.Struct({ limit: Schema.Number }), { limit: 1, lmit: 2 })
       )
+      const fromApi = yield* Effect.flip(BatchApi.retrieveBatch("batch_404")).pipe(
+        Effect.provide(Fake.layer(() => Fake.json(404, { error: { message: "no such batch" } })))
+      )
       const fromCheck = RequestCheck.checkLine({ custom_id: "a" }, 1, "/v1/embeddings", "batch")
       assert.isTrue(Result.isFailure(fromCheck))
       const checkError = Result.isFailure(fromCheck) ? fromCheck.failure : assert.fail("checked")
-      for (const error of [fromParams, fromValidate, checkError, ...samples]) {
+      assert.strictEqual(fromApi._tag, "NotFoundError")
+      for (const error of [fromApi, fromParams, fromValidate, checkError, ...samples]) {
         assert.isTrue(BatchError.isBatchError(error), error._tag)
       }
       for (const other of [new Error("x"), { _tag: "NotFoundError" }, "NotFoundError", null, undefined]) {
