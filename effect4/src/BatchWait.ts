@@ -9,8 +9,9 @@
  * not retried by the retry policy as well, it only slows the polls down, at the server's `Retry-After` pace when it
  * sent one; an error that ends the wait (a 404, a 401) ends it at once.
  *
- * The Effect 4 edition: the polls are Effect 4's `Stream.fromEffectSchedule`; the waits poll only (the webhook
- * feed, `BatchEvents`, which wakes a wait at once on an event about its batch, is not ported yet).
+ * With a `BatchEvents` feed in context (webhooks), an event about the batch ends the wait for the next poll at once.
+ *
+ * The Effect 4 edition: the polls are Effect 4's `Stream.fromEffectSchedule`, or `internal/wake`'s loop with a feed.
  *
  * @since 4.0.0
  */
@@ -25,9 +26,11 @@ import * as Stream from "effect/Stream"
 import * as Batch from "./Batch.js"
 import * as BatchApi from "./BatchApi.js"
 import * as BatchError from "./BatchError.js"
+import * as BatchEvents from "./BatchEvents.js"
 import * as BatchSchedule from "./BatchSchedule.js"
 import * as Operation from "./internal/http/operation.js"
 import * as Params from "./internal/params.js"
+import * as Wake from "./internal/wake.js"
 
 /**
  * The waits' constants: a wait's deadline is the batch's own `expires_at` plus `expiryMargin`, or
@@ -223,7 +226,11 @@ const watch = (
       const why = waited >= deadline ? "deadline reached" : "the poll schedule ended"
       return Stream.fail(waitTimeout(operation, batchId, Math.min(waited, deadline), batch, why))
     }))
-    const polls = Stream.fromEffectSchedule(next, schedule)
+    // With a BatchEvents feed (webhooks), an event about the batch ends the wait for the next poll at once.
+    const events = yield* Effect.serviceOption(BatchEvents.BatchEvents)
+    const polls = Option.isNone(events)
+      ? Stream.fromEffectSchedule(next, schedule)
+      : Wake.repeatOrWake(next, schedule, events.value.wakeups(batchId))
     return polls.pipe(
       Stream.map((result) => result.batch),
       Stream.tap((batch) => Ref.set(last, batch)),

@@ -59,6 +59,13 @@ export * as BatchApi from "./BatchApi.js"
 export * as BatchWait from "./BatchWait.js"
 
 /**
+ * OpenAI's webhook events and their feed in a process: waits wake on them.
+ *
+ * @since 4.0.0
+ */
+export * as BatchEvents from "./BatchEvents.js"
+
+/**
  * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
  *
  * @since 4.0.0
