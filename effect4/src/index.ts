@@ -66,6 +66,13 @@ export * as BatchWait from "./BatchWait.js"
 export * as BatchEvents from "./BatchEvents.js"
 
 /**
+ * OpenAI's webhooks for batches: Standard Webhooks verification, the events decoded, a ready HTTP handler.
+ *
+ * @since 4.0.0
+ */
+export * as Webhooks from "./Webhooks.js"
+
+/**
  * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.
  *
  * @since 4.0.0
