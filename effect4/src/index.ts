@@ -1,7 +1,8 @@
 /**
  * effect-openai-batch: the OpenAI Batch API for Effect 4.
  *
- * The Effect 4 edition, in progress: this release carries the wire model, the lines of batch files, the token
+ * The Effect 4 edition, in progress: this release carries the wire model, the lines of batch files, the error
+ * model, the connection settings, the request policies, the Batch API's operations and the waits, the token
  * estimate, the enqueued budget's ledger and the job report's model; the rest of the library follows (see
  * MIGRATION.md).
  *
@@ -21,6 +22,55 @@ export * as Batch from "./Batch.js"
  * @since 4.0.0
  */
 export * as BatchLine from "./BatchLine.js"
+
+/**
+ * The one error model: every error a public function can fail with, as `Schema.TaggedError` classes.
+ *
+ * @since 4.0.0
+ */
+export * as BatchError from "./BatchError.js"
+
+/**
+ * Connection settings.
+ *
+ * @since 4.0.0
+ */
+export * as OpenAiConfig from "./OpenAiConfig.js"
+
+/**
+ * Retry, poll and cancel-window schedules.
+ *
+ * @since 4.0.0
+ */
+export * as BatchSchedule from "./BatchSchedule.js"
+
+/**
+ * The service and its operations.
+ *
+ * @since 4.0.0
+ */
+export * as BatchApi from "./BatchApi.js"
+
+/**
+ * Waiting for a batch: until it ends, until it completes, through the cancel window; progress as a stream.
+ *
+ * @since 4.0.0
+ */
+export * as BatchWait from "./BatchWait.js"
+
+/**
+ * OpenAI's webhook events and their feed in a process: waits wake on them.
+ *
+ * @since 4.0.0
+ */
+export * as BatchEvents from "./BatchEvents.js"
+
+/**
+ * OpenAI's webhooks for batches: Standard Webhooks verification, the events decoded, a ready HTTP handler.
+ *
+ * @since 4.0.0
+ */
+export * as Webhooks from "./Webhooks.js"
 
 /**
  * Admission under the per-model enqueued token and request limits: budgets and the ledger jobs share.

@@ -16,6 +16,7 @@ import { readFileSync } from "node:fs"
 const verbatim = [
   "src/internal/pathSegment.ts",
   "src/internal/estimateText.ts",
+  "src/internal/http/retryAfter.ts",
   "src/internal/job/idSet.ts",
   "src/internal/job/ledger.ts",
   "src/internal/job/machine.ts",

@@ -5,13 +5,18 @@
  * The issue is described from the schema, never from the value: a metadata value may be large or private, and
  * Schema's own formatters print the actual value ("Expected string, got {...}").
  *
- * Ported so far (the Effect 4 edition): `describe`, over Effect 4's `SchemaIssue` tree. The errors built from it
- * (`invalid`, `validate`, `idIssue`, `path`: `InvalidParamsError`) come with `BatchError`.
+ * The Effect 4 edition: `describe` reads Effect 4's `SchemaIssue` tree; `validate` decodes with `SchemaParser`.
  *
  * @internal
  */
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
 import type * as SchemaAST from "effect/SchemaAST"
 import type * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaParser from "effect/SchemaParser"
+import * as BatchError from "../BatchError.js"
+import * as PathSegment from "./pathSegment.js"
 
 /** One line for the first leaf of a parse issue: where, and which rule. @internal */
 export interface Described {
@@ -109,4 +114,59 @@ export const describe = (root: SchemaIssue.Issue): Described => {
         return { field: fieldOf(path), issue: `must match exactly one of ${expected(issue.ast)}` }
     }
   }
+}
+
+/**
+ * An `InvalidParamsError` for `operation`, with `field` and `issue` in its one-line message.
+ *
+ * @internal
+ */
+export const invalid = (operation: string, issue: string, field?: string): BatchError.InvalidParamsError =>
+  new BatchError.InvalidParamsError({
+    operation,
+    issue,
+    message: `${operation}: ${field === undefined ? "" : `${field} `}${issue}`,
+    ...(field === undefined ? {} : { field })
+  })
+
+/**
+ * Decodes `input` with `schema` (excess properties are refused: a misspelt option must not be ignored).
+ *
+ * @internal
+ */
+export const validate = <S extends Schema.Decoder<unknown>>(
+  operation: string,
+  schema: S,
+  input: unknown
+): Effect.Effect<S["Type"], BatchError.InvalidParamsError> => {
+  const decoded = SchemaParser.decodeUnknownResult(schema, { onExcessProperty: "error" })(input)
+  if (Result.isSuccess(decoded)) return Effect.succeed(decoded.success)
+  const { field, issue } = describe(decoded.failure)
+  return Effect.fail(invalid(operation, issue, field))
+}
+
+/** The `InvalidParamsError` of an unsafe id, or `undefined` when it is safe. @internal */
+export const idIssue = (
+  operation: string,
+  kind: "batch" | "file",
+  id: string
+): BatchError.InvalidParamsError | undefined => {
+  const rule = typeof id === "string" ? PathSegment.issue(id) : "must be a string"
+  return rule === undefined ? undefined : invalid(operation, rule, kind === "batch" ? "batchId" : "fileId")
+}
+
+/**
+ * `prefix` + the URI-encoded id, or an `InvalidParamsError` for an id that could change the path (the rule of
+ * `Batch.BatchId`, checked without a Schema decode: this is on every call's path).
+ *
+ * @internal
+ */
+export const path = (
+  operation: string,
+  kind: "batch" | "file",
+  prefix: string,
+  id: string
+): Effect.Effect<string, BatchError.InvalidParamsError> => {
+  const error = idIssue(operation, kind, id)
+  return error === undefined ? Effect.succeed(`${prefix}${encodeURIComponent(id)}`) : Effect.fail(error)
 }

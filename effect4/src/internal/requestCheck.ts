@@ -9,13 +9,12 @@
  * test/job/requestCheck.test.ts holds the two to the same answer on generated valid lines (`Arbitrary`) and on
  * every way a line can be wrong.
  *
- * The Effect 4 edition: `checkRequest` answers a `Result`; `invalidRequest` (the `InvalidRequestError` of a line)
- * and `checkLine` (a line checked for its endpoint and written as JSON, failing with `BatchError`s) come with
- * `BatchError`.
+ * The Effect 4 edition: `checkRequest` and `checkLine` answer a `Result` (Effect 3: an `Either`).
  */
 import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import * as SchemaParser from "effect/SchemaParser"
+import * as BatchError from "../BatchError.js"
 import * as BatchLine from "../BatchLine.js"
 import * as Params from "./params.js"
 
@@ -130,6 +129,17 @@ export const checkRequest = (value: unknown): Result.Result<BatchLine.BatchReque
   }
 }
 
+/** The error for request `line` that is not a valid input line, naming its `custom_id` when it has one. @internal */
+export const invalidRequest = (line: number, request: unknown, issue: string): BatchError.InvalidRequestError => {
+  const customId = customIdOf(request)
+  return new BatchError.InvalidRequestError({
+    line,
+    issue,
+    message: `request ${line}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
+    ...(customId === undefined ? {} : { customId })
+  })
+}
+
 /** The `custom_id` of a value that may be a request, if it has a string one. @internal */
 export const customIdOf = (request: unknown): string | undefined =>
   Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
@@ -140,3 +150,49 @@ const encoder = new TextEncoder()
 export const utf8Length = (text: string): number =>
   // eslint-disable-next-line no-control-regex
   /^[\u0000-\u007f]*$/.test(text) ? text.length : encoder.encode(text).length
+
+/** One input line, checked: the request, its JSONL line (with the newline) and the line's bytes. @internal */
+export interface CheckedLine {
+  readonly request: BatchLine.BatchRequestInput
+  readonly text: string
+  readonly bytes: number
+}
+
+/**
+ * The check every input line goes through, in a batch's input file (`BatchInput`) and in a job's parts (the
+ * planner): a valid request line, for `endpoint`, that can be written as JSON. The caller's object is written, not
+ * a decoded copy: every field it holds is sent as it is.
+ *
+ * @internal
+ */
+export const checkLine = (
+  raw: unknown,
+  line: number,
+  endpoint: string,
+  scope: "batch" | "job"
+): Result.Result<CheckedLine, BatchError.InvalidRequestError | BatchError.EndpointMismatchError> => {
+  const checked = checkRequest(raw)
+  if (Result.isFailure(checked)) return Result.fail(invalidRequest(line, raw, checked.failure))
+  const request = checked.success
+  if (request.url !== endpoint) {
+    return Result.fail(
+      new BatchError.EndpointMismatchError({
+        line,
+        customId: request.custom_id,
+        url: request.url,
+        endpoint,
+        message:
+          `request ${line} (${request.custom_id}) is for ${request.url}, but the ${scope}'s endpoint is ${endpoint}`
+      })
+    )
+  }
+  let text: string
+  try {
+    text = `${JSON.stringify(raw)}\n`
+  } catch (error) {
+    return Result.fail(
+      invalidRequest(line, raw, `cannot be written as JSON (${error instanceof Error ? error.name : "unwritable"})`)
+    )
+  }
+  return Result.succeed({ request, text, bytes: utf8Length(text) })
+}

@@ -50,7 +50,10 @@ console.log(JSON.stringify({
   // the exact estimator loads its optional peer (gpt-tokenizer) in the consumer's format
   tokenized: tokenizer.estimator()(lib.BatchLine.embedding("e", { model: "text-embedding-3-small", input: "hello world" })),
   estimated: lib.TokenEstimate.estimateTokens(lib.BatchLine.embedding("e", { model: "text-embedding-3-small", input: "hello world" })),
-  blocked
+  blocked,
+  // the request side: an error decoded back into its class, the transport's subpath
+  errorBack: lib.BatchError.isBatchError(Schema.decodeUnknownSync(lib.BatchError.BatchError)({ _tag: "EmptyInputError", message: "none" })),
+  fetchTransport: lib.BatchApi.layer !== undefined && (await load("effect-openai-batch/transport/FetchTransport")).layer !== undefined
 }))
 `
 
@@ -126,6 +129,8 @@ describe("the built package", () => {
     assert.strictEqual(facts["tokenized"], 2)
     assert.isAtLeast(Number(facts["estimated"]), 2)
     assert.deepStrictEqual(facts["blocked"], ["ERR_PACKAGE_PATH_NOT_EXPORTED", "ERR_PACKAGE_PATH_NOT_EXPORTED"])
+    assert.strictEqual(facts["errorBack"], true)
+    assert.strictEqual(facts["fetchTransport"], true)
   }
 
   it("an ES module consumer imports it and decodes the official Batch example", () => {

@@ -1,0 +1,1043 @@
+/**
+ * The one error model of the library: every error a public function can fail with is a `Schema.TaggedError` class
+ * of this module. Tell them apart with `Effect.catchTag`; recognise any of them with `isBatchError`; decode a
+ * serialized one with the `BatchError` schema (they are schemas, so they encode to JSON and back). None holds the
+ * API key or a request's headers.
+ *
+ * - Request errors: a status from the API (one class per family a caller handles differently), `TransportError`,
+ *   `DecodeError`, `InvalidParamsError` (nothing was sent), `IdempotencyConflictError`.
+ * - Wait and paging errors: `WaitTimeoutError`, `BatchFailedError`, `BatchExpiredError`, `BatchCancelledError`,
+ *   `PaginationError`.
+ * - Input errors (`BatchInput`): `InvalidRequestError`, `DuplicateCustomIdError`, `EndpointMismatchError`,
+ *   `TooManyLinesError`, `InputTooLargeError`, `EmptyInputError`.
+ * - Results errors (`BatchResults`): `MalformedLineError`, `ResultsNotReadyError`.
+ * - Webhook errors (`Webhooks`): `WebhookHeadersError`, `WebhookTimestampError`, `WebhookSignatureError`,
+ *   `WebhookPayloadError`.
+ *
+ * The simulator's `NoSuchBatchError` is not here: it belongs to the testing entry point and only a test sees it.
+ *
+ * The module is long (some 26 classes) but one thing: the whole error model in one place, so that the union, its
+ * schema and the guard cannot drift apart.
+ *
+ * @since 4.0.0
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import { Batch, BatchErrorItem } from "./Batch.js"
+
+/**
+ * The brand every error of the library carries, for `isBatchError`.
+ *
+ * @since 4.0.0
+ * @category Type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-openai-batch/BatchError")
+
+/**
+ * @since 4.0.0
+ * @category Type ids
+ */
+export type TypeId = typeof TypeId
+
+const id = (name: string) => `effect-openai-batch/BatchError/${name}`
+
+/** Fields every error from an HTTP status carries. */
+const statusFields = {
+  /** `"<operation>: <status> <api message>"`, plus the request id when known. */
+  message: Schema.String,
+  /** The public operation that was called (`retrieveBatch`, `awaitBatch`, `uploadFile`, ...). */
+  operation: Schema.optional(Schema.String),
+  status: Schema.Number,
+  method: Schema.String,
+  /** The request URL (the key travels in a header, never in the URL). */
+  url: Schema.String,
+  /** OpenAI's `error.type`, e.g. `invalid_request_error`. */
+  type: Schema.optional(Schema.String),
+  /** OpenAI's `error.code`, e.g. `rate_limit_exceeded`, `token_limit_exceeded`. */
+  code: Schema.optional(Schema.String),
+  /** OpenAI's `error.param`. */
+  param: Schema.optional(Schema.String),
+  /** The `x-request-id` response header: quote it to OpenAI support. */
+  requestId: Schema.optional(Schema.String),
+  /** The server's retry hint in milliseconds (`retry-after-ms`, else `retry-after` seconds or HTTP date). */
+  retryAfterMs: Schema.optional(Schema.Number),
+  /** The `x-should-retry` header, when the server sent one. */
+  shouldRetry: Schema.optional(Schema.Boolean),
+  /** The start of a body that was not OpenAI's error envelope (an HTML page from a proxy, say). */
+  bodyExcerpt: Schema.optional(Schema.String)
+}
+
+/**
+ * 400: the API rejected the request (bad parameters, an input file it cannot use, ...).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class BadRequestError extends Schema.TaggedError<BadRequestError>(id("BadRequestError"))(
+  "BadRequestError",
+  statusFields
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * 401: the API key is missing, wrong or revoked.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class AuthenticationError extends Schema.TaggedError<AuthenticationError>(id("AuthenticationError"))(
+  "AuthenticationError",
+  statusFields
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * 403: the key may not do this (project, organization or region rules).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class PermissionDeniedError extends Schema.TaggedError<PermissionDeniedError>(id("PermissionDeniedError"))(
+  "PermissionDeniedError",
+  statusFields
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * 404: no such batch (or file) for this key.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class NotFoundError extends Schema.TaggedError<NotFoundError>(id("NotFoundError"))(
+  "NotFoundError",
+  statusFields
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * 409: a conflict (OpenAI also uses it for lock timeouts, so it is retried by default).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class ConflictError extends Schema.TaggedError<ConflictError>(id("ConflictError"))(
+  "ConflictError",
+  statusFields
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * 422: the request was well-formed but cannot be processed.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class UnprocessableEntityError
+  extends Schema.TaggedError<UnprocessableEntityError>(id("UnprocessableEntityError"))(
+    "UnprocessableEntityError",
+    statusFields
+  )
+{
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * 429: a rate limit or quota (the batch-creation limit, enqueued tokens, ...). `retryAfterMs` holds the server's
+ * hint when it sent one.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class RateLimitError extends Schema.TaggedError<RateLimitError>(id("RateLimitError"))(
+  "RateLimitError",
+  statusFields
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * 5xx: the server failed.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class InternalServerError extends Schema.TaggedError<InternalServerError>(id("InternalServerError"))(
+  "InternalServerError",
+  statusFields
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * Any other non-2xx status (408, 418, a 3xx the client did not follow, ...).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))(
+  "ApiError",
+  statusFields
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The request never got a response: connection refused or reset, DNS, TLS, or the per-attempt timeout.
+ * `reason: "Timeout"` means the timeout fired; the request may or may not have reached the server. `code` is the
+ * system or client error code when one was reported (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`,
+ * `UND_ERR_SOCKET`, ...), and `cause` the transport's own error (its request, if any, stripped of credentials).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class TransportError extends Schema.TaggedError<TransportError>(id("TransportError"))("TransportError", {
+  message: Schema.String,
+  /** The public operation that was called. */
+  operation: Schema.optional(Schema.String),
+  method: Schema.String,
+  url: Schema.String,
+  reason: Schema.Literals(["Transport", "Timeout", "Encode", "InvalidUrl"]),
+  code: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A 2xx response whose body is not what the API documents (not JSON, or not the expected shape). `issue` and
+ * `cause` say where and which rule, never the values found there (a body may hold anything); `bodyExcerpt` shows
+ * the start of the body.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class DecodeError extends Schema.TaggedError<DecodeError>(id("DecodeError"))("DecodeError", {
+  message: Schema.String,
+  /** The public operation that was called. */
+  operation: Schema.optional(Schema.String),
+  method: Schema.String,
+  url: Schema.String,
+  status: Schema.Number,
+  requestId: Schema.optional(Schema.String),
+  /** The parse issue, summarized: where and which rule (`data[3].status must be a string`, `not JSON`). */
+  issue: Schema.String,
+  bodyExcerpt: Schema.String,
+  /** The parse issue as an `Error` (the same summary), for tools that follow `cause` chains. */
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * Parameters rejected on the client before anything was sent (a bad batch id, a limit of 500, 17 metadata
+ * pairs, ...). `operation` is the public function that was called, `field` the offending parameter's path
+ * (`metadata`, `limit`, `batchId`), `issue` the rule it broke. Values are never echoed: they may be large or
+ * private.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class InvalidParamsError extends Schema.TaggedError<InvalidParamsError>(id("InvalidParamsError"))(
+  "InvalidParamsError",
+  {
+    message: Schema.String,
+    operation: Schema.String,
+    field: Schema.optional(Schema.String),
+    /** The rule that was broken, in one line. */
+    issue: Schema.String
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * An idempotency key reused with other parameters: the key already names `batchId`, made from another input file
+ * or for another endpoint. Returning that batch would be wrong and creating another would defeat the key.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class IdempotencyConflictError
+  extends Schema.TaggedError<IdempotencyConflictError>(id("IdempotencyConflictError"))("IdempotencyConflictError", {
+    message: Schema.String,
+    idempotencyKey: Schema.String,
+    batchId: Schema.String,
+    /** What the existing batch was made from. */
+    existing: Schema.Struct({ input_file_id: Schema.String, endpoint: Schema.String })
+  })
+{
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A wait reached its deadline. `lastBatch` is the last snapshot it saw (absent if no poll ever succeeded).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class WaitTimeoutError extends Schema.TaggedError<WaitTimeoutError>(id("WaitTimeoutError"))(
+  "WaitTimeoutError",
+  {
+    message: Schema.String,
+    /** The wait that was called (`awaitBatch`, `watchBatch`, `cancelBatchAndWait`, ...). */
+    operation: Schema.optional(Schema.String),
+    batchId: Schema.String,
+    /** How long the wait lasted, in milliseconds. */
+    waitedMs: Schema.Number,
+    lastBatch: Schema.optional(Batch)
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The batch ended `failed` (usually validation of the input file, or an enqueued limit). `errors` lists what was
+ * wrong, by line.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class BatchFailedError extends Schema.TaggedError<BatchFailedError>(id("BatchFailedError"))(
+  "BatchFailedError",
+  { message: Schema.String, batch: Batch, errors: Schema.Array(BatchErrorItem) }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The batch ended `expired`: it did not finish in its completion window. It may still hold partial results in
+ * `batch.output_file_id` (already billed).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class BatchExpiredError extends Schema.TaggedError<BatchExpiredError>(id("BatchExpiredError"))(
+  "BatchExpiredError",
+  { message: Schema.String, batch: Batch }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The batch ended `cancelled`. It may hold partial results in `batch.output_file_id`.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class BatchCancelledError extends Schema.TaggedError<BatchCancelledError>(id("BatchCancelledError"))(
+  "BatchCancelledError",
+  { message: Schema.String, batch: Batch }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The list endpoint broke its paging contract: a page said `has_more: true` but held no batch, or a cursor came
+ * back that was already used. Stopping silently would truncate the list; looping would never end.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class PaginationError extends Schema.TaggedError<PaginationError>(id("PaginationError"))(
+  "PaginationError",
+  {
+    message: Schema.String,
+    /** The public operation that was called (`streamBatches`, ...). */
+    operation: Schema.optional(Schema.String),
+    reason: Schema.Literals(["EmptyPageWithMore", "RepeatedCursor"]),
+    cursor: Schema.optional(Schema.String),
+    pages: Schema.Number
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input files (BatchInput)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A request that is not a valid input line (missing `custom_id`, a method other than `POST`, a chat body without
+ * `messages`, a value `JSON.stringify` cannot write, ...).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>(id("InvalidRequestError"))(
+  "InvalidRequestError",
+  { message: Schema.String, line: Schema.Number, customId: Schema.optional(Schema.String), issue: Schema.String }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A `custom_id` used twice: the results could not be told apart.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomIdError>(id("DuplicateCustomIdError"))(
+  "DuplicateCustomIdError",
+  { message: Schema.String, line: Schema.Number, customId: Schema.String, firstLine: Schema.Number }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A request whose `url` is not the batch's endpoint (the API fails the whole batch for it).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchError>(id("EndpointMismatchError"))(
+  "EndpointMismatchError",
+  { message: Schema.String, line: Schema.Number, customId: Schema.String, url: Schema.String, endpoint: Schema.String }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * More lines than the limit (50,000 by default); `line` is the first one over it.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id("TooManyLinesError"))(
+  "TooManyLinesError",
+  { message: Schema.String, line: Schema.Number, maxLines: Schema.Number }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The file would exceed the size limit (200 MB by default); `line` is the line that crosses it.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(id("InputTooLargeError"))(
+  "InputTooLargeError",
+  { message: Schema.String, line: Schema.Number, bytes: Schema.Number, maxBytes: Schema.Number }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * No request at all: the API would fail the batch.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("EmptyInputError"))(
+  "EmptyInputError",
+  { message: Schema.String }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * One request too large for any part: more bytes than a part may hold, or more estimated tokens than a part may
+ * claim of the enqueued budget (`limit` tells which). Raise the limit, or split the request.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeError>(id("RequestTooLargeError"))(
+  "RequestTooLargeError",
+  {
+    message: Schema.String,
+    line: Schema.Number,
+    customId: Schema.String,
+    limit: Schema.Literals(["bytes", "tokens", "requests"]),
+    value: Schema.Number,
+    max: Schema.Number
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A local file the library reads or writes failed: a JSONL input file, a job's spool of parts, a results file.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("LocalFileError"))("LocalFileError", {
+  message: Schema.String,
+  path: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Jobs (Job)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A part of a job could not be completed: its batch `failed` (`reason: "failed"`, with `errors` by line and the
+ * input line each maps to), its batches kept failing on the enqueued limits after every allowed re-send
+ * (`"limits"`), the API refused its create (`"rejected"`, e.g. a 400 for its input file), or its results could not
+ * be downloaded after every retry (`"delivery"`, naming the file). With `onPartFailure: "continue"` the job goes on
+ * with the other parts and reports it in its summary instead.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("PartFailedError"))("PartFailedError", {
+  message: Schema.String,
+  jobId: Schema.String,
+  part: Schema.Number,
+  reason: Schema.Literals(["failed", "limits", "rejected", "delivery"]),
+  batch: Schema.optional(Batch),
+  errors: Schema.Array(BatchErrorItem),
+  /** For a `failed` batch, the input line of each error that names a line (in the order of `errors`). */
+  inputLines: Schema.optional(Schema.Array(Schema.NullOr(Schema.Number))),
+  /** For `"delivery"`: the results file that could not be read. */
+  fileId: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A re-run of a job found a batch of one of its parts made from other requests than the part has now: the input
+ * (or the options that split it: limits, budgets, estimator) changed since. Resuming would mix two jobs; use
+ * another job id, or the original input and options.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class JobInputChangedError extends Schema.TaggedError<JobInputChangedError>(id("JobInputChangedError"))(
+  "JobInputChangedError",
+  {
+    message: Schema.String,
+    jobId: Schema.String,
+    part: Schema.Number,
+    batchId: Schema.String,
+    expected: Schema.String,
+    found: Schema.String
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Results files (BatchResults)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A results line that is not JSON or not a `BatchRequestOutput`. `line` is the 1-based line of the file `fileId`.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class MalformedLineError extends Schema.TaggedError<MalformedLineError>(id("MalformedLineError"))(
+  "MalformedLineError",
+  {
+    message: Schema.String,
+    fileId: Schema.String,
+    /** Which of the batch's files: `output` (`output_file_id`) or `error` (`error_file_id`). */
+    file: Schema.Literals(["output", "error"]),
+    line: Schema.Number,
+    issue: Schema.String,
+    /** The start of the line. */
+    excerpt: Schema.String
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The batch has no result files yet (it is not terminal): wait for it first (`BatchWait.awaitBatch`).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyError>(id("ResultsNotReadyError"))(
+  "ResultsNotReadyError",
+  { message: Schema.String, batchId: Schema.String, status: Schema.String }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Webhooks (Webhooks)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A webhook request lacks a Standard Webhooks header (`webhook-id`, `webhook-timestamp`, `webhook-signature`):
+ * `missing` names them.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class WebhookHeadersError extends Schema.TaggedError<WebhookHeadersError>(id("WebhookHeadersError"))(
+  "WebhookHeadersError",
+  { message: Schema.String, missing: Schema.Array(Schema.String) }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A webhook's `webhook-timestamp` is not a number of seconds (`reason: "Invalid"`), or lies further than the
+ * tolerance (300 s by default) in the past (`"TooOld"`: a replay, or a delivery held up) or the future
+ * (`"TooNew"`: a clock that is off).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class WebhookTimestampError extends Schema.TaggedError<WebhookTimestampError>(id("WebhookTimestampError"))(
+  "WebhookTimestampError",
+  {
+    message: Schema.String,
+    reason: Schema.Literals(["Invalid", "TooOld", "TooNew"]),
+    /** The header as received (seconds since the epoch, when it is a number). */
+    timestamp: Schema.String,
+    /** This side's clock, in seconds since the epoch. */
+    now: Schema.Number,
+    toleranceSeconds: Schema.Number
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * No `v1` signature of the `webhook-signature` header matches the body under any of the secrets: the request was
+ * not signed with this endpoint's secret, or its body was changed on the way (parsed and re-serialized, say).
+ * `signatures` is how many `v1` signatures the header held.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class WebhookSignatureError extends Schema.TaggedError<WebhookSignatureError>(id("WebhookSignatureError"))(
+  "WebhookSignatureError",
+  { message: Schema.String, webhookId: Schema.String, signatures: Schema.Number }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A verified webhook whose body is not JSON, or not an event (`{ id, type, created_at, data }`), or a known event
+ * type with the wrong shape. `issue` says what is wrong.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class WebhookPayloadError extends Schema.TaggedError<WebhookPayloadError>(id("WebhookPayloadError"))(
+  "WebhookPayloadError",
+  { message: Schema.String, webhookId: Schema.String, issue: Schema.String }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Unions
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * An error carrying an HTTP status from the API.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type StatusError =
+  | BadRequestError
+  | AuthenticationError
+  | PermissionDeniedError
+  | NotFoundError
+  | ConflictError
+  | UnprocessableEntityError
+  | RateLimitError
+  | InternalServerError
+  | ApiError
+
+/**
+ * What one request to the API can fail with.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type RequestError = StatusError | TransportError | DecodeError | InvalidParamsError
+
+/**
+ * What `createBatch` can fail with: a request error, or a key reused with other parameters.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type CreateError = RequestError | IdempotencyConflictError
+
+/**
+ * Every way an input file can be refused (`BatchInput`).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type InputError =
+  | InvalidRequestError
+  | DuplicateCustomIdError
+  | EndpointMismatchError
+  | TooManyLinesError
+  | InputTooLargeError
+  | EmptyInputError
+
+/**
+ * Every way a job's input can be refused before anything is sent for the offending part (`JobPlan`).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type PlanError =
+  | InvalidRequestError
+  | DuplicateCustomIdError
+  | EndpointMismatchError
+  | TooManyLinesError
+  | InputTooLargeError
+  | EmptyInputError
+  | RequestTooLargeError
+  | InvalidParamsError
+  | LocalFileError
+
+/**
+ * What a job can fail with, besides its input's and its sink's own errors (`Job.run`, `DurableJob`).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type JobError =
+  | PlanError
+  | PartFailedError
+  | JobInputChangedError
+  | CreateError
+  | WaitTimeoutError
+  | ResultsError
+  | LocalFileError
+
+/**
+ * What reading a batch's results can fail with, besides request errors (`BatchResults`).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type ResultsError = MalformedLineError | ResultsNotReadyError
+
+/**
+ * How a batch can end other than `completed` (`BatchWait.awaitCompleted`).
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type OutcomeError = BatchFailedError | BatchExpiredError | BatchCancelledError
+
+/**
+ * What verifying and decoding a webhook can fail with (`Webhooks.unwrap`): the first three mean "not from OpenAI,
+ * or not now" (answer 400), the last "from OpenAI, but not an event this version can read".
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type WebhookError = WebhookHeadersError | WebhookTimestampError | WebhookSignatureError | WebhookPayloadError
+
+/**
+ * Every error of the library.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type BatchError =
+  | CreateError
+  | WaitTimeoutError
+  | OutcomeError
+  | PaginationError
+  | InputError
+  | ResultsError
+  | RequestTooLargeError
+  | LocalFileError
+  | PartFailedError
+  | JobInputChangedError
+  | WebhookError
+
+/**
+ * Every error of the library as one schema: decodes a serialized error (`Schema.encode` of any of them, e.g. sent
+ * between processes or stored) back into its class.
+ *
+ * @since 4.0.0
+ * @category Schemas
+ */
+export const BatchError: Schema.Union<
+  readonly [
+    typeof BadRequestError,
+    typeof AuthenticationError,
+    typeof PermissionDeniedError,
+    typeof NotFoundError,
+    typeof ConflictError,
+    typeof UnprocessableEntityError,
+    typeof RateLimitError,
+    typeof InternalServerError,
+    typeof ApiError,
+    typeof TransportError,
+    typeof DecodeError,
+    typeof InvalidParamsError,
+    typeof IdempotencyConflictError,
+    typeof WaitTimeoutError,
+    typeof BatchFailedError,
+    typeof BatchExpiredError,
+    typeof BatchCancelledError,
+    typeof PaginationError,
+    typeof InvalidRequestError,
+    typeof DuplicateCustomIdError,
+    typeof EndpointMismatchError,
+    typeof TooManyLinesError,
+    typeof InputTooLargeError,
+    typeof EmptyInputError,
+    typeof RequestTooLargeError,
+    typeof LocalFileError,
+    typeof PartFailedError,
+    typeof JobInputChangedError,
+    typeof MalformedLineError,
+    typeof ResultsNotReadyError,
+    typeof WebhookHeadersError,
+    typeof WebhookTimestampError,
+    typeof WebhookSignatureError,
+    typeof WebhookPayloadError
+  ]
+> = Schema.Union([
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  ApiError,
+  TransportError,
+  DecodeError,
+  InvalidParamsError,
+  IdempotencyConflictError,
+  WaitTimeoutError,
+  BatchFailedError,
+  BatchExpiredError,
+  BatchCancelledError,
+  PaginationError,
+  InvalidRequestError,
+  DuplicateCustomIdError,
+  EndpointMismatchError,
+  TooManyLinesError,
+  InputTooLargeError,
+  EmptyInputError,
+  RequestTooLargeError,
+  LocalFileError,
+  PartFailedError,
+  JobInputChangedError,
+  MalformedLineError,
+  ResultsNotReadyError,
+  WebhookHeadersError,
+  WebhookTimestampError,
+  WebhookSignatureError,
+  WebhookPayloadError
+])
+
+/**
+ * True for any error of this library (whatever module raised it), false for anything else.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi, BatchError } from "effect-openai-batch"
+ *
+ * const retrieve = (id: string) =>
+ *   BatchApi.retrieveBatch(id).pipe(
+ *     Effect.catchTag("RateLimitError", (error) =>
+ *       Effect.logWarning(`rate limited, hint ${error.retryAfterMs} ms (${error.requestId})`).pipe(
+ *         Effect.andThen(Effect.fail(error))
+ *       )),
+ *     Effect.tapError((error) => Effect.logError(`${error._tag}: ${error.message}`))
+ *   )
+ *
+ * assert.strictEqual(BatchError.isBatchError(new BatchError.EmptyInputError({ message: "no lines" })), true)
+ * assert.strictEqual(BatchError.isBatchError(new Error("other")), false)
+ * ```
+ *
+ * @since 4.0.0
+ * @category Predicates
+ */
+export const isBatchError = (u: unknown): u is BatchError => Predicate.hasProperty(u, TypeId)
+
+const statusTags: ReadonlySet<string> = new Set([
+  "BadRequestError",
+  "AuthenticationError",
+  "PermissionDeniedError",
+  "NotFoundError",
+  "ConflictError",
+  "UnprocessableEntityError",
+  "RateLimitError",
+  "InternalServerError",
+  "ApiError"
+])
+
+/**
+ * True for the errors that carry an HTTP status from the API.
+ *
+ * @since 4.0.0
+ * @category Predicates
+ */
+export const isStatusError = (error: { readonly _tag: string }): error is StatusError => statusTags.has(error._tag)
+
+/**
+ * What a failed request says about sending it again:
+ *
+ * - `"permanent"`: another attempt cannot succeed (a 400, 401, 403, 404, 422, a body that is not the API's, invalid
+ *   parameters, a request the transport could not write, `x-should-retry: false`);
+ * - `"transient"`: nothing was done and a later attempt may succeed (409, 429, `x-should-retry: true`);
+ * - `"ambiguous"`: a later attempt may succeed, but this one may have reached the server and taken effect (a
+ *   connection that failed or timed out, a 408, a 5xx): a request that creates something is only re-sent after
+ *   checking that it did not.
+ *
+ * The one classifier the library reads: the retry policy retries what is not permanent, a create or upload looks
+ * for what an ambiguous attempt may have made before sending it again, and a wait keeps polling through what is not
+ * permanent.
+ *
+ * @example
+ * ```ts
+ * import { BatchError } from "effect-openai-batch"
+ *
+ * const reset = new BatchError.TransportError({ message: "reset", method: "POST", url: "/v1/batches", reason: "Transport" })
+ * assert.strictEqual(BatchError.transience(reset), "ambiguous")
+ * ```
+ *
+ * @since 4.0.0
+ * @category Predicates
+ */
+export const transience = (error: RequestError): Transience => {
+  switch (error._tag) {
+    case "TransportError":
+      return error.reason === "Transport" || error.reason === "Timeout" ? "ambiguous" : "permanent"
+    case "DecodeError":
+    case "InvalidParamsError":
+      return "permanent"
+    default: {
+      if (error.shouldRetry === false) return "permanent"
+      if (error.status === 408 || error.status >= 500) return "ambiguous"
+      if (error.shouldRetry === true || error.status === 409 || error.status === 429) return "transient"
+      return "permanent"
+    }
+  }
+}
+
+/**
+ * See `transience`.
+ *
+ * @since 4.0.0
+ * @category Models
+ */
+export type Transience = "permanent" | "transient" | "ambiguous"

@@ -1,0 +1,407 @@
+/**
+ * The request policy and the schedules users compose: the retry policy (Retry-After aware, bounded by a total
+ * deadline) and the per-attempt timeout, each set for a whole program or layer (`layerRetry`, `layerTimeout`) or for
+ * a region of code (`withRetry`, `withTimeout`); polling a batch until it ends, polling through the cancel window,
+ * and `withDeadline`, which stops any schedule from starting a recurrence past a deadline. They are plain
+ * `Schedule`s: combine them with `Schedule.max`, `Schedule.min`, `Schedule.while`, ... or replace them outright.
+ *
+ * Operations take only their own options (`idempotencyKey`, `pageSize`, ...): how a request is retried and timed is
+ * the policy of the region it runs in, one place to read for `BatchApi`, `OpenAiFiles` and everything built on them.
+ *
+ * The Effect 4 edition: the region's policy lives in `Context.Reference`s (`currentRetry`, `currentTimeout`) where
+ * Effect 3 used `FiberRef`s, and the schedules are built on Effect 4's `Schedule` (`Schedule.while`, `min`,
+ * `modifyDelay` over the step's metadata).
+ *
+ * @since 4.0.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import type { Batch } from "./Batch.js"
+import * as BatchError from "./BatchError.js"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deadlines
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * `self`, except that no recurrence starts later than `deadline` after the first step: a recurrence whose delay
+ * would end past it ends the schedule instead (`Schedule.upTo` would still allow that last delay). The output and
+ * the input are `self`'s.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import { BatchSchedule } from "effect-openai-batch"
+ *
+ * // every 30 s, the last recurrence starting at most 2 minutes after the first
+ * const bounded = Schedule.spaced("30 seconds").pipe(BatchSchedule.withDeadline("2 minutes"))
+ * ```
+ *
+ * @since 4.0.0
+ * @category Combinators
+ */
+export const withDeadline: {
+  (
+    deadline: Duration.Input
+  ): <Out, In, E, R>(self: Schedule.Schedule<Out, In, E, R>) => Schedule.Schedule<Out, In, E, R>
+  <Out, In, E, R>(self: Schedule.Schedule<Out, In, E, R>, deadline: Duration.Input): Schedule.Schedule<Out, In, E, R>
+} = dual(2, <Out, In, E, R>(self: Schedule.Schedule<Out, In, E, R>, deadline: Duration.Input) => {
+  const millis = Duration.toMillis(Duration.fromInputUnsafe(deadline))
+  // `elapsed` counts from the first step; the recurrence would start `duration` after this one.
+  return Schedule.while(self, ({ duration, elapsed }) => elapsed + Duration.toMillis(duration) <= millis)
+})
+
+/** `self` with each delay scaled by a random factor in [min, max] (Effect 4's `jittered` is fixed at [0.8, 1.2]). */
+const jitteredWith = <Out, In, E, R>(
+  self: Schedule.Schedule<Out, In, E, R>,
+  bounds: { readonly min: number; readonly max: number }
+): Schedule.Schedule<Out, In, E, R> =>
+  Schedule.modifyDelay(
+    self,
+    ({ duration }) =>
+      Effect.map(Random.nextBetween(bounds.min, bounds.max), (factor) =>
+        Duration.millis(Duration.toMillis(duration) * factor))
+  )
+
+// ---------------------------------------------------------------------------------------------------------------
+// Retry
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The retry constants. Backoff and retry count match openai-node and openai-python (0.5 s doubling to 8 s, 2
+ * retries); unlike them, a `Retry-After` over `maxRetryAfter` is surfaced at once rather than ignored, and all
+ * attempts of one call share a total `deadline`.
+ *
+ * @since 4.0.0
+ * @category Constants
+ */
+export const retryDefaults = {
+  maxRetries: 2,
+  baseDelay: Duration.millis(500),
+  maxDelay: Duration.seconds(8),
+  maxRetryAfter: Duration.seconds(60),
+  deadline: Duration.minutes(2),
+  /** Each backoff delay is scaled by a random factor in [0.75, 1]: jitter only ever shortens a delay. */
+  jitter: { min: 0.75, max: 1 }
+} as const
+
+/**
+ * @since 4.0.0
+ * @category Models
+ */
+export interface RetryOptions {
+  readonly maxRetries?: number | undefined
+  readonly baseDelay?: Duration.Input | undefined
+  readonly maxDelay?: Duration.Input | undefined
+  /** A server hint above this fails at once with the error that carried it. */
+  readonly maxRetryAfter?: Duration.Input | undefined
+  /** No retry starts later than this after the first failure. */
+  readonly deadline?: Duration.Input | undefined
+  /** `false` for exact delays (tests), or the bounds of the random factor. */
+  readonly jitter?: false | { readonly min: number; readonly max: number } | undefined
+}
+
+/**
+ * A schedule that decides whether and when a failed request is sent again. Its input is the error.
+ *
+ * @since 4.0.0
+ * @category Models
+ */
+export type RetrySchedule = Schedule.Schedule<unknown, BatchError.RequestError>
+
+/**
+ * The default retry decision: what `BatchError.transience` does not call permanent (transport failures and
+ * timeouts, 408, 409, 429 and >= 500, with `x-should-retry: true|false` taking precedence), unless its retry hint
+ * is above `maxRetryAfter`. Client-side validation and decode errors are never retried.
+ *
+ * @since 4.0.0
+ * @category Predicates
+ */
+export const isRetryable = (
+  error: BatchError.RequestError,
+  maxRetryAfter: Duration.Input = retryDefaults.maxRetryAfter
+): boolean =>
+  BatchError.transience(error) !== "permanent" &&
+  !(BatchError.isStatusError(error) && error.retryAfterMs !== undefined &&
+    error.retryAfterMs > Duration.toMillis(Duration.fromInputUnsafe(maxRetryAfter)))
+
+/**
+ * The default retry schedule: `maxRetries` retries with exponential backoff (`baseDelay` doubling, capped at
+ * `maxDelay`, jittered down by up to 25%), or exactly the server's `retry-after-ms`/`retry-after` when it sent one
+ * (up to `maxRetryAfter`), while the error `isRetryable` and the retry would start before `deadline`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ * import { BatchApi, type BatchError, BatchSchedule } from "effect-openai-batch"
+ *
+ * const patient = BatchSchedule.retry({ maxRetries: 5, maxRetryAfter: "2 minutes" })
+ * // the default policy, logging each retry decision
+ * const logged = BatchSchedule.retry().pipe(
+ *   Schedule.tap(({ input }: Schedule.Metadata<unknown, BatchError.RequestError>) =>
+ *     Effect.logWarning(`retrying: ${input.message}`))
+ * )
+ *
+ * const one = (id: string) => BatchApi.retrieveBatch(id).pipe(BatchSchedule.withRetry(patient))
+ * const all = (id: string) => BatchApi.retrieveBatch(id).pipe(BatchSchedule.withRetry(logged))
+ * ```
+ *
+ * @since 4.0.0
+ * @category Schedules
+ */
+export const retry = (options: RetryOptions = {}): RetrySchedule => {
+  const maxRetries = options.maxRetries ?? retryDefaults.maxRetries
+  const maxRetryAfter = options.maxRetryAfter ?? retryDefaults.maxRetryAfter
+  const deadline = options.deadline ?? retryDefaults.deadline
+  const jitter = options.jitter ?? retryDefaults.jitter
+  const capped = Schedule.min([
+    Schedule.exponential(options.baseDelay ?? retryDefaults.baseDelay, 2),
+    Schedule.spaced(options.maxDelay ?? retryDefaults.maxDelay)
+  ])
+  const backoff = jitter === false ? capped : jitteredWith(capped, jitter)
+  return backoff.pipe(
+    Schedule.setInputType<BatchError.RequestError>(),
+    Schedule.while(({ attempt, input }) => attempt <= maxRetries && isRetryable(input, maxRetryAfter)),
+    Schedule.modifyDelay(({ duration, input }) =>
+      Effect.succeed(
+        BatchError.isStatusError(input) && input.retryAfterMs !== undefined
+          ? Duration.millis(input.retryAfterMs)
+          : duration
+      )
+    ),
+    withDeadline(deadline)
+  )
+}
+
+/**
+ * Never retry.
+ *
+ * @since 4.0.0
+ * @category Schedules
+ */
+export const noRetry: RetrySchedule = Schedule.recurs(0)
+
+/**
+ * The retry policy every request uses unless told otherwise: `retry()` with `retryDefaults`.
+ *
+ * @since 4.0.0
+ * @category Schedules
+ */
+export const defaultRetry: RetrySchedule = retry()
+
+/**
+ * The retry policy in effect for the current fiber: a `Context.Reference` (Effect 3: a `FiberRef`), `defaultRetry`
+ * unless set. Set it with `withRetry` or `layerRetry`.
+ *
+ * @since 4.0.0
+ * @category References
+ */
+export const currentRetry: Context.Reference<RetrySchedule> = Context.Reference<RetrySchedule>(
+  "effect-openai-batch/BatchSchedule/currentRetry",
+  { defaultValue: () => defaultRetry }
+)
+
+/**
+ * Runs `self` with `schedule` as the retry policy of every request it makes; the narrowest region wins.
+ *
+ * @since 4.0.0
+ * @category Combinators
+ */
+export const withRetry: {
+  (schedule: RetrySchedule): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, schedule: RetrySchedule): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, schedule: RetrySchedule): Effect.Effect<A, E, R> =>
+    Effect.provideService(self, currentRetry, schedule)
+)
+
+/**
+ * A layer that sets the retry policy for everything it is provided to, e.g.
+ * `Layer.provideMerge(BatchSchedule.layerRetry(BatchSchedule.retry({ maxRetries: 5 })))`.
+ *
+ * @since 4.0.0
+ * @category Layers
+ */
+export const layerRetry = (schedule: RetrySchedule): Layer.Layer<never> => Layer.succeed(currentRetry, schedule)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Timeout
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The per-attempt timeouts when none is set: 60 s for a call (batch calls return small JSON documents; the official
+ * SDKs' 10 minutes only delays the retry of a stuck connection), 10 minutes for an upload (a 200 MB file on a slow
+ * link takes a while). A download's timeout bounds the wait for its response head only: a large body takes as long
+ * as it takes (a stalled one is the transport's `bodyTimeout`).
+ *
+ * @since 4.0.0
+ * @category Constants
+ */
+export const timeoutDefaults = {
+  request: Duration.seconds(60),
+  upload: Duration.minutes(10)
+} as const
+
+/**
+ * The per-attempt timeout in effect for the current fiber: `None` for each request's default (`timeoutDefaults`),
+ * or one timeout for every attempt, uploads included: a `Context.Reference` (Effect 3: a `FiberRef`). Set it with
+ * `withTimeout` or `layerTimeout`.
+ *
+ * @since 4.0.0
+ * @category References
+ */
+export const currentTimeout: Context.Reference<Option.Option<Duration.Duration>> = Context.Reference<
+  Option.Option<Duration.Duration>
+>("effect-openai-batch/BatchSchedule/currentTimeout", { defaultValue: () => Option.none() })
+
+/**
+ * Runs `self` with `timeout` as the per-attempt timeout of every request it makes (the body read included;
+ * `Duration.infinity` for none); the narrowest region wins. A timed-out attempt fails with a `TransportError` of
+ * reason `"Timeout"`, which the retry policy retries.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BatchApi, BatchSchedule } from "effect-openai-batch"
+ *
+ * // one attempt of at most 10 seconds
+ * const quick = (id: string) =>
+ *   BatchApi.cancelBatch(id).pipe(
+ *     BatchSchedule.withTimeout("10 seconds"),
+ *     BatchSchedule.withRetry(BatchSchedule.noRetry)
+ *   )
+ * ```
+ *
+ * @since 4.0.0
+ * @category Combinators
+ */
+export const withTimeout: {
+  (timeout: Duration.Input): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.Input): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.Input): Effect.Effect<A, E, R> =>
+    Effect.provideService(self, currentTimeout, Option.some(Duration.fromInputUnsafe(timeout)))
+)
+
+/**
+ * A layer that sets the per-attempt timeout for everything it is provided to, e.g.
+ * `Layer.provideMerge(BatchSchedule.layerTimeout("30 seconds"))`.
+ *
+ * @since 4.0.0
+ * @category Layers
+ */
+export const layerTimeout = (timeout: Duration.Input): Layer.Layer<never> =>
+  Layer.succeed(currentTimeout, Option.some(Duration.fromInputUnsafe(timeout)))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Polling
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A schedule that paces the polls of a wait. Its input is the latest batch snapshot, so a schedule can slow down
+ * in `finalizing` or stop on its own terms; the wait itself stops at a terminal status and at its deadline.
+ *
+ * @since 4.0.0
+ * @category Models
+ */
+export type PollSchedule = Schedule.Schedule<unknown, Batch>
+
+/**
+ * Polling constants: start at 1 s, grow by 1.5x to a 60 s cap, jittered by ±10%. A batch that completes after
+ * hours is seen within about a minute; one that completes in seconds is seen within seconds.
+ *
+ * @since 4.0.0
+ * @category Constants
+ */
+export const pollDefaults = {
+  initial: Duration.seconds(1),
+  factor: 1.5,
+  max: Duration.seconds(60),
+  jitter: { min: 0.9, max: 1.1 }
+} as const
+
+/**
+ * @since 4.0.0
+ * @category Models
+ */
+export interface PollOptions {
+  readonly initial?: Duration.Input | undefined
+  readonly factor?: number | undefined
+  readonly max?: Duration.Input | undefined
+  readonly jitter?: false | { readonly min: number; readonly max: number } | undefined
+}
+
+/**
+ * Exponential polling capped at `max`: the default pace of `awaitBatch` and `watchBatch`. It ignores its input, so
+ * it also paces retries of anything.
+ *
+ * @since 4.0.0
+ * @category Schedules
+ */
+export const poll = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> => {
+  const capped = Schedule.min([
+    Schedule.exponential(options.initial ?? pollDefaults.initial, options.factor ?? pollDefaults.factor),
+    Schedule.spaced(options.max ?? pollDefaults.max)
+  ])
+  const jitter = options.jitter ?? pollDefaults.jitter
+  return jitter === false ? capped : jitteredWith(capped, jitter)
+}
+
+/**
+ * Cancel-window pace: a cancelled batch sits in `cancelling` for up to 10 minutes (25 have been seen), so poll every
+ * 5 s growing to 30 s (the wait's deadline is `BatchWait.waitDefaults.cancelDeadline`).
+ *
+ * @since 4.0.0
+ * @category Constants
+ */
+export const cancelDefaults = {
+  initial: Duration.seconds(5),
+  factor: 1.5,
+  max: Duration.seconds(30)
+} as const
+
+/**
+ * The default pace of `cancelBatchAndWait`.
+ *
+ * @since 4.0.0
+ * @category Schedules
+ */
+export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> =>
+  poll({
+    initial: options.initial ?? cancelDefaults.initial,
+    factor: options.factor ?? cancelDefaults.factor,
+    max: options.max ?? cancelDefaults.max,
+    jitter: options.jitter
+  })
+
+/**
+ * Polls at a fixed interval: `BatchSchedule.every("30 seconds")`, with `awaitBatch`'s `timeout` for the deadline.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect, Schedule } from "effect"
+ * import { type Batch, BatchSchedule, BatchWait } from "effect-openai-batch"
+ *
+ * const steady = (id: string) => BatchWait.awaitBatch(id, { schedule: BatchSchedule.every("30 seconds") })
+ *
+ * // a schedule that reads the snapshot: every 10 s, but once a minute while finalizing
+ * const pace = Schedule.spaced("10 seconds").pipe(
+ *   Schedule.setInputType<Batch.Batch>(),
+ *   Schedule.modifyDelay(({ duration, input }) =>
+ *     Effect.succeed(input.status === "finalizing" ? Duration.minutes(1) : duration))
+ * )
+ * const adaptive = (id: string) => BatchWait.awaitBatch(id, { schedule: pace })
+ * ```
+ *
+ * @since 4.0.0
+ * @category Schedules
+ */
+export const every = (interval: Duration.Input): PollSchedule => Schedule.spaced(interval)

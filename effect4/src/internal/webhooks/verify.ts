@@ -1,0 +1,173 @@
+/**
+ * Verifying a Standard Webhooks delivery and decoding its event: the implementation of `Webhooks.make`. The
+ * event schema comes in as a function (an internal module takes no value from the public one it implements).
+ *
+ * The Effect 4 edition: decode results are `Result`s over `SchemaIssue`s; the shapes it takes and gives are
+ * declared here, structurally the same as `Webhooks`' public ones (no import of the public module: no cycle).
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import type * as SchemaIssue from "effect/SchemaIssue"
+import * as BatchError from "../../BatchError.js"
+import type * as BatchEvents from "../../BatchEvents.js"
+import * as Params from "../params.js"
+import * as Signature from "./signature.js"
+
+/** `Webhooks.HeadersInput`. @internal */
+export type HeadersInput =
+  | globalThis.Headers
+  | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+/** `Webhooks.Options`. @internal */
+export interface Options {
+  readonly secret: Redacted.Redacted<string> | ReadonlyArray<Redacted.Redacted<string>>
+  readonly tolerance?: Duration.Input | undefined
+}
+
+/** `Webhooks.VerifyOptions`. @internal */
+export interface VerifyOptions {
+  readonly receivedAt?: number | undefined
+}
+
+/** `Webhooks.Service`. @internal */
+export interface Service {
+  readonly verify: (
+    headers: HeadersInput,
+    body: string | Uint8Array,
+    options?: VerifyOptions
+  ) => Effect.Effect<
+    void,
+    BatchError.WebhookHeadersError | BatchError.WebhookTimestampError | BatchError.WebhookSignatureError
+  >
+  readonly unwrap: (
+    headers: HeadersInput,
+    body: string | Uint8Array,
+    options?: VerifyOptions
+  ) => Effect.Effect<BatchEvents.WebhookEvent, BatchError.WebhookError>
+}
+
+/** A header of a delivery, whatever form the framework gives them in. @internal */
+export const headerOf = (headers: HeadersInput, name: string): string | undefined => {
+  if (headers instanceof globalThis.Headers) return headers.get(name) ?? undefined
+  for (const key in headers) {
+    if (key.toLowerCase() !== name) continue
+    const value = headers[key]
+    return typeof value === "string" ? value : value?.[0]
+  }
+  return undefined
+}
+
+const decoder = new TextDecoder()
+
+/** @internal */
+export const make = (
+  options: Options,
+  defaultTolerance: Duration.Duration,
+  decodeEvent: (json: unknown) => Result.Result<BatchEvents.WebhookEvent, SchemaIssue.Issue>
+): Effect.Effect<Service, BatchError.InvalidParamsError> =>
+  Effect.gen(function*() {
+    const secrets = Redacted.isRedacted(options.secret) ? [options.secret] : options.secret
+    if (secrets.length === 0) return yield* Effect.fail(Params.invalid("Webhooks.make", "needs a secret", "secret"))
+    const keys: Array<CryptoKey> = []
+    for (const secret of secrets) {
+      const bytes = Signature.secretBytes(secret)
+      if (bytes === undefined) {
+        return yield* Effect.fail(
+          Params.invalid("Webhooks.make", "must be whsec_ followed by the base64 of the key", "secret")
+        )
+      }
+      keys.push(yield* Signature.importKey(bytes))
+    }
+    const tolerance = Duration.fromInputUnsafe(options.tolerance ?? defaultTolerance)
+    const toleranceSeconds = Math.floor(Duration.toSeconds(tolerance))
+
+    const verify: Service["verify"] = (headers, body, verifyOptions) =>
+      Effect.gen(function*() {
+        const id = headerOf(headers, "webhook-id")
+        const timestamp = headerOf(headers, "webhook-timestamp")
+        const signature = headerOf(headers, "webhook-signature")
+        const missing = [
+          ...(id === undefined || id === "" ? ["webhook-id"] : []),
+          ...(timestamp === undefined || timestamp === "" ? ["webhook-timestamp"] : []),
+          ...(signature === undefined || signature === "" ? ["webhook-signature"] : [])
+        ]
+        if (id === undefined || timestamp === undefined || signature === undefined || missing.length > 0) {
+          return yield* Effect.fail(
+            new BatchError.WebhookHeadersError({
+              missing,
+              message: `not a Standard Webhooks delivery: ${missing.join(", ")} missing`
+            })
+          )
+        }
+        const now = Math.floor((verifyOptions?.receivedAt ?? (yield* Clock.currentTimeMillis)) / 1000)
+        const seconds = /^\d+$/.test(timestamp) ? Number(timestamp) : Number.NaN
+        const reason = !Number.isSafeInteger(seconds)
+          ? "Invalid" as const
+          : now - seconds > toleranceSeconds
+          ? "TooOld" as const
+          : seconds - now > toleranceSeconds
+          ? "TooNew" as const
+          : undefined
+        if (reason !== undefined) {
+          return yield* Effect.fail(
+            new BatchError.WebhookTimestampError({
+              reason,
+              timestamp,
+              now,
+              toleranceSeconds,
+              message: reason === "Invalid"
+                ? `webhook ${id}: webhook-timestamp is not a number of seconds`
+                : `webhook ${id}: its timestamp is ${Math.abs(now - seconds)} s ${
+                  reason === "TooOld" ? "old" : "ahead of this clock"
+                }, beyond the tolerance of ${toleranceSeconds} s`
+            })
+          )
+        }
+        const candidates = Signature.v1Signatures(signature)
+        const content = Signature.signedContent(id, timestamp, body)
+        for (const key of keys) {
+          const expected = yield* Signature.hmac(key, content)
+          // Every candidate is compared, in constant time each: how many match never shows in the timing.
+          let matched = false
+          for (const candidate of candidates) matched = Signature.constantTimeEqual(candidate, expected) || matched
+          if (matched) return
+        }
+        return yield* Effect.fail(
+          new BatchError.WebhookSignatureError({
+            webhookId: id,
+            signatures: candidates.length,
+            message: `webhook ${id}: no signature matches (${candidates.length} v1 signature${
+              candidates.length === 1 ? "" : "s"
+            } checked against ${keys.length} secret${keys.length === 1 ? "" : "s"})`
+          })
+        )
+      })
+
+    const unwrap: Service["unwrap"] = (headers, body, verifyOptions) =>
+      Effect.flatMap(verify(headers, body, verifyOptions), () => {
+        const id = headerOf(headers, "webhook-id") ?? ""
+        const payload = (issue: string) =>
+          Effect.fail(
+            new BatchError.WebhookPayloadError({ webhookId: id, issue, message: `webhook ${id}: ${issue}` })
+          )
+        let json: unknown
+        try {
+          json = JSON.parse(typeof body === "string" ? body : decoder.decode(body))
+        } catch {
+          return payload("the body is not JSON")
+        }
+        const decoded = decodeEvent(json)
+        if (Result.isSuccess(decoded)) return Effect.succeed(decoded.success)
+        const described = Params.describe(decoded.failure)
+        return payload(
+          `the body is not an event: ${described.field === undefined ? "" : `${described.field} `}${described.issue}`
+        )
+      })
+
+    return { verify, unwrap }
+  })

@@ -1,0 +1,43 @@
+/**
+ * The transport for runtimes without undici (browsers, Deno, Bun, edge workers), and for Node when undici is not
+ * installed: `FetchHttpClient.layer` of `effect/http` as the `HttpClient`, and the library's `Transport` over
+ * `fetch` itself.
+ *
+ * The `HttpClient` it provides IS the platform's fetch client: every request made through it (an upload, a
+ * download, your own calls, a client you wrap) behaves exactly as on `FetchHttpClient.layer`. The library's JSON calls
+ * take the `Transport` exchange while the client is unwrapped: one `fetch` with a string URL and a plain header
+ * record, one `text()`, the attempt's timeout an `AbortController` and a `setTimeout` of the call's own.
+ * `FetchHttpClient.Fetch` (the fetch to call) and `FetchHttpClient.RequestInit` (options merged into each request)
+ * are honoured on both paths (on Effect 4 both are `Context.Reference`s).
+ *
+ * @since 4.0.0
+ */
+import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as HttpClient from "effect/http/HttpClient"
+import type * as Layer from "effect/Layer"
+import * as Fetch from "../internal/transport/fetch.js"
+import * as Transport from "./Transport.js"
+
+/**
+ * The platform's fetch client and the `Transport` over `fetch`.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BatchApi } from "effect-openai-batch"
+ * import * as FetchTransport from "effect-openai-batch/transport/FetchTransport"
+ *
+ * const MainLive = BatchApi.layerFromEnv.pipe(Layer.provide(FetchTransport.layer))
+ * ```
+ *
+ * @since 4.0.0
+ * @category Layers
+ */
+export const layer: Layer.Layer<HttpClient.HttpClient | Transport.Transport> = Transport.layer(
+  Effect.flatMap(Effect.context<never>(), (built) =>
+    Effect.map(
+      Effect.provide(Effect.service(HttpClient.HttpClient), FetchHttpClient.layer),
+      (httpClient): Transport.Service => ({ httpClient, exchange: Fetch.make(built) })
+    ))
+)

@@ -1,0 +1,88 @@
+/**
+ * What a BatchApi call leaves behind it on Effect 4: one span per public operation, with the batch and request ids
+ * and no platform span per attempt; the API key in no span attribute and no log line, at any level.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Logger, References, Stream, Tracer } from "effect"
+import { TestClock } from "effect/testing"
+import * as BatchApi from "../src/BatchApi.js"
+import * as BatchSchedule from "../src/BatchSchedule.js"
+import * as BatchWait from "../src/BatchWait.js"
+import * as Fake from "./support/FakeHttp.js"
+import { envelope } from "./support/loopback.js"
+
+/** A tracer that keeps every span it starts. */
+const recordingTracer = () => {
+  const spans: Array<Tracer.NativeSpan> = []
+  const tracer = Tracer.make({
+    span: (options) => {
+      const span = new Tracer.NativeSpan(options)
+      spans.push(span)
+      return span
+    }
+  })
+  return { spans, tracer }
+}
+
+const responder: Fake.Responder = (request, index) =>
+  request.url.pathname.endsWith("/batch_500") && index === 0
+    ? Fake.json(500, envelope(`server echoed ${Fake.testKey}`))
+    : request.url.pathname.endsWith("/batch_401")
+    ? Fake.json(401, envelope(`Incorrect API key provided: ${Fake.testKey}`), { "x-request-id": "req_401" })
+    : Fake.json(200, Fake.batchJson({ id: "batch_1", status: "completed" }), { "x-request-id": "req_ok" })
+
+describe("spans and logs", () => {
+  it.effect("one span per operation, with the batch id and the request id; no span per attempt", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      const traced = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, Tracer.Tracer, tracer)
+      yield* traced(BatchApi.retrieveBatch("batch_1"))
+      yield* traced(
+        Effect.flip(BatchApi.retrieveBatch("batch_401").pipe(BatchSchedule.withRetry(BatchSchedule.noRetry)))
+      )
+      yield* traced(BatchWait.awaitBatch("batch_1"))
+      yield* traced(Stream.runDrain(BatchApi.streamBatches().pipe(Stream.take(0))))
+      const names = spans.map((span) => span.name)
+      assert.deepStrictEqual(names.filter((name) => name === "BatchApi.retrieveBatch").length, 2)
+      assert.include(names, "BatchWait.awaitBatch")
+      assert.include(names, "BatchApi.pollBatch")
+      // the platform's HttpClient spans are turned off: every span is one of the library's operations
+      for (const name of names) assert.match(name, /^(BatchApi|BatchWait)\./)
+      const [ok, failed] = spans.filter((span) => span.name === "BatchApi.retrieveBatch")
+      assert.strictEqual(ok?.attributes.get("openai.batch_id"), "batch_1")
+      assert.strictEqual(ok?.attributes.get("openai.request_id"), "req_ok")
+      assert.strictEqual(failed?.attributes.get("openai.batch_id"), "batch_401")
+      assert.strictEqual(failed?.status._tag, "Ended")
+      for (const span of spans) {
+        for (const [key, value] of span.attributes) {
+          assert.notInclude(`${key}=${String(value)}`, Fake.testKey, span.name)
+        }
+      }
+    }).pipe(Effect.provide(Fake.layer(responder))))
+
+  it.effect("the key is in no log line, at any level, through a retried failure whose body echoed it", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const capture = Logger.map(Logger.formatJson, (line) => {
+        lines.push(line)
+      })
+      const fiber = yield* Effect.forkChild(
+        BatchApi.retrieveBatch("batch_500").pipe(
+          BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false })),
+          Effect.provide(Logger.layer([capture])),
+          Effect.provideService(References.MinimumLogLevel, "All")
+        )
+      )
+      // once the failed attempt is in, the retry's 0.5 s pass on the TestClock
+      for (let i = 0; i < 10_000 && (yield* Fake.requests).length < 1; i++) yield* Effect.yieldNow
+      for (let i = 0; i < 50; i++) yield* Effect.yieldNow
+      yield* TestClock.adjust("1 second")
+      const batch = yield* Fiber.join(fiber)
+      assert.strictEqual(batch.id, "batch_1")
+      // the failed attempt is logged at debug, with its message: scrubbed of the key
+      const attempt = lines.find((line) => line.includes("attempt failed"))
+      assert.isDefined(attempt)
+      assert.include(attempt ?? "", "<redacted>")
+      for (const line of lines) assert.notInclude(line, Fake.testKey)
+    }).pipe(Effect.provide(Fake.layer(responder))))
+})
