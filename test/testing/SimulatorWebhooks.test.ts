@@ -83,7 +83,14 @@ describe("SimulatorWebhooks", () => {
         "batch.completed",
         "batch.expired"
       ])
+      // Each delivery runs the endpoint in a fiber of its own: wait for them to land (on Node 24 the last one can
+      // still be in flight when the clock's adjust returns), not for a fixed number of turns.
       const feed = yield* BatchEvents.BatchEvents
+      const landed = Effect.map(
+        Effect.forEach(events, (event) => feed.has(event.id)),
+        (all) => all.every(Boolean)
+      )
+      for (let i = 0; i < 100 && !(yield* landed); i++) yield* TestClock.adjust("1 second")
       for (const event of events) assert.isTrue(yield* feed.has(event.id))
     }).pipe(Effect.provide(stack())))
 
