@@ -3,6 +3,7 @@ import * as Path from "@effect/platform/Path"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import * as BatchLine from "../../src/BatchLine.js"
+import * as PartFile from "../../src/internal/job/partFile.js"
 import * as Planner from "../../src/internal/job/planner.js"
 import * as Spool from "../../src/internal/job/spool.js"
 import * as JobPlan from "../../src/JobPlan.js"
@@ -53,7 +54,7 @@ describe("JobPlan.plan", () => {
       ]])
       // Each part knows its input lines (a batch error's line maps back to the input): runs of consecutive lines.
       assert.deepStrictEqual(byModel.map((p) => p.lines), [[[1, 1], [3, 1], [5, 1]], [[2, 1], [4, 1]]])
-      assert.deepStrictEqual([1, 2, 3, 4].map((n) => Planner.inputLine(byModel[0]!, n)), [1, 3, 5, undefined])
+      assert.deepStrictEqual([1, 2, 3, 4].map((n) => PartFile.inputLine(byModel[0]!, n)), [1, 3, 5, undefined])
       // Each request is estimated at 10 tokens; a budget of 100 x 0.95 x 0.5 leaves 47 per part, packed into the
       // usable 95: three parts of 31 (3 requests each) fill it, where two of 47 (4 each) would leave 15 idle.
       const byTokens = yield* plan(Array.from({ length: 9 }, (_, i) => embedding(i)), {
@@ -245,14 +246,14 @@ describe("JobPlan.plan", () => {
       if (part === undefined) return assert.fail("no part")
       const keep = (id: string) => id === "doc-1" || id === "doc-4"
       const spool = Spool.files(yield* FileSystem.FileSystem, yield* Path.Path, "/parts")
-      const chunks = yield* Stream.runCollect(Planner.lines(spool, part, keep))
+      const chunks = yield* Stream.runCollect(PartFile.lines(spool, part, keep))
       const jsonl = new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(chunks)))
       assert.deepStrictEqual(ids(jsonl), ["doc-1", "doc-4"])
-      assert.deepStrictEqual(yield* Planner.tally(spool, part, keep, (r) => TokenEstimate.estimateTokens(r)), {
+      assert.deepStrictEqual(yield* PartFile.tally(spool, part, keep, (r) => TokenEstimate.estimateTokens(r)), {
         requests: 2,
         tokens: 20
       })
-      const whole = yield* Stream.runCollect(Planner.lines(spool, part))
+      const whole = yield* Stream.runCollect(PartFile.lines(spool, part))
       assert.strictEqual(new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(whole))), yield* text(part.file))
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
 })
