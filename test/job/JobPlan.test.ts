@@ -3,6 +3,7 @@ import * as Path from "@effect/platform/Path"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import * as BatchLine from "../../src/BatchLine.js"
+import * as PartFile from "../../src/internal/job/partFile.js"
 import * as Planner from "../../src/internal/job/planner.js"
 import * as Spool from "../../src/internal/job/spool.js"
 import * as JobPlan from "../../src/JobPlan.js"
@@ -53,7 +54,7 @@ describe("JobPlan.plan", () => {
       ]])
       // Each part knows its input lines (a batch error's line maps back to the input): runs of consecutive lines.
       assert.deepStrictEqual(byModel.map((p) => p.lines), [[[1, 1], [3, 1], [5, 1]], [[2, 1], [4, 1]]])
-      assert.deepStrictEqual([1, 2, 3, 4].map((n) => Planner.inputLine(byModel[0]!, n)), [1, 3, 5, undefined])
+      assert.deepStrictEqual([1, 2, 3, 4].map((n) => PartFile.inputLine(byModel[0]!, n)), [1, 3, 5, undefined])
       // Each request is estimated at 10 tokens; a budget of 100 x 0.95 x 0.5 leaves 47 per part, packed into the
       // usable 95: three parts of 31 (3 requests each) fill it, where two of 47 (4 each) would leave 15 idle.
       const byTokens = yield* plan(Array.from({ length: 9 }, (_, i) => embedding(i)), {
@@ -191,20 +192,68 @@ describe("JobPlan.plan", () => {
       assert.deepStrictEqual(emitted, [1, 2])
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
 
+  it.effect("an id the set only probably saw is confirmed against the files: planning goes on from it unchanged", () =>
+    Effect.gen(function*() {
+      const requests = Array.from({ length: 25 }, (_, i) => embedding(i))
+      const spool = Spool.files(yield* FileSystem.FileSystem, yield* Path.Path, "/suspects")
+      // A set that claims every id was seen: each line stops the chunk's pass, is looked up in the files, and the
+      // pass goes on from it.
+      const everyIdSeen = () => ({ has: () => true, add: () => true, size: () => 0 })
+      const planned = (input: ReadonlyArray<BatchLine.BatchRequestInput>) =>
+        Stream.runCollect(
+          Planner.plan(Stream.rechunk(Stream.fromIterable(input), 4), {
+            endpoint,
+            maxRequests: 10,
+            idSet: everyIdSeen
+          }, spool)
+        ).pipe(Effect.map(Chunk.toReadonlyArray))
+      const expected = yield* plan(requests, { maxRequests: 10 })
+      const suspected = yield* planned(requests)
+      const shape = (parts: ReadonlyArray<JobPlan.Part>) =>
+        parts.map((p) => [p.index, p.requests, p.bytes, p.firstLine, p.digest, p.lines])
+      assert.deepStrictEqual(shape(suspected), shape(expected))
+      for (const [i, part] of suspected.entries()) {
+        assert.strictEqual(yield* text(part.file), yield* text(expected[i]!.file))
+      }
+      // A real duplicate is still one, named at its line and its first.
+      const duplicate = yield* Effect.flip(planned([...requests, embedding(13)]))
+      assert.strictEqual(duplicate._tag, "DuplicateCustomIdError")
+      if (duplicate._tag === "DuplicateCustomIdError") {
+        assert.deepStrictEqual([duplicate.line, duplicate.firstLine], [26, 14])
+      }
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.effect("a part's file holds its lines whole and in order when its buffer fills within one chunk of input", () =>
+    Effect.gen(function*() {
+      // 256 KiB buffers: lines of 60,000 characters fill one every four lines, and one of 300,000 goes on its own.
+      const requests = Array.from(
+        { length: 12 },
+        (_, i) => BatchLine.embedding(`big-${i}`, { model, input: String(i).repeat(i === 5 ? 300_000 : 60_000) })
+      )
+      const jsonl = (from: number, to: number) => requests.slice(from, to).map((r) => `${JSON.stringify(r)}\n`).join("")
+      // In one chunk (one pass, every write after it), and a request per chunk (buffers written, then reused).
+      for (const input of [requests, Stream.rechunk(Stream.fromIterable(requests), 1)]) {
+        const parts = yield* plan(input, { maxRequests: 10 })
+        assert.deepStrictEqual(parts.map((p) => p.requests), [10, 2])
+        assert.strictEqual(yield* text(parts[0]!.file), jsonl(0, 10))
+        assert.strictEqual(yield* text(parts[1]!.file), jsonl(10, 12))
+      }
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
   it.effect("lines and tally read a part's file again, whole or filtered by custom_id", () =>
     Effect.gen(function*() {
       const [part] = yield* plan(Array.from({ length: 6 }, (_, i) => embedding(i)))
       if (part === undefined) return assert.fail("no part")
       const keep = (id: string) => id === "doc-1" || id === "doc-4"
       const spool = Spool.files(yield* FileSystem.FileSystem, yield* Path.Path, "/parts")
-      const chunks = yield* Stream.runCollect(Planner.lines(spool, part, keep))
+      const chunks = yield* Stream.runCollect(PartFile.lines(spool, part, keep))
       const jsonl = new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(chunks)))
       assert.deepStrictEqual(ids(jsonl), ["doc-1", "doc-4"])
-      assert.deepStrictEqual(yield* Planner.tally(spool, part, keep, (r) => TokenEstimate.estimateTokens(r)), {
+      assert.deepStrictEqual(yield* PartFile.tally(spool, part, keep, (r) => TokenEstimate.estimateTokens(r)), {
         requests: 2,
         tokens: 20
       })
-      const whole = yield* Stream.runCollect(Planner.lines(spool, part))
+      const whole = yield* Stream.runCollect(PartFile.lines(spool, part))
       assert.strictEqual(new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(whole))), yield* text(part.file))
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
 })

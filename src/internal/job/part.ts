@@ -30,8 +30,8 @@ import * as History from "./history.js"
 import * as IdSet from "./idSet.js"
 import * as Machine from "./machine.js"
 import type { Env } from "./partEnv.js"
+import * as PartFile from "./partFile.js"
 import * as PartUpload from "./partUpload.js"
-import * as Planner from "./planner.js"
 import * as Summary from "./summary.js"
 
 export { type Env, inProcess, type Steps } from "./partEnv.js"
@@ -137,7 +137,7 @@ export const run = <E, R, X = never, RX = never>(
           const keep = ids === undefined ? undefined : (customId: string) => !ids.has(customId)
           const tally = keep === undefined
             ? { requests: part.requests, tokens: part.tokens }
-            : yield* Planner.tally(env.spool, part, keep, env.estimate)
+            : yield* PartFile.tally(env.spool, part, keep, env.estimate)
           const fileId = yield* env.uploads.withPermits(1)(PartUpload.upload(env, part, decision.attempt, keep))
           yield* env.emit(
             JobReport.JobEvent.PartUploaded({
@@ -377,7 +377,7 @@ export const run = <E, R, X = never, RX = never>(
     /** A failed batch's errors, each mapped back to its input line (for a full attempt: lines run in order). */
     const inputLines = (batch: Batch.Batch | undefined, kind: JobReport.AttemptKind | undefined) =>
       (batch?.errors?.data ?? []).map((item) =>
-        item.line === undefined || kind !== "full" ? null : Planner.inputLine(part, item.line) ?? null
+        item.line === undefined || kind !== "full" ? null : PartFile.inputLine(part, item.line) ?? null
       )
 
     const failure = (

@@ -19,7 +19,7 @@ import type * as BatchError from "../../BatchError.js"
 import type * as JobPlan from "../../JobPlan.js"
 import * as Streamed from "../uploads/streamed.js"
 import type { Env } from "./partEnv.js"
-import * as Planner from "./planner.js"
+import * as PartFile from "./partFile.js"
 
 /** The default of `uploadsAbove`: 64 MiB, one part of the Uploads API (below it, one request does the same). @internal */
 export const defaultUploadsAbove = 64 * 1024 ** 2
@@ -37,7 +37,7 @@ export const upload = <E, R, X, RX>(
 ): Effect.Effect<string, BatchError.RequestError | BatchError.LocalFileError | BatchError.InvalidParamsError> =>
   Effect.gen(function*() {
     const filename = `${env.jobId}.part-${part.index}.attempt-${attempt}.jsonl`
-    const file = () => Planner.lines(env.spool, part, keep)
+    const file = () => PartFile.lines(env.spool, part, keep)
     // A follow-up holds a subset of the part: measured only when the whole part is over the threshold.
     const bytes = part.bytes <= env.uploadsAbove
       ? part.bytes

@@ -13,10 +13,10 @@ import type * as BatchLine from "../../BatchLine.js"
 import * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
 import * as TokenEstimate from "../../TokenEstimate.js"
-import { decodeLines, parseJson } from "../jsonl.js"
-import { checkLine, checkRequest, customIdOf, embeddingInputs } from "../requestCheck.js"
+import { checkLine, customIdOf, embeddingInputs } from "../requestCheck.js"
 import * as Budgets from "./budgets.js"
 import * as IdSet from "./idSet.js"
+import { inputLine } from "./partFile.js"
 import type * as Spool from "./spool.js"
 
 /**
@@ -33,6 +33,8 @@ export const defaultLimits = { maxRequests: 50_000, maxBytes: 200_000_000, maxIn
  */
 export interface Options extends Omit<JobPlan.PlanOptions, "dir"> {
   readonly maxParts?: number | undefined
+  /** The set of the ids read so far (tests: one whose every hit is false, to go through the confirmation). */
+  readonly idSet?: (() => IdSet.IdSet) | undefined
 }
 
 const encoder = new TextEncoder()
@@ -87,6 +89,30 @@ interface OpenPart {
   /** Whether its file was started (the first write truncates: planning again into the same directory is safe). */
   started: boolean
 }
+
+/** A write of a part's lines to its spool file (from its start, or after what it holds). */
+interface Write {
+  readonly _tag: "Write"
+  readonly file: string
+  readonly data: Uint8Array
+  readonly append: boolean
+  /** The buffer `data` views, free again once written. */
+  readonly recycle?: Uint8Array | undefined
+}
+
+/** What one synchronous pass over a chunk of requests asks for, in order (see `take` in `plan`). */
+type Step =
+  | Write
+  | { readonly _tag: "Part"; readonly part: JobPlan.Part }
+  | { readonly _tag: "Fail"; readonly error: BatchError.PlanError }
+  | {
+    readonly _tag: "Suspect"
+    readonly request: Checked
+    readonly line: number
+    /** The chunk's requests, and where the pass stopped: it goes on from there once the id is confirmed new. */
+    readonly items: ReadonlyArray<unknown>
+    readonly at: number
+  }
 
 /**
  * Splits `requests` (as read from the job's input: unknown values, checked here) into parts written to `spool`.
@@ -160,7 +186,7 @@ export const plan = <E, R>(
 
     // Per model: the requests and estimated tokens read so far (their mean sizes the next part, see `pack`).
     const seen = new Map<string, { requests: number; tokens: number }>()
-    const ids = IdSet.make(4096)
+    const ids = options.idSet?.() ?? IdSet.make(4096)
     /** Each spool file's input lines (its part's runs), to tell where a duplicate's first occurrence was. */
     const linesOf = new Map<string, ReadonlyArray<readonly [number, number]>>()
     const open = new Map<string, OpenPart>()
@@ -168,43 +194,52 @@ export const plan = <E, R>(
     let parts = 0
     let spooled = 0
 
-    // Each line is encoded into its part's buffer as it is checked, and the buffer written when full: a line's text
-    // dies young, where held as a string until a flush it lived long enough to be promoted to the old generation,
-    // which then grew with the input (bench/RESULTS.md, jobs at scale).
-    const flush = (part: OpenPart) =>
-      part.filled === 0
-        ? Effect.void
-        : Effect.suspend(() => {
-          const data = part.buffer.subarray(0, part.filled)
-          part.filled = 0
-          const append = part.started
-          part.started = true
-          return spool.write(part.file, data, append)
-        })
-
-    /** Writes a line larger than a buffer on its own (after what its part holds). */
-    const writeAlone = (part: OpenPart, text: string) =>
+    // Each line is encoded into its part's buffer as it is checked; a full buffer is handed to the spool and the part
+    // takes a spare one (the write runs after the chunk's synchronous pass), the written buffer becoming a spare: a
+    // line's text dies young (held as a string until a flush, it lived long enough to be promoted to the old
+    // generation, which then grew with the input), and the buffers are a few, reused (a fresh one per write was the
+    // input's size again in array buffers to collect; bench/RESULTS.md, jobs at scale).
+    const spare: Array<Uint8Array> = []
+    const noBuffer = new Uint8Array(0)
+    /** The write of a part's buffered lines (undefined if none); the part is given a spare buffer unless `closing`. */
+    const takeBuffer = (part: OpenPart, closing: boolean): Write | undefined => {
+      const { buffer, filled } = part
+      if (filled === 0 && !closing) return undefined
+      part.buffer = closing ? noBuffer : spare.pop() ?? new Uint8Array(flushBytes)
+      part.filled = 0
+      if (filled > 0) return { ...writeOf(part, buffer.subarray(0, filled)), recycle: buffer }
+      if (buffer !== noBuffer) spare.push(buffer)
+      return undefined
+    }
+    const writeOf = (part: OpenPart, data: Uint8Array): Write => {
+      const append = part.started
+      part.started = true
+      return { _tag: "Write", file: part.file, data, append }
+    }
+    const write = (step: Write) =>
+      Effect.map(spool.write(step.file, step.data, step.append), () => {
+        if (step.recycle !== undefined) spare.push(step.recycle)
+      })
+    const flush = (part: OpenPart, closing: boolean) =>
       Effect.suspend(() => {
-        const append = part.started
-        part.started = true
-        return spool.write(part.file, encoder.encode(text), append)
+        const step = takeBuffer(part, closing)
+        return step === undefined ? Effect.void : write(step)
       })
 
-    const close = (part: OpenPart) =>
-      Effect.as(
-        flush(part),
-        {
-          index: ++parts,
-          model: part.model,
-          requests: part.requests,
-          bytes: part.bytes,
-          tokens: part.tokens,
-          digest: part.digest.value(),
-          file: part.file,
-          firstLine: part.firstLine,
-          lines: part.lines
-        } satisfies JobPlan.Part
-      )
+    /** The part's summary (its lines must have been handed to the spool: `takeBuffer`). */
+    const partOf = (part: OpenPart): JobPlan.Part => ({
+      index: ++parts,
+      model: part.model,
+      requests: part.requests,
+      bytes: part.bytes,
+      tokens: part.tokens,
+      digest: part.digest.value(),
+      file: part.file,
+      firstLine: part.firstLine,
+      lines: part.lines
+    })
+
+    const close = (part: OpenPart) => Effect.as(flush(part, true), partOf(part))
 
     /**
      * The input line of `customId` in a file written so far, or `undefined`: a hash hit is confirmed against the
@@ -212,7 +247,7 @@ export const plan = <E, R>(
      */
     const written = (customId: string) =>
       Effect.gen(function*() {
-        for (const part of open.values()) yield* flush(part)
+        for (const part of open.values()) yield* flush(part, false)
         for (let n = 1; n <= spooled; n++) {
           const file = spool.fileName(n)
           const lines = (yield* spool.readText(file)).split("\n").filter((line) => line.length > 0)
@@ -324,7 +359,7 @@ export const plan = <E, R>(
           bytes: 0,
           tokens: 0,
           inputs: 0,
-          buffer: new Uint8Array(flushBytes),
+          buffer: spare.pop() ?? new Uint8Array(flushBytes),
           filled: 0,
           started: false
         }
@@ -355,117 +390,99 @@ export const plan = <E, R>(
     })
 
     yield* spool.open
-    // The parts a chunk of requests closed, then its first violation if any: parts cut before a bad line are
-    // emitted (their batches may go ahead), the one it falls in never is.
-    const takeChunk = (chunk: Chunk.Chunk<unknown>) =>
+    /**
+     * One synchronous pass over a chunk of requests (from `from`): the steps it makes, in order. It stops at the
+     * first violation (parts cut before a bad line are emitted, and their batches may go ahead; the one it falls in
+     * never is), and at an id the set has probably seen, to be confirmed against the files (`Suspect`).
+     *
+     * Synchronous on purpose: run as an effect per chunk (`Stream.mapChunksEffect`), the requests of the chunk lived
+     * through young-generation collections and were promoted, and the old generation grew by most of the input
+     * between full collections (planning 1,000,000 requests peaked ~80 MiB higher; bench/RESULTS.md). The steps
+     * hold no request, only bytes to write and parts.
+     */
+    const take = (
+      items: ReadonlyArray<unknown>,
+      from: number,
+      confirmed?: { readonly request: Checked; readonly line: number }
+    ): Array<Step> => {
+      const steps: Array<Step> = []
+      for (let i = from; i < items.length; i++) {
+        const resumed = confirmed !== undefined && i === from
+        const line = resumed ? confirmed.line : ++lineNumber
+        const checked = resumed ? Either.right(confirmed.request) : check(items[i], line)
+        if (Either.isLeft(checked)) {
+          steps.push({ _tag: "Fail", error: checked.left })
+          break
+        }
+        const request = checked.right
+        if (!resumed && ids.add(request.customId)) {
+          steps.push({ _tag: "Suspect", request, line, items, at: i })
+          break
+        }
+        const refused = overflow(request, line)
+        if (refused !== undefined) {
+          steps.push({ _tag: "Fail", error: refused })
+          break
+        }
+        const { closed, part } = route(request, line)
+        if (closed !== undefined) {
+          const write = takeBuffer(closed, true)
+          if (write !== undefined) steps.push(write)
+          steps.push({ _tag: "Part", part: partOf(closed) })
+        }
+        const { bytes, text } = request
+        if (part.filled + bytes > part.buffer.length) {
+          const write = takeBuffer(part, false)
+          if (write !== undefined) steps.push(write)
+        }
+        if (bytes > part.buffer.length) steps.push(writeOf(part, encoder.encode(text)))
+        else part.filled += encoder.encodeInto(text, part.buffer.subarray(part.filled)).written
+      }
+      return steps
+    }
+
+    /** Carries out steps in order: the parts they emit, then the first violation if any. */
+    const perform = (
+      steps: ReadonlyArray<Step>
+    ): Effect.Effect<Array<Either.Either<JobPlan.Part, BatchError.PlanError>>, BatchError.PlanError> =>
       Effect.gen(function*() {
         const out: Array<Either.Either<JobPlan.Part, BatchError.PlanError>> = []
-        for (const raw of chunk) {
-          const line = ++lineNumber
-          const checked = check(raw, line)
-          if (Either.isLeft(checked)) {
-            out.push(Either.left(checked.left))
-            break
+        for (const step of steps) {
+          switch (step._tag) {
+            case "Write":
+              yield* write(step)
+              break
+            case "Part":
+              out.push(Either.right(step.part))
+              break
+            case "Fail":
+              out.push(Either.left(step.error))
+              return out
+            case "Suspect": {
+              // A hash hit: a duplicate if the files hold the id (the line found there is where it was first).
+              const firstLine = yield* written(step.request.customId)
+              if (firstLine !== undefined) {
+                out.push(Either.left(
+                  new BatchError.DuplicateCustomIdError({
+                    line: step.line,
+                    customId: step.request.customId,
+                    firstLine
+                  })
+                ))
+                return out
+              }
+              // Not seen after all (two ids with the same hashes): the chunk goes on from this request.
+              return out.concat(yield* perform(take(step.items, step.at, step)))
+            }
           }
-          const firstSeen = ids.add(checked.right.customId) ? yield* written(checked.right.customId) : undefined
-          if (firstSeen !== undefined) {
-            out.push(Either.left(
-              new BatchError.DuplicateCustomIdError({
-                line,
-                customId: checked.right.customId,
-                firstLine: firstSeen
-              })
-            ))
-            break
-          }
-          const refused = overflow(checked.right, line)
-          if (refused !== undefined) {
-            out.push(Either.left(refused))
-            break
-          }
-          const { closed, part } = route(checked.right, line)
-          if (closed !== undefined) out.push(Either.right(yield* close(closed)))
-          // Synchronous unless the part's buffer is full (planning's time is per request: no effect per line).
-          const { bytes, text } = checked.right
-          if (part.filled + bytes > part.buffer.length) yield* flush(part)
-          if (bytes > part.buffer.length) yield* writeAlone(part, text)
-          else part.filled += encoder.encodeInto(text, part.buffer.subarray(part.filled)).written
         }
-        return Chunk.unsafeFromArray(out)
+        return out
       })
+
     return requests.pipe(
-      Stream.mapChunksEffect(takeChunk),
+      Stream.mapChunks((chunk) => Chunk.of(take(Chunk.toReadonlyArray(chunk), 0))),
+      Stream.mapConcatEffect(perform),
       Stream.mapEffect((result) => result),
       Stream.concat(Stream.flattenChunks(Stream.fromEffect(finish)))
     )
   }))
-
-/**
- * The requests of a part's file whose `custom_id` `keep` accepts, as JSONL bytes (for a follow-up batch); the whole
- * file, as it is, without `keep`.
- *
- * @internal
- */
-export const lines = (
-  spool: Spool.Spool,
-  part: Pick<JobPlan.Part, "file">,
-  keep?: (customId: string) => boolean
-): Stream.Stream<Uint8Array, BatchError.LocalFileError> => {
-  const bytes = spool.read(part.file)
-  if (keep === undefined) return bytes
-  return decodeLines((text: string) => {
-    const id = customIdOf(Either.getOrUndefined(parseJson(text)))
-    return Either.right(id !== undefined && keep(id) ? `${text}\n` : "")
-  })(bytes).pipe(
-    Stream.filter((text) => text.length > 0),
-    Stream.grouped(1024),
-    Stream.map((texts) => encoder.encode(Chunk.join(texts, "")))
-  )
-}
-
-/**
- * The `custom_id`s of a part's file whose `custom_id` `keep` accepts, in order, each with its estimate.
- *
- * @internal
- */
-export const requestsOfPart = (
-  spool: Spool.Spool,
-  part: Pick<JobPlan.Part, "file">,
-  estimate: TokenEstimate.Estimator
-): Stream.Stream<{ readonly customId: string; readonly tokens: number }, BatchError.LocalFileError> =>
-  decodeLines((text: string) => {
-    const request = Either.getOrUndefined(Either.flatMap(parseJson(text), checkRequest))
-    return Either.right(request === undefined ? undefined : { customId: request.custom_id, tokens: estimate(request) })
-  })(spool.read(part.file)).pipe(Stream.filter((entry) => entry !== undefined))
-
-/**
- * Counts and estimates the requests of a part's file whose `custom_id` `keep` accepts (the claim of a follow-up).
- *
- * @internal
- */
-export const tally = (
-  spool: Spool.Spool,
-  part: Pick<JobPlan.Part, "file">,
-  keep: (customId: string) => boolean,
-  estimate: TokenEstimate.Estimator
-): Effect.Effect<{ readonly requests: number; readonly tokens: number }, BatchError.LocalFileError> =>
-  requestsOfPart(spool, part, estimate).pipe(
-    Stream.runFold(
-      { requests: 0, tokens: 0 },
-      (sum, entry) => keep(entry.customId) ? { requests: sum.requests + 1, tokens: sum.tokens + entry.tokens } : sum
-    )
-  )
-
-/**
- * The input line of the `n`-th request (1-based) of a part's file.
- *
- * @internal
- */
-export const inputLine = (part: Pick<JobPlan.Part, "lines">, n: number): number | undefined => {
-  let left = n
-  for (const [first, count] of part.lines) {
-    if (left <= count) return first + left - 1
-    left -= count
-  }
-  return undefined
-}
