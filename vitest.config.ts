@@ -18,14 +18,14 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 30_000,
-    // Two workers on the project's 2-core machines (vitest's default leaves one core idle): many files mostly wait
-    // on child processes and loopback servers.
+    // Three workers on the project's 2-core machines: many files mostly wait on child processes, loopback servers
+    // and timers, and a third worker fills those waits (measured back to back: 62 s with two, 57 s with three).
     pool: "forks",
     // One process per worker runs many files (`isolate: false`): effect, the platform and the library are loaded
-    // twice instead of once per file, about a third of the suite's CPU. Tests share no mutable module state for it;
-    // `@effect/vitest`'s `layer(...)` would (it rebinds the module-wide `it`), so blocks over one shared layer use
-    // test/support/sharedLayer.ts instead.
-    poolOptions: { forks: { minForks: 2, maxForks: 2, isolate: false } },
+    // once per worker instead of once per file, about a third of the suite's CPU. Tests share no mutable module
+    // state for it; `@effect/vitest`'s `layer(...)` would (it rebinds the module-wide `it`), so blocks over one
+    // shared layer use test/support/sharedLayer.ts instead.
+    poolOptions: { forks: { minForks: 3, maxForks: 3, isolate: false } },
     hookTimeout: 30_000
   }
 })
