@@ -44,7 +44,9 @@ beforeAll(async () => {
       "run-batch",
       "large-job",
       "durable-job",
-      "structured-output"
+      "structured-output",
+      "costs",
+      "durable-cluster"
     ].map((name) => join(root, "examples", `${name}.ts`)),
     outdir: bundled,
     bundle: true,
@@ -78,7 +80,7 @@ const runExample = (name: string) => {
       : [process.execPath, [join(bundled, `${name}.js`)]]
     const child = spawn(command, args, {
       cwd: root,
-      env: { ...process.env, OPENAI_API_KEY: "" },
+      env: { ...process.env, OPENAI_API_KEY: "", DATABASE_URL: "" },
       stdio: ["ignore", "pipe", "pipe"]
     })
     const collect = (chunk: Buffer) => {
@@ -133,7 +135,18 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = 
     "fail SchemaMismatch: capital-peru: the answer does not match the schema: population must be a number",
     "fail NoAnswer: capital-atlantis: the model refused",
     "2 answers (70 tokens), 2 lines without one"
+  ]],
+  ["costs", [
+    /part +1 \(gpt-4o-mini\): \d+ tokens, \$0\.\d+/,
+    /part +3 \(gpt-4\.1-nano\): \d+ tokens, no price/,
+    /job: \$0\.\d+ for the priced models/,
+    /no price for gpt-4\.1-nano: \d+ input, \d+ output tokens/
   ]]
+]
+
+/** Examples that cannot run here and must say so with a non-zero exit (the cluster needs a shared PostgreSQL). */
+const refusals: ReadonlyArray<readonly [string, number, string]> = [
+  ["durable-cluster", 2, "Set DATABASE_URL to a PostgreSQL the runners can share"]
 ]
 
 describe.concurrent("examples run on the embedded simulator", () => {
@@ -146,6 +159,14 @@ describe.concurrent("examples run on the embedded simulator", () => {
           if (typeof pattern === "string") assert.include(out, pattern)
           else assert.match(out, pattern)
         }
+      }), cap)
+  }
+  for (const [name, exitCode, says] of refusals) {
+    it.live(`${name} without what it needs exits ${exitCode} and says why`, () =>
+      Effect.gen(function*() {
+        const { code, out } = yield* runExample(name)
+        assert.strictEqual(code, exitCode, out)
+        assert.include(out, says)
       }), cap)
   }
 })
