@@ -46,7 +46,9 @@ beforeAll(async () => {
       "durable-job",
       "structured-output",
       "costs",
-      "durable-cluster"
+      "durable-cluster",
+      "webhooks",
+      "upload-large"
     ].map((name) => join(root, "examples", `${name}.ts`)),
     outdir: bundled,
     bundle: true,
@@ -141,7 +143,9 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = 
     /part +3 \(gpt-4\.1-nano\): \d+ tokens, no price/,
     /job: \$0\.\d+ for the priced models/,
     /no price for gpt-4\.1-nano: \d+ input, \d+ output tokens/
-  ]]
+  ]],
+  ["webhooks", ["event batch.completed received", "the wait ended: completed", "long before the next poll"]],
+  ["upload-large", [/uploaded file-\S+: 29864490 bytes in 4 parts, 1 reset and sent again alone/, /created batch_\S+/]]
 ]
 
 /** Examples that cannot run here and must say so with a non-zero exit (the cluster needs a shared PostgreSQL). */
