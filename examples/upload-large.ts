@@ -8,7 +8,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Redacted, Stream } from "effect"
-import { BatchApi, BatchLine, OpenAiConfig, OpenAiUploads } from "effect-openai-batch"
+import { BatchApi, BatchLine, OpenAiConfig, OpenAiFiles, OpenAiUploads } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import * as Server from "effect-openai-batch/testing/server"
 
@@ -35,7 +35,7 @@ const program = Effect.gen(function*() {
   yield* openai.simulator.injectFault(BatchApiSimulator.resetDuringBody, {
     match: (request) => request.method === "POST" && request.path.endsWith("/parts")
   })
-  const Live = Layer.mergeAll(BatchApi.layer, OpenAiUploads.layer).pipe(
+  const Live = Layer.mergeAll(BatchApi.layer, OpenAiFiles.layer, OpenAiUploads.layer).pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(BatchApiSimulator.testApiKey), baseUrl: openai.baseUrl })),
     Layer.provide(FetchHttpClient.layer)
   )

@@ -404,5 +404,12 @@ export interface UploadStreamParams {
 export const uploadStream = <E, R>(
   stream: Stream.Stream<Uint8Array, E, R>,
   params: UploadStreamParams
-): Effect.Effect<CompletedUpload, BatchError.RequestError | E, OpenAiUploads | R> =>
-  Effect.flatMap(OpenAiUploads, (uploads) => Streamed.upload(uploads, stream, params))
+): Effect.Effect<CompletedUpload, BatchError.RequestError | E, OpenAiUploads | OpenAiFiles.OpenAiFiles | R> =>
+  Effect.flatMap(
+    Effect.all([OpenAiUploads, OpenAiFiles.OpenAiFiles]),
+    ([uploads, files]) =>
+      Effect.map(
+        Streamed.upload(uploads, files, stream, params),
+        ({ file, upload }) => new CompletedUpload({ ...upload, status: "completed", file })
+      )
+  )

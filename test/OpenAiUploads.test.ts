@@ -3,6 +3,7 @@ import { Effect, Fiber, Option, Stream, TestClock } from "effect"
 import { createHash } from "node:crypto"
 import * as OpenAiUploads from "../src/OpenAiUploads.js"
 import * as BatchApiSimulator from "../src/testing/BatchApiSimulator.js"
+import { unmarked } from "./support/FakeFiles.js"
 import { send, start } from "./testing/support.js"
 
 const TestApi = BatchApiSimulator.layerBatchApi()
@@ -137,9 +138,13 @@ describe("OpenAiUploads.uploadStream", () => {
         )
         const [completion] = yield* requestsTo(simulator, "/complete")
         assert.strictEqual((completion?.body as { readonly md5: string }).md5, md5(data))
-        const create = (yield* requestsTo(simulator, "/uploads"))[0]?.body
+        const create = (yield* requestsTo(simulator, "/uploads"))[0]?.body as Record<string, unknown> & {
+          filename: string
+        }
+        // The filename carries the upload's marker (a completion whose answer is lost is found by it).
+        assert.strictEqual(unmarked(create.filename), "big.jsonl")
         assert.deepStrictEqual(create, {
-          filename: "big.jsonl",
+          filename: create.filename,
           purpose: "batch",
           bytes: 10_000,
           mime_type: "text/jsonl"

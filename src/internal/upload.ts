@@ -33,7 +33,8 @@ import * as Retry from "./http/retry.js"
 import * as Multipart from "./multipart.js"
 
 /** How far back (in seconds, against clock skew) a lookup looks. */
-const lookupSkewSeconds = 300
+/** @internal */
+export const lookupSkewSeconds = 300
 /** How many pages of 100 a lookup reads at most (the newest 1,000 files of the purpose). */
 const lookupMaxPages = 10
 
@@ -101,7 +102,8 @@ export const markFilename = (filename: string, marker: string): string => {
 }
 
 /** The marker of one upload call: 64 random bits, as 16 hex digits. */
-const newMarker = () => {
+/** @internal */
+export const newMarker = () => {
   const bytes = crypto.getRandomValues(new Uint8Array(8))
   let hex = "eob-"
   for (const byte of bytes) hex += byte.toString(16).padStart(2, "0")

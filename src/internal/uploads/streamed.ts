@@ -5,13 +5,19 @@
  *
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type * as BatchError from "../../BatchError.js"
+import * as BatchError from "../../BatchError.js"
+import * as BatchSchedule from "../../BatchSchedule.js"
+import type * as OpenAiFiles from "../../OpenAiFiles.js"
 import type * as OpenAiUploads from "../../OpenAiUploads.js"
+import * as Retry from "../http/retry.js"
 import * as Md5 from "../md5.js"
 import * as Params from "../params.js"
+import * as Upload from "../upload.js"
 
 /** `OpenAiUploads.limits.maxPartBytes` (an internal module imports no value of the public one it implements). */
 const maxPartBytes = 64 * 1024 ** 2
@@ -81,12 +87,83 @@ export const cut = <E, E2, R>(
     )
   })
 
+/** An upload and the file its completion made (the answer's, or the one found after a lost answer). @internal */
+export interface Completed {
+  readonly upload: OpenAiUploads.Upload
+  readonly file: OpenAiFiles.OpenAIFile
+}
+
+/** A completed upload's file, found by its marked filename among the newest files of its purpose. */
+const findFile = (
+  files: Pick<OpenAiFiles.Service, "listFiles">,
+  purpose: string,
+  filename: string,
+  sinceSeconds: number
+): Effect.Effect<Option.Option<OpenAiFiles.OpenAIFile>, BatchError.RequestError> =>
+  Effect.gen(function*() {
+    let after: string | undefined
+    for (let page = 0; page < 10; page++) {
+      const result = yield* files.listFiles({
+        purpose,
+        order: "desc",
+        limit: 100,
+        ...(after === undefined ? {} : { after })
+      })
+      const found = result.data.find((file) => file.filename === filename)
+      if (found !== undefined) return Option.some(found)
+      const last = result.data[result.data.length - 1]
+      if (!result.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
+      after = last.id
+    }
+    return Option.none()
+  })
+
+/**
+ * A completion that may have happened without its answer: the connection dropped or the attempt timed out after the
+ * server made the file, or a retry is told the upload "is no longer pending" because an earlier attempt completed
+ * it. Either way the file, if it exists, is found by the upload's marked filename; only then is the completion
+ * tried again, under the retry policy in effect.
+ */
+const mayHaveCompleted = (error: BatchError.RequestError): boolean =>
+  BatchError.transience(error) !== "permanent" ||
+  (error._tag === "BadRequestError" && /no longer pending|complete/i.test(error.apiMessage ?? ""))
+
+const complete = (
+  uploads: OpenAiUploads.Service,
+  files: Pick<OpenAiFiles.Service, "listFiles">,
+  created: OpenAiUploads.Upload,
+  body: OpenAiUploads.CompleteUploadParams,
+  found: { readonly filename: string; readonly since: number }
+): Effect.Effect<Completed, BatchError.RequestError> => {
+  const attempt = uploads.completeUpload(created.id, body).pipe(
+    Effect.map((answer): Completed => ({ upload: answer, file: answer.file })),
+    BatchSchedule.withRetry(BatchSchedule.noRetry),
+    Effect.catchAll((error) =>
+      mayHaveCompleted(error)
+        ? Effect.flatMap(
+          findFile(files, created.purpose, found.filename, found.since),
+          Option.match({
+            onNone: () => Effect.fail(error),
+            onSome: (file) =>
+              Effect.as(
+                Effect.logInfo(`effect-openai-batch: upload ${created.id} was completed as ${file.id}`),
+                { upload: created, file }
+              )
+          })
+        )
+        : Effect.fail(error)
+    )
+  )
+  return Retry.retry(attempt)
+}
+
 /** @internal */
 export const upload = <E, R>(
   uploads: OpenAiUploads.Service,
+  files: Pick<OpenAiFiles.Service, "listFiles">,
   source: Stream.Stream<Uint8Array, E, R>,
   params: OpenAiUploads.UploadStreamParams
-): Effect.Effect<OpenAiUploads.CompletedUpload, BatchError.RequestError | E, R> =>
+): Effect.Effect<Completed, BatchError.RequestError | E, R> =>
   Effect.gen(function*() {
     const partSize = params.partSize ?? maxPartBytes
     const concurrency = params.concurrency ?? 1
@@ -96,8 +173,11 @@ export const upload = <E, R>(
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
       return yield* Effect.fail(Params.invalid("uploadStream", "must be a positive whole number", "concurrency"))
     }
+    // The filename carries a marker: a completion whose answer is lost is found by it among the files.
+    const filename = Upload.markFilename(params.filename, Upload.newMarker())
+    const since = Math.floor((yield* Clock.currentTimeMillis) / 1000) - Upload.lookupSkewSeconds
     const created = yield* uploads.createUpload({
-      filename: params.filename,
+      filename,
       purpose: params.purpose,
       bytes: params.bytes,
       mime_type: params.mime_type ??
@@ -122,7 +202,10 @@ export const upload = <E, R>(
     return yield* Effect.gen(function*() {
       const ids = yield* partIds
       if (produced !== params.bytes) return yield* Effect.fail(mismatch(params.bytes, `${produced} bytes`))
-      return yield* uploads.completeUpload(created.id, { part_ids: Array.from(ids), md5: md5.digestHex() })
+      return yield* complete(uploads, files, created, { part_ids: Array.from(ids), md5: md5.digestHex() }, {
+        filename,
+        since
+      })
     }).pipe(
       Effect.onExit((exit) =>
         Exit.isSuccess(exit)

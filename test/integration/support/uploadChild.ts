@@ -7,6 +7,7 @@
  */
 import { Effect, Layer, Option, Redacted, Stream } from "effect"
 import * as OpenAiConfig from "../../../src/OpenAiConfig.js"
+import * as OpenAiFiles from "../../../src/OpenAiFiles.js"
 import * as OpenAiUploads from "../../../src/OpenAiUploads.js"
 import * as UndiciTransport from "../../../src/transport/UndiciTransport.js"
 
@@ -29,7 +30,7 @@ const main = async () => {
     offset >= size
       ? Option.none()
       : Option.some([chunkAt(template, offset, Math.min(chunkSize, size - offset)), offset + chunkSize] as const))
-  const Live = OpenAiUploads.layer.pipe(
+  const Live = Layer.merge(OpenAiUploads.layer, OpenAiFiles.layer).pipe(
     Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make("sk-upload-child"), baseUrl })),
     Layer.provide(UndiciTransport.layer)
   )
