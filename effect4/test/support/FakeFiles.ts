@@ -200,3 +200,50 @@ export const unmarked = (filename: string | undefined): string => {
   if (match === null) throw new Error(`no upload marker in ${filename}`)
   return `${match[1]}${match[2] ?? ""}`
 }
+
+/** The same batch JSON the other unit tests use. */
+export { batchJson } from "./loopback.js"
+
+/** An output-file line for a 200 chat completion. */
+export const okLine = (customId: string, content = "ok") =>
+  JSON.stringify({
+    id: `batch_req_${customId}`,
+    custom_id: customId,
+    response: {
+      status_code: 200,
+      request_id: `req_${customId}`,
+      body: {
+        id: `chatcmpl-${customId}`,
+        object: "chat.completion",
+        choices: [{ message: { role: "assistant", content } }]
+      }
+    },
+    error: null
+  })
+
+/** An error-file line as the API writes it (openai/openai-openapi#302): the error is in the response body. */
+export const failedLine = (customId: string, status = 400) =>
+  JSON.stringify({
+    id: `batch_req_${customId}`,
+    custom_id: customId,
+    response: {
+      status_code: status,
+      request_id: `req_${customId}`,
+      body: {
+        error: { message: "Invalid model", type: "invalid_request_error", param: "model", code: "model_not_found" }
+      }
+    },
+    error: null
+  })
+
+/** An error-file line for a request the batch never ran. */
+export const expiredLine = (customId: string) =>
+  JSON.stringify({
+    id: `batch_req_${customId}`,
+    custom_id: customId,
+    response: null,
+    error: {
+      code: "batch_expired",
+      message: "This request could not be executed before the completion window expired."
+    }
+  })
