@@ -11,6 +11,7 @@ import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
+import * as OpenAiUploads from "../../src/OpenAiUploads.js"
 
 export interface Recorded {
   readonly method: string
@@ -18,6 +19,8 @@ export interface Recorded {
   readonly headers: Readonly<Record<string, string>>
   /** The body as text ("" when empty). */
   readonly text: string
+  /** The body's bytes. */
+  readonly raw: Uint8Array
   readonly contentType: string | undefined
   readonly bodyKind: "Empty" | "Uint8Array" | "Raw" | "FormData" | "Stream"
   /** The length the body declared, if any. */
@@ -63,25 +66,33 @@ const concat = (parts: ReadonlyArray<Uint8Array>) => {
 
 type Request = Parameters<Parameters<typeof HttpClient.make>[0]>[0]
 
-const readBody = (request: Request): Effect.Effect<{ text: string; contentType: string | undefined }, unknown> => {
+interface Body {
+  readonly raw: Uint8Array
+  readonly contentType: string | undefined
+}
+
+const readBody = (request: Request): Effect.Effect<Body, unknown> => {
   const body = request.body
   switch (body._tag) {
     case "Empty":
-      return Effect.succeed({ text: "", contentType: undefined })
+      return Effect.succeed({ raw: new Uint8Array(0), contentType: undefined })
     case "Uint8Array":
-      return Effect.succeed({ text: decoder.decode(body.body), contentType: body.contentType })
+      return Effect.succeed({ raw: body.body, contentType: body.contentType })
     case "Raw":
-      return Effect.succeed({ text: String(body.body), contentType: body.contentType })
+      return Effect.succeed({ raw: encoder.encode(String(body.body)), contentType: body.contentType })
     case "FormData":
       return Effect.promise(async () => {
         const response = new Response(body.formData)
-        return { text: await response.text(), contentType: response.headers.get("content-type") ?? undefined }
+        return {
+          raw: new Uint8Array(await response.arrayBuffer()),
+          contentType: response.headers.get("content-type") ?? undefined
+        }
       })
     case "Stream":
-      return Effect.map(
-        Stream.runCollect(body.stream),
-        (chunks) => ({ text: decoder.decode(concat(chunks)), contentType: body.contentType })
-      )
+      return Effect.map(Stream.runCollect(body.stream), (chunks) => ({
+        raw: concat(chunks),
+        contentType: body.contentType
+      }))
   }
 }
 
@@ -102,7 +113,8 @@ export const fakeClient = (responder: Responder) =>
           method: request.method,
           url,
           headers: { ...request.headers },
-          text: body.text,
+          text: decoder.decode(body.raw),
+          raw: body.raw,
           contentType: body.contentType,
           bodyKind: request.body._tag,
           contentLength:
@@ -137,7 +149,7 @@ export const fakeClient = (responder: Responder) =>
     return { client, log }
   })
 
-/** OpenAiFiles and BatchApi over the fake, plus the request log. */
+/** OpenAiFiles, OpenAiUploads and BatchApi over the fake, plus the request log. */
 export const layer = (
   responder: Responder,
   options: Partial<OpenAiConfig.Options> & { readonly retry?: BatchSchedule.RetrySchedule } = {}
@@ -145,7 +157,7 @@ export const layer = (
   Layer.unwrap(Effect.gen(function*() {
     const { client, log } = yield* fakeClient(responder)
     const { retry, ...config } = options
-    return Layer.mergeAll(OpenAiFiles.layer, BatchApi.layer).pipe(
+    return Layer.mergeAll(OpenAiFiles.layer, OpenAiUploads.layer, BatchApi.layer).pipe(
       Layer.provideMerge(retry === undefined ? Layer.empty : BatchSchedule.layerRetry(retry)),
       Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(testKey), baseUrl, ...config })),
       Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
