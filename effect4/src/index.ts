@@ -2,7 +2,7 @@
  * effect-openai-batch: the OpenAI Batch API for Effect 4.
  *
  * The Effect 4 edition, in progress: this release carries the wire model, the lines of batch files, the error
- * model, the connection settings, the request policies, the Batch API's operations and the waits, the token
+ * model, the connection settings, the request policies, the Batch API's operations and the waits, the files and uploads, the input and results files, the token
  * estimate, the enqueued budget's ledger and the job report's model; the rest of the library follows (see
  * MIGRATION.md).
  *
@@ -50,6 +50,34 @@ export * as BatchSchedule from "./BatchSchedule.js"
  * @since 4.0.0
  */
 export * as BatchApi from "./BatchApi.js"
+
+/**
+ * The Files API a batch needs: upload (duplicate-free), retrieve, download (resuming), delete, list.
+ *
+ * @since 4.0.0
+ */
+export * as OpenAiFiles from "./OpenAiFiles.js"
+
+/**
+ * A batch's input file, built from requests: checked line by line and uploaded as it is produced.
+ *
+ * @since 4.0.0
+ */
+export * as BatchInput from "./BatchInput.js"
+
+/**
+ * The Uploads API: a file of up to 8 GB in parts, and any `Stream` of bytes uploaded in parts as it arrives.
+ *
+ * @since 4.0.0
+ */
+export * as OpenAiUploads from "./OpenAiUploads.js"
+
+/**
+ * A batch's results, streamed from its output and error files and decoded line by line.
+ *
+ * @since 4.0.0
+ */
+export * as BatchResults from "./BatchResults.js"
 
 /**
  * Waiting for a batch: until it ends, until it completes, through the cancel window; progress as a stream.

@@ -20,6 +20,7 @@ const verbatim = [
   "src/internal/job/idSet.ts",
   "src/internal/job/ledger.ts",
   "src/internal/job/machine.ts",
+  "src/internal/md5.ts",
   "src/tokenizer/index.ts",
   "test/job/estimate.samples.ts",
   "test/job/estimate.test.ts",

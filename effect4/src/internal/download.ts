@@ -1,0 +1,106 @@
+/**
+ * A file's content that survives faults: a download that fails, to connect or in the middle of its body, is sent
+ * again under the retry policy in effect and resumes where it stopped, so the consumer sees every byte once.
+ *
+ * The retry asks for the rest (`Range: bytes=N-`, N the bytes already delivered). A `206` from N is the rest; a `200`
+ * (a server that ignores ranges) is the whole file again, whose first N bytes are dropped; a `416` after N bytes
+ * means there is nothing after them (the body broke off after its last byte). One schedule step counts the
+ * failures, started afresh whenever an attempt delivered new bytes: a long download that breaks now and then goes on,
+ * one that keeps failing without progress stops when the policy does, with the typed error of the last failure.
+ *
+ * The Effect 4 edition: the policy is stepped with `Schedule.toStepWithSleep` (Effect 3: `Schedule.driver`, whose
+ * `reset` is here a new step); bytes are dropped with `Stream.map` over the chunks (Effect 4's `filterMap` takes a
+ * `Filter`).
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Pull from "effect/Pull"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
+import type * as BatchError from "../BatchError.js"
+import * as BatchSchedule from "../BatchSchedule.js"
+import type * as Http from "./http/pipeline.js"
+
+const empty = new Uint8Array(0)
+
+/** `bytes 100-199/200` -> 100; `undefined` for anything else. */
+const rangeStart = (contentRange: string | undefined): number | undefined => {
+  const match = contentRange === undefined ? null : /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(contentRange.trim())
+  return match === null ? undefined : Number(match[1])
+}
+
+/** `stream` without its first `count` bytes. */
+const dropBytes = <E>(stream: Stream.Stream<Uint8Array, E>, count: number): Stream.Stream<Uint8Array, E> =>
+  count === 0 ? stream : Stream.suspend(() => {
+    let remaining = count
+    return stream.pipe(
+      Stream.map((chunk) => {
+        if (remaining === 0) return chunk
+        if (remaining >= chunk.length) {
+          remaining -= chunk.length
+          return empty
+        }
+        const rest = chunk.subarray(remaining)
+        remaining = 0
+        return rest
+      }),
+      Stream.filter((chunk) => chunk.length > 0)
+    )
+  })
+
+/** @internal */
+export const download = (
+  pipeline: Http.Pipeline,
+  path: string,
+  span: Tracer.Span
+): Stream.Stream<Uint8Array, BatchError.RequestError> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const policy = yield* Effect.service(BatchSchedule.currentRetry)
+    let step = yield* Schedule.toStepWithSleep(policy)
+    let delivered = 0
+
+    /** The body from `from` on, as this attempt's response gives it. */
+    const rest = (opened: Http.Opened, from: number): Stream.Stream<Uint8Array, BatchError.RequestError> => {
+      const body = Stream.mapError(opened.response.stream, opened.brokenOff)
+      if (from === 0 || opened.response.status !== 206) return dropBytes(body, from)
+      const start = rangeStart(opened.response.headers["content-range"])
+      // A 206 that starts earlier than asked is trimmed; one that starts later, or says nothing, cannot be used.
+      if (start !== undefined && start <= from) return dropBytes(body, from - start)
+      return Stream.fail(opened.unusable(`the 206 for bytes=${from}- does not start at or before byte ${from}`))
+    }
+
+    const attempt = (): Stream.Stream<Uint8Array, BatchError.RequestError> => {
+      const from = delivered
+      const opened = pipeline.open({
+        operation: "downloadFile",
+        method: "GET",
+        path,
+        headers: from === 0 ? undefined : { range: `bytes=${from}-` },
+        span
+      })
+      return Stream.unwrap(Effect.map(opened, (response) => rest(response, from))).pipe(
+        Stream.tap((chunk) => Effect.sync(() => (delivered += chunk.length))),
+        Stream.catch((error) => {
+          // Asked for the bytes after the last one: there are none, the file is whole.
+          if (from > 0 && error._tag === "ApiError" && error.status === 416) return Stream.empty
+          const fresh = delivered > from
+            ? Effect.map(Schedule.toStepWithSleep(policy), (next) => {
+              step = next
+            })
+            : Effect.void
+          return Stream.unwrap(
+            fresh.pipe(
+              // The policy's step sleeps its delay; when the policy gives up, the last failure is the answer.
+              Effect.andThen(Effect.suspend(() => step(error))),
+              Pull.catchDone(() => Effect.fail(error)),
+              Effect.andThen(Effect.logDebug(`effect-openai-batch: ${error.message}; resuming at byte ${delivered}`)),
+              Effect.as(Stream.suspend(attempt))
+            )
+          )
+        })
+      )
+    }
+    return attempt()
+  }))
