@@ -88,6 +88,27 @@ describe("StructuredOutput: the answer of one line", () => {
     assert.deepStrictEqual(value(toAnswer(line)).value, good)
   })
 
+  it("transformations that quote what they could not decode (NumberFromString, BigInt, URL, parseJson): the rule only", () => {
+    const marker = "SECRET-4711"
+    const line = (answer: unknown) => succeeded(chat({ content: JSON.stringify(answer) }))
+    const errors = [
+      failure(StructuredOutput.decodeEither(Schema.Struct({ n: Schema.NumberFromString }))(line({ n: marker }))),
+      failure(StructuredOutput.decodeEither(Schema.Struct({ n: Schema.BigInt }))(line({ n: marker }))),
+      failure(StructuredOutput.decodeEither(Schema.Struct({ u: Schema.URL }))(line({ u: marker }))),
+      failure(
+        StructuredOutput.decodeEither(Schema.Struct({ j: Schema.parseJson(Schema.Struct({ a: Schema.Number })) }))(
+          line({ j: `${marker}, not JSON` })
+        )
+      )
+    ]
+    for (const error of errors) {
+      assert.strictEqual(error.reason, "SchemaMismatch")
+      assert.notInclude(error.message, marker)
+      assert.notInclude(JSON.stringify(error), marker)
+      assert.isTrue((error.issues ?? []).every((i) => i.issue.startsWith("must be")), JSON.stringify(error.issues))
+    }
+  })
+
   it("a schema that does not match names every field at fault and the rule, never the value found there", () => {
     const secret = "a private sentence the model wrote"
     const line = succeeded(chat({

@@ -23,7 +23,8 @@ export interface Described {
   readonly issue: string
 }
 
-const expected = (ast: AST.AST): string => {
+/** What a value of `ast` must be, in words (`a number`, `one of "a", "b"`). @internal */
+export const expected = (ast: AST.AST): string => {
   // The keywords first: Schema titles them "string", "number", which reads worse than "a string".
   switch (ast._tag) {
     case "StringKeyword":

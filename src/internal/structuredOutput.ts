@@ -260,6 +260,18 @@ const pathText = (path: ReadonlyArray<PropertyKey>, tail: string | undefined): s
 
 const hasMessage = (ast: AST.AST) => Option.isSome(AST.getMessageAnnotation(ast))
 
+/**
+ * Whether a type error's message shows the value it was given: any eight characters of it (a string's start, as
+ * JSON.parse's excerpt shows it) or its JSON. A message the schema's author wrote without the value is kept.
+ */
+const quotes = (issue: ParseResult.Type): boolean => {
+  const message = issue.message
+  if (message === undefined) return false
+  const actual = issue.actual
+  const text = typeof actual === "string" ? actual : JSON.stringify(actual) ?? ""
+  return text.length > 0 && (message.includes(text) || message.includes(text.slice(0, 8)))
+}
+
 const collect = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>, out: Array<Issue>): void => {
   if (out.length >= maxIssues) return
   switch (issue._tag) {
@@ -275,6 +287,14 @@ const collect = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>
       break
     case "Transformation":
       if (!hasMessage(issue.ast)) {
+        // A failed decoding's own message may quote what it could not decode (`Unable to decode "…" into a number`,
+        // JSON.parse's excerpt): the model's answer. Then the rule, in words, instead.
+        if (issue.kind === "Transformation" && issue.issue._tag === "Type" && quotes(issue.issue)) {
+          const at = pathText(path, undefined)
+          const rule = `must be ${Params.expected(issue.ast.to)}`
+          out.push(at === undefined ? { issue: rule } : { path: at, issue: rule })
+          return
+        }
         collect(issue.issue, path, out)
         return
       }
