@@ -9,6 +9,7 @@ import type * as Batch from "../../src/Batch.js"
 import * as BatchLine from "../../src/BatchLine.js"
 import * as DurableJob from "../../src/durable/DurableJob.js"
 import * as Options from "../../src/internal/job/options.js"
+import * as Summary from "../../src/internal/job/summary.js"
 import * as Job from "../../src/Job.js"
 import * as JobProgress from "../../src/JobProgress.js"
 import * as JobReport from "../../src/JobReport.js"
@@ -171,6 +172,33 @@ describe("a job's costs", () => {
       assert.isUndefined(summary.unpriced)
       assert.isUndefined(summary.parts[0]!.cost)
     }))
+})
+
+describe("a batch without usage", () => {
+  it("has no cost (unknown, not $0), where a batch with usage is priced", () => {
+    const pricing: Pricing.Pricing = { prices: { m: { input: 1, output: 2 } } }
+    const bare: Batch.Batch = {
+      id: "b",
+      object: "batch",
+      endpoint: "/v1/embeddings",
+      input_file_id: "file-1",
+      completion_window: "24h",
+      status: "completed",
+      created_at: 0
+    }
+    assert.isUndefined(Summary.batchCost(pricing, "m", bare))
+    const used: Batch.Batch = {
+      ...bare,
+      usage: {
+        input_tokens: 1_000_000,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: 0,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: 1_000_000
+      }
+    }
+    assert.strictEqual(Summary.batchCost(pricing, "m", used)?.total, 0.5)
+  })
 })
 
 describe("the progress view's cost", () => {

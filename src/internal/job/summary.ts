@@ -37,13 +37,20 @@ export const usageOf = (batch: Batch.Batch): JobReport.TokenUsage =>
     total_tokens: batch.usage.total_tokens
   }
 
-/** What a batch of `model` cost, with a price table that prices the model. @internal */
+/**
+ * What a batch of `model` cost, with a price table that prices the model. A batch the API reported no usage for
+ * (an older batch, another deployment) has no cost: unknown, not $0.
+ *
+ * @internal
+ */
 export const batchCost = (
   pricing: Pricing.Pricing | undefined,
   model: string,
   batch: Batch.Batch
 ): Pricing.Cost | undefined =>
-  pricing === undefined ? undefined : Option.getOrUndefined(Pricing.cost(pricing, model, usageOf(batch)))
+  pricing === undefined || batch.usage === undefined
+    ? undefined
+    : Option.getOrUndefined(Pricing.cost(pricing, model, usageOf(batch)))
 
 /** A part's summary with its cost, with a price table that prices its model. @internal */
 export const withCost = (
