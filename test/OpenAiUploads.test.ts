@@ -232,6 +232,22 @@ describe("OpenAiUploads.uploadStream", () => {
       }
     }).pipe(Effect.provide(TestApi)))
 
+  it.effect("an interruption's cancel is one attempt of at most 10 s, whatever the retry policy says", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.BatchApiSimulator
+      // The cancel never answers: the default policy would try it 3 times, 60 s each.
+      yield* simulator.injectFault(BatchApiSimulator.timeout, { times: 10, match: { path: /\/cancel$/ } })
+      const endless = Stream.concat(Stream.make(bytesOf(1500)), Stream.never)
+      const upload = yield* Effect.fork(
+        OpenAiUploads.uploadStream(endless, { bytes: 5000, filename: "x.jsonl", purpose: "batch", partSize: 1000 })
+      )
+      yield* TestClock.adjust("1 second")
+      const interrupting = yield* Effect.fork(Fiber.interrupt(upload))
+      yield* TestClock.adjust("10 seconds")
+      assert.isTrue(Option.isSome(yield* Fiber.poll(interrupting)), "the interrupt ended within 10 s")
+      assert.strictEqual((yield* requestsTo(simulator, "/cancel")).length, 1)
+    }).pipe(Effect.provide(TestApi)))
+
   it.effect("the stream's own failure, a part that keeps failing, and an interruption each cancel the upload", () =>
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.BatchApiSimulator

@@ -211,6 +211,10 @@ export const upload = <E, R>(
         Exit.isSuccess(exit)
           ? Effect.void
           : uploads.cancelUpload(created.id).pipe(
+            // Bounded as a batch's cancel is: one attempt of at most 10 s, so an interrupt never waits on a retry
+            // policy against a network that is down (the upload expires within the hour anyway).
+            BatchSchedule.withRetry(BatchSchedule.noRetry),
+            BatchSchedule.withTimeout("10 seconds"),
             Effect.tapError((error) =>
               Effect.logWarning(`effect-openai-batch: could not cancel upload ${created.id}: ${error.message}`)
             ),
