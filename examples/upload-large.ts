@@ -21,7 +21,7 @@ const line = (i: number) =>
       )
     }\n`
   )
-const lines = 40_000
+const lines = 20_000
 /** The API asks for the file's size before the first byte: the stream is counted once, without keeping it. */
 const sizeOf = (count: number) => {
   let total = 0

@@ -145,7 +145,7 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string | RegExp>]> = 
     /no price for gpt-4\.1-nano: \d+ input, \d+ output tokens/
   ]],
   ["webhooks", ["event batch.completed received", "the wait ended: completed", "long before the next poll"]],
-  ["upload-large", [/uploaded file-\S+: 29864490 bytes in 4 parts, 1 reset and sent again alone/, /created batch_\S+/]]
+  ["upload-large", [/uploaded file-\S+: 14704490 bytes in 2 parts, 1 reset and sent again alone/, /created batch_\S+/]]
 ]
 
 /** Examples that cannot run here and must say so with a non-zero exit (the cluster needs a shared PostgreSQL). */
