@@ -480,6 +480,9 @@ export const plan = <E, R>(
       })
 
     return requests.pipe(
+      // A pass holds its chunk's encoded lines until its writes run: a caller's single huge chunk
+      // (`Stream.fromChunk` of a million requests) is taken 4,096 requests at a time, as an array is.
+      Stream.rechunk(4096),
       Stream.mapChunks((chunk) => Chunk.of(take(Chunk.toReadonlyArray(chunk), 0))),
       Stream.mapConcatEffect(perform),
       Stream.mapEffect((result) => result),
