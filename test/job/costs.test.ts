@@ -174,21 +174,23 @@ describe("a job's costs", () => {
     }))
 })
 
+/** A completed batch, as the API shows one that reported no usage. */
+const endedBatch: Batch.Batch = {
+  id: "b",
+  object: "batch",
+  endpoint: "/v1/embeddings",
+  input_file_id: "file-1",
+  completion_window: "24h",
+  status: "completed",
+  created_at: 0
+}
+
 describe("a batch without usage", () => {
   it("has no cost (unknown, not $0), where a batch with usage is priced", () => {
     const pricing: Pricing.Pricing = { prices: { m: { input: 1, output: 2 } } }
-    const bare: Batch.Batch = {
-      id: "b",
-      object: "batch",
-      endpoint: "/v1/embeddings",
-      input_file_id: "file-1",
-      completion_window: "24h",
-      status: "completed",
-      created_at: 0
-    }
-    assert.isUndefined(Summary.batchCost(pricing, "m", bare))
+    assert.isUndefined(Summary.batchCost(pricing, "m", endedBatch))
     const used: Batch.Batch = {
-      ...bare,
+      ...endedBatch,
       usage: {
         input_tokens: 1_000_000,
         input_tokens_details: { cached_tokens: 0 },
@@ -202,15 +204,7 @@ describe("a batch without usage", () => {
 })
 
 describe("the progress view's cost", () => {
-  const batch: Batch.Batch = {
-    id: "b",
-    object: "batch",
-    endpoint: "/v1/embeddings",
-    input_file_id: "file-1",
-    completion_window: "24h",
-    status: "completed",
-    created_at: 0
-  }
+  const batch = endedBatch
   const cost = (total: number) => ({ input: total, cachedInput: 0, output: 0, total })
 
   it("shows the running cost of the batches that ended, then the job's and the models without a price", () => {
