@@ -362,6 +362,10 @@ export interface UploadStreamParams {
  * a part after its retries, a size that does not match `bytes`) or the fiber is interrupted, the upload is
  * cancelled. Memory holds about `concurrency + 1` parts.
  *
+ * The upload's filename carries a marker (as `OpenAiFiles.uploadFile`'s does): a completion whose answer is lost
+ * (a dropped connection, a timeout, or a retry told the upload "is no longer pending") is found among the files by
+ * it, with `OpenAiFiles`, before it is sent again. The file's `filename` keeps the marker.
+ *
  * The stream is read once. A mismatch between `bytes` and what the stream produced fails with
  * `InvalidParamsError` (field `bytes`) as soon as it shows: early when the stream runs over.
  *
