@@ -30,13 +30,23 @@
  *
  * @since 4.0.0
  */
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as HttpClient from "effect/http/HttpClient"
+import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import type * as Batch from "../Batch.js"
+import * as BatchApi from "../BatchApi.js"
+import * as OpenAiConfig from "../OpenAiConfig.js"
+import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as Faults from "./internal/faults.js"
+import * as HttpClientInternal from "./internal/httpClient.js"
 import * as Model from "./internal/model.js"
 import * as Responders from "./internal/responder.js"
+import * as Simulator_ from "./internal/simulator.js"
 import * as Tokens from "./internal/tokens.js"
 
 /**
@@ -504,3 +514,103 @@ export const defaultResponder: Responder = Responders.defaultResponder
  * @category Responders
  */
 export const estimateTokens: (line: RequestLine) => number = Tokens.estimateTokens
+
+// ---------------------------------------------------------------------------------------------------------------
+// Constructors and layers
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * @since 4.0.0
+ * @category Context
+ */
+export class BatchApiSimulator
+  extends Context.Service<BatchApiSimulator, Simulator>()("effect-openai-batch/testing/BatchApiSimulator")
+{}
+
+/**
+ * Builds a simulator with empty state.
+ *
+ * @since 4.0.0
+ * @category Constructors
+ */
+export const make: (options?: Options) => Effect.Effect<Simulator> = Simulator_.make
+
+/**
+ * An `HttpClient` that answers from the simulator. A dropped connection fails with an `HttpClientError` whose
+ * reason is a `TransportError`; a timeout never answers (the caller's timeout fires, on `TestClock` too).
+ *
+ * @since 4.0.0
+ * @category Constructors
+ */
+export const httpClient: (simulator: Simulator) => HttpClient.HttpClient = HttpClientInternal.make
+
+/**
+ * The simulator and an `HttpClient` routed to it: provide it under `BatchApi.layer` (or anything else that uses
+ * `HttpClient`).
+ *
+ * @since 4.0.0
+ * @category Layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<BatchApiSimulator | HttpClient.HttpClient> =>
+  Layer.effectContext(
+    Effect.map(Simulator_.make(options), (simulator) =>
+      Context.make(BatchApiSimulator, simulator).pipe(
+        Context.add(HttpClient.HttpClient, HttpClientInternal.make(simulator))
+      ))
+  )
+
+/**
+ * Options of `layerBatchApi`.
+ *
+ * @since 4.0.0
+ * @category Models
+ */
+export interface BatchApiOptions extends Options {
+  /** Settings of the client (the key is always `testApiKey`; use `layer` for another). */
+  readonly config?: Omit<OpenAiConfig.Options, "apiKey">
+}
+
+/**
+ * The stack a test swaps in: `BatchApi.layer` and `OpenAiFiles.layer` over the simulator's `HttpClient`, with an
+ * `OpenAiConfig` holding `testApiKey`. The simulator is in context too, to script it and read its log. (The
+ * Effect 3 edition's also carries `OpenAiUploads` and a jobs ledger; they join when the simulator's uploads and
+ * `BatchClient` are ported.)
+ *
+ * @example
+ * ```ts
+ * import { Effect, Fiber } from "effect"
+ * import { TestClock } from "effect/testing"
+ * import { BatchApi, BatchWait } from "effect-openai-batch"
+ * import * as BatchApiSimulator from "effect-openai-batch/testing/BatchApiSimulator"
+ *
+ * const program = Effect.gen(function*() {
+ *   const simulator = yield* BatchApiSimulator.BatchApiSimulator
+ *   yield* simulator.setDefaultScript({ inProgress: "6 hours", requestCount: 500 })
+ *   const batch = yield* BatchApi.createBatch({
+ *     input_file_id: "file-any",
+ *     endpoint: "/v1/chat/completions",
+ *     completion_window: "24h"
+ *   })
+ *   const fiber = yield* Effect.forkChild(BatchWait.awaitCompleted(batch.id))
+ *   yield* TestClock.adjust("7 hours") // 7 hours of batch time, no real waiting
+ *   return yield* Fiber.join(fiber)
+ * })
+ *
+ * // any input file id
+ * const TestApi = BatchApiSimulator.layerBatchApi({ requireInputFile: false })
+ * ```
+ *
+ * @since 4.0.0
+ * @category Layers
+ */
+export const layerBatchApi = (
+  options: BatchApiOptions = {}
+): Layer.Layer<BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | BatchApiSimulator, Config.ConfigError> => {
+  const { config, ...simulatorOptions } = options
+  return Layer.merge(BatchApi.layer, OpenAiFiles.layer).pipe(
+    Layer.provide(
+      OpenAiConfig.layer({ ...config, apiKey: Redacted.make(simulatorOptions.apiKey ?? Model.testApiKey) })
+    ),
+    Layer.provideMerge(layer(simulatorOptions))
+  )
+}
