@@ -21,10 +21,25 @@ const verbatim = [
   "src/internal/job/ledger.ts",
   "src/internal/job/machine.ts",
   "src/internal/md5.ts",
+  "src/testing/internal/env.ts",
+  "src/testing/internal/faults.ts",
+  "src/testing/internal/hash.ts",
+  "src/testing/internal/json.ts",
+  "src/testing/internal/lifecycle.ts",
+  "src/testing/internal/lineBytes.ts",
+  "src/testing/internal/lines.ts",
+  "src/testing/internal/multipart.ts",
+  "src/testing/internal/responder.ts",
+  "src/testing/internal/results.ts",
+  "src/testing/internal/sha256.ts",
+  "src/testing/internal/tokens.ts",
+  "src/testing/internal/wire.ts",
   "src/tokenizer/index.ts",
+  "test/digests.test.ts",
   "test/job/estimate.samples.ts",
   "test/job/estimate.test.ts",
-  "test/job/machine.test.ts"
+  "test/job/machine.test.ts",
+  "test/testing/lifecycle.test.ts"
 ]
 
 const read = (base: string, path: string) => readFileSync(new URL(`${base}${path}`, import.meta.url), "utf8")

@@ -3,13 +3,14 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Lifecycle from "../../src/testing/internal/lifecycle.js"
+import * as Scripts from "../../src/testing/internal/script.js"
 
 const minute = 60_000
 const t0 = 1_000_000
 
 const batch = (overrides: Partial<Lifecycle.LifecycleBatch> = {}): Lifecycle.LifecycleBatch => ({
   createdAtMs: t0,
-  script: Lifecycle.resolve({}),
+  script: Scripts.resolve({}),
   requestCount: 100,
   invalid: false,
   cancelRequestedAtMs: undefined,
@@ -72,10 +73,10 @@ describe("lifecycle", () => {
   })
 
   it("outcome expired: in progress until expires_at with half done; a 48 h in_progress expires too", () => {
-    const expiring = batch({ script: Lifecycle.resolve({ outcome: "expired" }) })
+    const expiring = batch({ script: Scripts.resolve({ outcome: "expired" }) })
     assert.strictEqual(at(expiring, Lifecycle.dayMs - 1), "in_progress 49/100")
     assert.strictEqual(at(expiring, Lifecycle.dayMs), "expired 50/100")
-    const slow = batch({ script: Lifecycle.resolve({ inProgress: "48 hours" }) })
+    const slow = batch({ script: Scripts.resolve({ inProgress: "48 hours" }) })
     assert.strictEqual(Lifecycle.phaseAt(slow, t0 + Lifecycle.dayMs).status, "expired")
     assert.isUndefined(Lifecycle.phaseAt(slow, t0 + Lifecycle.dayMs).finalizingAt)
   })

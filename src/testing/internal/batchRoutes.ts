@@ -14,6 +14,7 @@ import * as Lines from "./lines.js"
 import type { RequestLine, Script } from "./model.js"
 import { defaultScript } from "./model.js"
 import * as Results from "./results.js"
+import * as Scripts from "./script.js"
 import type { LiveBatch, State } from "./state.js"
 import { addBatch, batchIdOf, seconds, updateBatch } from "./state.js"
 import type { Answer } from "./wire.js"
@@ -140,7 +141,7 @@ const createBatch = (state: State, env: Env): Step => {
       : undefined,
     createdAtMs: env.now,
     scriptSource: script,
-    script: Lifecycle.resolve(script),
+    script: Scripts.resolve(script),
     requestCount: read.count,
     invalid: read.errors.length > 0,
     cancelRequestedAtMs: undefined,

@@ -9,23 +9,21 @@
  * order), and one depends only on batches whose validation ended earlier: the outcome is the same whatever the
  * order and the moments in which requests look at the state.
  *
+ * Free of Effect (times are milliseconds; `script.ts` turns a `Script`'s durations into them), so both editions of
+ * the library share this file verbatim.
+ *
  * @internal
  */
-import * as Duration from "effect/Duration"
-import type { EnqueuedLimit, ErrorItem, Script } from "./model.js"
-import { defaultScript, organization } from "./model.js"
+import type { EnqueuedLimit, ErrorItem } from "./model.js"
+import { organization } from "./model.js"
 
 /** @internal */
 export const dayMs = 24 * 60 * 60 * 1000
 
-const toMs = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
-
-const defaultInProgressMs = toMs(defaultScript.inProgress)
-
-/** A script with its durations in milliseconds and the defaults applied. @internal */
+/** A script with its durations in milliseconds and the defaults applied (`script.ts`'s `resolve`). @internal */
 export interface ResolvedScript {
   readonly validatingMs: number
-  /** Unset: the default, or for `outcome: "expired"` twice the time left until `expires_at`. */
+  /** Unset only for `outcome: "expired"` without `inProgress`: twice the time left until `expires_at`. */
   readonly inProgressMs: number | undefined
   readonly finalizingMs: number
   readonly cancellingMs: number
@@ -33,19 +31,6 @@ export interface ResolvedScript {
   readonly errors: ReadonlyArray<ErrorItem> | undefined
   readonly unknownStatus: { readonly status: string; readonly ms: number } | undefined
 }
-
-/** @internal */
-export const resolve = (script: Script): ResolvedScript => ({
-  validatingMs: toMs(script.validating ?? defaultScript.validating),
-  inProgressMs: script.inProgress === undefined ? undefined : toMs(script.inProgress),
-  finalizingMs: toMs(script.finalizing ?? defaultScript.finalizing),
-  cancellingMs: toMs(script.cancelling ?? defaultScript.cancelling),
-  outcome: script.outcome ?? defaultScript.outcome,
-  errors: script.errors,
-  unknownStatus: script.unknownStatus === undefined
-    ? undefined
-    : { status: script.unknownStatus.status, ms: toMs(script.unknownStatus.duration) }
-})
 
 /**
  * The enqueued-limit decision of a batch: not taken yet (its validation has not ended, or nobody looked since),
@@ -91,9 +76,7 @@ const timeline = (batch: LifecycleBatch): Timeline => {
   const validationEnd = created + script.validatingMs
   const failing = script.outcome === "failed" || batch.invalid || batch.admission._tag === "Rejected"
   const inProgressStart = validationEnd + (script.unknownStatus?.ms ?? 0)
-  const inProgressMs = script.outcome === "expired"
-    ? script.inProgressMs ?? 2 * Math.max(0, expires - inProgressStart)
-    : script.inProgressMs ?? defaultInProgressMs
+  const inProgressMs = script.inProgressMs ?? 2 * Math.max(0, expires - inProgressStart)
   const inProgressEnd = inProgressStart + inProgressMs
   const natural = failing
     ? { status: "failed" as const, at: validationEnd }

@@ -12,6 +12,7 @@ import * as Lifecycle from "./lifecycle.js"
 import * as Lines from "./lines.js"
 import type { Responder, Script, SeedOptions } from "./model.js"
 import * as Results from "./results.js"
+import * as Scripts from "./script.js"
 import type { LiveBatch, State } from "./state.js"
 import { addBatch, batchIdOf, seconds } from "./state.js"
 
@@ -99,7 +100,7 @@ export const seedBatches = (
   const status = options.status ?? "completed"
   const endpoint = options.endpoint ?? "/v1/chat/completions"
   const spacingMs = (options.spacingSeconds ?? 60) * 1000
-  const base = Lifecycle.resolve(state.defaultScript)
+  const base = Scripts.resolve(state.defaultScript)
   const lines = Lines.syntheticLines(endpoint, requestCount)
   const ids: Array<string> = []
   let next = state
@@ -122,7 +123,7 @@ export const seedBatches = (
       outputExpiresAfter: undefined,
       createdAtMs,
       scriptSource: script,
-      script: Lifecycle.resolve(script),
+      script: Scripts.resolve(script),
       requestCount,
       invalid: false,
       cancelRequestedAtMs,

@@ -15,12 +15,12 @@ import * as Batch from "../../Batch.js"
 import * as Early from "./early.js"
 import type { Config } from "./env.js"
 import * as Faults from "./faults.js"
-import * as Lifecycle from "./lifecycle.js"
 import type { LoggedRequest, Options, Simulator } from "./model.js"
 import { NoSuchBatchError } from "./model.js"
 import * as Outbox from "./outbox.js"
 import * as Responders from "./responder.js"
 import { step } from "./router.js"
+import * as Scripts from "./script.js"
 import { seedBatches } from "./seed.js"
 import * as Store from "./state.js"
 import * as UploadRoutes from "./uploadRoutes.js"
@@ -91,7 +91,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
             ]
           }
           const scriptSource = { ...batch.scriptSource, ...script }
-          const updated: Store.LiveBatch = { ...batch, scriptSource, script: Lifecycle.resolve(scriptSource) }
+          const updated: Store.LiveBatch = { ...batch, scriptSource, script: Scripts.resolve(scriptSource) }
           return [Effect.void, Store.updateBatch(state, updated)]
         })),
       seed: (seedOptions) => settled((state, now) => seedBatches(state, seedOptions, now, config.responder)),
