@@ -8,6 +8,7 @@ export default defineConfig({
     // Examples import the package by its public name; here that is the source itself.
     alias: [
       { find: /^effect-openai-batch\/tokenizer$/, replacement: src("tokenizer/index.ts") },
+      { find: /^effect-openai-batch\/testing$/, replacement: src("testing/index.ts") },
       { find: /^effect-openai-batch\/(.+)$/, replacement: src("$1.ts") },
       { find: /^effect-openai-batch$/, replacement: src("index.ts") }
     ]

@@ -1,0 +1,13 @@
+/**
+ * Test layers for effect-openai-batch on Effect 4 (`effect-openai-batch/testing`): so far the in-memory simulator of
+ * the Batch and Files APIs; its HTTP server, webhooks and the Uploads API follow (see MIGRATION.md).
+ *
+ * @since 4.0.0
+ */
+
+/**
+ * An in-memory, stateful simulation of the Batch and Files APIs that plugs in as the `HttpClient`.
+ *
+ * @since 4.0.0
+ */
+export * as BatchApiSimulator from "./BatchApiSimulator.js"
