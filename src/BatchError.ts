@@ -62,6 +62,10 @@ const causeMessage = (cause: unknown): string | undefined =>
     ? cause.message
     : undefined
 
+/** `operation: text`, when the public operation is known. */
+const inOperation = (operation: string | undefined, text: string) =>
+  operation === undefined ? text : `${operation}: ${text}`
+
 const requestAt = (line: number, customId: string | undefined) =>
   `request ${line}${customId === undefined ? "" : ` (${customId})`}`
 
@@ -669,7 +673,13 @@ export class PaginationError extends Schema.TaggedError<PaginationError>(id("Pag
  */
 export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>(id("InvalidRequestError"))(
   "InvalidRequestError",
-  { line: Schema.Number, customId: Schema.optional(Schema.String), issue: Schema.String }
+  {
+    line: Schema.Number,
+    customId: Schema.optional(Schema.String),
+    issue: Schema.String,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 0.2.0
@@ -680,7 +690,10 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
    * @since 0.3.0
    */
   override get message(): string {
-    return `${requestAt(this.line, this.customId)} is not a valid input line: ${this.issue}`
+    return inOperation(
+      this.operation,
+      `${requestAt(this.line, this.customId)} is not a valid input line: ${this.issue}`
+    )
   }
 }
 
@@ -692,7 +705,13 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
  */
 export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomIdError>(id("DuplicateCustomIdError"))(
   "DuplicateCustomIdError",
-  { line: Schema.Number, customId: Schema.String, firstLine: Schema.Number }
+  {
+    line: Schema.Number,
+    customId: Schema.String,
+    firstLine: Schema.Number,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 0.2.0
@@ -703,7 +722,10 @@ export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomId
    * @since 0.3.0
    */
   override get message(): string {
-    return `request ${this.line} repeats custom_id ${this.customId} of request ${this.firstLine}`
+    return inOperation(
+      this.operation,
+      `request ${this.line} repeats custom_id ${this.customId} of request ${this.firstLine}`
+    )
   }
 }
 
@@ -715,7 +737,14 @@ export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomId
  */
 export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchError>(id("EndpointMismatchError"))(
   "EndpointMismatchError",
-  { line: Schema.Number, customId: Schema.String, url: Schema.String, endpoint: Schema.String }
+  {
+    line: Schema.Number,
+    customId: Schema.String,
+    url: Schema.String,
+    endpoint: Schema.String,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 0.2.0
@@ -726,7 +755,10 @@ export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchEr
    * @since 0.3.0
    */
   override get message(): string {
-    return `${requestAt(this.line, this.customId)} is for ${this.url}, but the batch's endpoint is ${this.endpoint}`
+    return inOperation(
+      this.operation,
+      `${requestAt(this.line, this.customId)} is for ${this.url}, but the batch's endpoint is ${this.endpoint}`
+    )
   }
 }
 
@@ -738,7 +770,12 @@ export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchEr
  */
 export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id("TooManyLinesError"))(
   "TooManyLinesError",
-  { line: Schema.Number, maxLines: Schema.Number }
+  {
+    line: Schema.Number,
+    maxLines: Schema.Number,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 0.2.0
@@ -749,7 +786,7 @@ export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id(
    * @since 0.3.0
    */
   override get message(): string {
-    return `request ${this.line} is over the limit of ${this.maxLines} requests per batch`
+    return inOperation(this.operation, `request ${this.line} is over the limit of ${this.maxLines} requests per batch`)
   }
 }
 
@@ -761,7 +798,13 @@ export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id(
  */
 export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(id("InputTooLargeError"))(
   "InputTooLargeError",
-  { line: Schema.Number, bytes: Schema.Number, maxBytes: Schema.Number }
+  {
+    line: Schema.Number,
+    bytes: Schema.Number,
+    maxBytes: Schema.Number,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 0.2.0
@@ -772,7 +815,10 @@ export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(i
    * @since 0.3.0
    */
   override get message(): string {
-    return `request ${this.line} takes the input file to ${this.bytes} bytes, over the limit of ${this.maxBytes}`
+    return inOperation(
+      this.operation,
+      `request ${this.line} takes the input file to ${this.bytes} bytes, over the limit of ${this.maxBytes}`
+    )
   }
 }
 
@@ -814,7 +860,9 @@ export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeErro
     customId: Schema.String,
     limit: Schema.Literal("bytes", "tokens", "requests", "inputs"),
     value: Schema.Number,
-    max: Schema.Number
+    max: Schema.Number,
+    /** The public operation the input was given to (`Job.run`, `JobPlan.plan`, ...). */
+    operation: Schema.optional(Schema.String)
   }
 ) {
   /**
@@ -826,9 +874,12 @@ export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeErro
    * @since 0.3.0
    */
   override get message(): string {
-    return `${
-      requestAt(this.line, this.customId)
-    } is too large for any part: ${this.value} ${this.limit}, over the most a part may hold (${this.max})`
+    return inOperation(
+      this.operation,
+      `${
+        requestAt(this.line, this.customId)
+      } is too large for any part: ${this.value} ${this.limit}, over the most a part may hold (${this.max})`
+    )
   }
 }
 

@@ -75,7 +75,7 @@ const isStream = <E, R>(requests: Requests<E, R>): requests is Stream.Stream<Bat
   Predicate.hasProperty(requests, Stream.StreamTypeId)
 
 /** The checker's state for one pass. */
-const checker = (options: EncodeOptions) => {
+const checker = (options: EncodeOptions, operation: string) => {
   const maxLines = options.maxLines ?? defaultLimits.maxLines
   const maxBytes = options.maxBytes ?? defaultLimits.maxBytes
   const seen = new Map<string, number>()
@@ -84,7 +84,7 @@ const checker = (options: EncodeOptions) => {
   /** Checks one request and returns its line (with the newline), or the violation. */
   const line = (request: unknown): Either.Either<string, BatchError.InputError> => {
     const number = summary.lines + 1
-    const checked = checkLine(request, number, options.endpoint)
+    const checked = checkLine(request, number, options.endpoint, operation)
     if (Either.isLeft(checked)) return Either.left(checked.left)
     const { bytes, text } = checked.right
     const valid = checked.right.request
@@ -94,7 +94,8 @@ const checker = (options: EncodeOptions) => {
         new BatchError.DuplicateCustomIdError({
           line: number,
           customId: valid.custom_id,
-          firstLine: first
+          firstLine: first,
+          operation
         })
       )
     }
@@ -102,7 +103,8 @@ const checker = (options: EncodeOptions) => {
       return Either.left(
         new BatchError.TooManyLinesError({
           line: number,
-          maxLines
+          maxLines,
+          operation
         })
       )
     }
@@ -111,7 +113,8 @@ const checker = (options: EncodeOptions) => {
         new BatchError.InputTooLargeError({
           line: number,
           bytes: summary.bytes + bytes,
-          maxBytes
+          maxBytes,
+          operation
         })
       )
     }
@@ -130,12 +133,13 @@ const checker = (options: EncodeOptions) => {
 }
 
 const checkedLines = <E, R>(
+  operation: string,
   requests: Requests<E, R>,
   options: EncodeOptions,
   onDone: (summary: Summary) => void
 ): Stream.Stream<string, E | BatchError.InputError, R> =>
   Stream.suspend(() => {
-    const check = checker(options)
+    const check = checker(options, operation)
     const source: Stream.Stream<BatchLine.BatchRequestInput, E, R> = isStream(requests)
       ? requests
       : Stream.fromIterable(requests)
@@ -169,7 +173,7 @@ export const encode = <E = never, R = never>(
   requests: Requests<E, R>,
   options: EncodeOptions
 ): Stream.Stream<Uint8Array, E | BatchError.InputError, R> =>
-  Stream.map(checkedLines(requests, options, () => {}), (text) => encoder.encode(text))
+  Stream.map(checkedLines("BatchInput.encode", requests, options, () => {}), (text) => encoder.encode(text))
 
 /**
  * Runs every check without writing or sending anything, and tells how many lines and bytes the file has.
@@ -203,7 +207,7 @@ export const check = <E = never, R = never>(
     Effect.suspend(() => {
       let summary: Summary = { lines: 0, bytes: 0 }
       return Effect.flatMap(
-        Stream.runDrain(checkedLines(requests, options, (done) => (summary = done))),
+        Stream.runDrain(checkedLines("BatchInput.check", requests, options, (done) => (summary = done))),
         () => Effect.sync(() => summary)
       )
     }))
@@ -278,7 +282,10 @@ export const upload = <E = never, R = never>(
       let summary: Summary = { lines: 0, bytes: 0 }
       const context = yield* Effect.context<R>()
       const body = Stream.provideContext(
-        Stream.map(checkedLines(requests, options, (done) => (summary = done)), (text) => encoder.encode(text)),
+        Stream.map(
+          checkedLines("BatchInput.upload", requests, options, (done) => (summary = done)),
+          (text) => encoder.encode(text)
+        ),
         context
       )
       const file = yield* files.uploadFile({

@@ -140,5 +140,5 @@ export const plan = <E = never, R = never>(
 ): Stream.Stream<Part, E | BatchError.PlanError, R | FileSystem.FileSystem | Path.Path> =>
   Stream.unwrap(Effect.gen(function*() {
     const spool = Spool.files(yield* FileSystem.FileSystem, yield* Path.Path, options.dir)
-    return Planner.plan(requestsOf(input), options, spool)
+    return Planner.plan(requestsOf(input), { ...options, operation: "JobPlan.plan" }, spool)
   }))

@@ -45,6 +45,8 @@ describe("BatchInput", () => {
         assert.strictEqual(error.line, 2)
         assert.strictEqual(error.url, "/v1/embeddings")
         assert.include(error.message, "request 2 (e)")
+        // the message names the operation the input was given to
+        assert.match(error.message, /^BatchInput\.check: request 2 \(e\) is for \/v1\/embeddings/)
       }
     }))
 

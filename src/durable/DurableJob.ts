@@ -256,7 +256,11 @@ export const make = <SE = never, SI = never>(
           path,
           resolved.workDir ?? path.join(tmpdir(), "effect-openai-batch", resolved.jobId)
         )
-        const plan = Planner.plan(requestsOf<never, never>({ path: input }), Engine.planOptions(resolved), spool).pipe(
+        const plan = Planner.plan(
+          requestsOf<never, never>({ path: input }),
+          Engine.planOptions(resolved, "DurableJob.run"),
+          spool
+        ).pipe(
           Stream.provideService(FileSystem.FileSystem, fs)
         )
         const planned = yield* steps.step(

@@ -131,12 +131,18 @@ export const customIdOf = (request: unknown): string | undefined =>
   Predicate.hasProperty(request, "custom_id") && typeof request.custom_id === "string" ? request.custom_id : undefined
 
 /** The error for request `line` that is not a valid input line, naming its `custom_id` when it has one. @internal */
-export const invalidRequest = (line: number, request: unknown, issue: string): BatchError.InvalidRequestError => {
+export const invalidRequest = (
+  line: number,
+  request: unknown,
+  issue: string,
+  operation?: string
+): BatchError.InvalidRequestError => {
   const customId = customIdOf(request)
   return new BatchError.InvalidRequestError({
     line,
     issue,
-    ...(customId === undefined ? {} : { customId })
+    ...(customId === undefined ? {} : { customId }),
+    ...(operation === undefined ? {} : { operation })
   })
 }
 
@@ -176,10 +182,11 @@ export const embeddingInputs = (request: BatchLine.BatchRequestInput): number =>
 export const checkLine = (
   raw: unknown,
   line: number,
-  endpoint: string
+  endpoint: string,
+  operation?: string
 ): Either.Either<CheckedLine, BatchError.InvalidRequestError | BatchError.EndpointMismatchError> => {
   const checked = checkRequest(raw)
-  if (Either.isLeft(checked)) return Either.left(invalidRequest(line, raw, checked.left))
+  if (Either.isLeft(checked)) return Either.left(invalidRequest(line, raw, checked.left, operation))
   const request = checked.right
   if (request.url !== endpoint) {
     return Either.left(
@@ -187,7 +194,8 @@ export const checkLine = (
         line,
         customId: request.custom_id,
         url: request.url,
-        endpoint
+        endpoint,
+        ...(operation === undefined ? {} : { operation })
       })
     )
   }
@@ -196,7 +204,12 @@ export const checkLine = (
     text = `${JSON.stringify(raw)}\n`
   } catch (error) {
     return Either.left(
-      invalidRequest(line, raw, `cannot be written as JSON (${error instanceof Error ? error.name : "unwritable"})`)
+      invalidRequest(
+        line,
+        raw,
+        `cannot be written as JSON (${error instanceof Error ? error.name : "unwritable"})`,
+        operation
+      )
     )
   }
   return Either.right({ request, text, bytes: utf8Length(text) })

@@ -132,6 +132,7 @@ describe("JobPlan.plan", () => {
       assert.strictEqual(duplicate._tag, "DuplicateCustomIdError")
       if (duplicate._tag === "DuplicateCustomIdError") {
         assert.deepStrictEqual([duplicate.line, duplicate.firstLine, duplicate.customId], [31, 4, "doc-3"])
+        assert.strictEqual(duplicate.message, "JobPlan.plan: request 31 repeats custom_id doc-3 of request 4")
       }
       const wrongUrl = yield* Effect.flip(
         plan([embedding(0), BatchLine.chatCompletion("c", { model: "m", messages: [] })])

@@ -219,6 +219,7 @@ describe("Job.runBatch on the simulator", () => {
       const chat = BatchLine.chatCompletion("c", { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
       const error = yield* Job.runBatch([requests[0]!, chat], { endpoint, schedule }).pipe(Effect.flip)
       assert.strictEqual(error._tag, "EndpointMismatchError")
+      assert.match(error.message, /^Job\.runBatch: request 2 \(c\) is for \/v1\/chat\/completions/)
       const tooMany = yield* Job.runBatch(requests, { endpoint, schedule, input: { maxRequests: 10 } }).pipe(
         Effect.flip
       )

@@ -78,7 +78,7 @@ export const run = <IE, IR, E, R>(
     const env = yield* makeEnv(options, { api, files, uploadsApi, ledger, spool, tracker }, Part.inProcess, Effect.void)
     let planned = 0
     let requested = 0
-    const parts = Planner.plan(requests, planOptions(options), spool).pipe(
+    const parts = Planner.plan(requests, planOptions(options, operation), spool).pipe(
       Stream.tap((part) =>
         Effect.zipRight(
           Effect.sync(() => {
@@ -172,7 +172,8 @@ export const makeEnv = <E, R, X, RX>(
   )
 
 /** The planner's options from a job's. @internal */
-export const planOptions = <E, R>(options: Options.Resolved<E, R>): Planner.Options => ({
+export const planOptions = <E, R>(options: Options.Resolved<E, R>, operation: string): Planner.Options => ({
+  operation,
   endpoint: options.endpoint,
   maxRequests: options.maxRequestsPerPart,
   maxBytes: options.maxBytesPerPart,

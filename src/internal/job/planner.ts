@@ -32,6 +32,8 @@ export const defaultLimits = { maxRequests: 50_000, maxBytes: 200_000_000, maxIn
  * @internal
  */
 export interface Options extends Omit<JobPlan.PlanOptions, "dir"> {
+  /** The public operation planning for (`Job.run`, `JobPlan.plan`, ...), named by the input errors. */
+  readonly operation?: string | undefined
   readonly maxParts?: number | undefined
   /** The set of the ids read so far (tests: one whose every hit is false, to go through the confirmation). */
   readonly idSet?: (() => IdSet.IdSet) | undefined
@@ -126,6 +128,8 @@ export const plan = <E, R>(
 ): Stream.Stream<JobPlan.Part, E | BatchError.PlanError, R> =>
   Stream.unwrap(Effect.gen(function*() {
     const maxRequests = options.maxRequests ?? defaultLimits.maxRequests
+    /** The operation, for the input errors' messages. */
+    const named = options.operation === undefined ? {} : { operation: options.operation }
     const maxBytes = options.maxBytes ?? defaultLimits.maxBytes
     const maxInputs = options.maxInputs ?? defaultLimits.maxInputs
     const countsInputs = options.endpoint === "/v1/embeddings"
@@ -263,7 +267,7 @@ export const plan = <E, R>(
      * steps per request) halved it.
      */
     const check = (raw: unknown, line: number): Either.Either<Checked, BatchError.PlanError> => {
-      const checked = checkLine(raw, line, options.endpoint)
+      const checked = checkLine(raw, line, options.endpoint, options.operation)
       if (Either.isLeft(checked)) return Either.left(checked.left)
       const { bytes, request, text } = checked.right
       const model = typeof request.body["model"] === "string" ? request.body["model"] : ""
@@ -278,7 +282,8 @@ export const plan = <E, R>(
             customId: request.custom_id,
             limit,
             value,
-            max
+            max,
+            ...named
           })
         )
       if (bytes > maxBytes) return tooLarge("bytes", bytes, maxBytes)
@@ -296,13 +301,15 @@ export const plan = <E, R>(
         return new BatchError.InvalidRequestError({
           line,
           customId: request.customId,
-          issue: "body.model must be the model of the batch's other requests (a batch holds one model)"
+          issue: "body.model must be the model of the batch's other requests (a batch holds one model)",
+          ...named
         })
       }
       if (part.requests + 1 > request.cap.requests) {
         return new BatchError.TooManyLinesError({
           line,
-          maxLines: request.cap.requests
+          maxLines: request.cap.requests,
+          ...named
         })
       }
       if (part.inputs + request.inputs > maxInputs) {
@@ -310,14 +317,16 @@ export const plan = <E, R>(
         return new BatchError.InvalidRequestError({
           line,
           customId: request.customId,
-          issue
+          issue,
+          ...named
         })
       }
       if (part.bytes + request.bytes > maxBytes) {
         return new BatchError.InputTooLargeError({
           line,
           bytes: part.bytes + request.bytes,
-          maxBytes
+          maxBytes,
+          ...named
         })
       }
       return undefined
@@ -466,7 +475,8 @@ export const plan = <E, R>(
                   new BatchError.DuplicateCustomIdError({
                     line: step.line,
                     customId: step.request.customId,
-                    firstLine
+                    firstLine,
+                    ...named
                   })
                 ))
                 return out
