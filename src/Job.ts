@@ -290,13 +290,20 @@ const spoolIsMemory = <E, R>(input: JobPlan.Input<E, R>, spool: "auto" | "memory
 export const run = <IE = never, IR = never, E = never, R = never>(
   input: JobPlan.Input<IE, IR>,
   options: Options<E, R>
+): Effect.Effect<JobReport.JobSummary, JobError | IE | E, IR | R | Requirements> => runAs("Job.run", input, options)
+
+/** `run`, its errors and span naming `operation` (the public function the user called). */
+const runAs = <IE, IR, E, R>(
+  operation: string,
+  input: JobPlan.Input<IE, IR>,
+  options: Options<E, R>
 ): Effect.Effect<JobReport.JobSummary, JobError | IE | E, IR | R | Requirements> =>
   Effect.gen(function*() {
-    const resolved = yield* Engine.resolveOrFail("Job.run", options)
+    const resolved = yield* Engine.resolveOrFail(operation, options)
     const source: Engine.SpoolSource = spoolIsMemory(input, resolved.spool)
       ? { _tag: "Memory" }
       : yield* Engine.filesSource
-    return yield* Engine.run("Job.run", requestsOf(input), checkFirst(input), resolved, source)
+    return yield* Engine.run(operation, requestsOf(input), checkFirst(input), resolved, source)
   })
 
 /**
@@ -328,7 +335,7 @@ export const stream = <IE = never, IR = never>(
       Queue.shutdown
     )
     const sink = JobSink.forEach((result, delivery) => Queue.offer(queue, Take.of({ ...delivery, result })))
-    yield* run(input, { ...options, delivery: { ...options.delivery, sink } }).pipe(
+    yield* runAs("Job.stream", input, { ...options, delivery: { ...options.delivery, sink } }).pipe(
       Effect.exit,
       Effect.flatMap((exit) => Queue.offer(queue, exit._tag === "Success" ? Take.end : Take.failCause(exit.cause))),
       Effect.forkScoped
@@ -348,7 +355,7 @@ export const events = <IE = never, IR = never, E = never, R = never>(
   options: Omit<Options<E, R>, "onEvent">
 ): Stream.Stream<JobReport.JobEvent, JobError | IE | E, IR | R | Requirements> =>
   Stream.asyncScoped<JobReport.JobEvent, JobError | IE | E, IR | R | Requirements>((emit) =>
-    run(input, { ...options, onEvent: (event) => Effect.promise(() => emit.single(event)) }).pipe(
+    runAs("Job.events", input, { ...options, onEvent: (event) => Effect.promise(() => emit.single(event)) }).pipe(
       Effect.exit,
       Effect.flatMap((exit) => Effect.promise(() => exit._tag === "Success" ? emit.end() : emit.halt(exit.cause))),
       Effect.forkScoped

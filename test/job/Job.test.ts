@@ -203,6 +203,20 @@ describe("Job.run", () => {
 })
 
 describe("Job.stream and Job.status", () => {
+  it.effect("a bad input line fails the stream with an error naming Job.stream, the function called", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      const error = yield* Job.stream([embedding(0), embedding(0)], { jobId: "bad", endpoint, policy: { poll } }).pipe(
+        Stream.runDrain,
+        Effect.provide(processOver(simulator)),
+        Effect.flip
+      )
+      assert.strictEqual(error._tag, "DuplicateCustomIdError")
+      assert.match(error.message, /^Job\.stream: request 2 repeats custom_id doc-0 of request 1/)
+      // nothing uploaded, no batch (the only request is the look for an earlier run's batches)
+      assert.deepStrictEqual((yield* simulator.requests).filter((r) => r.method !== "GET"), [])
+    }))
+
   it.effect("streams every result tagged with its part and batch; status reads the job from the API", () =>
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.make({})
