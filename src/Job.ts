@@ -28,7 +28,6 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
@@ -39,7 +38,6 @@ import type * as BatchLine from "./BatchLine.js"
 import type * as BatchSchedule from "./BatchSchedule.js"
 import * as Engine from "./internal/job/engine.js"
 import * as History from "./internal/job/history.js"
-import { requestsOf } from "./internal/job/input.js"
 import * as OneBatch from "./internal/job/oneBatch.js"
 import * as JobOptions from "./internal/job/options.js"
 import * as Params from "./internal/params.js"
@@ -238,13 +236,6 @@ export type Requirements =
   | FileSystem.FileSystem
   | Path.Path
 
-/** Whether the whole input can be checked before anything is sent (it is in memory, or can be read twice). */
-const checkFirst = <E, R>(input: JobPlan.Input<E, R>) => !Predicate.hasProperty(input, Stream.StreamTypeId)
-
-const spoolIsMemory = <E, R>(input: JobPlan.Input<E, R>, spool: "auto" | "memory" | "files") =>
-  spool === "memory" ||
-  (spool === "auto" && Array.isArray(input) && input.length <= JobOptions.defaults.memorySpoolRequests)
-
 // ---------------------------------------------------------------------------------------------------------------
 // Running
 // ---------------------------------------------------------------------------------------------------------------
@@ -290,21 +281,8 @@ const spoolIsMemory = <E, R>(input: JobPlan.Input<E, R>, spool: "auto" | "memory
 export const run = <IE = never, IR = never, E = never, R = never>(
   input: JobPlan.Input<IE, IR>,
   options: Options<E, R>
-): Effect.Effect<JobReport.JobSummary, JobError | IE | E, IR | R | Requirements> => runAs("Job.run", input, options)
-
-/** `run`, its errors and span naming `operation` (the public function the user called). */
-const runAs = <IE, IR, E, R>(
-  operation: string,
-  input: JobPlan.Input<IE, IR>,
-  options: Options<E, R>
 ): Effect.Effect<JobReport.JobSummary, JobError | IE | E, IR | R | Requirements> =>
-  Effect.gen(function*() {
-    const resolved = yield* Engine.resolveOrFail(operation, options)
-    const source: Engine.SpoolSource = spoolIsMemory(input, resolved.spool)
-      ? { _tag: "Memory" }
-      : yield* Engine.filesSource
-    return yield* Engine.run(operation, requestsOf(input), checkFirst(input), resolved, source)
-  })
+  Engine.runInput("Job.run", input, options)
 
 /**
  * One result of a job, tagged with where it came from.
@@ -335,7 +313,7 @@ export const stream = <IE = never, IR = never>(
       Queue.shutdown
     )
     const sink = JobSink.forEach((result, delivery) => Queue.offer(queue, Take.of({ ...delivery, result })))
-    yield* runAs("Job.stream", input, { ...options, delivery: { ...options.delivery, sink } }).pipe(
+    yield* Engine.runInput("Job.stream", input, { ...options, delivery: { ...options.delivery, sink } }).pipe(
       Effect.exit,
       Effect.flatMap((exit) => Queue.offer(queue, exit._tag === "Success" ? Take.end : Take.failCause(exit.cause))),
       Effect.forkScoped
@@ -355,11 +333,12 @@ export const events = <IE = never, IR = never, E = never, R = never>(
   options: Omit<Options<E, R>, "onEvent">
 ): Stream.Stream<JobReport.JobEvent, JobError | IE | E, IR | R | Requirements> =>
   Stream.asyncScoped<JobReport.JobEvent, JobError | IE | E, IR | R | Requirements>((emit) =>
-    runAs("Job.events", input, { ...options, onEvent: (event) => Effect.promise(() => emit.single(event)) }).pipe(
-      Effect.exit,
-      Effect.flatMap((exit) => Effect.promise(() => exit._tag === "Success" ? emit.end() : emit.halt(exit.cause))),
-      Effect.forkScoped
-    )
+    Engine.runInput("Job.events", input, { ...options, onEvent: (event) => Effect.promise(() => emit.single(event)) })
+      .pipe(
+        Effect.exit,
+        Effect.flatMap((exit) => Effect.promise(() => exit._tag === "Success" ? emit.end() : emit.halt(exit.cause))),
+        Effect.forkScoped
+      )
   )
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -261,8 +261,8 @@ const pathText = (path: ReadonlyArray<PropertyKey>, tail: string | undefined): s
 const hasMessage = (ast: AST.AST) => Option.isSome(AST.getMessageAnnotation(ast))
 
 /**
- * Whether a type error's message shows the value it was given: any eight characters of it (a string's start, as
- * JSON.parse's excerpt shows it) or its JSON. A message the schema's author wrote without the value is kept.
+ * Whether a type error's message shows the value it was given, whole, or its first eight characters (as
+ * JSON.parse's excerpt shows a string), or its JSON. A message the schema's author wrote without the value is kept.
  */
 const quotes = (issue: ParseResult.Type): boolean => {
   const message = issue.message

@@ -117,6 +117,31 @@ const isUnreadableSuccess = (error: BatchError.RequestError) =>
 const isAmbiguous = (error: BatchError.RequestError) => BatchError.transience(error) === "ambiguous"
 
 /**
+ * Looks, page by page (`page(after)`: the newest files of one purpose), among the files created since
+ * `sinceSeconds` for one named `filename`.
+ *
+ * @internal
+ */
+export const findIn = <F extends StoredFile>(
+  page: (after: string | undefined) => Effect.Effect<FilePage<F>, BatchError.RequestError>,
+  filename: string,
+  sinceSeconds: number
+): Effect.Effect<Option.Option<F>, BatchError.RequestError> =>
+  Effect.gen(function*() {
+    let after: string | undefined
+    for (let n = 0; n < lookupMaxPages; n++) {
+      const result = yield* page(after)
+      const files = result.data
+      const found = files.find((file) => file.filename === filename && file.created_at >= sinceSeconds)
+      if (found !== undefined) return Option.some(found)
+      const last = files[files.length - 1]
+      if (!result.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
+      after = last.id
+    }
+    return Option.none<F>()
+  })
+
+/**
  * Looks among the newest files of `purpose`, created since `sinceSeconds`, for one named `filename`.
  *
  * @internal
@@ -129,25 +154,21 @@ export const find = <F extends StoredFile>(
   sinceSeconds: number,
   span: Tracer.Span
 ): Effect.Effect<Option.Option<F>, BatchError.RequestError> =>
-  Effect.gen(function*() {
-    let after: string | undefined
-    for (let page = 0; page < lookupMaxPages; page++) {
-      const result = yield* pipeline.request({
-        operation: "uploadFile",
-        method: "GET",
-        path: "/files",
-        query: { purpose, order: "desc", limit: 100, after },
-        span
-      }, decoders.page)
-      const files = result.value.data
-      const found = files.find((file) => file.filename === filename && file.created_at >= sinceSeconds)
-      if (found !== undefined) return Option.some(found)
-      const last = files[files.length - 1]
-      if (!result.value.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
-      after = last.id
-    }
-    return Option.none<F>()
-  })
+  findIn(
+    (after) =>
+      Effect.map(
+        pipeline.request({
+          operation: "uploadFile",
+          method: "GET",
+          path: "/files",
+          query: { purpose, order: "desc", limit: 100, after },
+          span
+        }, decoders.page),
+        (result) => result.value
+      ),
+    filename,
+    sinceSeconds
+  )
 
 /**
  * Uploads `params` at most once (see the module comment).

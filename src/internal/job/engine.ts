@@ -13,6 +13,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as BatchApi from "../../BatchApi.js"
 import type * as BatchError from "../../BatchError.js"
@@ -23,6 +24,7 @@ import * as OpenAiFiles from "../../OpenAiFiles.js"
 import * as OpenAiUploads from "../../OpenAiUploads.js"
 import * as Budgets from "./budgets.js"
 import * as History from "./history.js"
+import { requestsOf } from "./input.js"
 import * as Options from "./options.js"
 import * as Part from "./part.js"
 import * as Planner from "./planner.js"
@@ -184,6 +186,30 @@ export const planOptions = <E, R>(options: Options.Resolved<E, R>, operation: st
   estimate: options.estimate,
   maxParts: options.maxParts
 })
+
+/** Whether the whole input can be checked before anything is sent (it is in memory, or can be read twice). */
+const checkFirst = <E, R>(input: JobPlan.Input<E, R>) => !Predicate.hasProperty(input, Stream.StreamTypeId)
+
+const spoolIsMemory = <E, R>(input: JobPlan.Input<E, R>, spool: "auto" | "memory" | "files") =>
+  spool === "memory" ||
+  (spool === "auto" && Array.isArray(input) && input.length <= Options.defaults.memorySpoolRequests)
+
+/**
+ * `Job.run`, `Job.stream` and `Job.events` from the user's input and options: resolved, spooled in memory or on
+ * disk, run; errors and span name `operation`, the public function called.
+ *
+ * @internal
+ */
+export const runInput = <IE, IR, E, R>(
+  operation: string,
+  input: JobPlan.Input<IE, IR>,
+  options: Options.Input<E, R>
+) =>
+  Effect.gen(function*() {
+    const resolved = yield* resolveOrFail(operation, options)
+    const source: SpoolSource = spoolIsMemory(input, resolved.spool) ? { _tag: "Memory" } : yield* filesSource
+    return yield* run(operation, requestsOf(input), checkFirst(input), resolved, source)
+  })
 
 /** Resolves `input` options, or fails with the typed error naming the option. @internal */
 export const resolveOrFail = <E, R>(operation: string, input: Options.Input<E, R>) =>

@@ -128,8 +128,7 @@ export const plan = <E, R>(
 ): Stream.Stream<JobPlan.Part, E | BatchError.PlanError, R> =>
   Stream.unwrap(Effect.gen(function*() {
     const maxRequests = options.maxRequests ?? defaultLimits.maxRequests
-    /** The operation, for the input errors' messages. */
-    const named = options.operation === undefined ? {} : { operation: options.operation }
+    const named = options.operation === undefined ? {} : { operation: options.operation } // named by input errors
     const maxBytes = options.maxBytes ?? defaultLimits.maxBytes
     const maxInputs = options.maxInputs ?? defaultLimits.maxInputs
     const countsInputs = options.endpoint === "/v1/embeddings"

@@ -100,23 +100,11 @@ const findFile = (
   filename: string,
   sinceSeconds: number
 ): Effect.Effect<Option.Option<OpenAiFiles.OpenAIFile>, BatchError.RequestError> =>
-  Effect.gen(function*() {
-    let after: string | undefined
-    for (let page = 0; page < 10; page++) {
-      const result = yield* files.listFiles({
-        purpose,
-        order: "desc",
-        limit: 100,
-        ...(after === undefined ? {} : { after })
-      })
-      const found = result.data.find((file) => file.filename === filename)
-      if (found !== undefined) return Option.some(found)
-      const last = result.data[result.data.length - 1]
-      if (!result.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
-      after = last.id
-    }
-    return Option.none()
-  })
+  Upload.findIn(
+    (after) => files.listFiles({ purpose, order: "desc", limit: 100, ...(after === undefined ? {} : { after }) }),
+    filename,
+    sinceSeconds
+  )
 
 /**
  * A completion that may have happened without its answer: the connection dropped or the attempt timed out after the
