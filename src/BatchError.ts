@@ -933,7 +933,9 @@ export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("Par
   inputLines: Schema.optional(Schema.Array(Schema.NullOr(Schema.Number))),
   /** For `"delivery"`: the results file that could not be read. */
   fileId: Schema.optional(Schema.String),
-  cause: Schema.optional(Schema.Defect)
+  cause: Schema.optional(Schema.Defect),
+  /** The public operation that ran the job (`Job.run`, `Job.stream`, `DurableJob.run`, ...). */
+  operation: Schema.optional(Schema.String)
 }) {
   /**
    * @since 0.2.0
@@ -944,7 +946,7 @@ export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("Par
    * @since 0.3.0
    */
   override get message(): string {
-    return `job ${this.jobId}, part ${this.part}: ${partFailure(this)}`
+    return inOperation(this.operation, `job ${this.jobId}, part ${this.part}: ${partFailure(this)}`)
   }
 }
 
@@ -963,7 +965,9 @@ export class JobInputChangedError extends Schema.TaggedError<JobInputChangedErro
     part: Schema.Number,
     batchId: Schema.String,
     expected: Schema.String,
-    found: Schema.String
+    found: Schema.String,
+    /** The public operation that ran the job (`Job.run`, `DurableJob.run`, ...). */
+    operation: Schema.optional(Schema.String)
   }
 ) {
   /**
@@ -975,7 +979,10 @@ export class JobInputChangedError extends Schema.TaggedError<JobInputChangedErro
    * @since 0.3.0
    */
   override get message(): string {
-    return `job ${this.jobId}: batch ${this.batchId} of part ${this.part} was made from other requests than the part has now (the input or the options that split it changed)`
+    return inOperation(
+      this.operation,
+      `job ${this.jobId}: batch ${this.batchId} of part ${this.part} was made from other requests than the part has now (the input or the options that split it changed)`
+    )
   }
 }
 
@@ -1122,7 +1129,11 @@ export class StructuredOutputError extends Schema.TaggedError<StructuredOutputEr
  */
 export class WebhookHeadersError extends Schema.TaggedError<WebhookHeadersError>(id("WebhookHeadersError"))(
   "WebhookHeadersError",
-  { missing: Schema.Array(Schema.String) }
+  {
+    missing: Schema.Array(Schema.String),
+    /** The public operation that was called (`Webhooks.verify`, `Webhooks.unwrap`). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 0.3.0
@@ -1133,7 +1144,7 @@ export class WebhookHeadersError extends Schema.TaggedError<WebhookHeadersError>
    * @since 0.3.0
    */
   override get message(): string {
-    return `not a Standard Webhooks delivery: ${this.missing.join(", ")} missing`
+    return inOperation(this.operation, `not a Standard Webhooks delivery: ${this.missing.join(", ")} missing`)
   }
 }
 
@@ -1154,7 +1165,9 @@ export class WebhookTimestampError extends Schema.TaggedError<WebhookTimestampEr
     timestamp: Schema.String,
     /** This side's clock, in seconds since the epoch. */
     now: Schema.Number,
-    toleranceSeconds: Schema.Number
+    toleranceSeconds: Schema.Number,
+    /** The public operation that was called (`Webhooks.verify`, `Webhooks.unwrap`). */
+    operation: Schema.optional(Schema.String)
   }
 ) {
   /**
@@ -1166,7 +1179,7 @@ export class WebhookTimestampError extends Schema.TaggedError<WebhookTimestampEr
    * @since 0.3.0
    */
   override get message(): string {
-    return `${this.webhookId === undefined ? "" : `webhook ${this.webhookId}: `}${
+    return `${prefix(this.operation)}${this.webhookId === undefined ? "" : `webhook ${this.webhookId}: `}${
       this.reason === "Invalid"
         ? "webhook-timestamp is not a number of seconds"
         : `its timestamp is ${Math.abs(this.now - Number(this.timestamp))} s ${
@@ -1190,7 +1203,9 @@ export class WebhookSignatureError extends Schema.TaggedError<WebhookSignatureEr
     webhookId: Schema.String,
     signatures: Schema.Number,
     /** How many secrets each signature was checked against (more than one while a secret is rotated). */
-    secrets: Schema.optional(Schema.Number)
+    secrets: Schema.optional(Schema.Number),
+    /** The public operation that was called (`Webhooks.verify`, `Webhooks.unwrap`). */
+    operation: Schema.optional(Schema.String)
   }
 ) {
   /**
@@ -1202,7 +1217,7 @@ export class WebhookSignatureError extends Schema.TaggedError<WebhookSignatureEr
    * @since 0.3.0
    */
   override get message(): string {
-    return `webhook ${this.webhookId}: no signature matches (${this.signatures} v1 signature${
+    return `${prefix(this.operation)}webhook ${this.webhookId}: no signature matches (${this.signatures} v1 signature${
       this.signatures === 1 ? "" : "s"
     } checked${this.secrets === undefined ? "" : ` against ${this.secrets} secret${this.secrets === 1 ? "" : "s"}`})`
   }
@@ -1217,7 +1232,12 @@ export class WebhookSignatureError extends Schema.TaggedError<WebhookSignatureEr
  */
 export class WebhookPayloadError extends Schema.TaggedError<WebhookPayloadError>(id("WebhookPayloadError"))(
   "WebhookPayloadError",
-  { webhookId: Schema.String, issue: Schema.String }
+  {
+    webhookId: Schema.String,
+    issue: Schema.String,
+    /** The public operation that was called (`Webhooks.verify`, `Webhooks.unwrap`). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 0.3.0
@@ -1228,7 +1248,7 @@ export class WebhookPayloadError extends Schema.TaggedError<WebhookPayloadError>
    * @since 0.3.0
    */
   override get message(): string {
-    return `webhook ${this.webhookId}: ${this.issue}`
+    return `${prefix(this.operation)}webhook ${this.webhookId}: ${this.issue}`
   }
 }
 

@@ -50,6 +50,7 @@ import * as BatchApi from "../BatchApi.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
+import * as Operation from "../internal/http/operation.js"
 import * as Engine from "../internal/job/engine.js"
 import * as History from "../internal/job/history.js"
 import { requestsOf } from "../internal/job/input.js"
@@ -304,6 +305,7 @@ export const make = <SE = never, SI = never>(
           )
         }
         const env = yield* Engine.makeEnv(
+          "DurableJob.run",
           resolved,
           { api, files, uploadsApi, ledger, spool, tracker },
           resolved.cancelOnExit ? steps : { ...steps, compensate: (create) => create },
@@ -337,7 +339,9 @@ export const make = <SE = never, SI = never>(
         return summary
       }).pipe(
         // What is left is the engine's or a sink's error the schema cannot hold: a defect.
-        Effect.catchAll((e) => isJournaled(e) ? Effect.fail(e) : Effect.die(e))
+        Effect.catchAll((e) => isJournaled(e) ? Effect.fail(e) : Effect.die(e)),
+        // The errors of the requests the job sends name the operation the user called.
+        Operation.named("DurableJob.run")
       )
     )
 

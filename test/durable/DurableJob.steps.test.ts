@@ -125,6 +125,8 @@ describe("DurableJob steps on the memory engine", () => {
       if (first._tag !== "PartFailedError") return
       assert.strictEqual(first.reason, "failed")
       assert.strictEqual(first.errors[0]?.code, "invalid_request")
+      // Named for the operation the user called, and journaled with it: the replay answers the same error.
+      assert.strictEqual(first.operation, "DurableJob.run")
       assert.deepStrictEqual(again, first)
       assert.strictEqual(creates, 1)
     }))

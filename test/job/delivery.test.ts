@@ -66,6 +66,7 @@ describe("a job's results download", () => {
       assert.strictEqual(error._tag, "PartFailedError")
       if (error._tag !== "PartFailedError") return
       assert.strictEqual(error.reason, "delivery")
+      assert.strictEqual(error.operation, "Job.run")
       const seen = yield* downloads(simulator)
       // The first attempt and three retries, each making no progress past the cut.
       assert.strictEqual(seen.length, 4)

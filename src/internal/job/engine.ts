@@ -22,6 +22,7 @@ import type * as JobPlan from "../../JobPlan.js"
 import * as JobReport from "../../JobReport.js"
 import * as OpenAiFiles from "../../OpenAiFiles.js"
 import * as OpenAiUploads from "../../OpenAiUploads.js"
+import * as Operation from "../http/operation.js"
 import * as Budgets from "./budgets.js"
 import * as History from "./history.js"
 import { requestsOf } from "./input.js"
@@ -77,7 +78,13 @@ export const run = <IE, IR, E, R>(
       ...[...history.values()].flatMap((found) => found.map((attempt) => attempt.batch.created_at))
     )
     const tracker = yield* Tracker.make(api, options.jobId, oldest)
-    const env = yield* makeEnv(options, { api, files, uploadsApi, ledger, spool, tracker }, Part.inProcess, Effect.void)
+    const env = yield* makeEnv(
+      operation,
+      options,
+      { api, files, uploadsApi, ledger, spool, tracker },
+      Part.inProcess,
+      Effect.void
+    )
     let planned = 0
     let requested = 0
     const parts = Planner.plan(requests, planOptions(options, operation), spool).pipe(
@@ -122,7 +129,12 @@ export const run = <IE, IR, E, R>(
     const summary = Summary.summarize(options.jobId, Chunk.toReadonlyArray(summaries), options.pricing)
     yield* emit(JobReport.JobEvent.JobDone({ summary }))
     return summary
-  }).pipe(Effect.scoped, Effect.withSpan(operation, { attributes: { "job.id": options.jobId } }))
+  }).pipe(
+    Effect.scoped,
+    // The user called `operation`: the errors of the requests it sends name it, not the service call under it.
+    Operation.named(operation),
+    Effect.withSpan(operation, { attributes: { "job.id": options.jobId } })
+  )
 
 /** What the steps of every part need besides the options. @internal */
 export interface Shared {
@@ -136,6 +148,7 @@ export interface Shared {
 
 /** The parts' environment, in-process or durable (`steps`). @internal */
 export const makeEnv = <E, R, X, RX>(
+  operation: string,
   options: Options.Resolved<E, R>,
   shared: Shared,
   steps: Part.Steps<X, RX>,
@@ -145,6 +158,7 @@ export const makeEnv = <E, R, X, RX>(
     Effect.all([Effect.makeSemaphore(options.uploadConcurrency), Effect.makeSemaphore(1)]),
     ([uploads, downloads]) => ({
       ...shared,
+      operation,
       jobId: options.jobId,
       endpoint: options.endpoint,
       metadata: options.metadata,

@@ -87,7 +87,8 @@ export const run = <E, R, X = never, RX = never>(
                 errors: [],
                 fileId: source.fileId,
                 batch,
-                cause: error
+                cause: error,
+                operation: env.operation
               })
             )
           )
@@ -391,7 +392,8 @@ export const run = <E, R, X = never, RX = never>(
         reason: decision.reason,
         errors: decision.batch?.errors?.data ?? [],
         ...(decision.batch === undefined ? {} : { batch: decision.batch, inputLines: lines }),
-        ...(decision.reason === "rejected" && rejection !== undefined ? { cause: rejection } : {})
+        ...(decision.reason === "rejected" && rejection !== undefined ? { cause: rejection } : {}),
+        operation: env.operation
       })
     }
 
@@ -453,7 +455,8 @@ export const run = <E, R, X = never, RX = never>(
                 part: part.index,
                 batchId: decision.batch.id,
                 expected: part.digest,
-                found: decision.found
+                found: decision.found,
+                operation: env.operation
               })
             )
           case "Fail": {

@@ -71,6 +71,8 @@ export const inProcess: Steps = {
 
 /** What every part of a job shares. @internal */
 export interface Env<E, R, X = never, RX = never> {
+  /** The public operation that runs the job (`Job.run`, `DurableJob.run`, ...), named by its errors. */
+  readonly operation: string
   readonly jobId: string
   readonly endpoint: Batch.KnownEndpoint
   readonly metadata: Batch.Metadata

@@ -51,7 +51,13 @@ export const make = (
     const tolerance = Duration.decode(options.tolerance ?? defaultTolerance)
     const toleranceSeconds = Math.floor(Duration.toSeconds(tolerance))
 
-    const verify: Webhooks.Service["verify"] = (headers, body, verifyOptions) =>
+    /** Verifies a delivery; its errors name `operation`, the public function called. */
+    const check = (
+      operation: string,
+      headers: Webhooks.HeadersInput,
+      body: string | Uint8Array,
+      verifyOptions: Webhooks.VerifyOptions | undefined
+    ) =>
       Effect.gen(function*() {
         const id = headerOf(headers, "webhook-id")
         const timestamp = headerOf(headers, "webhook-timestamp")
@@ -63,9 +69,7 @@ export const make = (
         ]
         if (id === undefined || timestamp === undefined || signature === undefined || missing.length > 0) {
           return yield* Effect.fail(
-            new BatchError.WebhookHeadersError({
-              missing
-            })
+            new BatchError.WebhookHeadersError({ missing, operation })
           )
         }
         const now = Math.floor((verifyOptions?.receivedAt ?? (yield* Clock.currentTimeMillis)) / 1000)
@@ -84,7 +88,8 @@ export const make = (
               reason,
               timestamp,
               now,
-              toleranceSeconds
+              toleranceSeconds,
+              operation
             })
           )
         }
@@ -101,17 +106,21 @@ export const make = (
           new BatchError.WebhookSignatureError({
             webhookId: id,
             signatures: candidates.length,
-            secrets: keys.length
+            secrets: keys.length,
+            operation
           })
         )
       })
 
+    const verify: Webhooks.Service["verify"] = (headers, body, verifyOptions) =>
+      check("Webhooks.verify", headers, body, verifyOptions)
+
     const unwrap: Webhooks.Service["unwrap"] = (headers, body, verifyOptions) =>
-      Effect.flatMap(verify(headers, body, verifyOptions), () => {
+      Effect.flatMap(check("Webhooks.unwrap", headers, body, verifyOptions), () => {
         const id = headerOf(headers, "webhook-id") ?? ""
         const payload = (issue: string) =>
           Effect.fail(
-            new BatchError.WebhookPayloadError({ webhookId: id, issue })
+            new BatchError.WebhookPayloadError({ webhookId: id, issue, operation: "Webhooks.unwrap" })
           )
         let json: unknown
         try {
