@@ -106,8 +106,10 @@ describe("OpenAiUploads.uploadStream over real HTTP", () => {
         assert.strictEqual((completion?.body as { readonly md5?: string }).md5, md5)
 
         const growth = (result.peak - result.baseline) / mib
-        // the part being filled and the one on the wire, plus garbage not yet collected: a few parts, not the file
-        assert.isBelow(growth, 6 * (partSize / mib), `peak RSS grew ${growth.toFixed(1)} MiB`)
+        // The part being filled and the one on the wire, plus garbage not yet collected and the allocator's free pages:
+        // a few parts, not the file (11.4 parts here). Resident memory is the runtime's too: measured on this test,
+        // Node 20 peaks at about 4 parts, Node 24 at about 7 for the same upload, so the bound is 8 parts.
+        assert.isBelow(growth, 8 * (partSize / mib), `peak RSS grew ${growth.toFixed(1)} MiB`)
         // eslint-disable-next-line no-console -- the figures a reader of the run wants: time and memory of the upload
         console.log(
           `${size / 1e6} MB upload: ${(result.ms / 1000).toFixed(1)} s, client RSS +${
