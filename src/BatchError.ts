@@ -21,7 +21,7 @@
  * only, the same error reads the same whoever raised it, and the serialized form holds the fields alone (a decoded
  * error words its message again). Errors raised by a public operation name it (`operation`) where it has one.
  *
- * The module is long (34 classes) but one thing: the whole error model in one place. The classes are listed once,
+ * The module is long (35 classes) but one thing: the whole error model in one place. The classes are listed once,
  * in the `BatchError` schema, and the `BatchError` type is taken from it.
  *
  * @since 0.1.0
@@ -830,7 +830,10 @@ export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(i
  */
 export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("EmptyInputError"))(
   "EmptyInputError",
-  {}
+  {
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 0.2.0
@@ -841,7 +844,7 @@ export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("Emp
    * @since 0.3.0
    */
   override get message(): string {
-    return "the input has no requests: a batch needs at least one"
+    return inOperation(this.operation, "the input has no requests: a batch needs at least one")
   }
 }
 

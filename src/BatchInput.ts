@@ -126,7 +126,7 @@ const checker = (options: EncodeOptions, operation: string) => {
 
   const finish = (): Either.Either<Summary, BatchError.InputError> =>
     summary.lines === 0
-      ? Either.left(new BatchError.EmptyInputError({ message: "the batch has no requests" }))
+      ? Either.left(new BatchError.EmptyInputError({ operation }))
       : Either.right({ lines: summary.lines, bytes: summary.bytes })
 
   return { line, finish, summary }

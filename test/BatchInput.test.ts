@@ -88,6 +88,7 @@ describe("BatchInput", () => {
       }
       const empty = yield* BatchInput.check([], { endpoint }).pipe(Effect.flip)
       assert.strictEqual(empty._tag, "EmptyInputError")
+      assert.strictEqual(empty._tag === "EmptyInputError" ? empty.operation : undefined, "BatchInput.check")
       // Valid JSON on which Effect's union parser throws: an invalid line, not a defect.
       const odd = yield* BatchInput.check(
         [JSON.parse(`{"custom_id":"c","method":{"toString":{}},"url":"${endpoint}","body":{}}`)],

@@ -165,6 +165,7 @@ describe("JobPlan.plan", () => {
       if (odd._tag === "InvalidRequestError") assert.deepStrictEqual([odd.line, odd.customId], [2, "x"])
       const empty = yield* Effect.flip(plan([]))
       assert.strictEqual(empty._tag, "EmptyInputError")
+      assert.strictEqual(empty.message, "JobPlan.plan: the input has no requests: a batch needs at least one")
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
 
   it.effect("a budget that leaves room for nothing is a configuration error before reading on", () =>

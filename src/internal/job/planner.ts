@@ -388,7 +388,7 @@ export const plan = <E, R>(
     // The parts still open at the end, in the order they were opened (by their first line).
     const finish = Effect.gen(function*() {
       if (lineNumber === 0) {
-        return yield* Effect.fail(new BatchError.EmptyInputError({ message: "the job has no requests" }))
+        return yield* Effect.fail(new BatchError.EmptyInputError(named))
       }
       const rest = [...open.values()].sort((a, b) => a.firstLine - b.firstLine)
       open.clear()
