@@ -1438,6 +1438,7 @@ export type BatchError = Schema.Schema.Type<typeof BatchError>
  */
 export const isBatchError = (u: unknown): u is BatchError => Predicate.hasProperty(u, TypeId)
 
+// An Effect 4 `Schema.TaggedError` class has no static `_tag`: it is read from the class's `_tag` field.
 const statusTags: ReadonlySet<unknown> = new Set(statusErrors.map((error) => error.fields._tag.ast.literal))
 
 /**

@@ -57,6 +57,12 @@ const samples: ReadonlyArray<BatchError.BatchError> = [
     line: 2,
     issue: "x",
     excerpt: "{"
+  }),
+  new BatchError.StructuredOutputError({
+    customId: "q-1",
+    reason: "NotJson",
+    issue: "the answer is not JSON",
+    excerpt: "Sure"
   })
 ]
 
@@ -87,7 +93,8 @@ describe("BatchError: one error model", () => {
       ["WebhookHeadersError", "not a Standard Webhooks delivery: webhook-id missing"],
       ["MalformedLineError", "line 2 of the output file file-1 is malformed: x"],
       ["NotFoundError", "retrieveBatch: 404 No batch found (request id req_1)"],
-      ["LocalFileError", "could not read /tmp/x: EACCES: permission denied"]
+      ["LocalFileError", "could not read /tmp/x: EACCES: permission denied"],
+      ["StructuredOutputError", "q-1: the answer is not JSON"]
     ])
     const seen = new Set<string>()
     for (const error of samples) {
