@@ -413,8 +413,7 @@ export const streamBatches = (
   const paginationError = (
     reason: BatchError.PaginationError["reason"],
     pages: number,
-    cursor: string | undefined,
-    problem: string
+    cursor: string | undefined
   ) =>
     Effect.flatMap(Operation.resolve("streamBatches"), (operation) =>
       Effect.fail(
@@ -422,7 +421,6 @@ export const streamBatches = (
           operation,
           reason,
           pages,
-          message: `${operation}: page ${pages} of the list ${problem}`,
           ...(cursor === undefined ? {} : { cursor })
         })
       ))
@@ -448,20 +446,10 @@ export const streamBatches = (
         if (!result.has_more) return Effect.succeed([items, Option.none()])
         const last = result.data[result.data.length - 1]
         if (last === undefined) {
-          return paginationError(
-            "EmptyPageWithMore",
-            pages,
-            cursor.after,
-            "is empty but says has_more: true; stopping rather than truncating"
-          )
+          return paginationError("EmptyPageWithMore", pages, cursor.after)
         }
         if (seen.cursors.has(last.id) || last.id === cursor.after) {
-          return paginationError(
-            "RepeatedCursor",
-            pages,
-            last.id,
-            `ends at ${last.id} again; stopping rather than looping`
-          )
+          return paginationError("RepeatedCursor", pages, last.id)
         }
         seen.cursors.add(last.id)
         return Effect.succeed([items, Option.some({ after: last.id, pages })])

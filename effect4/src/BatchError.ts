@@ -13,14 +13,23 @@
  * - Results errors (`BatchResults`): `MalformedLineError`, `ResultsNotReadyError`.
  * - Webhook errors (`Webhooks`): `WebhookHeadersError`, `WebhookTimestampError`, `WebhookSignatureError`,
  *   `WebhookPayloadError`.
+ * - Structured answers (`StructuredOutput`): `StructuredOutputError`, a value per result line rather than a failure.
  *
  * The simulator's `NoSuchBatchError` is not here: it belongs to the testing entry point and only a test sees it.
  *
- * The module is long (some 26 classes) but one thing: the whole error model in one place, so that the union, its
- * schema and the guard cannot drift apart.
+ * Every `message` is derived from its error's fields (a getter, worded once in this module): raisers pass fields
+ * only, the same error reads the same whoever raised it, and the serialized form holds the fields alone (a decoded
+ * error words its message again). Errors raised by a public operation name it (`operation`) where it has one.
+ *
+ * The module is long (35 classes) but one thing: the whole error model in one place. The classes are listed once,
+ * in the `BatchError` schema, and the `BatchError` type is taken from it.
+ *
+ * The Effect 4 edition: the same classes, fields and messages as the Effect 3 edition's; Effect 4's schema names
+ * (`Schema.Literals([...])`, `Schema.Defect()`, `Schema.Union([...])`).
  *
  * @since 4.0.0
  */
+import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { Batch, BatchErrorItem } from "./Batch.js"
@@ -41,10 +50,69 @@ export type TypeId = typeof TypeId
 
 const id = (name: string) => `effect-openai-batch/BatchError/${name}`
 
+// Every message is derived from its error's fields, worded once here: raisers pass fields only.
+
+const prefix = (operation: string | undefined) => operation === undefined ? "" : `${operation}: `
+
+/** The public operation, or the request when an error was made without one. */
+const origin = (error: { readonly operation?: string | undefined; readonly method: string; readonly url: string }) =>
+  error.operation ?? `${error.method} ${error.url}`
+
+const causeMessage = (cause: unknown): string | undefined =>
+  typeof cause === "string"
+    ? cause
+    : Predicate.hasProperty(cause, "message") && typeof cause.message === "string"
+    ? cause.message
+    : undefined
+
+/** `operation: text`, when the public operation is known. */
+const inOperation = (operation: string | undefined, text: string) =>
+  operation === undefined ? text : `${operation}: ${text}`
+
+const requestAt = (line: number, customId: string | undefined) =>
+  `request ${line}${customId === undefined ? "" : ` (${customId})`}`
+
+const lineError = (item: BatchErrorItem) =>
+  `${item.code ?? "error"}${item.message === undefined ? "" : `: ${item.message}`}${
+    item.line === undefined ? "" : ` (line ${item.line} of its input file)`
+  }`
+
+const partialResults = (batch: Batch) =>
+  batch.output_file_id === undefined ? "" : `; partial results in ${batch.output_file_id}`
+
+const statusMessage = (error: StatusError) =>
+  `${origin(error)}: ${error.status} ${
+    error.apiMessage ?? (error.bodyExcerpt === undefined || error.bodyExcerpt === "" ?
+      "status code (no body)" :
+      error.bodyExcerpt)
+  }${error.requestId === undefined ? "" : ` (request id ${error.requestId})`}`
+
+const partFailure = (error: PartFailedError): string => {
+  switch (error.reason) {
+    case "failed": {
+      const first = error.errors[0]
+      const inputLine = error.inputLines?.find((line) => line !== null)
+      return `batch ${error.batch?.id ?? "(unknown)"} failed${first === undefined ? "" : `: ${lineError(first)}`}${
+        inputLine === undefined || inputLine === null ? "" : ` (input line ${inputLine})`
+      }`
+    }
+    case "limits":
+      return `its batches kept failing with ${error.errors[0]?.code ?? "an enqueued limit"} after every re-send allowed`
+    case "rejected": {
+      const detail = causeMessage(error.cause)
+      return `the API refused its batch${detail === undefined ? "" : `: ${detail}`}`
+    }
+    case "delivery": {
+      const detail = causeMessage(error.cause)
+      return `the results file ${error.fileId ?? "(unknown)"}${
+        error.batch === undefined ? "" : ` of batch ${error.batch.id}`
+      } could not be read after every retry${detail === undefined ? "" : ` (${detail})`}`
+    }
+  }
+}
+
 /** Fields every error from an HTTP status carries. */
 const statusFields = {
-  /** `"<operation>: <status> <api message>"`, plus the request id when known. */
-  message: Schema.String,
   /** The public operation that was called (`retrieveBatch`, `awaitBatch`, `uploadFile`, ...). */
   operation: Schema.optional(Schema.String),
   status: Schema.Number,
@@ -57,6 +125,8 @@ const statusFields = {
   code: Schema.optional(Schema.String),
   /** OpenAI's `error.param`. */
   param: Schema.optional(Schema.String),
+  /** OpenAI's `error.message`: what the API said was wrong. */
+  apiMessage: Schema.optional(Schema.String),
   /** The `x-request-id` response header: quote it to OpenAI support. */
   requestId: Schema.optional(Schema.String),
   /** The server's retry hint in milliseconds (`retry-after-ms`, else `retry-after` seconds or HTTP date). */
@@ -81,6 +151,13 @@ export class BadRequestError extends Schema.TaggedError<BadRequestError>(id("Bad
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return statusMessage(this)
+  }
 }
 
 /**
@@ -97,6 +174,13 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return statusMessage(this)
+  }
 }
 
 /**
@@ -113,6 +197,13 @@ export class PermissionDeniedError extends Schema.TaggedError<PermissionDeniedEr
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return statusMessage(this)
+  }
 }
 
 /**
@@ -129,6 +220,13 @@ export class NotFoundError extends Schema.TaggedError<NotFoundError>(id("NotFoun
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return statusMessage(this)
+  }
 }
 
 /**
@@ -145,6 +243,13 @@ export class ConflictError extends Schema.TaggedError<ConflictError>(id("Conflic
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return statusMessage(this)
+  }
 }
 
 /**
@@ -163,6 +268,13 @@ export class UnprocessableEntityError
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return statusMessage(this)
+  }
 }
 
 /**
@@ -180,6 +292,13 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>(id("RateL
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return statusMessage(this)
+  }
 }
 
 /**
@@ -196,6 +315,13 @@ export class InternalServerError extends Schema.TaggedError<InternalServerError>
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return statusMessage(this)
+  }
 }
 
 /**
@@ -212,6 +338,13 @@ export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))(
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return statusMessage(this)
+  }
 }
 
 /**
@@ -224,19 +357,45 @@ export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))(
  * @category Errors
  */
 export class TransportError extends Schema.TaggedError<TransportError>(id("TransportError"))("TransportError", {
-  message: Schema.String,
   /** The public operation that was called. */
   operation: Schema.optional(Schema.String),
   method: Schema.String,
   url: Schema.String,
   reason: Schema.Literals(["Transport", "Timeout", "Encode", "InvalidUrl"]),
   code: Schema.optional(Schema.String),
+  /** For `reason: "Timeout"`: the per-attempt timeout that fired, in milliseconds. */
+  timeoutMs: Schema.optional(Schema.Number),
+  /** True when the response's head arrived and its body broke off (a download cut short). */
+  bodyBrokenOff: Schema.optional(Schema.Boolean),
   cause: Schema.optional(Schema.Defect())
 }) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    const head = `${prefix(this.operation)}${this.method} ${this.url}`
+    if (this.reason === "Timeout") {
+      return `${head} timed out${
+        this.timeoutMs === undefined ? "" : ` after ${Duration.format(Duration.millis(this.timeoutMs))}`
+      }`
+    }
+    const detail = causeMessage(this.cause)
+    const what = this.bodyBrokenOff === true
+      ? "the body broke off"
+      : this.reason === "Encode"
+      ? "the request could not be written"
+      : this.reason === "InvalidUrl"
+      ? "invalid URL"
+      : "no response"
+    return `${head} failed: ${what}${detail === undefined ? "" : ` (${detail})`}${
+      this.code === undefined || detail?.includes(this.code) ? "" : ` [${this.code}]`
+    }`
+  }
 }
 
 /**
@@ -248,7 +407,6 @@ export class TransportError extends Schema.TaggedError<TransportError>(id("Trans
  * @category Errors
  */
 export class DecodeError extends Schema.TaggedError<DecodeError>(id("DecodeError"))("DecodeError", {
-  message: Schema.String,
   /** The public operation that was called. */
   operation: Schema.optional(Schema.String),
   method: Schema.String,
@@ -265,6 +423,17 @@ export class DecodeError extends Schema.TaggedError<DecodeError>(id("DecodeError
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `${
+      prefix(this.operation)
+    }${this.method} ${this.url}: the ${this.status} response does not match the API's schema: ${this.issue}${
+      this.requestId === undefined ? "" : ` (request id ${this.requestId})`
+    }`
+  }
 }
 
 /**
@@ -279,7 +448,6 @@ export class DecodeError extends Schema.TaggedError<DecodeError>(id("DecodeError
 export class InvalidParamsError extends Schema.TaggedError<InvalidParamsError>(id("InvalidParamsError"))(
   "InvalidParamsError",
   {
-    message: Schema.String,
     operation: Schema.String,
     field: Schema.optional(Schema.String),
     /** The rule that was broken, in one line. */
@@ -290,6 +458,13 @@ export class InvalidParamsError extends Schema.TaggedError<InvalidParamsError>(i
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `${this.operation}: ${this.field === undefined ? "" : `${this.field} `}${this.issue}`
+  }
 }
 
 /**
@@ -301,7 +476,6 @@ export class InvalidParamsError extends Schema.TaggedError<InvalidParamsError>(i
  */
 export class IdempotencyConflictError
   extends Schema.TaggedError<IdempotencyConflictError>(id("IdempotencyConflictError"))("IdempotencyConflictError", {
-    message: Schema.String,
     idempotencyKey: Schema.String,
     batchId: Schema.String,
     /** What the existing batch was made from. */
@@ -312,6 +486,13 @@ export class IdempotencyConflictError
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `createBatch: the idempotency key ${this.idempotencyKey} already names batch ${this.batchId}, made from ${this.existing.input_file_id} for ${this.existing.endpoint}`
+  }
 }
 
 /**
@@ -323,19 +504,39 @@ export class IdempotencyConflictError
 export class WaitTimeoutError extends Schema.TaggedError<WaitTimeoutError>(id("WaitTimeoutError"))(
   "WaitTimeoutError",
   {
-    message: Schema.String,
     /** The wait that was called (`awaitBatch`, `watchBatch`, `cancelBatchAndWait`, ...). */
     operation: Schema.optional(Schema.String),
     batchId: Schema.String,
     /** How long the wait lasted, in milliseconds. */
     waitedMs: Schema.Number,
-    lastBatch: Schema.optional(Batch)
+    lastBatch: Schema.optional(Batch),
+    /**
+     * Why it gave up: its deadline (`"Deadline"`), its poll schedule ended (`"ScheduleEnded"`), or no poll ever
+     * succeeded (`"NoPoll"`, the last poll's error in `cause`).
+     */
+    reason: Schema.optional(Schema.Literals(["Deadline", "ScheduleEnded", "NoPoll"])),
+    cause: Schema.optional(Schema.Defect())
   }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    const last = causeMessage(this.cause)
+    const why = this.reason === "NoPoll"
+      ? `no poll succeeded${last === undefined ? "" : `; the last said: ${last}`}`
+      : this.reason === "ScheduleEnded"
+      ? "the poll schedule ended"
+      : "deadline reached"
+    return `${prefix(this.operation)}gave up waiting for batch ${this.batchId} after ${
+      Duration.format(Duration.millis(this.waitedMs))
+    } (${why}); last status: ${this.lastBatch?.status ?? "unknown"}`
+  }
 }
 
 /**
@@ -347,12 +548,27 @@ export class WaitTimeoutError extends Schema.TaggedError<WaitTimeoutError>(id("W
  */
 export class BatchFailedError extends Schema.TaggedError<BatchFailedError>(id("BatchFailedError"))(
   "BatchFailedError",
-  { message: Schema.String, batch: Batch, errors: Schema.Array(BatchErrorItem) }
+  {
+    /** The public operation that was called (`awaitCompleted`, `Job.runBatch`, ...). */
+    operation: Schema.optional(Schema.String),
+    batch: Batch,
+    errors: Schema.Array(BatchErrorItem)
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    const first = this.errors[0]
+    return `${prefix(this.operation)}batch ${this.batch.id} failed${
+      first === undefined ? "" : `: ${lineError(first)}`
+    }${this.errors.length > 1 ? ` and ${this.errors.length - 1} more` : ""}`
+  }
 }
 
 /**
@@ -364,12 +580,26 @@ export class BatchFailedError extends Schema.TaggedError<BatchFailedError>(id("B
  */
 export class BatchExpiredError extends Schema.TaggedError<BatchExpiredError>(id("BatchExpiredError"))(
   "BatchExpiredError",
-  { message: Schema.String, batch: Batch }
+  {
+    /** The public operation that was called. */
+    operation: Schema.optional(Schema.String),
+    batch: Batch
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    const counts = this.batch.request_counts
+    return `${prefix(this.operation)}batch ${this.batch.id} expired with ${counts?.completed ?? 0} of ${
+      counts?.total ?? "?"
+    } requests done${partialResults(this.batch)}`
+  }
 }
 
 /**
@@ -380,12 +610,23 @@ export class BatchExpiredError extends Schema.TaggedError<BatchExpiredError>(id(
  */
 export class BatchCancelledError extends Schema.TaggedError<BatchCancelledError>(id("BatchCancelledError"))(
   "BatchCancelledError",
-  { message: Schema.String, batch: Batch }
+  {
+    /** The public operation that was called. */
+    operation: Schema.optional(Schema.String),
+    batch: Batch
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `${prefix(this.operation)}batch ${this.batch.id} was cancelled${partialResults(this.batch)}`
+  }
 }
 
 /**
@@ -398,7 +639,6 @@ export class BatchCancelledError extends Schema.TaggedError<BatchCancelledError>
 export class PaginationError extends Schema.TaggedError<PaginationError>(id("PaginationError"))(
   "PaginationError",
   {
-    message: Schema.String,
     /** The public operation that was called (`streamBatches`, ...). */
     operation: Schema.optional(Schema.String),
     reason: Schema.Literals(["EmptyPageWithMore", "RepeatedCursor"]),
@@ -410,6 +650,17 @@ export class PaginationError extends Schema.TaggedError<PaginationError>(id("Pag
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `${prefix(this.operation)}page ${this.pages} ${
+      this.reason === "EmptyPageWithMore"
+        ? "is empty but says has_more: true; stopping rather than truncating the list"
+        : `ends at ${this.cursor ?? "the same batch"} again; stopping rather than looping`
+    }`
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -425,12 +676,28 @@ export class PaginationError extends Schema.TaggedError<PaginationError>(id("Pag
  */
 export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>(id("InvalidRequestError"))(
   "InvalidRequestError",
-  { message: Schema.String, line: Schema.Number, customId: Schema.optional(Schema.String), issue: Schema.String }
+  {
+    line: Schema.Number,
+    customId: Schema.optional(Schema.String),
+    issue: Schema.String,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(
+      this.operation,
+      `${requestAt(this.line, this.customId)} is not a valid input line: ${this.issue}`
+    )
+  }
 }
 
 /**
@@ -441,12 +708,28 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
  */
 export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomIdError>(id("DuplicateCustomIdError"))(
   "DuplicateCustomIdError",
-  { message: Schema.String, line: Schema.Number, customId: Schema.String, firstLine: Schema.Number }
+  {
+    line: Schema.Number,
+    customId: Schema.String,
+    firstLine: Schema.Number,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(
+      this.operation,
+      `request ${this.line} repeats custom_id ${this.customId} of request ${this.firstLine}`
+    )
+  }
 }
 
 /**
@@ -457,12 +740,29 @@ export class DuplicateCustomIdError extends Schema.TaggedError<DuplicateCustomId
  */
 export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchError>(id("EndpointMismatchError"))(
   "EndpointMismatchError",
-  { message: Schema.String, line: Schema.Number, customId: Schema.String, url: Schema.String, endpoint: Schema.String }
+  {
+    line: Schema.Number,
+    customId: Schema.String,
+    url: Schema.String,
+    endpoint: Schema.String,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(
+      this.operation,
+      `${requestAt(this.line, this.customId)} is for ${this.url}, but the batch's endpoint is ${this.endpoint}`
+    )
+  }
 }
 
 /**
@@ -473,12 +773,24 @@ export class EndpointMismatchError extends Schema.TaggedError<EndpointMismatchEr
  */
 export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id("TooManyLinesError"))(
   "TooManyLinesError",
-  { message: Schema.String, line: Schema.Number, maxLines: Schema.Number }
+  {
+    line: Schema.Number,
+    maxLines: Schema.Number,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(this.operation, `request ${this.line} is over the limit of ${this.maxLines} requests per batch`)
+  }
 }
 
 /**
@@ -489,12 +801,28 @@ export class TooManyLinesError extends Schema.TaggedError<TooManyLinesError>(id(
  */
 export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(id("InputTooLargeError"))(
   "InputTooLargeError",
-  { message: Schema.String, line: Schema.Number, bytes: Schema.Number, maxBytes: Schema.Number }
+  {
+    line: Schema.Number,
+    bytes: Schema.Number,
+    maxBytes: Schema.Number,
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(
+      this.operation,
+      `request ${this.line} takes the input file to ${this.bytes} bytes, over the limit of ${this.maxBytes}`
+    )
+  }
 }
 
 /**
@@ -505,17 +833,25 @@ export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(i
  */
 export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("EmptyInputError"))(
   "EmptyInputError",
-  { message: Schema.String }
+  {}
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return "the input has no requests: a batch needs at least one"
+  }
 }
 
 /**
- * One request too large for any part: more bytes than a part may hold, or more estimated tokens than a part may
- * claim of the enqueued budget (`limit` tells which). Raise the limit, or split the request.
+ * One request too large for any part: more bytes than a part may hold, more estimated tokens than a part may
+ * claim of the enqueued budget, or (`inputs`, since 0.3.0) more embedding inputs than an `/v1/embeddings` batch may
+ * hold (`limit` tells which). Raise the limit, or split the request.
  *
  * @since 4.0.0
  * @category Errors
@@ -523,18 +859,31 @@ export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("Emp
 export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeError>(id("RequestTooLargeError"))(
   "RequestTooLargeError",
   {
-    message: Schema.String,
     line: Schema.Number,
     customId: Schema.String,
-    limit: Schema.Literals(["bytes", "tokens", "requests"]),
+    limit: Schema.Literals(["bytes", "tokens", "requests", "inputs"]),
     value: Schema.Number,
-    max: Schema.Number
+    max: Schema.Number,
+    /** The public operation the input was given to (`Job.run`, `JobPlan.plan`, ...). */
+    operation: Schema.optional(Schema.String)
   }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(
+      this.operation,
+      `${
+        requestAt(this.line, this.customId)
+      } is too large for any part: ${this.value} ${this.limit}, over the most a part may hold (${this.max})`
+    )
+  }
 }
 
 /**
@@ -544,14 +893,23 @@ export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeErro
  * @category Errors
  */
 export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("LocalFileError"))("LocalFileError", {
-  message: Schema.String,
   path: Schema.String,
+  /** What could not be done to `path`: `read`, `write`, `create`, `rename`, ... */
+  action: Schema.optional(Schema.String),
   cause: Schema.optional(Schema.Defect())
 }) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    const detail = causeMessage(this.cause)
+    return `could not ${this.action ?? "use"} ${this.path}${detail === undefined ? "" : `: ${detail}`}`
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -569,7 +927,6 @@ export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("Local
  * @category Errors
  */
 export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("PartFailedError"))("PartFailedError", {
-  message: Schema.String,
   jobId: Schema.String,
   part: Schema.Number,
   reason: Schema.Literals(["failed", "limits", "rejected", "delivery"]),
@@ -579,12 +936,21 @@ export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("Par
   inputLines: Schema.optional(Schema.Array(Schema.NullOr(Schema.Number))),
   /** For `"delivery"`: the results file that could not be read. */
   fileId: Schema.optional(Schema.String),
-  cause: Schema.optional(Schema.Defect())
+  cause: Schema.optional(Schema.Defect()),
+  /** The public operation that ran the job (`Job.run`, `Job.stream`, `DurableJob.run`, ...). */
+  operation: Schema.optional(Schema.String)
 }) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(this.operation, `job ${this.jobId}, part ${this.part}: ${partFailure(this)}`)
+  }
 }
 
 /**
@@ -598,18 +964,29 @@ export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("Par
 export class JobInputChangedError extends Schema.TaggedError<JobInputChangedError>(id("JobInputChangedError"))(
   "JobInputChangedError",
   {
-    message: Schema.String,
     jobId: Schema.String,
     part: Schema.Number,
     batchId: Schema.String,
     expected: Schema.String,
-    found: Schema.String
+    found: Schema.String,
+    /** The public operation that ran the job (`Job.run`, `DurableJob.run`, ...). */
+    operation: Schema.optional(Schema.String)
   }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(
+      this.operation,
+      `job ${this.jobId}: batch ${this.batchId} of part ${this.part} was made from other requests than the part has now (the input or the options that split it changed)`
+    )
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -625,7 +1002,6 @@ export class JobInputChangedError extends Schema.TaggedError<JobInputChangedErro
 export class MalformedLineError extends Schema.TaggedError<MalformedLineError>(id("MalformedLineError"))(
   "MalformedLineError",
   {
-    message: Schema.String,
     fileId: Schema.String,
     /** Which of the batch's files: `output` (`output_file_id`) or `error` (`error_file_id`). */
     file: Schema.Literals(["output", "error"]),
@@ -639,6 +1015,13 @@ export class MalformedLineError extends Schema.TaggedError<MalformedLineError>(i
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `line ${this.line} of the ${this.file} file ${this.fileId} is malformed: ${this.issue}`
+  }
 }
 
 /**
@@ -649,12 +1032,91 @@ export class MalformedLineError extends Schema.TaggedError<MalformedLineError>(i
  */
 export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyError>(id("ResultsNotReadyError"))(
   "ResultsNotReadyError",
-  { message: Schema.String, batchId: Schema.String, status: Schema.String }
+  { batchId: Schema.String, status: Schema.String }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `batch ${this.batchId} is ${this.status}: it has no results yet`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Structured answers (StructuredOutput)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * One result line whose answer is not a value of the caller's schema (`StructuredOutput`). It is a value per line,
+ * not the failure of a stream: `customId` names the line (with `delivery`, the job's batch it came from), `reason`
+ * what went wrong:
+ *
+ * - `"RequestFailed"`: the request got no answer: an error line (`code`: `batch_expired`, ...), a non-2xx
+ *   response (`status`, and the API's `code`), or a response the API marks `failed`;
+ * - `"NoAnswer"`: the model answered with something else: a refusal (`refusal`, its start), a tool call, no
+ *   choices or no output text, an answer withheld by the content filter, a body that is no chat completion nor
+ *   response;
+ * - `"Truncated"`: the answer was cut off (`finish_reason: "length"`, a Responses `incomplete` answer):
+ *   `finishReason` says why;
+ * - `"NotJson"`: the answer is not JSON (`excerpt`: its first characters, never more);
+ * - `"SchemaMismatch"`: the JSON does not match the schema: `path` is the first field at fault and `issues` the
+ *   fields and rules broken (at most 10), never the values found there.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class StructuredOutputError extends Schema.TaggedError<StructuredOutputError>(id("StructuredOutputError"))(
+  "StructuredOutputError",
+  {
+    customId: Schema.String,
+    reason: Schema.Literals(["RequestFailed", "NoAnswer", "Truncated", "NotJson", "SchemaMismatch"]),
+    /** What went wrong, in one line. */
+    issue: Schema.String,
+    /** The `batch_req_...` id of the line. */
+    lineId: Schema.optional(Schema.String),
+    /** The request's HTTP status, for a non-2xx response. */
+    status: Schema.optional(Schema.Number),
+    /** The API's error code (`rate_limit_exceeded`, `batch_expired`, ...). */
+    code: Schema.optional(Schema.String),
+    /** `finish_reason` of the choice, or the `incomplete_details.reason` of a response. */
+    finishReason: Schema.optional(Schema.String),
+    /** The start of the model's refusal. */
+    refusal: Schema.optional(Schema.String),
+    /** The start of an answer that is not JSON. */
+    excerpt: Schema.optional(Schema.String),
+    /** The first field of the answer at fault (`steps[1].answer`); absent for the answer as a whole. */
+    path: Schema.optional(Schema.String),
+    /** Each field at fault with the rule it broke (`{ path: "steps[1].answer", issue: "must be a number" }`). */
+    issues: Schema.optional(
+      Schema.Array(Schema.Struct({ path: Schema.optional(Schema.String), issue: Schema.String }))
+    ),
+    /** The tokens the answer cost (a truncated or mismatched answer is billed too). */
+    usage: Schema.optional(
+      Schema.Struct({ inputTokens: Schema.Number, outputTokens: Schema.Number, totalTokens: Schema.Number })
+    ),
+    /** Which job, part, attempt and batch the line came from, when it came from a job. */
+    delivery: Schema.optional(
+      Schema.Struct({ jobId: Schema.String, part: Schema.Number, attempt: Schema.Number, batchId: Schema.String })
+    )
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * `<customId>: <what went wrong>`.
+   *
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `${this.customId}: ${this.issue}`
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -670,12 +1132,23 @@ export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyErro
  */
 export class WebhookHeadersError extends Schema.TaggedError<WebhookHeadersError>(id("WebhookHeadersError"))(
   "WebhookHeadersError",
-  { message: Schema.String, missing: Schema.Array(Schema.String) }
+  {
+    missing: Schema.Array(Schema.String),
+    /** The public operation that was called (`Webhooks.verify`, `Webhooks.unwrap`). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(this.operation, `not a Standard Webhooks delivery: ${this.missing.join(", ")} missing`)
+  }
 }
 
 /**
@@ -689,19 +1162,34 @@ export class WebhookHeadersError extends Schema.TaggedError<WebhookHeadersError>
 export class WebhookTimestampError extends Schema.TaggedError<WebhookTimestampError>(id("WebhookTimestampError"))(
   "WebhookTimestampError",
   {
-    message: Schema.String,
+    webhookId: Schema.optional(Schema.String),
     reason: Schema.Literals(["Invalid", "TooOld", "TooNew"]),
     /** The header as received (seconds since the epoch, when it is a number). */
     timestamp: Schema.String,
     /** This side's clock, in seconds since the epoch. */
     now: Schema.Number,
-    toleranceSeconds: Schema.Number
+    toleranceSeconds: Schema.Number,
+    /** The public operation that was called (`Webhooks.verify`, `Webhooks.unwrap`). */
+    operation: Schema.optional(Schema.String)
   }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `${prefix(this.operation)}${this.webhookId === undefined ? "" : `webhook ${this.webhookId}: `}${
+      this.reason === "Invalid"
+        ? "webhook-timestamp is not a number of seconds"
+        : `its timestamp is ${Math.abs(this.now - Number(this.timestamp))} s ${
+          this.reason === "TooOld" ? "old" : "ahead of this clock"
+        }, beyond the tolerance of ${this.toleranceSeconds} s`
+    }`
+  }
 }
 
 /**
@@ -714,12 +1202,28 @@ export class WebhookTimestampError extends Schema.TaggedError<WebhookTimestampEr
  */
 export class WebhookSignatureError extends Schema.TaggedError<WebhookSignatureError>(id("WebhookSignatureError"))(
   "WebhookSignatureError",
-  { message: Schema.String, webhookId: Schema.String, signatures: Schema.Number }
+  {
+    webhookId: Schema.String,
+    signatures: Schema.Number,
+    /** How many secrets each signature was checked against (more than one while a secret is rotated). */
+    secrets: Schema.optional(Schema.Number),
+    /** The public operation that was called (`Webhooks.verify`, `Webhooks.unwrap`). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `${prefix(this.operation)}webhook ${this.webhookId}: no signature matches (${this.signatures} v1 signature${
+      this.signatures === 1 ? "" : "s"
+    } checked${this.secrets === undefined ? "" : ` against ${this.secrets} secret${this.secrets === 1 ? "" : "s"}`})`
+  }
 }
 
 /**
@@ -731,17 +1235,41 @@ export class WebhookSignatureError extends Schema.TaggedError<WebhookSignatureEr
  */
 export class WebhookPayloadError extends Schema.TaggedError<WebhookPayloadError>(id("WebhookPayloadError"))(
   "WebhookPayloadError",
-  { message: Schema.String, webhookId: Schema.String, issue: Schema.String }
+  {
+    webhookId: Schema.String,
+    issue: Schema.String,
+    /** The public operation that was called (`Webhooks.verify`, `Webhooks.unwrap`). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 4.0.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `${prefix(this.operation)}webhook ${this.webhookId}: ${this.issue}`
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Unions
 // ---------------------------------------------------------------------------------------------------------------
+
+const statusErrors = [
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  ApiError
+] as const
 
 /**
  * An error carrying an HTTP status from the API.
@@ -749,16 +1277,7 @@ export class WebhookPayloadError extends Schema.TaggedError<WebhookPayloadError>
  * @since 4.0.0
  * @category Errors
  */
-export type StatusError =
-  | BadRequestError
-  | AuthenticationError
-  | PermissionDeniedError
-  | NotFoundError
-  | ConflictError
-  | UnprocessableEntityError
-  | RateLimitError
-  | InternalServerError
-  | ApiError
+export type StatusError = InstanceType<(typeof statusErrors)[number]>
 
 /**
  * What one request to the API can fail with.
@@ -848,78 +1367,15 @@ export type OutcomeError = BatchFailedError | BatchExpiredError | BatchCancelled
 export type WebhookError = WebhookHeadersError | WebhookTimestampError | WebhookSignatureError | WebhookPayloadError
 
 /**
- * Every error of the library.
- *
- * @since 4.0.0
- * @category Errors
- */
-export type BatchError =
-  | CreateError
-  | WaitTimeoutError
-  | OutcomeError
-  | PaginationError
-  | InputError
-  | ResultsError
-  | RequestTooLargeError
-  | LocalFileError
-  | PartFailedError
-  | JobInputChangedError
-  | WebhookError
-
-/**
  * Every error of the library as one schema: decodes a serialized error (`Schema.encode` of any of them, e.g. sent
- * between processes or stored) back into its class.
+ * between processes or stored) back into its class. The one list of the error classes: the `BatchError` type is
+ * taken from it.
  *
  * @since 4.0.0
  * @category Schemas
  */
-export const BatchError: Schema.Union<
-  readonly [
-    typeof BadRequestError,
-    typeof AuthenticationError,
-    typeof PermissionDeniedError,
-    typeof NotFoundError,
-    typeof ConflictError,
-    typeof UnprocessableEntityError,
-    typeof RateLimitError,
-    typeof InternalServerError,
-    typeof ApiError,
-    typeof TransportError,
-    typeof DecodeError,
-    typeof InvalidParamsError,
-    typeof IdempotencyConflictError,
-    typeof WaitTimeoutError,
-    typeof BatchFailedError,
-    typeof BatchExpiredError,
-    typeof BatchCancelledError,
-    typeof PaginationError,
-    typeof InvalidRequestError,
-    typeof DuplicateCustomIdError,
-    typeof EndpointMismatchError,
-    typeof TooManyLinesError,
-    typeof InputTooLargeError,
-    typeof EmptyInputError,
-    typeof RequestTooLargeError,
-    typeof LocalFileError,
-    typeof PartFailedError,
-    typeof JobInputChangedError,
-    typeof MalformedLineError,
-    typeof ResultsNotReadyError,
-    typeof WebhookHeadersError,
-    typeof WebhookTimestampError,
-    typeof WebhookSignatureError,
-    typeof WebhookPayloadError
-  ]
-> = Schema.Union([
-  BadRequestError,
-  AuthenticationError,
-  PermissionDeniedError,
-  NotFoundError,
-  ConflictError,
-  UnprocessableEntityError,
-  RateLimitError,
-  InternalServerError,
-  ApiError,
+export const BatchError = Schema.Union([
+  ...statusErrors,
   TransportError,
   DecodeError,
   InvalidParamsError,
@@ -944,8 +1400,17 @@ export const BatchError: Schema.Union<
   WebhookHeadersError,
   WebhookTimestampError,
   WebhookSignatureError,
-  WebhookPayloadError
+  WebhookPayloadError,
+  StructuredOutputError
 ])
+
+/**
+ * Every error of the library.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export type BatchError = Schema.Schema.Type<typeof BatchError>
 
 /**
  * True for any error of this library (whatever module raised it), false for anything else.
@@ -964,7 +1429,7 @@ export const BatchError: Schema.Union<
  *     Effect.tapError((error) => Effect.logError(`${error._tag}: ${error.message}`))
  *   )
  *
- * assert.strictEqual(BatchError.isBatchError(new BatchError.EmptyInputError({ message: "no lines" })), true)
+ * assert.strictEqual(BatchError.isBatchError(new BatchError.EmptyInputError()), true)
  * assert.strictEqual(BatchError.isBatchError(new Error("other")), false)
  * ```
  *
@@ -973,17 +1438,8 @@ export const BatchError: Schema.Union<
  */
 export const isBatchError = (u: unknown): u is BatchError => Predicate.hasProperty(u, TypeId)
 
-const statusTags: ReadonlySet<string> = new Set([
-  "BadRequestError",
-  "AuthenticationError",
-  "PermissionDeniedError",
-  "NotFoundError",
-  "ConflictError",
-  "UnprocessableEntityError",
-  "RateLimitError",
-  "InternalServerError",
-  "ApiError"
-])
+// An Effect 4 `Schema.TaggedError` class has no static `_tag`: it is read from the class's `_tag` field.
+const statusTags: ReadonlySet<unknown> = new Set(statusErrors.map((error) => error.fields._tag.ast.literal))
 
 /**
  * True for the errors that carry an HTTP status from the API.
@@ -1011,7 +1467,7 @@ export const isStatusError = (error: { readonly _tag: string }): error is Status
  * ```ts
  * import { BatchError } from "effect-openai-batch"
  *
- * const reset = new BatchError.TransportError({ message: "reset", method: "POST", url: "/v1/batches", reason: "Transport" })
+ * const reset = new BatchError.TransportError({ method: "POST", url: "/v1/batches", reason: "Transport" })
  * assert.strictEqual(BatchError.transience(reset), "ambiguous")
  * ```
  *

@@ -76,7 +76,7 @@ const isStream = <E, R>(requests: Requests<E, R>): requests is Stream.Stream<Bat
   Stream.isStream(requests)
 
 /** The checker's state for one pass. */
-const checker = (options: EncodeOptions) => {
+const checker = (options: EncodeOptions, operation: string) => {
   const maxLines = options.maxLines ?? defaultLimits.maxLines
   const maxBytes = options.maxBytes ?? defaultLimits.maxBytes
   const seen = new Map<string, number>()
@@ -85,7 +85,7 @@ const checker = (options: EncodeOptions) => {
   /** Checks one request and returns its line (with the newline), or the violation. */
   const line = (request: unknown): Result.Result<string, BatchError.InputError> => {
     const number = summary.lines + 1
-    const checked = checkLine(request, number, options.endpoint, "batch")
+    const checked = checkLine(request, number, options.endpoint, operation)
     if (Result.isFailure(checked)) return Result.fail(checked.failure)
     const { bytes, text } = checked.success
     const valid = checked.success.request
@@ -96,7 +96,7 @@ const checker = (options: EncodeOptions) => {
           line: number,
           customId: valid.custom_id,
           firstLine: first,
-          message: `request ${number} repeats custom_id ${valid.custom_id} of request ${first}`
+          operation
         })
       )
     }
@@ -105,7 +105,7 @@ const checker = (options: EncodeOptions) => {
         new BatchError.TooManyLinesError({
           line: number,
           maxLines,
-          message: `request ${number} is over the limit of ${maxLines} requests per batch`
+          operation
         })
       )
     }
@@ -115,9 +115,7 @@ const checker = (options: EncodeOptions) => {
           line: number,
           bytes: summary.bytes + bytes,
           maxBytes,
-          message: `request ${number} takes the input file to ${
-            summary.bytes + bytes
-          } bytes, over the limit of ${maxBytes}`
+          operation
         })
       )
     }
@@ -129,21 +127,20 @@ const checker = (options: EncodeOptions) => {
 
   const finish = (): Result.Result<Summary, BatchError.InputError> =>
     summary.lines === 0
-      ? Result.fail(
-        new BatchError.EmptyInputError({ message: "the input has no requests: a batch needs at least one" })
-      )
+      ? Result.fail(new BatchError.EmptyInputError())
       : Result.succeed({ lines: summary.lines, bytes: summary.bytes })
 
   return { line, finish, summary }
 }
 
 const checkedLines = <E, R>(
+  operation: string,
   requests: Requests<E, R>,
   options: EncodeOptions,
   onDone: (summary: Summary) => void
 ): Stream.Stream<string, E | BatchError.InputError, R> =>
   Stream.suspend(() => {
-    const check = checker(options)
+    const check = checker(options, operation)
     const source: Stream.Stream<BatchLine.BatchRequestInput, E, R> = isStream(requests)
       ? requests
       : Stream.fromIterable(requests)
@@ -177,7 +174,7 @@ export const encode = <E = never, R = never>(
   requests: Requests<E, R>,
   options: EncodeOptions
 ): Stream.Stream<Uint8Array, E | BatchError.InputError, R> =>
-  Stream.map(checkedLines(requests, options, () => {}), (text) => encoder.encode(text))
+  Stream.map(checkedLines("BatchInput.encode", requests, options, () => {}), (text) => encoder.encode(text))
 
 /**
  * Runs every check without writing or sending anything, and tells how many lines and bytes the file has.
@@ -211,7 +208,7 @@ export const check = <E = never, R = never>(
     Effect.suspend(() => {
       let summary: Summary = { lines: 0, bytes: 0 }
       return Effect.flatMap(
-        Stream.runDrain(checkedLines(requests, options, (done) => (summary = done))),
+        Stream.runDrain(checkedLines("BatchInput.check", requests, options, (done) => (summary = done))),
         () => Effect.sync(() => summary)
       )
     }))
@@ -286,7 +283,10 @@ export const upload = <E = never, R = never>(
       let summary: Summary = { lines: 0, bytes: 0 }
       const context = yield* Effect.context<R>()
       const body = Stream.provideContext(
-        Stream.map(checkedLines(requests, options, (done) => (summary = done)), (text) => encoder.encode(text)),
+        Stream.map(
+          checkedLines("BatchInput.upload", requests, options, (done) => (summary = done)),
+          (text) => encoder.encode(text)
+        ),
         context
       )
       const file = yield* files.uploadFile({

@@ -69,8 +69,7 @@ const malformedLine = (fileId: string, file: "output" | "error", line: number, t
     file,
     line,
     issue,
-    excerpt: excerpt(text),
-    message: `line ${line} of the ${file} file ${fileId} is malformed: ${issue}`
+    excerpt: excerpt(text)
   })
 
 /** A parse issue in one line: the path and the rule broken, never the value found there. */
@@ -152,8 +151,7 @@ export const stream = (
     return Stream.fail(
       new BatchError.ResultsNotReadyError({
         batchId: batch.id,
-        status: batch.status,
-        message: `batch ${batch.id} is ${batch.status}: it has no results yet`
+        status: batch.status
       })
     )
   }

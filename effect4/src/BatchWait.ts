@@ -71,16 +71,16 @@ const waitTimeout = (
   batchId: string,
   waitedMs: number,
   last: Batch.Batch | undefined,
-  why: string
+  reason: NonNullable<BatchError.WaitTimeoutError["reason"]>,
+  cause?: BatchError.RequestError
 ) =>
   new BatchError.WaitTimeoutError({
     operation,
     batchId,
     waitedMs,
-    message: `${operation}: gave up waiting for batch ${batchId} after ${
-      Duration.format(Duration.millis(waitedMs))
-    } (${why}); last status: ${last?.status ?? "unknown"}`,
-    ...(last === undefined ? {} : { lastBatch: last })
+    reason,
+    ...(last === undefined ? {} : { lastBatch: last }),
+    ...(cause === undefined ? {} : { cause })
   })
 
 const defaultDeadlineMillis = (batch: Batch.Batch, nowMillis: number) =>
@@ -189,7 +189,7 @@ const watch = (
         (error) =>
           Effect.flatMap(elapsed, (waited) =>
             Effect.fail(
-              waitTimeout(operation, batchId, waited, undefined, `no poll succeeded; the last said: ${error.message}`)
+              waitTimeout(operation, batchId, waited, undefined, "NoPoll", error)
             ))
       )
     )
@@ -223,8 +223,8 @@ const watch = (
       const batch = yield* Ref.get(last)
       if (Batch.isTerminal(batch)) return Stream.empty
       const waited = yield* elapsed
-      const why = waited >= deadline ? "deadline reached" : "the poll schedule ended"
-      return Stream.fail(waitTimeout(operation, batchId, Math.min(waited, deadline), batch, why))
+      const reason = waited >= deadline ? "Deadline" : "ScheduleEnded"
+      return Stream.fail(waitTimeout(operation, batchId, Math.min(waited, deadline), batch, reason))
     }))
     // With a BatchEvents feed (webhooks), an event about the batch ends the wait for the next poll at once.
     const events = yield* Effect.serviceOption(BatchEvents.BatchEvents)
@@ -299,7 +299,7 @@ const run = (
     // watchBatch always emits its first snapshot, so the stream is never empty.
     Effect.flatMap(Option.match({
       onSome: Effect.succeed,
-      onNone: () => Effect.fail(waitTimeout(operation, batchId, 0, undefined, "no snapshot"))
+      onNone: () => Effect.fail(waitTimeout(operation, batchId, 0, undefined, "ScheduleEnded"))
     }))
   )
 
@@ -316,43 +316,20 @@ export const requireCompleted = (
 ): Effect.Effect<
   Batch.Batch,
   BatchError.BatchFailedError | BatchError.BatchExpiredError | BatchError.BatchCancelledError
-> => {
+> => completedOr(batch, undefined)
+
+const completedOr = (
+  batch: Batch.Batch,
+  operation: string | undefined
+): Effect.Effect<Batch.Batch, BatchError.OutcomeError> => {
+  const named = operation === undefined ? {} : { operation }
   switch (batch.status) {
-    case "failed": {
-      const errors = batch.errors?.data ?? []
-      const first = errors[0]
-      return Effect.fail(
-        new BatchError.BatchFailedError({
-          batch,
-          errors,
-          message: `batch ${batch.id} failed${
-            first === undefined ?
-              "" :
-              `: ${first.code ?? "error"}: ${first.message ?? ""}${
-                first.line === undefined ? "" : ` (line ${first.line})`
-              }`
-          }${errors.length > 1 ? ` and ${errors.length - 1} more` : ""}`
-        })
-      )
-    }
+    case "failed":
+      return Effect.fail(new BatchError.BatchFailedError({ ...named, batch, errors: batch.errors?.data ?? [] }))
     case "expired":
-      return Effect.fail(
-        new BatchError.BatchExpiredError({
-          batch,
-          message: `batch ${batch.id} expired with ${batch.request_counts?.completed ?? 0} of ${
-            batch.request_counts?.total ?? "?"
-          } requests done${batch.output_file_id === undefined ? "" : `; partial results in ${batch.output_file_id}`}`
-        })
-      )
+      return Effect.fail(new BatchError.BatchExpiredError({ ...named, batch }))
     case "cancelled":
-      return Effect.fail(
-        new BatchError.BatchCancelledError({
-          batch,
-          message: `batch ${batch.id} was cancelled${
-            batch.output_file_id === undefined ? "" : `; partial results in ${batch.output_file_id}`
-          }`
-        })
-      )
+      return Effect.fail(new BatchError.BatchCancelledError({ ...named, batch }))
     default:
       return Effect.succeed(batch)
   }
@@ -391,7 +368,7 @@ export const awaitCompleted = (
   | BatchError.BatchExpiredError
   | BatchError.BatchCancelledError,
   BatchApi.BatchApi
-> => Effect.flatMap(run("awaitCompleted", batchId, options), requireCompleted)
+> => Effect.flatMap(run("awaitCompleted", batchId, options), (batch) => completedOr(batch, "awaitCompleted"))
 
 /**
  * Cancels a batch and waits out the cancel window until it is `cancelled`. Polls on `BatchSchedule.cancelWindow()`

@@ -181,7 +181,11 @@ for (const transport of transports) {
             BatchApi.retrieveBatch("batch_abc123").pipe(BatchSchedule.withTimeout("150 millis"), noRetry)
           )
           assert.strictEqual(error._tag, "TransportError")
-          if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
+          if (error._tag === "TransportError") {
+            assert.strictEqual(error.reason, "Timeout")
+            assert.strictEqual(error.timeoutMs, 150)
+            assert.match(error.message, /^retrieveBatch: GET \S+ timed out after 150ms$/)
+          }
         })))
 
     it.live("a body that breaks off after the head is a TransportError, retried like a dropped connection", () =>
@@ -193,6 +197,8 @@ for (const transport of transports) {
             assert.strictEqual(error._tag, "TransportError")
             if (error._tag === "TransportError") {
               assert.strictEqual(error.reason, "Transport")
+              assert.strictEqual(error.bodyBrokenOff, true)
+              assert.match(error.message, /^retrieveBatch: GET \S+ failed: the body broke off/)
               assert.strictEqual(BatchError.transience(error), "ambiguous")
             }
             const batch = yield* BatchApi.retrieveBatch("batch_abc123").pipe(quickRetry)

@@ -276,12 +276,19 @@ describe("BatchApi.streamBatches", () => {
       if (empty._tag === "PaginationError") {
         assert.strictEqual(empty.reason, "EmptyPageWithMore")
         assert.strictEqual(empty.operation, "streamBatches")
+        assert.strictEqual(
+          empty.message,
+          "streamBatches: page 1 is empty but says has_more: true; stopping rather than truncating the list"
+        )
       }
       const looping = yield* Effect.flip(
         BatchApi.streamBatches().pipe(Stream.runCollect, Effect.provide(Fake.layer(() => page(["b1"], true))))
       )
       assert.strictEqual(looping._tag, "PaginationError")
-      if (looping._tag === "PaginationError") assert.strictEqual(looping.reason, "RepeatedCursor")
+      if (looping._tag === "PaginationError") {
+        assert.strictEqual(looping.reason, "RepeatedCursor")
+        assert.strictEqual(looping.message, "streamBatches: page 2 ends at b1 again; stopping rather than looping")
+      }
     }))
 
   it.effect("a request error names streamBatches, the operation the user called", () =>
@@ -323,6 +330,7 @@ describe("BatchApi: answers, mapped", () => {
         assert.strictEqual(error.code, "some_code")
         assert.strictEqual(error.param, "batch_id")
         assert.strictEqual(error.requestId, "req_123")
+        assert.strictEqual(error.apiMessage, "Something went wrong")
         assert.strictEqual(error.operation, "retrieveBatch")
         assert.strictEqual(error.message, `retrieveBatch: ${status} Something went wrong (request id req_123)`)
         assert.isUndefined(error.bodyExcerpt)
@@ -357,7 +365,10 @@ describe("BatchApi: answers, mapped", () => {
       assert.strictEqual(error.reason, "Transport")
       assert.strictEqual(error.code, "ECONNRESET")
       assert.instanceOf(error.cause, Error)
-      assert.include(error.message, "ECONNRESET")
+      assert.strictEqual(
+        error.message,
+        "retrieveBatch: GET https://api.test/v1/batches/batch_1 failed: no response (socket hang up) [ECONNRESET]"
+      )
       for (const text of [JSON.stringify(error), String(error), inspect(error, { depth: 10 })]) {
         assert.notInclude(text, "SECRET")
       }

@@ -35,7 +35,7 @@ describe("BatchInput", () => {
         assert.strictEqual(error.line, 3)
         assert.strictEqual(error.firstLine, 1)
         assert.strictEqual(error.customId, "a")
-        assert.strictEqual(error.message, "request 3 repeats custom_id a of request 1")
+        assert.strictEqual(error.message, "BatchInput.check: request 3 repeats custom_id a of request 1")
       }
     }))
 

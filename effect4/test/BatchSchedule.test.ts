@@ -15,7 +15,7 @@ import { fixture } from "./support/fixtures.js"
 const exact = BatchSchedule.retry({ jitter: false })
 
 const status = (code: number, extra: { readonly retryAfterMs?: number; readonly shouldRetry?: boolean } = {}) =>
-  new BatchError.InternalServerError({ message: `${code}`, status: code, method: "GET", url: "u", ...extra })
+  new BatchError.InternalServerError({ status: code, method: "GET", url: "u", ...extra })
 
 /**
  * A request that fails with `errors` in turn (the last one repeated; none: it succeeds), retried on the policy in
@@ -69,7 +69,7 @@ describe("retry schedule", () => {
         BatchSchedule.withRetry(exact)
       )
       assert.deepStrictEqual(times, [0, 500, 1500])
-      assert.strictEqual(failedWith(exit).message, "500")
+      assert.strictEqual(failedWith(exit).message, "GET u: 500 status code (no body)")
     }))
 
   it.effect("doubles up to the 8 s cap", () =>
@@ -138,7 +138,7 @@ describe("retry schedule", () => {
   it.effect("which failures are retried: 408, 409, 429, 5xx, a dropped connection, a timeout; not 4xx, decode, params", () =>
     Effect.gen(function*() {
       const transport = (reason: BatchError.TransportError["reason"]) =>
-        new BatchError.TransportError({ message: reason, method: "GET", url: "u", reason })
+        new BatchError.TransportError({ method: "GET", url: "u", reason })
       const retried: ReadonlyArray<BatchError.RequestError> = [
         ...[408, 409, 429, 500, 502, 503, 504, 529].map((code) => status(code)),
         transport("Transport"),
@@ -149,14 +149,13 @@ describe("retry schedule", () => {
         assert.strictEqual(times.length, 2, error.message)
       }
       const decode = new BatchError.DecodeError({
-        message: "decode",
         method: "GET",
         url: "u",
         status: 200,
         issue: "i",
         bodyExcerpt: ""
       })
-      const params = new BatchError.InvalidParamsError({ message: "params", operation: "listBatches", issue: "i" })
+      const params = new BatchError.InvalidParamsError({ operation: "listBatches", issue: "i" })
       const permanent: ReadonlyArray<BatchError.RequestError> = [
         ...[400, 401, 403, 404, 422].map((code) => status(code)),
         decode,

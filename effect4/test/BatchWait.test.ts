@@ -7,7 +7,7 @@ import type { Duration } from "effect"
 import { Effect, Fiber, Logger, References, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as BatchApi from "../src/BatchApi.js"
-import type * as BatchError from "../src/BatchError.js"
+import * as BatchError from "../src/BatchError.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as BatchWait from "../src/BatchWait.js"
 import * as Fake from "./support/FakeHttp.js"
@@ -193,7 +193,11 @@ describe("awaitBatch", () => {
       assert.strictEqual(result.failure.waitedMs, 25 * hour)
       assert.strictEqual(result.failure.lastBatch?.status, "in_progress")
       assert.strictEqual(result.failure.batchId, "batch_1")
-      assert.include(result.failure.message, "last status: in_progress")
+      assert.strictEqual(result.failure.reason, "Deadline")
+      assert.strictEqual(
+        result.failure.message,
+        "awaitBatch: gave up waiting for batch batch_1 after 1d 1h (deadline reached); last status: in_progress"
+      )
       // and polling stopped at the deadline
       const polls = yield* gets
       assert.isAtMost(polls[polls.length - 1]?.at ?? 0, 25 * hour)
@@ -228,6 +232,7 @@ describe("awaitBatch", () => {
       if (result._tag === "Failure") {
         assert.strictEqual(result.failure._tag, "WaitTimeoutError")
         assert.include(result.failure.message, "the poll schedule ended")
+        if (result.failure._tag === "WaitTimeoutError") assert.strictEqual(result.failure.reason, "ScheduleEnded")
       }
       assert.strictEqual((yield* gets).length, 4)
     }).pipe(Effect.provide(Fake.layer(lifecycle({ inProgress: 100 * hour }).responder))))
@@ -334,7 +339,11 @@ describe("awaitBatch", () => {
         return assert.fail("expected WaitTimeoutError")
       }
       assert.isUndefined(result.failure.lastBatch)
-      assert.include(result.failure.message, "no poll succeeded")
+      assert.include(result.failure.message, "no poll succeeded; the last said: awaitBatch: GET ")
+      // the last poll's error is kept whole as the cause, not only its words
+      assert.strictEqual(result.failure.reason, "NoPoll")
+      const cause = result.failure.cause
+      assert.strictEqual(BatchError.isBatchError(cause) ? cause._tag : cause, "TransportError")
       assert.isAtMost(result.failure.waitedMs, 10 * minute)
     }).pipe(Effect.provide(Fake.layer(() => ({ drop: true })))))
 
@@ -439,8 +448,9 @@ describe("awaitCompleted", () => {
         assert.strictEqual(result.failure._tag, tag)
         if (result.failure._tag === "BatchFailedError") {
           assert.strictEqual(result.failure.errors[0]?.line, 7)
-          assert.include(result.failure.message, "invalid_json_line")
-          assert.include(result.failure.message, "(line 7)")
+          assert.strictEqual(result.failure.operation, "awaitCompleted")
+          assert.match(result.failure.message, /^awaitCompleted: batch batch_1 failed: invalid_json_line: /)
+          assert.include(result.failure.message, "(line 7 of its input file)")
         }
         if (result.failure._tag === "BatchExpiredError") {
           assert.strictEqual(result.failure.batch.output_file_id, "file-out")

@@ -185,6 +185,26 @@ describe("Webhooks: verifying", () => {
       )
     }).pipe(atNow))
 
+  it.effect("each error names the operation called, first in its message: Webhooks.verify or Webhooks.unwrap", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const body = event("batch.completed")
+      const headers = delivery(body)
+      const { "webhook-id": _id, ...noId } = headers
+      const cases = [
+        [Webhooks.verify(noId, body), "Webhooks.verify", "WebhookHeadersError"],
+        [Webhooks.unwrap(noId, body), "Webhooks.unwrap", "WebhookHeadersError"],
+        [Webhooks.verify(delivery(body, { timestamp: now - 301 }), body), "Webhooks.verify", "WebhookTimestampError"],
+        [Webhooks.unwrap(headers, body.replace("batch_abc", "batch_abd")), "Webhooks.unwrap", "WebhookSignatureError"],
+        [Webhooks.unwrap(delivery("[1]"), "[1]"), "Webhooks.unwrap", "WebhookPayloadError"]
+      ] as const
+      for (const [effect, operation, tag] of cases) {
+        const error = yield* Effect.flip(effect)
+        assert.deepStrictEqual([error._tag, error.operation], [tag, operation])
+        assert.isTrue(error.message.startsWith(`${operation}: `), error.message)
+      }
+    }).pipe(atNow))
+
   it.effect("a verified body that is not JSON, not an event, or a batch event of the wrong shape", () =>
     Effect.gen(function*() {
       yield* setNow

@@ -122,9 +122,7 @@ export const create = (
           new BatchError.IdempotencyConflictError({
             idempotencyKey: key,
             batchId: batch.id,
-            existing: { input_file_id: batch.input_file_id, endpoint: batch.endpoint },
-            message:
-              `createBatch: the idempotency key ${key} already names batch ${batch.id}, made from ${batch.input_file_id} for ${batch.endpoint}`
+            existing: { input_file_id: batch.input_file_id, endpoint: batch.endpoint }
           })
         ))
     const lookup = find(listOnce, key, since)

@@ -3,8 +3,7 @@
  * that refuses to truncate or loop: a page that says `has_more` but is empty, or a cursor that comes back, fails
  * with `PaginationError`. The rules of `BatchApi.streamBatches`, for any list of objects with an `id`.
  *
- * The Effect 4 edition: `Stream.paginate` (pages as arrays; Effect 3: `paginateChunkEffect` and `Chunk`s); the
- * error's message is worded as `streamBatches` words it.
+ * The Effect 4 edition: `Stream.paginate` (pages as arrays; Effect 3: `paginateChunkEffect` and `Chunk`s).
  *
  * @internal
  */
@@ -51,7 +50,6 @@ export const stream = <A extends { readonly id: string }, E, R>(
               operation,
               reason: "EmptyPageWithMore",
               pages,
-              message: `${operation}: page ${pages} is empty but says has_more: true; stopping rather than truncating`,
               ...(cursor.after === undefined ? {} : { cursor: cursor.after })
             })
           )
@@ -62,7 +60,6 @@ export const stream = <A extends { readonly id: string }, E, R>(
               operation,
               reason: "RepeatedCursor",
               pages,
-              message: `${operation}: page ${pages} ends at ${last.id} again; stopping rather than looping`,
               cursor: last.id
             })
           )

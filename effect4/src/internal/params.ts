@@ -125,7 +125,6 @@ export const invalid = (operation: string, issue: string, field?: string): Batch
   new BatchError.InvalidParamsError({
     operation,
     issue,
-    message: `${operation}: ${field === undefined ? "" : `${field} `}${issue}`,
     ...(field === undefined ? {} : { field })
   })
 

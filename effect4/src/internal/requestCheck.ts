@@ -130,13 +130,18 @@ export const checkRequest = (value: unknown): Result.Result<BatchLine.BatchReque
 }
 
 /** The error for request `line` that is not a valid input line, naming its `custom_id` when it has one. @internal */
-export const invalidRequest = (line: number, request: unknown, issue: string): BatchError.InvalidRequestError => {
+export const invalidRequest = (
+  line: number,
+  request: unknown,
+  issue: string,
+  operation?: string
+): BatchError.InvalidRequestError => {
   const customId = customIdOf(request)
   return new BatchError.InvalidRequestError({
     line,
     issue,
-    message: `request ${line}${customId === undefined ? "" : ` (${customId})`} is not a valid input line: ${issue}`,
-    ...(customId === undefined ? {} : { customId })
+    ...(customId === undefined ? {} : { customId }),
+    ...(operation === undefined ? {} : { operation })
   })
 }
 
@@ -169,10 +174,10 @@ export const checkLine = (
   raw: unknown,
   line: number,
   endpoint: string,
-  scope: "batch" | "job"
+  operation?: string
 ): Result.Result<CheckedLine, BatchError.InvalidRequestError | BatchError.EndpointMismatchError> => {
   const checked = checkRequest(raw)
-  if (Result.isFailure(checked)) return Result.fail(invalidRequest(line, raw, checked.failure))
+  if (Result.isFailure(checked)) return Result.fail(invalidRequest(line, raw, checked.failure, operation))
   const request = checked.success
   if (request.url !== endpoint) {
     return Result.fail(
@@ -181,8 +186,7 @@ export const checkLine = (
         customId: request.custom_id,
         url: request.url,
         endpoint,
-        message:
-          `request ${line} (${request.custom_id}) is for ${request.url}, but the ${scope}'s endpoint is ${endpoint}`
+        ...(operation === undefined ? {} : { operation })
       })
     )
   }
@@ -191,7 +195,12 @@ export const checkLine = (
     text = `${JSON.stringify(raw)}\n`
   } catch (error) {
     return Result.fail(
-      invalidRequest(line, raw, `cannot be written as JSON (${error instanceof Error ? error.name : "unwritable"})`)
+      invalidRequest(
+        line,
+        raw,
+        `cannot be written as JSON (${error instanceof Error ? error.name : "unwritable"})`,
+        operation
+      )
     )
   }
   return Result.succeed({ request, text, bytes: utf8Length(text) })

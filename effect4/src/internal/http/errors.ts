@@ -104,17 +104,15 @@ export const statusError = (
     type: envelope?.error.type ?? undefined,
     code: envelope?.error.code === null || envelope?.error.code === undefined ? undefined : String(envelope.error.code),
     param: envelope?.error.param ?? undefined,
+    apiMessage,
     requestId,
     retryAfterMs: retryAfterMillis(headers, nowMillis),
     shouldRetry: shouldRetry === "true" ? true : shouldRetry === "false" ? false : undefined,
-    bodyExcerpt: envelope === undefined ? excerpt(body) : undefined
+    // The body's start when it says nothing else: not the API's envelope, or one without a message.
+    bodyExcerpt: apiMessage === undefined ? excerpt(body) : undefined
   })
-  const detail = apiMessage ?? (body.length === 0 ? "status code (no body)" : excerpt(body))
-  const message = `${origin.operation}: ${response.status} ${detail}${
-    requestId === undefined ? "" : ` (request id ${requestId})`
-  }`
   const ErrorClass = statusErrorClass(response.status)
-  return new ErrorClass({ ...fields, message })
+  return new ErrorClass(fields)
 }
 
 /** The first string `code` along an error's cause chain (`ECONNRESET`, `UND_ERR_SOCKET`, ...). */
@@ -141,17 +139,16 @@ const noResponse = (
   description: string | undefined
 ): BatchError.TransportError => {
   const code = codeOf(cause)
-  const detail = cause instanceof Error ? cause.message : description
+  // Without a cause, the platform's description is what tells (the message is read from the cause).
+  const kept = cause ?? description
   return new BatchError.TransportError({
     operation: origin.operation,
     method: origin.method,
     url: origin.url,
     reason,
-    message: `${origin.operation}: ${origin.method} ${origin.url} failed: ${label}${
-      detail === undefined ? "" : ` (${detail})`
-    }${code === undefined || detail?.includes(code) ? "" : ` [${code}]`}`,
+    ...(label === "Decode" ? { bodyBrokenOff: true } : {}),
     ...(code === undefined ? {} : { code }),
-    ...(cause === undefined ? {} : { cause })
+    ...(kept === undefined ? {} : { cause: kept })
   })
 }
 
@@ -184,7 +181,7 @@ export const timedOut = (origin: Origin, timeout: Duration.Duration): BatchError
     method: origin.method,
     url: origin.url,
     reason: "Timeout",
-    message: `${origin.operation}: ${origin.method} ${origin.url} timed out after ${Duration.format(timeout)}`
+    timeoutMs: Duration.toMillis(timeout)
   })
 
 /** A `Transport` exchange's failure, worded as the platform's error for the same failure would be. @internal */
@@ -214,9 +211,7 @@ export const brokenOff = (origin: Origin, failure: HttpClientError.HttpClientErr
     method: origin.method,
     url: origin.url,
     reason: "Transport",
-    message: `${origin.operation}: ${origin.method} ${origin.url}: the body broke off: ${
-      error.cause instanceof Error ? error.cause.message : error.message
-    }`,
+    bodyBrokenOff: true,
     ...(code === undefined ? {} : { code }),
     ...(error.cause === undefined ? {} : { cause: error.cause })
   })
@@ -243,7 +238,5 @@ export const decodeError = (
     issue,
     bodyExcerpt: excerpt(body),
     cause: new Error(issue),
-    message:
-      `${origin.operation}: ${origin.method} ${origin.url}: the ${status} response does not match the API's schema: ${issue}`,
     ...definedOnly({ requestId })
   })

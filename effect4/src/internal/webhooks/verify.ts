@@ -86,7 +86,13 @@ export const make = (
     const tolerance = Duration.fromInputUnsafe(options.tolerance ?? defaultTolerance)
     const toleranceSeconds = Math.floor(Duration.toSeconds(tolerance))
 
-    const verify: Service["verify"] = (headers, body, verifyOptions) =>
+    /** Verifies a delivery; its errors name `operation`, the public function called. */
+    const check = (
+      operation: string,
+      headers: HeadersInput,
+      body: string | Uint8Array,
+      verifyOptions: VerifyOptions | undefined
+    ) =>
       Effect.gen(function*() {
         const id = headerOf(headers, "webhook-id")
         const timestamp = headerOf(headers, "webhook-timestamp")
@@ -98,10 +104,7 @@ export const make = (
         ]
         if (id === undefined || timestamp === undefined || signature === undefined || missing.length > 0) {
           return yield* Effect.fail(
-            new BatchError.WebhookHeadersError({
-              missing,
-              message: `not a Standard Webhooks delivery: ${missing.join(", ")} missing`
-            })
+            new BatchError.WebhookHeadersError({ missing, operation })
           )
         }
         const now = Math.floor((verifyOptions?.receivedAt ?? (yield* Clock.currentTimeMillis)) / 1000)
@@ -116,15 +119,12 @@ export const make = (
         if (reason !== undefined) {
           return yield* Effect.fail(
             new BatchError.WebhookTimestampError({
+              webhookId: id,
               reason,
               timestamp,
               now,
               toleranceSeconds,
-              message: reason === "Invalid"
-                ? `webhook ${id}: webhook-timestamp is not a number of seconds`
-                : `webhook ${id}: its timestamp is ${Math.abs(now - seconds)} s ${
-                  reason === "TooOld" ? "old" : "ahead of this clock"
-                }, beyond the tolerance of ${toleranceSeconds} s`
+              operation
             })
           )
         }
@@ -141,19 +141,21 @@ export const make = (
           new BatchError.WebhookSignatureError({
             webhookId: id,
             signatures: candidates.length,
-            message: `webhook ${id}: no signature matches (${candidates.length} v1 signature${
-              candidates.length === 1 ? "" : "s"
-            } checked against ${keys.length} secret${keys.length === 1 ? "" : "s"})`
+            secrets: keys.length,
+            operation
           })
         )
       })
 
+    const verify: Service["verify"] = (headers, body, verifyOptions) =>
+      check("Webhooks.verify", headers, body, verifyOptions)
+
     const unwrap: Service["unwrap"] = (headers, body, verifyOptions) =>
-      Effect.flatMap(verify(headers, body, verifyOptions), () => {
+      Effect.flatMap(check("Webhooks.unwrap", headers, body, verifyOptions), () => {
         const id = headerOf(headers, "webhook-id") ?? ""
         const payload = (issue: string) =>
           Effect.fail(
-            new BatchError.WebhookPayloadError({ webhookId: id, issue, message: `webhook ${id}: ${issue}` })
+            new BatchError.WebhookPayloadError({ webhookId: id, issue, operation: "Webhooks.unwrap" })
           )
         let json: unknown
         try {
