@@ -833,7 +833,10 @@ export class InputTooLargeError extends Schema.TaggedError<InputTooLargeError>(i
  */
 export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("EmptyInputError"))(
   "EmptyInputError",
-  {}
+  {
+    /** The public operation the input was given to (`Job.run`, `BatchInput.upload`, ...). */
+    operation: Schema.optional(Schema.String)
+  }
 ) {
   /**
    * @since 4.0.0
@@ -844,7 +847,7 @@ export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("Emp
    * @since 4.0.0
    */
   override get message(): string {
-    return "the input has no requests: a batch needs at least one"
+    return inOperation(this.operation, "the input has no requests: a batch needs at least one")
   }
 }
 

@@ -127,7 +127,7 @@ const checker = (options: EncodeOptions, operation: string) => {
 
   const finish = (): Result.Result<Summary, BatchError.InputError> =>
     summary.lines === 0
-      ? Result.fail(new BatchError.EmptyInputError())
+      ? Result.fail(new BatchError.EmptyInputError({ operation }))
       : Result.succeed({ lines: summary.lines, bytes: summary.bytes })
 
   return { line, finish, summary }

@@ -91,7 +91,8 @@ describe("BatchInput", () => {
       }
       const empty = yield* BatchInput.check([], { endpoint }).pipe(Effect.flip)
       assert.strictEqual(empty._tag, "EmptyInputError")
-      assert.strictEqual(empty.message, "the input has no requests: a batch needs at least one")
+      assert.strictEqual(empty._tag === "EmptyInputError" ? empty.operation : undefined, "BatchInput.check")
+      assert.strictEqual(empty.message, "BatchInput.check: the input has no requests: a batch needs at least one")
       // Valid JSON on which Effect's union parser throws: an invalid line, not a defect.
       const odd = yield* BatchInput.check(
         [JSON.parse(`{"custom_id":"c","method":{"toString":{}},"url":"${endpoint}","body":{}}`)],
