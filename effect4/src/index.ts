@@ -120,3 +120,31 @@ export * as TokenEstimate from "./TokenEstimate.js"
  * @since 4.0.0
  */
 export * as JobReport from "./JobReport.js"
+
+/**
+ * Money, not only tokens: a price table turned into the cost of batches, parts and jobs.
+ *
+ * @since 4.0.0
+ */
+export * as Pricing from "./Pricing.js"
+
+/**
+ * The layers that provide the batch operations, files, uploads and the shared enqueued-limit ledger together.
+ *
+ * @since 4.0.0
+ */
+export * as BatchClient from "./BatchClient.js"
+
+/**
+ * A job's requests split into parts, one batch each: deterministic, streamed, checked line by line.
+ *
+ * @since 4.0.0
+ */
+export * as JobPlan from "./JobPlan.js"
+
+/**
+ * Where a job's results go, as each part ends.
+ *
+ * @since 4.0.0
+ */
+export * as JobSink from "./JobSink.js"
