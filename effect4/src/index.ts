@@ -148,3 +148,18 @@ export * as JobPlan from "./JobPlan.js"
  * @since 4.0.0
  */
 export * as JobSink from "./JobSink.js"
+
+/**
+ * A job's progress: a fold of its events, text lines, and a live view for terminals and logs.
+ *
+ * @since 4.0.0
+ */
+export * as JobProgress from "./JobProgress.js"
+
+/**
+ * The engine from requests to results: a job of any size (split, admitted under the shared budget, re-sent,
+ * followed up, resumable from the API alone), or one batch joined in memory (`runBatch`).
+ *
+ * @since 4.0.0
+ */
+export * as Job from "./Job.js"

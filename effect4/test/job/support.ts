@@ -44,6 +44,16 @@ export const processOver = (simulator: BatchApiSimulator.Simulator) =>
 /** Polls every 10 minutes: a job's waits under TestClock take few wakeups. */
 export const poll = BatchSchedule.every("10 minutes")
 
+/**
+ * Lets every fiber run as far as it can before time moves: Effect 4's `TestClock.adjust` does not wait for the
+ * other fibers to suspend (Effect 3's did), and an answer of the simulator is read through a web `Response` (its
+ * body a promise). Each `yieldNow` is one turn of the scheduler (a `setImmediate`), in which the promises settled
+ * so far run; no wall-clock time is waited for.
+ */
+export const settle = Effect.gen(function*() {
+  for (let i = 0; i < 40; i++) yield* Effect.yieldNow
+})
+
 /** Runs `effect` under TestClock, moving time `step` at a time until it ends (or `maxSteps`). */
 export const drive = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
@@ -53,8 +63,7 @@ export const drive = <A, E, R>(
   Effect.gen(function*() {
     const fiber = yield* Effect.forkChild(effect)
     for (let i = 0; i < maxSteps; i++) {
-      // Let the job run as far as it can at this time before time moves on.
-      for (let j = 0; j < 5; j++) yield* Effect.yieldNow
+      yield* settle
       if (fiber.pollUnsafe() !== undefined) break
       yield* TestClock.adjust(step)
     }
