@@ -108,7 +108,9 @@ export const run = <E = never, R = never>(
   Effect.gen(function*() {
     // The requests are needed again for the join: an iterable is read once, a stream recorded as it is planned.
     const inputs: Array<BatchLine.BatchRequestInput> = []
-    let source: Stream.Stream<unknown, E, R> = Stream.fromIterable(inputs)
+    // Made when the run starts, once `inputs` holds the requests: Effect 4's `fromIterable` of an empty array is the
+    // empty stream, decided when it is made.
+    let source: Stream.Stream<unknown, E, R> = Stream.suspend(() => Stream.fromIterable(inputs))
     let checkFirst = true
     if (!isStream(requests)) {
       for (const request of requests) inputs.push(request)
