@@ -3,7 +3,7 @@
  * the handles tests use to script it and look inside.
  *
  * The Effect 4 edition, in progress: no webhook outbox (the state's `outbox` stays unset until the simulator's
- * webhooks are ported), no early faults, no uploads.
+ * webhooks are ported), no early faults.
  *
  * @internal
  */
@@ -22,6 +22,7 @@ import { step } from "./router.js"
 import * as Scripts from "./script.js"
 import { seedBatches } from "./seed.js"
 import * as Store from "./state.js"
+import * as UploadRoutes from "./uploadRoutes.js"
 import { batchObject } from "./wire.js"
 
 const decodeBatch = Schema.decodeUnknownSync(Batch.Batch)
@@ -103,7 +104,12 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
           const { seq: _seq, ...simFile } = stored
           return [simFile, next]
         }),
-      enqueued: (model) => settled((state, now) => [Store.enqueued(state, model, now), state])
+      enqueued: (model) => settled((state, now) => [Store.enqueued(state, model, now), state]),
+      upload: (id) =>
+        modify((state, now) => [
+          Option.map(HashMap.get(state.uploads, id), (upload) => UploadRoutes.simUpload(state, upload, now)),
+          state
+        ])
     }
     return simulator
   })
