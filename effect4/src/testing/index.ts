@@ -11,3 +11,10 @@
  * @since 4.0.0
  */
 export * as BatchApiSimulator from "./BatchApiSimulator.js"
+
+/**
+ * An in-memory `FileSystem` and `Path`, for testing jobs under `TestClock`.
+ *
+ * @since 4.0.0
+ */
+export * as MemoryFileSystem from "./MemoryFileSystem.js"
