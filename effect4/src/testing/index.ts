@@ -18,3 +18,10 @@ export * as BatchApiSimulator from "./BatchApiSimulator.js"
  * @since 4.0.0
  */
 export * as MemoryFileSystem from "./MemoryFileSystem.js"
+
+/**
+ * A `BatchApi` built from plain handler functions.
+ *
+ * @since 4.0.0
+ */
+export * as BatchApiTest from "./BatchApiTest.js"
