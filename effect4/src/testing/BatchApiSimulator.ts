@@ -23,8 +23,8 @@
  * `handle` is the one entry point: the `HttpClient` here calls it (the Effect 3 edition's HTTP server does too; it
  * is not ported yet). It needs web standards only (no `Buffer`, no `node:` modules).
  *
- * The Effect 4 edition, in progress: the batch, file and upload routes, the basic faults and the `HttpClient`; the
- * webhooks, the HTTP server and its command are not ported yet (MIGRATION.md). The
+ * The Effect 4 edition, in progress: the batch, file and upload routes, the faults, the `HttpClient` and the
+ * webhooks (`SimulatorWebhooks`); the HTTP server and its command are not ported yet (MIGRATION.md). The
  * Effect-free pieces (the lifecycle arithmetic, the responders, the token count, the result files, the input's
  * lines) are the Effect 3 edition's files, verbatim.
  *

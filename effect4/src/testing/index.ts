@@ -25,3 +25,10 @@ export * as MemoryFileSystem from "./MemoryFileSystem.js"
  * @since 4.0.0
  */
 export * as BatchApiTest from "./BatchApiTest.js"
+
+/**
+ * The simulator's webhooks: signed batch events delivered to an endpoint (or an HTTP effect in the process), retried.
+ *
+ * @since 4.0.0
+ */
+export * as SimulatorWebhooks from "./SimulatorWebhooks.js"
