@@ -1,9 +1,7 @@
 /**
- * Job tests run on the in-memory simulator under `TestClock`: no network, no waiting. Until the Effect 4 edition
- * has the simulator's in-memory file system, the file system is Node's (`NodeServices`): a job of an array spools
- * its parts in memory and never touches it; the tests that plan into files use a fresh temporary directory.
+ * Job tests run on the in-memory simulator under `TestClock` with an in-memory file system: no network, no waiting.
+ * The planning tests write to a fresh temporary directory on Node's file system (`tempDir`).
  */
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert } from "@effect/vitest"
 import type { Duration } from "effect"
 import { Effect, Fiber, Layer, Redacted, Ref, Sink } from "effect"
@@ -19,6 +17,7 @@ import type * as JobReport from "../../src/JobReport.js"
 import * as JobSink from "../../src/JobSink.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
+import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
 
 export const model = "text-embedding-3-small"
 
@@ -37,9 +36,9 @@ export const clientOver = (simulator: BatchApiSimulator.Simulator) =>
     Layer.orDie
   )
 
-/** A "process": the client stack over `simulator` (its own ledger) and a file system. */
+/** A "process": the client stack over `simulator` (its own ledger) and a fresh in-memory file system. */
 export const processOver = (simulator: BatchApiSimulator.Simulator) =>
-  Layer.merge(clientOver(simulator), NodeServices.layer)
+  Layer.merge(clientOver(simulator), MemoryFileSystem.layer)
 
 /** Polls every 10 minutes: a job's waits under TestClock take few wakeups. */
 export const poll = BatchSchedule.every("10 minutes")
