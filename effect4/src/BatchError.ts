@@ -853,8 +853,8 @@ export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("Emp
 
 /**
  * One request too large for any part: more bytes than a part may hold, more estimated tokens than a part may
- * claim of the enqueued budget, or (`inputs`, since 0.3.0) more embedding inputs than an `/v1/embeddings` batch may
- * hold (`limit` tells which). Raise the limit, or split the request.
+ * claim of the enqueued budget, or (`inputs`) more embedding inputs than an `/v1/embeddings` batch may hold (`limit`
+ * tells which). Raise the limit, or split the request.
  *
  * @since 4.0.0
  * @category Errors

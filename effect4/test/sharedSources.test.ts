@@ -8,7 +8,7 @@
  * by this edition's compiler and tests. The tests listed here run unchanged in both editions.
  *
  * `src/internal/job/summary.ts` was on the list until the root's summary priced jobs (`Pricing`, and `Option` from
- * effect): the Effect 4 copy stays the token-only summary until `Pricing` is ported.
+ * effect): the Effect 4 edition has the root's text again, as a copy (it imports `Option`).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
@@ -30,6 +30,7 @@ const verbatim = [
   "src/testing/internal/lines.ts",
   "src/testing/internal/multipart.ts",
   "src/testing/internal/responder.ts",
+  "src/testing/internal/router.ts",
   "src/testing/internal/results.ts",
   "src/testing/internal/sha256.ts",
   "src/testing/internal/tokens.ts",
