@@ -292,6 +292,9 @@ describe("Job.run: failures and policies", () => {
       assert.strictEqual(error._tag, "PartFailedError")
       if (error._tag === "PartFailedError") {
         assert.deepStrictEqual([error.part, error.reason, error.errors[0]?.line], [1, "failed", 3])
+        // The error names the operation the user called, first in its message.
+        assert.strictEqual(error.operation, "Job.run")
+        assert.isTrue(error.message.startsWith("Job.run: job fails, part 1: "), error.message)
       }
       const goesOn = yield* BatchApiSimulator.make({})
       yield* goesOn.scriptNext(failing)
@@ -352,6 +355,23 @@ describe("Job.run: failures and policies", () => {
       assert.deepStrictEqual([resent.succeeded, resent.failed, resent.followUps], [5, 0, 1])
       assert.strictEqual(resent.parts[0]?.attempts[1]?.requests, 2)
       assert.isTrue([...(yield* Ref.get(delivered)).values()].every((n) => n === 1))
+    }))
+
+  it.effect("a request's error names Job.run, the operation called, not the service call under it", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      yield* simulator.injectFault(BatchApiSimulator.serverError(500), {
+        match: { method: "POST", path: "/v1/files" },
+        times: 10
+      })
+      const error = yield* Job.run([embedding(0)], { jobId: "named", endpoint, policy: { poll } }).pipe(
+        BatchSchedule.withRetry(BatchSchedule.noRetry),
+        Effect.provide(processOver(simulator)),
+        Effect.flip
+      )
+      assert.strictEqual(error._tag, "InternalServerError")
+      assert.strictEqual(error._tag === "InternalServerError" ? error.operation : undefined, "Job.run")
+      assert.isTrue(error.message.startsWith("Job.run: "), error.message)
     }))
 
   it.effect("a job interrupted mid-upload leaves no batch behind", () =>
