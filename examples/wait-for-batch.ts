@@ -55,5 +55,6 @@ const program = Effect.gen(function*() {
   yield* Console.log(`   -> ${completed}`)
 })
 
-// A finalizing phase longer than the 60 s poll cap, so the progress lines always show it.
-run(program, { simulator: { script: { finalizing: "3 minutes" } } })
+// A finalizing phase far longer than the 60 s poll cap, so the progress lines always show it: 20 minutes here are 2 s
+// of real time on the simulator's clock, which a poll does not miss even on a machine too loaded to keep its pace.
+run(program, { simulator: { script: { finalizing: "20 minutes" } } })
