@@ -351,8 +351,8 @@ export type ApiErrorObject = typeof ApiErrorObject.Type
 /**
  * The request ran and the endpoint answered 2xx; `response.body` is its JSON answer.
  *
- * Results are tagged structs (plain objects), not classes: a `Schema.Class` instance costs about 3 µs to
- * construct even without validation, which was a fifth of the time to decode a results line.
+ * Results are tagged structs (plain objects), not classes: constructing a `Schema.Class` instance, even without
+ * validation, was a large share of the time to decode a results line.
  *
  * @since 4.0.0
  * @category Results
