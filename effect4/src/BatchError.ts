@@ -13,6 +13,7 @@
  * - Results errors (`BatchResults`): `MalformedLineError`, `ResultsNotReadyError`.
  * - Webhook errors (`Webhooks`): `WebhookHeadersError`, `WebhookTimestampError`, `WebhookSignatureError`,
  *   `WebhookPayloadError`.
+ * - Structured answers (`StructuredOutput`): `StructuredOutputError`, a value per result line rather than a failure.
  *
  * The simulator's `NoSuchBatchError` is not here: it belongs to the testing entry point and only a test sees it.
  *
@@ -658,6 +659,80 @@ export class ResultsNotReadyError extends Schema.TaggedError<ResultsNotReadyErro
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Structured answers (StructuredOutput)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * One result line whose answer is not a value of the caller's schema (`StructuredOutput`). It is a value per line,
+ * not the failure of a stream: `customId` names the line (with `delivery`, the job's batch it came from), `reason`
+ * what went wrong:
+ *
+ * - `"RequestFailed"`: the request got no answer: an error line (`code`: `batch_expired`, ...), a non-2xx
+ *   response (`status`, and the API's `code`), or a response the API marks `failed`;
+ * - `"NoAnswer"`: the model answered with something else: a refusal (`refusal`, its start), a tool call, no
+ *   choices or no output text, an answer withheld by the content filter, a body that is no chat completion nor
+ *   response;
+ * - `"Truncated"`: the answer was cut off (`finish_reason: "length"`, a Responses `incomplete` answer):
+ *   `finishReason` says why;
+ * - `"NotJson"`: the answer is not JSON (`excerpt`: its first characters, never more);
+ * - `"SchemaMismatch"`: the JSON does not match the schema: `path` is the first field at fault and `issues` the
+ *   fields and rules broken (at most 10), never the values found there.
+ *
+ * Its `message` is derived (`<customId>: <issue>`), as in the Effect 3 edition.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class StructuredOutputError extends Schema.TaggedError<StructuredOutputError>(id("StructuredOutputError"))(
+  "StructuredOutputError",
+  {
+    customId: Schema.String,
+    reason: Schema.Literals(["RequestFailed", "NoAnswer", "Truncated", "NotJson", "SchemaMismatch"]),
+    /** What went wrong, in one line. */
+    issue: Schema.String,
+    /** The `batch_req_...` id of the line. */
+    lineId: Schema.optional(Schema.String),
+    /** The request's HTTP status, for a non-2xx response. */
+    status: Schema.optional(Schema.Number),
+    /** The API's error code (`rate_limit_exceeded`, `batch_expired`, ...). */
+    code: Schema.optional(Schema.String),
+    /** `finish_reason` of the choice, or the `incomplete_details.reason` of a response. */
+    finishReason: Schema.optional(Schema.String),
+    /** The start of the model's refusal. */
+    refusal: Schema.optional(Schema.String),
+    /** The start of an answer that is not JSON. */
+    excerpt: Schema.optional(Schema.String),
+    /** The first field of the answer at fault (`steps[1].answer`); absent for the answer as a whole. */
+    path: Schema.optional(Schema.String),
+    /** Each field at fault with the rule it broke (`{ path: "steps[1].answer", issue: "must be a number" }`). */
+    issues: Schema.optional(
+      Schema.Array(Schema.Struct({ path: Schema.optional(Schema.String), issue: Schema.String }))
+    ),
+    /** The tokens the answer cost (a truncated or mismatched answer is billed too). */
+    usage: Schema.optional(
+      Schema.Struct({ inputTokens: Schema.Number, outputTokens: Schema.Number, totalTokens: Schema.Number })
+    ),
+    /** Which job, part, attempt and batch the line came from, when it came from a job. */
+    delivery: Schema.optional(
+      Schema.Struct({ jobId: Schema.String, part: Schema.Number, attempt: Schema.Number, batchId: Schema.String })
+    )
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * `<customId>: <what went wrong>`.
+   *
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return `${this.customId}: ${this.issue}`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Webhooks (Webhooks)
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -865,6 +940,7 @@ export type BatchError =
   | PartFailedError
   | JobInputChangedError
   | WebhookError
+  | StructuredOutputError
 
 /**
  * Every error of the library as one schema: decodes a serialized error (`Schema.encode` of any of them, e.g. sent
@@ -908,7 +984,8 @@ export const BatchError: Schema.Union<
     typeof WebhookHeadersError,
     typeof WebhookTimestampError,
     typeof WebhookSignatureError,
-    typeof WebhookPayloadError
+    typeof WebhookPayloadError,
+    typeof StructuredOutputError
   ]
 > = Schema.Union([
   BadRequestError,
@@ -944,7 +1021,8 @@ export const BatchError: Schema.Union<
   WebhookHeadersError,
   WebhookTimestampError,
   WebhookSignatureError,
-  WebhookPayloadError
+  WebhookPayloadError,
+  StructuredOutputError
 ])
 
 /**

@@ -120,3 +120,11 @@ export * as TokenEstimate from "./TokenEstimate.js"
  * @since 4.0.0
  */
 export * as JobReport from "./JobReport.js"
+
+/**
+ * The model's answer in each result line, decoded with your own Schema: a typed value, or a typed failure naming
+ * the line and the fields at fault (never the values).
+ *
+ * @since 4.0.0
+ */
+export * as StructuredOutput from "./StructuredOutput.js"

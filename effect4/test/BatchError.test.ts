@@ -111,7 +111,7 @@ describe("BatchError: one error model", () => {
     const classes = Object.values(BatchError).filter(
       (value): value is typeof BatchError.ApiError => typeof value === "function" && "fields" in value
     )
-    assert.strictEqual(classes.length, 34)
+    assert.strictEqual(classes.length, 35)
     const members: ReadonlyArray<unknown> = BatchError.BatchError.members
     for (const errorClass of classes) assert.include(members, errorClass)
   })
