@@ -34,17 +34,17 @@ describe("SqliteEngine: a crash during a durable sleep", () => {
       const db = path.join(dir, "engine.sqlite")
       const log = path.join(dir, "activities.log")
 
-      const first = yield* Child.run(script, ["start", db, log])
+      const first = yield* Child.run(script, ["start", log, "sqlite", db])
       yield* first.printed("suspended")
       first.kill()
       const killed = yield* first.exited
       assert.strictEqual(killed.signal, "SIGKILL")
       assert.deepStrictEqual(logOf(log), [["first", first.pid]], "the first activity ran, the sleep had not ended")
 
-      const second = yield* Child.run(script, ["resume", db, log])
+      const second = yield* Child.run(script, ["resume", log, "sqlite", db])
+      // The workflow's result, as the fresh process reads it from the engine (the process is then killed with the
+      // scope: how it shuts down is not this test's).
       yield* second.printed("complete Success first+second")
-      const done = yield* second.exited
-      assert.strictEqual(done.code, 0, second.stderr())
       assert.deepStrictEqual(logOf(log), [["first", first.pid], ["second", second.pid]])
     }).pipe(Effect.scoped))
 })

@@ -1,26 +1,38 @@
 /**
- * A process that runs one small workflow on the SQLite engine, for test/durable/SqliteEngine.crash.test.ts: an
+ * A process that runs one small workflow on a durable engine, for test/durable/*Engine.crash.test.ts: an
  * activity, a durable sleep, another activity. Each activity appends a line (its name and this process's pid) to a
  * log file, so the test sees which process ran which activity, and how many times.
  *
- * `start <file> <log>` starts the workflow; `resume <file> <log>` only starts the engine (which resumes the
- * file's unfinished workflows by itself). Both print the workflow's state on stdout each time it changes
+ * `start <log> <engine...>` starts the workflow; `resume <log> <engine...>` only starts the engine (which resumes
+ * the unfinished workflows by itself). The engine is `sqlite <file>` (`SqliteEngine.layer`) or `pg <url> <port>`
+ * (a `PostgresEngine.layer` runner listening on 127.0.0.1:<port>). Both print the workflow's state on stdout each time it changes
  * (`none`, `suspended`, `complete Success <value>`), and exit when it is complete. The test kills the first one
  * with SIGKILL while it prints `suspended` (the durable sleep).
  *
  * Run with `node --import ./typescript.mjs` on the Node the tests run on.
  */
-import { Effect, Exit, Layer, Option, Schema } from "effect"
+import { Effect, Exit, Layer, Option, Redacted, Schema } from "effect"
 import * as Activity from "effect/workflow/Activity"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as Workflow from "effect/workflow/Workflow"
 import { appendFileSync } from "node:fs"
-import * as SqliteEngine from "../../../src/durable/SqliteEngine.js"
 
-const [mode, filename, log] = process.argv.slice(2)
-if ((mode !== "start" && mode !== "resume") || filename === undefined || log === undefined) {
-  throw new Error("usage: workflowChild.ts start|resume <sqlite file> <log file>")
-}
+const [mode, log, engineName, where, port] = process.argv.slice(2)
+const usage = "usage: workflowChild.ts start|resume <log file> sqlite <file> | pg <url> <port>"
+if ((mode !== "start" && mode !== "resume") || log === undefined || where === undefined) throw new Error(usage)
+// Each engine loads only its own driver, as a program using one of them does.
+const engine = engineName === "sqlite"
+  ? (await import("../../../src/durable/SqliteEngine.js")).layer({ filename: where })
+  : engineName === "pg" && port !== undefined
+  ? (await import("../../../src/durable/PostgresEngine.js")).layer({
+    url: Redacted.make(where),
+    host: "127.0.0.1",
+    port: Number(port),
+    // As the SQLite engine's default: a due timer is found within a second, not the engine's 10.
+    shardingConfig: { entityMessagePollInterval: "1 second" }
+  })
+  : undefined
+if (engine === undefined) throw new Error(usage)
 
 /** The durable sleep: long enough for the test to kill the process during it. */
 const nap = "2 seconds"
@@ -77,7 +89,7 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
-  Effect.provide(ProbeLive.pipe(Layer.provideMerge(SqliteEngine.layer({ filename })))),
+  Effect.provide(ProbeLive.pipe(Layer.provideMerge(engine))),
   Effect.runPromise
 ).then(
   () => process.exit(0),
