@@ -515,8 +515,9 @@ export class EmptyInputError extends Schema.TaggedError<EmptyInputError>(id("Emp
 }
 
 /**
- * One request too large for any part: more bytes than a part may hold, or more estimated tokens than a part may
- * claim of the enqueued budget (`limit` tells which). Raise the limit, or split the request.
+ * One request too large for any part: more bytes than a part may hold, more estimated tokens than a part may
+ * claim of the enqueued budget, or (`inputs`) more embedding inputs than an `/v1/embeddings` batch may hold (`limit`
+ * tells which). Raise the limit, or split the request.
  *
  * @since 4.0.0
  * @category Errors
@@ -527,7 +528,7 @@ export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeErro
     message: Schema.String,
     line: Schema.Number,
     customId: Schema.String,
-    limit: Schema.Literals(["bytes", "tokens", "requests"]),
+    limit: Schema.Literals(["bytes", "tokens", "requests", "inputs"]),
     value: Schema.Number,
     max: Schema.Number
   }
@@ -547,6 +548,8 @@ export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeErro
 export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("LocalFileError"))("LocalFileError", {
   message: Schema.String,
   path: Schema.String,
+  /** What could not be done to `path`: `read`, `write`, `create`, `rename`, ... */
+  action: Schema.optional(Schema.String),
   cause: Schema.optional(Schema.Defect())
 }) {
   /**

@@ -1,7 +1,8 @@
 /**
  * What a job tells while it runs and when it ends: its events (a part planned, uploaded, queued for budget,
  * created, progressing, ended, re-sent; results delivered; batches cancelled and duplicates found; the enqueued
- * estimate against the limit) and its summary (per part: batches and attempts, counts, tokens used). `JobProgress`
+ * estimate against the limit) and its summary (per part: batches and attempts, counts, tokens used and, with a
+ * price table, their cost). `JobProgress`
  * folds the events into a view.
  *
  * @since 4.0.0
@@ -10,6 +11,7 @@ import * as Data from "effect/Data"
 import * as Schema from "effect/Schema"
 import * as Batch from "./Batch.js"
 import type * as JobBudget from "./JobBudget.js"
+import * as Pricing from "./Pricing.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Summaries
@@ -96,6 +98,8 @@ export const PartSummary = Schema.Struct({
   resends: Schema.Number,
   followUps: Schema.Number,
   usage: TokenUsage,
+  /** What `usage` cost (with a `pricing` option that prices the part's model; see `Pricing`). */
+  cost: Schema.optional(Pricing.Cost),
   failure: Schema.optional(Schema.String)
 })
 
@@ -106,7 +110,23 @@ export const PartSummary = Schema.Struct({
 export interface PartSummary extends Schema.Schema.Type<typeof PartSummary> {}
 
 /**
- * What a job did: its parts, and their sums.
+ * The tokens a model used that the price table does not price (`JobSummary.unpriced`).
+ *
+ * @since 4.0.0
+ * @category Schemas
+ */
+export const UnpricedUsage = Schema.Struct({ model: Schema.String, usage: TokenUsage })
+
+/**
+ * @since 4.0.0
+ * @category Models
+ */
+export interface UnpricedUsage extends Schema.Schema.Type<typeof UnpricedUsage> {}
+
+/**
+ * What a job did: its parts, and their sums. With a `pricing` option: `cost` is what the priced models' tokens
+ * cost (summed as tokens, priced once: exact), and `unpriced` lists the models without a price with their tokens
+ * (no cost is guessed for them, so `cost` leaves them out).
  *
  * @since 4.0.0
  * @category Schemas
@@ -122,7 +142,9 @@ export const JobSummary = Schema.Struct({
   batches: Schema.Number,
   resends: Schema.Number,
   followUps: Schema.Number,
-  usage: TokenUsage
+  usage: TokenUsage,
+  cost: Schema.optional(Pricing.Cost),
+  unpriced: Schema.optional(Schema.Array(UnpricedUsage))
 })
 
 /**
@@ -163,8 +185,13 @@ export type JobEvent = Data.TaggedEnum<{
   }
   /** A new snapshot of a part's batch (status or counts changed). */
   PartProgress: { readonly part: number; readonly attempt: number; readonly batch: Batch.Batch }
-  /** A part's batch ended. */
-  PartEnded: { readonly part: number; readonly attempt: number; readonly batch: Batch.Batch }
+  /** A part's batch ended; `cost`: what its usage cost (with a `pricing` option that prices the part's model). */
+  PartEnded: {
+    readonly part: number
+    readonly attempt: number
+    readonly batch: Batch.Batch
+    readonly cost?: Pricing.Cost | undefined
+  }
   /** A part is sent again: after failing on an enqueued limit, or for the requests its batch left undone. */
   PartResent: {
     readonly part: number

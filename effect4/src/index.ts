@@ -122,6 +122,49 @@ export * as TokenEstimate from "./TokenEstimate.js"
 export * as JobReport from "./JobReport.js"
 
 /**
+ * Money, not only tokens: a price table turned into the cost of batches, parts and jobs.
+ *
+ * @since 4.0.0
+ */
+export * as Pricing from "./Pricing.js"
+
+/**
+ * The layers that provide the batch operations, files, uploads and the shared enqueued-limit ledger together.
+ *
+ * @since 4.0.0
+ */
+export * as BatchClient from "./BatchClient.js"
+
+/**
+ * A job's requests split into parts, one batch each: deterministic, streamed, checked line by line.
+ *
+ * @since 4.0.0
+ */
+export * as JobPlan from "./JobPlan.js"
+
+/**
+ * Where a job's results go, as each part ends.
+ *
+ * @since 4.0.0
+ */
+export * as JobSink from "./JobSink.js"
+
+/**
+ * A job's progress: a fold of its events, text lines, and a live view for terminals and logs.
+ *
+ * @since 4.0.0
+ */
+export * as JobProgress from "./JobProgress.js"
+
+/**
+ * The engine from requests to results: a job of any size (split, admitted under the shared budget, re-sent,
+ * followed up, resumable from the API alone), or one batch joined in memory (`runBatch`).
+ *
+ * @since 4.0.0
+ */
+export * as Job from "./Job.js"
+
+/**
  * The model's answer in each result line, decoded with your own Schema: a typed value, or a typed failure naming
  * the line and the fields at fault (never the values).
  *

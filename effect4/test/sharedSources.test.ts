@@ -31,6 +31,7 @@ const verbatim = [
   "src/testing/internal/lines.ts",
   "src/testing/internal/multipart.ts",
   "src/testing/internal/responder.ts",
+  "src/testing/internal/router.ts",
   "src/testing/internal/results.ts",
   "src/testing/internal/sha256.ts",
   "src/testing/internal/tokens.ts",

@@ -196,3 +196,15 @@ export const checkLine = (
   }
   return Result.succeed({ request, text, bytes: utf8Length(text) })
 }
+
+/**
+ * The embedding inputs of a `/v1/embeddings` request (what the API's cap of 50,000 per batch counts): a string is
+ * one, an array of strings one per item, an array of token arrays one per inner array, one array of token ids one.
+ *
+ * @internal
+ */
+export const embeddingInputs = (request: BatchLine.BatchRequestInput): number => {
+  const input = request.body["input"]
+  if (!Array.isArray(input)) return 1
+  return input.length > 0 && input.every(isNumber) ? 1 : input.length
+}

@@ -23,8 +23,8 @@
  * `handle` is the one entry point: the `HttpClient` here calls it (the Effect 3 edition's HTTP server does too; it
  * is not ported yet). It needs web standards only (no `Buffer`, no `node:` modules).
  *
- * The Effect 4 edition, in progress: the batch and file routes, the basic faults and the `HttpClient`; the Uploads
- * API's routes, the webhooks, the HTTP server and its command are not ported yet (MIGRATION.md). The
+ * The Effect 4 edition, in progress: the batch, file and upload routes, the faults, the `HttpClient` and the
+ * webhooks (`SimulatorWebhooks`); the HTTP server and its command are not ported yet (MIGRATION.md). The
  * Effect-free pieces (the lifecycle arithmetic, the responders, the token count, the result files, the input's
  * lines) are the Effect 3 edition's files, verbatim.
  *
@@ -40,8 +40,10 @@ import type * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Batch from "../Batch.js"
 import * as BatchApi from "../BatchApi.js"
+import * as JobBudget from "../JobBudget.js"
 import * as OpenAiConfig from "../OpenAiConfig.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
+import * as OpenAiUploads from "../OpenAiUploads.js"
 import * as Faults from "./internal/faults.js"
 import * as HttpClientInternal from "./internal/httpClient.js"
 import * as Model from "./internal/model.js"
@@ -360,6 +362,31 @@ export interface Simulator {
   }) => Effect.Effect<SimFile>
   /** What `model` has enqueued at Clock now (what the enqueued limits are checked against). */
   readonly enqueued: (model: string) => Effect.Effect<Enqueued>
+  /** An upload of the Uploads API, as it stands at Clock now. */
+  readonly upload: (uploadId: string) => Effect.Effect<Option.Option<SimUpload>>
+}
+
+/**
+ * An upload of the Uploads API as the simulator holds it (`Simulator.upload`). `parts` and `bytesReceived` count
+ * the parts still held: a completed or cancelled upload holds none (a completed one's bytes are its file,
+ * `fileId`).
+ *
+ * @since 4.0.0
+ * @category Models
+ */
+export interface SimUpload {
+  readonly id: string
+  readonly filename: string
+  readonly purpose: string
+  /** The size the upload was created for. */
+  readonly bytes: number
+  readonly mime_type: string
+  /** `pending`, `completed`, `cancelled`, or `expired` (a pending upload an hour after its creation). */
+  readonly status: string
+  readonly parts: number
+  readonly bytesReceived: number
+  /** The file its completion made. */
+  readonly fileId: string | undefined
 }
 
 /**
@@ -571,10 +598,10 @@ export interface BatchApiOptions extends Options {
 }
 
 /**
- * The stack a test swaps in: `BatchApi.layer` and `OpenAiFiles.layer` over the simulator's `HttpClient`, with an
- * `OpenAiConfig` holding `testApiKey`. The simulator is in context too, to script it and read its log. (The
- * Effect 3 edition's also carries `OpenAiUploads` and a jobs ledger; they join when the simulator's uploads and
- * `BatchClient` are ported.)
+ * The full stack a test swaps in: `BatchApi`, `OpenAiFiles`, `OpenAiUploads` and a jobs ledger (`JobBudget.Ledger`)
+ * over the simulator's `HttpClient`, with an `OpenAiConfig` holding `testApiKey`: the services the Effect 3
+ * edition's `BatchClient.layer` gives, and `OpenAiUploads`. The simulator is in context too, to script it and read
+ * its log.
  *
  * @example
  * ```ts
@@ -605,9 +632,12 @@ export interface BatchApiOptions extends Options {
  */
 export const layerBatchApi = (
   options: BatchApiOptions = {}
-): Layer.Layer<BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | BatchApiSimulator, Config.ConfigError> => {
+): Layer.Layer<
+  BatchApi.BatchApi | OpenAiFiles.OpenAiFiles | OpenAiUploads.OpenAiUploads | JobBudget.Ledger | BatchApiSimulator,
+  Config.ConfigError
+> => {
   const { config, ...simulatorOptions } = options
-  return Layer.merge(BatchApi.layer, OpenAiFiles.layer).pipe(
+  return Layer.mergeAll(BatchApi.layer, OpenAiFiles.layer, OpenAiUploads.layer, JobBudget.layer).pipe(
     Layer.provide(
       OpenAiConfig.layer({ ...config, apiKey: Redacted.make(simulatorOptions.apiKey ?? Model.testApiKey) })
     ),

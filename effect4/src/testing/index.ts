@@ -11,3 +11,24 @@
  * @since 4.0.0
  */
 export * as BatchApiSimulator from "./BatchApiSimulator.js"
+
+/**
+ * An in-memory `FileSystem` and `Path`, for testing jobs under `TestClock`.
+ *
+ * @since 4.0.0
+ */
+export * as MemoryFileSystem from "./MemoryFileSystem.js"
+
+/**
+ * A `BatchApi` built from plain handler functions.
+ *
+ * @since 4.0.0
+ */
+export * as BatchApiTest from "./BatchApiTest.js"
+
+/**
+ * The simulator's webhooks: signed batch events delivered to an endpoint (or an HTTP effect in the process), retried.
+ *
+ * @since 4.0.0
+ */
+export * as SimulatorWebhooks from "./SimulatorWebhooks.js"

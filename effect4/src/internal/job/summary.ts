@@ -1,10 +1,13 @@
 /**
- * A job's summary: token usage summed from its batches, and its parts' summaries summed into the job's.
+ * A job's summary: token usage summed from its batches, and its parts' summaries summed into the job's; with a
+ * price table, the cost of a batch, of a part and of the job (`Pricing`).
  *
  * @internal
  */
+import * as Option from "effect/Option"
 import type * as Batch from "../../Batch.js"
 import type * as JobReport from "../../JobReport.js"
+import * as Pricing from "../../Pricing.js"
 
 /** Nothing used yet. @internal */
 export const noUsage: JobReport.TokenUsage = {
@@ -34,8 +37,48 @@ export const usageOf = (batch: Batch.Batch): JobReport.TokenUsage =>
     total_tokens: batch.usage.total_tokens
   }
 
-/** Sums part summaries into the job's. @internal */
-export const summarize = (jobId: string, parts: ReadonlyArray<JobReport.PartSummary>): JobReport.JobSummary => {
+/**
+ * What a batch of `model` cost, with a price table that prices the model. A batch the API reported no usage for
+ * (an older batch, another deployment) has no cost: unknown, not $0.
+ *
+ * @internal
+ */
+export const batchCost = (
+  pricing: Pricing.Pricing | undefined,
+  model: string,
+  batch: Batch.Batch
+): Pricing.Cost | undefined =>
+  pricing === undefined || batch.usage === undefined
+    ? undefined
+    : Option.getOrUndefined(Pricing.cost(pricing, model, usageOf(batch)))
+
+/** A part's summary with its cost, with a price table that prices its model. @internal */
+export const withCost = (
+  pricing: Pricing.Pricing | undefined,
+  summary: JobReport.PartSummary
+): JobReport.PartSummary => {
+  const cost = pricing === undefined ? Option.none() : Pricing.cost(pricing, summary.model, summary.usage)
+  return Option.isSome(cost) ? { ...summary, cost: cost.value } : summary
+}
+
+/** The job's cost and its unpriced models' usage: priced from the parts' summed tokens, once. */
+const costs = (pricing: Pricing.Pricing, parts: ReadonlyArray<JobReport.PartSummary>) => {
+  const { cost, unpriced } = Pricing.costOfAll(pricing, parts)
+  return {
+    cost,
+    unpriced: unpriced.map((model) => ({
+      model,
+      usage: parts.filter((part) => part.model === model).reduce((usage, part) => addUsage(usage, part.usage), noUsage)
+    }))
+  }
+}
+
+/** Sums part summaries into the job's (with its cost, given a price table). @internal */
+export const summarize = (
+  jobId: string,
+  parts: ReadonlyArray<JobReport.PartSummary>,
+  pricing?: Pricing.Pricing | undefined
+): JobReport.JobSummary => {
   const sorted = [...parts].sort((a, b) => a.part - b.part)
   const sum = (f: (part: JobReport.PartSummary) => number) => sorted.reduce((n, part) => n + f(part), 0)
   return {
@@ -49,6 +92,7 @@ export const summarize = (jobId: string, parts: ReadonlyArray<JobReport.PartSumm
     batches: sum((p) => p.attempts.length),
     resends: sum((p) => p.resends),
     followUps: sum((p) => p.followUps),
-    usage: sorted.reduce((usage, part) => addUsage(usage, part.usage), noUsage)
+    usage: sorted.reduce((usage, part) => addUsage(usage, part.usage), noUsage),
+    ...(pricing === undefined ? {} : costs(pricing, sorted))
   }
 }

@@ -23,7 +23,8 @@ export type {
   SimFile,
   SimRequest,
   SimResponse,
-  Simulator
+  Simulator,
+  SimUpload
 } from "../BatchApiSimulator.js"
 
 export { defaultScript, NoSuchBatchError, organization, testApiKey } from "./defaults.js"

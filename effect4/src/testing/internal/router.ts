@@ -3,13 +3,10 @@
  * auth, the route, the headers the API sends (`x-request-id`, `openai-version`, `openai-processing-ms`,
  * `openai-organization`), and the entry for the request log.
  *
- * The Effect 4 edition, in progress: the Uploads API's routes (`/v1/uploads`) and the faults decided before a
- * request's body is read (the HTTP server's; in memory a `ResetDuringBody` is a dropped connection) are not ported
- * yet: an upload's path answers 404 here.
- *
  * @internal
  */
 import * as BatchRoutes from "./batchRoutes.js"
+import * as Early from "./early.js"
 import type { Body, Config, Env, Step } from "./env.js"
 import { bodyOf } from "./env.js"
 import * as Faults from "./faults.js"
@@ -19,6 +16,7 @@ import { organization, testApiKey } from "./model.js"
 import * as Multipart from "./multipart.js"
 import type { State } from "./state.js"
 import { requestIdOf, settle } from "./state.js"
+import * as UploadRoutes from "./uploadRoutes.js"
 import type { Answer } from "./wire.js"
 import { apiError } from "./wire.js"
 
@@ -54,6 +52,8 @@ const route = (state: State, env: Env): Step => {
     ? BatchRoutes.route(state, env, id, action)
     : resource === "files"
     ? FileRoutes.route(state, env, id, action)
+    : resource === "uploads"
+    ? UploadRoutes.route(state, env, id, action)
     : undefined
   return routed ?? [apiError(404, `Invalid URL (${method} ${path})`), state]
 }
@@ -105,7 +105,7 @@ const logBody = (request: SimRequest, body: Body): unknown => {
 export const step =
   (config: Config, request: SimRequest, now: number) =>
   (initial: State): readonly [readonly [SimResponse, LoggedRequest | undefined], State] => {
-    const [fault, faults] = Faults.take(initial.faults, request)
+    const [fault, faults] = Faults.take(initial.faults, request, Early.lateOnly(request))
     const settled = settle(faults === initial.faults ? initial : { ...initial, faults }, now, config.limits)
     const requestNumber = settled.requests + 1
     const counted: State = { ...settled, requests: requestNumber }

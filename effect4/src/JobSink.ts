@@ -1,0 +1,135 @@
+/**
+ * Where a job's results go: each batch's typed results are run into an Effect `Sink` as soon as the batch ends,
+ * so the job never holds them all.
+ *
+ * A `JobSink` makes one `Sink` per delivery (job, part, attempt, batch). It must be idempotent per delivery: a job
+ * re-run after a crash, or a durable step replayed, may deliver the same batch's results again. `stored` lets it
+ * say it already has them, and the job then skips the delivery (it still reads the results to know which requests
+ * are done). Within one delivery, every result reaches the sink once: a download cut off in the middle is resumed
+ * where it stopped, not started over.
+ *
+ * @since 4.0.0
+ */
+import type * as Arr from "effect/Array"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Path from "effect/Path"
+import * as Sink from "effect/Sink"
+import type * as BatchError from "./BatchError.js"
+import type * as BatchLine from "./BatchLine.js"
+import * as Errors from "./internal/job/errors.js"
+
+/**
+ * Which batch's results a delivery holds.
+ *
+ * @since 4.0.0
+ * @category Models
+ */
+export interface Delivery {
+  readonly jobId: string
+  readonly part: number
+  readonly attempt: number
+  readonly batchId: string
+}
+
+/**
+ * A destination for a job's results: a `Sink` per delivery, and optionally a way to tell that a delivery is
+ * already stored.
+ *
+ * @since 4.0.0
+ * @category Models
+ */
+export interface JobSink<E = never, R = never> {
+  /** Whether the sink already holds this delivery (a re-run then skips it). Default: never. */
+  readonly stored?: ((delivery: Delivery) => Effect.Effect<boolean, E, R>) | undefined
+  /** The sink one delivery's results are run into. */
+  readonly sink: (delivery: Delivery) => Sink.Sink<unknown, BatchLine.BatchResult, unknown, E, R>
+}
+
+/**
+ * A job sink from a function that makes an Effect `Sink` per delivery.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Sink } from "effect"
+ * import { JobSink } from "effect-openai-batch"
+ *
+ * // Counts the succeeded results of every delivery.
+ * let succeeded = 0
+ * const counting = JobSink.make(() =>
+ *   Sink.forEach((result) => Effect.sync(() => { if (result._tag === "Succeeded") succeeded++ }))
+ * )
+ * ```
+ *
+ * @since 4.0.0
+ * @category Constructors
+ */
+export const make = <E, R>(
+  sink: (delivery: Delivery) => Sink.Sink<unknown, BatchLine.BatchResult, unknown, E, R>,
+  options: { readonly stored?: ((delivery: Delivery) => Effect.Effect<boolean, E, R>) | undefined } = {}
+): JobSink<E, R> => ({ sink, stored: options.stored })
+
+/**
+ * Drops the results (the job still counts them in its summary).
+ *
+ * @since 4.0.0
+ * @category Sinks
+ */
+export const discard: JobSink = { sink: () => Sink.drain }
+
+/**
+ * Calls `f` with each result and its delivery.
+ *
+ * @since 4.0.0
+ * @category Sinks
+ */
+export const forEach = <E, R>(
+  f: (result: BatchLine.BatchResult, delivery: Delivery) => Effect.Effect<void, E, R>
+): JobSink<E, R> => ({ sink: (delivery) => Sink.forEach((result) => f(result, delivery)) })
+
+/**
+ * The name of a delivery's file: `<jobId>.part-0001.attempt-1.<batchId>.jsonl`.
+ *
+ * @since 4.0.0
+ * @category Sinks
+ */
+export const fileName = (delivery: Delivery): string =>
+  `${delivery.jobId}.part-${
+    String(delivery.part).padStart(4, "0")
+  }.attempt-${delivery.attempt}.${delivery.batchId}.jsonl`
+
+const encoder = new TextEncoder()
+
+/**
+ * Writes each delivery as a JSONL file of typed results (`BatchLine.BatchResult`, one per line) in `dir`. A file is
+ * written under a temporary name and renamed when complete, so a file that exists is whole: that is `stored`.
+ *
+ * @since 4.0.0
+ * @category Sinks
+ */
+export const jsonlFiles = (dir: string): JobSink<BatchError.LocalFileError, FileSystem.FileSystem | Path.Path> => {
+  const failed = Errors.localFile
+  const target = (delivery: Delivery) => Effect.map(Path.Path, (path) => path.join(dir, fileName(delivery)))
+  return {
+    stored: (delivery) =>
+      Effect.flatMap(
+        target(delivery),
+        (file) => Effect.flatMap(FileSystem.FileSystem, (fs) => Effect.mapError(fs.exists(file), failed(file, "check")))
+      ),
+    sink: (delivery) =>
+      Sink.unwrap(Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const file = yield* target(delivery)
+        const partial = `${file}.partial`
+        yield* Effect.mapError(fs.makeDirectory(dir, { recursive: true }), failed(dir, "create"))
+        return Sink.mapError(fs.sink(partial), failed(partial, "write")).pipe(
+          Sink.mapInputArray((results: Arr.NonEmptyReadonlyArray<BatchLine.BatchResult>) => {
+            let text = ""
+            for (const result of results) text += `${JSON.stringify(result)}\n`
+            return [encoder.encode(text)] as const
+          }),
+          Sink.mapEffect(() => Effect.mapError(fs.rename(partial, file), failed(file, "rename")))
+        )
+      }))
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Reading a job's input: an array or iterable, a `Stream`, or a JSONL file by path or `Blob`, as a stream of
+ * unknown values (a file's lines parsed, nothing else touched), and the errors that name a line or a file.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
+import type * as BatchError from "../../BatchError.js"
+import type * as BatchLine from "../../BatchLine.js"
+import { decodeLines, parseJson } from "../jsonl.js"
+import * as Errors from "./errors.js"
+
+/** A job's requests (`JobPlan.Input`). @internal */
+export type Input<E = never, R = never> =
+  | Iterable<BatchLine.BatchRequestInput>
+  | Stream.Stream<BatchLine.BatchRequestInput, E, R>
+  | { readonly path: string }
+  | Blob
+
+const isStream = <E, R>(input: Input<E, R>): input is Stream.Stream<BatchLine.BatchRequestInput, E, R> =>
+  Stream.isStream(input)
+
+/** A local file error of `action` on `path`. @internal */
+export const localFile = Errors.localFile
+
+/** Requests as unknown values: a JSONL file is parsed, anything else taken as it is. @internal */
+export const requestsOf = <E, R>(
+  input: Input<E, R>
+): Stream.Stream<
+  unknown,
+  E | BatchError.InvalidRequestError | BatchError.LocalFileError,
+  R | FileSystem.FileSystem
+> => {
+  if (isStream(input)) return input
+  const jsonl = (bytes: Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem>) =>
+    decodeLines((text: string, line: number) =>
+      Result.mapError(
+        parseJson(text),
+        (error) => Errors.invalidRequest(line, undefined, `not JSON (${error})`, undefined)
+      )
+    )(bytes)
+  if (input instanceof Blob) {
+    return jsonl(Stream.fromReadableStream({ evaluate: () => input.stream(), onError: localFile("<Blob>", "read") }))
+  }
+  if (Predicate.hasProperty(input, "path") && typeof input.path === "string" && !(Symbol.iterator in input)) {
+    const path = input.path
+    return jsonl(
+      Stream.unwrap(
+        Effect.map(
+          Effect.service(FileSystem.FileSystem),
+          (fs) => Stream.mapError(fs.stream(path), localFile(path, "read"))
+        )
+      )
+    )
+  }
+  return Stream.fromIterable(input as Iterable<BatchLine.BatchRequestInput>)
+}
