@@ -22,11 +22,13 @@
  * The same decoder serves every source of results, each as Effect has it:
  *
  * - one line: `decode(schema)(result)` (an `Effect`) or `decodeResult(schema)(result)` (a `Result`);
- * - a stream of lines (`BatchResults.stream`): `outcomes(schema)` maps each line to a `Result` and never fails on a
- *   bad answer; `values(schema)` fails at the first; `partition` collects `outcomes`.
+ * - a stream of lines (`BatchResults.stream`, `Job.stream`): `outcomes(schema)` maps each line to a `Result` and
+ *   never fails on a bad answer; `values(schema)` fails at the first; `partition` collects `outcomes`;
+ * - a job's sink (`Job.run`): `jobSink(schema, ...)` gives an Effect `Sink` of outcomes per delivery,
+ *   `forEach(schema, f)` a function.
  *
  * The Effect 4 edition: one line's outcome is a `Result` (Effect 3: an `Either`), so `decodeResult` is Effect 3's
- * `decodeEither`. The job's sinks (`jobSink`, `forEach`) wait for the job engine's port.
+ * `decodeEither`.
  *
  * Why `Result` and not a tagged union of its own: `Stream.partition`-style collectors, `Result.match`,
  * `Effect.result` and `Stream.mapEffect` already work with it. Why no span per line: decoding is pure CPU work
@@ -39,21 +41,24 @@ import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
 import type * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaParser from "effect/SchemaParser"
+import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
 import * as Answer from "./internal/answer.js"
 import * as Operation from "./internal/http/operation.js"
 import * as Internal from "./internal/structuredOutput.js"
+import type * as Job from "./Job.js"
+import * as JobSink from "./JobSink.js"
 
 /**
- * What the decoder takes: a result line (`BatchResults.stream`), or a job's result tagged with its delivery
- * (`{ jobId, part, attempt, batchId, result }`, the Effect 3 edition's `Job.TaggedResult`).
+ * What the decoder takes: a result line (`BatchResults.stream`, `Job.runBatch`'s `matched[i].result`), or a
+ * job's result tagged with its delivery (`Job.stream`).
  *
  * @since 4.0.0
  * @category Models
  */
-export type Input = BatchLine.BatchResult | Internal.TaggedResult
+export type Input = BatchLine.BatchResult | Job.TaggedResult
 
 /**
  * The tokens an answer cost: `prompt_tokens`/`completion_tokens` of chat and completions, `input_tokens`/
@@ -77,7 +82,7 @@ export interface Parsed<A> {
   /** The body's `usage`, when it has one. */
   readonly usage?: Usage | undefined
   /** Which job, part, attempt and batch the line came from, when it came from a job. */
-  readonly delivery?: Internal.Delivery | undefined
+  readonly delivery?: JobSink.Delivery | undefined
 }
 
 /**
@@ -90,7 +95,7 @@ export type Outcome<A> = Result.Result<Parsed<A>, BatchError.StructuredOutputErr
 
 interface Line {
   readonly result: BatchLine.BatchResult
-  readonly delivery: Internal.Delivery | undefined
+  readonly delivery: JobSink.Delivery | undefined
 }
 
 const lineOf = (input: Input): Line =>
@@ -237,7 +242,7 @@ export const decode = <A, RD>(
 }
 
 /**
- * Maps a stream of results (`BatchResults.stream`) to each line's outcome. A bad answer is an outcome, not a
+ * Maps a stream of results (`BatchResults.stream`, `Job.stream`) to each line's outcome. A bad answer is an outcome, not a
  * failure: the stream goes on, and fails only with its own errors.
  *
  * It runs an `Effect` per line, so that any schema works (one that needs services, or runs effects). For a schema
@@ -314,3 +319,53 @@ export const partition = <A, E, R>(
         Effect.withSpan("StructuredOutput.partition")
       )
   })
+
+/**
+ * A job sink (`Job.run`'s `delivery.sink`) whose `Sink`s receive each line's outcome instead of the raw line: make
+ * one per delivery with `sink`. A bad answer reaches the sink as a failed `Result`; a sink that fails on it fails
+ * the job.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Result, Schema, Sink } from "effect"
+ * import { StructuredOutput } from "effect-openai-batch"
+ *
+ * const Answer = Schema.Struct({ category: Schema.String })
+ *
+ * // One sink per delivery (a part's batch): counts the values and logs the lines without one.
+ * const sink = StructuredOutput.jobSink(Answer, (delivery) =>
+ *   Sink.fold(() => 0, () => true, (count, outcome: StructuredOutput.Outcome<typeof Answer.Type>) =>
+ *     Result.isSuccess(outcome)
+ *       ? Effect.succeed(count + 1)
+ *       : Effect.as(Effect.logWarning(`${delivery.batchId} ${outcome.failure.message}`), count)))
+ * ```
+ *
+ * @since 4.0.0
+ * @category Sinks
+ */
+export const jobSink = <A, RS, E, R>(
+  schema: Schema.Decoder<A, RS>,
+  sink: (delivery: JobSink.Delivery) => Sink.Sink<unknown, Outcome<A>, unknown, E, R>,
+  options: { readonly stored?: ((delivery: JobSink.Delivery) => Effect.Effect<boolean, E, R>) | undefined } = {}
+): JobSink.JobSink<E, R | RS> => {
+  const decodeOne = decode(schema)
+  return JobSink.make(
+    (delivery) =>
+      Sink.mapInputEffect(
+        sink(delivery),
+        (result: BatchLine.BatchResult) => Effect.result(decodeOne({ ...delivery, result }))
+      ),
+    options
+  )
+}
+
+/**
+ * A job sink that calls `f` with each line's outcome and its delivery.
+ *
+ * @since 4.0.0
+ * @category Sinks
+ */
+export const forEach = <A, RS, E, R>(
+  schema: Schema.Decoder<A, RS>,
+  f: (outcome: Outcome<A>, delivery: JobSink.Delivery) => Effect.Effect<void, E, R>
+): JobSink.JobSink<E, R | RS> => jobSink(schema, (delivery) => Sink.forEach((outcome) => f(outcome, delivery)))

@@ -1,12 +1,13 @@
 /**
  * StructuredOutput (ported from the root's test/StructuredOutput.test.ts): the answer of one line, in chat,
  * Responses and legacy completions; every way a line has no value; the errors never hold the answer; the stream
- * combinators. The job sinks (`jobSink`, `forEach`) wait for the job engine's port, and their test with them.
+ * combinators and the job sinks.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Result, Schema, SchemaGetter, SchemaIssue, Stream } from "effect"
+import { Context, Effect, Result, Schema, SchemaGetter, SchemaIssue, Sink, Stream } from "effect"
 import * as BatchError from "../src/BatchError.js"
 import type * as BatchLine from "../src/BatchLine.js"
+import type * as JobSink from "../src/JobSink.js"
 import * as StructuredOutput from "../src/StructuredOutput.js"
 
 const Answer = Schema.Struct({
@@ -296,7 +297,7 @@ describe("StructuredOutput: the answer of one line", () => {
   })
 
   it("a job's tagged result: the failure and the value name the delivery", () => {
-    const delivery = { jobId: "job-1", part: 2, attempt: 1, batchId: "batch_9" }
+    const delivery: JobSink.Delivery = { jobId: "job-1", part: 2, attempt: 1, batchId: "batch_9" }
     const ok = value(toAnswer({ ...delivery, result: succeeded(chat({ content: JSON.stringify(good) })) }))
     assert.deepStrictEqual(ok.delivery, delivery)
     const bad = failure(toAnswer({ ...delivery, result: succeeded(chat({ content: "{}" })) }))
@@ -385,6 +386,32 @@ describe("StructuredOutput: streams and sinks", () => {
         )
       ))
       assert.strictEqual(broken, "download failed")
+    }))
+
+  it.effect("jobSink: each delivery's Sink receives outcomes tagged with the delivery", () =>
+    Effect.gen(function*() {
+      const delivery: JobSink.Delivery = { jobId: "j", part: 1, attempt: 1, batchId: "batch_1" }
+      const received: Array<StructuredOutput.Outcome<typeof Answer.Type>> = []
+      const sink = StructuredOutput.jobSink(
+        Answer,
+        () =>
+          Sink.forEach((outcome: StructuredOutput.Outcome<typeof Answer.Type>) =>
+            Effect.sync(() => received.push(outcome))
+          )
+      )
+      yield* Stream.run(Stream.fromIterable(lines), sink.sink(delivery))
+      assert.deepStrictEqual(received.map(Result.isSuccess), [true, false, true])
+      for (const outcome of received) {
+        assert.deepStrictEqual(
+          Result.isSuccess(outcome) ? outcome.success.delivery : outcome.failure.delivery,
+          delivery
+        )
+      }
+      // forEach: a function of the outcome; a failing one fails the sink (and so the job).
+      const strict = StructuredOutput.forEach(Answer, (outcome) =>
+        Result.isFailure(outcome) ? Effect.fail(outcome.failure) : Effect.void)
+      const error = yield* Effect.flip(Stream.run(Stream.fromIterable(lines), strict.sink(delivery)))
+      assert.strictEqual(error.customId, "b")
     }))
 })
 

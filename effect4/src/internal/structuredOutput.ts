@@ -12,26 +12,7 @@
 import * as SchemaAST from "effect/SchemaAST"
 import * as SchemaIssue from "effect/SchemaIssue"
 import type * as BatchError from "../BatchError.js"
-import type * as BatchLine from "../BatchLine.js"
 import * as Params from "./params.js"
-
-/**
- * Which job, part, attempt and batch a line came from: the shape of the Effect 3 edition's `JobSink.Delivery`. The
- * job engine is not ported to this edition yet; when it is, its `JobSink.Delivery` takes this one's place.
- *
- * @internal
- */
-export interface Delivery {
-  readonly jobId: string
-  readonly part: number
-  readonly attempt: number
-  readonly batchId: string
-}
-
-/** A job's result tagged with its delivery: the shape of the Effect 3 edition's `Job.TaggedResult`. @internal */
-export interface TaggedResult extends Delivery {
-  readonly result: BatchLine.BatchResult
-}
 
 /** How the caller's schema is run: every issue, and the value each one rejected (see the module comment). @internal */
 export const parseOptions = { errors: "all", reportInput: true } as const
