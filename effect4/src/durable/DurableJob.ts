@@ -354,8 +354,9 @@ export const make = <SE = never, SI = never>(
     layer,
     run: (payload) => workflow.execute(payload),
     start: (payload) => workflow.execute(payload, { discard: true }),
-    result: (jobId) => Effect.map(Effect.flatMap(executionId(jobId), workflow.poll), Option.getOrUndefined),
-    interrupt: (jobId) => Effect.flatMap(executionId(jobId), workflow.interrupt),
+    // Effect 4's workflow methods read `this`: called on the workflow, never passed unbound.
+    result: (jobId) => Effect.map(Effect.flatMap(executionId(jobId), (id) => workflow.poll(id)), Option.getOrUndefined),
+    interrupt: (jobId) => Effect.flatMap(executionId(jobId), (id) => workflow.interrupt(id)),
     executionId
   }
 }
