@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^effect-openai-batch\/tokenizer$/, replacement: src("tokenizer/index.ts") },
       { find: /^effect-openai-batch\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^effect-openai-batch\/durable$/, replacement: src("durable/index.ts") },
       { find: /^effect-openai-batch\/(.+)$/, replacement: src("$1.ts") },
       { find: /^effect-openai-batch$/, replacement: src("index.ts") }
     ]

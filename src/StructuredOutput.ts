@@ -37,6 +37,7 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
+import * as Answer from "./internal/answer.js"
 import * as Operation from "./internal/http/operation.js"
 import * as RunStream from "./internal/runStream.js"
 import * as Internal from "./internal/structuredOutput.js"
@@ -59,7 +60,7 @@ export type Input = BatchLine.BatchResult | Job.TaggedResult
  * @since 0.3.0
  * @category Models
  */
-export interface Usage extends Internal.Usage {}
+export interface Usage extends Answer.Usage {}
 
 /**
  * A line whose answer decoded: `value` is of your schema's type, `result` the line it came from.
@@ -125,10 +126,10 @@ const prepare = (
   BatchError.StructuredOutputError
 > => {
   const { result } = line
-  if (result._tag !== "Succeeded") return Either.left(fail(line, Internal.requestFailure(result), undefined))
+  if (result._tag !== "Succeeded") return Either.left(fail(line, Answer.requestFailure(result), undefined))
   const body = result.response.body
-  const usage = Internal.usageOf(body)
-  const answer = Internal.answerOf(body)
+  const usage = Answer.usageOf(body)
+  const answer = Answer.answerOf(body)
   if (answer._tag === "NoText") return Either.left(fail(line, answer.failure, usage))
   if (asText) return Either.right({ input: answer.text, result, usage })
   try {
@@ -137,7 +138,7 @@ const prepare = (
     return Either.left(fail(line, {
       reason: "NotJson",
       issue: answer.text.trim().length === 0 ? "the answer is empty, not JSON" : "the answer is not JSON",
-      excerpt: Internal.excerpt(answer.text)
+      excerpt: Answer.excerpt(answer.text)
     }, usage))
   }
 }

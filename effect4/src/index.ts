@@ -163,3 +163,11 @@ export * as JobProgress from "./JobProgress.js"
  * @since 4.0.0
  */
 export * as Job from "./Job.js"
+
+/**
+ * The model's answer in each result line, decoded with your own Schema: a typed value, or a typed failure naming
+ * the line and the fields at fault (never the values).
+ *
+ * @since 4.0.0
+ */
+export * as StructuredOutput from "./StructuredOutput.js"

@@ -14,6 +14,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 
 const verbatim = [
+  "src/internal/answer.ts",
   "src/internal/pathSegment.ts",
   "src/internal/estimateText.ts",
   "src/internal/http/retryAfter.ts",

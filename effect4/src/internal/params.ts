@@ -30,7 +30,8 @@ const nameOf = (ast: SchemaAST.AST): string | undefined => {
   return typeof name === "string" ? name : undefined
 }
 
-const expected = (ast: SchemaAST.AST): string => {
+/** What a schema expects, in words (`a string`, `one of "a", "b"`, its title or identifier). @internal */
+export const expected = (ast: SchemaAST.AST): string => {
   const name = nameOf(ast)
   if (name !== undefined) return name
   switch (ast._tag) {
