@@ -2,6 +2,12 @@
 // seconds sooner than one after the other), and the Effect 4 edition's `tsc --noEmit -p effect4/tsconfig.json` on the
 // core that lint leaves idle (its tests then run with --no-typecheck). Each one's output is printed whole when it
 // ends, so they never interleave; the exit code is non-zero when any fails.
+//
+// The type checks run TypeScript 7, the native compiler (the dev dependency `typescript-native`, an npm alias of
+// `typescript@7`): the same checks as TypeScript 5.9 on this code, for about a quarter of the CPU (measured on this
+// project: 5.5 s of CPU for the root against 18 s, 2.7 s for effect4 against about 15 s), which leaves `npm test`'s
+// time to the tests. TypeScript 5.9 (`typescript`) stays for what uses its JavaScript API: typescript-eslint, the
+// build's emit, docgen and the README check (which type-checks every snippet with it, against the sources).
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -38,10 +44,10 @@ const run = (label, file, args) =>
 // would find the root's effect 3 and fail on every line, so it says what is missing instead.
 const effect4Missing = notInstalled()
 const results = await Promise.all([
-  run("typecheck", bin("typescript", "tsc"), ["--noEmit", "-p", "tsconfig.json"]),
+  run("typecheck", bin("typescript-native", "tsc"), ["--noEmit", "-p", "tsconfig.json"]),
   run("lint", bin("eslint", "eslint"), ["."]),
   effect4Missing === undefined
-    ? run("typecheck effect4", bin("typescript", "tsc"), ["--noEmit", "-p", "effect4/tsconfig.json"])
+    ? run("typecheck effect4", bin("typescript-native", "tsc"), ["--noEmit", "-p", "effect4/tsconfig.json"])
     : (console.log(`${effect4Missing}\ntypecheck effect4: failed`), false)
 ])
 if (results.includes(false)) process.exitCode = 1
