@@ -11,7 +11,8 @@
  * Connections: a body nobody reads is buffered up to `highWaterMark` and then paused, which holds its socket; a
  * paused body whose response is garbage collected is aborted (a FinalizationRegistry), and a consumer that stops
  * early (an interrupted `text`, a stream that ends before the body) aborts it at once. A body that arrived whole
- * already gave its socket back.
+ * already gave its socket back. Effect 4.1.5's `HttpClient.make` also aborts the request's signal when a response is
+ * collected (./client.ts listens to it): the test of an unread body passes with either alone and fails without both.
  *
  * The Effect 4 edition: `effect/http`'s one `HttpClientError` with a `reason` (`DecodeError` for a body that breaks
  * off), `Effect.callback`, a stream pulled with `Stream.fromPull` (a pull answers a non-empty array and ends with
