@@ -40,6 +40,8 @@ export interface SpawnOptions {
   readonly compiledWorker?: string | undefined
   /** Extra Node options, e.g. `--max-old-space-size=64`. */
   readonly nodeArgs?: ReadonlyArray<string> | undefined
+  /** The Node executable (default: this process's); the Effect 4 edition's clients run on Node >= 22.19. */
+  readonly node?: string | undefined
 }
 
 /** Starts `bench/worker.ts <role> ...args` under tsx (or a compiled worker.js with plain node). */
@@ -53,7 +55,12 @@ export const spawnWorker = (role: string, args: ReadonlyArray<string>, options: 
     mkdirSync(dir, { recursive: true })
     nodeArgs.push("--cpu-prof", "--cpu-prof-dir", dir)
   }
-  const child = spawn(process.execPath, [...nodeArgs, options.compiledWorker ?? workerPath, role, ...args], {
+  const child = spawn(options.node ?? process.execPath, [
+    ...nodeArgs,
+    options.compiledWorker ?? workerPath,
+    role,
+    ...args
+  ], {
     cwd: repoRoot,
     stdio: ["ignore", "inherit", "inherit", "ipc"]
   })

@@ -9,6 +9,11 @@
  * ESM, no source maps, no `keepNames`: what `tsc` emits for dist/, modulo the emitter) into a temporary directory,
  * with a `package.json` saying ESM, a symlink to the repository's node_modules (packages resolve as from dist/) and
  * one to fixtures/ (the server module reads the Batch fixture).
+ *
+ * The Effect 4 edition's contenders are compiled into the same tree, under `effect4/` (effect4/src and
+ * effect4/bench/clients.ts), with `effect4/node_modules` a symlink to effect4's own: there `effect` is 4.1.5 and
+ * `undici` 8, as for a user of that edition. The root's bench/retrieve.js and stream.js import
+ * `../effect4/bench/clients.js` only in the Effect 4 contenders' processes.
  */
 import { mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -21,6 +26,7 @@ const repoRoot = fileURLToPath(new URL("../", import.meta.url))
 const clientBenchFiles = [
   "worker.ts",
   "child.ts",
+  "edition4.ts",
   "results.ts",
   "resultsData.ts",
   "retrieve.ts",
@@ -41,7 +47,12 @@ export const compile = async (): Promise<string> => {
   const esbuild = await import("esbuild")
   const out = mkdtempSync(join(tmpdir(), "effect-openai-batch-bench-js-"))
   const built = esbuild.build({
-    entryPoints: [...tsFiles("src"), ...clientBenchFiles.map((file) => join(repoRoot, "bench", file))],
+    entryPoints: [
+      ...tsFiles("src"),
+      ...clientBenchFiles.map((file) => join(repoRoot, "bench", file)),
+      ...tsFiles(join("effect4", "src")),
+      join(repoRoot, "effect4", "bench", "clients.ts")
+    ],
     outdir: out,
     outbase: repoRoot,
     format: "esm",
@@ -59,6 +70,7 @@ export const compile = async (): Promise<string> => {
   writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }))
   symlinkSync(join(repoRoot, "node_modules"), join(out, "node_modules"), "dir")
   symlinkSync(join(repoRoot, "fixtures"), join(out, "fixtures"), "dir")
+  symlinkSync(join(repoRoot, "effect4", "node_modules"), join(out, "effect4", "node_modules"), "dir")
   return out
 }
 
@@ -69,5 +81,6 @@ export const removeCompiled = (out: string): void => {
   // The symlinks first: the repository's own directories must never be walked by the recursive delete.
   unlinkSync(join(out, "node_modules"))
   unlinkSync(join(out, "fixtures"))
+  unlinkSync(join(out, "effect4", "node_modules"))
   rmSync(out, { recursive: true, force: true })
 }

@@ -5,6 +5,10 @@
  * suites (default: all, in registry order). Each measured client runs in its own child process, from the compiled
  * JavaScript; see bench/RESULTS.md for the figures and how to read them.
  *
+ * The Effect 4 edition (effect4/) runs beside the Effect 3 edition in `retrieve` and `stream`: its contenders
+ * (bench/edition4.ts) run on the Node that edition needs (effect4/node22 when this Node is older than 22.19), with the
+ * SDK and raw undici measured on that Node too, so that each edition's ratios compare clients on one Node.
+ *
  * - `--rounds=N`: override each suite's round count;
  * - `--quick`: small sizes and few rounds, to check that everything works;
  * - `--profile`: write a .cpuprofile per client child into bench/profiles/ (summarize with
@@ -12,14 +16,14 @@
  *
  * To add a suite, implement `Suite` (bench/suite.ts) and register it below.
  */
-import { cpus } from "node:os"
+import { cpus, loadavg } from "node:os"
 import { num, spawnWorker } from "./child.js"
 import { compile, removeCompiled, workerOf } from "./compiled.js"
 import * as job from "./job.js"
 import * as results from "./results.js"
 import * as retrieve from "./retrieve.js"
 import * as stream from "./stream.js"
-import type { Suite, SuiteOptions } from "./suite.js"
+import type { Effect4Node, Suite, SuiteOptions } from "./suite.js"
 
 const registry: ReadonlyArray<Suite> = [retrieve.suite, stream.suite, results.suite, job.suite]
 
@@ -55,11 +59,32 @@ const parseArgs = (argv: ReadonlyArray<string>): { readonly suites: Array<Suite>
   return { suites, options: { rounds, profile, quick } }
 }
 
+/**
+ * The Node the Effect 4 edition runs on, found as its tests find it (effect4/scripts/node.mjs, plain JavaScript: it
+ * is loaded by a computed specifier and its answer checked here).
+ */
+const findEffect4Node = async (): Promise<Effect4Node | undefined> => {
+  const script = new URL("../effect4/scripts/node.mjs", import.meta.url).href
+  const module: unknown = await import(script)
+  const find = typeof module === "object" && module !== null && "findNode" in module ? module.findNode : undefined
+  const found: unknown = typeof find === "function" ? find() : undefined
+  if (typeof found !== "object" || found === null || !("path" in found) || !("version" in found)) return undefined
+  const { path, version } = found
+  return typeof path === "string" && typeof version === "string" ? { path, version } : undefined
+}
+
 const main = async () => {
   const { options, suites } = parseArgs(process.argv.slice(2))
   const log = (line = "") => console.log(line)
   log(`effect-openai-batch benchmark, ${new Date().toISOString()}`)
   log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), ${process.platform}`)
+  log(`load average ${loadavg().map((n) => n.toFixed(2)).join(", ")} (1, 5, 15 min) at the start`)
+  const effect4Node = await findEffect4Node()
+  log(
+    effect4Node === undefined
+      ? "the Effect 4 edition: no Node >= 22.19 here (effect4/node22 not installed): its contenders are left out"
+      : `the Effect 4 edition's contenders (effect4-*, undici8-raw, *-node22) on node v${effect4Node.version} (${effect4Node.path})`
+  )
   log(
     `suites: ${suites.map((s) => s.name).join(", ")}${options.quick ? " (quick)" : ""}${
       options.profile ? " (profiling)" : ""
@@ -83,11 +108,12 @@ const main = async () => {
       log()
       log(`== ${suite.name}: ${suite.description}`)
       const t0 = performance.now()
-      await suite.run({ origin, serverCpuUs, options, compiledWorker: workerOf(compiled), log })
+      await suite.run({ origin, serverCpuUs, options, compiledWorker: workerOf(compiled), log, effect4Node })
       log(`(${suite.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
     }
     log()
     log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    log(`load average ${loadavg().map((n) => n.toFixed(2)).join(", ")} (1, 5, 15 min) at the end`)
   } finally {
     server.send({ type: "exit" })
     await server.exited

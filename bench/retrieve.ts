@@ -10,17 +10,21 @@
  * - `platform-floor` / `lean-floor`: the HttpClient alone (`NodeHttpClient.layerUndici` / `UndiciTransport.layer`),
  *   execute + text + `JSON.parse`, nothing of this library;
  * - `undici-raw`: the floor, undici `request` + `JSON.parse` (no validation);
- * - `fetch-raw`: the floor of the fetch runtimes, the global `fetch` + `text()` + `JSON.parse` (no validation).
+ * - `fetch-raw`: the floor of the fetch runtimes, the global `fetch` + `text()` + `JSON.parse` (no validation);
+ * - the Effect 4 edition (bench/edition4.ts): `effect4-lean` (its `BatchApi` on its `UndiciTransport.layer`), with
+ *   `openai-sdk-node22` and `undici8-raw` (undici 8), all three on the Effect 4 edition's Node, which its ratios
+ *   are taken against.
  *
  * Rounds interleave the contenders (rotating who goes first) so machine noise hits each alike. A child measures
  * its own wall time and `process.cpuUsage` delta around each block of calls; only calls are inside the block.
  */
 import { num, peakRssMiB, receive, report, spawnWorker } from "./child.js"
+import { baselinesOf, effect4Contenders, isEffect4Contender, loadEffect4Clients } from "./edition4.js"
 import { retrieveBatchId } from "./servers.js"
 import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
-export const contenders = [
+export const allContenders = [
   "effect-undici",
   "effect-fetch",
   "effect-lean",
@@ -29,10 +33,11 @@ export const contenders = [
   "platform-floor",
   "lean-floor",
   "undici-raw",
-  "fetch-raw"
+  "fetch-raw",
+  ...effect4Contenders
 ] as const
-export type Contender = typeof contenders[number]
-const isContender = (name: string): name is Contender => contenders.some((c) => c === name)
+export type Contender = typeof allContenders[number]
+const isContender = (name: string): name is Contender => allContenders.some((c) => c === name)
 
 const apiKey = "sk-bench-not-a-real-key"
 
@@ -182,6 +187,11 @@ const makeClient = (contender: Contender, baseUrl: string): Promise<Client> => {
       return makeRawClient(baseUrl)
     case "fetch-raw":
       return makeFetchClient(baseUrl)
+    case "openai-sdk-node22":
+      return makeSdkClient(baseUrl)
+    case "effect4-lean":
+    case "undici8-raw":
+      return loadEffect4Clients().then((clients) => clients.makeRetrieveClient(contender, baseUrl, retrieveBatchId))
   }
 }
 
@@ -191,7 +201,7 @@ export const concurrencyWidth = 64
 export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => {
   const [name, baseUrl, warmup] = args
   if (name === undefined || !isContender(name) || baseUrl === undefined) {
-    throw new Error(`usage: retrieve <${contenders.join("|")}> <baseUrl> <warmupCalls>`)
+    throw new Error(`usage: retrieve <${allContenders.join("|")}> <baseUrl> <warmupCalls>`)
   }
   const client = await makeClient(name, baseUrl)
   const first = await client.one()
@@ -234,7 +244,9 @@ const modes = [
 export const suite: Suite = {
   name: "retrieve",
   description: "retrieveBatch of a full Batch: sequential and 64-way concurrent (issue 2 item 8)",
-  run: async ({ compiledWorker, log, options, origin, serverCpuUs }) => {
+  run: async ({ compiledWorker, effect4Node, log, options, origin, serverCpuUs }) => {
+    // The Effect 4 edition's contenders need its Node; without one they are left out.
+    const contenders = allContenders.filter((c) => effect4Node !== undefined || !isEffect4Contender(c))
     const rounds = options.rounds ?? (options.quick ? 2 : 7)
     const callsPerBlock = { sequential: options.quick ? 300 : 1500, concurrent: options.quick ? 600 : 3000 }
     const warmupCalls = options.quick ? 300 : 2000
@@ -249,6 +261,7 @@ export const suite: Suite = {
     for (const contender of contenders) {
       const child = spawnWorker("retrieve", [contender, baseUrl, String(warmupCalls)], {
         compiledWorker,
+        node: isEffect4Contender(contender) ? effect4Node?.path : undefined,
         profileName: options.profile ? `retrieve-${contender}` : undefined
       })
       await child.next("ready")
@@ -295,13 +308,14 @@ export const suite: Suite = {
           server: median(list.map((s) => s.serverUsPerCall))
         }
       }
-      const sdk = stat("openai-sdk")
-      const floor = stat("undici-raw")
       log()
-      log(`retrieve, ${mode.name} (medians of ${rounds} rounds)`)
+      log(
+        `retrieve, ${mode.name} (medians of ${rounds} rounds; ratios against the SDK and undici-raw on the same Node)`
+      )
       log(table(
         [
           "contender",
+          "node",
           "calls/s",
           "min..max calls/s",
           "client CPU us/call",
@@ -313,8 +327,12 @@ export const suite: Suite = {
         ],
         contenders.map((contender) => {
           const s = stat(contender)
+          const { floor: floorName, sdk: sdkName } = baselinesOf(contender)
+          const sdk = stat(sdkName)
+          const floor = stat(floorName)
           return [
             contender,
+            isEffect4Contender(contender) ? `v${effect4Node?.version ?? "?"}` : process.version,
             fmt(s.callsPerSec),
             `${fmt(s.minRate)}..${fmt(s.maxRate)}`,
             fmt(s.cpu, 1),
@@ -328,6 +346,8 @@ export const suite: Suite = {
       ))
       // The goals (issue 15): on the lean undici transport, client CPU per call at most 0.4x the SDK's, and sequential
       // calls at most 1.5x raw undici's; the fetch transports at most 1.5x raw fetch's (kept from issue 2).
+      const sdk = stat("openai-sdk")
+      const floor = stat("undici-raw")
       const lean = stat("effect-lean")
       verdicts.push(
         verdict(
@@ -347,6 +367,31 @@ export const suite: Suite = {
         const cpu = stat(contender).cpu / stat("fetch-raw").cpu
         verdicts.push(
           verdict(cpu <= 1.5, `${mode.name} ${contender}: CPU per call ${ratio(cpu)} fetch-raw's (goal <= 1.50x)`)
+        )
+      }
+      // The same goals for the Effect 4 edition (issue 17), against the SDK and undici 8 on its own Node.
+      if (effect4Node !== undefined) {
+        const v4 = stat("effect4-lean")
+        const v4Sdk = stat("openai-sdk-node22")
+        const v4Floor = stat("undici8-raw")
+        verdicts.push(
+          verdict(
+            v4.cpu / v4Sdk.cpu <= 0.4,
+            `${mode.name} effect4-lean: CPU per call ${ratio(v4.cpu / v4Sdk.cpu)} openai-sdk-node22's (goal <= 0.40x)`
+          )
+        )
+        if (mode.name === "sequential") {
+          verdicts.push(
+            verdict(
+              v4.cpu / v4Floor.cpu <= 1.5,
+              `${mode.name} effect4-lean: CPU per call ${ratio(v4.cpu / v4Floor.cpu)} undici8-raw's (goal <= 1.50x)`
+            )
+          )
+        }
+        verdicts.push(
+          `info  ${mode.name} effect4-lean / effect-lean: CPU per call ${ratio(v4.cpu / lean.cpu)} (${
+            fmt(v4.cpu, 1)
+          } vs ${fmt(lean.cpu, 1)} us, each on its own Node)`
         )
       }
     }

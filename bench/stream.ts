@@ -11,17 +11,21 @@
  * - `effect-fetch`: the same on `FetchHttpClient.layer` (Node's global fetch);
  * - `effect-fetch-lean`: the same on this package's `FetchTransport.layer`;
  * - `undici-raw`: the floor, undici `request` + `JSON.parse` in a loop on cursors;
- * - `fetch-raw`: the same with the global `fetch`.
+ * - `fetch-raw`: the same with the global `fetch`;
+ * - the Effect 4 edition (bench/edition4.ts): `effect4-lean` (`streamBatches` on its `UndiciTransport.layer`), with
+ *   `openai-sdk-node22` and `undici8-raw` (undici 8), all three on the Effect 4 edition's Node, which its ratios are
+ *   taken against.
  *
  * Each (contender, size, round) runs in a fresh child process, so its peak RSS (`resourceUsage().maxRSS`) is its
  * own; the server lives in another process. Rounds interleave contenders and sizes.
  */
 import { num, peakRssMiB, report, spawnWorker } from "./child.js"
+import { baselinesOf, effect4Contenders, isEffect4Contender, loadEffect4Clients } from "./edition4.js"
 import { listBatchId } from "./servers.js"
 import { fmt, max, median, min, ratio, rotate, table } from "./stats.js"
 import { type Suite, verdict } from "./suite.js"
 
-export const contenders = [
+export const allContenders = [
   "effect-lean",
   "effect-undici",
   "effect-fetch",
@@ -30,10 +34,11 @@ export const contenders = [
   "platform-floor",
   "lean-floor",
   "undici-raw",
-  "fetch-raw"
+  "fetch-raw",
+  ...effect4Contenders
 ] as const
-export type Contender = typeof contenders[number]
-const isContender = (name: string): name is Contender => contenders.some((c) => c === name)
+export type Contender = typeof allContenders[number]
+const isContender = (name: string): name is Contender => allContenders.some((c) => c === name)
 
 const apiKey = "sk-bench-not-a-real-key"
 const pageSize = 100
@@ -186,6 +191,11 @@ const makeWalk = async (contender: Contender): Promise<Walk> => {
       return makeRawWalk(await undiciGet())
     case "fetch-raw":
       return makeRawWalk(fetchGet)
+    case "openai-sdk-node22":
+      return makeSdkWalk()
+    case "effect4-lean":
+    case "undici8-raw":
+      return (await loadEffect4Clients()).makeWalk(contender, pageSize)
   }
 }
 
@@ -195,7 +205,7 @@ const baseUrlFor = (origin: string, size: number) => `${origin}/n${size}/v1`
 export const clientMain = async (args: ReadonlyArray<string>): Promise<void> => {
   const [name, origin, sizeArg, warmupArg] = args
   if (name === undefined || !isContender(name) || origin === undefined || sizeArg === undefined) {
-    throw new Error(`usage: stream <${contenders.join("|")}> <origin> <size> <warmupSize>`)
+    throw new Error(`usage: stream <${allContenders.join("|")}> <origin> <size> <warmupSize>`)
   }
   const size = Number(sizeArg)
   const warmupSize = Number(warmupArg ?? "2000")
@@ -225,7 +235,9 @@ interface Sample {
 export const suite: Suite = {
   name: "stream",
   description: "stream every batch of 10,000 and 100,000, page size 100 (issue 4 item 1)",
-  run: async ({ compiledWorker, log, options, origin }) => {
+  run: async ({ compiledWorker, effect4Node, log, options, origin }) => {
+    // The Effect 4 edition's contenders need its Node; without one they are left out.
+    const contenders = allContenders.filter((c) => effect4Node !== undefined || !isEffect4Contender(c))
     const rounds = options.rounds ?? (options.quick ? 1 : 3)
     const sizes = options.quick ? [2_000, 10_000] : [10_000, 100_000]
     const warmupSize = options.quick ? 500 : 2_000
@@ -241,6 +253,7 @@ export const suite: Suite = {
         for (const contender of rotate(contenders, turn++)) {
           const child = spawnWorker("stream", [contender, origin, String(size), String(warmupSize)], {
             compiledWorker,
+            node: isEffect4Contender(contender) ? effect4Node?.path : undefined,
             profileName: options.profile ? `stream-${contender}-${size}-r${round + 1}` : undefined
           })
           const result = await child.next("result")
@@ -272,12 +285,16 @@ export const suite: Suite = {
     const verdicts: Array<string> = []
     for (const size of sizes) {
       const sdk = stat(size, "openai-sdk")
-      const floor = stat(size, "undici-raw")
       log()
-      log(`stream, ${fmt(size)} batches (medians of ${rounds} rounds)`)
+      log(
+        `stream, ${
+          fmt(size)
+        } batches (medians of ${rounds} rounds; ratios against the SDK and undici-raw on the same Node)`
+      )
       log(table(
         [
           "contender",
+          "node",
           "batches/s",
           "min..max batches/s",
           "client CPU us/batch",
@@ -288,8 +305,12 @@ export const suite: Suite = {
         ],
         contenders.map((contender) => {
           const s = stat(size, contender)
+          const baselines = baselinesOf(contender)
+          const sdk = stat(size, baselines.sdk)
+          const floor = stat(size, baselines.floor)
           return [
             contender,
+            isEffect4Contender(contender) ? `v${effect4Node?.version ?? "?"}` : process.version,
             fmt(s.rate),
             `${fmt(s.minRate)}..${fmt(s.maxRate)}`,
             fmt(s.cpu, 2),
@@ -309,6 +330,22 @@ export const suite: Suite = {
           )
         )
       }
+      // The same goal for the Effect 4 edition (issue 17), against the SDK on its own Node.
+      if (effect4Node !== undefined) {
+        const v4 = stat(size, "effect4-lean")
+        const v4Sdk = stat(size, "openai-sdk-node22")
+        verdicts.push(
+          verdict(
+            v4.rate / v4Sdk.rate >= 2,
+            `${fmt(size)}: effect4-lean ${ratio(v4.rate / v4Sdk.rate)} openai-sdk-node22's batches/s (goal >= 2.00x)`
+          )
+        )
+        verdicts.push(
+          `info  ${fmt(size)}: effect4-lean / effect-lean: CPU per batch ${
+            ratio(v4.cpu / stat(size, "effect-lean").cpu)
+          }, undici8-raw ${ratio(stat(size, "undici8-raw").rate / v4Sdk.rate)} openai-sdk-node22's batches/s`
+        )
+      }
     }
     const [small, large] = sizes
     if (small !== undefined && large !== undefined) {
@@ -322,7 +359,8 @@ export const suite: Suite = {
           return [contender, fmt(a, 1), fmt(b, 1), ratio(b / a)]
         })
       ))
-      for (const contender of ["effect-lean", "effect-undici", "effect-fetch", "effect-fetch-lean"] as const) {
+      const grown = ["effect-lean", "effect-undici", "effect-fetch", "effect-fetch-lean", "effect4-lean"] as const
+      for (const contender of grown.filter((c) => contenders.some((d) => d === c))) {
         const growth = stat(large, contender).rss / stat(small, contender).rss
         verdicts.push(
           verdict(

@@ -21,6 +21,17 @@ export interface SuiteContext {
   readonly compiledWorker: string
   /** Prints a line of the report. */
   readonly log: (line?: string) => void
+  /**
+   * The Node the Effect 4 edition's contenders run on (effect4/scripts/node.mjs: this one when recent enough, else
+   * effect4/node22's); `undefined` when there is none here, and the suites leave those contenders out.
+   */
+  readonly effect4Node: Effect4Node | undefined
+}
+
+/** A Node for the Effect 4 edition: its executable and version. */
+export interface Effect4Node {
+  readonly path: string
+  readonly version: string
 }
 
 export interface Suite {

@@ -16,6 +16,7 @@ import { userAgent } from "../src/internal/http/pipeline.js"
 import * as OpenAiConfig from "../src/OpenAiConfig.js"
 import * as FetchTransport from "../src/transport/FetchTransport.js"
 import type * as Transport from "../src/transport/Transport.js"
+import * as UndiciTransport from "../src/transport/UndiciTransport.js"
 import { batchJson, envelope, type Recorded, type Script, serve } from "./support/loopback.js"
 
 const secret = "sk-test-SECRET-0123456789"
@@ -32,7 +33,8 @@ const transports: ReadonlyArray<{
   readonly layer: Layer.Layer<HttpClient.HttpClient | Transport.Transport> | Layer.Layer<HttpClient.HttpClient>
 }> = [
   { name: "the platform's HttpClient (FetchHttpClient.layer)", layer: FetchHttpClient.layer },
-  { name: "the Transport exchange (FetchTransport.layer)", layer: FetchTransport.layer }
+  { name: "the Transport exchange (FetchTransport.layer)", layer: FetchTransport.layer },
+  { name: "the Transport exchange on undici (UndiciTransport.layer)", layer: UndiciTransport.layer }
 ]
 
 for (const transport of transports) {

@@ -37,6 +37,7 @@ const verbatim = [
   "src/testing/internal/tokens.ts",
   "src/testing/internal/wire.ts",
   "src/tokenizer/index.ts",
+  "src/internal/transport/undici/body.ts",
   "test/digests.test.ts",
   "test/job/estimate.samples.ts",
   "test/job/estimate.test.ts",

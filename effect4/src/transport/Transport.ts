@@ -19,8 +19,8 @@
  * talks to a real socket arms a timer of its own (its I/O runs in real time), where the `HttpClient` path times the
  * attempt on the fiber's `Clock` (so `TestClock` drives an in-memory client's timeouts).
  *
- * The Effect 4 edition: the `HttpClient` is `effect/http`'s; `Transport` is a `Context.Service`. Its transports so
- * far: `FetchTransport` (undici's follows).
+ * The Effect 4 edition: the `HttpClient` is `effect/http`'s; `Transport` is a `Context.Service`. Its transports:
+ * `FetchTransport` and `UndiciTransport`.
  *
  * @since 4.0.0
  */

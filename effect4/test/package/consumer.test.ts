@@ -53,7 +53,9 @@ console.log(JSON.stringify({
   blocked,
   // the request side: an error decoded back into its class, the transport's subpath
   errorBack: lib.BatchError.isBatchError(Schema.decodeUnknownSync(lib.BatchError.BatchError)({ _tag: "EmptyInputError", message: "none" })),
-  fetchTransport: lib.BatchApi.layer !== undefined && (await load("effect-openai-batch/transport/FetchTransport")).layer !== undefined
+  fetchTransport: lib.BatchApi.layer !== undefined && (await load("effect-openai-batch/transport/FetchTransport")).layer !== undefined,
+  // the undici transport's subpath, with its optional peer (undici 8)
+  undiciTransport: (await load("effect-openai-batch/transport/UndiciTransport")).layer !== undefined
 }))
 `
 
@@ -131,6 +133,7 @@ describe("the built package", () => {
     assert.deepStrictEqual(facts["blocked"], ["ERR_PACKAGE_PATH_NOT_EXPORTED", "ERR_PACKAGE_PATH_NOT_EXPORTED"])
     assert.strictEqual(facts["errorBack"], true)
     assert.strictEqual(facts["fetchTransport"], true)
+    assert.strictEqual(facts["undiciTransport"], true)
   }
 
   it("an ES module consumer imports it and decodes the official Batch example", () => {

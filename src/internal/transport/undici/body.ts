@@ -1,18 +1,18 @@
 /**
- * Request bodies for the undici transport: every `HttpBody` as something undici 7's `dispatch` sends.
+ * Request bodies for the undici transport: every body kind as something undici's `dispatch` sends.
  *
  * A `FormData` is serialized here (WHATWG multipart/form-data, byte for byte the encoding undici's and fetch's own
  * encoders write) for a portability reason: undici 7 rejects Node 20's global `FormData`, whose class comes from
  * the undici 6 bundled in Node ("action is not a function"). Doing it here also gives the request a
  * `Content-Length` (every part's size is known) and streams `Blob` parts from their source, so a file-backed Blob
- * (`fs.openAsBlob`) is never read whole. undici 7 itself reads a Blob body into memory before sending it: a Blob
+ * (`fs.openAsBlob`) is never read whole. undici itself reads a Blob body into memory before sending it: a Blob
  * is streamed the same way.
+ *
+ * Effect-free, shared verbatim by both editions (effect4/test/sharedSources.test.ts): each edition's client.ts maps
+ * its `HttpBody` onto these (an Effect `Stream` body becomes a web ReadableStream there, then `fromWeb` here).
  *
  * @internal
  */
-import type * as HttpBody from "@effect/platform/HttpBody"
-import type * as Runtime from "effect/Runtime"
-import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 
 /** What undici sends, and the headers the body itself determines. @internal */
@@ -29,7 +29,8 @@ export class UnsupportedBody {
   constructor(readonly description: string, readonly cause?: unknown) {}
 }
 
-const empty: Encoded = { body: null }
+/** No body. @internal */
+export const empty: Encoded = { body: null }
 const encoder = new TextEncoder()
 const crlf = encoder.encode("\r\n")
 
@@ -59,8 +60,10 @@ const bytesStream = (chunks: AsyncGenerator<Uint8Array>): Readable => Readable.f
 /**
  * A web ReadableStream as a Node Readable that cancels the stream when destroyed, even while a read is pending
  * (an async generator over it could only stop after the pending read; a stalled source would never let go).
+ *
+ * @internal
  */
-const fromWeb = (stream: ReadableStream<Uint8Array>): Readable => {
+export const fromWeb = (stream: ReadableStream<Uint8Array>): Readable => {
   const reader = stream.getReader()
   return new Readable({
     read() {
@@ -120,17 +123,10 @@ const blob = (value: Blob): Encoded => ({
   contentLength: value.size
 })
 
-/**
- * An Effect Stream as a Node Readable, run on the caller's runtime. Effect's ReadableStream conversion interrupts
- * the stream's fiber when the reader cancels, and `fromWeb` cancels when undici destroys the body (an aborted or
- * failed request): an upload never outlives its request.
- */
-const stream = (body: Stream.Stream<Uint8Array, unknown>, runtime: Runtime.Runtime<never>): Readable =>
-  fromWeb(Stream.toReadableStreamRuntime(body, runtime))
-
 const isAsyncIterable = (value: object): value is AsyncIterable<Uint8Array> => Symbol.asyncIterator in value
 
-const raw = (value: unknown): Encoded | UnsupportedBody => {
+/** A `Raw` body (an `HttpBody.raw` value) as undici sends it. @internal */
+export const raw = (value: unknown): Encoded | UnsupportedBody => {
   if (value === null || value === undefined) return empty
   if (typeof value === "string" || value instanceof Uint8Array) return { body: value }
   if (value instanceof ArrayBuffer) return { body: new Uint8Array(value) }
@@ -141,36 +137,4 @@ const raw = (value: unknown): Encoded | UnsupportedBody => {
   if (value instanceof ReadableStream) return { body: fromWeb(value) }
   if (typeof value === "object" && isAsyncIterable(value)) return { body: Readable.from(value, { objectMode: false }) }
   return new UnsupportedBody(`a Raw body of type ${typeof value === "object" ? value.constructor?.name : typeof value}`)
-}
-
-/**
- * The body to send. A `Stream` body needs the runtime it runs on; every other kind is converted without one. What
- * cannot be sent (or throws while being prepared, like a locked ReadableStream) is an `UnsupportedBody`.
- *
- * @internal
- */
-export const encode = (
-  body: HttpBody.HttpBody,
-  runtime: () => Runtime.Runtime<never>
-): Encoded | UnsupportedBody => {
-  try {
-    return encodeUnsafe(body, runtime)
-  } catch (cause) {
-    return new UnsupportedBody(`a ${body._tag} body that cannot be read`, cause)
-  }
-}
-
-const encodeUnsafe = (body: HttpBody.HttpBody, runtime: () => Runtime.Runtime<never>): Encoded | UnsupportedBody => {
-  switch (body._tag) {
-    case "Empty":
-      return empty
-    case "Uint8Array":
-      return { body: body.body }
-    case "Raw":
-      return raw(body.body)
-    case "FormData":
-      return formData(body.formData)
-    case "Stream":
-      return { body: stream(body.stream, runtime()) }
-  }
 }

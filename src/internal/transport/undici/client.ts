@@ -5,12 +5,14 @@
  *
  * @internal
  */
+import type * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import type * as Runtime from "effect/Runtime"
+import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 import type * as Undici from "undici"
 import * as Body from "./body.js"
@@ -26,6 +28,34 @@ type Result = Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientErr
 
 const noRuntime = () => {
   throw new Error("a Stream body needs a runtime")
+}
+
+/**
+ * The body to send (./body.ts). A `Stream` body runs on the caller's runtime: Effect's ReadableStream conversion
+ * interrupts the stream's fiber when the reader cancels, and `fromWeb` cancels when undici destroys the body (an
+ * aborted or failed request), so an upload never outlives its request. What cannot be sent (or throws while being
+ * prepared, like a locked ReadableStream) is an `UnsupportedBody`.
+ */
+const encode = (
+  body: HttpBody.HttpBody,
+  runtime: () => Runtime.Runtime<never>
+): Body.Encoded | Body.UnsupportedBody => {
+  try {
+    switch (body._tag) {
+      case "Empty":
+        return Body.empty
+      case "Uint8Array":
+        return { body: body.body }
+      case "Raw":
+        return Body.raw(body.body)
+      case "FormData":
+        return Body.formData(body.formData)
+      case "Stream":
+        return { body: Body.fromWeb(Stream.toReadableStreamRuntime(body.stream, runtime())) }
+    }
+  } catch (cause) {
+    return new Body.UnsupportedBody(`a ${body._tag} body that cannot be read`, cause)
+  }
 }
 
 /** @internal */
@@ -47,7 +77,7 @@ export const make = (dispatcher: Undici.Dispatcher, timeouts: Timeouts = {}): Ht
     signal: AbortSignal | undefined
   ): Result =>
     Effect.async((resume) => {
-      const encoded = Body.encode(request.body, runtime)
+      const encoded = encode(request.body, runtime)
       if (encoded instanceof Body.UnsupportedBody) {
         return resume(Effect.fail(
           new HttpClientError.RequestError({
