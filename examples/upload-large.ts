@@ -30,7 +30,9 @@ const sizeOf = (count: number) => {
 }
 
 const program = Effect.gen(function*() {
-  const openai = yield* Server.make({ speed: 1000 })
+  // Real time: an upload expires an hour after it is created, and nothing here waits on the simulator's clock (an
+  // accelerated clock would expire it while a loaded machine is still sending its parts).
+  const openai = yield* Server.make({ speed: 1 })
   // The first part's connection is reset while its body is on the wire.
   yield* openai.simulator.injectFault(BatchApiSimulator.resetDuringBody, {
     match: (request) => request.method === "POST" && request.path.endsWith("/parts")
