@@ -30,6 +30,7 @@
  *
  * @since 4.0.0
  */
+import type * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -44,6 +45,7 @@ import * as JobBudget from "../JobBudget.js"
 import * as OpenAiConfig from "../OpenAiConfig.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as OpenAiUploads from "../OpenAiUploads.js"
+import * as ClockInternal from "./internal/clock.js"
 import * as Faults from "./internal/faults.js"
 import * as HttpClientInternal from "./internal/httpClient.js"
 import * as Model from "./internal/model.js"
@@ -570,6 +572,16 @@ export const make: (options?: Options) => Effect.Effect<Simulator> = Simulator_.
  * @category Constructors
  */
 export const httpClient: (simulator: Simulator) => HttpClient.HttpClient = HttpClientInternal.make
+
+/**
+ * A `Clock` running `speed` times faster than the real one from now on (its time starts at the real time), for
+ * serving the simulator with hours of batch time passing in minutes. Provide it as the `Clock.Clock` reference
+ * (`Effect.provideService(effect, Clock.Clock, clock)`).
+ *
+ * @since 4.0.0
+ * @category Constructors
+ */
+export const acceleratedClock: (speed: number, origin?: number) => Clock.Clock = ClockInternal.accelerated
 
 /**
  * The simulator and an `HttpClient` routed to it: provide it under `BatchApi.layer` (or anything else that uses
