@@ -21,6 +21,13 @@ export * as BatchApiSimulator from "./BatchApiSimulator.js"
 export * as MemoryFileSystem from "./MemoryFileSystem.js"
 
 /**
+ * A `TestClock` that moves as fast as the work it wakes, and waits for it: a simulated day of polling in a second.
+ *
+ * @since 4.0.0
+ */
+export * as FastTestClock from "./FastTestClock.js"
+
+/**
  * A `BatchApi` built from plain handler functions.
  *
  * @since 4.0.0
