@@ -20,13 +20,13 @@
  *   batches get output and error files in the official line format (partial ones on cancel and expiry), and
  *   `usage` sums what the answers report.
  *
- * `handle` is the one entry point: the `HttpClient` here calls it (the Effect 3 edition's HTTP server does too; it
- * is not ported yet). It needs web standards only (no `Buffer`, no `node:` modules).
+ * `handle` is the one entry point: the `HttpClient` here and the real HTTP server in
+ * `effect-openai-batch/testing/server` both call it, so they behave the same. It needs web standards only (no
+ * `Buffer`, no `node:` modules).
  *
- * The Effect 4 edition, in progress: the batch, file and upload routes, the faults, the `HttpClient` and the
- * webhooks (`SimulatorWebhooks`); the HTTP server and its command are not ported yet (MIGRATION.md). The
- * Effect-free pieces (the lifecycle arithmetic, the responders, the token count, the result files, the input's
- * lines) are the Effect 3 edition's files, verbatim.
+ * The Effect 4 edition: the Effect 3 edition's simulator whole. Its Effect-free pieces (the lifecycle arithmetic,
+ * the router, the responders, the token count, the result files, the input's lines) are the Effect 3 edition's
+ * files, verbatim; the answers of the `HttpClient` are `HttpClientResponse.fromWeb`'s.
  *
  * @since 4.0.0
  */
