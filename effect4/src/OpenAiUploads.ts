@@ -368,11 +368,23 @@ export interface UploadStreamParams {
  * The stream is read once. A mismatch between `bytes` and what the stream produced fails with
  * `InvalidParamsError` (field `bytes`) as soon as it shows: early when the stream runs over.
  *
+ * The upload's filename carries a marker (as `OpenAiFiles.uploadFile`'s does): a completion whose answer is lost
+ * (a dropped connection, a timeout, or a retry told the upload "is no longer pending") is found among the files by
+ * it, with `OpenAiFiles`, before it is sent again. The file's `filename` keeps the marker. The cancel on a failure
+ * or an interruption is one attempt of at most 10 s (the upload expires within the hour anyway).
+ *
  * @since 4.0.0
  * @category Operations
  */
 export const uploadStream = <E, R>(
   stream: Stream.Stream<Uint8Array, E, R>,
   params: UploadStreamParams
-): Effect.Effect<CompletedUpload, BatchError.RequestError | E, OpenAiUploads | R> =>
-  Effect.flatMap(Effect.service(OpenAiUploads), (uploads) => Streamed.upload(uploads, stream, params))
+): Effect.Effect<CompletedUpload, BatchError.RequestError | E, OpenAiUploads | OpenAiFiles.OpenAiFiles | R> =>
+  Effect.flatMap(
+    Effect.all([Effect.service(OpenAiUploads), Effect.service(OpenAiFiles.OpenAiFiles)]),
+    ([uploads, files]) =>
+      Effect.map(
+        Streamed.upload(uploads, files, stream, params),
+        ({ file, upload }) => new CompletedUpload({ ...upload, status: "completed", file })
+      )
+  )

@@ -287,6 +287,11 @@ describe("OpenAiFiles.downloadFile: resuming after a fault", () => {
       const [first, second] = yield* Fake.requests
       assert.isUndefined(first?.headers["range"])
       assert.strictEqual(second?.headers["range"], "bytes=4-")
+      // as stored: the bytes counted are the bytes a range counts (a compressed body would not match)
+      assert.deepStrictEqual([first?.headers["accept-encoding"], second?.headers["accept-encoding"]], [
+        "identity",
+        "identity"
+      ])
     }).pipe(Effect.provide(Fake.layer((_, index) =>
       index === 0
         ? { status: 200, chunks: [file.slice(0, 4)], breakOff: true }
@@ -366,6 +371,7 @@ interface Captured {
   readonly method: string
   readonly url: string
   readonly contentType: string | undefined
+  readonly encoding: string | undefined
   readonly body: string
 }
 
@@ -382,6 +388,7 @@ const loopback = Effect.acquireRelease(
             method: req.method ?? "",
             url: req.url ?? "",
             contentType: req.headers["content-type"],
+            encoding: req.headers["accept-encoding"],
             body: Buffer.concat(parts).toString("utf8")
           })
           if (req.url?.endsWith("/content")) {
@@ -434,6 +441,8 @@ describe("OpenAiFiles over HTTP (FetchHttpClient)", () => {
         OpenAiFiles.downloadFile("file-real").pipe(Stream.decodeText, Stream.splitLines)
       ).pipe(Effect.provide(layer))
       assert.deepStrictEqual(downloaded, ["{\"n\":1}", "{\"n\":2}"])
+      // the download asks for the bytes as stored (fetch would otherwise ask for a compressed body)
+      assert.strictEqual(captured[1]?.encoding, "identity")
 
       const broken = yield* OpenAiFiles.uploadFile({
         file: Stream.concat(Stream.make(new Uint8Array([65])), Stream.fail({ _tag: "SourceFailed" } as const)),

@@ -1,9 +1,6 @@
 /**
  * OpenAiUploads on the simulator's Uploads API (ported from the root's test/OpenAiUploads.test.ts), and the
  * simulator's own rules for it, raw.
- *
- * Not ported: the root's check that an interruption's cancel is one attempt of at most 10 s, and that the upload's
- * filename carries the idempotency marker: this edition's `uploadStream` has neither yet (MIGRATION.md).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Stream } from "effect"
@@ -11,6 +8,7 @@ import { TestClock } from "effect/testing"
 import { createHash } from "node:crypto"
 import * as OpenAiUploads from "../src/OpenAiUploads.js"
 import * as BatchApiSimulator from "../src/testing/BatchApiSimulator.js"
+import { unmarked } from "./support/FakeFiles.js"
 import { send, start } from "./testing/support.js"
 
 const TestApi = BatchApiSimulator.layerBatchApi()
@@ -146,9 +144,14 @@ describe("OpenAiUploads.uploadStream", () => {
         )
         const [completion] = yield* requestsTo(simulator, "/complete")
         assert.strictEqual((completion?.body as { readonly md5: string }).md5, md5(data))
-        const create = (yield* requestsTo(simulator, "/uploads"))[0]?.body
+        const create = (yield* requestsTo(simulator, "/uploads"))[0]?.body as Record<string, unknown> & {
+          filename: string
+        }
+        // The filename carries the upload's marker (a completion whose answer is lost is found by it).
+        assert.strictEqual(unmarked(create.filename), "big.jsonl")
+        assert.strictEqual(done.file.filename, create.filename)
         assert.deepStrictEqual(create, {
-          filename: "big.jsonl",
+          filename: create.filename,
           purpose: "batch",
           bytes: 10_000,
           mime_type: "text/jsonl"
@@ -235,6 +238,25 @@ describe("OpenAiUploads.uploadStream", () => {
         const id = cancel.path.split("/")[3] ?? ""
         assert.strictEqual(Option.getOrThrow(yield* simulator.upload(id)).status, "cancelled")
       }
+    }).pipe(Effect.provide(TestApi)))
+
+  it.effect("an interruption's cancel is one attempt of at most 10 s, whatever the retry policy says", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.BatchApiSimulator
+      // The cancel never answers: the default policy would try it 3 times, 60 s each.
+      yield* simulator.injectFault(BatchApiSimulator.timeout, { times: 10, match: { path: /\/cancel$/ } })
+      const endless = Stream.concat(Stream.make(bytesOf(1500)), Stream.never)
+      const upload = yield* Effect.forkChild(
+        OpenAiUploads.uploadStream(endless, { bytes: 5000, filename: "x.jsonl", purpose: "batch", partSize: 1000 })
+      )
+      // its first full part is sent; the stream then waits forever
+      while ((yield* requestsTo(simulator, "/parts")).length === 0) yield* Effect.yieldNow
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(upload))
+      while ((yield* requestsTo(simulator, "/cancel")).length === 0) yield* Effect.yieldNow
+      yield* TestClock.adjust("10 seconds")
+      for (let i = 0; i < 100 && interrupting.pollUnsafe() === undefined; i++) yield* Effect.yieldNow
+      assert.isDefined(interrupting.pollUnsafe(), "the interrupt ended within 10 s")
+      assert.strictEqual((yield* requestsTo(simulator, "/cancel")).length, 1)
     }).pipe(Effect.provide(TestApi)))
 
   it.effect("the stream's own failure, a part that keeps failing, and an interruption each cancel the upload", () =>

@@ -77,7 +77,10 @@ export const download = (
         operation: "downloadFile",
         method: "GET",
         path,
-        headers: from === 0 ? undefined : { range: `bytes=${from}-` },
+        // Bytes as stored: a resumed range counts the bytes delivered, which a compressed body would not match.
+        headers: from === 0
+          ? { "accept-encoding": "identity" }
+          : { "accept-encoding": "identity", range: `bytes=${from}-` },
         span
       })
       return Stream.unwrap(Effect.map(opened, (response) => rest(response, from))).pipe(

@@ -34,8 +34,8 @@ import type * as Http from "./http/pipeline.js"
 import * as Retry from "./http/retry.js"
 import * as Multipart from "./multipart.js"
 
-/** How far back (in seconds, against clock skew) a lookup looks. */
-const lookupSkewSeconds = 300
+/** How far back (in seconds, against clock skew) a lookup looks. @internal */
+export const lookupSkewSeconds = 300
 /** How many pages of 100 a lookup reads at most (the newest 1,000 files of the purpose). */
 const lookupMaxPages = 10
 
@@ -102,8 +102,8 @@ export const markFilename = (filename: string, marker: string): string => {
   return dot > 0 ? `${filename.slice(0, dot)}.${marker}${filename.slice(dot)}` : `${filename}.${marker}`
 }
 
-/** The marker of one upload call: 64 random bits, as 16 hex digits. */
-const newMarker = () => {
+/** The marker of one upload call: 64 random bits, as 16 hex digits. @internal */
+export const newMarker = () => {
   const bytes = crypto.getRandomValues(new Uint8Array(8))
   let hex = "eob-"
   for (const byte of bytes) hex += byte.toString(16).padStart(2, "0")
@@ -115,6 +115,31 @@ const isUnreadableSuccess = (error: BatchError.RequestError) =>
   error._tag === "DecodeError" && error.status >= 200 && error.status < 300
 
 const isAmbiguous = (error: BatchError.RequestError) => BatchError.transience(error) === "ambiguous"
+
+/**
+ * Looks, page by page (`page(after)`: the newest files of one purpose), among the files created since
+ * `sinceSeconds` for one named `filename`.
+ *
+ * @internal
+ */
+export const findIn = <F extends StoredFile>(
+  page: (after: string | undefined) => Effect.Effect<FilePage<F>, BatchError.RequestError>,
+  filename: string,
+  sinceSeconds: number
+): Effect.Effect<Option.Option<F>, BatchError.RequestError> =>
+  Effect.gen(function*() {
+    let after: string | undefined
+    for (let n = 0; n < lookupMaxPages; n++) {
+      const result = yield* page(after)
+      const files = result.data
+      const found = files.find((file) => file.filename === filename && file.created_at >= sinceSeconds)
+      if (found !== undefined) return Option.some(found)
+      const last = files[files.length - 1]
+      if (!result.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
+      after = last.id
+    }
+    return Option.none<F>()
+  })
 
 /**
  * Looks among the newest files of `purpose`, created since `sinceSeconds`, for one named `filename`.
@@ -129,25 +154,21 @@ export const find = <F extends StoredFile>(
   sinceSeconds: number,
   span: Tracer.Span
 ): Effect.Effect<Option.Option<F>, BatchError.RequestError> =>
-  Effect.gen(function*() {
-    let after: string | undefined
-    for (let page = 0; page < lookupMaxPages; page++) {
-      const result = yield* pipeline.request({
-        operation: "uploadFile",
-        method: "GET",
-        path: "/files",
-        query: { purpose, order: "desc", limit: 100, after },
-        span
-      }, decoders.page)
-      const files = result.value.data
-      const found = files.find((file) => file.filename === filename && file.created_at >= sinceSeconds)
-      if (found !== undefined) return Option.some(found)
-      const last = files[files.length - 1]
-      if (!result.value.has_more || last === undefined || last.id === after || last.created_at < sinceSeconds) break
-      after = last.id
-    }
-    return Option.none<F>()
-  })
+  findIn(
+    (after) =>
+      Effect.map(
+        pipeline.request({
+          operation: "uploadFile",
+          method: "GET",
+          path: "/files",
+          query: { purpose, order: "desc", limit: 100, after },
+          span
+        }, decoders.page),
+        (result) => result.value
+      ),
+    filename,
+    sinceSeconds
+  )
 
 /**
  * Uploads `params` at most once (see the module comment).

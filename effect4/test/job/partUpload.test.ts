@@ -1,9 +1,7 @@
 /**
  * Jobs send large parts through the Uploads API: a part's file over `policy.uploadsApiAbove` bytes goes in parts
  * (`POST /v1/uploads`, `.../parts`, `.../complete`), a smaller one in one `POST /v1/files`. On the simulator (which
- * implements the Uploads API) under TestClock. (The Effect 3 edition's test/job/partUpload.test.ts, ported; its two
- * cases of a completion whose answer is lost wait for this edition's `uploadStream` to look a completion up by the
- * upload's marker.)
+ * implements the Uploads API) under TestClock. (The Effect 3 edition's test/job/partUpload.test.ts, ported.)
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Ref } from "effect"
@@ -54,6 +52,35 @@ describe("a job's large parts go through the Uploads API", () => {
         "/v1/files"
       ])
     }))
+
+  for (
+    const [fault, name] of [[BatchApiSimulator.commitThenDrop, "dropped"], [BatchApiSimulator.timeout, "lost"]] as const
+  ) {
+    it.effect(`a completion whose answer is ${name} is found by the upload's marker: one file, one batch, no failure`, () =>
+      Effect.gen(function*() {
+        const simulator = yield* BatchApiSimulator.make()
+        // "lost": the first completion never arrives (nothing is stored); "dropped": it completes, the answer is lost.
+        yield* simulator.injectFault(fault, { match: { method: "POST", path: /\/complete$/ } })
+        const { delivered, sink } = yield* recorder
+        const summary = yield* drive(
+          Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), {
+            jobId: `complete-${name}`,
+            endpoint,
+            policy: { poll, uploadsApiAbove: 100 },
+            delivery: { sink }
+          }).pipe(Effect.provide(processOver(simulator))),
+          "1 minute"
+        )
+        assert.strictEqual(summary.succeeded, 10)
+        assert.strictEqual((yield* Ref.get(delivered)).size, 10)
+        assert.strictEqual(summary.batches, 1)
+        const sent = yield* simulator.requests
+        assert.strictEqual(sent.filter((r) => r.method === "POST" && r.path === "/v1/uploads").length, 1, "one upload")
+        const completes = sent.filter((r) => r.path.endsWith("/complete"))
+        // dropped: found by the marker after the first attempt; lost: found nothing, completed again.
+        assert.strictEqual(completes.length, name === "dropped" ? 1 : 2)
+      }))
+  }
 
   it.effect("by default (64 MiB) a small job uploads each part in one Files request", () =>
     Effect.gen(function*() {

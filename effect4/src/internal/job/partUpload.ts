@@ -45,7 +45,7 @@ export const upload = <E, R, X, RX>(
       ? part.bytes
       : yield* Stream.runFold(file(), () => 0, (n, chunk) => n + chunk.length)
     if (bytes > env.uploadsAbove) {
-      const completed = yield* Streamed.upload(env.uploadsApi, file(), {
+      const completed = yield* Streamed.upload(env.uploadsApi, env.files, file(), {
         bytes,
         filename,
         purpose: "batch",
