@@ -1,16 +1,16 @@
 /**
  * The README and the docs compile: every ```ts block of README.md and of every docs/**\/*.md page (docgen's
  * generated API reference aside, see `checked`), completed by its hidden lines (see ./blocks.ts), is type-checked
- * against `src/` with the project's compiler options, in one in-process TypeScript program over virtual files (no
- * temp files, no second `tsc`). Unused names are allowed: a snippet may show a value it does not use. A block marked
+ * against `src/` with the project's compiler options by the project's `tsc` (see `typecheck`). Unused names are
+ * allowed: a snippet may show a value it does not use. A block marked
  * `readme-check test:` is also run here as a vitest test, the way a user would run it.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import ts from "typescript"
 import { type Block, blocks, readmeLine, source } from "./blocks.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -48,54 +48,63 @@ interface Problem {
   readonly message: string
 }
 
-/** Type-checks blocks as modules next to this file; returns the problems, each placed in its Markdown file. */
+/**
+ * Type-checks blocks as modules in test/readme/.generated/typecheck/ (git-ignored) with the compiler `npm test` type-
+ * checks the project with (TypeScript 7, the native `tsc`: a fraction of the CPU of an in-process TypeScript 5.9
+ * program over the same sources), under the project's compiler options but for unused names; returns the problems,
+ * each placed in its Markdown file.
+ */
 const typecheck = (blocksToCheck: ReadonlyArray<Block>): ReadonlyArray<Problem> => {
-  const config = ts.getParsedCommandLineOfConfigFile(Path.join(root, "tsconfig.json"), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"))
-    }
-  })
-  if (config === undefined) throw new Error("tsconfig.json could not be read")
-  const options: ts.CompilerOptions = {
-    ...config.options,
-    noEmit: true,
-    noUnusedLocals: false,
-    noUnusedParameters: false
-  }
-  const modules = new Map(blocksToCheck.map((block, i) => [
-    Path.join(root, "test", "readme", `${slug(block.file)}.block-${i}.ts`),
-    { block, text: source(block) }
-  ]))
-  const host = ts.createCompilerHost(options)
-  const { fileExists, getSourceFile, readFile } = host
-  host.fileExists = (name) => modules.has(name) || fileExists(name)
-  host.readFile = (name) => modules.get(name)?.text ?? readFile(name)
-  host.getSourceFile = (name, language, onError, shouldCreate) => {
-    const module = modules.get(name)
-    return module === undefined
-      ? getSourceFile(name, language, onError, shouldCreate)
-      : ts.createSourceFile(name, module.text, language)
-  }
-  const program = ts.createProgram([...modules.keys()], options, host)
-  const problems: Array<Problem> = program.getOptionsDiagnostics().map((d) => ({
-    where: "tsconfig.json",
-    code: d.code,
-    message: ts.flattenDiagnosticMessageText(d.messageText, "\n")
+  const dir = Path.join(root, "test", "readme", ".generated", "typecheck")
+  Fs.rmSync(dir, { recursive: true, force: true })
+  Fs.mkdirSync(dir, { recursive: true })
+  const modules = new Map(blocksToCheck.map((block, i) => {
+    const name = `${slug(block.file)}.block-${i}.ts`
+    Fs.writeFileSync(Path.join(dir, name), source(block))
+    return [name, block] as const
   }))
-  for (const [name, { block }] of modules) {
-    const sourceFile = program.getSourceFile(name)
-    if (sourceFile === undefined) throw new Error(`${name} was not loaded`)
-    for (const d of [...program.getSyntacticDiagnostics(sourceFile), ...program.getSemanticDiagnostics(sourceFile)]) {
-      const line = d.start === undefined ? 0 : sourceFile.getLineAndCharacterOfPosition(d.start).line
-      const at = readmeLine(block, line)
-      problems.push({
-        where: at === undefined ? `a hidden line of the block at ${block.file}:${block.line}` : `${block.file}:${at}`,
-        code: d.code,
-        message: ts.flattenDiagnosticMessageText(d.messageText, "\n")
-      })
+  Fs.writeFileSync(
+    Path.join(dir, "tsconfig.json"),
+    JSON.stringify({
+      extends: "../../../../tsconfig.json",
+      compilerOptions: { noEmit: true, noUnusedLocals: false, noUnusedParameters: false },
+      include: [],
+      files: [...modules.keys()]
+    })
+  )
+  const tsc = Path.join(root, "node_modules", "typescript-native", "bin", "tsc")
+  const run = spawnSync(process.execPath, [tsc, "--pretty", "false", "-p", Path.join(dir, "tsconfig.json")], {
+    cwd: root,
+    encoding: "utf8"
+  })
+  if (run.error !== undefined) throw run.error
+  const problems: Array<Problem> = []
+  // `<file>(<line>,<col>): error TS<code>: <message>`, a message's further lines indented below it.
+  for (const line of run.stdout.split("\n")) {
+    const at = /^(.+?)\((\d+),\d+\): error TS(\d+): (.*)$/.exec(line)
+    if (at === null) {
+      const last = problems.at(-1)
+      if (last !== undefined && line.startsWith(" ")) {
+        problems[problems.length - 1] = { ...last, message: `${last.message}\n${line.trim()}` }
+      } else if (line.trim() !== "") {
+        problems.push({ where: "tsc", code: 0, message: line })
+      }
+      continue
     }
+    const [, file = "", lineText = "0", code = "0", message = ""] = at
+    const block = modules.get(Path.basename(file))
+    const readme = block === undefined ? undefined : readmeLine(block, Number(lineText) - 1)
+    problems.push({
+      where: block === undefined
+        ? file
+        : readme === undefined
+        ? `a hidden line of the block at ${block.file}:${block.line}`
+        : `${block.file}:${readme}`,
+      code: Number(code),
+      message
+    })
   }
+  if (run.status !== 0 && problems.length === 0) throw new Error(`tsc failed: ${run.stderr}`)
   return problems
 }
 
