@@ -6,8 +6,8 @@
 // The type checks run TypeScript 7, the native compiler (the dev dependency `typescript-native`, an npm alias of
 // `typescript@7`): the same checks as TypeScript 5.9 on this code, for about a quarter of the CPU (measured on this
 // project: 5.5 s of CPU for the root against 18 s, 2.7 s for effect4 against about 15 s), which leaves `npm test`'s
-// time to the tests. TypeScript 5.9 (`typescript`) stays for what uses its JavaScript API: typescript-eslint, the
-// build's emit, docgen and the README check (which type-checks every snippet with it, against the sources).
+// time to the tests (the README check type-checks its snippets with it too). TypeScript 5.9 (`typescript`) stays for
+// what uses its JavaScript API: typescript-eslint, the build's emit and docgen.
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
