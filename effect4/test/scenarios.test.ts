@@ -13,6 +13,7 @@ import * as BatchInput from "../src/BatchInput.js"
 import * as BatchLine from "../src/BatchLine.js"
 import * as BatchResults from "../src/BatchResults.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
+import * as BatchApiSimulator from "../src/testing/BatchApiSimulator.js"
 import * as Fake from "./support/FakeHttp.js"
 import { at, type Case, cases, fixtureText, mismatches } from "./support/scenarios.js"
 
@@ -180,5 +181,37 @@ describe("scenarios: results lines (fixtures/scenarios/results.json)", () => {
           assert.deepStrictEqual(mismatches(scenario.expect, fieldsOf(decoded.failure)), [])
         }
       }))
+  }
+})
+
+interface LifecycleCase extends Case {
+  readonly script: BatchApiSimulator.Script
+  readonly checkpoints: ReadonlyArray<{
+    readonly atMs: number
+    readonly cancel?: boolean
+    readonly expect: Readonly<Record<string, unknown>>
+  }>
+}
+
+describe("scenarios: the simulator's lifecycle (fixtures/scenarios/lifecycle.json)", () => {
+  for (const scenario of cases<LifecycleCase>("lifecycle", edition)) {
+    it.effect(scenario.name, () =>
+      Effect.gen(function*() {
+        const created = yield* BatchApi.createBatch({
+          input_file_id: "file-any",
+          endpoint: "/v1/chat/completions",
+          completion_window: "24h"
+        })
+        let now = 0
+        for (const checkpoint of scenario.checkpoints) {
+          yield* TestClock.adjust(checkpoint.atMs - now)
+          now = checkpoint.atMs
+          const batch = checkpoint.cancel === true
+            ? yield* BatchApi.cancelBatch(created.id)
+            : yield* BatchApi.retrieveBatch(created.id)
+          const read = (key: string) => key === "hasResults" ? Batch.hasResults(batch) : at(batch, key)
+          assert.deepStrictEqual(mismatches(checkpoint.expect, read), [], `at ${checkpoint.atMs} ms`)
+        }
+      }).pipe(Effect.provide(BatchApiSimulator.layerBatchApi({ requireInputFile: false, script: scenario.script }))))
   }
 })
