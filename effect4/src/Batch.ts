@@ -3,13 +3,14 @@
  * `effect/Schema` schemas. Field names are OpenAI's snake_case wire names, unchanged.
  *
  * Decoding is forward compatible: every optional field accepts absent or `null` (the spec's own examples send
- * `null` where its schema says non-nullable), unknown fields are ignored, and a status or endpoint this version
+ * `null` where its schema says non-nullable), an optional file id or cursor sent as `""` (Responses-only batches
+ * report `error_file_id: ""`) reads as absent, unknown fields are ignored, and a status or endpoint this version
  * does not know decodes to a branded string instead of failing the whole response.
  *
  * @since 4.0.0
  */
 import * as Schema from "effect/Schema"
-import { optional } from "./internal/nullable.js"
+import { optional, optionalId } from "./internal/nullable.js"
 import * as PathSegment from "./internal/pathSegment.js"
 
 /**
@@ -214,8 +215,8 @@ export const Batch = Schema.Struct({
   input_file_id: Schema.String,
   completion_window: Schema.String,
   status: BatchStatus,
-  output_file_id: optional(Schema.String),
-  error_file_id: optional(Schema.String),
+  output_file_id: optionalId,
+  error_file_id: optionalId,
   created_at: Schema.Number,
   in_progress_at: optional(Schema.Number),
   expires_at: optional(Schema.Number),
@@ -247,8 +248,8 @@ export interface Batch extends Schema.Schema.Type<typeof Batch> {}
 export const BatchPage = Schema.Struct({
   object: Schema.Literal("list"),
   data: Schema.Array(Batch),
-  first_id: optional(Schema.String),
-  last_id: optional(Schema.String),
+  first_id: optionalId,
+  last_id: optionalId,
   has_more: Schema.Boolean
 }).annotate({ identifier: "BatchPage" })
 

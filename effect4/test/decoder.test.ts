@@ -158,6 +158,31 @@ describe("internal/decoder", () => {
     assert.isTrue(Decoder.isCompiled(Batch.CreateBatchParams))
   })
 
+  it("an empty file id or cursor (a Responses-only batch's error_file_id: \"\") reads as absent, on both paths", () => {
+    // Found by the shared scenario suite (fixtures/scenarios/decoding.json): this edition kept the "", so a batch
+    // without an error file had `hasResults` and a results stream asked for file "".
+    const batch = {
+      ...(fixture("Batch.object.json") as object),
+      output_file_id: "file-out",
+      error_file_id: "",
+      input_file_id: "file-in"
+    }
+    const page = { object: "list", data: [batch], first_id: "", last_id: "", has_more: false }
+    const slow = SchemaParser.decodeUnknownResult(Batch.BatchPage)(page)
+    const fast = Decoder.make(Batch.BatchPage)(page)
+    assert.isTrue(Decoder.isCompiled(Batch.BatchPage))
+    for (const decoded of [slow, fast]) {
+      if (Result.isFailure(decoded)) return assert.fail("expected a page")
+      const first = decoded.success.data[0]
+      assert.strictEqual(first?.output_file_id, "file-out")
+      assert.isFalse(first !== undefined && "error_file_id" in first)
+      assert.isFalse(first !== undefined && Batch.hasResults({ ...first, output_file_id: undefined }))
+      assert.isFalse("first_id" in decoded.success || "last_id" in decoded.success)
+    }
+    // "" is dropped only where the wire model says so: an input file id of "" is kept as it is.
+    const kept = Decoder.make(Batch.Batch)({ ...batch, input_file_id: "" })
+    assert.isTrue(Result.isSuccess(kept) && kept.success.input_file_id === "")
+  })
   it("agrees with Schema on 3,000 mutated result lines (JsonObject bodies, the #302 shape, error lines)", () => {
     const next = random(7)
     const lines = [

@@ -43,7 +43,8 @@ const verbatim = [
   "test/job/estimate.test.ts",
   "test/job/machine.test.ts",
   "test/testing/cli.test.ts",
-  "test/testing/lifecycle.test.ts"
+  "test/testing/lifecycle.test.ts",
+  "test/support/scenarios.ts"
 ]
 
 const read = (base: string, path: string) => readFileSync(new URL(`${base}${path}`, import.meta.url), "utf8")

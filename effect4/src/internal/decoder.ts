@@ -10,7 +10,7 @@
  *
  * What it reads of the AST is public: node tags and fields, `checks` (each filter's `run`), `context` (optional
  * keys), `encoding` (one link whose decode getter is a `TransformOptional`, probed to be the wire model's
- * null-dropping optional), and a declaration's `run` when its answer is an `Exit`.
+ * null-dropping optional, or its optional id's, which drops `""` too), and a declaration's `run` when its answer is an `Exit`.
  *
  * Fields the schema does not know are kept, at every level of a struct: a field the API adds tomorrow stays
  * readable (`Batch.unknownFields`) and survives a round trip through JSON, without a release. Effect 3 did this on
@@ -75,28 +75,32 @@ const withChecks = (ast: SchemaAST.AST, decode: Decode): Decode => {
 }
 
 /**
- * True for the wire model's null-dropping optional (`internal/nullable.ts`): a decode getter that maps absent,
- * `null` and `undefined` to absent and passes any other value through unchanged. Probed on the function itself,
- * so a transformation that does anything else is never mistaken for it.
+ * The wire model's null-dropping optional (`internal/nullable.ts`): a decode getter that maps absent, `null` and
+ * `undefined` to absent and passes any other value through unchanged, except perhaps `""` (an optional id's: it
+ * gives absent too). Probed on the function itself, so a transformation that does anything else is never mistaken
+ * for it. `undefined` when it is not one; else whether `""` gives no key.
  */
-const isNullishDrop = (transformation: SchemaAST.Link["transformation"]): boolean => {
-  if (!SchemaTransformation.isTransformation(transformation)) return false
+const nullishDrop = (transformation: SchemaAST.Link["transformation"]): { readonly empty: boolean } | undefined => {
+  if (!SchemaTransformation.isTransformation(transformation)) return undefined
   const getter = transformation.decode
-  if (getter._tag !== "TransformOptional") return false
+  if (getter._tag !== "TransformOptional") return undefined
   const probe = {}
   const passed = getter.transform(Option.some(probe))
   const text = getter.transform(Option.some("x"))
   const zero = getter.transform(Option.some(0))
-  return Option.isNone(getter.transform(Option.none())) && Option.isNone(getter.transform(Option.some(null))) &&
+  const empty = getter.transform(Option.some(""))
+  const drops = Option.isNone(getter.transform(Option.none())) && Option.isNone(getter.transform(Option.some(null))) &&
     Option.isNone(getter.transform(Option.some(undefined))) &&
     Option.isSome(passed) && passed.value === probe && Option.isSome(text) && text.value === "x" &&
-    Option.isSome(zero) && zero.value === 0
+    Option.isSome(zero) && zero.value === 0 && (Option.isNone(empty) || empty.value === "")
+  return drops ? { empty: Option.isNone(empty) } : undefined
 }
 
 /** A node with an encoding: only the null-dropping optional key (a property's type), else Schema decodes. */
 const compileEncoded = (ast: SchemaAST.AST, encoding: SchemaAST.Encoding): Decode | undefined => {
   const [link, ...more] = encoding
-  if (more.length > 0 || !SchemaAST.isOptional(ast) || !isNullishDrop(link.transformation)) return undefined
+  const drop = more.length > 0 || !SchemaAST.isOptional(ast) ? undefined : nullishDrop(link.transformation)
+  if (drop === undefined) return undefined
   const from = compile(link.to)
   // Schema decodes the type side again after the transformation (its checks, for one); so does this.
   const to = compile(SchemaAST.toType(ast))
@@ -104,7 +108,7 @@ const compileEncoded = (ast: SchemaAST.AST, encoding: SchemaAST.Encoding): Decod
   return (input) => {
     const decoded = from(input)
     if (decoded === invalid) return invalid
-    return decoded === null || decoded === undefined ? absent : to(decoded)
+    return decoded === null || decoded === undefined || (drop.empty && decoded === "") ? absent : to(decoded)
   }
 }
 

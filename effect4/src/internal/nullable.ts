@@ -25,3 +25,19 @@ export const optional = <S extends Schema.Top>(schema: S) =>
       encode: SchemaGetter.passthrough()
     })
   )
+
+/**
+ * An optional id the API may send as `""` for none (a Responses-only batch reports `error_file_id: ""`): absent,
+ * `undefined`, `null` and `""` all decode to an absent key, so `batch.output_file_id !== undefined` means a file to
+ * read. The Effect 3 edition's `optionalId` (`Batch.ts`).
+ *
+ * @internal
+ */
+export const optionalId = Schema.optional(Schema.NullOr(Schema.String)).pipe(
+  Schema.decodeTo(Schema.optional(Schema.String), {
+    decode: SchemaGetter.transformOptional(
+      Option.filter((id): id is string => Predicate.isNotNullish(id) && id !== "")
+    ),
+    encode: SchemaGetter.passthrough()
+  })
+)
