@@ -42,6 +42,7 @@ const verbatim = [
   "test/job/estimate.samples.ts",
   "test/job/estimate.test.ts",
   "test/job/machine.test.ts",
+  "test/testing/cli.test.ts",
   "test/testing/lifecycle.test.ts"
 ]
 

@@ -20,16 +20,17 @@
  *   batches get output and error files in the official line format (partial ones on cancel and expiry), and
  *   `usage` sums what the answers report.
  *
- * `handle` is the one entry point: the `HttpClient` here calls it (the Effect 3 edition's HTTP server does too; it
- * is not ported yet). It needs web standards only (no `Buffer`, no `node:` modules).
+ * `handle` is the one entry point: the `HttpClient` here and the real HTTP server in
+ * `effect-openai-batch/testing/server` both call it, so they behave the same. It needs web standards only (no
+ * `Buffer`, no `node:` modules).
  *
- * The Effect 4 edition, in progress: the batch, file and upload routes, the faults, the `HttpClient` and the
- * webhooks (`SimulatorWebhooks`); the HTTP server and its command are not ported yet (MIGRATION.md). The
- * Effect-free pieces (the lifecycle arithmetic, the responders, the token count, the result files, the input's
- * lines) are the Effect 3 edition's files, verbatim.
+ * The Effect 4 edition: the Effect 3 edition's simulator whole. Its Effect-free pieces (the lifecycle arithmetic,
+ * the router, the responders, the token count, the result files, the input's lines) are the Effect 3 edition's
+ * files, verbatim; the answers of the `HttpClient` are `HttpClientResponse.fromWeb`'s.
  *
  * @since 4.0.0
  */
+import type * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -44,6 +45,7 @@ import * as JobBudget from "../JobBudget.js"
 import * as OpenAiConfig from "../OpenAiConfig.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as OpenAiUploads from "../OpenAiUploads.js"
+import * as ClockInternal from "./internal/clock.js"
 import * as Faults from "./internal/faults.js"
 import * as HttpClientInternal from "./internal/httpClient.js"
 import * as Model from "./internal/model.js"
@@ -570,6 +572,16 @@ export const make: (options?: Options) => Effect.Effect<Simulator> = Simulator_.
  * @category Constructors
  */
 export const httpClient: (simulator: Simulator) => HttpClient.HttpClient = HttpClientInternal.make
+
+/**
+ * A `Clock` running `speed` times faster than the real one from now on (its time starts at the real time), for
+ * serving the simulator with hours of batch time passing in minutes. Provide it as the `Clock.Clock` reference
+ * (`Effect.provideService(effect, Clock.Clock, clock)`).
+ *
+ * @since 4.0.0
+ * @category Constructors
+ */
+export const acceleratedClock: (speed: number, origin?: number) => Clock.Clock = ClockInternal.accelerated
 
 /**
  * The simulator and an `HttpClient` routed to it: provide it under `BatchApi.layer` (or anything else that uses

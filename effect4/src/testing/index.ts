@@ -1,6 +1,7 @@
 /**
- * Test layers for effect-openai-batch on Effect 4 (`effect-openai-batch/testing`): so far the in-memory simulator of
- * the Batch and Files APIs; its HTTP server, webhooks and the Uploads API follow (see MIGRATION.md).
+ * Test layers for effect-openai-batch on Effect 4 (`effect-openai-batch/testing`). The HTTP server for the simulator
+ * has its own subpath, `effect-openai-batch/testing/server`, because it needs `@effect/platform-node`; the
+ * `effect-openai-batch-simulator` command serves it.
  *
  * @since 4.0.0
  */
@@ -18,6 +19,13 @@ export * as BatchApiSimulator from "./BatchApiSimulator.js"
  * @since 4.0.0
  */
 export * as MemoryFileSystem from "./MemoryFileSystem.js"
+
+/**
+ * A `TestClock` that moves as fast as the work it wakes, and waits for it: a simulated day of polling in a second.
+ *
+ * @since 4.0.0
+ */
+export * as FastTestClock from "./FastTestClock.js"
 
 /**
  * A `BatchApi` built from plain handler functions.

@@ -91,7 +91,8 @@ describe("SimulatorWebhooks", () => {
         Effect.forEach(events, (event) => feed.has(event.id)),
         (all) => all.every(Boolean)
       )
-      for (let i = 0; i < 100 && !(yield* landed); i++) yield* TestClock.adjust("1 second")
+      // (`deliveries` waits for the attempts in flight: Effect 4's TestClock.adjust does not let real time pass.)
+      for (let i = 0; i < 100 && !(yield* landed); i++) yield* Effect.andThen(TestClock.adjust("1 second"), deliveries)
       for (const event of events) assert.isTrue(yield* feed.has(event.id))
     }).pipe(Effect.provide(stack())))
 

@@ -1,7 +1,8 @@
 /**
  * The simulator as an `HttpClient`: a request's body becomes bytes (a `FormData` is serialized by the platform's
  * own `Response`, so the boundary and escaping are the ones `fetch` would send), `handle` answers it, and the
- * answer becomes an `HttpClientResponse` over a web `Response` of its bytes. Web standards only.
+ * answer becomes an `HttpClientResponse` over a web `Response` of its bytes (a large body streamed in 64 KiB
+ * chunks, as a socket delivers it). Web standards only.
  *
  * The Effect 4 edition: `effect/http`'s client, whose one `HttpClientError` carries a `reason`; the answer is
  * `HttpClientResponse.fromWeb`'s (the Effect 3 edition reads its bytes with a response class of its own, for
@@ -65,14 +66,30 @@ const bodyOf = (
   }
 }
 
-/** A body that delivers its first `cutAt` bytes, then fails as a reset socket does. */
-const cutShort = (body: Uint8Array, cutAt: number): ReadableStream<Uint8Array<ArrayBuffer>> =>
-  new ReadableStream({
-    start(controller) {
-      if (cutAt > 0) controller.enqueue(body.slice(0, cutAt))
-      controller.error(new Error(`the connection was reset after ${cutAt} of ${body.length} bytes (simulated)`))
+/** What a socket delivers at a time, about. */
+const chunkSize = 64 * 1024
+
+/**
+ * A body delivered 64 KiB at a time, as a socket delivers it (read as it is pulled); with `cutAt`, its first `cutAt`
+ * bytes, then a failure as a reset socket's.
+ */
+const chunked = (body: Uint8Array, cutAt: number | undefined): ReadableStream<Uint8Array<ArrayBuffer>> => {
+  const end = cutAt ?? body.length
+  let offset = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (offset < end) {
+        const next = Math.min(end, offset + chunkSize)
+        controller.enqueue(body.slice(offset, next))
+        offset = next
+      } else if (cutAt === undefined) {
+        controller.close()
+      } else {
+        controller.error(new Error(`the connection was reset after ${cutAt} of ${body.length} bytes (simulated)`))
+      }
     }
   })
+}
 
 const transportError = (request: HttpClientRequest.HttpClientRequest, description: string, cause?: unknown) =>
   new HttpClientError.HttpClientError({
@@ -117,7 +134,9 @@ export const make = (simulator: Simulator): HttpClient.HttpClient =>
         case "NoAnswer":
           return yield* Effect.never
         case "Response": {
-          const bytes = response.cutAt === undefined ? response.body.slice() : cutShort(response.body, response.cutAt)
+          const bytes = response.cutAt === undefined && response.body.length <= chunkSize
+            ? response.body.slice()
+            : chunked(response.body, response.cutAt)
           return HttpClientResponse.fromWeb(
             request,
             new Response(bytes, { status: response.status, headers: response.headers })

@@ -1,0 +1,194 @@
+/**
+ * `effect-openai-batch/testing` needs web standards only: it must run where there is no `Buffer` and no `node:`
+ * module (a browser test runner, Deno, a worker). Two proofs: a whole upload -> batch -> results cycle run with
+ * `globalThis.Buffer` removed, and the import graph of `src/testing/index.ts` read with the TypeScript parser.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { readFileSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import ts from "typescript"
+import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchResults from "../../src/BatchResults.js"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as BatchWait from "../../src/BatchWait.js"
+import * as OpenAiFiles from "../../src/OpenAiFiles.js"
+import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
+import * as FastTestClock from "../../src/testing/FastTestClock.js"
+import { jsonl, start } from "./support.js"
+
+/** Waits run on FastTestClock: Effect 4's TestClock.adjust leaves a forked wait at its first poll. */
+const fast = Effect.provide(FastTestClock.layer)
+
+const lines = (prefix: string, n: number) =>
+  jsonl(Array.from({ length: n }, (_, i) => ({
+    custom_id: `${prefix}${i}`,
+    method: "POST",
+    url: "/v1/embeddings",
+    body: i === 2 ? { input: "no model" } : { model: "text-embedding-3-small", input: `text ${i}` }
+  })))
+
+const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../src")
+
+/** The file of the first stack frame outside this test file: who touched `Buffer`. */
+const accessor = (): string | undefined => {
+  const original = Error.prepareStackTrace
+  Error.prepareStackTrace = (_, frames) => frames
+  const holder: { stack?: unknown } = {}
+  Error.captureStackTrace(holder)
+  const frames = holder.stack
+  Error.prepareStackTrace = original
+  if (!Array.isArray(frames)) return undefined
+  const self = fileURLToPath(import.meta.url)
+  for (const frame of frames as ReadonlyArray<NodeJS.CallSite>) {
+    const file = frame.getFileName()
+    if (
+      file !== undefined && file !== null && !file.endsWith(self) && !file.includes("BatchApiSimulator.portable.test")
+    ) {
+      return file.startsWith("file://") ? fileURLToPath(file) : file
+    }
+  }
+  return undefined
+}
+
+/**
+ * Runs `effect` with `globalThis.Buffer` removed for the library: any use of it from a file under `src/` throws
+ * `ReferenceError: Buffer is not defined` (and is recorded), as in a runtime that has no Buffer. Deleting the
+ * global outright cannot be done here: Node 20's own `Response` and `FormData` (undici) and Vitest's worker messages
+ * read the global `Buffer` themselves, while a runtime without it has its own implementation of those standards.
+ */
+const withoutBuffer = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const descriptor = Object.getOwnPropertyDescriptor(globalThis, "Buffer")
+      const real: unknown = Reflect.get(globalThis, "Buffer")
+      const uses: Array<string> = []
+      let inside = false
+      const check = () => {
+        if (inside) return
+        inside = true
+        try {
+          const file = accessor()
+          if (file !== undefined && file.startsWith(srcRoot)) {
+            uses.push(file.slice(srcRoot.length + 1))
+            throw new ReferenceError("Buffer is not defined")
+          }
+        } finally {
+          inside = false
+        }
+      }
+      if (typeof real !== "function") throw new Error("expected Node's Buffer")
+      const trapped = new Proxy(real, {
+        get: (target, key, receiver) => {
+          check()
+          return Reflect.get(target, key, receiver)
+        },
+        apply: (target, self, args) => {
+          check()
+          return Reflect.apply(target, self, args)
+        },
+        construct: (target, args, newTarget) => {
+          check()
+          return Reflect.construct(target, args, newTarget)
+        }
+      })
+      Object.defineProperty(globalThis, "Buffer", { value: trapped, configurable: true, writable: true })
+      return { descriptor, uses }
+    }),
+    ({ uses }) => Effect.map(effect, (a) => ({ result: a, uses })),
+    ({ descriptor }) =>
+      Effect.sync(() => {
+        Reflect.deleteProperty(globalThis, "Buffer")
+        if (descriptor !== undefined) Object.defineProperty(globalThis, "Buffer", descriptor)
+      })
+  )
+
+describe("BatchApiSimulator without Node", () => {
+  it.effect("upload (FormData and a streamed body) -> batch -> output and error files, with Buffer removed for src/", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(start)
+      const fromString = yield* OpenAiFiles.uploadFile({ file: lines("s", 5), filename: "a.jsonl", purpose: "batch" })
+      const fromStream = yield* OpenAiFiles.uploadFile({
+        file: Stream.make(new TextEncoder().encode(lines("t", 4))),
+        filename: "b.jsonl",
+        purpose: "batch"
+      })
+      const results = yield* Effect.forEach([fromString, fromStream], (file) =>
+        Effect.gen(function*() {
+          const batch = yield* BatchApi.createBatch({
+            input_file_id: file.id,
+            endpoint: "/v1/embeddings",
+            completion_window: "24h"
+          })
+          const fiber = yield* Effect.forkChild(
+            BatchWait.awaitBatch(batch.id, { schedule: BatchSchedule.every("1 minute") })
+          )
+          yield* TestClock.adjust("10 minutes")
+          const done = yield* Fiber.join(fiber)
+          const collected = yield* BatchResults.collect(done)
+          const content = yield* Stream.runCollect(OpenAiFiles.downloadFile(done.output_file_id!))
+          return { done, collected, bytes: content.reduce((n, chunk) => n + chunk.length, 0) }
+        }))
+      const [a, b] = results
+      assert.deepStrictEqual({ ...a!.done.request_counts }, { total: 5, completed: 4, failed: 1 })
+      assert.deepStrictEqual({ ...b!.done.request_counts }, { total: 4, completed: 3, failed: 1 })
+      assert.deepStrictEqual([...a!.collected.byCustomId.keys()].sort(), ["s0", "s1", "s2", "s3", "s4"])
+      assert.strictEqual(a!.collected.byCustomId.get("s2")?._tag, "FailedResponse")
+      assert.strictEqual(b!.collected.byCustomId.get("t3")?._tag, "Succeeded")
+      assert.isAbove(a!.bytes, 0)
+    }).pipe(
+      withoutBuffer,
+      Effect.map(({ uses }) => assert.deepStrictEqual(uses, [])),
+      Effect.provide(BatchApiSimulator.layerBatchApi()),
+      fast
+    ))
+
+  it("nothing reachable from src/testing/index.ts imports node: modules or @effect/platform-node, or uses Node globals", () => {
+    const root = srcRoot
+    const nodeGlobals = new Set(["Buffer", "process", "require", "__dirname", "__filename", "global", "setImmediate"])
+    const seen = new Set<string>()
+    const problems: Array<string> = []
+    const visit = (file: string) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true)
+      const where = (node: ts.Node) =>
+        `${file.slice(root.length + 1)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`
+      const walk = (node: ts.Node): void => {
+        const specifier = (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+            node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier)
+          ? node.moduleSpecifier.text
+          : ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+              node.arguments[0] !== undefined && ts.isStringLiteral(node.arguments[0])
+          ? node.arguments[0].text
+          : undefined
+        if (specifier !== undefined) {
+          if (specifier.startsWith(".")) visit(resolve(dirname(file), specifier.replace(/\.js$/, ".ts")))
+          else if (specifier.startsWith("node:") || specifier.startsWith("@effect/platform-node")) {
+            problems.push(`${where(node)} imports ${specifier}`)
+          }
+        }
+        if (ts.isIdentifier(node) && nodeGlobals.has(node.text)) {
+          const parent = node.parent
+          const isMemberName = (ts.isPropertyAccessExpression(parent) && parent.name === node) ||
+            ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent) || ts.isMethodDeclaration(parent)) &&
+              parent.name === node)
+          if (!isMemberName) problems.push(`${where(node)} uses ${node.text}`)
+        }
+        ts.forEachChild(node, walk)
+      }
+      walk(source)
+    }
+    visit(resolve(root, "testing/index.ts"))
+    assert.includeMembers([...seen].map((file) => file.slice(root.length + 1)), [
+      "testing/BatchApiSimulator.ts",
+      "testing/internal/multipart.ts",
+      "testing/internal/httpClient.ts",
+      "BatchApi.ts",
+      "OpenAiFiles.ts"
+    ])
+    assert.deepStrictEqual(problems, [])
+  })
+})
