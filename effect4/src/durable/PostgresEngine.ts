@@ -18,8 +18,12 @@
  *
  * This module is the only one of the package that loads `@effect/sql-pg` and `@effect/platform-node`'s socket
  * transport (optional peers): import it only where the Postgres engine is used. The Effect 4 edition's runners
- * talk to each other in Effect 4's `RpcSerialization.layerSchemaBinary` (what `NodeClusterSocket.layer` picks;
- * Effect 4 has no MessagePack layer), and hash long message keys with `Digest.layerWebCrypto`.
+ * talk to each other in newline-delimited JSON (`RpcSerialization.layerNdjson`), the encoding their messages have in
+ * the database too, and hash long message keys with `Digest.layerWebCrypto`. Not in
+ * `RpcSerialization.layerSchemaBinary`, what `NodeClusterSocket.layer` picks (Effect 4 has no MessagePack layer): it
+ * cannot lay out a union whose members it cannot tell apart, and a job's payload (`budget.limits`: a budget or a
+ * record of them), summary and errors hold such unions, so every message sent over a socket (a client starting a job
+ * on the runner it knows owns the job's shard) failed to encode.
  *
  * @since 4.0.0
  */
@@ -98,7 +102,7 @@ const storage =
   <A, E, R>(self: Layer.Layer<A, E, R>) =>
     self.pipe(
       Layer.provide(oneAtATime(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer))),
-      Layer.provide([ShardingConfig.layer(config), RpcSerialization.layerSchemaBinary(), Digest.layerWebCrypto]),
+      Layer.provide([ShardingConfig.layer(config), RpcSerialization.layerNdjson, Digest.layerWebCrypto]),
       Layer.provide(PgClient.layer({ url }))
     )
 

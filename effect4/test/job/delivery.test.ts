@@ -1,19 +1,36 @@
 /**
  * A results download broken off mid-file does not fail the job (issue 14.4): the download resumes where it stopped
  * and the sink sees every result once; a download that keeps breaking without progress fails its part with
- * `PartFailedError` of reason `"delivery"`, naming the file. In memory under TestClock (the Effect 3 edition's
- * test/job/delivery.test.ts, ported; its case over real HTTP waits for this edition's simulator server).
+ * `PartFailedError` of reason `"delivery"`, naming the file. In memory under TestClock, and once over real HTTP on
+ * the simulator's server, where the cut delivers its first half and the second request asks for the rest (the
+ * Effect 3 edition's test/job/delivery.test.ts, ported).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Ref } from "effect"
+import { Effect, Layer, Redacted, Ref } from "effect"
+import * as BatchClient from "../../src/BatchClient.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
+import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
+import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
+import * as Server from "../../src/testing/server.js"
+import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
 import { drive, embedding, poll, processOver, recorder } from "./support.js"
 
 const endpoint = "/v1/embeddings" as const
 const content = { method: "GET", path: /\/content$/ } as const
 const requests = Array.from({ length: 40 }, (_, i) => embedding(i))
+
+/** A "process" whose client talks to `server` over real HTTP (undici), with an in-memory file system. */
+const httpProcessOver = (server: Server.SimulatorServer) =>
+  BatchClient.layer.pipe(
+    Layer.provide(OpenAiConfig.layer({
+      apiKey: Redacted.make(BatchApiSimulator.testApiKey),
+      baseUrl: server.baseUrl
+    })),
+    Layer.provide(UndiciTransport.layer),
+    Layer.merge(MemoryFileSystem.layer)
+  )
 
 /** The content downloads the simulator saw, with the Range each asked for. */
 const downloads = (simulator: BatchApiSimulator.Simulator) =>
@@ -74,5 +91,27 @@ describe("a job's results download", () => {
       const fileId = seen[0]!.path.split("/")[3]!
       assert.strictEqual(error.fileId, fileId)
       assert.include(error.message, fileId)
+    }))
+
+  it.live("over real HTTP: the server resets the connection half-way through the file, the job completes", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.make({ speed: 1000 })
+      yield* server.simulator.injectFault(BatchApiSimulator.cutDuringBody, { match: content })
+      const { delivered, sink } = yield* recorder
+      const summary = yield* Job.run(requests, {
+        jobId: "cut-http",
+        endpoint,
+        delivery: { sink },
+        policy: { poll: BatchSchedule.every("20 millis") }
+      }).pipe(Effect.provide(httpProcessOver(server)))
+      assert.strictEqual(summary.succeeded, 40)
+      const counts = yield* Ref.get(delivered)
+      assert.strictEqual(counts.size, 40)
+      assert.isTrue([...counts.values()].every((n) => n === 1))
+      const seen = yield* downloads(server.simulator)
+      assert.strictEqual(seen.length, 2)
+      assert.strictEqual(seen[0]!.fault, "CutDuringBody")
+      // The first half arrived before the reset: the second request asks for the rest only.
+      assert.match(seen[1]!.range ?? "", /^bytes=[1-9]\d*-$/)
     }))
 })

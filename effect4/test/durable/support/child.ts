@@ -19,6 +19,8 @@ export interface Child {
   readonly lines: ReadonlyArray<string>
   /** Waits until the child prints `line`. */
   readonly printed: (line: string) => Effect.Effect<void, Error>
+  /** Waits until the child prints a line that `match`es, and answers it. */
+  readonly printedWhere: (match: (line: string) => boolean) => Effect.Effect<string, Error>
   /** Waits until the child exits: its code, or the signal that ended it. */
   readonly exited: Effect.Effect<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
   readonly kill: () => void
@@ -26,16 +28,21 @@ export interface Child {
   readonly stderr: () => string
 }
 
-export const run = (script: string, args: ReadonlyArray<string>): Effect.Effect<Child, never, Scope.Scope> =>
+/** Runs `script` with `args`, and `env` added to this process's environment. */
+export const run = (
+  script: string,
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>> = {}
+): Effect.Effect<Child, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const child = spawn(
         process.execPath,
         ["--disable-warning=ExperimentalWarning", "--import", hooks, fileURLToPath(script), ...args],
-        { stdio: ["ignore", "pipe", "pipe"] }
+        { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } }
       )
       const lines: Array<string> = []
-      const waiting: Array<{ readonly line: string; readonly resolve: () => void }> = []
+      const waiting: Array<{ readonly match: (line: string) => boolean; readonly resolve: (line: string) => void }> = []
       let pending = ""
       let errors = ""
       child.stdout.setEncoding("utf8").on("data", (text: string) => {
@@ -44,34 +51,42 @@ export const run = (script: string, args: ReadonlyArray<string>): Effect.Effect<
         pending = parts.pop() ?? ""
         for (const line of parts) {
           lines.push(line)
-          for (const w of waiting.filter((w) => w.line === line)) w.resolve()
+          if (process.env["VERBOSE"]) {
+            // The children's own output, shown on request (VERBOSE=1) when a crash test needs a closer look.
+            // eslint-disable-next-line no-console
+            console.log(`${(performance.now() / 1000).toFixed(1)} [${child.pid}] ${line}`)
+          }
+          for (const w of waiting.filter((w) => w.match(line))) w.resolve(line)
         }
       })
       child.stderr.setEncoding("utf8").on("data", (text: string) => {
         errors += text
       })
       const exit = new Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>(
-        (resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))
+        (resolve) => child.on("close", (code, signal) => resolve({ code, signal }))
       )
-      const printed = (line: string) =>
+      const printedWhere = (match: (line: string) => boolean, what = "such a line") =>
         Effect.tryPromise({
-          try: () =>
-            lines.includes(line) ? Promise.resolve() : Promise.race([
-              new Promise<void>((resolve) => waiting.push({ line, resolve })),
+          try: () => {
+            const found = lines.find(match)
+            return found !== undefined ? Promise.resolve(found) : Promise.race([
+              new Promise<string>((resolve) => waiting.push({ match, resolve })),
               exit.then(({ code, signal }) => {
                 // Lines are read before the exit is seen; one printed last may still be in `pending`.
-                if (lines.includes(line) || pending === line) return
-                throw new Error(
-                  `exited (${signal ?? code}) without printing "${line}": ${lines.join(" | ")}\n${errors}`
-                )
+                const last = lines.find(match) ?? (match(pending) ? pending : undefined)
+                if (last !== undefined) return last
+                throw new Error(`exited (${signal ?? code}) without printing ${what}: ${lines.join(" | ")}\n${errors}`)
               })
-            ]),
+            ])
+          },
           catch: (cause) => cause instanceof Error ? cause : new Error(String(cause))
         })
+      const printed = (line: string) => Effect.asVoid(printedWhere((l) => l === line, `"${line}"`))
       return {
         pid: child.pid ?? -1,
         lines,
         printed,
+        printedWhere,
         exited: Effect.promise(() => exit),
         kill: () => child.kill("SIGKILL"),
         stderr: () => errors
