@@ -382,7 +382,7 @@ export const layer: Layer.Layer<OpenAiFiles, never, OpenAiConfig.OpenAiConfig | 
  *
  * Effect.runPromise(program.pipe(Effect.provide(BatchApiSimulator.layerBatchApi()))).then((file) => {
  *   assert.strictEqual(file.purpose, "batch")
- *   assert.strictEqual(file.filename, "requests.jsonl")
+ *   assert.match(file.filename, /^requests\.eob-[0-9a-f]{16}\.jsonl$/) // the marker a retry looks for
  * })
  * ```
  *

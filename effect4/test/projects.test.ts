@@ -24,7 +24,7 @@ const root = read("../../package.json")
 const effect4 = read("../package.json")
 
 /** The tools effect4/ resolves from the root's node_modules. */
-const rootTools = ["typescript", "tsx", "eslint", "publint", "@arethetypeswrong/cli", "@changesets/cli"]
+const rootTools = ["typescript", "tsx", "eslint", "publint", "@arethetypeswrong/cli", "@changesets/cli", "esbuild"]
 
 describe("two npm projects", () => {
   it("the root has no workspaces, and both packages have their name", () => {
