@@ -33,10 +33,12 @@ const program = Effect.gen(function*() {
   const port = endpoint.address._tag === "TcpAddress" ? endpoint.address.port : 0
   yield* Console.log(`endpoint: http://127.0.0.1:${port}/openai/webhooks`)
 
-  // "OpenAI": a batch lives 6 simulated minutes, 0.36 real seconds; its event is delivered signed when it ends.
+  // "OpenAI": a batch runs for an hour of simulated time, 3.6 real seconds (long enough that the wait's first poll,
+  // right after the create, sees it running even on a loaded machine); its event is delivered signed when it ends.
   const openai = yield* Server.make({
     speed: 1000,
     requireInputFile: false,
+    script: { inProgress: "1 hour" },
     webhooks: { url: `http://127.0.0.1:${port}/openai/webhooks`, secret }
   })
   const api = BatchApi.layer.pipe(

@@ -160,8 +160,9 @@ describe.concurrent("examples run on the embedded simulator", () => {
         const { code, out } = yield* runExample(name)
         assert.strictEqual(code, 0, out)
         for (const pattern of expected) {
-          if (typeof pattern === "string") assert.include(out, pattern)
-          else assert.match(out, pattern)
+          // The whole output on a failure: what the example printed says why.
+          if (typeof pattern === "string") assert.include(out, pattern, `${name} printed:\n${out}`)
+          else assert.match(out, pattern, `${name} printed:\n${out}`)
         }
       }), cap)
   }
