@@ -26,7 +26,6 @@ import { HttpClient } from "effect/http"
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { acceleratedClock } from "./support/run.js"
 
 const dir = mkdtempSync(join(tmpdir(), "durable-job-"))
 const input = join(dir, "requests.jsonl")
@@ -44,7 +43,7 @@ writeFileSync(
 
 const program = Effect.gen(function*() {
   const simulator = yield* BatchApiSimulator.make()
-  const batchTime = acceleratedClock(3600)
+  const batchTime = BatchApiSimulator.acceleratedClock(3600)
   const client = BatchApiSimulator.httpClient(simulator).pipe(
     HttpClient.transform((response) => Effect.provideService(response, Clock.Clock, batchTime))
   )

@@ -6,7 +6,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Clock, Duration, Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { BatchClient } from "effect-openai-batch"
 import { BatchApiSimulator } from "effect-openai-batch/testing"
 import * as UndiciTransport from "effect-openai-batch/transport/UndiciTransport"
@@ -25,32 +25,6 @@ export const liveLayer = BatchClient.layerFromEnv.pipe(Layer.provide(UndiciTrans
 
 /** One simulated minute per 100 real milliseconds. */
 export const speed = 600
-
-/**
- * A `Clock` running `speed` times faster than the real one from now on; its sleeps are shortened by the same
- * factor, so the library's polling keeps pace with the simulator's batches.
- *
- * The simulator's own `acceleratedClock` (the root's `BatchApiSimulator.acceleratedClock`) is being ported to this
- * edition beside this work; until it is here, the examples carry this one.
- */
-export const acceleratedClock = (factor: number, origin: number = Date.now()): Clock.Clock => {
-  const now = () => origin + (Date.now() - origin) * factor
-  const nanos = () => BigInt(Math.floor(now() * 1_000_000))
-  const monotonic = () => BigInt(Math.floor(performance.now() * factor * 1_000_000))
-  return {
-    currentTimeMillisUnsafe: now,
-    currentTimeMillis: Effect.sync(now),
-    currentTimeNanosUnsafe: nanos,
-    currentTimeNanos: Effect.sync(nanos),
-    monotonicTimeNanosUnsafe: monotonic,
-    monotonicTimeNanos: Effect.sync(monotonic),
-    sleep: (duration) =>
-      Effect.callback<void>((resume) => {
-        const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration) / factor)
-        return Effect.sync(() => clearTimeout(timer))
-      })
-  }
-}
 
 /** Options of `run`. */
 export interface RunOptions {
@@ -77,7 +51,7 @@ export const run = <A, E>(
           NodeServices.layer
         )
       ),
-      Effect.provideService(Clock.Clock, acceleratedClock(speed))
+      Effect.provideService(Clock.Clock, BatchApiSimulator.acceleratedClock(speed))
     )
   NodeRuntime.runMain(main)
 }
