@@ -62,7 +62,9 @@ const timings = () => {
     shardLockExpiration: millis(3_000), // [35 s]
     refreshAssignmentsInterval: millis(500), // [3 s]
     entityMessagePollInterval: millis(500), // [10 s]
-    runnerHealthCheckInterval: millis(5_000) // [1 min]
+    runnerHealthCheckInterval: millis(5_000), // [1 min]
+    // A job whose shard moves to a runner that joins later is stopped within this, then resumed there [15 s].
+    entityTerminationTimeout: millis(1_000)
   }
 }
 
