@@ -72,11 +72,14 @@ try {
   )
   const file = Path.join(dir, tarball.filename)
   run(bin("publint"), ["run", file, "--strict"])
-  // the `./*` subpath is a pattern attw does not expand: name every public module as users import it
-  const modules = Fs.readdirSync(Path.join(root, "dist"))
+  // the `./*` subpath is a pattern attw does not expand: name every public module as users import it, in every
+  // folder (`./testing`, `./durable/SqliteEngine`, `./transport/UndiciTransport`, ...), internals and the CLI aside
+  const modules = (Fs.readdirSync(Path.join(root, "dist"), { recursive: true }) as Array<string>)
+    .map((name) => name.split(Path.sep).join("/"))
     .filter((name) => name.endsWith(".d.ts") && name !== "index.d.ts")
-    .map((name) => `./${name.replace(/\.d\.ts$/, "")}`)
-  run(bin("attw"), [file, "--profile", "esm-only", "--include-entrypoints", ...modules, "./tokenizer"])
+    .filter((name) => !name.split("/").includes("internal") && !name.endsWith("server-cli.d.ts"))
+    .map((name) => `./${name.replace(/(\/index)?\.d\.ts$/, "")}`)
+  run(bin("attw"), [file, "--profile", "esm-only", "--include-entrypoints", ...modules])
 } finally {
   Fs.rmSync(dir, { recursive: true, force: true })
 }
