@@ -44,7 +44,8 @@ const verbatim = [
   "test/job/machine.test.ts",
   "test/testing/cli.test.ts",
   "test/testing/lifecycle.test.ts",
-  "test/support/scenarios.ts"
+  "test/support/scenarios.ts",
+  "test/readme/blocks.ts"
 ]
 
 const read = (base: string, path: string) => readFileSync(new URL(`${base}${path}`, import.meta.url), "utf8")
