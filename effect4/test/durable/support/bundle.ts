@@ -1,0 +1,111 @@
+/**
+ * The durable tests' child scripts (jobChild.ts, workflowChild.ts) bundled with esbuild, for support/child.ts to run
+ * with plain `node` (one pid per child, so a SIGKILL is exact): the root's test/durable/support/children.ts, on
+ * Effect 4.
+ *
+ * Why a bundle: run from the sources (Node's type stripping and a resolve hook mapping `.js` specifiers to `.ts`
+ * files), each of some 20 children per run stripped and resolved the library's sources one module at a time. The
+ * bundle holds this package's sources (and the test support they import) in one file per child; every package
+ * (`effect`, `@effect/*`, `pg`) and Node's own modules (`node:sqlite`) stay external, found in effect4/node_modules
+ * at run time. With `splitting`, each engine's module is a chunk of its own, loaded by the child's dynamic
+ * `import()`: a child loads only its engine's driver, as a program using one of them does.
+ *
+ * It is kept between test files and runs in effect4/node_modules/.cache (inside effect4/, so that the bundle's bare
+ * specifiers resolve to effect4/node_modules), in a directory named after a hash of what it is made of: every
+ * TypeScript file under src/, test/support/ and test/durable/support/ (this file included). A file changed, another
+ * hash, a new build. A build goes to a temporary directory renamed into place, so a reader never sees half of one;
+ * builds unused for an hour are removed (one in use is touched each time it is picked).
+ */
+import { Effect } from "effect"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const effect4 = fileURLToPath(new URL("../../../", import.meta.url))
+const cacheDir = path.join(effect4, "node_modules", ".cache", "effect-openai-batch-crash-children")
+
+/** The scripts bundled, relative to effect4/. */
+const children = ["test/durable/support/jobChild.ts", "test/durable/support/workflowChild.ts"] as const
+
+/** What a bundle may be made of, relative to effect4/: the folders whose TypeScript files enter the hash. */
+const inputDirs = ["src", "test/support", "test/durable/support"] as const
+
+const unusedFor = 60 * 60 * 1000
+
+const filesUnder = (dir: string): ReadonlyArray<string> =>
+  fs.readdirSync(path.join(effect4, dir), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => path.join(dir, file))
+    .sort()
+
+/** A hash of the inputs' names and contents, and of the scripts bundled. */
+const inputsHash = (): string => {
+  const hash = createHash("sha256").update(JSON.stringify(children))
+  for (const file of inputDirs.flatMap(filesUnder)) {
+    hash.update(`\0${file}\0`).update(fs.readFileSync(path.join(effect4, file)))
+  }
+  return hash.digest("hex").slice(0, 16)
+}
+
+/** Removes the builds other than `keep` that nobody picked for an hour. */
+const prune = (keep: string) => {
+  for (const name of fs.readdirSync(cacheDir)) {
+    const dir = path.join(cacheDir, name)
+    if (dir !== keep && Date.now() - fs.statSync(dir).mtimeMs > unusedFor) {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+const build = async (): Promise<string> => {
+  const dir = path.join(cacheDir, inputsHash())
+  if (fs.existsSync(dir)) {
+    const now = new Date()
+    fs.utimesSync(dir, now, now)
+    return dir
+  }
+  fs.mkdirSync(cacheDir, { recursive: true })
+  const temp = fs.mkdtempSync(`${dir}.tmp-`)
+  // The root's esbuild: effect4/ takes its tools from the root's node_modules.
+  const esbuild = await import("esbuild")
+  await esbuild.build({
+    entryPoints: children.map((child) => path.join(effect4, child)),
+    absWorkingDir: effect4,
+    outdir: temp,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    packages: "external",
+    // `.mjs`: ESM whatever package.json is nearest (under node_modules/, Node looks for none above).
+    outExtension: { ".js": ".mjs" },
+    logLevel: "error"
+  })
+  try {
+    fs.renameSync(temp, dir)
+  } catch {
+    // Another process put the same build in place first: the same inputs, the same bundle.
+    fs.rmSync(temp, { recursive: true, force: true })
+  }
+  prune(dir)
+  return dir
+}
+
+let built: Promise<string> | undefined
+
+/**
+ * The bundled file of a child script (`script`: the URL of its `.ts` file, as `new URL("./jobChild.ts",
+ * import.meta.url).href`), built or picked once per process.
+ */
+export const bundled = (script: string): Effect.Effect<string> => {
+  const file = path.relative(effect4, fileURLToPath(script))
+  if (!children.some((child) => path.normalize(child) === file)) {
+    return Effect.die(new Error(`${file} is not one of the bundled children (${children.join(", ")})`))
+  }
+  return Effect.promise(() => {
+    built ??= build()
+    return built
+  }).pipe(Effect.map((dir) => path.join(dir, `${path.basename(file, ".ts")}.mjs`)))
+}
