@@ -4,17 +4,22 @@
  * Effect 4.
  *
  * Why a bundle: run from the sources (Node's type stripping and a resolve hook mapping `.js` specifiers to `.ts`
- * files), each of some 20 children per run stripped and resolved the library's sources one module at a time. The
- * bundle holds this package's sources (and the test support they import) in one file per child; every package
- * (`effect`, `@effect/*`, `pg`) and Node's own modules (`node:sqlite`) stay external, found in effect4/node_modules
- * at run time. With `splitting`, each engine's module is a chunk of its own, loaded by the child's dynamic
- * `import()`: a child loads only its engine's driver, as a program using one of them does.
+ * files), each of some 25 children per run stripped and resolved the library's sources one module at a time. The
+ * bundle holds this package's sources, the test support they import and the packages they use (`effect`,
+ * `@effect/*`, undici) in one file per child: loading effect's modules one by one from effect4/node_modules was
+ * most of what was left of a child's CPU at its start. `pg` (and its optional native binding) and Node's own modules
+ * (`node:sqlite`) stay external, `pg` found in effect4/node_modules at run time. With `splitting`, each engine's
+ * module is a chunk of its own, loaded by the child's dynamic `import()`: a child loads only its engine's driver,
+ * as a program using one of them does. A CommonJS package bundled (undici) `require`s Node's modules: the banner
+ * gives each file of the bundle a `require`.
  *
  * It is kept between test files and runs in effect4/node_modules/.cache (inside effect4/, so that the bundle's bare
  * specifiers resolve to effect4/node_modules), in a directory named after a hash of what it is made of: every
  * TypeScript file under src/, test/support/ and test/durable/support/ (this file included). A file changed, another
- * hash, a new build. A build goes to a temporary directory renamed into place, so a reader never sees half of one;
- * builds unused for an hour are removed (one in use is touched each time it is picked).
+ * hash, a new build; so does an install (the lock files of effect4/node_modules and the root's, which esbuild
+ * resolves packages from, enter the hash too). A build goes to a temporary directory renamed into place, so a
+ * reader never sees half of one; builds unused for an hour are removed (one in use is touched each time it is
+ * picked).
  */
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
@@ -31,6 +36,9 @@ const children = ["test/durable/support/jobChild.ts", "test/durable/support/work
 /** What a bundle may be made of, relative to effect4/: the folders whose TypeScript files enter the hash. */
 const inputDirs = ["src", "test/support", "test/durable/support"] as const
 
+/** The installed packages, relative to effect4/: what npm wrote of each install. */
+const lockFiles = ["node_modules/.package-lock.json", "../node_modules/.package-lock.json"] as const
+
 const unusedFor = 60 * 60 * 1000
 
 const filesUnder = (dir: string): ReadonlyArray<string> =>
@@ -39,11 +47,12 @@ const filesUnder = (dir: string): ReadonlyArray<string> =>
     .map((file) => path.join(dir, file))
     .sort()
 
-/** A hash of the inputs' names and contents, and of the scripts bundled. */
+/** A hash of the inputs' names and contents (the lock files' too), and of the scripts bundled. */
 const inputsHash = (): string => {
   const hash = createHash("sha256").update(JSON.stringify(children))
-  for (const file of inputDirs.flatMap(filesUnder)) {
-    hash.update(`\0${file}\0`).update(fs.readFileSync(path.join(effect4, file)))
+  for (const file of [...inputDirs.flatMap(filesUnder), ...lockFiles]) {
+    const where = path.join(effect4, file)
+    hash.update(`\0${file}\0`).update(fs.existsSync(where) ? fs.readFileSync(where) : "(none)")
   }
   return hash.digest("hex").slice(0, 16)
 }
@@ -78,7 +87,11 @@ const build = async (): Promise<string> => {
     format: "esm",
     platform: "node",
     target: "node22",
-    packages: "external",
+    external: ["pg", "pg-native"],
+    banner: {
+      js: "import { createRequire as __bundleCreateRequire } from \"node:module\";\n" +
+        "const require = __bundleCreateRequire(import.meta.url);"
+    },
     // `.mjs`: ESM whatever package.json is nearest (under node_modules/, Node looks for none above).
     outExtension: { ".js": ".mjs" },
     logLevel: "error"
