@@ -57,11 +57,23 @@ const inputsHash = (): string => {
   return hash.digest("hex").slice(0, 16)
 }
 
-/** Removes the builds other than `keep` that nobody picked for an hour. */
+/** Marks a build as picked now; false when there is no such build. */
+const touch = (dir: string): boolean => {
+  try {
+    const now = new Date()
+    fs.utimesSync(dir, now, now)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Removes the builds other than `keep` that nobody picked for an hour (another process may be removing them too). */
 const prune = (keep: string) => {
   for (const name of fs.readdirSync(cacheDir)) {
     const dir = path.join(cacheDir, name)
-    if (dir !== keep && Date.now() - fs.statSync(dir).mtimeMs > unusedFor) {
+    const stat = fs.statSync(dir, { throwIfNoEntry: false })
+    if (dir !== keep && stat !== undefined && Date.now() - stat.mtimeMs > unusedFor) {
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }
@@ -69,11 +81,8 @@ const prune = (keep: string) => {
 
 const build = async (): Promise<string> => {
   const dir = path.join(cacheDir, inputsHash())
-  if (fs.existsSync(dir)) {
-    const now = new Date()
-    fs.utimesSync(dir, now, now)
-    return dir
-  }
+  // Touched before it is used: a build just picked is never one that another process prunes.
+  if (touch(dir)) return dir
   fs.mkdirSync(cacheDir, { recursive: true })
   const temp = fs.mkdtempSync(`${dir}.tmp-`)
   // The root's esbuild: effect4/ takes its tools from the root's node_modules.
