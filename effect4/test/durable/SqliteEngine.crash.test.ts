@@ -4,7 +4,7 @@
  * process on the same file resumes it by itself (nobody executes it again), and no activity runs twice: the first
  * ran once, in the killed process, the second once, in the fresh one.
  *
- * The children are real processes on the Node the tests run on (support/child.ts); the sleep is 2 s of real time
+ * The children are real processes, bundled and run by plain `node` (support/child.ts); the sleep is 2 s of real time
  * (a durable timer is the engine's, not the test's clock), and the waits are for what the children print.
  */
 import { assert, describe, it } from "@effect/vitest"

@@ -9,8 +9,8 @@
  * the journal.
  *
  * One simulator server serves every case (each job has its own id, and the checks read the job's own batches and
- * creates); the cases run concurrently, and the children run the TypeScript sources on the Node the tests run on
- * (support/child.ts: no build). The waits are for what the children print, never for a fixed time.
+ * creates); the cases run concurrently, and the children are bundled once (support/bundle.ts) and run by plain `node`
+ * (support/child.ts). The waits are for what the children print, never for a fixed time.
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"

@@ -1,7 +1,7 @@
 /**
- * A child process for the durable tests: one of this package's TypeScript scripts run by the Node the tests run on
- * (`process.execPath`, Node >= 22.19, which strips the types itself; `typescript.mjs` maps the sources' `.js`
- * specifiers), with its stdout read line by line. It is killed (SIGKILL) when the scope closes, if still running.
+ * A child process for the durable tests: one of this package's child scripts, bundled (support/bundle.ts), run by
+ * plain `node` (`process.execPath`, the Node the tests run on; one pid, so a SIGKILL is exact), with its stdout read
+ * line by line. It is killed (SIGKILL) when the scope closes, if still running.
  *
  * The waits wait for progress, not for a deadline: a line the child prints, or its exit (the test's own timeout is
  * the hang guard).
@@ -9,9 +9,7 @@
 import type { Scope } from "effect"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
-
-const hooks = fileURLToPath(new URL("./typescript.mjs", import.meta.url))
+import { bundled } from "./bundle.js"
 
 export interface Child {
   readonly pid: number
@@ -28,17 +26,27 @@ export interface Child {
   readonly stderr: () => string
 }
 
-/** Runs `script` with `args`, and `env` added to this process's environment. */
+/**
+ * Runs `script` (the URL of a child's `.ts` file, one of those support/bundle.ts bundles) with `args`, and `env`
+ * added to this process's environment.
+ */
 export const run = (
   script: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {}
+): Effect.Effect<Child, never, Scope.Scope> => Effect.flatMap(bundled(script), (file) => runFile(file, args, env))
+
+/** Runs the bundled JavaScript `file` with plain `node`. */
+const runFile = (
+  file: string,
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>>
 ): Effect.Effect<Child, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const child = spawn(
         process.execPath,
-        ["--disable-warning=ExperimentalWarning", "--import", hooks, fileURLToPath(script), ...args],
+        ["--disable-warning=ExperimentalWarning", file, ...args],
         { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } }
       )
       const lines: Array<string> = []

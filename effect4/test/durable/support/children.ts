@@ -2,8 +2,7 @@
  * The job children of test/durable/crash.test.ts (support/jobChild.ts, run by support/child.ts on the Node the
  * tests run on), and waits on them that follow their progress, not the clock: a wait fails once the children it
  * watches printed no step for `idle` ms (stretched by the machine's load, test/support/patience.ts), however long
- * the whole takes. The root's test/durable/support/children.ts, without its bundle: Node runs the sources as they
- * are (support/typescript.mjs).
+ * the whole takes. The root's test/durable/support/children.ts; its bundle is support/bundle.ts here.
  */
 import type { Scope } from "effect"
 import { Effect } from "effect"

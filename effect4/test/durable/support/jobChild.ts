@@ -1,7 +1,7 @@
 /**
  * The root's test/durable/support/jobChild.ts on Effect 4: a process that runs a job against a simulator served over
- * HTTP, for test/durable/crash.test.ts. Run with `node --import ./typescript.mjs jobChild.ts '<config json>'` on
- * the Node the tests run on (support/child.ts; one pid, so a SIGKILL is exact).
+ * HTTP, for test/durable/crash.test.ts. Bundled (support/bundle.ts) and run with `node jobChild.mjs '<config json>'`
+ * (support/child.ts; one pid, so a SIGKILL is exact).
  *
  * It kills ITSELF with SIGKILL at the point `killAt` names, the first time it is reached: exact and deterministic,
  * where a kill from the parent would land some milliseconds later. With `killOnce`, only the first process to

@@ -9,7 +9,7 @@
  * (`none`, `suspended`, `complete Success <value>`), and exit when it is complete. The test kills the first one
  * with SIGKILL while it prints `suspended` (the durable sleep).
  *
- * Run with `node --import ./typescript.mjs` on the Node the tests run on.
+ * Bundled (support/bundle.ts) and run with plain `node` (support/child.ts).
  */
 import { Effect, Exit, Layer, Option, Redacted, Schema } from "effect"
 import * as Activity from "effect/workflow/Activity"
