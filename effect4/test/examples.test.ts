@@ -1,8 +1,9 @@
 /**
  * The Effect 4 edition's demo and the examples that differ most from the root's, run as processes on the embedded
  * simulator: each must exit 0 and print what it promises (the root's test/integration/examples.test.ts, leaner). They
- * are bundled once with esbuild (the package mapped to src/, its dependencies bundled in but for the optional drivers) and run with the
- * Node these tests run on (>= 22.19), which starts in a fraction of tsx's time: the same code, without the loader.
+ * are bundled once with esbuild (the package mapped to src/, its dependencies bundled in but for the optional
+ * drivers) and run with the Node these tests run on (>= 22.19), which starts in a fraction of tsx's time: the same
+ * code, without the loader.
  *
  * Which ones: the demo (create, retrieve, list, cancel, a wait, results, a job of many batches), durable-job (the
  * SQLite engine), structured-output (Effect 4's JSON Schema and `Result`) and wait-for-batch (Effect 4's
