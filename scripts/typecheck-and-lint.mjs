@@ -1,7 +1,7 @@
-// `npm test`'s first step: `tsc --noEmit -p tsconfig.json` and `eslint .` side by side (on two cores that is a few
-// seconds sooner than one after the other), and the Effect 4 edition's `tsc --noEmit -p effect4/tsconfig.json` on the
-// core that lint leaves idle (its tests then run with --no-typecheck). Each one's output is printed whole when it
-// ends, so they never interleave; the exit code is non-zero when any fails.
+// `npm test`'s checks (scripts/test.mjs runs them beside the tests): `tsc --noEmit -p tsconfig.json`, `eslint .` and
+// the Effect 4 edition's `tsc --noEmit -p effect4/tsconfig.json` side by side (its tests then run with
+// --no-typecheck). Each one's output is printed whole when it ends, so they never interleave; the exit code is
+// non-zero when any fails.
 //
 // The type checks run TypeScript 7, the native compiler (the dev dependency `typescript-native`, an npm alias of
 // `typescript@7`): the same checks as TypeScript 5.9 on this code, for about a quarter of the CPU (measured on this

@@ -8,14 +8,17 @@
  * `BatchLine` schemas, two error classes) and buy nothing. A CommonJS program `require`s this build and gets the
  * same modules, and the same `effect`, as an ES module program (test/package/consumer.test.ts checks both).
  *
- * JavaScript is emitted file by file with `ts.transpileModule` (tsconfig sets `isolatedModules`), in well under a
- * second, which lets `npm test` build the package for its consumer check; declarations need the type checker.
+ * JavaScript is emitted file by file by esbuild (no bundling; tsconfig sets `isolatedModules`), in a fraction of a
+ * second and of the CPU of TypeScript's `transpileModule`, which lets `npm test` build the package for its consumer
+ * check; declarations need the type checker.
  *
  * `tsx scripts/build.ts [outDir]` writes the whole build (default `dist`); `npm run build` and `prepack` run it.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+// The root's esbuild: effect4/ takes its tools from the root's node_modules.
+import * as esbuild from "esbuild"
 import ts from "typescript"
 
 /** The Effect 4 edition's folder (effect4/). */
@@ -43,38 +46,20 @@ export const readConfig = (): ts.ParsedCommandLine => {
   return parsed
 }
 
-const writeFile = (file: string, text: string) => {
-  Fs.mkdirSync(Path.dirname(file), { recursive: true })
-  Fs.writeFileSync(file, text)
-}
-
 /** Emits the JavaScript (with source maps pointing into `src/`) of every source file into `outDir`. */
 export const emitJs = (outDir: string, config: ts.ParsedCommandLine = readConfig()): number => {
-  const compilerOptions: ts.CompilerOptions = {
-    ...config.options,
-    module: ts.ModuleKind.ES2022,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    declaration: false,
-    declarationMap: false,
-    sourceMap: true,
-    noEmit: false
-  }
-  for (const file of config.fileNames) {
-    const outFile = Path.join(outDir, Path.relative(srcDir, file)).replace(/\.ts$/, ".js")
-    const output = ts.transpileModule(Fs.readFileSync(file, "utf8"), {
-      compilerOptions,
-      fileName: file,
-      reportDiagnostics: true
-    })
-    if (output.diagnostics !== undefined && output.diagnostics.length > 0) {
-      throw new Error(formatDiagnostics(output.diagnostics))
-    }
-    const map = JSON.parse(output.sourceMapText ?? "{}") as { file?: string; sources?: Array<string> }
-    map.file = Path.basename(outFile)
-    map.sources = [Path.relative(Path.dirname(outFile), file).split(Path.sep).join("/")]
-    writeFile(outFile, output.outputText)
-    writeFile(`${outFile}.map`, JSON.stringify(map))
-  }
+  esbuild.buildSync({
+    entryPoints: [...config.fileNames],
+    outdir: outDir,
+    outbase: srcDir,
+    bundle: false,
+    format: "esm",
+    platform: "node",
+    target: "es2022",
+    sourcemap: true,
+    sourcesContent: false,
+    logLevel: "error"
+  })
   return config.fileNames.length
 }
 
