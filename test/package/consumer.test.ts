@@ -209,7 +209,8 @@ const startBin = (pkg: string, args: ReadonlyArray<string>) =>
  */
 const cap = 300_000
 
-describe("the built package", () => {
+// Concurrently: each case spends its time waiting on its child process.
+describe.concurrent("the built package", () => {
   const it = SharedLayer.make(PackageLive, { timeout: Duration.millis(cap) })
   it.effect(
     "a CommonJS consumer requires dist/cjs, on its own copy of effect, and runs a program",

@@ -14,7 +14,7 @@
  * `npm run check:package` (publint, attw).
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -90,7 +90,11 @@ const same = async () => (await import("effect-openai-batch")).BatchLine === lib
 ;(async () => {${body}})().catch((error) => { console.error(error); process.exitCode = 1 })
 `
 
-describe("the built package", () => {
+/** A cap, not an expectation: each consumer takes about a second on a quiet machine, longer under load. */
+const cap = 300_000
+
+// Concurrently: each case spends its time waiting on its child process.
+describe.concurrent("the built package", () => {
   let dir = ""
   let app = ""
 
@@ -112,10 +116,13 @@ describe("the built package", () => {
     if (dir !== "") Fs.rmSync(dir, { recursive: true, force: true })
   })
 
-  const consume = (file: string): Record<string, unknown> => {
-    const out = execFileSync(process.execPath, [file, fixtures], { cwd: app, encoding: "utf8", timeout: 20_000 })
-    return JSON.parse(out.trim().split("\n").at(-1) ?? "") as Record<string, unknown>
-  }
+  const consume = (file: string): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) =>
+      execFile(process.execPath, [file, fixtures], { cwd: app, encoding: "utf8" }, (error, out, err) =>
+        error === null
+          ? resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "") as Record<string, unknown>)
+          : reject(new Error(`${file}: ${error.message}\n${err}`)))
+    )
 
   const assertWorks = (facts: Record<string, unknown>) => {
     assert.isTrue(String(facts["resolved"]).endsWith(Path.join("dist", "index.js")), String(facts["resolved"]))
@@ -136,11 +143,11 @@ describe("the built package", () => {
     assert.strictEqual(facts["undiciTransport"], true)
   }
 
-  it("an ES module consumer imports it and decodes the official Batch example", () => {
-    assertWorks(consume("consumer.mjs"))
-  })
+  it("an ES module consumer imports it and decodes the official Batch example", async () => {
+    assertWorks(await consume("consumer.mjs"))
+  }, cap)
 
-  it("a CommonJS consumer requires the same ES modules and decodes the official Batch example", () => {
-    assertWorks(consume("consumer.cjs"))
-  })
+  it("a CommonJS consumer requires the same ES modules and decodes the official Batch example", async () => {
+    assertWorks(await consume("consumer.cjs"))
+  }, cap)
 })
