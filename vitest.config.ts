@@ -49,16 +49,16 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 30_000,
-    // Two workers, one per core of the project's 2-core machines: `npm test` runs this suite beside the Effect 4
-    // edition's (scripts/test.mjs), whose work fills this one's waits on children and servers; a third worker only
-    // loaded the library and the test files a third time (measured alone: 96 s of CPU with three, 87 s with two, for
-    // 56 s and 58 s of wall time).
+    // Three workers on the project's 2-core machines, beside the Effect 4 edition's suite (scripts/test.mjs): many
+    // files mostly wait on child processes, loopback servers and timers, and a third worker fills those waits; it
+    // costs a third load of the library and the test files (measured, whole `npm test` from a clean results cache:
+    // 91.5 s with two workers, 88.1 s with three).
     pool: "forks",
     // One process per worker runs many files (`isolate: false`): effect, the platform and the library are loaded
     // once per worker instead of once per file, about a third of the suite's CPU. Tests share no mutable module
     // state for it; `@effect/vitest`'s `layer(...)` would (it rebinds the module-wide `it`), so blocks over one
     // shared layer use test/support/sharedLayer.ts instead.
-    poolOptions: { forks: { minForks: 2, maxForks: 2, isolate: false } },
+    poolOptions: { forks: { minForks: 3, maxForks: 3, isolate: false } },
     hookTimeout: 30_000,
     sequence: { sequencer: SlowFirst }
   }
