@@ -14,9 +14,14 @@
  * program.pipe(Effect.provide(BatchApiSimulator.layerBatchApi()), Effect.provide(FastTestClock.layer))
  * ```
  *
- * The trade: work that waits on real I/O longer than one event-loop turn (a socket, a file, Web Crypto under
- * load) may see virtual time move on meanwhile, where `TestClock`'s 3 ms often (not always) hide it. Keep
- * `TestClock` for tests that do real I/O; use this one for the in-memory simulator.
+ * `crypto.subtle.digest` is waited for: while `layer` is in use, the global `crypto.subtle.digest` is wrapped (the
+ * original called, its promise watched; put back when the last such layer closes), because `@effect/workflow`
+ * hashes every execution id and activity name with it before a workflow arms a durable sleep: one
+ * `TestClock.adjust("24 hours")` ends a workflow's `DurableClock.sleep` or a `DurableJob.run` on `layerMemory`.
+ *
+ * The trade: other work that waits on real I/O longer than one event-loop turn (a socket, a file, other Web Crypto
+ * calls under load) may see virtual time move on meanwhile, where `TestClock`'s 3 ms often (not always) hide it.
+ * Keep `TestClock` for tests that do real I/O; use this one for the in-memory simulator.
  *
  * @since 0.3.0
  */
@@ -27,6 +32,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scheduler from "effect/Scheduler"
+import type * as Scope from "effect/Scope"
 import type * as TestClock from "effect/TestClock"
 
 interface Sleeper {
@@ -59,9 +65,47 @@ const turn: Effect.Effect<void> = typeof globalThis.setImmediate === "function"
     })
   })
 
+/** `crypto.subtle.digest` calls in flight while a `layer` is in use (see `trackDigests`). */
+const digests = new Set<Promise<void>>()
+const digestsInFlight = Effect.promise(() => Promise.all(digests))
+let tracking = 0
+let untrack: (() => void) | undefined
+
+/**
+ * While in scope, `crypto.subtle.digest` is counted in `digests` until it settles. `@effect/workflow` hashes every
+ * execution id and activity name with it, straight from `globalThis.crypto` (no service to replace), and the digest
+ * resolves off the main thread, often after more than one macrotask turn: a clock that took the quiet turn for the
+ * end of the work moved on without the durable sleep the workflow was about to arm. The wrapper calls the original
+ * and only watches its promise; the last scope to close puts the original back.
+ */
+const trackDigests: Effect.Effect<void, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => {
+    const subtle = globalThis.crypto?.subtle
+    if (++tracking > 1 || subtle === undefined) return
+    const own = Object.getOwnPropertyDescriptor(subtle, "digest")
+    untrack = () => {
+      if (own === undefined) Reflect.deleteProperty(subtle, "digest")
+      else Object.defineProperty(subtle, "digest", own)
+    }
+    const digest = subtle.digest
+    subtle.digest = (algorithm, data) => {
+      const result = digest.call(subtle, algorithm, data)
+      const settled: Promise<void> = result.then(() => void digests.delete(settled), () => void digests.delete(settled))
+      digests.add(settled)
+      return result
+    }
+  }),
+  () =>
+    Effect.sync(() => {
+      if (--tracking > 0) return
+      untrack?.()
+      untrack = undefined
+    })
+)
+
 /**
  * A clock at `start` (milliseconds) and the scheduler whose queue tells it when the program has settled: install
- * both (`layer` does).
+ * both (`layer` does; it also waits for `crypto.subtle.digest` calls in flight, for `@effect/workflow`'s hashes).
  *
  * @since 0.3.0
  * @category Constructors
@@ -80,16 +124,23 @@ export const make = (start = 0): { readonly clock: TestClock.TestClock; readonly
     }
   }
 
-  /** Returns once no fiber has work queued, across a yield and then across a macrotask turn. */
+  /**
+   * Returns once no fiber has work queued, across a yield and then across a macrotask turn, and no digest is in
+   * flight (none is counted outside a `layer`).
+   */
   const settle = Effect.gen(function*() {
     for (;;) {
       const before = tasks
       yield* Effect.yieldNow()
       // Our own resumption is the one task a quiet program schedules.
       if (tasks - before > 1) continue
+      if (digests.size > 0) {
+        yield* digestsInFlight
+        continue
+      }
       const beforeTurn = tasks
       yield* turn
-      if (tasks - beforeTurn <= 1) return
+      if (tasks - beforeTurn <= 1 && digests.size === 0) return
     }
   })
 
@@ -184,8 +235,8 @@ export const make = (start = 0): { readonly clock: TestClock.TestClock; readonly
  * @since 0.3.0
  * @category Layers
  */
-export const layer: Layer.Layer<never> = Layer.unwrapEffect(
-  Effect.map(Clock.currentTimeMillis, (now) => {
+export const layer: Layer.Layer<never> = Layer.unwrapScoped(
+  Effect.map(Effect.zipRight(trackDigests, Clock.currentTimeMillis), (now) => {
     const { clock, scheduler } = make(now)
     return Layer.merge(Layer.setClock(clock), Layer.setScheduler(scheduler))
   })

@@ -14,9 +14,14 @@
  * program.pipe(Effect.provide(BatchApiSimulator.layerBatchApi()), Effect.provide(FastTestClock.layer))
  * ```
  *
- * The trade: work that waits on real I/O longer than one event-loop turn (a socket, a file, Web Crypto under
- * load) may see virtual time move on meanwhile. Keep `TestClock` for tests that do real I/O; use this one for the
- * in-memory simulator.
+ * Web Crypto is waited for: the layer also installs effect's `WebCrypto` reference, a `crypto` whose `subtle` calls
+ * the clock counts until they settle, so a durable workflow (`effect/workflow` hashes every execution id and
+ * activity name with `crypto.subtle.digest`, off the main thread) arms its next durable sleep before the clock moves
+ * on, and one `TestClock.adjust("24 hours")` ends a `DurableJob.run` on `layerMemory`.
+ *
+ * The trade: other work that waits on real I/O longer than one event-loop turn (a socket, a file, `crypto.subtle`
+ * called directly rather than through the `WebCrypto` reference) may see virtual time move on meanwhile. Keep
+ * `TestClock` for tests that do real I/O; use this one for the in-memory simulator.
  *
  * The Effect 4 edition: the clock is the `Clock.Clock` reference and the scheduler the `Scheduler.Scheduler`
  * reference (Effect 3's `Layer.setClock`, `Layer.setScheduler`); Effect 4's `TestClock` has no `sleeps` or `save`,
@@ -25,6 +30,7 @@
  * @since 4.0.0
  */
 import * as Clock from "effect/Clock"
+import * as WebCrypto from "effect/crypto/WebCrypto"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -63,22 +69,65 @@ const turn: Effect.Effect<void> = typeof globalThis.setImmediate === "function"
     })
   })
 
+type Crypto = typeof globalThis.crypto
+
+/**
+ * `crypto` whose `subtle` operations are kept in `pending` until they settle. `effect/workflow` hashes every
+ * execution id and activity name with `crypto.subtle.digest` (through the `WebCrypto` reference), which resolves
+ * off the main thread, often after more than one macrotask turn: a clock that took the quiet turn for the end of the
+ * work moved on without the sleep the workflow was about to arm.
+ */
+const tracked = (crypto: Crypto, pending: Set<Promise<void>>): Crypto => {
+  if (crypto?.subtle === undefined) return crypto
+  const subtle = new Proxy(crypto.subtle, {
+    get: (target, key) => {
+      const value: unknown = Reflect.get(target, key, target)
+      if (typeof value !== "function") return value
+      return (...args: Array<unknown>): unknown => {
+        const result: unknown = Reflect.apply(value, target, args)
+        if (result instanceof Promise) {
+          const settled: Promise<void> = result.then(
+            () => void pending.delete(settled),
+            () => void pending.delete(settled)
+          )
+          pending.add(settled)
+        }
+        return result
+      }
+    }
+  })
+  return new Proxy(crypto, {
+    get: (target, key) => {
+      if (key === "subtle") return subtle
+      const value: unknown = Reflect.get(target, key, target)
+      return typeof value === "function"
+        ? (...args: Array<unknown>): unknown => Reflect.apply(value, target, args)
+        : value
+    }
+  })
+}
+
 /** The real clock, for `withLive`. */
 const live = SimulatorClock.accelerated(1)
 
 /**
- * A clock at `start` (milliseconds), the scheduler whose queue tells it when the program has settled (install both:
- * `layer` does), and the instants of the sleeps still pending, soonest first.
+ * A clock at `start` (milliseconds), the scheduler whose queue tells it when the program has settled, `crypto` (the
+ * given one, default `globalThis.crypto`) whose `subtle` calls it waits for (install the three, the last as
+ * `WebCrypto.layer(crypto)`: `layer` does), and the instants of the sleeps still pending, soonest first.
  *
  * @since 4.0.0
  * @category Constructors
  */
-export const make = (start = 0): {
+export const make = (start = 0, crypto: Crypto = globalThis.crypto): {
   readonly clock: TestClock.TestClock
   readonly scheduler: Scheduler.Scheduler
+  readonly crypto: Crypto
   readonly sleeps: Effect.Effect<ReadonlyArray<number>>
 } => {
   let instant = start
+  // Web Crypto calls in flight, through `crypto` below.
+  const pending = new Set<Promise<void>>()
+  const inFlight = Effect.promise(() => Promise.all(pending))
   // Sorted by wake time, then by arrival.
   let sleepers: Array<Sleeper> = []
   // Tasks handed to the scheduler so far: no new task during a yield of ours means no fiber has work queued.
@@ -99,16 +148,23 @@ export const make = (start = 0): {
     }
   }
 
-  /** Returns once no fiber has work queued, across a yield and then across a macrotask turn. */
+  /**
+   * Returns once no fiber has work queued, across a yield and then across a macrotask turn, and no Web Crypto call
+   * is in flight.
+   */
   const settle = Effect.gen(function*() {
     for (;;) {
       const before = tasks
       yield* Effect.yieldNow
       // Our own resumption is the one task a quiet program schedules.
       if (tasks - before > 1) continue
+      if (pending.size > 0) {
+        yield* inFlight
+        continue
+      }
       const beforeTurn = tasks
       yield* turn
-      if (tasks - beforeTurn <= 1) return
+      if (tasks - beforeTurn <= 1 && pending.size === 0) return
     }
   })
 
@@ -155,12 +211,18 @@ export const make = (start = 0): {
     setTime: (time) => run(time),
     withLive: (effect) => SimulatorClock.withClock(effect, live)
   }
-  return { clock, scheduler, sleeps: Effect.sync(() => sleepers.map((sleeper) => sleeper.at)) }
+  return {
+    clock,
+    scheduler,
+    crypto: tracked(crypto, pending),
+    sleeps: Effect.sync(() => sleepers.map((sleeper) => sleeper.at))
+  }
 }
 
 /**
- * Installs a fast test clock (starting at the time of the clock it replaces: `TestClock`'s, in `it.effect`) and its
- * scheduler for everything built and run under it.
+ * Installs a fast test clock (starting at the time of the clock it replaces: `TestClock`'s, in `it.effect`), its
+ * scheduler and its `WebCrypto` (the replaced one, with its `subtle` calls waited for) for everything built and run
+ * under it.
  *
  * @example
  * ```ts
@@ -190,8 +252,12 @@ export const make = (start = 0): {
  * @category Layers
  */
 export const layer: Layer.Layer<never> = Layer.unwrap(
-  Effect.map(Clock.currentTimeMillis, (now) => {
-    const { clock, scheduler } = make(now)
-    return Layer.mergeAll(Layer.succeed(Clock.Clock, clock), Layer.succeed(Scheduler.Scheduler, scheduler))
+  Effect.gen(function*() {
+    const { clock, crypto, scheduler } = make(yield* Clock.currentTimeMillis, yield* WebCrypto.WebCrypto)
+    return Layer.mergeAll(
+      Layer.succeed(Clock.Clock, clock),
+      Layer.succeed(Scheduler.Scheduler, scheduler),
+      WebCrypto.layer(crypto)
+    )
   })
 )

@@ -4,12 +4,19 @@
  * check here.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, type Duration, Effect, Fiber, Ref, Scheduler } from "effect"
+import { Clock, type Duration, Effect, Exit, Fiber, FileSystem, Layer, Ref, Scheduler, Schema } from "effect"
+import * as WebCrypto from "effect/crypto/WebCrypto"
 import { TestClock } from "effect/testing"
+import * as DurableClock from "effect/workflow/DurableClock"
+import * as Workflow from "effect/workflow/Workflow"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchLine from "../../src/BatchLine.js"
 import * as BatchWait from "../../src/BatchWait.js"
+import * as DurableJob from "../../src/durable/DurableJob.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import * as FastTestClock from "../../src/testing/FastTestClock.js"
+import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
 
 const fast = Effect.provide(FastTestClock.layer)
 
@@ -23,6 +30,42 @@ const installed = (start: number) => {
     )
   return { install, sleeps: made.sleeps }
 }
+
+/** A workflow that sleeps on a durable timer (`inMemoryThreshold: 0`, as DurableJob's backoffs) and says when it woke. */
+const Napper = Workflow.make("Napper", {
+  payload: { id: Schema.String },
+  success: Schema.Number,
+  idempotencyKey: ({ id }) => id
+})
+const NapperLive = Napper.toLayer(() =>
+  Effect.andThen(
+    DurableClock.sleep({ name: "nap", duration: "5 hours", inMemoryThreshold: 0 }),
+    Clock.currentTimeMillis
+  )
+)
+
+/**
+ * Web Crypto whose `subtle.digest` answers three macrotask turns late, as it does now and then (a cold start, a
+ * loaded machine): without the clock waiting for it, one step ran past the durable sleep the workflow then armed.
+ */
+const lateDigests = Effect.provide(WebCrypto.layer((() => {
+  const subtle = globalThis.crypto.subtle
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+  const late = new Proxy(subtle, {
+    get: (target, key) =>
+      key === "digest"
+        ? async (algorithm: AlgorithmIdentifier, data: BufferSource) => {
+          await turn()
+          await turn()
+          await turn()
+          return target.digest(algorithm, data)
+        }
+        : Reflect.get(target, key, target)
+  })
+  return new Proxy(globalThis.crypto, {
+    get: (target, key) => key === "subtle" ? late : Reflect.get(target, key, target)
+  })
+})()))
 
 describe("FastTestClock", () => {
   it.effect("TestClock.adjust and setTime drive it: sleepers wake in order, each at its own instant", () => {
@@ -86,4 +129,45 @@ describe("FastTestClock", () => {
       assert.isAbove(polls, 640)
       assert.isBelow(polls, 760)
     }).pipe(Effect.provide(BatchApiSimulator.layerBatchApi({ requireInputFile: false })), fast))
+
+  // effect/workflow hashes execution ids and activity names with Web Crypto, which resolves off the main thread and
+  // can outlast a macrotask turn: the clock waits for the calls it sees through the `WebCrypto` reference.
+  it.effect("one step wakes a durable timer armed after a Web Crypto hash (a workflow on the memory engine)", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      const fiber = yield* Effect.forkChild(Napper.execute({ id: "nap-1" }))
+      yield* TestClock.adjust("24 hours")
+      const exit = fiber.pollUnsafe()
+      assert.isDefined(exit, "the workflow ended within the step")
+      assert.deepStrictEqual(exit, Exit.succeed(start + 5 * 3_600_000))
+    }).pipe(Effect.provide(NapperLive.pipe(Layer.provideMerge(WorkflowEngine.layerMemory))), fast, lateDigests))
+
+  it.effect("one step of a day ends a durable job (its batch takes 2 hours)", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.BatchApiSimulator
+      yield* simulator.setDefaultScript({ inProgress: "2 hours" })
+      const fs = yield* FileSystem.FileSystem
+      const lines = ["one", "two", "three"].map((input, i) =>
+        JSON.stringify(BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input }))
+      )
+      yield* fs.writeFileString("/requests.jsonl", lines.join("\n") + "\n")
+      const fiber = yield* Effect.forkChild(
+        DurableJob.run({ jobId: "one-step", input: "/requests.jsonl", endpoint: "/v1/embeddings" })
+      )
+      yield* TestClock.adjust("24 hours")
+      const exit = fiber.pollUnsafe()
+      assert.isDefined(exit, "the job ended within the step")
+      const summary = yield* Fiber.join(fiber)
+      assert.strictEqual(summary.succeeded, 3)
+    }).pipe(
+      Effect.provide(
+        DurableJob.layer().pipe(Layer.provideMerge(Layer.mergeAll(
+          BatchApiSimulator.layerBatchApi(),
+          MemoryFileSystem.layer,
+          WorkflowEngine.layerMemory
+        )))
+      ),
+      fast,
+      lateDigests
+    ))
 })
