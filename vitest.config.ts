@@ -58,7 +58,7 @@ export default defineConfig({
     // once per worker instead of once per file, about a third of the suite's CPU. Tests share no mutable module
     // state for it; `@effect/vitest`'s `layer(...)` would (it rebinds the module-wide `it`), so blocks over one
     // shared layer use test/support/sharedLayer.ts instead.
-    poolOptions: { forks: { minForks: 3, maxForks: 3, isolate: false } },
+    poolOptions: { forks: { minForks: 2, maxForks: 2, isolate: false } },
     hookTimeout: 30_000,
     sequence: { sequencer: SlowFirst }
   }

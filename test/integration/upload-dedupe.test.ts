@@ -119,7 +119,8 @@ const faults: ReadonlyArray<readonly [Fault, string]> = [
 ]
 
 for (const transport of transports) {
-  describe(`uploads are stored once: ${transport.name}`, () => {
+  // Concurrently: each case has its own server and mostly waits on its timers.
+  describe.concurrent(`uploads are stored once: ${transport.name}`, () => {
     for (const [fault, name] of faults) {
       for (const content of ["bytes", "stream"] as const) {
         it.scopedLive(`${name} (${content})`, () =>
