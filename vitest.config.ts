@@ -49,10 +49,10 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 30_000,
-    // Three workers on the project's 2-core machines, beside the Effect 4 edition's suite (scripts/test.mjs): many
-    // files mostly wait on child processes, loopback servers and timers, and a third worker fills those waits; it
-    // costs a third load of the library and the test files (measured, whole `npm test` from a clean results cache:
-    // 91.5 s with two workers, 88.1 s with three).
+    // Two workers, one per core of the project's 2-core machines: `npm test` runs this suite beside the Effect 4
+    // edition's and the checks (scripts/test.mjs, which gives this one the CPU first), and those fill its waits on
+    // children and servers; a third worker only loaded the library and the test files a third time (measured alone:
+    // 96 s of CPU with three, 87 s with two).
     pool: "forks",
     // One process per worker runs many files (`isolate: false`): effect, the platform and the library are loaded
     // once per worker instead of once per file, about a third of the suite's CPU. Tests share no mutable module
