@@ -9,21 +9,15 @@
 // printed whole when each ends (their scripts buffer them), so they never interleave line by line. The exit code is
 // non-zero when any fails. Arguments go to the root's vitest.
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { binOf } from "../effect4/scripts/bin.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const require = createRequire(join(root, "package.json"))
 
-/** The JavaScript file of a package's command, from its package.json `bin`. */
-const bin = (pkg, name) => {
-  const manifest = require.resolve(`${pkg}/package.json`)
-  const field = JSON.parse(readFileSync(manifest, "utf8")).bin
-  return join(dirname(manifest), typeof field === "string" ? field : field[name])
-}
+/** The file of a package's command (./bin.mjs). */
+const bin = (pkg, name) => binOf(root, pkg, name)
 
 /**
  * Runs a script; `priority` (a nice value) lowers its share of the CPU, and its children's: the root's suite takes

@@ -9,19 +9,15 @@
 // time to the tests (the README check type-checks its snippets with it too). TypeScript 5.9 (`typescript`) stays for
 // what uses its JavaScript API: typescript-eslint, the build's emit and docgen.
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
-import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { binOf } from "../effect4/scripts/bin.mjs"
 import { notInstalled } from "../effect4/scripts/installed.mjs"
 
-const require = createRequire(import.meta.url)
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 
-/** The JavaScript file of a package's command, from its package.json `bin`. */
-const bin = (pkg, name) => {
-  const manifest = require.resolve(`${pkg}/package.json`)
-  const field = JSON.parse(readFileSync(manifest, "utf8")).bin
-  return join(dirname(manifest), typeof field === "string" ? field : field[name])
-}
+/** The file of a package's command (./bin.mjs). */
+const bin = (pkg, name) => binOf(root, pkg, name)
 
 const run = (label, file, args) =>
   new Promise((resolve) => {

@@ -6,10 +6,9 @@
 // demo did not run and exits 0 (on a fresh machine the root's `npm ci` installs one where it can, so this happens
 // only where npm has no Node build, e.g. not Linux x64, on a machine whose node is older than 22.19).
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
-import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { binOf } from "./bin.mjs"
 import { notInstalled } from "./installed.mjs"
 import { findNode, minimum } from "./node.mjs"
 
@@ -36,10 +35,7 @@ if (missing !== undefined) {
 } else {
   // tsx is the root's (effect4/ takes its tools from the root's node_modules); it maps `effect-openai-batch` to
   // src/ through effect4/tsconfig.json's paths.
-  const require = createRequire(join(effect4, "package.json"))
-  const manifest = require.resolve("tsx/package.json")
-  const bin = JSON.parse(readFileSync(manifest, "utf8")).bin
-  const tsx = join(dirname(manifest), typeof bin === "string" ? bin : bin.tsx)
+  const tsx = binOf(effect4, "tsx", "tsx")
   console.log(`\nThe Effect 4 edition's demo (effect4/examples/demo.ts) on Node ${node.version} (${node.source})\n`)
   const child = spawn(node.path, [tsx, "examples/demo.ts", ...demoArgs], { cwd: effect4, stdio: "inherit" })
   child.on("close", (code, signal) => {

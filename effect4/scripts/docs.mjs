@@ -7,10 +7,10 @@
 // Effect 3 edition's with `--if-node`: without such a Node it says that this edition's reference was not generated
 // and exits 0 (alone, it fails).
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { delimiter, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { binOf } from "./bin.mjs"
 import { notInstalled } from "./installed.mjs"
 import { findNode, minimum } from "./node.mjs"
 
@@ -30,11 +30,8 @@ if (missing !== undefined) {
   )
   if (!optional) process.exitCode = 1
 } else {
-  const require = createRequire(join(effect4, "package.json"))
-  const manifest = require.resolve("@effect/docgen/package.json")
-  const bin = JSON.parse(readFileSync(manifest, "utf8")).bin
-  const docgen = join(dirname(manifest), typeof bin === "string" ? bin : bin.docgen)
-  const tsxBin = join(dirname(require.resolve("tsx/package.json")), "..", ".bin")
+  const docgen = binOf(effect4, "@effect/docgen", "docgen")
+  const tsxBin = join(dirname(createRequire(join(effect4, "package.json")).resolve("tsx/package.json")), "..", ".bin")
   const path = [dirname(node.path), tsxBin, process.env.PATH ?? ""].join(delimiter)
   console.log(`The Effect 4 edition's API reference, into effect4/docs/ (Node ${node.version}, ${node.source})`)
   const child = spawn(node.path, [docgen], { cwd: effect4, stdio: "inherit", env: { ...process.env, PATH: path } })

@@ -8,22 +8,16 @@
 // Node it prints how to run the tests and exits 0, except under CI (CI set), where a missing Node
 // is a broken install and fails: CI must run both editions.
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
-import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { binOf } from "./bin.mjs"
 import { notInstalled } from "./installed.mjs"
 import { findNode, howToRun } from "./node.mjs"
 
 const effect4 = join(dirname(fileURLToPath(import.meta.url)), "..")
-const require = createRequire(join(effect4, "package.json"))
 
-/** The JavaScript file of a package's command, from its package.json `bin`. */
-const bin = (pkg, name) => {
-  const manifest = require.resolve(`${pkg}/package.json`)
-  const field = JSON.parse(readFileSync(manifest, "utf8")).bin
-  return join(dirname(manifest), typeof field === "string" ? field : field[name])
-}
+/** The file of a package's command (./bin.mjs). */
+const bin = (pkg, name) => binOf(effect4, pkg, name)
 
 const run = (label, node, file, args) =>
   new Promise((resolve) => {
