@@ -77,6 +77,8 @@ export const emitJs = (outDir: string, format: Format, config: ts.ParsedCommandL
     outdir: Path.join(outDir, format),
     outbase: srcDir,
     bundle: false,
+    // the build's own compiler options (esbuild would otherwise read tsconfig.json)
+    tsconfig: Path.join(root, "tsconfig.build.json"),
     format,
     platform: "node",
     target: "es2022",

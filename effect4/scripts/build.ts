@@ -53,6 +53,8 @@ export const emitJs = (outDir: string, config: ts.ParsedCommandLine = readConfig
     outdir: outDir,
     outbase: srcDir,
     bundle: false,
+    // the build's own compiler options (esbuild would otherwise read tsconfig.json)
+    tsconfig: Path.join(root, "tsconfig.build.json"),
     format: "esm",
     platform: "node",
     target: "es2022",
