@@ -1,8 +1,8 @@
 /**
  * DurableJob on the memory engine under TestClock: follow-ups, part failures, and a replay of the whole body after
  * a durable backoff (what every wake, restart and takeover does on a real engine). Ported from the root's
- * test/durable/DurableJob.steps.test.ts; the loops that move TestClock let fibers settle first (Effect 4's
- * `TestClock.adjust` does not wait for them).
+ * test/durable/DurableJob.steps.test.ts; on `FastTestClock`, which waits for the workflow's digests before time
+ * moves (see support/clock.ts).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem, Layer, Option, Ref, Schema } from "effect"
@@ -14,6 +14,7 @@ import * as DurableJob from "../../src/durable/DurableJob.js"
 import type * as JobBudget from "../../src/JobBudget.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { assertFollowedUp, drive, embedding, model, poll, processOver, recorder, settle } from "../job/support.js"
+import { fast } from "./support/clock.js"
 
 const endpoint = "/v1/embeddings" as const
 
@@ -74,7 +75,7 @@ describe("DurableJob steps on the memory engine", () => {
         assert.isTrue(resent.every((id) => !answered.includes(id)))
         assert.strictEqual(new Set([...resent, ...answered]).size, 20)
         // 1.2 s on a quiet 2-core machine, 11 s at load 16 and 32 s at load 20: a cap, not an expectation.
-      }),
+      }).pipe(fast),
     300_000
   )
 
@@ -106,7 +107,7 @@ describe("DurableJob steps on the memory engine", () => {
       assert.strictEqual(summary.succeeded, 20)
       assert.strictEqual(summary.missing, 10)
       assert.strictEqual((yield* Ref.get(delivered)).size, 20)
-    }))
+    }).pipe(fast))
 
   it.effect("by default a failed part fails the job with a typed error, and a second run returns that failure without a new batch", () =>
     Effect.gen(function*() {
@@ -131,7 +132,7 @@ describe("DurableJob steps on the memory engine", () => {
       assert.strictEqual(first.operation, "DurableJob.run")
       assert.deepStrictEqual(again, first)
       assert.strictEqual(creates, 1)
-    }))
+    }).pipe(fast))
 
   it.effect(
     "a durable backoff replays the whole body: no step runs twice, the budget holds no stale claim, every result once",
@@ -190,7 +191,7 @@ describe("DurableJob steps on the memory engine", () => {
           (yield* BatchApi.listBatches({ limit: 10 }).pipe(Effect.provide(processOver(simulator)))).data.length
         assert.strictEqual(ids, 2)
         // 3.5 s on a quiet 2-core machine, 17 s at load 13: a cap, not an expectation.
-      }),
+      }).pipe(fast),
     300_000
   )
 })
@@ -228,7 +229,7 @@ describe("DurableJob compensation on the memory engine", () => {
       assert.strictEqual(statuses.length, 3)
       assert.deepStrictEqual(statuses.filter((s) => s === "failed").length, 1)
       assert.isTrue(statuses.filter((s) => s !== "failed").every((s) => s === "cancelling" || s === "cancelled"))
-    }))
+    }).pipe(fast))
 
   it.effect("DurableJob.interrupt stops a job and its compensation cancels the batches in flight", () =>
     Effect.gen(function*() {
@@ -254,7 +255,7 @@ describe("DurableJob compensation on the memory engine", () => {
       const statuses = yield* statusesOf(simulator, "durable-stop")
       assert.strictEqual(statuses.length, 2)
       assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
-    }))
+    }).pipe(fast))
 
   it("a payload's per-model budget decodes as per model (not as an empty budget)", () => {
     const payload = Schema.decodeUnknownSync(DurableJob.Payload)({
