@@ -4,8 +4,13 @@
  * space-separated in one header during a secret rotation. Web Crypto only (`crypto.subtle`, in Node 20 and every
  * browser), so nothing here needs a `node:` module.
  *
+ * The Effect 4 edition: the `crypto` is effect's `WebCrypto` reference (`globalThis.crypto` by default), so a
+ * program can give its own, and `FastTestClock` (which installs one that counts the operations in flight) waits for
+ * a signature before it moves time.
+ *
  * @internal
  */
+import * as WebCrypto from "effect/crypto/WebCrypto"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 
@@ -43,7 +48,9 @@ export const secretBytes = (secret: Redacted.Redacted<string>): Uint8Array<Array
 
 /** An HMAC-SHA256 key for signing. @internal */
 export const importKey = (bytes: Uint8Array<ArrayBuffer>): Effect.Effect<CryptoKey> =>
-  Effect.promise(() => crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]))
+  WebCrypto.WebCrypto.use((crypto) =>
+    Effect.promise(() => crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]))
+  )
 
 /** The signed content: `${id}.${timestamp}.` followed by the body's bytes as they are. @internal */
 export const signedContent = (
@@ -61,7 +68,9 @@ export const signedContent = (
 
 /** The HMAC-SHA256 of `content` under `key`. @internal */
 export const hmac = (key: CryptoKey, content: Uint8Array<ArrayBuffer>): Effect.Effect<Uint8Array> =>
-  Effect.map(Effect.promise(() => crypto.subtle.sign("HMAC", key, content)), (mac) => new Uint8Array(mac))
+  WebCrypto.WebCrypto.use((crypto) =>
+    Effect.map(Effect.promise(() => crypto.subtle.sign("HMAC", key, content)), (mac) => new Uint8Array(mac))
+  )
 
 /**
  * Whether `a` and `b` are equal, in a time that depends on their lengths only (never on where they differ).
