@@ -73,7 +73,14 @@ const typecheck = (blocksToCheck: ReadonlyArray<Block>): ReadonlyArray<Problem> 
     })
   )
   const tsc = Path.join(root, "node_modules", "typescript-native", "bin", "tsc")
-  const run = spawnSync(process.execPath, [tsc, "--pretty", "false", "-p", Path.join(dir, "tsconfig.json")], {
+  const run = spawnSync(process.execPath, [
+    tsc,
+    "--pretty",
+    "false",
+    "--singleThreaded",
+    "-p",
+    Path.join(dir, "tsconfig.json")
+  ], {
     cwd: root,
     encoding: "utf8"
   })

@@ -60,7 +60,14 @@ const typecheck = (blocksToCheck: ReadonlyArray<Block>): ReadonlyArray<Problem> 
     })
   )
   const tsc = Path.join(repository, "node_modules", "typescript-native", "bin", "tsc")
-  const run = spawnSync(process.execPath, [tsc, "--pretty", "false", "-p", Path.join(dir, "tsconfig.json")], {
+  const run = spawnSync(process.execPath, [
+    tsc,
+    "--pretty",
+    "false",
+    "--singleThreaded",
+    "-p",
+    Path.join(dir, "tsconfig.json")
+  ], {
     cwd: edition,
     encoding: "utf8"
   })
