@@ -4,7 +4,7 @@
  * schedule stays as the safety net for a delivery that never comes.
  *
  * Ported from the root's test of the same name, on `FastTestClock` (Effect 4's `TestClock.adjust` leaves a forked
- * wait at its first poll). Its `Job.runBatch` case waits for the job engine's port.
+ * wait at its first poll).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted } from "effect"
@@ -13,8 +13,10 @@ import { TestClock } from "effect/testing"
 import { randomBytes } from "node:crypto"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchEvents from "../src/BatchEvents.js"
+import * as BatchLine from "../src/BatchLine.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as BatchWait from "../src/BatchWait.js"
+import * as Job from "../src/Job.js"
 import * as BatchApiSimulator from "../src/testing/BatchApiSimulator.js"
 import * as FastTestClock from "../src/testing/FastTestClock.js"
 import * as SimulatorWebhooks from "../src/testing/SimulatorWebhooks.js"
@@ -98,4 +100,31 @@ describe("waits woken by webhooks", () => {
       yield* TestClock.adjust("61 minutes")
       assert.strictEqual((yield* Fiber.join(fiber)).status, "completed")
     }).pipe(Effect.provide(withWebhooks), fast))
+
+  it.effect("Job.runBatch wakes on the event too", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(start)
+      const simulator = yield* BatchApiSimulator.BatchApiSimulator
+      const requests = Array.from(
+        { length: 5 },
+        (_, i) => BatchLine.embedding(`doc-${i}`, { model: "text-embedding-3-small", input: `text ${i}` })
+      )
+      const fiber = yield* Effect.forkChild(Job.runBatch(requests, { endpoint: "/v1/embeddings", schedule: hourly }))
+      // the upload, the create, then the batch's 6 minutes: the job ends on the event, within its first hour
+      yield* TestClock.adjust("10 minutes")
+      assert.isDefined(fiber.pollUnsafe(), "the job ended on the event, not at its next hourly poll")
+      const run = yield* Fiber.join(fiber)
+      assert.strictEqual(run.batch.status, "completed")
+      assert.deepStrictEqual(run.matched.map((m) => m.result.custom_id), requests.map((r) => r.custom_id))
+      const polls = (yield* simulator.requests).filter((r) => r.method === "GET" && r.path.startsWith("/v1/batches/"))
+      assert.isAtMost(polls.length, 3, "a poll at once and one on the event (and one for the results, at most)")
+    }).pipe(
+      Effect.provide(
+        SimulatorWebhooks.layerToApp(Webhooks.httpApp(), { secret }).pipe(
+          Layer.provideMerge(Layer.mergeAll(Webhooks.layer({ secret }), BatchEvents.layer)),
+          Layer.provideMerge(BatchApiSimulator.layerBatchApi())
+        )
+      ),
+      fast
+    ))
 })

@@ -1,8 +1,8 @@
 /**
  * `Job.runBatch`, the one-batch front door of the job engine, on the simulator through the library's real HTTP
  * encoding and decoding: requests in, upload, create, wait, typed results joined by custom_id; interruption,
- * deadlines, failures and bad input. (The Effect 3 edition's test/job/runBatch.test.ts, ported: this edition's
- * `layerBatchApi` has no Uploads API nor ledger yet, so the client's layers are built over the simulator here.)
+ * deadlines, failures and bad input. (The Effect 3 edition's test/job/runBatch.test.ts, ported; the client's layers
+ * are `BatchClient.layer` over the simulator.)
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Redacted, Ref, Stream } from "effect"
