@@ -43,6 +43,9 @@ const program = Effect.gen(function*() {
 run(program, {
   setup: Effect.gen(function*() {
     const simulator = yield* BatchApiSimulator.BatchApiSimulator
+    // Seeded batches live on by the default script: the running ones stay running for a day (the simulator's clock
+    // runs hundreds of times faster than real time here, and listing 1,234 batches takes a while on a busy machine).
+    yield* simulator.setDefaultScript({ inProgress: "24 hours" })
     yield* simulator.seed({ count: 1000, status: "completed" })
     yield* simulator.seed({ count: 200, status: "failed" })
     yield* simulator.seed({ count: 34, status: "in_progress" })
