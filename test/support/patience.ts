@@ -4,7 +4,9 @@
  * machine waits as before; a loaded one waits longer for a sign of life (`slowdown`), and as long as the awaited
  * thing keeps moving.
  *
- * Every wait here still fails when what it awaits is stuck: only its patience follows the machine.
+ * Every wait here still fails when what it awaits is stuck: only its patience follows the machine. Time is read
+ * from the monotonic clock (`performance.now()`): a wall clock set forward meanwhile (a virtual machine's clock
+ * catching up) is not a wait.
  */
 import { Effect } from "effect"
 import * as os from "node:os"
@@ -35,19 +37,19 @@ export const whileProgressing = <A, E, R>(
 ): Effect.Effect<A, E | Error, R> => {
   const watchdog = Effect.gen(function*() {
     let last = options.progress()
-    let since = Date.now()
+    let since = performance.now()
     let overdue = false
     for (;;) {
       yield* Effect.sleep("100 millis")
       const now = options.progress()
       if (now !== last) {
         last = now
-        since = Date.now()
+        since = performance.now()
         overdue = false
         continue
       }
       const limit = scaled(options.idleMillis)
-      if (Date.now() - since > limit) {
+      if (performance.now() - since > limit) {
         // One more turn first: after a stall of this process, output waiting in its pipes is read after the timers.
         if (overdue) return yield* Effect.fail(new Error(options.what(limit)))
         overdue = true
@@ -60,9 +62,9 @@ export const whileProgressing = <A, E, R>(
 /** Polls `condition` every few milliseconds (real time) until it holds, for at most `millis` (scaled). */
 export const eventually = (condition: () => boolean, millis = 2_000): Effect.Effect<boolean> =>
   Effect.gen(function*() {
-    const start = Date.now()
+    const start = performance.now()
     while (!condition()) {
-      if (Date.now() - start > scaled(millis)) return condition()
+      if (performance.now() - start > scaled(millis)) return condition()
       yield* Effect.sleep("5 millis")
     }
     return true
