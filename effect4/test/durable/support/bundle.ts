@@ -15,7 +15,8 @@
  *
  * It is kept between test files and runs in effect4/node_modules/.cache (inside effect4/, so that the bundle's bare
  * specifiers resolve to effect4/node_modules), in a directory named after a hash of what it is made of: every
- * TypeScript file under src/, test/support/ and test/durable/support/ (this file included). A file changed, another
+ * TypeScript file under src/, test/support/, test/durable/support/ (this file included) and test/integration/support/
+ * (test/integration/uploads-large.test.ts's uploadChild.ts is bundled here too). A file changed, another
  * hash, a new build; so does an install (the lock files of effect4/node_modules and the root's, which esbuild
  * resolves packages from, enter the hash too). A build goes to a temporary directory renamed into place, so a
  * reader never sees half of one; builds unused for an hour are removed (one in use is touched each time it is
@@ -31,10 +32,14 @@ const effect4 = fileURLToPath(new URL("../../../", import.meta.url))
 const cacheDir = path.join(effect4, "node_modules", ".cache", "effect-openai-batch-crash-children")
 
 /** The scripts bundled, relative to effect4/. */
-const children = ["test/durable/support/jobChild.ts", "test/durable/support/workflowChild.ts"] as const
+const children = [
+  "test/durable/support/jobChild.ts",
+  "test/durable/support/workflowChild.ts",
+  "test/integration/support/uploadChild.ts"
+] as const
 
 /** What a bundle may be made of, relative to effect4/: the folders whose TypeScript files enter the hash. */
-const inputDirs = ["src", "test/support", "test/durable/support"] as const
+const inputDirs = ["src", "test/support", "test/durable/support", "test/integration/support"] as const
 
 /** The installed packages, relative to effect4/: what npm wrote of each install. */
 const lockFiles = ["node_modules/.package-lock.json", "../node_modules/.package-lock.json"] as const
@@ -88,7 +93,8 @@ const build = async (): Promise<string> => {
   // The root's esbuild: effect4/ takes its tools from the root's node_modules.
   const esbuild = await import("esbuild")
   await esbuild.build({
-    entryPoints: children.map((child) => path.join(effect4, child)),
+    // Named by their file alone: the scripts are in different folders, all bundled flat into one.
+    entryPoints: children.map((child) => ({ in: path.join(effect4, child), out: path.basename(child, ".ts") })),
     absWorkingDir: effect4,
     outdir: temp,
     bundle: true,
