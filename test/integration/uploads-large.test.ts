@@ -3,7 +3,7 @@
  * child process (bundled with esbuild, run by plain `node`, so its memory is the client's alone): parts of 8 MiB,
  * the connection of the third part reset while its body is on the wire. The part is sent again, alone; the file is
  * byte for byte the stream (its MD5 checked by the server too); what the client's objects hold stays within a few
- * parts, far below the file's size (its resident memory is reported beside it).
+ * parts, far below the file's size (its resident memory, under the collections the child forces, is printed too).
  *
  * 96 MB by default (12 parts; the test takes about 5 s on this 2-core machine, where 200 MB took 15 s of the
  * suite's time under load); `EOB_UPLOAD_MB=200` runs the 200 MB case (bench/RESULTS.md has its figures).

@@ -3,7 +3,8 @@
  * child process (bundled with esbuild by test/durable/support/bundle.ts, run by plain `node`, so its memory is the
  * client's alone): the connection of the third part reset while its body is on the wire. The part is sent again,
  * alone; the file is byte for byte the stream (its MD5 checked by the server too); what the client's objects hold
- * stays within a few parts, far below the file's size (its resident memory is reported beside it). The root's
+ * stays within a few parts, far below the file's size (its resident memory, under the collections the child forces,
+ * is printed too). The root's
  * test/integration/uploads-large.test.ts.
  *
  * SIZE
@@ -11,9 +12,9 @@
  * 48 MB in parts of 4 MiB by default (12 parts, the third reset), half the root's 96 MB in parts of 8 MiB, for the
  * suite's time: about 1.3 s of CPU beyond vitest's start, where the root's sizes took 2.8 s here. The bound is on
  * what the upload holds (heap and array buffers after a full collection), as at the root: resident memory also counts
- * garbage each Node collects on its own schedule (on Node 22 it grew 21.6 to 28.2 MiB over seven runs, 44.4 MiB with
- * the part cutter reading the whole stream ahead; on Node 24 the root's upload grew it by 9.3 parts in a CI run while
- * it held 1 to 2). `EOB_UPLOAD_MB` and `EOB_UPLOAD_PART_MIB` set the file and the part.
+ * garbage each Node collects on its own schedule (measured before the child forced collections: on Node 22 it grew
+ * 21.6 to 28.2 MiB over seven runs, 44.4 MiB with the part cutter reading the whole stream ahead; on Node 24 the
+ * root's upload grew it by 9.3 parts in a CI run while it held 1 to 2). `EOB_UPLOAD_MB` and `EOB_UPLOAD_PART_MIB` set the file and the part.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
@@ -91,8 +92,9 @@ describe("OpenAiUploads.uploadStream over real HTTP", () => {
             held.toFixed(1)
           } MiB, RSS +${growth.toFixed(1)} MiB (baseline ${(result.baseline / mib).toFixed(0)} MiB)`
         )
-        // The part being filled and the one on the wire: a few parts, not the file (11.4 parts here).
-        assert.isBelow(held, 4 * (partSize / mib), `the upload held ${held.toFixed(1)} MiB at its peak`)
+        // The part being filled and the one on the wire: a few parts, not the file (11.4 parts here). Measured: 0 to
+        // 11.8 MiB (3 parts) over eight runs on Node 22 and 24, 50.4 MiB with the stream read ahead; the bound is 6 parts.
+        assert.isBelow(held, 6 * (partSize / mib), `the upload held ${held.toFixed(1)} MiB at its peak`)
       }),
     { timeout: 60_000 }
   )
