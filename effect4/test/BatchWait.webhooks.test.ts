@@ -8,7 +8,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted } from "effect"
-import * as WebCrypto from "effect/crypto/WebCrypto"
 import { TestClock } from "effect/testing"
 import { randomBytes } from "node:crypto"
 import * as BatchApi from "../src/BatchApi.js"
@@ -18,9 +17,9 @@ import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as BatchWait from "../src/BatchWait.js"
 import * as Job from "../src/Job.js"
 import * as BatchApiSimulator from "../src/testing/BatchApiSimulator.js"
-import * as FastTestClock from "../src/testing/FastTestClock.js"
 import * as SimulatorWebhooks from "../src/testing/SimulatorWebhooks.js"
 import * as Webhooks from "../src/Webhooks.js"
+import { fast, lateWebCrypto } from "./support/webCrypto.js"
 import { start } from "./testing/support.js"
 
 const secret = Redacted.make(`whsec_${randomBytes(32).toString("base64")}`)
@@ -33,25 +32,6 @@ const params = { input_file_id: "file-any", endpoint: "/v1/embeddings", completi
 // A slow safety net: without an event, the end is seen up to an hour late.
 const hourly = BatchSchedule.every("1 hour")
 const end = start + 6 * 60 * 1000
-const fast = Effect.provide(FastTestClock.layer)
-
-/** A `WebCrypto` whose every `subtle` call answers `turns` event-loop turns late (as on a loaded machine). */
-const lateCrypto = (turns: number) => {
-  const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
-  const subtle = new Proxy(globalThis.crypto.subtle, {
-    get: (target, key) => {
-      const value: unknown = Reflect.get(target, key, target)
-      if (typeof value !== "function") return value
-      return async (...args: Array<unknown>) => {
-        for (let i = 0; i < turns; i++) await turn()
-        return Reflect.apply(value, target, args)
-      }
-    }
-  })
-  return Effect.provide(WebCrypto.layer(
-    new Proxy(globalThis.crypto, { get: (target, key) => key === "subtle" ? subtle : Reflect.get(target, key, target) })
-  ))
-}
 
 /** Starts a wait on a new batch (the default lifecycle ends it 6 minutes later) and lets 10 minutes pass. */
 const waitTenMinutes = Effect.gen(function*() {
@@ -78,7 +58,7 @@ describe("waits woken by webhooks", () => {
       // later; the clock waited for the delivery's signature and its check (Web Crypto, through the WebCrypto
       // reference), however late they answered
       assert.deepStrictEqual(yield* polls, [0, end - start])
-    }).pipe(Effect.provide(withWebhooks), fast, lateCrypto(50)))
+    }).pipe(Effect.provide(withWebhooks), fast, lateWebCrypto(50)))
 
   it.effect("without a feed the same wait waits for its schedule", () =>
     Effect.gen(function*() {

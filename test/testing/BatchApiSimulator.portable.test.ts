@@ -1,12 +1,11 @@
 /**
  * `effect-openai-batch/testing` needs web standards only: it must run where there is no `Buffer` and no `node:`
  * module (a browser test runner, Deno, a worker). Two proofs: a whole upload -> batch -> results cycle run with
- * `globalThis.Buffer` removed, and the import graph of `src/testing/index.ts` as esbuild bundles it (it
- * was read with the TypeScript parser, whose load alone cost this file about a second of CPU).
+ * `globalThis.Buffer` removed, and the import graph of `src/testing/index.ts` as esbuild bundles it
+ * (../support/nodeFree.ts).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Stream, TestClock } from "effect"
-import * as esbuild from "esbuild"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as BatchApi from "../../src/BatchApi.js"
@@ -15,6 +14,7 @@ import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as BatchWait from "../../src/BatchWait.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
+import { nodeUses } from "../support/nodeFree.js"
 import { jsonl, start } from "./support.js"
 
 const lines = (prefix: string, n: number) =>
@@ -141,41 +141,8 @@ describe("BatchApiSimulator without Node", () => {
 
   it.live("nothing reachable from src/testing/index.ts imports node: modules or @effect/platform-node, or uses Node globals", () =>
     Effect.promise(async () => {
-      const nodeGlobals = ["Buffer", "process", "require", "__dirname", "__filename", "global", "setImmediate"]
-      // esbuild bundles the graph with every package left outside (its metafile lists each file's imports), and
-      // `define` replaces a Node global wherever it is a free variable (not a property or a local of that name,
-      // not a type): the marker left in the output tells which file used it.
-      const marker = (name: string) => `__node_global_${name}__`
-      const { metafile, outputFiles } = await esbuild.build({
-        entryPoints: ["testing/index.ts"],
-        absWorkingDir: srcRoot,
-        bundle: true,
-        write: false,
-        metafile: true,
-        format: "esm",
-        platform: "neutral",
-        packages: "external",
-        // every line of every file, used or not
-        treeShaking: false,
-        define: Object.fromEntries(nodeGlobals.map((name) => [name, marker(name)])),
-        logLevel: "silent"
-      })
-      const problems: Array<string> = []
-      for (const [file, input] of Object.entries(metafile.inputs)) {
-        for (const imported of input.imports) {
-          if (imported.path.startsWith("node:") || imported.path.startsWith("@effect/platform-node")) {
-            problems.push(`${file} imports ${imported.path}`)
-          }
-        }
-      }
-      // The bundle names each file before its code (`// testing/internal/x.ts`).
-      let file = "?"
-      for (const line of (outputFiles[0]?.text ?? "").split("\n")) {
-        const heading = /^\/\/ (\S+\.ts)$/.exec(line)
-        if (heading !== null) file = heading[1]!
-        for (const name of nodeGlobals) if (line.includes(marker(name))) problems.push(`${file} uses ${name}`)
-      }
-      assert.includeMembers(Object.keys(metafile.inputs), [
+      const { files, problems } = await nodeUses(srcRoot, "testing/index.ts")
+      assert.includeMembers([...files], [
         "testing/BatchApiSimulator.ts",
         "testing/internal/multipart.ts",
         "testing/internal/httpClient.ts",

@@ -1,6 +1,6 @@
 /**
  * DurableJob on the memory engine (ported from the root's test/durable/DurableJob.memory.test.ts), on
- * `FastTestClock` (see support/clock.ts): the job's four parts must be enqueued together for the API to fail two of
+ * `FastTestClock` (see ../support/webCrypto.ts): the job's four parts must be enqueued together for the API to fail two of
  * them on its limit, however late the workflow's digests answer.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -9,7 +9,7 @@ import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import * as DurableJob from "../../src/durable/DurableJob.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { drive, embedding, model, poll, processOver, recorder } from "../job/support.js"
-import { fast, lateDigests } from "./support/clock.js"
+import { fast, lateWebCrypto } from "../support/webCrypto.js"
 
 /**
  * The digests' lateness in event-loop turns: 0 is the real Web Crypto; 35 and 36 are the two that split the first
@@ -58,6 +58,6 @@ describe("DurableJob on the memory engine", () => {
         assert.strictEqual(summary.cost?.total, (tokens * 10_000) / 1e12)
         assert.isTrue(summary.parts.every((part) => part.cost !== undefined))
         assert.deepStrictEqual(summary.unpriced, [])
-      }).pipe(fast, turns === 0 ? identity : lateDigests(turns))
+      }).pipe(fast, turns === 0 ? identity : lateWebCrypto(turns))
   )
 })

@@ -2,7 +2,7 @@
  * DurableJob on the memory engine under TestClock: follow-ups, part failures, and a replay of the whole body after
  * a durable backoff (what every wake, restart and takeover does on a real engine). Ported from the root's
  * test/durable/DurableJob.steps.test.ts; on `FastTestClock`, which waits for the workflow's digests before time
- * moves (see support/clock.ts).
+ * moves (see ../support/webCrypto.ts).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem, Layer, Option, Ref, Schema } from "effect"
@@ -14,7 +14,7 @@ import * as DurableJob from "../../src/durable/DurableJob.js"
 import type * as JobBudget from "../../src/JobBudget.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { assertFollowedUp, drive, embedding, model, poll, processOver, recorder, settle } from "../job/support.js"
-import { fast } from "./support/clock.js"
+import { fast } from "../support/webCrypto.js"
 
 const endpoint = "/v1/embeddings" as const
 

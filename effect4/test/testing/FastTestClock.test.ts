@@ -5,7 +5,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, type Duration, Effect, Exit, Fiber, FileSystem, Layer, Ref, Scheduler, Schema } from "effect"
-import * as WebCrypto from "effect/crypto/WebCrypto"
 import { TestClock } from "effect/testing"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as Workflow from "effect/workflow/Workflow"
@@ -17,8 +16,7 @@ import * as DurableJob from "../../src/durable/DurableJob.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import * as FastTestClock from "../../src/testing/FastTestClock.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
-
-const fast = Effect.provide(FastTestClock.layer)
+import { fast, lateWebCrypto } from "../support/webCrypto.js"
 
 /** A fast clock from `make`, installed by hand: its `sleeps` are in reach. */
 const installed = (start: number) => {
@@ -45,27 +43,10 @@ const NapperLive = Napper.toLayer(() =>
 )
 
 /**
- * Web Crypto whose `subtle.digest` answers three macrotask turns late, as it does now and then (a cold start, a
- * loaded machine): without the clock waiting for it, one step ran past the durable sleep the workflow then armed.
+ * Web Crypto answering three macrotask turns late, as it does now and then (a cold start, a loaded machine):
+ * without the clock waiting for it, one step ran past the durable sleep the workflow then armed.
  */
-const lateDigests = Effect.provide(WebCrypto.layer((() => {
-  const subtle = globalThis.crypto.subtle
-  const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
-  const late = new Proxy(subtle, {
-    get: (target, key) =>
-      key === "digest"
-        ? async (algorithm: AlgorithmIdentifier, data: BufferSource) => {
-          await turn()
-          await turn()
-          await turn()
-          return target.digest(algorithm, data)
-        }
-        : Reflect.get(target, key, target)
-  })
-  return new Proxy(globalThis.crypto, {
-    get: (target, key) => key === "subtle" ? late : Reflect.get(target, key, target)
-  })
-})()))
+const lateDigests = lateWebCrypto(3)
 
 describe("FastTestClock", () => {
   it.effect("TestClock.adjust and setTime drive it: sleepers wake in order, each at its own instant", () => {
