@@ -10,7 +10,6 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Chunk from "effect/Chunk"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -21,12 +20,13 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import * as Batch from "./Batch.js"
-import * as BatchError from "./BatchError.js"
+import type * as BatchError from "./BatchError.js"
 import * as Create from "./internal/create.js"
 import * as Decoder from "./internal/decoder.js"
 import * as Operation from "./internal/http/operation.js"
 import * as Http from "./internal/http/pipeline.js"
 import * as Retry from "./internal/http/retry.js"
+import * as Paginate from "./internal/paginate.js"
 import * as Params from "./internal/params.js"
 import * as OpenAiConfig from "./OpenAiConfig.js"
 
@@ -403,89 +403,12 @@ export const streamBatches = (
   options: StreamOptions = {}
 ): Stream.Stream<Batch.Batch, BatchError.RequestError | BatchError.PaginationError, BatchApi> => {
   const limit = options.pageSize ?? 100
-  interface Cursor {
-    readonly after: string | undefined
-    readonly pages: number
-  }
-  /**
-   * What one run of the stream has seen (a run may be repeated; each starts afresh): the cursors, and the ids of the
-   * previous page. A list that moves between two requests shifts a batch from the end of one page to the start of
-   * the next; the list is paged by cursor, so a batch can come back only on the page after it. Keeping that one
-   * page, not every id, keeps the check cheap (a Set of every id was a measurable cost per batch in
-   * bench/inprocess.ts) and memory flat.
-   */
-  interface Seen {
-    readonly cursors: Set<string>
-    previous: ReadonlySet<string>
-  }
-  const paginationError = (
-    reason: BatchError.PaginationError["reason"],
-    pages: number,
-    cursor: string | undefined
-  ) =>
-    Effect.flatMap(Operation.resolve("streamBatches"), (operation) =>
-      Effect.fail(
-        new BatchError.PaginationError({
-          operation,
-          reason,
-          pages,
-          ...(cursor === undefined ? {} : { cursor })
-        })
-      ))
-  const page = (api: Service, seen: Seen, cursor: Cursor) =>
-    Effect.flatMap(
-      api.listBatches(cursor.after === undefined ? { limit } : { limit, after: cursor.after }),
-      (
-        result
-      ): Effect.Effect<readonly [Chunk.Chunk<Batch.Batch>, Option.Option<Cursor>], BatchError.PaginationError> => {
-        const pages = cursor.pages + 1
-        const ids = new Set<string>()
-        let repeated = false
-        for (const batch of result.data) {
-          if (seen.previous.has(batch.id) || ids.has(batch.id)) repeated = true
-          ids.add(batch.id)
-        }
-        const items = Chunk.unsafeFromArray(
-          repeated
-            ? result.data.filter((batch, i) =>
-              !seen.previous.has(batch.id) && result.data.findIndex((other) => other.id === batch.id) === i
-            )
-            : result.data
-        )
-        seen.previous = ids
-        if (!result.has_more) return Effect.succeed([items, Option.none()])
-        const last = result.data[result.data.length - 1]
-        if (last === undefined) {
-          return paginationError(
-            "EmptyPageWithMore",
-            pages,
-            cursor.after
-          )
-        }
-        if (seen.cursors.has(last.id) || last.id === cursor.after) {
-          return paginationError(
-            "RepeatedCursor",
-            pages,
-            last.id
-          )
-        }
-        seen.cursors.add(last.id)
-        return Effect.succeed([items, Option.some({ after: last.id, pages })])
-      }
-    )
   return Stream.unwrap(
     Effect.map(BatchApi, (api) =>
-      Stream.suspend(() => {
-        const seen: Seen = { cursors: new Set(), previous: new Set() }
-        return Stream.paginateChunkEffect<
-          Cursor,
-          Batch.Batch,
-          BatchError.RequestError | BatchError.PaginationError,
-          never
-        >(
-          { after: options.after, pages: 0 },
-          (cursor) => page(api, seen, cursor)
-        )
-      }))
+      Paginate.stream(
+        "streamBatches",
+        options.after,
+        (after) => api.listBatches(after === undefined ? { limit } : { limit, after })
+      ))
   ).pipe(Operation.namedStream("streamBatches"))
 }

@@ -103,26 +103,42 @@ describe("OpenAiFiles.listFiles and streamFiles", () => {
       assert.strictEqual((yield* listQueries(simulator)).at(-1)?.["limit"], "10000")
     }).pipe(Effect.provide(BatchApiSimulator.layerBatchApi())))
 
+  const file = (id: string) => ({
+    id,
+    object: "file",
+    bytes: 1,
+    created_at: 1,
+    filename: `${id}.jsonl`,
+    purpose: "batch"
+  })
+  /** The files service over a fake API that answers the i-th request with `pages[i]`. */
+  const layerOver = (pages: ReadonlyArray<unknown>) =>
+    Layer.unwrapEffect(
+      Effect.map(Fake.fakeClient((_request, i) => Fake.json(200, pages[i])), ({ client }) =>
+        OpenAiFiles.layer.pipe(
+          Layer.provide(
+            OpenAiConfig.layer({ apiKey: Redacted.make(Fake.testKey), baseUrl: "https://api.test/v1" })
+          ),
+          Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+        ))
+    )
+
+  it.effect("a file that two pages both return (the list moved between them) is passed once", () =>
+    Effect.gen(function*() {
+      const ids = yield* Stream.runCollect(OpenAiFiles.streamFiles({ pageSize: 2 })).pipe(
+        Effect.map((chunk) => Chunk.toReadonlyArray(chunk).map((f) => f.id)),
+        Effect.provide(layerOver([
+          { object: "list", data: [file("file-d"), file("file-c")], has_more: true },
+          // started one item early: file-c, the last of page 1, comes again (and once more within the page)
+          { object: "list", data: [file("file-c"), file("file-b"), file("file-b")], has_more: true },
+          { object: "list", data: [file("file-a")], has_more: false }
+        ]))
+      )
+      assert.deepStrictEqual(ids, ["file-d", "file-c", "file-b", "file-a"])
+    }))
+
   it.effect("fails with PaginationError on an empty page that says has_more, and on a cursor that comes back", () =>
     Effect.gen(function*() {
-      const file = (id: string) => ({
-        id,
-        object: "file",
-        bytes: 1,
-        created_at: 1,
-        filename: `${id}.jsonl`,
-        purpose: "batch"
-      })
-      const layerOver = (pages: ReadonlyArray<unknown>) =>
-        Layer.unwrapEffect(
-          Effect.map(Fake.fakeClient((_request, i) => Fake.json(200, pages[i])), ({ client }) =>
-            OpenAiFiles.layer.pipe(
-              Layer.provide(
-                OpenAiConfig.layer({ apiKey: Redacted.make(Fake.testKey), baseUrl: "https://api.test/v1" })
-              ),
-              Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
-            ))
-        )
       const empty = yield* Effect.flip(
         Stream.runDrain(OpenAiFiles.streamFiles()).pipe(
           Effect.provide(layerOver([

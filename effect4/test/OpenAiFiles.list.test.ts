@@ -114,6 +114,20 @@ describe("OpenAiFiles.listFiles and streamFiles", () => {
 
   const file = (id: string) => Fake.fileJson({ id, filename: `${id}.jsonl` })
 
+  it.effect("a file that two pages both return (the list moved between them) is passed once", () =>
+    Effect.gen(function*() {
+      const ids = (yield* Stream.runCollect(OpenAiFiles.streamFiles({ pageSize: 2 }))).map((f) => f.id)
+      assert.deepStrictEqual(ids, ["file-d", "file-c", "file-b", "file-a"])
+    }).pipe(Effect.provide(Fake.layer((_, i) => ({
+      status: 200,
+      body: [
+        { object: "list", data: [file("file-d"), file("file-c")], has_more: true },
+        // started one item early: file-c, the last of page 1, comes again (and once more within the page)
+        { object: "list", data: [file("file-c"), file("file-b"), file("file-b")], has_more: true },
+        { object: "list", data: [file("file-a")], has_more: false }
+      ][i]
+    })))))
+
   it.effect("fails with PaginationError on an empty page that says has_more", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Stream.runDrain(OpenAiFiles.streamFiles()))
