@@ -82,9 +82,9 @@ export const make = (api: BatchApi.Service, jobId: string, sinceSeconds: number)
         }
       }).pipe(
         Effect.as(found),
-        // As bounded as a cancel: one attempt per page, 10 s in all.
+        // As bounded as a cancel: transient failures retried briefly, 10 s in all.
         Effect.timeoutFail({ duration: Cancel.cancelTimeout, onTimeout: () => ({ _tag: "a timeout" }) }),
-        BatchSchedule.withRetry(BatchSchedule.noRetry),
+        BatchSchedule.withRetry(Cancel.retry),
         Effect.catchAll((error) =>
           Effect.as(
             Effect.logWarning(
