@@ -34,7 +34,8 @@ import * as Path from "@effect/platform/Path"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
-import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -209,7 +210,18 @@ export const make = <SE = never, SI = never>(
     suspendedRetrySchedule: Schedule.exponential("200 millis", 1.5).pipe(Schedule.union(Schedule.spaced("5 seconds")))
   })
 
-  const activities = (round: Duration.Duration): JobPart.Steps<BatchError.BatchError | SE, DurableEnv> => ({
+  /**
+   * Whether the workflow ended for good (failed, or interrupted by `interrupt`), not stopped with its runner (a
+   * shutdown, a shard moving to another runner): the engine closes the workflow's scope in both cases, but only the
+   * first may cancel batches. The second is resumed from the journal by the next runner, its batches still running.
+   */
+  const endedFor = (instance: WorkflowEngine.WorkflowInstance["Type"], cause: Cause.Cause<unknown>) =>
+    instance.interrupted || !Cause.isInterruptedOnly(cause)
+
+  const activities = (
+    round: Duration.Duration,
+    instance: WorkflowEngine.WorkflowInstance["Type"]
+  ): JobPart.Steps<BatchError.BatchError | SE, DurableEnv> => ({
     step: (name, success, effect) =>
       Activity.make({
         name,
@@ -231,7 +243,8 @@ export const make = <SE = never, SI = never>(
       }),
     sleep: (name, duration) => DurableClock.sleep({ name, duration, inMemoryThreshold: Duration.zero }),
     round,
-    compensate: (create, cancel) => Workflow.withCompensation(create, (batch) => cancel(batch))
+    compensate: (create, cancel) =>
+      Workflow.withCompensation(create, (batch, cause) => endedFor(instance, cause) ? cancel(batch) : Effect.void)
   })
 
   const layer = <R = never>(hooks: Hooks<SE, R> = {}) =>
@@ -251,7 +264,8 @@ export const make = <SE = never, SI = never>(
         const ledger = yield* JobBudget.Ledger
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
-        const steps = activities(Duration.decode(hooks.round ?? defaults.round))
+        const instance = yield* WorkflowEngine.WorkflowInstance
+        const steps = activities(Duration.decode(hooks.round ?? defaults.round), instance)
         const spool = Spool.files(
           fs,
           path,
@@ -299,7 +313,7 @@ export const make = <SE = never, SI = never>(
         if (resolved.cancelOnExit) {
           // A create in flight when the workflow fails has no compensation of its own: one listing finds it.
           yield* Workflow.addFinalizer((exit) =>
-            exit._tag === "Success"
+            exit._tag === "Success" || !endedFor(instance, exit.cause)
               ? Effect.void
               : Effect.asVoid(tracker.cancelAll(`job ${resolved.jobId} failed or was interrupted`))
           )

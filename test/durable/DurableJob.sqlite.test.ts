@@ -1,0 +1,92 @@
+/**
+ * DurableJob on the real SQLite engine, in-process, on the live clock (the engine's own fibers do not run under
+ * TestClock): a runner that stops (a deploy, Ctrl-C, a shard moving to another runner) is not a job that ended.
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Ref } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as DurableJob from "../../src/durable/DurableJob.js"
+import * as SqliteEngine from "../../src/durable/SqliteEngine.js"
+import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
+import { clientOver, embedding, recorder } from "../job/support.js"
+
+const endpoint = "/v1/embeddings" as const
+
+/** A runner on `db`; the run of a stopping runner is given 200 ms to end (default 15 s) before it is interrupted. */
+const runnerOver = (simulator: BatchApiSimulator.Simulator, db: string, hooks: DurableJob.Hooks) =>
+  Layer.provideMerge(
+    DurableJob.layer(hooks),
+    Layer.mergeAll(
+      clientOver(simulator),
+      NodeContext.layer,
+      SqliteEngine.layer({ filename: db, shardingConfig: { entityTerminationTimeout: "200 millis" } })
+    )
+  ).pipe(Layer.orDie)
+
+const batchesOf = (simulator: BatchApiSimulator.Simulator, jobId: string) =>
+  Effect.gen(function*() {
+    const page = yield* BatchApi.listBatches({ limit: 100 })
+    return page.data.filter((b) => b.metadata?.["eob_job"] === jobId)
+  }).pipe(Effect.provide(clientOver(simulator)))
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "eob-sqlite-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+describe("DurableJob on the SQLite engine", () => {
+  it.scopedLive(
+    "a runner that shuts down mid-wait leaves the job's batches running; the next runner on the file finishes the job, no batch twice, every result once",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const db = path.join(dir, "engine.sqlite")
+        const input = path.join(dir, "input.jsonl")
+        fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+        const simulator = yield* BatchApiSimulator.make({
+          script: { validating: "50 millis", inProgress: "3 seconds", finalizing: "50 millis" }
+        })
+        const { delivered, sink } = yield* recorder
+        const hooks = { sink, poll: BatchSchedule.every("100 millis") }
+        const payload: DurableJob.Payload = {
+          jobId: "sqlite-shutdown",
+          input,
+          endpoint,
+          plan: { maxRequestsPerPart: 10, workDir: path.join(dir, "work") }
+        }
+        // The first runner starts the job and stops once both batches are in progress.
+        yield* Effect.gen(function*() {
+          yield* DurableJob.start(payload)
+          for (let i = 0; i < 100; i++) {
+            const running = (yield* batchesOf(simulator, payload.jobId)).filter((b) => b.status === "in_progress")
+            if (running.length === 2) return
+            yield* Effect.sleep("50 millis")
+          }
+          return yield* Effect.dieMessage("the batches were not in progress within 5 s")
+        }).pipe(Effect.provide(runnerOver(simulator, db, hooks)))
+        const afterStop = yield* batchesOf(simulator, payload.jobId)
+        assert.deepStrictEqual(afterStop.map((b) => b.status), ["in_progress", "in_progress"], "nothing cancelled")
+
+        // The next runner on the file resumes the job and ends it.
+        const summary = yield* DurableJob.run(payload).pipe(
+          Effect.timeout("20 seconds"),
+          Effect.provide(runnerOver(simulator, db, hooks))
+        )
+        assert.strictEqual(summary.succeeded, 20)
+        assert.deepStrictEqual(summary.parts.map((p) => p.attempts.map((a) => a.status)), [["completed"], [
+          "completed"
+        ]])
+        const final = yield* batchesOf(simulator, payload.jobId)
+        assert.deepStrictEqual(final.map((b) => b.status), ["completed", "completed"], "no batch twice")
+        const all = yield* Ref.get(delivered)
+        assert.strictEqual(all.size, 20)
+        assert.isTrue([...all.values()].every((n) => n === 1), "every result delivered once")
+      }),
+    60_000
+  )
+})
