@@ -38,9 +38,11 @@ import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -67,6 +69,7 @@ import type * as JobSink from "../JobSink.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as OpenAiUploads from "../OpenAiUploads.js"
 import type * as TokenEstimate from "../TokenEstimate.js"
+import * as JobInterrupts from "./JobInterrupts.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // The payload
@@ -108,6 +111,11 @@ export interface Hooks<SE = never, R = never> {
   readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined
   /** How long one waiting activity lasts at most (a replay re-reads one activity per round); default 30 minutes. */
   readonly round?: Duration.DurationInput | undefined
+  /**
+   * How often a running job reads the `JobInterrupts` record, where its engine provides one (the SQL engines), to
+   * learn of an `interrupt` asked in another process; default 1 second. One asked in this process reaches it at once.
+   */
+  readonly interruptCheck?: Duration.DurationInput | undefined
 }
 
 /**
@@ -116,7 +124,7 @@ export interface Hooks<SE = never, R = never> {
  * @since 0.3.0
  * @category Constants
  */
-export const defaults = { round: Duration.minutes(30) } as const
+export const defaults = { round: Duration.minutes(30), interruptCheck: Duration.seconds(1) } as const
 
 const PartSchema = Schema.Struct({
   index: Schema.Number,
@@ -218,6 +226,45 @@ export const make = <SE = never, SI = never>(
   const endedFor = (instance: WorkflowEngine.WorkflowInstance["Type"], cause: Cause.Cause<unknown>) =>
     instance.interrupted || !Cause.isInterruptedOnly(cause)
 
+  /** The signals of the jobs running in this process, by execution id: `interrupt` here reaches them at once. */
+  const running = new Map<string, Deferred.Deferred<void>>()
+
+  /**
+   * Ends with an interruption once the job is asked to stop: by `interrupt` in this process (its signal), by the
+   * `JobInterrupts` record (another process; read every `every`, only where an engine provides it: the SQL engines'
+   * own `interrupt` cannot reach a running workflow), or by the instance's flag (a run resumed after an `interrupt`
+   * on the in-memory engine). Raced against the job's body, it stops the job; the instance is marked interrupted
+   * first, so the engine stores the end as the job's result and its compensation cancels the batches.
+   */
+  const stopWhenAsked = (
+    instance: WorkflowEngine.WorkflowInstance["Type"],
+    executionId: string,
+    every: Duration.Duration
+  ): Effect.Effect<never> =>
+    Effect.flatMap(Effect.serviceOption(JobInterrupts.JobInterrupts), (interrupts) =>
+      Effect.acquireUseRelease(
+        Effect.tap(Deferred.make<void>(), (signal) => Effect.sync(() => running.set(executionId, signal))),
+        (signal) => {
+          if (instance.interrupted) return Effect.void
+          if (Option.isNone(interrupts)) return Deferred.await(signal)
+          const recorded = Effect.catchAll(interrupts.value.requested(executionId), (error) =>
+            Effect.as(
+              Effect.logWarning("effect-openai-batch: could not read the job's interrupt record", error),
+              false
+            ))
+          return Effect.raceFirst(
+            Deferred.await(signal),
+            Effect.repeat(recorded, { schedule: Schedule.spaced(every), until: (yes) => yes })
+          )
+        },
+        (signal) => Effect.sync(() => running.get(executionId) === signal && running.delete(executionId))
+      ).pipe(
+        Effect.zipRight(Effect.sync(() => {
+          instance.interrupted = true
+        })),
+        Effect.zipRight(Effect.interrupt)
+      ))
+
   const activities = (
     round: Duration.Duration,
     instance: WorkflowEngine.WorkflowInstance["Type"]
@@ -248,7 +295,7 @@ export const make = <SE = never, SI = never>(
   })
 
   const layer = <R = never>(hooks: Hooks<SE, R> = {}) =>
-    workflow.toLayer((payload) =>
+    workflow.toLayer((payload, executionId) =>
       Effect.gen(function*() {
         const { input, ...serializable } = payload
         const resolved = yield* Engine.resolveOrFail("DurableJob.run", {
@@ -352,6 +399,12 @@ export const make = <SE = never, SI = never>(
         yield* env.emit(JobReport.JobEvent.JobDone({ summary }))
         return summary
       }).pipe(
+        (body) =>
+          Effect.flatMap(WorkflowEngine.WorkflowInstance, (instance) =>
+            Effect.raceFirst(
+              body,
+              stopWhenAsked(instance, executionId, Duration.decode(hooks.interruptCheck ?? defaults.interruptCheck))
+            )),
         // What is left is the engine's or a sink's error the schema cannot hold: a defect.
         Effect.catchAll((e) => isJournaled(e) ? Effect.fail(e) : Effect.die(e)),
         // The errors of the requests the job sends name the operation the user called.
@@ -367,7 +420,22 @@ export const make = <SE = never, SI = never>(
     run: (payload) => workflow.execute(payload),
     start: (payload) => workflow.execute(payload, { discard: true }),
     result: (jobId) => Effect.flatMap(executionId(jobId), workflow.poll),
-    interrupt: (jobId) => Effect.flatMap(executionId(jobId), workflow.interrupt),
+    interrupt: (jobId) =>
+      Effect.flatMap(executionId(jobId), (id) =>
+        Effect.all([
+          // For a runner in another process (read by the job within `interruptCheck`).
+          Effect.flatMap(
+            Effect.serviceOption(JobInterrupts.JobInterrupts),
+            (interrupts) => Option.isSome(interrupts) ? Effect.orDie(interrupts.value.request(id)) : Effect.void
+          ),
+          // For the job running in this process.
+          Effect.suspend(() => {
+            const signal = running.get(id)
+            return signal === undefined ? Effect.void : Deferred.succeed(signal, undefined)
+          }),
+          // For a job that is suspended (a durable backoff) or not started: the engine's own.
+          workflow.interrupt(id)
+        ], { discard: true })),
     executionId
   }
 }

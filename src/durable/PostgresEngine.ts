@@ -42,6 +42,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
+import * as JobInterrupts from "./JobInterrupts.js"
 
 /**
  * The settings of a runner.
@@ -93,11 +94,14 @@ const oneAtATime = <A, E, R>(
 const storage =
   (url: Redacted.Redacted, config: Partial<ShardingConfig.ShardingConfig["Type"]>) =>
   <A, E, R>(self: Layer.Layer<A, E, R>) =>
-    self.pipe(
-      Layer.provide(oneAtATime(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer))),
-      Layer.provide([ShardingConfig.layer(config), RpcSerialization.layerMsgPack]),
-      Layer.provide(PgClient.layer({ url }))
-    )
+    Layer.merge(
+      self.pipe(
+        Layer.provide(oneAtATime(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer))),
+        Layer.provide([ShardingConfig.layer(config), RpcSerialization.layerMsgPack])
+      ),
+      // `DurableJob.interrupt`'s record, in the same database (see JobInterrupts.ts), its table made under the lock.
+      oneAtATime(Layer.effect(JobInterrupts.JobInterrupts, Effect.flatMap(SqlClient.SqlClient, JobInterrupts.fromSql)))
+    ).pipe(Layer.provide(PgClient.layer({ url })))
 
 /**
  * A runner: it owns a share of the shards, runs their jobs, and takes over the jobs of runners that die. What
@@ -108,7 +112,10 @@ const storage =
  */
 export const layer = (
   options: Options
-): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | SocketServer.SocketServerError> =>
+): Layer.Layer<
+  WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts,
+  SqlError | SocketServer.SocketServerError
+> =>
   ClusterWorkflowEngine.layer.pipe(
     Layer.provide(SocketRunner.layer),
     Layer.provide(RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc))),
@@ -129,7 +136,7 @@ export const layer = (
 export const layerClient = (options: {
   readonly url: Redacted.Redacted
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
-}): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError> =>
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, SqlError> =>
   ClusterWorkflowEngine.layer.pipe(
     Layer.provide(SocketRunner.layerClientOnly),
     Layer.provide(NodeClusterSocket.layerClientProtocol),

@@ -33,12 +33,15 @@ import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as JobInterrupts from "./JobInterrupts.js"
 
 /**
  * The settings of the SQLite engine.
@@ -70,17 +73,20 @@ export const defaults = {
 const engine = (
   filename: string,
   config: Partial<ShardingConfig.ShardingConfig["Type"]>
-): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError.ConfigError> =>
-  ClusterWorkflowEngine.layer.pipe(
-    // What `SingleRunner.layer({ runnerStorage: "sql" })` builds, with a config that is not read from the
-    // environment (see the module comment).
-    Layer.provide(Sharding.layer),
-    Layer.provide(Runners.layerNoop),
-    Layer.provide(SqlMessageStorage.layer),
-    Layer.provide([SqlRunnerStorage.layer, RunnerHealth.layerNoop]),
-    Layer.provide(ShardingConfig.layer(config)),
-    Layer.provide(SqliteClient.layer({ filename }))
-  )
+): Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, SqlError | ConfigError.ConfigError> =>
+  Layer.merge(
+    ClusterWorkflowEngine.layer.pipe(
+      // What `SingleRunner.layer({ runnerStorage: "sql" })` builds, with a config that is not read from the
+      // environment (see the module comment).
+      Layer.provide(Sharding.layer),
+      Layer.provide(Runners.layerNoop),
+      Layer.provide(SqlMessageStorage.layer),
+      Layer.provide([SqlRunnerStorage.layer, RunnerHealth.layerNoop]),
+      Layer.provide(ShardingConfig.layer(config))
+    ),
+    // `DurableJob.interrupt`'s record, in the same file (see JobInterrupts.ts).
+    Layer.effect(JobInterrupts.JobInterrupts, Effect.flatMap(SqlClient.SqlClient, JobInterrupts.fromSql))
+  ).pipe(Layer.provide(SqliteClient.layer({ filename })))
 
 /**
  * The runner: it runs the file's workflows (those started here and by clients) and resumes the unfinished ones
@@ -91,7 +97,7 @@ const engine = (
  */
 export const layer = (
   options: Options
-): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError.ConfigError> =>
+): Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, SqlError | ConfigError.ConfigError> =>
   engine(options.filename, {
     runnerAddress: Option.some(defaults.runnerAddress),
     entityMessagePollInterval: options.pollInterval ?? defaults.pollInterval,
@@ -107,5 +113,5 @@ export const layer = (
  */
 export const layerClient = (options: {
   readonly filename: string
-}): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError.ConfigError> =>
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, SqlError | ConfigError.ConfigError> =>
   engine(options.filename, { runnerAddress: Option.none() })

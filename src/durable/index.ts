@@ -16,6 +16,13 @@ import type * as Layer from "effect/Layer"
 export * as DurableJob from "./DurableJob.js"
 
 /**
+ * Requests to stop durable jobs, kept beside the engine's tables (see `DurableJob.interrupt`).
+ *
+ * @since 0.3.0
+ */
+export * as JobInterrupts from "./JobInterrupts.js"
+
+/**
  * The engine in memory: nothing survives the process. For tests (it runs under `TestClock`) and for trying a
  * durable job out before choosing an engine.
  *

@@ -4,13 +4,14 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Ref } from "effect"
+import { Effect, Exit, Layer, Ref } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as DurableJob from "../../src/durable/DurableJob.js"
+import * as JobInterrupts from "../../src/durable/JobInterrupts.js"
 import * as SqliteEngine from "../../src/durable/SqliteEngine.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { clientOver, embedding, recorder } from "../job/support.js"
@@ -39,7 +40,67 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
+/** Waits (on the live clock, 50 ms at a time, at most `tries`) until `check` gives a value; fails with `what` else. */
+const eventually = <A, E, R>(check: Effect.Effect<A | undefined, E, R>, what: string, tries = 200) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < tries; i++) {
+      const value = yield* check
+      if (value !== undefined) return value
+      yield* Effect.sleep("50 millis")
+    }
+    return yield* Effect.dieMessage(what)
+  })
+
 describe("DurableJob on the SQLite engine", () => {
+  it.scopedLive(
+    "DurableJob.interrupt from another process stops a running job within its check: its batches are cancelled and its end is stored",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const db = path.join(dir, "engine.sqlite")
+        const input = path.join(dir, "input.jsonl")
+        fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+        // The batches would run for an hour: only the interrupt ends the job within the test.
+        const simulator = yield* BatchApiSimulator.make({ script: { validating: "50 millis", inProgress: "1 hour" } })
+        const jobId = "sqlite-interrupt"
+        const payload: DurableJob.Payload = {
+          jobId,
+          input,
+          endpoint,
+          plan: { maxRequestsPerPart: 10, workDir: path.join(dir, "work") }
+        }
+        const hooks: DurableJob.Hooks = { poll: BatchSchedule.every("100 millis"), interruptCheck: "100 millis" }
+        yield* Effect.gen(function*() {
+          yield* DurableJob.start(payload)
+          yield* eventually(
+            Effect.map(batchesOf(simulator, jobId), (bs) =>
+              bs.filter((b) => b.status === "in_progress").length === 2 ? true : undefined),
+            "the batches were not in progress within 10 s"
+          )
+          // Asked as another process asks (a CLI, another service): `DurableJob.interrupt` there records the request
+          // in the file and asks the engine, which cannot reach a running workflow; this process's shortcut (a
+          // signal to the jobs it runs) is not taken.
+          yield* Effect.gen(function*() {
+            const id = yield* DurableJob.executionId(jobId)
+            yield* (yield* JobInterrupts.JobInterrupts).request(id)
+            yield* DurableJob.JobWorkflow.interrupt(id)
+          }).pipe(Effect.provide(SqliteEngine.layerClient({ filename: db })))
+          const result = yield* eventually(DurableJob.result(jobId), "the job did not stop within 10 s")
+          assert.strictEqual(result._tag, "Complete")
+          if (result._tag === "Complete") {
+            assert.isTrue(Exit.isInterrupted(result.exit))
+          }
+          // Still on the running engine: the compensation ran when the job stopped, not when the runner closed.
+          const statuses = (yield* batchesOf(simulator, jobId)).map((b) =>
+            b.status
+          )
+          assert.strictEqual(statuses.length, 2)
+          assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
+        }).pipe(Effect.provide(runnerOver(simulator, db, hooks)))
+      }),
+    60_000
+  )
+
   it.scopedLive(
     "a runner that shuts down mid-wait leaves the job's batches running; the next runner on the file finishes the job, no batch twice, every result once",
     () =>
