@@ -320,3 +320,52 @@ describe("the shared ledger after an interrupted job", () => {
       }).pipe(Effect.provide(processOver(simulator)))
     }))
 })
+
+describe("a cancel that fails transiently", () => {
+  it.effect("an interrupted job whose cancel meets one 500 still cancels its batch", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const fiber = yield* Effect.forkChild(
+        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), {
+          jobId: "flaky-cancel",
+          endpoint,
+          policy: { poll }
+        })
+          .pipe(Effect.provide(processOver(simulator)))
+      )
+      for (let i = 0; i < 100 && (yield* statuses(simulator, "flaky-cancel")).size < 1; i++) {
+        yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+      }
+      // The API answers the first cancel with a 500 (its retry would have worked).
+      yield* simulator.injectFault(BatchApiSimulator.serverError(500), { match: { method: "POST", path: /\/cancel$/ } })
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      for (let i = 0; i < 20; i++) yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+      yield* Fiber.join(interrupting)
+      const all = [...(yield* statuses(simulator, "flaky-cancel")).values()]
+      assert.deepStrictEqual(all.map(stopped), [true], JSON.stringify(all))
+    }))
+
+  it.effect("an interrupted job whose listing meets one 500 still finds and cancels the batch of its create in flight", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      // The create is stored by the API, and its answer never comes: only a listing can find its batch.
+      yield* simulator.injectFault(BatchApiSimulator.commitThenTimeout, {
+        match: { method: "POST", path: "/v1/batches" }
+      })
+      const fiber = yield* Effect.forkChild(
+        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "flaky-list", endpoint, policy: { poll } })
+          .pipe(Effect.provide(processOver(simulator)))
+      )
+      for (let i = 0; i < 100 && (yield* statuses(simulator, "flaky-list")).size < 1; i++) {
+        yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+      }
+      yield* simulator.injectFault(BatchApiSimulator.serverError(500), {
+        match: { method: "GET", path: "/v1/batches" }
+      })
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      for (let i = 0; i < 20; i++) yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+      yield* Fiber.join(interrupting)
+      const all = [...(yield* statuses(simulator, "flaky-list")).values()]
+      assert.deepStrictEqual(all.map(stopped), [true], JSON.stringify(all))
+    }))
+})
