@@ -11,10 +11,11 @@ import * as BatchApi from "../../src/BatchApi.js"
 import * as Cancel from "../../src/internal/job/cancel.js"
 import * as History from "../../src/internal/job/history.js"
 import * as Job from "../../src/Job.js"
+import * as JobBudget from "../../src/JobBudget.js"
 import * as JobPlan from "../../src/JobPlan.js"
 import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
-import { clientOver, drive, embedding, poll, processOver, recorder, settle, tempDir } from "./support.js"
+import { clientOver, drive, embedding, model, poll, processOver, recorder, settle, tempDir } from "./support.js"
 
 const endpoint = "/v1/embeddings" as const
 
@@ -288,5 +289,83 @@ describe("the job's closing checks are bounded, not paced by their own timeouts"
       assert.isBelow(seconds, 10)
       const all = yield* statuses(simulator, "stop-quick")
       assert.isTrue([...all.values()].every(stopped), JSON.stringify([...all]))
+    }))
+})
+
+describe("the shared ledger after an interrupted job", () => {
+  it.effect("a job interrupted while its create is in flight gives its reservation back", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      // The create is never answered: the job is interrupted while it waits for it.
+      yield* simulator.injectFault(BatchApiSimulator.timeout, { match: { method: "POST", path: "/v1/batches" } })
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(
+          Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "leak", endpoint, policy: { poll } })
+        )
+        const creates = Effect.map(
+          simulator.requests,
+          (all) => all.filter((r) => r.method === "POST" && r.path === "/v1/batches").length
+        )
+        for (let i = 0; i < 100 && (yield* creates) === 0; i++) {
+          yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+        }
+        assert.strictEqual(yield* creates, 1)
+        const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+        for (let i = 0; i < 20; i++) yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+        yield* Fiber.join(interrupting)
+        const ledger = yield* JobBudget.Ledger
+        const usage = yield* ledger.usage(model)
+        // Nothing of the job is in flight any more: the ledger, shared by every job of the layer, must hold nothing.
+        assert.deepStrictEqual([usage.tokens, usage.requests], [0, 0])
+      }).pipe(Effect.provide(processOver(simulator)))
+    }))
+})
+
+describe("a cancel that fails transiently", () => {
+  it.effect("an interrupted job whose cancel meets one 500 still cancels its batch", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const fiber = yield* Effect.forkChild(
+        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), {
+          jobId: "flaky-cancel",
+          endpoint,
+          policy: { poll }
+        })
+          .pipe(Effect.provide(processOver(simulator)))
+      )
+      for (let i = 0; i < 100 && (yield* statuses(simulator, "flaky-cancel")).size < 1; i++) {
+        yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+      }
+      // The API answers the first cancel with a 500 (its retry would have worked).
+      yield* simulator.injectFault(BatchApiSimulator.serverError(500), { match: { method: "POST", path: /\/cancel$/ } })
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      for (let i = 0; i < 20; i++) yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+      yield* Fiber.join(interrupting)
+      const all = [...(yield* statuses(simulator, "flaky-cancel")).values()]
+      assert.deepStrictEqual(all.map(stopped), [true], JSON.stringify(all))
+    }))
+
+  it.effect("an interrupted job whose listing meets one 500 still finds and cancels the batch of its create in flight", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      // The create is stored by the API, and its answer never comes: only a listing can find its batch.
+      yield* simulator.injectFault(BatchApiSimulator.commitThenTimeout, {
+        match: { method: "POST", path: "/v1/batches" }
+      })
+      const fiber = yield* Effect.forkChild(
+        Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "flaky-list", endpoint, policy: { poll } })
+          .pipe(Effect.provide(processOver(simulator)))
+      )
+      for (let i = 0; i < 100 && (yield* statuses(simulator, "flaky-list")).size < 1; i++) {
+        yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+      }
+      yield* simulator.injectFault(BatchApiSimulator.serverError(500), {
+        match: { method: "GET", path: "/v1/batches" }
+      })
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      for (let i = 0; i < 20; i++) yield* Effect.andThen(settle, TestClock.adjust("1 second"))
+      yield* Fiber.join(interrupting)
+      const all = [...(yield* statuses(simulator, "flaky-list")).values()]
+      assert.deepStrictEqual(all.map(stopped), [true], JSON.stringify(all))
     }))
 })

@@ -1,8 +1,8 @@
 /**
  * Cancelling a batch that nobody will wait for any more (an interrupted or failed job or run), bounded so that it
- * never holds up the interruption: one attempt, `cancelTimeout` (10 s) in all, the check below included. A refused
- * cancel is checked against the batch: one that had already ended is told at INFO ("already ended"); one that may
- * still run is a WARN with its id, so its owner can cancel it by hand.
+ * never holds up the interruption: transient failures retried briefly, `cancelTimeout` (10 s) in all, the check
+ * below included. A refused cancel is checked against the batch: one that had already ended is told at INFO
+ * ("already ended"); one that may still run is a WARN with its id, so its owner can cancel it by hand.
  *
  * @internal
  */
@@ -18,9 +18,24 @@ export const cancelTimeout: Duration.Duration = Duration.seconds(10)
 /** What a cancel did: `cancelled` (or cancelling), `ended` (the batch had already ended), `failed`. @internal */
 export type Outcome = "cancelled" | "ended" | "failed"
 
-/** One attempt, timed out at `cancelTimeout`. */
+/**
+ * The retries of a cancel and of the requests around it: a transient failure (a 429, a 5xx, a dropped connection)
+ * is sent again after a short backoff, or after the server's `Retry-After` if it is short, while `cancelTimeout`
+ * allows; one 500 must not leave a batch billing for a day.
+ *
+ * @internal
+ */
+export const retry: BatchSchedule.RetrySchedule = BatchSchedule.retry({
+  maxRetries: 4,
+  baseDelay: Duration.millis(250),
+  maxDelay: Duration.seconds(2),
+  maxRetryAfter: Duration.seconds(5),
+  deadline: Duration.seconds(8)
+})
+
+/** Retried while transient (`retry`), each attempt timed out at `cancelTimeout`. */
 const once = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  self.pipe(BatchSchedule.withRetry(BatchSchedule.noRetry), BatchSchedule.withTimeout(cancelTimeout))
+  self.pipe(BatchSchedule.withRetry(retry), BatchSchedule.withTimeout(cancelTimeout))
 
 /** Cancels `batchId` (see the module comment). @internal */
 export const cancelAbandoned = (api: BatchApi.Service, batchId: string, why: string): Effect.Effect<Outcome> =>

@@ -220,7 +220,10 @@ export const run = <E, R, X = never, RX = never>(
         reservation = taken
         yield* budgetChanged
         yield* env.tracker.creating(part.index, attempt)
-        const withdraw = Effect.andThen(taken.release({ _tag: "Withdrawn" }), budgetChanged)
+        const withdraw = Effect.suspend(() => {
+          reservation = undefined
+          return Effect.andThen(taken.release({ _tag: "Withdrawn" }), budgetChanged)
+        })
         const made = env.steps.step(name("create", attempt), Batch.Batch, createOrAdopt(decision))
         return yield* env.steps.compensate(made, (batch) =>
           Effect.asVoid(
@@ -470,6 +473,13 @@ export const run = <E, R, X = never, RX = never>(
     })
 
     return main.pipe(
+      // A part interrupted (or failed) between its admission and its wait (a create in flight, an event handler)
+      // gives its claim back: the ledger is shared by every job of the layer, and a claim kept forever stalls them.
+      Effect.onExit(() => {
+        const held = reservation
+        reservation = undefined
+        return held === undefined ? Effect.void : Effect.andThen(held.release({ _tag: "Withdrawn" }), budgetChanged)
+      }),
       Effect.map((done) => Summary.withCost(env.pricing, done)),
       Effect.tap((done) => env.emit(JobReport.JobEvent.PartDone({ summary: done }))),
       Effect.withSpan("Job.part", { attributes: { "job.id": env.jobId, "job.part": part.index } })

@@ -82,12 +82,12 @@ export const make = (api: BatchApi.Service, jobId: string, sinceSeconds: number)
         }
       }).pipe(
         Effect.as(found),
-        // As bounded as a cancel: one attempt per page, 10 s in all.
+        // As bounded as a cancel: transient failures retried briefly, 10 s in all.
         Effect.timeoutOrElse({
           duration: Cancel.cancelTimeout,
           orElse: () => Effect.fail({ _tag: "a timeout" } as const)
         }),
-        BatchSchedule.withRetry(BatchSchedule.noRetry),
+        BatchSchedule.withRetry(Cancel.retry),
         Effect.catch((error) =>
           Effect.as(
             Effect.logWarning(
