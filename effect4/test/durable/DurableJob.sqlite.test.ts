@@ -1,0 +1,96 @@
+/**
+ * The root's test/durable/DurableJob.sqlite.test.ts on Effect 4: DurableJob on the real SQLite engine, in-process,
+ * on the live clock (the engine's own fibers do not run under TestClock). A runner that stops (a deploy, Ctrl-C, a
+ * shard moving to another runner) is not a job that ended: its batches keep running.
+ *
+ * The batches stay in progress until the test lets them end (`scriptBatch`), after the first runner stopped: no
+ * fixed seconds of batch time to sit through, and no race between the batches ending and the runner stopping.
+ *
+ * On effect 4.1.5 this passed before any change to DurableJob: the cluster engine interrupts a stopping runner's
+ * workflow but leaves its scope open, so neither `Workflow.withCompensation` nor `Workflow.addFinalizer` runs (the
+ * root's fix, 6976144, gates both). It guards that: a body-level `Effect.addFinalizer` that cancels on a non-success
+ * exit, put in DurableJob by hand, fails it ("nothing cancelled": both batches cancelling).
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Ref } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as DurableJob from "../../src/durable/DurableJob.js"
+import * as SqliteEngine from "../../src/durable/SqliteEngine.js"
+import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
+import { clientOver, embedding, recorder } from "../job/support.js"
+
+/** A runner on `db`; the run of a stopping runner is given 200 ms to end (default 15 s) before it is interrupted. */
+const runnerOver = (simulator: BatchApiSimulator.Simulator, db: string, hooks: DurableJob.Hooks) =>
+  Layer.provideMerge(
+    DurableJob.layer(hooks),
+    Layer.mergeAll(
+      clientOver(simulator),
+      NodeServices.layer,
+      SqliteEngine.layer({ filename: db, shardingConfig: { entityTerminationTimeout: "200 millis" } })
+    )
+  ).pipe(Layer.orDie)
+
+const batchesOf = (simulator: BatchApiSimulator.Simulator, jobId: string) =>
+  Effect.gen(function*() {
+    const page = yield* BatchApi.listBatches({ limit: 100 })
+    return page.data.filter((b) => b.metadata?.["eob_job"] === jobId)
+  }).pipe(Effect.provide(clientOver(simulator)))
+
+describe("DurableJob on the SQLite engine", () => {
+  it.live(
+    "a runner that shuts down mid-wait leaves the job's batches running; the next runner on the file finishes the job, no batch twice, every result once",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "eob4-sqlite-"))),
+          (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+        )
+        const db = path.join(dir, "engine.sqlite")
+        const input = path.join(dir, "input.jsonl")
+        fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+        // In progress until the test ends it (below).
+        const simulator = yield* BatchApiSimulator.make({
+          script: { validating: "10 millis", inProgress: "1 hour", finalizing: "0 millis" }
+        })
+        const { delivered, sink } = yield* recorder
+        const hooks = { sink, poll: BatchSchedule.every("50 millis") }
+        const payload: DurableJob.Payload = {
+          jobId: "sqlite-shutdown",
+          input,
+          endpoint: "/v1/embeddings",
+          plan: { maxRequestsPerPart: 10, workDir: path.join(dir, "work") }
+        }
+        // The first runner starts the job and stops once both batches are in progress (the test's timeout is the
+        // only cap on the wait: a loaded machine takes longer to get there).
+        yield* Effect.gen(function*() {
+          yield* DurableJob.start(payload)
+          for (;;) {
+            const running = (yield* batchesOf(simulator, payload.jobId)).filter((b) => b.status === "in_progress")
+            if (running.length === 2) return
+            yield* Effect.sleep("20 millis")
+          }
+        }).pipe(Effect.provide(runnerOver(simulator, db, hooks)))
+        const afterStop = yield* batchesOf(simulator, payload.jobId)
+        assert.deepStrictEqual(afterStop.map((b) => b.status), ["in_progress", "in_progress"], "nothing cancelled")
+
+        // The batches end while no runner is up; the next runner on the file resumes the job and ends it.
+        for (const batch of afterStop) yield* simulator.scriptBatch(batch.id, { inProgress: "0 millis" })
+        const summary = yield* DurableJob.run(payload).pipe(Effect.provide(runnerOver(simulator, db, hooks)))
+        assert.strictEqual(summary.succeeded, 20)
+        assert.deepStrictEqual(summary.parts.map((p) => p.attempts.map((a) => a.status)), [["completed"], [
+          "completed"
+        ]])
+        const final = yield* batchesOf(simulator, payload.jobId)
+        assert.deepStrictEqual(final.map((b) => b.status), ["completed", "completed"], "no batch twice")
+        const all = yield* Ref.get(delivered)
+        assert.strictEqual(all.size, 20)
+        assert.isTrue([...all.values()].every((n) => n === 1), "every result delivered once")
+      }).pipe(Effect.scoped),
+    60_000
+  )
+})
