@@ -230,7 +230,7 @@ export const run = <E, R, X = never, RX = never>(
             Cancel.cancelAbandoned(
               env.api,
               batch.id,
-              `job ${env.jobId} failed (part ${part.index}, attempt ${attempt})`
+              `job ${env.jobId} failed or was interrupted (part ${part.index}, attempt ${attempt})`
             )
           )).pipe(
             Effect.tap((batch) =>
