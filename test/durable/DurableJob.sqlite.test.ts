@@ -43,26 +43,32 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
-/** Waits (on the live clock, 50 ms at a time, at most `tries`) until `check` gives a value; fails with `what` else. */
-const eventually = <A, E, R>(check: Effect.Effect<A | undefined, E, R>, what: string, tries = 200) =>
+/**
+ * Waits on the live clock, 20 ms at a time, until `check` gives a value: the test's timeout is the only cap (a loaded
+ * machine takes longer to get there).
+ */
+const eventually = <A, E, R>(check: Effect.Effect<A | undefined, E, R>) =>
   Effect.gen(function*() {
-    for (let i = 0; i < tries; i++) {
+    for (;;) {
       const value = yield* check
       if (value !== undefined) return value
-      yield* Effect.sleep("50 millis")
+      yield* Effect.sleep("20 millis")
     }
-    return yield* Effect.dieMessage(what)
   })
+
+/** A temporary directory with the engine's file and an input of 20 embedding requests. */
+const setup = Effect.map(tempDir, (dir) => {
+  const input = path.join(dir, "input.jsonl")
+  fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+  return { db: path.join(dir, "engine.sqlite"), input, workDir: path.join(dir, "work") }
+})
 
 describe("DurableJob on the SQLite engine", () => {
   it.scopedLive(
     "DurableJob.interrupt from another process stops a running job within its check: its batches are cancelled and its end is stored",
     () =>
       Effect.gen(function*() {
-        const dir = yield* tempDir
-        const db = path.join(dir, "engine.sqlite")
-        const input = path.join(dir, "input.jsonl")
-        fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+        const { db, input, workDir } = yield* setup
         // The batches would run for an hour: only the interrupt ends the job within the test.
         const simulator = yield* BatchApiSimulator.make({ script: { validating: "50 millis", inProgress: "1 hour" } })
         const jobId = "sqlite-interrupt"
@@ -70,15 +76,14 @@ describe("DurableJob on the SQLite engine", () => {
           jobId,
           input,
           endpoint,
-          plan: { maxRequestsPerPart: 10, workDir: path.join(dir, "work") }
+          plan: { maxRequestsPerPart: 10, workDir }
         }
         const hooks: DurableJob.Hooks = { poll: BatchSchedule.every("100 millis"), interruptCheck: "100 millis" }
         yield* Effect.gen(function*() {
           yield* DurableJob.start(payload)
           yield* eventually(
             Effect.map(batchesOf(simulator, jobId), (bs) =>
-              bs.filter((b) => b.status === "in_progress").length === 2 ? true : undefined),
-            "the batches were not in progress within 10 s"
+              bs.filter((b) => b.status === "in_progress").length === 2 ? true : undefined)
           )
           // Asked as another process asks (a CLI, another service): `DurableJob.interrupt` there records the request
           // in the file and asks the engine, which cannot reach a running workflow; this process's shortcut (a
@@ -88,7 +93,7 @@ describe("DurableJob on the SQLite engine", () => {
             yield* (yield* JobInterrupts.JobInterrupts).request(id)
             yield* DurableJob.JobWorkflow.interrupt(id)
           }).pipe(Effect.provide(SqliteEngine.layerClient({ filename: db })))
-          const result = yield* eventually(DurableJob.result(jobId), "the job did not stop within 10 s")
+          const result = yield* eventually(DurableJob.result(jobId))
           assert.strictEqual(result._tag, "Complete")
           if (result._tag === "Complete") {
             assert.isTrue(Exit.isInterrupted(result.exit))
@@ -108,10 +113,7 @@ describe("DurableJob on the SQLite engine", () => {
     "a runner that shuts down mid-wait leaves the job's batches running; the next runner on the file finishes the job, no batch twice, every result once",
     () =>
       Effect.gen(function*() {
-        const dir = yield* tempDir
-        const db = path.join(dir, "engine.sqlite")
-        const input = path.join(dir, "input.jsonl")
-        fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+        const { db, input, workDir } = yield* setup
         const simulator = yield* BatchApiSimulator.make({
           // In progress until the test ends it (below).
           script: { validating: "10 millis", inProgress: "1 hour", finalizing: "0 millis" }
@@ -122,7 +124,7 @@ describe("DurableJob on the SQLite engine", () => {
           jobId: "sqlite-shutdown",
           input,
           endpoint,
-          plan: { maxRequestsPerPart: 10, workDir: path.join(dir, "work") }
+          plan: { maxRequestsPerPart: 10, workDir }
         }
         // The first runner starts the job and stops once both batches are in progress (the test's timeout is the
         // only cap on the wait: a loaded machine takes longer to get there).
