@@ -14,7 +14,12 @@
  *   flight.
  * - Compensation: when the workflow fails or is interrupted (`interrupt`), every batch it created is cancelled,
  *   and one listing of the job's batches finds any whose create was in flight (unless `policy.cancelOnExit` is
- *   `false`).
+ *   `false`). A runner that stops (a shutdown, a shard moving) is not a job that ended: its batches keep running and
+ *   the next runner resumes the job from the journal.
+ * - `interrupt` stops a running job from any process: the engine's own interrupt reaches a workflow only when it
+ *   suspends, so `interrupt` also records the request (`JobInterrupts`, which the SQL engines provide), read by the
+ *   running job every `interruptCheck`, and signals a job running in its own process at once. The job marks its
+ *   instance interrupted and stops: its end is stored as its result and the compensation cancels its batches.
  * - The payload is the serializable subset of `Job.Options`, with the same defaults and the same checks as
  *   `Job.run`; what cannot travel (the sink, the estimator, events, the poll schedule) comes with the layer.
  * - The ledger is the runner's `JobBudget.Ledger` (from the client layer): every job on a runner shares it, and
@@ -34,6 +39,7 @@
  *
  * @since 4.0.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -273,7 +279,20 @@ export const make = <SE = never, SI = never>(
         Effect.andThen(Effect.interrupt)
       ))
 
-  const activities = (round: Duration.Duration): JobPart.Steps<BatchError.BatchError | SE, DurableEnv> => ({
+  /**
+   * Whether the workflow ended for good (failed, or interrupted by `interrupt`, which marks the instance), not
+   * stopped with its runner (a shutdown, a shard moving to another runner): the engine may close the workflow's
+   * scope in both cases (the memory engine does), but only the first may cancel batches. The second is resumed from
+   * the journal by the next runner, its batches still running. (Effect 3's `Cause.isInterruptedOnly`, true for an
+   * empty cause: every reason an interruption.)
+   */
+  const endedFor = (instance: WorkflowInstance, cause: Cause.Cause<unknown>) =>
+    instance.interrupted || !cause.reasons.every(Cause.isInterruptReason)
+
+  const activities = (
+    round: Duration.Duration,
+    instance: WorkflowInstance
+  ): JobPart.Steps<BatchError.BatchError | SE, DurableEnv> => ({
     step: (name, success, effect) =>
       Activity.make({
         name,
@@ -295,7 +314,8 @@ export const make = <SE = never, SI = never>(
       }),
     sleep: (name, duration) => DurableClock.sleep({ name, duration, inMemoryThreshold: Duration.zero }),
     round,
-    compensate: (create, cancel) => Workflow.withCompensation(create, (batch) => cancel(batch))
+    compensate: (create, cancel) =>
+      Workflow.withCompensation(create, (batch, cause) => endedFor(instance, cause) ? cancel(batch) : Effect.void)
   })
 
   const layer = <R = never>(hooks: Hooks<SE, R> = {}) =>
@@ -315,7 +335,8 @@ export const make = <SE = never, SI = never>(
         const ledger = yield* Effect.service(JobBudget.Ledger)
         const fs = yield* Effect.service(FileSystem.FileSystem)
         const path = yield* Effect.service(Path.Path)
-        const steps = activities(Duration.fromInputUnsafe(hooks.round ?? defaults.round))
+        const instance = yield* Effect.service(WorkflowEngine.WorkflowInstance)
+        const steps = activities(Duration.fromInputUnsafe(hooks.round ?? defaults.round), instance)
         const spool = Spool.files(
           fs,
           path,
@@ -363,7 +384,7 @@ export const make = <SE = never, SI = never>(
         if (resolved.cancelOnExit) {
           // A create in flight when the workflow fails has no compensation of its own: one listing finds it.
           yield* Workflow.addFinalizer((exit) =>
-            exit._tag === "Success"
+            exit._tag === "Success" || !endedFor(instance, exit.cause)
               ? Effect.void
               : Effect.asVoid(tracker.cancelAll(`job ${resolved.jobId} failed or was interrupted`))
           )

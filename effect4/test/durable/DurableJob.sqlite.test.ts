@@ -1,16 +1,17 @@
 /**
  * The root's test/durable/DurableJob.sqlite.test.ts on Effect 4: DurableJob on the real SQLite engine, in-process,
- * on the live clock (the engine's own fibers do not run under TestClock). `DurableJob.interrupt` from another process
- * stops a running job (the root's c1bcec4: the engine's own interrupt waits for a suspension). A runner that stops (a deploy, Ctrl-C, a
- * shard moving to another runner) is not a job that ended: its batches keep running.
+ * on the live clock (the engine's own fibers do not run under TestClock). `DurableJob.interrupt` from another
+ * process stops a running job (the root's c1bcec4: the engine's own interrupt waits for a suspension). A runner that
+ * stops (a deploy, Ctrl-C, a shard moving to another runner) is not a job that ended: its batches keep running.
  *
  * The batches stay in progress until the test lets them end (`scriptBatch`), after the first runner stopped: no
  * fixed seconds of batch time to sit through, and no race between the batches ending and the runner stopping.
  *
- * On effect 4.1.5 this passed before any change to DurableJob: the cluster engine interrupts a stopping runner's
- * workflow but leaves its scope open, so neither `Workflow.withCompensation` nor `Workflow.addFinalizer` runs (the
- * root's fix, 6976144, gates both). It guards that: a body-level `Effect.addFinalizer` that cancels on a non-success
- * exit, put in DurableJob by hand, fails it ("nothing cancelled": both batches cancelling).
+ * On effect 4.1.5 the shutdown test passed before any change to DurableJob: the cluster engine interrupts a stopping
+ * runner's workflow but leaves its scope open, so neither `Workflow.withCompensation` nor `Workflow.addFinalizer`
+ * runs (the root's gate, 6976144, now ported, is what holds on the memory engine: see DurableJob.steps). It guards
+ * that: a body-level `Effect.addFinalizer` that cancels on a non-success exit, put in DurableJob by hand, fails it
+ * ("nothing cancelled": both batches cancelling).
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"

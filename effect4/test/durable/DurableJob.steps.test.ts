@@ -263,6 +263,30 @@ describe("DurableJob compensation on the memory engine", () => {
       }).pipe(Effect.provide(engineOver(simulator, { poll })))
     }).pipe(fast))
 
+  it.effect("a memory engine that shuts down mid-wait (no interrupt) leaves the job's batches running", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { validating: "1 second", inProgress: "6 hours" } })
+      yield* Effect.gen(function*() {
+        yield* writeInput(20)
+        yield* DurableJob.start({
+          jobId: "durable-shutdown",
+          input: "/input.jsonl",
+          endpoint,
+          plan: { maxRequestsPerPart: 10, workDir: "/work" }
+        })
+        for (
+          let i = 0;
+          i < 120 && (yield* statusesOf(simulator, "durable-shutdown")).filter((s) => s === "in_progress").length < 2;
+          i++
+        ) {
+          yield* settle
+          yield* TestClock.adjust("1 second")
+        }
+      }).pipe(Effect.provide(engineOver(simulator, { poll })))
+      // The engine closed the workflow's scope with its runner: a shutdown, not the job's end.
+      assert.deepStrictEqual(yield* statusesOf(simulator, "durable-shutdown"), ["in_progress", "in_progress"])
+    }).pipe(fast))
+
   it("a payload's per-model budget decodes as per model (not as an empty budget)", () => {
     const payload = Schema.decodeUnknownSync(DurableJob.Payload)({
       jobId: "j",
