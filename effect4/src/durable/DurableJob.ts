@@ -14,7 +14,12 @@
  *   flight.
  * - Compensation: when the workflow fails or is interrupted (`interrupt`), every batch it created is cancelled,
  *   and one listing of the job's batches finds any whose create was in flight (unless `policy.cancelOnExit` is
- *   `false`).
+ *   `false`). A runner that stops (a shutdown, a shard moving) is not a job that ended: its batches keep running and
+ *   the next runner resumes the job from the journal.
+ * - `interrupt` stops a running job from any process: the engine's own interrupt reaches a workflow only when it
+ *   suspends, so `interrupt` also records the request (`JobInterrupts`, which the SQL engines provide), read by the
+ *   running job every `interruptCheck`, and signals a job running in its own process at once. The job marks its
+ *   instance interrupted and stops: its end is stored as its result and the compensation cancels its batches.
  * - The payload is the serializable subset of `Job.Options`, with the same defaults and the same checks as
  *   `Job.run`; what cannot travel (the sink, the estimator, events, the poll schedule) comes with the layer.
  * - The ledger is the runner's `JobBudget.Ledger` (from the client layer): every job on a runner shares it, and
@@ -34,7 +39,9 @@
  *
  * @since 4.0.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
@@ -49,7 +56,7 @@ import * as Stream from "effect/Stream"
 import * as Activity from "effect/workflow/Activity"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as Workflow from "effect/workflow/Workflow"
-import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import { tmpdir } from "node:os"
 import * as Batch from "../Batch.js"
 import * as BatchApi from "../BatchApi.js"
@@ -72,6 +79,7 @@ import type * as JobSink from "../JobSink.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as OpenAiUploads from "../OpenAiUploads.js"
 import type * as TokenEstimate from "../TokenEstimate.js"
+import * as JobInterrupts from "./JobInterrupts.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // The payload
@@ -113,6 +121,11 @@ export interface Hooks<SE = never, R = never> {
   readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined
   /** How long one waiting activity lasts at most (a replay re-reads one activity per round); default 30 minutes. */
   readonly round?: Duration.Input | undefined
+  /**
+   * How often a running job reads the `JobInterrupts` record, where its engine provides one (the SQL engines), to
+   * learn of an `interrupt` asked in another process; default 1 second. One asked in this process reaches it at once.
+   */
+  readonly interruptCheck?: Duration.Input | undefined
 }
 
 /**
@@ -121,7 +134,7 @@ export interface Hooks<SE = never, R = never> {
  * @since 4.0.0
  * @category Constants
  */
-export const defaults = { round: Duration.minutes(30) } as const
+export const defaults = { round: Duration.minutes(30), interruptCheck: Duration.seconds(1) } as const
 
 const PartSchema = Schema.Struct({
   index: Schema.Number,
@@ -184,11 +197,17 @@ export interface DurableJobs<SE, SI = never> {
     never,
     WorkflowEngine.WorkflowEngine
   >
-  /** Stops a job; its compensation cancels the batches it made (unless `policy.cancelOnExit` is `false`). */
+  /**
+   * Stops a job, from any process on the engine: the job stops (within `interruptCheck` when it runs in another
+   * process), its compensation cancels the batches it made (unless `policy.cancelOnExit` is `false`), and its end
+   * (interrupted) is stored as its result.
+   */
   readonly interrupt: (jobId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
   /** The execution id of a job (the workflow's, derived from the job id). */
   readonly executionId: (jobId: string) => Effect.Effect<string>
 }
+
+type WorkflowInstance = WorkflowEngine.WorkflowInstance["Service"]
 
 type DurableEnv = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Scope.Scope
 
@@ -215,7 +234,65 @@ export const make = <SE = never, SI = never>(
     suspendedRetrySchedule: Schedule.min([Schedule.exponential("200 millis", 1.5), Schedule.spaced("5 seconds")])
   })
 
-  const activities = (round: Duration.Duration): JobPart.Steps<BatchError.BatchError | SE, DurableEnv> => ({
+  /** The jobs running in this process, by execution id: `interrupt` here reaches them at once. */
+  const running = new Map<string, { readonly instance: WorkflowInstance; readonly signal: Deferred.Deferred<void> }>()
+
+  /**
+   * Ends with an interruption once the job is asked to stop: by `interrupt` in this process (its signal), by the
+   * `JobInterrupts` record (another process; read every `every`, only where an engine provides it: the cluster
+   * engine's own `interrupt` does not reach a workflow inside an activity), or by the instance's flag (a run resumed
+   * after an `interrupt`). Raced against the job's body, it stops the job; the instance is marked interrupted first,
+   * so the engine stores the end as the job's result and the compensation cancels the batches.
+   */
+  const stopWhenAsked = (
+    instance: WorkflowInstance,
+    executionId: string,
+    every: Duration.Duration
+  ): Effect.Effect<never> =>
+    Effect.flatMap(Effect.serviceOption(JobInterrupts.JobInterrupts), (interrupts) =>
+      Effect.acquireUseRelease(
+        Effect.tap(
+          Deferred.make<void>(),
+          (signal) => Effect.sync(() => running.set(executionId, { instance, signal }))
+        ),
+        (signal) => {
+          if (instance.interrupted) return Effect.void
+          if (Option.isNone(interrupts)) return Deferred.await(signal)
+          const recorded = Effect.catch(interrupts.value.requested(executionId), (error) =>
+            Effect.as(
+              Effect.logWarning("effect-openai-batch: could not read the job's interrupt record", error),
+              false
+            ))
+          return Effect.raceFirst(
+            Deferred.await(signal),
+            Effect.asVoid(Effect.repeat(recorded, { schedule: Schedule.spaced(every), until: (yes) => yes }))
+          )
+        },
+        (signal) =>
+          Effect.sync(() => {
+            if (running.get(executionId)?.signal === signal) running.delete(executionId)
+          })
+      ).pipe(
+        Effect.andThen(Effect.sync(() => {
+          instance.interrupted = true
+        })),
+        Effect.andThen(Effect.interrupt)
+      ))
+
+  /**
+   * Whether the workflow ended for good (failed, or interrupted by `interrupt`, which marks the instance), not
+   * stopped with its runner (a shutdown, a shard moving to another runner): the engine may close the workflow's
+   * scope in both cases (the memory engine does), but only the first may cancel batches. The second is resumed from
+   * the journal by the next runner, its batches still running. (Effect 3's `Cause.isInterruptedOnly`, true for an
+   * empty cause: every reason an interruption.)
+   */
+  const endedFor = (instance: WorkflowInstance, cause: Cause.Cause<unknown>) =>
+    instance.interrupted || !cause.reasons.every(Cause.isInterruptReason)
+
+  const activities = (
+    round: Duration.Duration,
+    instance: WorkflowInstance
+  ): JobPart.Steps<BatchError.BatchError | SE, DurableEnv> => ({
     step: (name, success, effect) =>
       Activity.make({
         name,
@@ -237,11 +314,12 @@ export const make = <SE = never, SI = never>(
       }),
     sleep: (name, duration) => DurableClock.sleep({ name, duration, inMemoryThreshold: Duration.zero }),
     round,
-    compensate: (create, cancel) => Workflow.withCompensation(create, (batch) => cancel(batch))
+    compensate: (create, cancel) =>
+      Workflow.withCompensation(create, (batch, cause) => endedFor(instance, cause) ? cancel(batch) : Effect.void)
   })
 
   const layer = <R = never>(hooks: Hooks<SE, R> = {}) =>
-    workflow.toLayer((payload) =>
+    workflow.toLayer((payload, executionId) =>
       Effect.gen(function*() {
         const { input, ...serializable } = payload
         const resolved = yield* Engine.resolveOrFail("DurableJob.run", {
@@ -257,7 +335,8 @@ export const make = <SE = never, SI = never>(
         const ledger = yield* Effect.service(JobBudget.Ledger)
         const fs = yield* Effect.service(FileSystem.FileSystem)
         const path = yield* Effect.service(Path.Path)
-        const steps = activities(Duration.fromInputUnsafe(hooks.round ?? defaults.round))
+        const instance = yield* Effect.service(WorkflowEngine.WorkflowInstance)
+        const steps = activities(Duration.fromInputUnsafe(hooks.round ?? defaults.round), instance)
         const spool = Spool.files(
           fs,
           path,
@@ -305,7 +384,7 @@ export const make = <SE = never, SI = never>(
         if (resolved.cancelOnExit) {
           // A create in flight when the workflow fails has no compensation of its own: one listing finds it.
           yield* Workflow.addFinalizer((exit) =>
-            exit._tag === "Success"
+            exit._tag === "Success" || !endedFor(instance, exit.cause)
               ? Effect.void
               : Effect.asVoid(tracker.cancelAll(`job ${resolved.jobId} failed or was interrupted`))
           )
@@ -344,6 +423,16 @@ export const make = <SE = never, SI = never>(
         yield* env.emit(JobReport.JobEvent.JobDone({ summary }))
         return summary
       }).pipe(
+        (body) =>
+          Effect.flatMap(Effect.service(WorkflowEngine.WorkflowInstance), (instance) =>
+            Effect.raceFirst(
+              body,
+              stopWhenAsked(
+                instance,
+                executionId,
+                Duration.fromInputUnsafe(hooks.interruptCheck ?? defaults.interruptCheck)
+              )
+            )),
         // What is left is the engine's or a sink's error the schema cannot hold: a defect.
         Effect.catch((e) => isJournaled(e) ? Effect.fail(e) : Effect.die(e)),
         // The errors of the requests the job sends name the operation the user called.
@@ -360,7 +449,24 @@ export const make = <SE = never, SI = never>(
     start: (payload) => workflow.execute(payload, { discard: true }),
     // Effect 4's workflow methods read `this`: called on the workflow, never passed unbound.
     result: (jobId) => Effect.map(Effect.flatMap(executionId(jobId), (id) => workflow.poll(id)), Option.getOrUndefined),
-    interrupt: (jobId) => Effect.flatMap(executionId(jobId), (id) => workflow.interrupt(id)),
+    interrupt: (jobId) =>
+      Effect.flatMap(executionId(jobId), (id) =>
+        Effect.all([
+          // For a runner in another process (read by the job within `interruptCheck`).
+          Effect.flatMap(
+            Effect.serviceOption(JobInterrupts.JobInterrupts),
+            (interrupts) => Option.isSome(interrupts) ? Effect.orDie(interrupts.value.request(id)) : Effect.void
+          ),
+          // For the job running in this process: marked first, so however it ends now, it ended interrupted.
+          Effect.suspend(() => {
+            const job = running.get(id)
+            if (job === undefined) return Effect.void
+            job.instance.interrupted = true
+            return Deferred.succeed(job.signal, undefined)
+          }),
+          // For a job that is suspended (a durable backoff) or not started: the engine's own.
+          workflow.interrupt(id)
+        ], { discard: true })),
     executionId
   }
 }

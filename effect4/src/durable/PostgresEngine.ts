@@ -49,6 +49,7 @@ import type * as SocketServer from "effect/socket/SocketServer"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import * as JobInterrupts from "./JobInterrupts.js"
 
 /**
  * The settings of a runner.
@@ -100,11 +101,19 @@ const oneAtATime = <A, E, R>(
 const storage =
   (url: Redacted.Redacted, config: Partial<ShardingConfig.ShardingConfig["Service"]>) =>
   <A, E, R>(self: Layer.Layer<A, E, R>) =>
-    self.pipe(
-      Layer.provide(oneAtATime(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer))),
-      Layer.provide([ShardingConfig.layer(config), RpcSerialization.layerNdjson, Digest.layerWebCrypto]),
-      Layer.provide(PgClient.layer({ url }))
-    )
+    Layer.merge(
+      self.pipe(
+        Layer.provide(oneAtATime(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer))),
+        Layer.provide([ShardingConfig.layer(config), RpcSerialization.layerNdjson, Digest.layerWebCrypto])
+      ),
+      // `DurableJob.interrupt`'s record, in the same database (see JobInterrupts.ts), its table made under the lock.
+      oneAtATime(
+        Layer.effect(
+          JobInterrupts.JobInterrupts,
+          Effect.flatMap(Effect.service(SqlClient.SqlClient), JobInterrupts.fromSql)
+        )
+      )
+    ).pipe(Layer.provide(PgClient.layer({ url })))
 
 /**
  * A runner: it owns a share of the shards, runs their jobs, and takes over the jobs of runners that die. What
@@ -115,7 +124,10 @@ const storage =
  */
 export const layer = (
   options: Options
-): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | SocketServer.SocketServerError> =>
+): Layer.Layer<
+  WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts,
+  SqlError | SocketServer.SocketServerError
+> =>
   ClusterWorkflowEngine.layer.pipe(
     Layer.provide(SocketRunner.layer),
     Layer.provide(RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc))),
@@ -136,7 +148,7 @@ export const layer = (
 export const layerClient = (options: {
   readonly url: Redacted.Redacted
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Service"]> | undefined
-}): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError> =>
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, SqlError> =>
   ClusterWorkflowEngine.layer.pipe(
     Layer.provide(SocketRunner.layerClientOnly),
     Layer.provide(NodeClusterSocket.layerClientProtocol),

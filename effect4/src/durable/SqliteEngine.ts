@@ -37,10 +37,13 @@ import * as SqlMessageStorage from "effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "effect/cluster/SqlRunnerStorage"
 import * as Digest from "effect/crypto/Digest"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
 import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import * as JobInterrupts from "./JobInterrupts.js"
 
 /**
  * The settings of the SQLite engine.
@@ -72,17 +75,23 @@ export const defaults = {
 const engine = (
   filename: string,
   config: Partial<ShardingConfig.ShardingConfig["Service"]>
-): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError.SqlError> =>
-  ClusterWorkflowEngine.layer.pipe(
-    // What `SingleRunner.layer({ runnerStorage: "sql" })` builds, with a config that is not read from the
-    // environment (see the module comment).
-    Layer.provide(Sharding.layer),
-    Layer.provide(Runners.layerNoop),
-    Layer.provide(SqlMessageStorage.layer),
-    Layer.provide([SqlRunnerStorage.layer, RunnerHealth.layerNoop, Digest.layerWebCrypto]),
-    Layer.provide(ShardingConfig.layer(config)),
-    Layer.provide(SqliteClient.layer({ filename }))
-  )
+): Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, SqlError.SqlError> =>
+  Layer.merge(
+    ClusterWorkflowEngine.layer.pipe(
+      // What `SingleRunner.layer({ runnerStorage: "sql" })` builds, with a config that is not read from the
+      // environment (see the module comment).
+      Layer.provide(Sharding.layer),
+      Layer.provide(Runners.layerNoop),
+      Layer.provide(SqlMessageStorage.layer),
+      Layer.provide([SqlRunnerStorage.layer, RunnerHealth.layerNoop, Digest.layerWebCrypto]),
+      Layer.provide(ShardingConfig.layer(config))
+    ),
+    // `DurableJob.interrupt`'s record, in the same file (see JobInterrupts.ts).
+    Layer.effect(
+      JobInterrupts.JobInterrupts,
+      Effect.flatMap(Effect.service(SqlClient.SqlClient), JobInterrupts.fromSql)
+    )
+  ).pipe(Layer.provide(SqliteClient.layer({ filename })))
 
 /**
  * The runner: it runs the file's workflows (those started here and by clients) and resumes the unfinished ones
@@ -91,7 +100,9 @@ const engine = (
  * @since 4.0.0
  * @category Layers
  */
-export const layer = (options: Options): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError.SqlError> =>
+export const layer = (
+  options: Options
+): Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, SqlError.SqlError> =>
   engine(options.filename, {
     runnerAddress: Option.some(defaults.runnerAddress),
     entityMessagePollInterval: options.pollInterval ?? defaults.pollInterval,
@@ -107,5 +118,5 @@ export const layer = (options: Options): Layer.Layer<WorkflowEngine.WorkflowEngi
  */
 export const layerClient = (options: {
   readonly filename: string
-}): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError.SqlError> =>
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, SqlError.SqlError> =>
   engine(options.filename, { runnerAddress: Option.none() })

@@ -16,6 +16,13 @@ import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 export * as DurableJob from "./DurableJob.js"
 
 /**
+ * Requests to stop durable jobs, kept beside the engine's tables (see `DurableJob.interrupt`).
+ *
+ * @since 4.0.0
+ */
+export * as JobInterrupts from "./JobInterrupts.js"
+
+/**
  * The engine in memory: nothing survives the process. For tests (it runs under `TestClock`) and for trying a
  * durable job out before choosing an engine.
  *

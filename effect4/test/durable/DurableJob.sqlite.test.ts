@@ -1,25 +1,28 @@
 /**
  * The root's test/durable/DurableJob.sqlite.test.ts on Effect 4: DurableJob on the real SQLite engine, in-process,
- * on the live clock (the engine's own fibers do not run under TestClock). A runner that stops (a deploy, Ctrl-C, a
- * shard moving to another runner) is not a job that ended: its batches keep running.
+ * on the live clock (the engine's own fibers do not run under TestClock). `DurableJob.interrupt` from another
+ * process stops a running job (the root's c1bcec4: the engine's own interrupt waits for a suspension). A runner that
+ * stops (a deploy, Ctrl-C, a shard moving to another runner) is not a job that ended: its batches keep running.
  *
  * The batches stay in progress until the test lets them end (`scriptBatch`), after the first runner stopped: no
  * fixed seconds of batch time to sit through, and no race between the batches ending and the runner stopping.
  *
- * On effect 4.1.5 this passed before any change to DurableJob: the cluster engine interrupts a stopping runner's
- * workflow but leaves its scope open, so neither `Workflow.withCompensation` nor `Workflow.addFinalizer` runs (the
- * root's fix, 6976144, gates both). It guards that: a body-level `Effect.addFinalizer` that cancels on a non-success
- * exit, put in DurableJob by hand, fails it ("nothing cancelled": both batches cancelling).
+ * On effect 4.1.5 the shutdown test passed before any change to DurableJob: the cluster engine interrupts a stopping
+ * runner's workflow but leaves its scope open, so neither `Workflow.withCompensation` nor `Workflow.addFinalizer`
+ * runs (the root's gate, 6976144, now ported, is what holds on the memory engine: see DurableJob.steps). It guards
+ * that: a body-level `Effect.addFinalizer` that cancels on a non-success exit, put in DurableJob by hand, fails it
+ * ("nothing cancelled": both batches cancelling).
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Ref } from "effect"
+import { Effect, Exit, Layer, Ref } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as DurableJob from "../../src/durable/DurableJob.js"
+import * as JobInterrupts from "../../src/durable/JobInterrupts.js"
 import * as SqliteEngine from "../../src/durable/SqliteEngine.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import { clientOver, embedding, recorder } from "../job/support.js"
@@ -41,15 +44,73 @@ const batchesOf = (simulator: BatchApiSimulator.Simulator, jobId: string) =>
     return page.data.filter((b) => b.metadata?.["eob_job"] === jobId)
   }).pipe(Effect.provide(clientOver(simulator)))
 
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "eob4-sqlite-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+/** Waits (on the live clock, 20 ms at a time) until `check` gives a value; the test's timeout is the only cap. */
+const eventually = <A, E, R>(check: Effect.Effect<A | undefined, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    check,
+    (value) =>
+      value !== undefined ? Effect.succeed(value) : Effect.andThen(Effect.sleep("20 millis"), eventually(check))
+  )
+
 describe("DurableJob on the SQLite engine", () => {
+  it.live(
+    "DurableJob.interrupt from another process stops a running job within its check: its batches are cancelled and its end is stored",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const db = path.join(dir, "engine.sqlite")
+        const input = path.join(dir, "input.jsonl")
+        fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+        // The batches would run for an hour: only the interrupt ends the job within the test.
+        const simulator = yield* BatchApiSimulator.make({ script: { validating: "10 millis", inProgress: "1 hour" } })
+        const jobId = "sqlite-interrupt"
+        const payload: DurableJob.Payload = {
+          jobId,
+          input,
+          endpoint: "/v1/embeddings",
+          plan: { maxRequestsPerPart: 10, workDir: path.join(dir, "work") }
+        }
+        const hooks: DurableJob.Hooks = { poll: BatchSchedule.every("50 millis"), interruptCheck: "100 millis" }
+        yield* Effect.gen(function*() {
+          yield* DurableJob.start(payload)
+          yield* eventually(Effect.map(batchesOf(simulator, jobId), (bs) =>
+            bs.filter((b) => b.status === "in_progress").length === 2
+              ? true
+              : undefined))
+          // Asked as another process asks (a CLI, another service): `DurableJob.interrupt` there records the request
+          // in the file and asks the engine, which cannot reach a workflow inside an activity; this process's
+          // shortcut (a signal to the jobs it runs) is not taken.
+          yield* Effect.gen(function*() {
+            const id = yield* DurableJob.executionId(jobId)
+            yield* (yield* Effect.service(JobInterrupts.JobInterrupts)).request(id)
+            yield* DurableJob.JobWorkflow.interrupt(id)
+          }).pipe(Effect.provide(SqliteEngine.layerClient({ filename: db })))
+          const result = yield* eventually(DurableJob.result(jobId))
+          assert.strictEqual(result._tag, "Complete")
+          if (result._tag === "Complete") {
+            assert.isTrue(Exit.hasInterrupts(result.exit))
+          }
+          // Still on the running engine: the compensation ran when the job stopped, not when the runner closed.
+          const statuses = (yield* batchesOf(simulator, jobId)).map((b) =>
+            b.status
+          )
+          assert.strictEqual(statuses.length, 2)
+          assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
+        }).pipe(Effect.provide(runnerOver(simulator, db, hooks)))
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
   it.live(
     "a runner that shuts down mid-wait leaves the job's batches running; the next runner on the file finishes the job, no batch twice, every result once",
     () =>
       Effect.gen(function*() {
-        const dir = yield* Effect.acquireRelease(
-          Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "eob4-sqlite-"))),
-          (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-        )
+        const dir = yield* tempDir
         const db = path.join(dir, "engine.sqlite")
         const input = path.join(dir, "input.jsonl")
         fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")

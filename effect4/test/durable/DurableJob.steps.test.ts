@@ -5,7 +5,7 @@
  * moves (see ../support/webCrypto.ts).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, FileSystem, Layer, Option, Ref, Schema } from "effect"
+import { Effect, Exit, FileSystem, Layer, Option, Ref, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import * as BatchApi from "../../src/BatchApi.js"
@@ -247,14 +247,44 @@ describe("DurableJob compensation on the memory engine", () => {
           yield* TestClock.adjust("1 second")
         }
         yield* DurableJob.interrupt("durable-stop")
-        for (let i = 0; i < 60 && (yield* DurableJob.result("durable-stop")) === undefined; i++) {
+        // The job is inside its waiting activities: it stops itself at once (asked in its own process), while the
+        // engine is still up (not at the layer's end), and its end is stored as its result.
+        let result = yield* DurableJob.result("durable-stop")
+        for (let i = 0; i < 5 && result === undefined; i++) {
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          result = yield* DurableJob.result("durable-stop")
+        }
+        assert.strictEqual(result?._tag, "Complete")
+        if (result?._tag === "Complete") assert.isTrue(Exit.hasInterrupts(result.exit))
+        const statuses = yield* statusesOf(simulator, "durable-stop")
+        assert.strictEqual(statuses.length, 2)
+        assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
+      }).pipe(Effect.provide(engineOver(simulator, { poll })))
+    }).pipe(fast))
+
+  it.effect("a memory engine that shuts down mid-wait (no interrupt) leaves the job's batches running", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { validating: "1 second", inProgress: "6 hours" } })
+      yield* Effect.gen(function*() {
+        yield* writeInput(20)
+        yield* DurableJob.start({
+          jobId: "durable-shutdown",
+          input: "/input.jsonl",
+          endpoint,
+          plan: { maxRequestsPerPart: 10, workDir: "/work" }
+        })
+        for (
+          let i = 0;
+          i < 120 && (yield* statusesOf(simulator, "durable-shutdown")).filter((s) => s === "in_progress").length < 2;
+          i++
+        ) {
           yield* settle
           yield* TestClock.adjust("1 second")
         }
       }).pipe(Effect.provide(engineOver(simulator, { poll })))
-      const statuses = yield* statusesOf(simulator, "durable-stop")
-      assert.strictEqual(statuses.length, 2)
-      assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
+      // The engine closed the workflow's scope with its runner: a shutdown, not the job's end.
+      assert.deepStrictEqual(yield* statusesOf(simulator, "durable-shutdown"), ["in_progress", "in_progress"])
     }).pipe(fast))
 
   it("a payload's per-model budget decodes as per model (not as an empty budget)", () => {
