@@ -35,14 +35,11 @@ import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -53,6 +50,7 @@ import * as BatchApi from "../BatchApi.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
+import * as Stop from "../internal/durable/stop.js"
 import * as Operation from "../internal/http/operation.js"
 import * as Engine from "../internal/job/engine.js"
 import * as History from "../internal/job/history.js"
@@ -69,7 +67,6 @@ import type * as JobSink from "../JobSink.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as OpenAiUploads from "../OpenAiUploads.js"
 import type * as TokenEstimate from "../TokenEstimate.js"
-import * as JobInterrupts from "./JobInterrupts.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // The payload
@@ -218,52 +215,7 @@ export const make = <SE = never, SI = never>(
     suspendedRetrySchedule: Schedule.exponential("200 millis", 1.5).pipe(Schedule.union(Schedule.spaced("5 seconds")))
   })
 
-  /**
-   * Whether the workflow ended for good (failed, or interrupted by `interrupt`), not stopped with its runner (a
-   * shutdown, a shard moving to another runner): the engine closes the workflow's scope in both cases, but only the
-   * first may cancel batches. The second is resumed from the journal by the next runner, its batches still running.
-   */
-  const endedFor = (instance: WorkflowEngine.WorkflowInstance["Type"], cause: Cause.Cause<unknown>) =>
-    instance.interrupted || !Cause.isInterruptedOnly(cause)
-
-  /** The signals of the jobs running in this process, by execution id: `interrupt` here reaches them at once. */
-  const running = new Map<string, Deferred.Deferred<void>>()
-
-  /**
-   * Ends with an interruption once the job is asked to stop: by `interrupt` in this process (its signal), by the
-   * `JobInterrupts` record (another process; read every `every`, only where an engine provides it: the SQL engines'
-   * own `interrupt` cannot reach a running workflow), or by the instance's flag (a run resumed after an `interrupt`
-   * on the in-memory engine). Raced against the job's body, it stops the job; the instance is marked interrupted
-   * first, so the engine stores the end as the job's result and its compensation cancels the batches.
-   */
-  const stopWhenAsked = (
-    instance: WorkflowEngine.WorkflowInstance["Type"],
-    executionId: string,
-    every: Duration.Duration
-  ): Effect.Effect<never> =>
-    Effect.flatMap(Effect.serviceOption(JobInterrupts.JobInterrupts), (interrupts) =>
-      Effect.acquireUseRelease(
-        Effect.tap(Deferred.make<void>(), (signal) => Effect.sync(() => running.set(executionId, signal))),
-        (signal) => {
-          if (instance.interrupted) return Effect.void
-          if (Option.isNone(interrupts)) return Deferred.await(signal)
-          const recorded = Effect.catchAll(interrupts.value.requested(executionId), (error) =>
-            Effect.as(
-              Effect.logWarning("effect-openai-batch: could not read the job's interrupt record", error),
-              false
-            ))
-          return Effect.raceFirst(
-            Deferred.await(signal),
-            Effect.repeat(recorded, { schedule: Schedule.spaced(every), until: (yes) => yes })
-          )
-        },
-        (signal) => Effect.sync(() => running.get(executionId) === signal && running.delete(executionId))
-      ).pipe(
-        Effect.zipRight(Effect.sync(() => {
-          instance.interrupted = true
-        })),
-        Effect.zipRight(Effect.interrupt)
-      ))
+  const stops = Stop.make()
 
   const activities = (
     round: Duration.Duration,
@@ -291,7 +243,7 @@ export const make = <SE = never, SI = never>(
     sleep: (name, duration) => DurableClock.sleep({ name, duration, inMemoryThreshold: Duration.zero }),
     round,
     compensate: (create, cancel) =>
-      Workflow.withCompensation(create, (batch, cause) => endedFor(instance, cause) ? cancel(batch) : Effect.void)
+      Workflow.withCompensation(create, (batch, cause) => Stop.endedFor(instance, cause) ? cancel(batch) : Effect.void)
   })
 
   const layer = <R = never>(hooks: Hooks<SE, R> = {}) =>
@@ -360,7 +312,7 @@ export const make = <SE = never, SI = never>(
         if (resolved.cancelOnExit) {
           // A create in flight when the workflow fails has no compensation of its own: one listing finds it.
           yield* Workflow.addFinalizer((exit) =>
-            exit._tag === "Success" || !endedFor(instance, exit.cause)
+            exit._tag === "Success" || !Stop.endedFor(instance, exit.cause)
               ? Effect.void
               : Effect.asVoid(tracker.cancelAll(`job ${resolved.jobId} failed or was interrupted`))
           )
@@ -403,7 +355,7 @@ export const make = <SE = never, SI = never>(
           Effect.flatMap(WorkflowEngine.WorkflowInstance, (instance) =>
             Effect.raceFirst(
               body,
-              stopWhenAsked(instance, executionId, Duration.decode(hooks.interruptCheck ?? defaults.interruptCheck))
+              stops.until(instance, executionId, Duration.decode(hooks.interruptCheck ?? defaults.interruptCheck))
             )),
         // What is left is the engine's or a sink's error the schema cannot hold: a defect.
         Effect.catchAll((e) => isJournaled(e) ? Effect.fail(e) : Effect.die(e)),
@@ -422,20 +374,8 @@ export const make = <SE = never, SI = never>(
     result: (jobId) => Effect.flatMap(executionId(jobId), workflow.poll),
     interrupt: (jobId) =>
       Effect.flatMap(executionId(jobId), (id) =>
-        Effect.all([
-          // For a runner in another process (read by the job within `interruptCheck`).
-          Effect.flatMap(
-            Effect.serviceOption(JobInterrupts.JobInterrupts),
-            (interrupts) => Option.isSome(interrupts) ? Effect.orDie(interrupts.value.request(id)) : Effect.void
-          ),
-          // For the job running in this process.
-          Effect.suspend(() => {
-            const signal = running.get(id)
-            return signal === undefined ? Effect.void : Deferred.succeed(signal, undefined)
-          }),
-          // For a job that is suspended (a durable backoff) or not started: the engine's own.
-          workflow.interrupt(id)
-        ], { discard: true })),
+        // The engine's own, for a job that is suspended (a durable backoff) or not started.
+        Effect.zipRight(stops.request(id), workflow.interrupt(id))),
     executionId
   }
 }
