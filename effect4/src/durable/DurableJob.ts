@@ -39,9 +39,7 @@
  *
  * @since 4.0.0
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
@@ -63,6 +61,7 @@ import * as BatchApi from "../BatchApi.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
+import * as Stop from "../internal/durable/stop.js"
 import * as Operation from "../internal/http/operation.js"
 import * as Engine from "../internal/job/engine.js"
 import * as History from "../internal/job/history.js"
@@ -79,7 +78,6 @@ import type * as JobSink from "../JobSink.js"
 import * as OpenAiFiles from "../OpenAiFiles.js"
 import * as OpenAiUploads from "../OpenAiUploads.js"
 import type * as TokenEstimate from "../TokenEstimate.js"
-import * as JobInterrupts from "./JobInterrupts.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // The payload
@@ -234,60 +232,7 @@ export const make = <SE = never, SI = never>(
     suspendedRetrySchedule: Schedule.min([Schedule.exponential("200 millis", 1.5), Schedule.spaced("5 seconds")])
   })
 
-  /** The jobs running in this process, by execution id: `interrupt` here reaches them at once. */
-  const running = new Map<string, { readonly instance: WorkflowInstance; readonly signal: Deferred.Deferred<void> }>()
-
-  /**
-   * Ends with an interruption once the job is asked to stop: by `interrupt` in this process (its signal), by the
-   * `JobInterrupts` record (another process; read every `every`, only where an engine provides it: the cluster
-   * engine's own `interrupt` does not reach a workflow inside an activity), or by the instance's flag (a run resumed
-   * after an `interrupt`). Raced against the job's body, it stops the job; the instance is marked interrupted first,
-   * so the engine stores the end as the job's result and the compensation cancels the batches.
-   */
-  const stopWhenAsked = (
-    instance: WorkflowInstance,
-    executionId: string,
-    every: Duration.Duration
-  ): Effect.Effect<never> =>
-    Effect.flatMap(Effect.serviceOption(JobInterrupts.JobInterrupts), (interrupts) =>
-      Effect.acquireUseRelease(
-        Effect.tap(
-          Deferred.make<void>(),
-          (signal) => Effect.sync(() => running.set(executionId, { instance, signal }))
-        ),
-        (signal) => {
-          if (instance.interrupted) return Effect.void
-          if (Option.isNone(interrupts)) return Deferred.await(signal)
-          const recorded = Effect.catch(interrupts.value.requested(executionId), (error) =>
-            Effect.as(
-              Effect.logWarning("effect-openai-batch: could not read the job's interrupt record", error),
-              false
-            ))
-          return Effect.raceFirst(
-            Deferred.await(signal),
-            Effect.asVoid(Effect.repeat(recorded, { schedule: Schedule.spaced(every), until: (yes) => yes }))
-          )
-        },
-        (signal) =>
-          Effect.sync(() => {
-            if (running.get(executionId)?.signal === signal) running.delete(executionId)
-          })
-      ).pipe(
-        Effect.andThen(Effect.sync(() => {
-          instance.interrupted = true
-        })),
-        Effect.andThen(Effect.interrupt)
-      ))
-
-  /**
-   * Whether the workflow ended for good (failed, or interrupted by `interrupt`, which marks the instance), not
-   * stopped with its runner (a shutdown, a shard moving to another runner): the engine may close the workflow's
-   * scope in both cases (the memory engine does), but only the first may cancel batches. The second is resumed from
-   * the journal by the next runner, its batches still running. (Effect 3's `Cause.isInterruptedOnly`, true for an
-   * empty cause: every reason an interruption.)
-   */
-  const endedFor = (instance: WorkflowInstance, cause: Cause.Cause<unknown>) =>
-    instance.interrupted || !cause.reasons.every(Cause.isInterruptReason)
+  const stops = Stop.make()
 
   const activities = (
     round: Duration.Duration,
@@ -315,7 +260,7 @@ export const make = <SE = never, SI = never>(
     sleep: (name, duration) => DurableClock.sleep({ name, duration, inMemoryThreshold: Duration.zero }),
     round,
     compensate: (create, cancel) =>
-      Workflow.withCompensation(create, (batch, cause) => endedFor(instance, cause) ? cancel(batch) : Effect.void)
+      Workflow.withCompensation(create, (batch, cause) => Stop.endedFor(instance, cause) ? cancel(batch) : Effect.void)
   })
 
   const layer = <R = never>(hooks: Hooks<SE, R> = {}) =>
@@ -384,7 +329,7 @@ export const make = <SE = never, SI = never>(
         if (resolved.cancelOnExit) {
           // A create in flight when the workflow fails has no compensation of its own: one listing finds it.
           yield* Workflow.addFinalizer((exit) =>
-            exit._tag === "Success" || !endedFor(instance, exit.cause)
+            exit._tag === "Success" || !Stop.endedFor(instance, exit.cause)
               ? Effect.void
               : Effect.asVoid(tracker.cancelAll(`job ${resolved.jobId} failed or was interrupted`))
           )
@@ -427,7 +372,7 @@ export const make = <SE = never, SI = never>(
           Effect.flatMap(Effect.service(WorkflowEngine.WorkflowInstance), (instance) =>
             Effect.raceFirst(
               body,
-              stopWhenAsked(
+              stops.until(
                 instance,
                 executionId,
                 Duration.fromInputUnsafe(hooks.interruptCheck ?? defaults.interruptCheck)
@@ -451,22 +396,8 @@ export const make = <SE = never, SI = never>(
     result: (jobId) => Effect.map(Effect.flatMap(executionId(jobId), (id) => workflow.poll(id)), Option.getOrUndefined),
     interrupt: (jobId) =>
       Effect.flatMap(executionId(jobId), (id) =>
-        Effect.all([
-          // For a runner in another process (read by the job within `interruptCheck`).
-          Effect.flatMap(
-            Effect.serviceOption(JobInterrupts.JobInterrupts),
-            (interrupts) => Option.isSome(interrupts) ? Effect.orDie(interrupts.value.request(id)) : Effect.void
-          ),
-          // For the job running in this process: marked first, so however it ends now, it ended interrupted.
-          Effect.suspend(() => {
-            const job = running.get(id)
-            if (job === undefined) return Effect.void
-            job.instance.interrupted = true
-            return Deferred.succeed(job.signal, undefined)
-          }),
-          // For a job that is suspended (a durable backoff) or not started: the engine's own.
-          workflow.interrupt(id)
-        ], { discard: true })),
+        // The engine's own, for a job that is suspended (a durable backoff) or not started.
+        Effect.andThen(stops.request(id), workflow.interrupt(id))),
     executionId
   }
 }

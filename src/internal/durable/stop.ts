@@ -37,12 +37,15 @@ export interface Stops {
 
 /** The stops of one workflow: the signals of its jobs running in this process, by execution id. @internal */
 export const make = (): Stops => {
-  const running = new Map<string, Deferred.Deferred<void>>()
+  const running = new Map<string, { readonly instance: Instance; readonly signal: Deferred.Deferred<void> }>()
 
   const until = (instance: Instance, executionId: string, every: Duration.Duration): Effect.Effect<never> =>
     Effect.flatMap(Effect.serviceOption(JobInterrupts.JobInterrupts), (interrupts) =>
       Effect.acquireUseRelease(
-        Effect.tap(Deferred.make<void>(), (signal) => Effect.sync(() => running.set(executionId, signal))),
+        Effect.tap(
+          Deferred.make<void>(),
+          (signal) => Effect.sync(() => running.set(executionId, { instance, signal }))
+        ),
         (signal) => {
           // A run resumed after an `interrupt` on the in-memory engine, which sets the flag.
           if (instance.interrupted) return Effect.void
@@ -57,7 +60,10 @@ export const make = (): Stops => {
             Effect.repeat(recorded, { schedule: Schedule.spaced(every), until: (yes) => yes })
           )
         },
-        (signal) => Effect.sync(() => running.get(executionId) === signal && running.delete(executionId))
+        (signal) =>
+          Effect.sync(() => {
+            if (running.get(executionId)?.signal === signal) running.delete(executionId)
+          })
       ).pipe(
         Effect.zipRight(Effect.sync(() => {
           instance.interrupted = true
@@ -72,10 +78,12 @@ export const make = (): Stops => {
         Effect.serviceOption(JobInterrupts.JobInterrupts),
         (interrupts) => Option.isSome(interrupts) ? Effect.orDie(interrupts.value.request(executionId)) : Effect.void
       ),
-      // For the job running in this process.
+      // For the job running in this process: marked first, so however it ends now, it ended interrupted.
       Effect.suspend(() => {
-        const signal = running.get(executionId)
-        return signal === undefined ? Effect.void : Deferred.succeed(signal, undefined)
+        const job = running.get(executionId)
+        if (job === undefined) return Effect.void
+        job.instance.interrupted = true
+        return Deferred.succeed(job.signal, undefined)
       })
     )
 
