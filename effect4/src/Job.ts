@@ -132,6 +132,14 @@ export interface PolicyOptions {
    * end instead); default 10 minutes.
    */
   readonly resendBackoff?: Duration.Input | undefined
+  /**
+   * How long a part's upload or create goes on through an API that fails for a while (5xx, 429, a dropped
+   * connection), trying again after the request policy (`BatchSchedule.withRetry`) gave up, backing off from 30
+   * seconds to 5 minutes; default 30 minutes. A long job should not fail, and cancel its other parts' batches,
+   * because of a few minutes' outage; a create sent again finds the batch an earlier attempt made. `0`: fail when
+   * the request policy gives up.
+   */
+  readonly patience?: Duration.Input | undefined
   /** How many follow-ups of the requests an expired or cancelled batch left undone; default 2. */
   readonly maxFollowUps?: number | undefined
   /** `"fail"` (default): a failed part fails the job. `"continue"`: the other parts go on. */

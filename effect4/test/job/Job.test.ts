@@ -364,7 +364,8 @@ describe("Job.run: failures and policies", () => {
         match: { method: "POST", path: "/v1/files" },
         times: 10
       })
-      const error = yield* Job.run([embedding(0)], { jobId: "named", endpoint, policy: { poll } }).pipe(
+      // No retry, and no patience: the first 500 fails the job.
+      const error = yield* Job.run([embedding(0)], { jobId: "named", endpoint, policy: { poll, patience: 0 } }).pipe(
         BatchSchedule.withRetry(BatchSchedule.noRetry),
         Effect.provide(processOver(simulator)),
         Effect.flip

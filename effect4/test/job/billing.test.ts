@@ -369,3 +369,68 @@ describe("a cancel that fails transiently", () => {
       assert.deepStrictEqual(all.map(stopped), [true], JSON.stringify(all))
     }))
 })
+
+describe("a job through an API outage", () => {
+  it.effect("creates that fail with 5xx for minutes (past the request policy) are tried again: every part completes, one batch each", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "10 minutes" } })
+      // Six minutes of 500s on every create: each attempt's own retries (2 within 2 minutes) give up on them.
+      yield* simulator.injectFault(BatchApiSimulator.serverError(500), {
+        match: { method: "POST", path: "/v1/batches" },
+        times: 12
+      })
+      const { delivered, sink } = yield* recorder
+      const summary = yield* drive(
+        Job.run(Array.from({ length: 30 }, (_, i) => embedding(i)), {
+          jobId: "outage",
+          endpoint,
+          plan: { maxRequestsPerPart: 10 },
+          delivery: { sink },
+          policy: { poll }
+        }),
+        "10 seconds"
+      ).pipe(Effect.provide(processOver(simulator)))
+      assert.strictEqual(summary.succeeded, 30)
+      assert.deepStrictEqual(summary.parts.map((p) => p.attempts.length), [1, 1, 1])
+      const all = [...(yield* statuses(simulator, "outage")).values()]
+      assert.deepStrictEqual(all, ["completed", "completed", "completed"])
+      assert.strictEqual((yield* Ref.get(delivered)).size, 30)
+      const creates = (yield* simulator.requests).filter((r) => r.method === "POST" && r.path === "/v1/batches")
+      assert.isAbove(creates.filter((r) => r.fault !== undefined).length, 11)
+    }))
+
+  it.effect("an outage that outlasts the job's patience (30 minutes by default) fails the job with the API's error", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      yield* simulator.injectFault(BatchApiSimulator.serverError(503), {
+        match: { method: "POST", path: "/v1/batches" },
+        times: 1_000
+      })
+      const error = yield* Effect.flip(
+        drive(
+          Job.run(Array.from({ length: 10 }, (_, i) => embedding(i)), { jobId: "long-outage", endpoint }),
+          "1 minute"
+        )
+      ).pipe(Effect.provide(processOver(simulator)))
+      assert.strictEqual(error._tag, "InternalServerError")
+      if (error._tag === "InternalServerError") assert.strictEqual(error.status, 503)
+      const creates = (yield* simulator.requests).filter((r) => r.method === "POST" && r.path === "/v1/batches")
+      // 30 minutes of attempts backing off to 5 minutes apart, each with its own 2 retries: a few dozen, not a storm.
+      assert.isAbove(creates.length, 10)
+      assert.isBelow(creates.length, 60)
+    }))
+
+  it.effect("policy.patience is checked before anything is sent", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      // As from JavaScript or a configuration file: not a duration.
+      const policy: Job.PolicyOptions = JSON.parse(`{ "patience": "soon" }`)
+      const error = yield* Job.run([embedding(0)], { jobId: "impatient", endpoint, policy }).pipe(
+        Effect.flip,
+        Effect.provide(processOver(simulator))
+      )
+      assert.strictEqual(error._tag, "InvalidParamsError")
+      assert.include(error.message, "policy.patience")
+      assert.deepStrictEqual(yield* simulator.requests, [])
+    }))
+})

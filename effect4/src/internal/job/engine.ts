@@ -172,6 +172,7 @@ export const makeEnv = <E, R, X, RX>(
       downloads,
       policy: { maxResends: options.maxResends, maxFollowUps: options.maxFollowUps },
       resendBackoff: options.resendBackoff,
+      patience: options.patience,
       resendWhen: options.resendWhen,
       malformed: options.malformed,
       onMalformed: options.onMalformed,

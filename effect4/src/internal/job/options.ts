@@ -34,6 +34,8 @@ export const defaults = {
   maxInputsPerPart: Planner.defaultLimits.maxInputs,
   maxResends: 8,
   resendBackoff: Duration.minutes(10),
+  /** How long a part's upload or create goes on through an API that fails for a while (see patience.ts). */
+  patience: Duration.minutes(30),
   maxFollowUps: 2,
   uploadConcurrency: 2,
   /** Part files above 64 MiB go through the Uploads API (one of its parts; below it, one Files request does as well). */
@@ -97,6 +99,7 @@ export const Serializable = Schema.Struct({
   policy: Schema.optional(Schema.Struct({
     maxResends: Schema.optional(Schema.Number),
     resendBackoff: Schema.optional(DurationInput),
+    patience: Schema.optional(DurationInput),
     maxFollowUps: Schema.optional(Schema.Number),
     onPartFailure: Schema.optional(Schema.Literals(["fail", "continue"])),
     concurrency: Schema.optional(Schema.Number),
@@ -141,6 +144,7 @@ export interface Resolved<E, R> {
   readonly fresh?: boolean | undefined
   readonly maxResends: number
   readonly resendBackoff: Duration.Duration
+  readonly patience: Duration.Duration
   readonly maxFollowUps: number
   readonly continueOnFailure: boolean
   readonly concurrency: number | "unbounded"
@@ -185,6 +189,7 @@ export interface Input<E, R> {
   readonly policy?: {
     readonly maxResends?: number | undefined
     readonly resendBackoff?: Duration.Input | string | undefined
+    readonly patience?: Duration.Input | string | undefined
     readonly maxFollowUps?: number | undefined
     readonly onPartFailure?: "fail" | "continue" | undefined
     readonly concurrency?: number | undefined
@@ -263,6 +268,8 @@ export const resolve = <E, R>(
   if (!(uploadsApiAbove >= 0)) return invalid("policy.uploadsApiAbove", "must be a number of bytes >= 0")
   const resendBackoff = duration(policy.resendBackoff, defaults.resendBackoff)
   if (Option.isNone(resendBackoff)) return invalid("policy.resendBackoff", "must be a duration")
+  const patience = duration(policy.patience, defaults.patience)
+  if (Option.isNone(patience)) return invalid("policy.patience", "must be a duration")
   const lookback = duration(policy.lookback, defaults.lookback)
   if (Option.isNone(lookback)) return invalid("policy.lookback", "must be a duration")
   const waitTimeout = policy.waitTimeout === undefined
@@ -298,6 +305,7 @@ export const resolve = <E, R>(
     onMalformed: delivery.onMalformed,
     maxResends: policy.maxResends ?? defaults.maxResends,
     resendBackoff: resendBackoff.value,
+    patience: patience.value,
     maxFollowUps: policy.maxFollowUps ?? defaults.maxFollowUps,
     continueOnFailure: policy.onPartFailure === "continue",
     concurrency: policy.concurrency ?? "unbounded",

@@ -32,6 +32,7 @@ import * as Machine from "./machine.js"
 import type { Env } from "./partEnv.js"
 import * as PartFile from "./partFile.js"
 import * as PartUpload from "./partUpload.js"
+import { patiently } from "./patience.js"
 import * as Summary from "./summary.js"
 
 export { type Env, inProcess, type Steps } from "./partEnv.js"
@@ -139,7 +140,9 @@ export const run = <E, R, X = never, RX = never>(
           const tally = keep === undefined
             ? { requests: part.requests, tokens: part.tokens }
             : yield* PartFile.tally(env.spool, part, keep, env.estimate)
-          const fileId = yield* env.uploads.withPermits(1)(PartUpload.upload(env, part, decision.attempt, keep))
+          const fileId = yield* env.uploads.withPermits(1)(PartUpload.upload(env, part, decision.attempt, keep)).pipe(
+            patiently(`job ${env.jobId}: the upload of part ${part.index}`, env.patience)
+          )
           yield* env.emit(
             JobReport.JobEvent.PartUploaded({
               part: part.index,
@@ -224,7 +227,11 @@ export const run = <E, R, X = never, RX = never>(
           reservation = undefined
           return Effect.andThen(taken.release({ _tag: "Withdrawn" }), budgetChanged)
         })
-        const made = env.steps.step(name("create", attempt), Batch.Batch, createOrAdopt(decision))
+        const made = env.steps.step(
+          name("create", attempt),
+          Batch.Batch,
+          patiently(`job ${env.jobId}: the create of part ${part.index}`, env.patience)(createOrAdopt(decision))
+        )
         return yield* env.steps.compensate(made, (batch) =>
           Effect.asVoid(
             Cancel.cancelAbandoned(

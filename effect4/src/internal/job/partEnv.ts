@@ -102,6 +102,8 @@ export interface Env<E, R, X = never, RX = never> {
   readonly downloads: Semaphore.Semaphore
   readonly policy: Machine.Policy
   readonly resendBackoff: Duration.Duration
+  /** How long an upload or a create goes on through failures that are not permanent (patience.ts). */
+  readonly patience: Duration.Duration
   readonly resendWhen: ((result: BatchLine.BatchResult) => boolean) | undefined
   /** What a malformed result line does (see `BatchResults.decode`). */
   readonly malformed: "fail" | "skip"
