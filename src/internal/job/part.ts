@@ -140,10 +140,9 @@ export const run = <E, R, X = never, RX = never>(
           const tally = keep === undefined
             ? { requests: part.requests, tokens: part.tokens }
             : yield* PartFile.tally(env.spool, part, keep, env.estimate)
-          const fileId = yield* env.uploads.withPermits(1)(
-            PartUpload.upload(env, part, decision.attempt, keep).pipe(
-              Patience.patiently(`job ${env.jobId}: the upload of part ${part.index}`, env.patience)
-            )
+          // A part waiting to try again holds no upload slot.
+          const fileId = yield* env.uploads.withPermits(1)(PartUpload.upload(env, part, decision.attempt, keep)).pipe(
+            Patience.patiently(`job ${env.jobId}: the upload of part ${part.index}`, env.patience)
           )
           yield* env.emit(
             JobReport.JobEvent.PartUploaded({
