@@ -139,6 +139,23 @@ for (const transport of transports) {
         assert.strictEqual(s.seen().length, 3)
       }))
 
+    it.scopedLive("broken off after its last byte: the rest is a 416, and the file is whole, every byte once", () =>
+      Effect.gen(function*() {
+        const s = yield* server((index, _, response) => {
+          if (index === 0) {
+            // Chunked, every byte written, then the connection reset before the body's end was sent.
+            response.writeHead(200, { "content-type": "application/octet-stream" })
+            response.write(file, () => setTimeout(() => response.socket?.destroy(), 20))
+            return
+          }
+          response.writeHead(416, { "content-type": "application/json", "content-range": `bytes */${file.length}` })
+          response.end(JSON.stringify({ error: { message: "not satisfiable", type: "invalid_request_error" } }))
+        })
+        const bytes = yield* download(s.origin)
+        assert.deepStrictEqual(bytes, file)
+        assert.deepStrictEqual(s.seen().map((r) => r.range), [undefined, `bytes=${file.length}-`])
+      }))
+
     it.scopedLive("a download that keeps failing ends when the policy gives up, with the last failure's typed error", () =>
       Effect.gen(function*() {
         const s = yield* server((index, _, response) => {
