@@ -94,6 +94,18 @@ describe("BatchResults.decode", () => {
       assert.deepStrictEqual(yield* Ref.get(skipped), [1, 3, 5])
     }))
 
+  it.effect("a line exactly at the cap is read wherever its CRLF is split: the CR of a CRLF is no content", () =>
+    Effect.gen(function*() {
+      const line = Fake.okLine("a")
+      const cap = { maxLineLength: line.length }
+      for (const chunks of [[`${line}\r\n`], [`${line}\r`, "\n"], [line, "\r\n"], [`${line}\r`]]) {
+        assert.deepStrictEqual(ids(yield* decodeAll(cap)(bytesOf(...chunks))), ["a"], JSON.stringify(chunks.length))
+      }
+      // one character more is over the cap, found before its newline
+      const error = yield* Effect.flip(decodeAll({ maxLineLength: line.length - 1 })(bytesOf(`${line}\r`, "\n")))
+      assert.strictEqual(error.line, 1)
+    }))
+
   it.effect("a line longer than the cap is a MalformedLineError naming its file and line, before it ends", () =>
     Effect.gen(function*() {
       const long = Fake.okLine("long", "x".repeat(5_000))

@@ -117,7 +117,8 @@ export const decodeLines = <A, E1>(
           newline = text.indexOf("\n", start)
         }
         pending = text.slice(start)
-        if (pending.length > maxLength && cap !== undefined) {
+        // A trailing "\r" may be the CR of a CRLF whose LF is in the next chunk: not counted, as the line would not count it.
+        if (pending.length - (pending.endsWith("\r") ? 1 : 0) > maxLength && cap !== undefined) {
           // Known too long before its end: reported now, and not held any longer.
           const head = pending.slice(0, 1000)
           pending = ""
