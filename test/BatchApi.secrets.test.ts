@@ -2,7 +2,8 @@
  * What a BatchApi call leaves behind it: the API key in no error, log line or span, and the spans themselves.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Logger, LogLevel, Tracer } from "effect"
+import { Cause, Effect, Exit, Logger, LogLevel, Redacted, Tracer } from "effect"
+import * as util from "node:util"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as Fake from "./support/FakeHttp.js"
@@ -96,6 +97,61 @@ describe("the API key never leaks", () => {
         : { status: 502, body: `<html>proxy saw ${request.headers["authorization"]}</html>` }
     ))))
 
+  it.effect("not in an error or a span when a proxy echoes it in the x-request-id header", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      const failed = yield* Effect.flip(BatchApi.retrieveBatch("batch_401").pipe(noRetry))
+      const undecodable = yield* Effect.flip(BatchApi.retrieveBatch("batch_bad").pipe(noRetry))
+      yield* BatchApi.retrieveBatch("batch_ok").pipe(Effect.withTracer(tracer))
+      for (const error of [failed, undecodable]) {
+        assert.notInclude(error.message, "SECRET")
+        assert.notInclude(JSON.stringify(error), "SECRET")
+        assert.notInclude(util.inspect(error, { depth: 10 }), "SECRET")
+      }
+      assert.include(failed.message, "<redacted>")
+      assert.notInclude(JSON.stringify(spans.map((span) => [...span.attributes])), "SECRET")
+    }).pipe(Effect.provide(Fake.layer((request) => {
+      const echo = { "x-request-id": `req ${request.headers["authorization"]}` }
+      const path = request.url.pathname
+      if (path.endsWith("batch_401")) return Fake.json(401, { error: { message: "no" } }, echo)
+      if (path.endsWith("batch_bad")) return Fake.json(200, { nope: true }, echo)
+      return Fake.json(200, Fake.batchJson(), echo)
+    }))))
+
+  it.effect("not in an error when the body escapes it (a JSON escape hides it from a scrub of the raw text)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
+      assert.strictEqual(error._tag, "AuthenticationError")
+      assert.notInclude(error.message, "SECRET")
+      assert.notInclude(JSON.stringify(error), "SECRET")
+    }).pipe(Effect.provide(Fake.layer(
+      () => ({ status: 401, body: String.raw`{"error":{"message":"bad key sk-test\/SECRET-0123456789"}}` }),
+      { apiKey: Redacted.make("sk-test/SECRET-0123456789") }
+    ))))
+
+  it.effect("not in a TransportError when the transport's own error quotes it (its message, a nested cause)", () =>
+    Effect.gen(function*() {
+      const outer = yield* Effect.flip(BatchApi.retrieveBatch("batch_outer").pipe(noRetry))
+      const nested = yield* Effect.flip(BatchApi.retrieveBatch("batch_nested").pipe(noRetry))
+      for (const error of [outer, nested]) {
+        assert.strictEqual(error._tag, "TransportError")
+        for (
+          const rendered of [
+            error.message,
+            JSON.stringify(error),
+            util.inspect(error, { depth: 10 }),
+            Cause.pretty(Cause.fail(error))
+          ]
+        ) assert.notInclude(rendered, "SECRET")
+      }
+      assert.include(outer.message, "proxy refused Bearer <redacted>")
+    }).pipe(Effect.provide(Fake.layer((request) => {
+      const quoted = `proxy refused ${request.headers["authorization"]}`
+      return request.url.pathname.endsWith("batch_outer")
+        ? { drop: true, cause: new Error(quoted) }
+        : { drop: true, cause: new Error("fetch failed", { cause: new Error(quoted) }) }
+    }))))
+
   it.effect("not in log lines, even at debug level with retries", () =>
     Effect.gen(function*() {
       const lines: Array<string> = []
@@ -143,6 +199,19 @@ describe("the API key never leaks", () => {
       const [request] = yield* Fake.requests
       assert.isUndefined(request?.headers["traceparent"])
     }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson(), { "x-request-id": "req_42" })))))
+})
+
+describe("ids in URL paths", () => {
+  it.effect("an id with a lone surrogate is refused as an InvalidParamsError (encodeURIComponent would throw)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.suspend(() => BatchApi.retrieveBatch("batch_\ud800")))
+      assert.strictEqual(error._tag, "InvalidParamsError")
+      const cancel = yield* Effect.flip(Effect.suspend(() => BatchApi.cancelBatch("\udc00batch")))
+      assert.strictEqual(cancel._tag, "InvalidParamsError")
+      // A well-formed pair is fine.
+      yield* BatchApi.retrieveBatch("batch_\ud83d\ude00")
+      assert.strictEqual((yield* Fake.requests).length, 1)
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson())))))
 })
 
 describe("spans of the hot operations", () => {
