@@ -3,8 +3,9 @@
  * and no platform span per attempt; the API key in no span attribute and no log line, at any level.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Logger, References, Stream, Tracer } from "effect"
+import { Cause, Effect, Fiber, Logger, Redacted, References, Stream, Tracer } from "effect"
 import { TestClock } from "effect/testing"
+import * as util from "node:util"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as BatchWait from "../src/BatchWait.js"
@@ -85,4 +86,75 @@ describe("spans and logs", () => {
       assert.include(attempt ?? "", "<redacted>")
       for (const line of lines) assert.notInclude(line, Fake.testKey)
     }).pipe(Effect.provide(Fake.layer(responder))))
+})
+
+const noRetry = BatchSchedule.withRetry(BatchSchedule.noRetry)
+
+describe("the key echoed back", () => {
+  it.effect("in the x-request-id header: in no error and no span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      const failed = yield* Effect.flip(BatchApi.retrieveBatch("batch_401").pipe(noRetry))
+      const undecodable = yield* Effect.flip(BatchApi.retrieveBatch("batch_bad").pipe(noRetry))
+      yield* Effect.provideService(BatchApi.retrieveBatch("batch_ok"), Tracer.Tracer, tracer)
+      for (const error of [failed, undecodable]) {
+        assert.notInclude(error.message, "SECRET")
+        assert.notInclude(JSON.stringify(error), "SECRET")
+        assert.notInclude(util.inspect(error, { depth: 10 }), "SECRET")
+      }
+      assert.include(failed.message, "<redacted>")
+      assert.notInclude(JSON.stringify(spans.map((span) => [...span.attributes])), "SECRET")
+    }).pipe(Effect.provide(Fake.layer((request) => {
+      const echo = { "x-request-id": `req ${request.headers["authorization"]}` }
+      const path = request.url.pathname
+      if (path.endsWith("batch_401")) return Fake.json(401, { error: { message: "no" } }, echo)
+      if (path.endsWith("batch_bad")) return Fake.json(200, { nope: true }, echo)
+      return Fake.json(200, Fake.batchJson(), echo)
+    }))))
+
+  it.effect("JSON-escaped in the body (hidden from a scrub of the raw text): in no error", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BatchApi.retrieveBatch("batch_1").pipe(noRetry))
+      assert.strictEqual(error._tag, "AuthenticationError")
+      assert.notInclude(error.message, "SECRET")
+      assert.notInclude(JSON.stringify(error), "SECRET")
+    }).pipe(Effect.provide(Fake.layer(
+      () => ({ status: 401, body: String.raw`{"error":{"message":"bad key sk-test\/SECRET-0123456789"}}` }),
+      { apiKey: Redacted.make("sk-test/SECRET-0123456789") }
+    ))))
+
+  it.effect("in the transport's own error (its message, a nested cause): in no TransportError", () =>
+    Effect.gen(function*() {
+      const outer = yield* Effect.flip(BatchApi.retrieveBatch("batch_outer").pipe(noRetry))
+      const nested = yield* Effect.flip(BatchApi.retrieveBatch("batch_nested").pipe(noRetry))
+      for (const error of [outer, nested]) {
+        assert.strictEqual(error._tag, "TransportError")
+        for (
+          const rendered of [
+            error.message,
+            JSON.stringify(error),
+            util.inspect(error, { depth: 10 }),
+            Cause.pretty(Cause.fail(error))
+          ]
+        ) assert.notInclude(rendered, "SECRET")
+      }
+      assert.include(outer.message, "proxy refused Bearer <redacted>")
+    }).pipe(Effect.provide(Fake.layer((request) => {
+      const quoted = `proxy refused ${request.headers["authorization"]}`
+      return request.url.pathname.endsWith("batch_outer")
+        ? { drop: true, cause: new Error(quoted) }
+        : { drop: true, cause: new Error("fetch failed", { cause: new Error(quoted) }) }
+    }))))
+})
+
+describe("ids in URL paths", () => {
+  it.effect("an id with a lone surrogate is refused as an InvalidParamsError (encodeURIComponent would throw)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.suspend(() => BatchApi.retrieveBatch("batch_\ud800")))
+      assert.strictEqual(error._tag, "InvalidParamsError")
+      const cancel = yield* Effect.flip(Effect.suspend(() => BatchApi.cancelBatch("\udc00batch")))
+      assert.strictEqual(cancel._tag, "InvalidParamsError")
+      yield* BatchApi.retrieveBatch("batch_\ud83d\ude00")
+      assert.strictEqual((yield* Fake.requests).length, 1)
+    }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson())))))
 })

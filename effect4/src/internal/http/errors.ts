@@ -82,6 +82,42 @@ export interface Origin {
   readonly operation: string
   readonly method: string
   readonly url: string
+  /**
+   * Replaces the API key wherever a server, a proxy or a transport put it (a body, a header, an error's message):
+   * applied to every value an error takes from the response or the transport.
+   */
+  readonly scrub?: ((text: string) => string) | undefined
+}
+
+/** Replaces every occurrence of `secret` in a text with `<redacted>` (a secret under 8 characters is left). @internal */
+export const scrubber = (secret: string) => (text: string): string =>
+  secret.length >= 8 && text.includes(secret) ? text.split(secret).join("<redacted>") : text
+
+const identity = (text: string) => text
+
+/** Whether `scrub` would change the cause's message or stack, or those of a cause it holds. */
+const leaks = (cause: unknown, scrub: (text: string) => string): boolean => {
+  let current: unknown = cause
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    if (typeof current === "string") return scrub(current) !== current
+    if (!Predicate.isObject(current)) return false
+    for (const key of ["message", "stack"] as const) {
+      const text = Predicate.hasProperty(current, key) ? current[key] : undefined
+      if (typeof text === "string" && scrub(text) !== text) return true
+    }
+    current = Predicate.hasProperty(current, "cause") ? current.cause : undefined
+  }
+  return false
+}
+
+/** The cause itself, or, when it holds the key, an `Error` with its message scrubbed (the chain is dropped). */
+const scrubCause = (cause: unknown, scrub: (text: string) => string): unknown => {
+  if (!leaks(cause, scrub)) return cause
+  if (typeof cause === "string") return scrub(cause)
+  const message = Predicate.hasProperty(cause, "message") && typeof cause.message === "string"
+    ? cause.message
+    : "the transport failed"
+  return new Error(scrub(message))
 }
 
 /** @internal */
@@ -92,24 +128,29 @@ export const statusError = (
   nowMillis: number
 ): BatchError.StatusError => {
   const headers = response.headers
-  const requestId = headers["x-request-id"]
+  const scrub = origin.scrub ?? identity
+  const clean = (text: string | null | undefined) => text === null || text === undefined ? undefined : scrub(text)
+  const requestId = clean(headers["x-request-id"])
   const envelope = Option.getOrUndefined(Option.flatMap(Result.getSuccess(parseJson(body)), decodeEnvelope))
-  const apiMessage = envelope?.error.message ?? undefined
+  // Scrubbed once parsed too: an escape (`\/`, `\u0073`) hides the key from a scrub of the raw body.
+  const apiMessage = clean(envelope?.error.message)
   const shouldRetry = headers["x-should-retry"]
   const fields = definedOnly({
     operation: origin.operation,
     status: response.status,
     method: origin.method,
     url: origin.url,
-    type: envelope?.error.type ?? undefined,
-    code: envelope?.error.code === null || envelope?.error.code === undefined ? undefined : String(envelope.error.code),
-    param: envelope?.error.param ?? undefined,
+    type: clean(envelope?.error.type),
+    code: envelope?.error.code === null || envelope?.error.code === undefined
+      ? undefined
+      : scrub(String(envelope.error.code)),
+    param: clean(envelope?.error.param),
     apiMessage,
     requestId,
     retryAfterMs: retryAfterMillis(headers, nowMillis),
     shouldRetry: shouldRetry === "true" ? true : shouldRetry === "false" ? false : undefined,
     // The body's start when it says nothing else: not the API's envelope, or one without a message.
-    bodyExcerpt: apiMessage === undefined ? excerpt(body) : undefined
+    bodyExcerpt: apiMessage === undefined ? excerpt(scrub(body)) : undefined
   })
   const ErrorClass = statusErrorClass(response.status)
   return new ErrorClass(fields)
@@ -138,9 +179,11 @@ const noResponse = (
   cause: unknown,
   description: string | undefined
 ): BatchError.TransportError => {
-  const code = codeOf(cause)
+  const scrub = origin.scrub ?? identity
+  const found = codeOf(cause)
+  const code = found === undefined ? undefined : scrub(found)
   // Without a cause, the platform's description is what tells (the message is read from the cause).
-  const kept = cause ?? description
+  const kept = scrubCause(cause ?? description, scrub)
   return new BatchError.TransportError({
     operation: origin.operation,
     method: origin.method,
@@ -205,7 +248,9 @@ export const exchangeError = (
 /** A response body that broke off after its head arrived (a download cut short). @internal */
 export const brokenOff = (origin: Origin, failure: HttpClientError.HttpClientError): BatchError.TransportError => {
   const error = failure.reason
-  const code = codeOf(error.cause)
+  const scrub = origin.scrub ?? identity
+  const found = codeOf(error.cause)
+  const code = found === undefined ? undefined : scrub(found)
   return new BatchError.TransportError({
     operation: origin.operation,
     method: origin.method,
@@ -213,7 +258,7 @@ export const brokenOff = (origin: Origin, failure: HttpClientError.HttpClientErr
     reason: "Transport",
     bodyBrokenOff: true,
     ...(code === undefined ? {} : { code }),
-    ...(error.cause === undefined ? {} : { cause: error.cause })
+    ...(error.cause === undefined ? {} : { cause: scrubCause(error.cause, scrub) })
   })
 }
 
@@ -236,7 +281,7 @@ export const decodeError = (
     url: origin.url,
     status,
     issue,
-    bodyExcerpt: excerpt(body),
+    bodyExcerpt: excerpt((origin.scrub ?? identity)(body)),
     cause: new Error(issue),
-    ...definedOnly({ requestId })
+    ...definedOnly({ requestId: requestId === undefined ? undefined : (origin.scrub ?? identity)(requestId) })
   })

@@ -131,9 +131,9 @@ export const make = (
     ? transport.value.exchange
     : undefined
   const secret = Redacted.value(config.apiKey)
-  // A server or proxy that echoes the key back in a body must not get it into our errors.
-  const scrub = (text: string) =>
-    secret.length >= 8 && text.includes(secret) ? text.split(secret).join("<redacted>") : text
+  // A server, a proxy or a transport that echoes the key back (a body, a header, an error's message) must not get
+  // it into our errors or spans.
+  const scrub = Errors.scrubber(secret)
   // Every request's headers, built once.
   const commonHeaders: Record<string, string> = {
     ...(config.authentication === "api-key" ? { "api-key": secret } : { authorization: `Bearer ${secret}` }),
@@ -159,7 +159,8 @@ export const make = (
   const originOf = (fiber: Fiber.Fiber<unknown, unknown>, spec: RequestSpec) => (): Errors.Origin => ({
     operation: fiber.getRef(Operation.currentOperation) ?? spec.operation,
     method: spec.method,
-    url: `${config.baseUrl}${spec.path}`
+    url: `${config.baseUrl}${spec.path}`,
+    scrub
   })
 
   const timeoutOf = (configured: Option.Option<Duration.Duration>, spec: RequestSpec): Duration.Duration =>
@@ -218,7 +219,7 @@ export const make = (
   const failStatus = (origin: Errors.Origin, received: Received) =>
     Effect.flatMap(
       Clock.currentTimeMillis,
-      (now) => Effect.fail(Errors.statusError(origin, received, scrub(received.text), now))
+      (now) => Effect.fail(Errors.statusError(origin, received, received.text, now))
     )
 
   const request = <A>(
@@ -233,9 +234,10 @@ export const make = (
         : viaClient(spec, timeout, origin)
       return Effect.flatMap(sent, (received): Effect.Effect<Decoded<A>, BatchError.RequestError> => {
         if (received.status < 200 || received.status >= 300) return failStatus(origin(), received)
-        const requestId = received.headers["x-request-id"]
+        const header = received.headers["x-request-id"]
+        const requestId = header === undefined ? undefined : scrub(header)
         const fail = (issue: string) =>
-          Effect.fail(Errors.decodeError(origin(), received.status, requestId, issue, scrub(received.text)))
+          Effect.fail(Errors.decodeError(origin(), received.status, requestId, issue, received.text))
         const json = Errors.parseJson(received.text)
         // Not JSON.parse's message: it quotes the body.
         if (Result.isFailure(json)) return fail("not JSON")
@@ -243,7 +245,7 @@ export const make = (
         if (Result.isFailure(decoded)) return fail(summarize(decoded.failure))
         if (requestId !== undefined) {
           const span = spec.span ?? EffectContext.getOrUndefined(fiber.context, Tracer.ParentSpan)
-          if (span !== undefined && span._tag === "Span") span.attribute("openai.request_id", requestId)
+          if (span !== undefined && span._tag === "Span") span.attribute("openai.request_id", scrub(requestId))
         }
         return Effect.succeed({ value: decoded.success, requestId, headers: received.headers })
       })
