@@ -1,11 +1,14 @@
 /**
  * What a BatchApi call leaves behind it: the API key in no error, log line or span, and the spans themselves.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Logger, LogLevel, Redacted, Tracer } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, LogLevel, Redacted, Tracer } from "effect"
 import * as util from "node:util"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
+import * as OpenAiConfig from "../src/OpenAiConfig.js"
+import * as Transport from "../src/transport/Transport.js"
 import * as Fake from "./support/FakeHttp.js"
 
 const noRetry = BatchSchedule.withRetry(BatchSchedule.noRetry)
@@ -212,6 +215,31 @@ describe("ids in URL paths", () => {
       yield* BatchApi.retrieveBatch("batch_\ud83d\ude00")
       assert.strictEqual((yield* Fake.requests).length, 1)
     }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson())))))
+})
+
+describe("a query over a Transport", () => {
+  const paths: Array<string> = []
+  const TransportLive = Transport.layer(Effect.succeed<Transport.Service>({
+    httpClient: HttpClient.make(() => Effect.die("not used")),
+    exchange: (request) =>
+      Effect.sync(() => {
+        paths.push(request.path)
+        return {
+          status: 200,
+          headers: {},
+          text: JSON.stringify({ object: "list", data: [], has_more: false, first_id: null, last_id: null })
+        }
+      })
+  }))
+
+  it.effect("an after cursor with a lone surrogate is sent as the platform sends it (U+FFFD), not a URIError", () =>
+    Effect.gen(function*() {
+      yield* BatchApi.listBatches({ after: "batch_\ud800" })
+      assert.deepStrictEqual(paths, ["/v1/batches?after=batch_%EF%BF%BD"])
+    }).pipe(Effect.provide(BatchApi.layer.pipe(
+      Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(Fake.testKey) })),
+      Layer.provide(TransportLive)
+    ))))
 })
 
 describe("spans of the hot operations", () => {

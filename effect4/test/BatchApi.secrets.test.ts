@@ -3,12 +3,15 @@
  * and no platform span per attempt; the API key in no span attribute and no log line, at any level.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Fiber, Logger, Redacted, References, Stream, Tracer } from "effect"
+import { Cause, Effect, Fiber, Layer, Logger, Redacted, References, Stream, Tracer } from "effect"
+import * as HttpClient from "effect/http/HttpClient"
 import { TestClock } from "effect/testing"
 import * as util from "node:util"
 import * as BatchApi from "../src/BatchApi.js"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as BatchWait from "../src/BatchWait.js"
+import * as OpenAiConfig from "../src/OpenAiConfig.js"
+import * as Transport from "../src/transport/Transport.js"
 import * as Fake from "./support/FakeHttp.js"
 import { envelope } from "./support/loopback.js"
 
@@ -157,4 +160,29 @@ describe("ids in URL paths", () => {
       yield* BatchApi.retrieveBatch("batch_\ud83d\ude00")
       assert.strictEqual((yield* Fake.requests).length, 1)
     }).pipe(Effect.provide(Fake.layer(() => Fake.json(200, Fake.batchJson())))))
+})
+
+describe("a query over a Transport", () => {
+  const paths: Array<string> = []
+  const TransportLive = Transport.layer(Effect.succeed<Transport.Service>({
+    httpClient: HttpClient.make(() => Effect.die("not used")),
+    exchange: (request) =>
+      Effect.sync(() => {
+        paths.push(request.path)
+        return {
+          status: 200,
+          headers: {},
+          text: JSON.stringify({ object: "list", data: [], has_more: false, first_id: null, last_id: null })
+        }
+      })
+  }))
+
+  it.effect("an after cursor with a lone surrogate is sent as the platform sends it (U+FFFD), not a URIError", () =>
+    Effect.gen(function*() {
+      yield* BatchApi.listBatches({ after: "batch_\ud800" })
+      assert.deepStrictEqual(paths, ["/v1/batches?after=batch_%EF%BF%BD"])
+    }).pipe(Effect.provide(BatchApi.layer.pipe(
+      Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(Fake.testKey) })),
+      Layer.provide(TransportLive)
+    ))))
 })

@@ -91,6 +91,11 @@ export interface Pipeline {
   readonly open: (spec: RequestSpec) => Effect.Effect<Opened, BatchError.RequestError>
 }
 
+/** A lone surrogate, on which `encodeURIComponent` throws: replaced with U+FFFD, as `URLSearchParams` does. */
+const loneSurrogates = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+const encode = (text: string) => encodeURIComponent(text.replace(loneSurrogates, "\ufffd"))
+
 /** The request's query: its own parameters after the base URL's. */
 const queryString = (base: string, params: RequestSpec["query"]): string => {
   let query = base
@@ -98,7 +103,7 @@ const queryString = (base: string, params: RequestSpec["query"]): string => {
     for (const key in params) {
       const value = params[key]
       if (value === undefined) continue
-      query += `${query === "" ? "" : "&"}${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`
+      query += `${query === "" ? "" : "&"}${encode(key)}=${encode(String(value))}`
     }
   }
   return query === "" ? "" : `?${query}`
