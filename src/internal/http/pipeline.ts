@@ -244,7 +244,7 @@ export const make = (
         if (requestId !== undefined) {
           const span = spec.span ??
             Option.getOrUndefined(EffectContext.getOption(fiber.currentContext, Tracer.ParentSpan))
-          if (span !== undefined && span._tag === "Span") span.attribute("openai.request_id", scrub(requestId))
+          if (span !== undefined && span._tag === "Span") span.attribute("openai.request_id", requestId)
         }
         return Effect.succeed({ value: decoded.right, requestId, headers: received.headers })
       })

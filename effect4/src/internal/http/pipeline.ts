@@ -250,7 +250,7 @@ export const make = (
         if (Result.isFailure(decoded)) return fail(summarize(decoded.failure))
         if (requestId !== undefined) {
           const span = spec.span ?? EffectContext.getOrUndefined(fiber.context, Tracer.ParentSpan)
-          if (span !== undefined && span._tag === "Span") span.attribute("openai.request_id", scrub(requestId))
+          if (span !== undefined && span._tag === "Span") span.attribute("openai.request_id", requestId)
         }
         return Effect.succeed({ value: decoded.success, requestId, headers: received.headers })
       })
