@@ -156,6 +156,71 @@ describe("Job.runBatch on the simulator", () => {
       assert.strictEqual((yield* cancels(simulator)).length, 1)
     }).pipe(Effect.provide(layer({ script: { inProgress: "2 hours" } }))))
 
+  it.effect("interrupted at any point up to and through its create, it leaves no batch running", () =>
+    Effect.gen(function*() {
+      const seen = new Set<string>()
+      for (let yields = 0; yields <= 60; yields += 2) {
+        const outcome = yield* Effect.gen(function*() {
+          const simulator = yield* BatchApiSimulator.BatchApiSimulator
+          const fiber = yield* Effect.forkChild(Job.runBatch(requests, { endpoint, schedule }))
+          for (let i = 0; i < yields; i++) yield* Effect.yieldNow
+          const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+          yield* settle
+          yield* TestClock.adjust("10 seconds")
+          yield* settle
+          yield* Fiber.join(interrupting)
+          const log = yield* simulator.requests
+          const created = log.filter((r) => r.method === "POST" && r.path === "/v1/batches").length
+          if (created === 0) return "none made"
+          const batch = yield* simulator.batch("batch_sim_00000002")
+          return `made, then ${Option.isSome(batch) ? batch.value.status : "missing"}`
+        }).pipe(Effect.provide(layer({ script: { inProgress: "2 hours" } })))
+        assert.include(["none made", "made, then cancelling"], outcome, `interrupted after ${yields} yields`)
+        seen.add(outcome)
+      }
+      // Both sides of the create were reached.
+      assert.strictEqual(seen.size, 2)
+    }))
+
+  it.effect("interrupted while its create is in flight (made, never answered): the batch is found and cancelled", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.BatchApiSimulator
+      yield* simulator.injectFault(BatchApiSimulator.commitThenTimeout, {
+        match: { method: "POST", path: "/v1/batches" }
+      })
+      const fiber = yield* Effect.forkChild(Job.runBatch(requests, { endpoint, schedule }))
+      yield* settle
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      yield* settle
+      yield* TestClock.adjust("10 seconds")
+      yield* settle
+      yield* Fiber.join(interrupting)
+      const log = calls(yield* simulator.requests).filter((c) => c.startsWith("POST"))
+      assert.deepStrictEqual(log, ["POST /v1/files", "POST /v1/batches", "POST /v1/batches/batch_*/cancel"])
+      const batch = yield* simulator.batch("batch_sim_00000002")
+      assert.strictEqual(Option.isSome(batch) ? batch.value.status : "missing", "cancelling")
+    }).pipe(Effect.provide(layer({ script: { inProgress: "2 hours" } }))))
+
+  it.effect("run again with its idempotencyKey after a detached interrupt: it waits for its batch and makes none", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.BatchApiSimulator
+      const first = yield* Effect.forkChild(
+        Job.runBatch(requests, { endpoint, schedule, idempotencyKey: "nightly", cancelOnInterrupt: false })
+      )
+      yield* advance(3)
+      yield* Fiber.interrupt(first)
+      const second = yield* Effect.forkChild(Job.runBatch(requests, { endpoint, schedule, idempotencyKey: "nightly" }))
+      yield* advance(30, 5)
+      const run = yield* Fiber.join(second)
+      const creates = (yield* simulator.requests).filter((r) => r.method === "POST" && r.path === "/v1/batches")
+      assert.strictEqual(creates.length, 1)
+      assert.strictEqual(run.batch.status, "completed")
+      assert.strictEqual(run.matched.length, 30)
+      assert.strictEqual(run.missing.length, 0)
+    }).pipe(Effect.provide(layer({ script: { inProgress: "20 minutes" } }))))
+
   for (
     const [name, fault] of [["never answers", BatchApiSimulator.timeout], [
       "fails with 500",
