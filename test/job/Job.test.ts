@@ -241,6 +241,27 @@ describe("Job.stream and Job.status", () => {
       assert.deepStrictEqual(none.parts, [])
     }))
 
+  it.effect("a consumer that stops reading early ends the job: its batches still running are cancelled, none made after", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "5 hours" } })
+      yield* simulator.scriptNext({ inProgress: "20 minutes" })
+      const results = yield* drive(
+        Stream.runCollect(
+          Job.stream(Array.from({ length: 25 }, (_, i) => embedding(i)), {
+            jobId: "stopped",
+            endpoint,
+            plan: { maxRequestsPerPart: 10 },
+            policy: { poll }
+          }).pipe(Stream.take(3))
+        )
+      ).pipe(Effect.provide(processOver(simulator)))
+      assert.strictEqual(results.length, 3)
+      yield* TestClock.adjust("1 hour")
+      const page = yield* BatchApi.listBatches({ limit: 100 }).pipe(Effect.provide(processOver(simulator)))
+      const batches = page.data.filter((batch) => batch.metadata?.["eob_job"] === "stopped")
+      assert.deepStrictEqual(batches.map((b) => b.status).sort(), ["cancelled", "cancelled", "completed"])
+    }))
+
   it.effect("the progress view folds the events into lines a terminal can draw", () =>
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.make({})
