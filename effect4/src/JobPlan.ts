@@ -57,7 +57,7 @@ export interface Part {
   readonly bytes: number
   /** Estimated enqueued tokens (see `TokenEstimate.estimateTokens`). */
   readonly tokens: number
-  /** A digest of its `custom_id`s in order: the same part always has the same digest. */
+  /** A digest of its request lines in order (as written to its file): the same part always has the same digest. */
   readonly digest: string
   /** Its JSONL file in the spool directory. */
   readonly file: string

@@ -207,6 +207,27 @@ describe("Job.run", () => {
       const resumed = (yield* Ref.get(second.events)).filter((e) => e._tag === "PartCreated" && e.resumed)
       assert.strictEqual(resumed.length, 3)
     }))
+
+  it.effect("a re-run whose requests changed under the same custom_ids (body, model) adopts no batch of the old ones", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      yield* simulator.setDefaultScript({ inProgress: "5 hours" })
+      const options = { jobId: "edited", endpoint, policy: { poll, cancelOnExit: false } } as const
+      const old = Array.from({ length: 5 }, (_, i) => embedding(i))
+      const crashed = yield* Effect.forkChild(Job.run(old, options).pipe(Effect.provide(processOver(simulator))))
+      for (let i = 0; i < 6; i++) yield* Effect.andThen(settle, TestClock.adjust("10 minutes"))
+      yield* settle
+      yield* Fiber.interrupt(crashed)
+      assert.strictEqual((yield* jobBatches(simulator, "edited")).length, 1)
+      // The same custom_ids: one prompt edited, or every request moved to another model.
+      const edited = old.map((r, i) => i === 2 ? { ...r, body: { ...r.body, input: "an edited prompt" } } : r)
+      const moved = old.map((r) => ({ ...r, body: { ...r.body, model: "text-embedding-3-large" } }))
+      for (const requests of [edited, moved]) {
+        const error = yield* Effect.flip(drive(Job.run(requests, options)).pipe(Effect.provide(processOver(simulator))))
+        assert.strictEqual(error._tag, "JobInputChangedError")
+      }
+      assert.strictEqual((yield* jobBatches(simulator, "edited")).length, 1)
+    }))
 })
 
 describe("Job.stream and Job.status", () => {
