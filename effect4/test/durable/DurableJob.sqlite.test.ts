@@ -57,15 +57,19 @@ const eventually = <A, E, R>(check: Effect.Effect<A | undefined, E, R>): Effect.
       value !== undefined ? Effect.succeed(value) : Effect.andThen(Effect.sleep("20 millis"), eventually(check))
   )
 
+/** A temporary directory with the engine's file and an input of 20 embedding requests. */
+const setup = Effect.map(tempDir, (dir) => {
+  const input = path.join(dir, "input.jsonl")
+  fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+  return { db: path.join(dir, "engine.sqlite"), input, workDir: path.join(dir, "work") }
+})
+
 describe("DurableJob on the SQLite engine", () => {
   it.live(
     "DurableJob.interrupt from another process stops a running job within its check: its batches are cancelled and its end is stored",
     () =>
       Effect.gen(function*() {
-        const dir = yield* tempDir
-        const db = path.join(dir, "engine.sqlite")
-        const input = path.join(dir, "input.jsonl")
-        fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+        const { db, input, workDir } = yield* setup
         // The batches would run for an hour: only the interrupt ends the job within the test.
         const simulator = yield* BatchApiSimulator.make({ script: { validating: "10 millis", inProgress: "1 hour" } })
         const jobId = "sqlite-interrupt"
@@ -73,7 +77,7 @@ describe("DurableJob on the SQLite engine", () => {
           jobId,
           input,
           endpoint: "/v1/embeddings",
-          plan: { maxRequestsPerPart: 10, workDir: path.join(dir, "work") }
+          plan: { maxRequestsPerPart: 10, workDir }
         }
         const hooks: DurableJob.Hooks = { poll: BatchSchedule.every("50 millis"), interruptCheck: "100 millis" }
         yield* Effect.gen(function*() {
@@ -110,10 +114,7 @@ describe("DurableJob on the SQLite engine", () => {
     "a runner that shuts down mid-wait leaves the job's batches running; the next runner on the file finishes the job, no batch twice, every result once",
     () =>
       Effect.gen(function*() {
-        const dir = yield* tempDir
-        const db = path.join(dir, "engine.sqlite")
-        const input = path.join(dir, "input.jsonl")
-        fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify(embedding(i))).join("\n") + "\n")
+        const { db, input, workDir } = yield* setup
         // In progress until the test ends it (below).
         const simulator = yield* BatchApiSimulator.make({
           script: { validating: "10 millis", inProgress: "1 hour", finalizing: "0 millis" }
@@ -124,7 +125,7 @@ describe("DurableJob on the SQLite engine", () => {
           jobId: "sqlite-shutdown",
           input,
           endpoint: "/v1/embeddings",
-          plan: { maxRequestsPerPart: 10, workDir: path.join(dir, "work") }
+          plan: { maxRequestsPerPart: 10, workDir }
         }
         // The first runner starts the job and stops once both batches are in progress (the test's timeout is the
         // only cap on the wait: a loaded machine takes longer to get there).
