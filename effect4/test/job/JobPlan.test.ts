@@ -6,6 +6,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem, Path, Stream } from "effect"
 import * as BatchLine from "../../src/BatchLine.js"
+import * as Input from "../../src/internal/job/input.js"
 import * as PartFile from "../../src/internal/job/partFile.js"
 import * as Planner from "../../src/internal/job/planner.js"
 import * as Spool from "../../src/internal/job/spool.js"
@@ -268,5 +269,22 @@ describe("JobPlan.plan", () => {
       })
       const whole = yield* Stream.runCollect(PartFile.lines(spool, part))
       assert.strictEqual(new TextDecoder().decode(Buffer.concat(whole)), yield* text(part.file))
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("an input file's line longer than the cap fails as an InvalidRequestError naming it, read no further", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = `${dir}/input.jsonl`
+      // A whole file written as one line (a JSON array, say) of more than the cap, between two good lines.
+      const good = JSON.stringify(embedding(0))
+      yield* (yield* FileSystem.FileSystem).writeFileString(file, `${good}\n${"x".repeat(5_000)}\n${good}\n`)
+      const error = yield* Effect.flip(Stream.runDrain(Input.requestsOf<never, never>({ path: file }, 1_000)))
+      assert.strictEqual(error._tag, "InvalidRequestError")
+      if (error._tag === "InvalidRequestError") {
+        assert.strictEqual(error.line, 2)
+        assert.include(error.message, "is longer than 1000 characters")
+      }
+      // The cap of every read: the API's largest batch file.
+      assert.strictEqual(Input.maxLineLength, 200_000_000)
     }).pipe(Effect.provide(NodeServices.layer)))
 })

@@ -27,9 +27,17 @@ const isStream = <E, R>(input: Input<E, R>): input is Stream.Stream<BatchLine.Ba
 export const localFile = (path: string, action: string) => (cause: unknown) =>
   new BatchError.LocalFileError({ path, action, cause })
 
+/**
+ * The longest line of an input file: the API's largest batch file (200 MB; a character is at least a byte), so no
+ * batch could hold a longer request. Without a cap, a line past V8's longest string (a whole file written as one JSON
+ * array, say) would end the read with a `RangeError` instead of an error naming the line. @internal
+ */
+export const maxLineLength = 200_000_000
+
 /** Requests as unknown values with their line numbers: a JSONL file is parsed, anything else taken as it is. */
 export const requestsOf = <E, R>(
-  input: Input<E, R>
+  input: Input<E, R>,
+  maxLength: number = maxLineLength
 ): Stream.Stream<
   unknown,
   E | BatchError.InvalidRequestError | BatchError.LocalFileError,
@@ -37,8 +45,15 @@ export const requestsOf = <E, R>(
 > => {
   if (isStream(input)) return input
   const jsonl = (bytes: Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem>) =>
-    decodeLines((text: string, line: number) =>
-      Either.mapLeft(parseJson(text), (error) => invalidRequest(line, undefined, `not JSON (${error})`))
+    decodeLines(
+      (text: string, line: number) =>
+        Either.mapLeft(parseJson(text), (error) => invalidRequest(line, undefined, `not JSON (${error})`)),
+      "fail",
+      {
+        maxLength,
+        tooLong: (line) =>
+          invalidRequest(line, undefined, `is longer than ${maxLength} characters: no batch file could hold it`)
+      }
     )(bytes)
   if (input instanceof Blob) {
     return jsonl(Stream.fromReadableStream({ evaluate: () => input.stream(), onError: localFile("<Blob>", "read") }))
