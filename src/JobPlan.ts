@@ -57,7 +57,10 @@ export interface Part {
   readonly bytes: number
   /** Estimated enqueued tokens (see `TokenEstimate.estimateTokens`). */
   readonly tokens: number
-  /** A digest of its request lines in order (as written to its file): the same part always has the same digest. */
+  /**
+   * A digest of its request lines in order (as written to its file): the same part always has the same digest, and
+   * an edited request under its old `custom_id` changes it (a re-run fails with `JobInputChangedError`).
+   */
   readonly digest: string
   /** Its JSONL file in the spool directory. */
   readonly file: string

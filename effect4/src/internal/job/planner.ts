@@ -348,8 +348,6 @@ export const plan = <E, R>(
       part.bytes += bytes
       part.tokens += tokens
       part.inputs += inputs
-      // The whole line, not its custom_id alone: a re-run whose request under an id changed (its prompt, its model)
-      // must not adopt the batch made from the old one (`JobInputChangedError`).
       part.digest.update(request.text)
       return { part, closed }
     }
