@@ -8,8 +8,16 @@
  * failures, reset whenever an attempt delivered new bytes: a long download that breaks now and then goes on, one
  * that keeps failing without progress stops when the policy does, with the typed error of the last failure.
  *
+ * A body that stalls (its head arrived, then no byte for `BatchSchedule.currentIdleTimeout`, 5 minutes by default)
+ * is one more such failure, on every transport: each pull of the next chunk is bounded by the idle timeout
+ * (`Stream.timeoutFail`, so the consumer's own time between pulls never counts), and when it fires the attempt ends
+ * with a `TransportError` of reason `"Timeout"` and `bodyBrokenOff`, resumed like a body cut by the network. Without
+ * it, a server or proxy that sends part of a file and then keeps the socket open silently would hang the download on
+ * any transport without a body timeout of its own (node:http, fetch).
+ *
  * @internal
  */
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
@@ -19,6 +27,7 @@ import type * as Tracer from "effect/Tracer"
 import type * as BatchError from "../BatchError.js"
 import * as BatchSchedule from "../BatchSchedule.js"
 import type * as Http from "./http/pipeline.js"
+import * as Timeout from "./http/timeout.js"
 
 /** `bytes 100-199/200` -> 100; `undefined` for anything else. */
 const rangeStart = (contentRange: string | undefined): number | undefined => {
@@ -42,6 +51,14 @@ const dropBytes = <E>(stream: Stream.Stream<Uint8Array, E>, count: number): Stre
     })
   })
 
+/** `body`, failing with `stalled` when one pull waits `idle` for its next chunk (unbounded for an infinite `idle`). */
+const idleBounded = <E>(
+  body: Stream.Stream<Uint8Array, E>,
+  idle: Duration.Duration,
+  stalled: () => E
+): Stream.Stream<Uint8Array, E> =>
+  Timeout.timerMillis(idle) === undefined ? body : Stream.timeoutFail(body, stalled, idle)
+
 /** @internal */
 export const download = (
   pipeline: Http.Pipeline,
@@ -50,15 +67,21 @@ export const download = (
 ): Stream.Stream<Uint8Array, BatchError.RequestError> =>
   Stream.unwrap(Effect.gen(function*() {
     const driver = yield* Schedule.driver(yield* FiberRef.get(BatchSchedule.currentRetry))
+    const idle = yield* FiberRef.get(BatchSchedule.currentIdleTimeout)
     let delivered = 0
 
     /** The body from `from` on, as this attempt's response gives it. */
     const rest = (opened: Http.Opened, from: number): Stream.Stream<Uint8Array, BatchError.RequestError> => {
-      const body = Stream.mapError(opened.response.stream, opened.brokenOff)
-      if (from === 0 || opened.response.status !== 206) return dropBytes(body, from)
+      const body = idleBounded(Stream.mapError(opened.response.stream, opened.brokenOff), idle, () =>
+        opened.stalled(idle))
+      if (from === 0 || opened.response.status !== 206) {
+        return dropBytes(body, from)
+      }
       const start = rangeStart(opened.response.headers["content-range"])
       // A 206 that starts earlier than asked is trimmed; one that starts later, or says nothing, cannot be used.
-      if (start !== undefined && start <= from) return dropBytes(body, from - start)
+      if (start !== undefined && start <= from) {
+        return dropBytes(body, from - start)
+      }
       return Stream.fail(opened.unusable(`the 206 for bytes=${from}- does not start at or before byte ${from}`))
     }
 
@@ -74,24 +97,27 @@ export const download = (
           : { "accept-encoding": "identity", range: `bytes=${from}-` },
         span
       })
-      return Stream.unwrap(Effect.map(opened, (response) => rest(response, from))).pipe(
-        Stream.tap((chunk) => Effect.sync(() => (delivered += chunk.length))),
-        Stream.catchAll((error) => {
-          // Asked for the bytes after the last one: there are none, the file is whole.
-          if (from > 0 && error._tag === "ApiError" && error.status === 416) return Stream.empty
-          const progress = delivered > from ? driver.reset : Effect.void
-          return Stream.unwrap(
-            progress.pipe(
-              Effect.zipRight(driver.next(error)),
-              Effect.mapError(() => error),
-              Effect.zipRight(
-                Effect.logDebug(`effect-openai-batch: ${error.message}; resuming at byte ${delivered}`)
-              ),
-              Effect.as(Stream.suspend(attempt))
+      return Stream.unwrap(Effect.map(opened, (response) =>
+        rest(response, from))).pipe(
+          Stream.tap((chunk) =>
+            Effect.sync(() => (delivered += chunk.length))
+          ),
+          Stream.catchAll((error) => {
+            // Asked for the bytes after the last one: there are none, the file is whole.
+            if (from > 0 && error._tag === "ApiError" && error.status === 416) return Stream.empty
+            const progress = delivered > from ? driver.reset : Effect.void
+            return Stream.unwrap(
+              progress.pipe(
+                Effect.zipRight(driver.next(error)),
+                Effect.mapError(() => error),
+                Effect.zipRight(
+                  Effect.logDebug(`effect-openai-batch: ${error.message}; resuming at byte ${delivered}`)
+                ),
+                Effect.as(Stream.suspend(attempt))
+              )
             )
-          )
-        })
-      )
+          })
+        )
     }
     return attempt()
   }))
