@@ -349,8 +349,9 @@ export class ApiError extends Schema.TaggedError<ApiError>(id("ApiError"))(
 
 /**
  * The request never got a response: connection refused or reset, DNS, TLS, or the per-attempt timeout.
- * `reason: "Timeout"` means the timeout fired; the request may or may not have reached the server. `code` is the
- * system or client error code when one was reported (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`,
+ * `reason: "Timeout"` means the timeout fired; the request may or may not have reached the server; with
+ * `bodyBrokenOff` it is a download's body that stalled (no bytes for `timeoutMs`: `BatchSchedule.withIdleTimeout`).
+ * `code` is the system or client error code when one was reported (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`,
  * `UND_ERR_SOCKET`, ...), and `cause` the transport's own error (its request, if any, stripped of credentials).
  *
  * @since 4.0.0
@@ -363,9 +364,9 @@ export class TransportError extends Schema.TaggedError<TransportError>(id("Trans
   url: Schema.String,
   reason: Schema.Literals(["Transport", "Timeout", "Encode", "InvalidUrl"]),
   code: Schema.optional(Schema.String),
-  /** For `reason: "Timeout"`: the per-attempt timeout that fired, in milliseconds. */
+  /** For `reason: "Timeout"`: the per-attempt timeout that fired (a stalled body's idle timeout), in milliseconds. */
   timeoutMs: Schema.optional(Schema.Number),
-  /** True when the response's head arrived and its body broke off (a download cut short). */
+  /** True when the response's head arrived and its body broke off (a download cut short, or stalled). */
   bodyBrokenOff: Schema.optional(Schema.Boolean),
   cause: Schema.optional(Schema.Defect())
 }) {
@@ -379,6 +380,11 @@ export class TransportError extends Schema.TaggedError<TransportError>(id("Trans
    */
   override get message(): string {
     const head = `${prefix(this.operation)}${this.method} ${this.url}`
+    if (this.reason === "Timeout" && this.bodyBrokenOff === true) {
+      return `${head} failed: the body stalled${
+        this.timeoutMs === undefined ? "" : ` (no bytes for ${Duration.format(Duration.millis(this.timeoutMs))})`
+      }`
+    }
     if (this.reason === "Timeout") {
       return `${head} timed out${
         this.timeoutMs === undefined ? "" : ` after ${Duration.format(Duration.millis(this.timeoutMs))}`

@@ -1,7 +1,8 @@
 /**
  * The request policy and the schedules users compose: the retry policy (Retry-After aware, bounded by a total
- * deadline) and the per-attempt timeout, each set for a whole program or layer (`layerRetry`, `layerTimeout`) or for
- * a region of code (`withRetry`, `withTimeout`); polling a batch until it ends, polling through the cancel window,
+ * deadline), the per-attempt timeout and a download's idle timeout, each set for a whole program or layer
+ * (`layerRetry`, `layerTimeout`, `layerIdleTimeout`) or for a region of code (`withRetry`, `withTimeout`,
+ * `withIdleTimeout`); polling a batch until it ends, polling through the cancel window,
  * and `withDeadline`, which stops any schedule from starting a recurrence past a deadline. They are plain
  * `Schedule`s: combine them with `Schedule.max`, `Schedule.min`, `Schedule.while`, ... or replace them outright.
  *
@@ -239,14 +240,18 @@ export const layerRetry = (schedule: RetrySchedule): Layer.Layer<never> => Layer
  * The per-attempt timeouts when none is set: 60 s for a call (batch calls return small JSON documents; the official
  * SDKs' 10 minutes only delays the retry of a stuck connection), 10 minutes for an upload (a 200 MB file on a slow
  * link takes a while). A download's timeout bounds the wait for its response head only: a large body takes as long
- * as it takes (a stalled one is the transport's `bodyTimeout`).
+ * as it takes, but one that stalls (no bytes for `idle`, 5 minutes: the `bodyTimeout` of `UndiciTransport` and of
+ * undici itself) is broken off and resumed from its last byte under the retry policy, on every transport
+ * (`withIdleTimeout`). Five minutes because a results file is read by its consumer as it arrives: a server that
+ * pauses for a minute is slow, not stuck, and a wrongly cut body costs a resumed request, never money.
  *
  * @since 4.0.0
  * @category Constants
  */
 export const timeoutDefaults = {
   request: Duration.seconds(60),
-  upload: Duration.minutes(10)
+  upload: Duration.minutes(10),
+  idle: Duration.minutes(5)
 } as const
 
 /**
@@ -300,6 +305,58 @@ export const withTimeout: {
  */
 export const layerTimeout = (timeout: Duration.Input): Layer.Layer<never> =>
   Layer.succeed(currentTimeout, Option.some(Duration.fromInputUnsafe(timeout)))
+
+/**
+ * The longest a download's body may go without a byte, for the current fiber: `timeoutDefaults.idle` unless set
+ * with `withIdleTimeout` or `layerIdleTimeout`: a `Context.Reference` (Effect 3: a `FiberRef`).
+ *
+ * @since 4.0.0
+ * @category References
+ */
+export const currentIdleTimeout: Context.Reference<Duration.Duration> = Context.Reference<Duration.Duration>(
+  "effect-openai-batch/BatchSchedule/currentIdleTimeout",
+  { defaultValue: () => timeoutDefaults.idle }
+)
+
+/**
+ * Runs `self` with `timeout` as the idle timeout of every download it makes (`OpenAiFiles.downloadFile`,
+ * `BatchResults`, a job's results): the longest its body may go without a byte, on any transport
+ * (`Duration.infinity` for none); the narrowest region wins. A stalled body is broken off and asked for again from
+ * its last byte (`Range`) under the retry policy; when the policy gives up, the download fails with a
+ * `TransportError` of reason `"Timeout"` and `bodyBrokenOff`, whose message says the body stalled and for how long.
+ * `withTimeout` does not set it: that one bounds each attempt's wait for the response head.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { BatchSchedule, OpenAiFiles } from "effect-openai-batch"
+ *
+ * // a proxy known to hold bodies back for a while: allow 10 minutes between two bytes
+ * const content = (id: string) =>
+ *   Stream.runCollect(OpenAiFiles.downloadFile(id)).pipe(BatchSchedule.withIdleTimeout("10 minutes"))
+ * ```
+ *
+ * @since 4.0.0
+ * @category Combinators
+ */
+export const withIdleTimeout: {
+  (timeout: Duration.Input): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.Input): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.Input): Effect.Effect<A, E, R> =>
+    Effect.provideService(self, currentIdleTimeout, Duration.fromInputUnsafe(timeout))
+)
+
+/**
+ * A layer that sets the idle timeout of downloads for everything it is provided to, e.g.
+ * `Layer.provideMerge(BatchSchedule.layerIdleTimeout("10 minutes"))`.
+ *
+ * @since 4.0.0
+ * @category Layers
+ */
+export const layerIdleTimeout = (timeout: Duration.Input): Layer.Layer<never> =>
+  Layer.succeed(currentIdleTimeout, Duration.fromInputUnsafe(timeout))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Polling

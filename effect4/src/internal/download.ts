@@ -8,12 +8,20 @@
  * failures, started afresh whenever an attempt delivered new bytes: a long download that breaks now and then goes on,
  * one that keeps failing without progress stops when the policy does, with the typed error of the last failure.
  *
+ * A body that stalls (its head arrived, then no byte for `BatchSchedule.currentIdleTimeout`, 5 minutes by default)
+ * is one more such failure, on every transport: each pull of the next chunk is bounded by the idle timeout (so the
+ * consumer's own time between pulls never counts), and when it fires the attempt ends with a `TransportError` of
+ * reason `"Timeout"` and `bodyBrokenOff`, resumed like a body cut by the network. Without it, a server or proxy that
+ * sends part of a file and then keeps the socket open silently would hang the download on any transport without a
+ * body timeout of its own (node:http, fetch).
+ *
  * The Effect 4 edition: the policy is stepped with `Schedule.toStepWithSleep` (Effect 3: `Schedule.driver`, whose
  * `reset` is here a new step); bytes are dropped with `Stream.map` over the chunks (Effect 4's `filterMap` takes a
- * `Filter`).
+ * `Filter`); the idle timeout is `Stream.timeoutOrElse` into a failing stream (Effect 3: `Stream.timeoutFail`).
  *
  * @internal
  */
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
@@ -22,6 +30,7 @@ import type * as Tracer from "effect/Tracer"
 import type * as BatchError from "../BatchError.js"
 import * as BatchSchedule from "../BatchSchedule.js"
 import type * as Http from "./http/pipeline.js"
+import * as Timeout from "./http/timeout.js"
 
 const empty = new Uint8Array(0)
 
@@ -50,6 +59,16 @@ const dropBytes = <E>(stream: Stream.Stream<Uint8Array, E>, count: number): Stre
     )
   })
 
+/** `body`, failing with `stalled` when one pull waits `idle` for its next chunk (unbounded for an infinite `idle`). */
+const idleBounded = <E>(
+  body: Stream.Stream<Uint8Array, E>,
+  idle: Duration.Duration,
+  stalled: () => E
+): Stream.Stream<Uint8Array, E> =>
+  Timeout.timerMillis(idle) === undefined
+    ? body
+    : Stream.timeoutOrElse(body, { duration: idle, orElse: () => Stream.fail(stalled()) })
+
 /** @internal */
 export const download = (
   pipeline: Http.Pipeline,
@@ -59,11 +78,13 @@ export const download = (
   Stream.unwrap(Effect.gen(function*() {
     const policy = yield* Effect.service(BatchSchedule.currentRetry)
     let step = yield* Schedule.toStepWithSleep(policy)
+    const idle = yield* Effect.service(BatchSchedule.currentIdleTimeout)
     let delivered = 0
 
     /** The body from `from` on, as this attempt's response gives it. */
     const rest = (opened: Http.Opened, from: number): Stream.Stream<Uint8Array, BatchError.RequestError> => {
-      const body = Stream.mapError(opened.response.stream, opened.brokenOff)
+      const stalled = () => opened.stalled(idle)
+      const body = idleBounded(Stream.mapError(opened.response.stream, opened.brokenOff), idle, stalled)
       if (from === 0 || opened.response.status !== 206) return dropBytes(body, from)
       const start = rangeStart(opened.response.headers["content-range"])
       // A 206 that starts earlier than asked is trimmed; one that starts later, or says nothing, cannot be used.

@@ -227,6 +227,17 @@ export const timedOut = (origin: Origin, timeout: Duration.Duration): BatchError
     timeoutMs: Duration.toMillis(timeout)
   })
 
+/** A download's body that went `idle` without a byte after its head arrived (broken off by the library). @internal */
+export const stalled = (origin: Origin, idle: Duration.Duration): BatchError.TransportError =>
+  new BatchError.TransportError({
+    operation: origin.operation,
+    method: origin.method,
+    url: origin.url,
+    reason: "Timeout",
+    timeoutMs: Duration.toMillis(idle),
+    bodyBrokenOff: true
+  })
+
 /** A `Transport` exchange's failure, worded as the platform's error for the same failure would be. @internal */
 export const exchangeError = (
   origin: Origin,

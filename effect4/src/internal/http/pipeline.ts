@@ -76,6 +76,8 @@ export interface Decoded<A> {
 export interface Opened {
   readonly response: HttpClientResponse.HttpClientResponse
   readonly brokenOff: (error: HttpClientError.HttpClientError) => BatchError.TransportError
+  /** A body that went `idle` without a byte (`BatchSchedule.currentIdleTimeout`). */
+  readonly stalled: (idle: Duration.Duration) => BatchError.TransportError
   /** A response the request cannot use (`issue` says why). */
   readonly unusable: (issue: string) => BatchError.DecodeError
 }
@@ -271,6 +273,7 @@ export const make = (
             ? Effect.succeed({
               response,
               brokenOff: (error) => Errors.brokenOff(origin(), error),
+              stalled: (idle) => Errors.stalled(origin(), idle),
               unusable: (issue) =>
                 Errors.decodeError(origin(), response.status, response.headers["x-request-id"], issue, "")
             })
