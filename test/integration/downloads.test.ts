@@ -2,7 +2,9 @@
  * A file download that survives faults, over real loopback HTTP on every transport: a body cut in the middle is
  * asked for again from where it stopped (`Range: bytes=N-`), and whether the server answers the range (206) or sends
  * the whole file again (200), the consumer sees every byte once. A download that keeps failing without progress ends
- * when the retry policy gives up, with the typed error of the last failure.
+ * when the retry policy gives up, with the typed error of the last failure. A body that stalls (the server goes
+ * silent with the socket open) is broken off at the idle timeout (`BatchSchedule.withIdleTimeout`) and resumed the
+ * same way, on transports that have no body timeout of their own too.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
@@ -79,6 +81,9 @@ const concat = (chunks: Chunk.Chunk<Uint8Array>) => {
   return out
 }
 
+/** The idle timeout of the stall tests: long enough for a loaded machine's pauses, short enough for a test. */
+const stall = "250 millis"
+
 const policy = (maxRetries: number) =>
   BatchSchedule.withRetry(BatchSchedule.retry({ jitter: false, baseDelay: "20 millis", maxRetries }))
 
@@ -154,6 +159,23 @@ for (const transport of transports) {
         const bytes = yield* download(s.origin)
         assert.deepStrictEqual(bytes, file)
         assert.deepStrictEqual(s.seen().map((r) => r.range), [undefined, `bytes=${file.length}-`])
+      }))
+
+    it.scopedLive("a body that stalls (head and part sent, then silence, socket open) resumes at the idle timeout", () =>
+      Effect.gen(function*() {
+        const s = yield* server((index, from, response) => {
+          if (index > 0) return whole(response, from, true)
+          response.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(file.length) })
+          response.write(file.subarray(0, 100 * 1024))
+        })
+        // a tiny idle timeout set the user's way; nothing waits on a deadline of its own: the download ends or not
+        const bytes = yield* download(s.origin).pipe(BatchSchedule.withIdleTimeout(stall))
+        assert.deepStrictEqual(bytes, file)
+        const ranges = s.seen().map((r) => r.range)
+        assert.isUndefined(ranges[0])
+        // the rest was asked for from the bytes the consumer already had (all of the first 100 KiB, on a quiet machine)
+        const resumedAt = Number(/^bytes=(\d+)-$/.exec(ranges[1] ?? "")?.[1])
+        assert.isTrue(resumedAt > 0 && resumedAt <= 100 * 1024, ranges[1])
       }))
 
     it.scopedLive("a download that keeps failing ends when the policy gives up, with the last failure's typed error", () =>
