@@ -15,6 +15,7 @@ import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as FetchTransport from "../../src/transport/FetchTransport.js"
 import type * as Transport from "../../src/transport/Transport.js"
 import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
+import { batchJson } from "../support/loopback.js"
 import { loopback, type LoopbackHandler, until } from "../support/sockets.js"
 
 const once = BatchSchedule.withRetry(BatchSchedule.noRetry)
@@ -77,6 +78,34 @@ for (const transport of transports) {
         )
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
+      }))
+
+    it.live("a redirect to another origin is not followed: Azure's api-key header never leaves for it", () =>
+      Effect.gen(function*() {
+        // fetch drops `authorization` on a cross-origin redirect, but not Azure's `api-key`.
+        const elsewhere: Array<string | undefined> = []
+        const other = yield* loopback((request, response) => {
+          const key = request.headers["api-key"]
+          elsewhere.push(typeof key === "string" ? key : undefined)
+          response.writeHead(200, { "content-type": "application/json" })
+          response.end(JSON.stringify(batchJson()))
+        })
+        const server = yield* loopback((request, response) => {
+          response.writeHead(307, { location: `${other.origin.replace("127.0.0.1", "localhost")}${request.url}` })
+          response.end()
+        })
+        const azure = BatchApi.layer.pipe(
+          Layer.provide(OpenAiConfig.layerAzure({
+            endpoint: server.origin,
+            apiVersion: "2024-10-21",
+            apiKey: Redacted.make("sk-exchange-test")
+          })),
+          Layer.provide(transport.layer)
+        )
+        const error = yield* Effect.flip(once(BatchApi.retrieveBatch("batch_abc123")).pipe(Effect.provide(azure)))
+        assert.strictEqual(error._tag, "ApiError")
+        if (error._tag === "ApiError") assert.strictEqual(error.status, 307)
+        assert.deepStrictEqual(elsewhere, [])
       }))
   })
 }
