@@ -1022,7 +1022,7 @@ export class RunnerLockedError extends Schema.TaggedError<RunnerLockedError>(id(
     const holder = this.pid === undefined
       ? "another runner"
       : `the runner of pid ${this.pid}${this.hostname === undefined ? "" : ` on ${this.hostname}`}${
-        this.startedAt === undefined ? "" : `, up since ${new Date(this.startedAt).toISOString()}`
+        this.startedAt === undefined ? "" : ` (up since ${new Date(this.startedAt).toISOString()})`
       }`
     return `SqliteEngine.layer: ${holder} holds ${this.filename}; one runner per file: use SqliteEngine.layerClient in a process that only starts or reads jobs, or stop that runner first`
   }
