@@ -14,6 +14,7 @@
  * - Webhook errors (`Webhooks`): `WebhookHeadersError`, `WebhookTimestampError`, `WebhookSignatureError`,
  *   `WebhookPayloadError`.
  * - Structured answers (`StructuredOutput`): `StructuredOutputError`, a value per result line rather than a failure.
+ * - Durable engine errors (`SqliteEngine`): `RunnerLockedError`, a second runner on a SQLite file.
  *
  * The simulator's `NoSuchBatchError` is not here: it belongs to the testing entry point and only a test sees it.
  *
@@ -21,7 +22,7 @@
  * only, the same error reads the same whoever raised it, and the serialized form holds the fields alone (a decoded
  * error words its message again). Errors raised by a public operation name it (`operation`) where it has one.
  *
- * The module is long (35 classes) but one thing: the whole error model in one place. The classes are listed once,
+ * The module is long (36 classes) but one thing: the whole error model in one place. The classes are listed once,
  * in the `BatchError` schema, and the `BatchError` type is taken from it.
  *
  * The Effect 4 edition: the same classes, fields and messages as the Effect 3 edition's; Effect 4's schema names
@@ -998,6 +999,44 @@ export class JobInputChangedError extends Schema.TaggedError<JobInputChangedErro
   }
 }
 
+/**
+ * A second durable runner on a SQLite file (`SqliteEngine.layer`) while another process's runner holds it: two
+ * runners on one file would run the same workflows at once, every in-flight step twice. The holder is named when it
+ * could be read (its pid, host and start time); use `SqliteEngine.layerClient` in a process that only starts jobs or
+ * reads them, or stop the other runner first.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class RunnerLockedError extends Schema.TaggedError<RunnerLockedError>(id("RunnerLockedError"))(
+  "RunnerLockedError",
+  {
+    /** The engine's SQLite file. */
+    filename: Schema.String,
+    /** The holder's process id, host name and start (epoch milliseconds), when they could be read. */
+    pid: Schema.optional(Schema.Number),
+    hostname: Schema.optional(Schema.String),
+    startedAt: Schema.optional(Schema.Number)
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    const holder = this.pid === undefined
+      ? "another runner"
+      : `the runner of pid ${this.pid}${this.hostname === undefined ? "" : ` on ${this.hostname}`}${
+        this.startedAt === undefined ? "" : ` (up since ${new Date(this.startedAt).toISOString()})`
+      }`
+    return `SqliteEngine.layer: ${holder} holds ${this.filename}; one runner per file: use SqliteEngine.layerClient in a process that only starts or reads jobs, or stop that runner first`
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Results files (BatchResults)
 // ---------------------------------------------------------------------------------------------------------------
@@ -1404,6 +1443,7 @@ export const BatchError = Schema.Union([
   LocalFileError,
   PartFailedError,
   JobInputChangedError,
+  RunnerLockedError,
   MalformedLineError,
   ResultsNotReadyError,
   WebhookHeadersError,

@@ -58,6 +58,7 @@ const samples: ReadonlyArray<BatchError.BatchError> = [
     issue: "x",
     excerpt: "{"
   }),
+  new BatchError.RunnerLockedError({ filename: "/srv/jobs.db", pid: 42, hostname: "worker-1", startedAt: 0 }),
   new BatchError.StructuredOutputError({
     customId: "q-1",
     reason: "NotJson",
@@ -94,7 +95,11 @@ describe("BatchError: one error model", () => {
       ["MalformedLineError", "line 2 of the output file file-1 is malformed: x"],
       ["NotFoundError", "retrieveBatch: 404 No batch found (request id req_1)"],
       ["LocalFileError", "could not read /tmp/x: EACCES: permission denied"],
-      ["StructuredOutputError", "q-1: the answer is not JSON"]
+      ["StructuredOutputError", "q-1: the answer is not JSON"],
+      [
+        "RunnerLockedError",
+        "SqliteEngine.layer: the runner of pid 42 on worker-1 (up since 1970-01-01T00:00:00.000Z) holds /srv/jobs.db; one runner per file: use SqliteEngine.layerClient in a process that only starts or reads jobs, or stop that runner first"
+      ]
     ])
     const seen = new Set<string>()
     for (const error of samples) {
@@ -182,7 +187,7 @@ describe("BatchError: one error model", () => {
     const classes = Object.values(BatchError).filter(
       (value): value is typeof BatchError.ApiError => typeof value === "function" && "fields" in value
     )
-    assert.strictEqual(classes.length, 35)
+    assert.strictEqual(classes.length, 36)
     const members: ReadonlyArray<unknown> = BatchError.BatchError.members
     for (const errorClass of classes) assert.include(members, errorClass)
   })

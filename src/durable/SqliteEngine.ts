@@ -4,12 +4,17 @@
  * `DurableJob.layer` and a crashed job resumes when the process starts again (the engine reads the unfinished
  * workflows of the file on start, nobody needs to call `DurableJob.run` again).
  *
- * **One runner per file.** Exactly one long-lived process may use `layer` on a file; every other process (a CLI
- * that starts jobs or reads their results, a status page) uses `layerClient`, which only writes and reads rows. A
- * second full runner on the same file takes the same shards (the runner's address is fixed, see below) and runs
- * the same workflow concurrently: every in-flight step twice. The engine has no guard against it on SQLite, and
- * this module adds none (a lock file of our own would be a second, weaker lease next to the engine's): run one
- * runner per file, e.g. one service, or move to `PostgresEngine`, whose shard leases are advisory locks.
+ * **One runner per file, enforced.** Exactly one long-lived process may use `layer` on a file; every other process
+ * (a CLI that starts jobs or reads their results, a status page) uses `layerClient`, which only writes and reads
+ * rows. A second full runner on the same file would take the same shards (the runner's address is fixed, see below)
+ * and run the same workflows concurrently, every in-flight step twice, and the engine has no guard against it on
+ * SQLite. So `layer` takes a runner lock before the engine starts and fails with `RunnerLockedError` (naming the
+ * holder's pid, host and start) while another runner holds it; the lock goes with the layer, or with the process.
+ * The lock is SQLite's own write lock on a small file beside the engine's, `<file>-runner`, held for the runner's
+ * life: the operating system drops a process's file locks when it dies, SIGKILL included, so a crashed runner never
+ * blocks the next start, and no pid has to be judged alive (pids are reused; a container's runner is pid 1 at every
+ * start). It is not taken on the engine's file, whose writes it would stop. For several runners, use
+ * `PostgresEngine`, whose shard leases are advisory locks.
  *
  * Why the settings are not the engine's defaults:
  * - The runner's address is set here, never read from the environment. The engine's own layers read `HOST`,
@@ -41,6 +46,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as BatchError from "../BatchError.js"
+import * as RunnerLock from "../internal/durable/runnerLock.js"
 import * as JobInterrupts from "./JobInterrupts.js"
 
 /**
@@ -90,23 +97,28 @@ const engine = (
 
 /**
  * The runner: it runs the file's workflows (those started here and by clients) and resumes the unfinished ones
- * when it starts. One per file (see the module comment).
+ * when it starts. One per file: it fails with `RunnerLockedError` while another runner is up on the file
+ * (see the module comment).
  *
  * @since 0.2.0
  * @category Layers
  */
 export const layer = (
   options: Options
-): Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, SqlError | ConfigError.ConfigError> =>
+): Layer.Layer<
+  WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts,
+  BatchError.RunnerLockedError | SqlError | ConfigError.ConfigError
+> =>
   engine(options.filename, {
     runnerAddress: Option.some(defaults.runnerAddress),
     entityMessagePollInterval: options.pollInterval ?? defaults.pollInterval,
     ...options.shardingConfig
-  })
+  }).pipe(Layer.provide(RunnerLock.layer(options.filename)))
 
 /**
  * A client of the file's runner: it starts jobs (`DurableJob.start`), reads their results (`DurableJob.result`)
- * and interrupts them, and never runs a workflow. A job started here is run by the runner at its next poll.
+ * and interrupts them, and never runs a workflow. A job started here is run by the runner at its next poll. It takes
+ * no runner lock: any number of clients may share the file with its runner.
  *
  * @since 0.2.0
  * @category Layers

@@ -8,7 +8,9 @@
  * take the `Transport` exchange while the client is unwrapped: one `fetch` with a string URL and a plain header
  * record, one `text()`, the attempt's timeout an `AbortController` and a `setTimeout` of the call's own.
  * `FetchHttpClient.Fetch` (the fetch to call) and `FetchHttpClient.RequestInit` (options merged into each request)
- * are honoured on both paths. Figures are in bench/RESULTS.md.
+ * are honoured on both paths. The exchange does not follow a redirect (as `UndiciTransport`): a 3xx is the call's
+ * `ApiError`, since fetch would send Azure's `api-key` header on to another origin; a `RequestInit` with its own
+ * `redirect` wins. The `HttpClient` follows them, as the platform's fetch client does. Figures are in bench/RESULTS.md.
  *
  * @since 0.3.0
  */

@@ -2,11 +2,16 @@
  * The per-attempt timeout on the live clock (its fast path: a forked attempt and one setTimeout). These run in real
  * time, so they live with the integration tests and wait at most a fraction of a second each.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Layer, Redacted, Stream } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as OpenAiConfig from "../../src/OpenAiConfig.js"
+import * as OpenAiFiles from "../../src/OpenAiFiles.js"
+import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
 import * as Fake from "../support/FakeHttp.js"
+import { loopback } from "./support/loopback.js"
 
 const once = BatchSchedule.withRetry(BatchSchedule.noRetry)
 
@@ -40,4 +45,36 @@ describe("per-attempt timeout on the live clock", () => {
       assert.strictEqual(result._tag, "Left")
       if (result._tag === "Left") assert.strictEqual(result.left._tag, "TimeoutException")
     }).pipe(Effect.provide(Fake.layer(() => ({ hang: true }), { timeout: "10 seconds" }))))
+})
+
+describe("a download whose error answer stalls after its head", () => {
+  for (
+    const [name, transport] of [["UndiciTransport", UndiciTransport.layer], [
+      "FetchHttpClient",
+      FetchHttpClient.layer
+    ]] as const
+  ) {
+    it.scopedLive(`${name}: the error is the status's, at the timeout (the error body's read is bounded too)`, () =>
+      Effect.gen(function*() {
+        const server = yield* loopback((_, response) => {
+          response.writeHead(502, { "content-type": "application/json", "content-length": "1000" })
+          response.write("{\"error\":")
+        })
+        const files = OpenAiFiles.layer.pipe(
+          Layer.provide(OpenAiConfig.layer({ apiKey: Redacted.make(Fake.testKey), baseUrl: `${server.origin}/v1` })),
+          Layer.provide(transport),
+          Layer.orDie
+        )
+        const error = yield* Effect.flip(
+          Stream.runDrain(OpenAiFiles.downloadFile("file-abc")).pipe(
+            BatchSchedule.withTimeout("200 millis"),
+            once,
+            Effect.provide(files),
+            // Without the bound: 5 minutes on undici (its body timeout), forever on fetch.
+            Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "hung" as const })
+          )
+        )
+        assert.strictEqual(error === "hung" ? error : error._tag, "InternalServerError")
+      }))
+  }
 })

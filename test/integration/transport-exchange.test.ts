@@ -10,13 +10,14 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
-import { type Duration, Effect, Fiber, Layer } from "effect"
+import { type Duration, Effect, Fiber, Layer, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
+import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as FetchTransport from "../../src/transport/FetchTransport.js"
 import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
-import { library } from "./support/client.js"
+import { apiKey, library } from "./support/client.js"
 import { eventually, loopback } from "./support/loopback.js"
 
 const once = BatchSchedule.withRetry(BatchSchedule.noRetry)
@@ -151,6 +152,37 @@ for (const transport of transports) {
         assert.strictEqual(direct.id, "batch_abc123")
         assert.strictEqual(wrapped.id, "batch_abc123")
         assert.deepStrictEqual(seen, [undefined, "yes"])
+      }))
+
+    it.scopedLive("a redirect to another origin is not followed: Azure's api-key header never leaves for it", () =>
+      Effect.gen(function*() {
+        // fetch drops `authorization` on a cross-origin redirect, but not Azure's `api-key`.
+        const elsewhere: Array<string | undefined> = []
+        const other = yield* loopback((request, response) => {
+          const key = request.headers["api-key"]
+          elsewhere.push(typeof key === "string" ? key : undefined)
+          response.writeHead(200, { "content-type": "application/json" })
+          response.end(batchJson)
+        })
+        const server = yield* loopback((request, response) => {
+          response.writeHead(307, { location: `${other.origin.replace("127.0.0.1", "localhost")}${request.url}` })
+          response.end()
+        })
+        const azure = BatchApi.layer.pipe(
+          Layer.provide(
+            OpenAiConfig.layerAzure({
+              endpoint: server.origin,
+              apiVersion: "2024-10-21",
+              apiKey: Redacted.make(apiKey)
+            })
+          ),
+          Layer.provide(transport.layer),
+          Layer.orDie
+        )
+        const error = yield* Effect.flip(once(BatchApi.retrieveBatch("batch_abc123")).pipe(Effect.provide(azure)))
+        assert.strictEqual(error._tag, "ApiError")
+        if (error._tag === "ApiError") assert.strictEqual(error.status, 307)
+        assert.deepStrictEqual(elsewhere, [])
       }))
 
     it.scopedLive("the query string and a JSON body arrive as through the HttpClient", () =>

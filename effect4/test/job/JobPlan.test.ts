@@ -175,6 +175,31 @@ describe("JobPlan.plan", () => {
       assert.strictEqual(empty._tag, "EmptyInputError")
     }).pipe(Effect.provide(NodeServices.layer)))
 
+  it.effect("every error and every part's lines name the line an editor shows: blank lines, CRLF and a BOM", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      // BOM (not a line), 1 good, 2 blank, 3 spaces, 4 good (CRLF), 5 blank, 6 the bad line.
+      const head = `\uFEFF${JSON.stringify(embedding(0))}\r\n\r\n  \n${JSON.stringify(embedding(1))}\r\n\n`
+      const big = JSON.stringify(BatchLine.embedding("big", { model, input: "y".repeat(3000) }))
+      const cases: ReadonlyArray<readonly [string, string, Partial<Planner.Options>, number?]> = [
+        ["InvalidRequestError", "{oops", {}],
+        ["InvalidRequestError", `{"custom_id":"x","method":"POST","url":"${endpoint}","body":{}}`, {}],
+        ["DuplicateCustomIdError", JSON.stringify(embedding(1)), {}],
+        ["InvalidRequestError", "x".repeat(2_000), {}, 1_000],
+        ["RequestTooLargeError", big, { budgets: { tokens: 1000 } }],
+        ["TooManyLinesError", JSON.stringify(embedding(2)), { maxRequests: 2, maxParts: 1 }]
+      ]
+      for (const [tag, bad, options, cap] of cases) {
+        const input = Input.requestsOf<never, never>(new Blob([`${head}${bad}\r\n`]), cap)
+        const error = yield* Effect.flip(Stream.runDrain(Planner.plan(input, { endpoint, ...options }, Spool.memory())))
+        assert.deepStrictEqual([error._tag, "line" in error ? error.line : undefined], [tag, 6], bad.slice(0, 40))
+        if (error._tag === "DuplicateCustomIdError") assert.strictEqual(error.firstLine, 4)
+      }
+      const [part] = yield* plan(dir, new Blob([`${head}${JSON.stringify(embedding(2))}`]))
+      assert.deepStrictEqual([part!.firstLine, part!.lines], [1, [[1, 1], [4, 1], [6, 1]]])
+      assert.deepStrictEqual([1, 2, 3].map((n) => PartFile.inputLine(part!, n)), [1, 4, 6])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
   it.effect("a budget that leaves room for nothing is a configuration error before reading on", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

@@ -7,14 +7,16 @@
  * refused before anything is sent. The root's test/integration/transport-exchange.test.ts on Effect 4.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted, Stream } from "effect"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
+import * as OpenAiFiles from "../../src/OpenAiFiles.js"
 import * as FetchTransport from "../../src/transport/FetchTransport.js"
 import type * as Transport from "../../src/transport/Transport.js"
 import * as UndiciTransport from "../../src/transport/UndiciTransport.js"
+import { batchJson } from "../support/loopback.js"
 import { loopback, type LoopbackHandler, until } from "../support/sockets.js"
 
 const once = BatchSchedule.withRetry(BatchSchedule.noRetry)
@@ -77,6 +79,59 @@ for (const transport of transports) {
         )
         assert.strictEqual(error._tag, "TransportError")
         if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
+      }))
+
+    it.live("a redirect to another origin is not followed: Azure's api-key header never leaves for it", () =>
+      Effect.gen(function*() {
+        // fetch drops `authorization` on a cross-origin redirect, but not Azure's `api-key`.
+        const elsewhere: Array<string | undefined> = []
+        const other = yield* loopback((request, response) => {
+          const key = request.headers["api-key"]
+          elsewhere.push(typeof key === "string" ? key : undefined)
+          response.writeHead(200, { "content-type": "application/json" })
+          response.end(JSON.stringify(batchJson()))
+        })
+        const server = yield* loopback((request, response) => {
+          response.writeHead(307, { location: `${other.origin.replace("127.0.0.1", "localhost")}${request.url}` })
+          response.end()
+        })
+        const azure = BatchApi.layer.pipe(
+          Layer.provide(OpenAiConfig.layerAzure({
+            endpoint: server.origin,
+            apiVersion: "2024-10-21",
+            apiKey: Redacted.make("sk-exchange-test")
+          })),
+          Layer.provide(transport.layer)
+        )
+        const error = yield* Effect.flip(once(BatchApi.retrieveBatch("batch_abc123")).pipe(Effect.provide(azure)))
+        assert.strictEqual(error._tag, "ApiError")
+        if (error._tag === "ApiError") assert.strictEqual(error.status, 307)
+        assert.deepStrictEqual(elsewhere, [])
+      }))
+
+    it.live("a download whose error answer stalls after its head: the status's error, at the timeout", () =>
+      Effect.gen(function*() {
+        // The error's body is read whole; unbounded, that read hung 5 minutes on undici (its body timeout), forever
+        // on fetch. (Downloads take the HttpClient, which is the transport's own here.)
+        const stalling = yield* loopback((_, response) => {
+          response.writeHead(502, { "content-type": "application/json", "content-length": "1000" })
+          response.write("{\"error\":")
+        })
+        const files = OpenAiFiles.layer.pipe(
+          Layer.provideMerge(BatchSchedule.layerTimeout("200 millis")),
+          Layer.provide(
+            OpenAiConfig.layer({ apiKey: Redacted.make("sk-exchange-test"), baseUrl: `${stalling.origin}/v1` })
+          ),
+          Layer.provide(transport.layer)
+        )
+        const error = yield* Effect.flip(
+          Stream.runDrain(OpenAiFiles.downloadFile("file-abc")).pipe(
+            once,
+            Effect.provide(files),
+            Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.fail("hung" as const) })
+          )
+        )
+        assert.strictEqual(error === "hung" ? error : error._tag, "InternalServerError")
       }))
   })
 }

@@ -85,7 +85,10 @@ export interface Pipeline {
     spec: RequestSpec,
     decode: Decoder.Decoder<A>
   ) => Effect.Effect<Decoded<A>, BatchError.RequestError>
-  /** Sends one attempt of a `GET` whose body is read as a stream; the timeout bounds the wait for the head only. */
+  /**
+   * Sends one attempt of a `GET` whose body is read as a stream; the timeout bounds the wait for the head (and the
+   * body of a non-2xx answer, read whole for its error).
+   */
   readonly open: (spec: RequestSpec) => Effect.Effect<Opened, BatchError.RequestError>
 }
 
@@ -272,7 +275,9 @@ export const make = (
                 Errors.decodeError(origin(), response.status, response.headers["x-request-id"], issue, "")
             })
             : Effect.flatMap(
-              Effect.orElseSucceed(response.text, () => ""),
+              // The error's body is bounded too: one that stalls (a proxy's 502) must not hold the call past its
+              // timeout (forever on fetch, which has no body timeout); the status and headers are the error then.
+              Effect.orElseSucceed(Timeout.timeoutFail(response.text, timeout, () => "timeout"), () => ""),
               (text) => failStatus(origin(), { status: response.status, headers: response.headers, text })
             )
       )

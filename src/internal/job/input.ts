@@ -34,6 +34,22 @@ export const localFile = (path: string, action: string) => (cause: unknown) =>
  */
 export const maxLineLength = 200_000_000
 
+/**
+ * A request of a file read after blank lines, with its line: the planner counts a line per request, and a blank
+ * line (skipped, no request) would put its count behind the line an editor shows. The other requests come bare.
+ * @internal
+ */
+export class Numbered {
+  constructor(readonly line: number, readonly value: unknown) {}
+}
+
+/** The line of `request`, the one after `previous` unless it says otherwise (`Numbered`). @internal */
+export const lineOf = (request: unknown, previous: number): number =>
+  request instanceof Numbered ? request.line : previous + 1
+
+/** A request without its line. @internal */
+export const valueOf = (request: unknown): unknown => request instanceof Numbered ? request.value : request
+
 /** Requests as unknown values with their line numbers: a JSONL file is parsed, anything else taken as it is. */
 export const requestsOf = <E, R>(
   input: Input<E, R>,
@@ -45,16 +61,25 @@ export const requestsOf = <E, R>(
 > => {
   if (isStream(input)) return input
   const jsonl = (bytes: Stream.Stream<Uint8Array, BatchError.LocalFileError, FileSystem.FileSystem>) =>
-    decodeLines(
-      (text: string, line: number) =>
-        Either.mapLeft(parseJson(text), (error) => invalidRequest(line, undefined, `not JSON (${error})`)),
-      "fail",
-      {
-        maxLength,
-        tooLong: (line) =>
-          invalidRequest(line, undefined, `is longer than ${maxLength} characters: no batch file could hold it`)
-      }
-    )(bytes)
+    Stream.suspend(() => {
+      // The line of the previous request: a request after blank lines carries its own (`Numbered`).
+      let last = 0
+      return decodeLines(
+        (text: string, line: number) => {
+          const parsed = parseJson(text)
+          if (Either.isLeft(parsed)) return Either.left(invalidRequest(line, undefined, `not JSON (${parsed.left})`))
+          const after = last
+          last = line
+          return Either.right(line === after + 1 ? parsed.right : new Numbered(line, parsed.right))
+        },
+        "fail",
+        {
+          maxLength,
+          tooLong: (line) =>
+            invalidRequest(line, undefined, `is longer than ${maxLength} characters: no batch file could hold it`)
+        }
+      )(bytes)
+    })
   if (input instanceof Blob) {
     return jsonl(Stream.fromReadableStream({ evaluate: () => input.stream(), onError: localFile("<Blob>", "read") }))
   }

@@ -20,6 +20,7 @@ import * as JobSink from "../../JobSink.js"
 import * as OpenAiFiles from "../../OpenAiFiles.js"
 import * as Pricing from "../../Pricing.js"
 import * as TokenEstimate from "../../TokenEstimate.js"
+import { negativeOrNaN } from "../durationSign.js"
 import * as Params from "../params.js"
 import * as Budgets from "./budgets.js"
 import * as PartUpload from "./partUpload.js"
@@ -63,8 +64,8 @@ export const jobIdIssue = (jobId: string): string | undefined =>
 export const DurationInput = Schema.Union(
   Schema.Number.pipe(Schema.nonNegative({ message: () => "must be a duration in milliseconds >= 0" })),
   Schema.String.pipe(
-    Schema.filter((text) => Option.isSome(Duration.decodeUnknown(text)), {
-      message: () => "must be a duration such as \"10 minutes\""
+    Schema.filter((text) => !negativeOrNaN(text) && Option.isSome(Duration.decodeUnknown(text)), {
+      message: () => "must be a duration >= 0 such as \"10 minutes\""
     })
   )
 )
@@ -208,8 +209,13 @@ export interface Input<E, R> {
 const wholeAtLeast = (value: number | undefined, min: number) =>
   value === undefined || (Number.isSafeInteger(value) && value >= min)
 
-const duration = (input: Duration.DurationInput | string | undefined, fallback: Duration.Duration) =>
-  input === undefined ? Option.some(fallback) : Duration.decodeUnknown(input)
+/** A duration option, or `None` if it is not one or is negative or NaN somewhere (Effect 3 reads those as zero). */
+const duration = <A>(input: Duration.DurationInput | string | undefined, fallback: A) =>
+  input === undefined
+    ? Option.some(fallback)
+    : negativeOrNaN(input)
+    ? Option.none()
+    : Duration.decodeUnknown(input)
 
 /** Resolves and checks a job's options; `operation` names the public call in errors. @internal */
 export const resolve = <E, R>(
@@ -240,8 +246,8 @@ export const resolve = <E, R>(
     return invalid("plan.maxRequestsPerPart", `must be a whole number from 1 to ${Planner.defaultLimits.maxRequests}`)
   }
   const maxBytesPerPart = plan.maxBytesPerPart ?? defaults.maxBytesPerPart
-  if (!(maxBytesPerPart >= 1 && maxBytesPerPart <= Planner.defaultLimits.maxBytes)) {
-    return invalid("plan.maxBytesPerPart", `must be from 1 to ${Planner.defaultLimits.maxBytes}`)
+  if (!wholeAtLeast(maxBytesPerPart, 1) || maxBytesPerPart > Planner.defaultLimits.maxBytes) {
+    return invalid("plan.maxBytesPerPart", `must be a whole number from 1 to ${Planner.defaultLimits.maxBytes}`)
   }
   const maxInputsPerPart = plan.maxInputsPerPart ?? defaults.maxInputsPerPart
   if (!wholeAtLeast(maxInputsPerPart, 1) || maxInputsPerPart > Planner.defaultLimits.maxInputs) {
@@ -260,17 +266,15 @@ export const resolve = <E, R>(
     if (!wholeAtLeast(value, 1)) return invalid(`policy.${field}`, "must be a whole number >= 1")
   }
   const uploadsApiAbove = policy.uploadsApiAbove ?? defaults.uploadsApiAbove
-  if (!(uploadsApiAbove >= 0)) return invalid("policy.uploadsApiAbove", "must be a number of bytes >= 0")
+  if (!wholeAtLeast(uploadsApiAbove, 0)) return invalid("policy.uploadsApiAbove", "must be a whole number >= 0")
   const resendBackoff = duration(policy.resendBackoff, defaults.resendBackoff)
-  if (Option.isNone(resendBackoff)) return invalid("policy.resendBackoff", "must be a duration")
+  if (Option.isNone(resendBackoff)) return invalid("policy.resendBackoff", "must be a duration >= 0")
   const patience = duration(policy.patience, defaults.patience)
-  if (Option.isNone(patience)) return invalid("policy.patience", "must be a duration")
+  if (Option.isNone(patience)) return invalid("policy.patience", "must be a duration >= 0")
   const lookback = duration(policy.lookback, defaults.lookback)
-  if (Option.isNone(lookback)) return invalid("policy.lookback", "must be a duration")
-  const waitTimeout = policy.waitTimeout === undefined
-    ? Option.some(undefined)
-    : Duration.decodeUnknown(policy.waitTimeout)
-  if (Option.isNone(waitTimeout)) return invalid("policy.waitTimeout", "must be a duration")
+  if (Option.isNone(lookback)) return invalid("policy.lookback", "must be a duration >= 0")
+  const waitTimeout = duration(policy.waitTimeout, undefined)
+  if (Option.isNone(waitTimeout)) return invalid("policy.waitTimeout", "must be a duration >= 0")
   const metadata = batches.metadata ?? {}
   const keys = Object.keys(metadata)
   if (keys.length > 10) return invalid("batches.metadata", "holds at most 10 pairs for a job (it uses 6 of the 16)")

@@ -16,6 +16,7 @@ import * as TokenEstimate from "../../TokenEstimate.js"
 import { checkLine, customIdOf, embeddingInputs } from "../requestCheck.js"
 import * as Budgets from "./budgets.js"
 import * as IdSet from "./idSet.js"
+import { lineOf, valueOf } from "./input.js"
 import { inputLine } from "./partFile.js"
 import type * as Spool from "./spool.js"
 
@@ -266,7 +267,7 @@ export const plan = <E, R>(
      * steps per request) halved it.
      */
     const check = (raw: unknown, line: number): Either.Either<Checked, BatchError.PlanError> => {
-      const checked = checkLine(raw, line, options.endpoint, options.operation)
+      const checked = checkLine(valueOf(raw), line, options.endpoint, options.operation)
       if (Either.isLeft(checked)) return Either.left(checked.left)
       const { bytes, request, text } = checked.right
       const model = typeof request.body["model"] === "string" ? request.body["model"] : ""
@@ -276,14 +277,7 @@ export const plan = <E, R>(
       const inputs = countsInputs ? embeddingInputs(request) : 0
       const tooLarge = (limit: "bytes" | "tokens" | "inputs", value: number, max: number) =>
         Either.left(
-          new BatchError.RequestTooLargeError({
-            line,
-            customId: request.custom_id,
-            limit,
-            value,
-            max,
-            ...named
-          })
+          new BatchError.RequestTooLargeError({ line, customId: request.custom_id, limit, value, max, ...named })
         )
       if (bytes > maxBytes) return tooLarge("bytes", bytes, maxBytes)
       if (tokens > cap.right.tokens) return tooLarge("tokens", tokens, cap.right.tokens)
@@ -416,7 +410,7 @@ export const plan = <E, R>(
       const steps: Array<Step> = []
       for (let i = from; i < items.length; i++) {
         const resumed = confirmed !== undefined && i === from
-        const line = resumed ? confirmed.line : ++lineNumber
+        const line = resumed ? confirmed.line : (lineNumber = lineOf(items[i], lineNumber))
         const checked = resumed ? Either.right(confirmed.request) : check(items[i], line)
         if (Either.isLeft(checked)) {
           steps.push({ _tag: "Fail", error: checked.left })

@@ -89,6 +89,9 @@ export const make = (
       try {
         fetch(`${request.origin}${request.path}`, {
           ...init,
+          // Not followed unless `RequestInit` asks for it, as on UndiciTransport: fetch drops `authorization` on a
+          // redirect to another origin, but not Azure's `api-key`, which would go to whatever origin it names.
+          redirect: init?.redirect ?? "manual",
           method: request.method,
           headers,
           body: request.body ?? null,

@@ -36,10 +36,12 @@ export const ceilingOf = (budgets: JobBudget.Budgets | undefined, safetyFactor: 
 export const safetyFactorIssue = (safetyFactor: number): string | undefined =>
   safetyFactor > 0 && safetyFactor <= 1 ? undefined : "must be in (0, 1]"
 
-/** Why a budget cannot work, or `undefined`: limits must be positive numbers that leave room for something. @internal */
+/** Why a budget cannot work, or `undefined`: limits must be positive whole numbers that leave room for something. @internal */
 export const budgetIssue = (budget: JobBudget.Budget, safetyFactor: number): string | undefined => {
   for (const [name, limit] of [["tokens", budget.tokens], ["requests", budget.requests]] as const) {
-    if (limit !== undefined && !(Number.isFinite(limit) && limit > 0)) return `${name} must be a positive number`
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
+      return `${name} must be a positive whole number`
+    }
     if (limit !== undefined && usable(limit, safetyFactor) < 1) {
       return `${name} times the safety factor leaves room for nothing`
     }

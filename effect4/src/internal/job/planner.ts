@@ -16,6 +16,7 @@ import * as Params from "../params.js"
 import { checkLine, customIdOf, embeddingInputs } from "../requestCheck.js"
 import * as Budgets from "./budgets.js"
 import * as IdSet from "./idSet.js"
+import { lineOf, valueOf } from "./input.js"
 import { inputLine } from "./partFile.js"
 import type * as Spool from "./spool.js"
 
@@ -254,7 +255,7 @@ export const plan = <E, R>(
      * steps per request) halved it.
      */
     const check = (raw: unknown, line: number): Result.Result<Checked, BatchError.PlanError> => {
-      const checked = checkLine(raw, line, options.endpoint, options.operation)
+      const checked = checkLine(valueOf(raw), line, options.endpoint, options.operation)
       if (Result.isFailure(checked)) return Result.fail(checked.failure)
       const { bytes, request, text } = checked.success
       const model = typeof request.body["model"] === "string" ? request.body["model"] : ""
@@ -383,7 +384,7 @@ export const plan = <E, R>(
       const steps: Array<Step> = []
       for (let i = from; i < items.length; i++) {
         const resumed = confirmed !== undefined && i === from
-        const line = resumed ? confirmed.line : ++lineNumber
+        const line = resumed ? confirmed.line : (lineNumber = lineOf(items[i], lineNumber))
         const checked = resumed ? Result.succeed(confirmed.request) : check(items[i], line)
         if (Result.isFailure(checked)) {
           steps.push({ _tag: "Fail", error: checked.failure })

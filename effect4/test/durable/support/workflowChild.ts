@@ -15,23 +15,26 @@ import { Effect, Exit, Layer, Option, Redacted, Schema } from "effect"
 import * as Activity from "effect/workflow/Activity"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as Workflow from "effect/workflow/Workflow"
+import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import { appendFileSync } from "node:fs"
+import type * as JobInterrupts from "../../../src/durable/JobInterrupts.js"
 
 const [mode, log, engineName, where, port] = process.argv.slice(2)
 const usage = "usage: workflowChild.ts start|resume <log file> sqlite <file> | pg <url> <port>"
 if ((mode !== "start" && mode !== "resume") || log === undefined || where === undefined) throw new Error(usage)
 // Each engine loads only its own driver, as a program using one of them does.
-const engine = engineName === "sqlite"
-  ? (await import("../../../src/durable/SqliteEngine.js")).layer({ filename: where })
-  : engineName === "pg" && port !== undefined
-  ? (await import("../../../src/durable/PostgresEngine.js")).layer({
-    url: Redacted.make(where),
-    host: "127.0.0.1",
-    port: Number(port),
-    // As the SQLite engine's default: a due timer is found within a second, not the engine's 10.
-    shardingConfig: { entityMessagePollInterval: "1 second" }
-  })
-  : undefined
+const engine: Layer.Layer<WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts, unknown> | undefined =
+  engineName === "sqlite"
+    ? (await import("../../../src/durable/SqliteEngine.js")).layer({ filename: where })
+    : engineName === "pg" && port !== undefined
+    ? (await import("../../../src/durable/PostgresEngine.js")).layer({
+      url: Redacted.make(where),
+      host: "127.0.0.1",
+      port: Number(port),
+      // As the SQLite engine's default: a due timer is found within a second, not the engine's 10.
+      shardingConfig: { entityMessagePollInterval: "1 second" }
+    })
+    : undefined
 if (engine === undefined) throw new Error(usage)
 
 /** The durable sleep: long enough for the test to kill the process during it. */

@@ -1,0 +1,89 @@
+/**
+ * The runner lock of `SqliteEngine.layer`: one runner per SQLite file, held as SQLite's own write lock on a small
+ * file beside the engine's (`<file>-runner`), for the runner's whole life.
+ *
+ * Why a lock SQLite holds, not a row naming a pid: the operating system drops a process's file locks when it dies,
+ * SIGKILL included, so a crashed runner never blocks the next start and nothing has to guess whether a pid is still
+ * the runner (pids are reused: in a container the runner is pid 1 at every start; another host's pid cannot be
+ * checked at all). Why a file of its own: the write lock is whole-file, and on the engine's file it would stop the
+ * engine's own writes. The file also holds one row, the holder (pid, host, start), only to word the error.
+ *
+ * Claiming: the row is written first with no wait (a held lock makes that write busy at once: the lock is taken),
+ * then the write lock is taken for good and the row read back; a rival that wrote its row in between wins, and
+ * this one fails naming it.
+ */
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Clock from "effect/Clock"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Predicate from "effect/Predicate"
+import * as Crypto from "node:crypto"
+import * as Os from "node:os"
+import * as BatchError from "../../BatchError.js"
+
+const table = "effect_openai_batch_runner"
+
+/** The lock's file, beside the engine's. */
+export const lockFile = (filename: string): string => `${filename}-runner`
+
+/** Another connection holds SQLite's lock (better-sqlite3's `SQLITE_BUSY`, and its extended codes). */
+const isBusy = (error: SqlError): boolean =>
+  Predicate.hasProperty(error.cause, "code") && typeof error.cause.code === "string" &&
+  error.cause.code.startsWith("SQLITE_BUSY")
+
+const numberOf = (u: unknown): number | undefined =>
+  typeof u === "number" ? u : typeof u === "bigint" ? Number(u) : undefined
+
+/** The error naming the holder, as far as its row can be read (it is read without waiting for the lock). */
+const held = (sql: SqlClient.SqlClient, filename: string): Effect.Effect<never, BatchError.RunnerLockedError> =>
+  sql<{ readonly pid: unknown; readonly hostname: unknown; readonly started_at: unknown }>`
+    SELECT pid, hostname, started_at FROM ${sql(table)}`.pipe(
+    Effect.orElseSucceed(() => []),
+    Effect.flatMap((rows) => {
+      const row = rows[0]
+      return new BatchError.RunnerLockedError({
+        filename,
+        pid: numberOf(row?.pid),
+        hostname: typeof row?.hostname === "string" ? row.hostname : undefined,
+        startedAt: numberOf(row?.started_at)
+      })
+    })
+  )
+
+const claim = (filename: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const token = Crypto.randomUUID()
+    const startedAt = yield* Clock.currentTimeMillis
+    yield* sql`PRAGMA busy_timeout = 0`
+    yield* sql.withTransaction(Effect.all([
+      sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+        token TEXT NOT NULL, pid INTEGER NOT NULL, hostname TEXT NOT NULL, started_at INTEGER NOT NULL
+      )`,
+      sql`DELETE FROM ${sql(table)}`,
+      sql`INSERT INTO ${sql(table)} (token, pid, hostname, started_at)
+        VALUES (${token}, ${process.pid}, ${Os.hostname()}, ${startedAt})`
+    ])).pipe(Effect.catchIf(isBusy, () => held(sql, filename)))
+    // A rival between the row and the lock holds the lock a moment at most (to read the row back): wait for it.
+    yield* sql`PRAGMA busy_timeout = 2000`
+    yield* Effect.acquireRelease(
+      sql`BEGIN IMMEDIATE`.pipe(Effect.catchIf(isBusy, () => held(sql, filename))),
+      () => Effect.ignore(sql`ROLLBACK`)
+    )
+    const rows = yield* sql<{ readonly token: unknown }>`SELECT token FROM ${sql(table)}`
+    if (rows[0]?.token !== token) return yield* held(sql, filename)
+  }).pipe(Effect.withSpan("SqliteEngine.lockRunner", { attributes: { filename } }))
+
+/**
+ * Holds the runner lock of `filename` while the layer is up; fails with `RunnerLockedError` when another runner
+ * holds it. A database in memory is one process's own: no lock.
+ */
+export const layer = (
+  filename: string
+): Layer.Layer<never, BatchError.RunnerLockedError | SqlError | ConfigError.ConfigError> =>
+  filename === ":memory:" || filename === ""
+    ? Layer.empty
+    : Layer.scopedDiscard(claim(filename)).pipe(Layer.provide(SqliteClient.layer({ filename: lockFile(filename) })))
