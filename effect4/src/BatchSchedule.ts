@@ -240,10 +240,13 @@ export const layerRetry = (schedule: RetrySchedule): Layer.Layer<never> => Layer
  * The per-attempt timeouts when none is set: 60 s for a call (batch calls return small JSON documents; the official
  * SDKs' 10 minutes only delays the retry of a stuck connection), 10 minutes for an upload (a 200 MB file on a slow
  * link takes a while). A download's timeout bounds the wait for its response head only: a large body takes as long
- * as it takes, but one that stalls (no bytes for `idle`, 5 minutes: the `bodyTimeout` of `UndiciTransport` and of
- * undici itself) is broken off and resumed from its last byte under the retry policy, on every transport
- * (`withIdleTimeout`). Five minutes because a results file is read by its consumer as it arrives: a server that
- * pauses for a minute is slow, not stuck, and a wrongly cut body costs a resumed request, never money.
+ * as it takes, but one that stalls (no bytes for `idle`, 5 minutes, the `bodyTimeout` of `UndiciTransport` and of
+ * undici itself) is broken off and resumed from its last byte under the retry policy. `idle` is the library's
+ * watchdog where nothing else guards a body: on an `HttpClient` that is not a `Transport`'s own (`NodeHttpClient`,
+ * `FetchHttpClient`, a client you wrapped); a `Transport` that cuts its bodies itself (`UndiciTransport`,
+ * `FetchTransport`) gets none unless `withIdleTimeout` sets one. Five minutes because a results file is read by its
+ * consumer as it arrives: a server that pauses for a minute is slow, not stuck, and a wrongly cut body costs a
+ * resumed request, never money.
  *
  * @since 4.0.0
  * @category Constants
@@ -307,24 +310,32 @@ export const layerTimeout = (timeout: Duration.Input): Layer.Layer<never> =>
   Layer.succeed(currentTimeout, Option.some(Duration.fromInputUnsafe(timeout)))
 
 /**
- * The longest a download's body may go without a byte, for the current fiber: `timeoutDefaults.idle` unless set
- * with `withIdleTimeout` or `layerIdleTimeout`: a `Context.Reference` (Effect 3: a `FiberRef`).
+ * The longest a download's body may go without a byte, for the current fiber: `None` unless set with
+ * `withIdleTimeout` or `layerIdleTimeout`. `None` leaves a body to its transport where the transport declares a body
+ * timeout of its own (`Transport.Service.bodyIdleTimeout`, on its own `HttpClient`) and bounds it with
+ * `timeoutDefaults.idle` everywhere else. A `Context.Reference` (Effect 3: a `FiberRef`).
  *
  * @since 4.0.0
  * @category References
  */
-export const currentIdleTimeout: Context.Reference<Duration.Duration> = Context.Reference<Duration.Duration>(
-  "effect-openai-batch/BatchSchedule/currentIdleTimeout",
-  { defaultValue: () => timeoutDefaults.idle }
-)
+export const currentIdleTimeout: Context.Reference<Option.Option<Duration.Duration>> = Context.Reference<
+  Option.Option<Duration.Duration>
+>("effect-openai-batch/BatchSchedule/currentIdleTimeout", { defaultValue: () => Option.none() })
 
 /**
  * Runs `self` with `timeout` as the idle timeout of every download it makes (`OpenAiFiles.downloadFile`,
- * `BatchResults`, a job's results): the longest its body may go without a byte, on any transport
- * (`Duration.infinity` for none); the narrowest region wins. A stalled body is broken off and asked for again from
- * its last byte (`Range`) under the retry policy; when the policy gives up, the download fails with a
+ * `BatchResults`, a job's results): the longest its body may go without a byte, watched by the library on every
+ * transport (`Duration.infinity` for none); the narrowest region wins. A stalled body is broken off and asked for
+ * again from its last byte (`Range`) under the retry policy; when the policy gives up, the download fails with a
  * `TransportError` of reason `"Timeout"` and `bodyBrokenOff`, whose message says the body stalled and for how long.
  * `withTimeout` does not set it: that one bounds each attempt's wait for the response head.
+ *
+ * Unset, the library watches a body only where nothing else does (`currentIdleTimeout`): a transport's own body
+ * timeout is trusted (`UndiciTransport`'s `bodyTimeout`; `FetchTransport`, Node's fetch being undici's 5 minutes),
+ * and any other `HttpClient` gets `timeoutDefaults.idle`. The watchdog costs CPU on every chunk (a timer raced
+ * against each pull): on `NodeHttpClient.layerUndici` or `FetchHttpClient.layer`, where undici's own 5 minutes
+ * already apply, `withIdleTimeout(Duration.infinity)` gives that back; on `NodeHttpClient.layer` (node:http, no body
+ * timeout at all) the library's watchdog is the only guard against a body that stalls.
  *
  * @example
  * ```ts
@@ -345,18 +356,18 @@ export const withIdleTimeout: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.Input): Effect.Effect<A, E, R> =>
-    Effect.provideService(self, currentIdleTimeout, Duration.fromInputUnsafe(timeout))
+    Effect.provideService(self, currentIdleTimeout, Option.some(Duration.fromInputUnsafe(timeout)))
 )
 
 /**
- * A layer that sets the idle timeout of downloads for everything it is provided to, e.g.
+ * A layer that sets the idle timeout of downloads for everything it is provided to (see `withIdleTimeout`), e.g.
  * `Layer.provideMerge(BatchSchedule.layerIdleTimeout("10 minutes"))`.
  *
  * @since 4.0.0
  * @category Layers
  */
 export const layerIdleTimeout = (timeout: Duration.Input): Layer.Layer<never> =>
-  Layer.succeed(currentIdleTimeout, Duration.fromInputUnsafe(timeout))
+  Layer.succeed(currentIdleTimeout, Option.some(Duration.fromInputUnsafe(timeout)))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Polling

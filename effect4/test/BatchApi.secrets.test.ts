@@ -166,6 +166,7 @@ describe("a query over a Transport", () => {
   const paths: Array<string> = []
   const TransportLive = Transport.layer(Effect.succeed<Transport.Service>({
     httpClient: HttpClient.make(() => Effect.die("not used")),
+    bodyIdleTimeout: false,
     exchange: (request) =>
       Effect.sync(() => {
         paths.push(request.path)

@@ -13,6 +13,7 @@ import { TestClock } from "effect/testing"
 import * as BatchSchedule from "../src/BatchSchedule.js"
 import * as OpenAiConfig from "../src/OpenAiConfig.js"
 import * as OpenAiFiles from "../src/OpenAiFiles.js"
+import * as Transport from "../src/transport/Transport.js"
 
 /** A piece of a body: bytes, a pause on the clock, or a stall that never ends. */
 type Step = string | { readonly wait: Duration.Input } | "stall"
@@ -42,8 +43,14 @@ const body = (steps: ReadonlyArray<Step>): Stream.Stream<Uint8Array> =>
 
 class Log extends Context.Service<Log, Ref.Ref<ReadonlyArray<Sent>>>()("test/download.idle/Log") {}
 
+/**
+ * How the client reaches the pipeline: alone (a plain `HttpClient`, as the platform's), as the `httpClient` of a
+ * `Transport` declaring (or not) a body timeout of its own, or wrapped after such a `Transport` built it.
+ */
+type Via = "client" | { readonly transport: "own" | "wrapped"; readonly bodyIdleTimeout: boolean }
+
 /** OpenAiFiles over a client that answers `script` (by request index) and logs each request's Range and time. */
-const files = (script: (index: number) => Reply) =>
+const files = (script: (index: number) => Reply, via: Via = "client") =>
   Layer.unwrap(Effect.gen(function*() {
     const log = yield* Ref.make<ReadonlyArray<Sent>>([])
     const client = HttpClient.make((request) =>
@@ -66,7 +73,19 @@ const files = (script: (index: number) => Reply) =>
       Layer.provide(
         OpenAiConfig.layer({ apiKey: Redacted.make("sk-idle-test-0123456789"), baseUrl: "https://api.test/v1" })
       ),
-      Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
+      Layer.provide(
+        via === "client" ? Layer.succeed(HttpClient.HttpClient, client) : Layer.mergeAll(
+          Layer.succeed(Transport.Transport, {
+            httpClient: client,
+            bodyIdleTimeout: via.bodyIdleTimeout,
+            exchange: () => Effect.die("downloads never take the exchange")
+          }),
+          Layer.succeed(
+            HttpClient.HttpClient,
+            via.transport === "own" ? client : HttpClient.mapRequest(client, (request) => request)
+          )
+        )
+      ),
       Layer.merge(Layer.succeed(Log, log))
     )
   }))
@@ -196,4 +215,47 @@ describe("downloadFile: a body that stalls", () => {
       BatchSchedule.withRetry(retry),
       Effect.provide(files(() => ({ status: 200, body: ["0123", "stall"] })))
     ))
+})
+
+describe("downloadFile: a stalled body on a Transport that cuts its bodies itself (bodyIdleTimeout)", () => {
+  const stalls = () => ({ status: 200, body: ["0123", "stall"] })
+  const resumes = (index: number): Reply =>
+    index === 0
+      ? { status: 200, body: ["0123", "stall"] }
+      : { status: 206, headers: { "content-range": "bytes 4-9/10" }, body: ["456789"] }
+
+  it.effect("on its own HttpClient, unset: the library adds no watchdog (the transport's bodyTimeout is the one)", () =>
+    Effect.gen(function*() {
+      const fiber = yield* download(10)
+      assert.isUndefined(fiber.pollUnsafe(), "the library broke the body off")
+      assert.deepStrictEqual(yield* sent, [{ range: undefined, at: 0 }])
+      yield* Fiber.interrupt(fiber)
+    }).pipe(
+      BatchSchedule.withRetry(retry),
+      Effect.provide(files(stalls, { transport: "own", bodyIdleTimeout: true }))
+    ))
+
+  it.effect("on its own HttpClient, withIdleTimeout set: the library's watchdog cuts it and resumes", () =>
+    Effect.gen(function*() {
+      const fiber = yield* download(10)
+      assert.strictEqual(yield* result(fiber), "0123456789")
+      assert.deepStrictEqual(yield* sent, [{ range: undefined, at: 0 }, { range: "bytes=4-", at: idle + 1_000 }])
+    }).pipe(
+      BatchSchedule.withIdleTimeout(BatchSchedule.timeoutDefaults.idle),
+      BatchSchedule.withRetry(retry),
+      Effect.provide(files(resumes, { transport: "own", bodyIdleTimeout: true }))
+    ))
+
+  it.effect("through a wrapped HttpClient, or on a Transport without one, unset: the default watchdog cuts it", () =>
+    Effect.gen(function*() {
+      for (
+        const via of [
+          { transport: "wrapped", bodyIdleTimeout: true },
+          { transport: "own", bodyIdleTimeout: false }
+        ] as const
+      ) {
+        const fiber = yield* download(10).pipe(Effect.provide(files(resumes, via)))
+        assert.strictEqual(yield* result(fiber), "0123456789", JSON.stringify(via))
+      }
+    }).pipe(BatchSchedule.withRetry(retry)))
 })

@@ -12,6 +12,12 @@
  * `ApiError`, since fetch would send Azure's `api-key` header on to another origin; a `RequestInit` with its own
  * `redirect` wins. The `HttpClient` follows them, as the platform's fetch client does. Figures are in bench/RESULTS.md.
  *
+ * A download's body is left to fetch's own body timeout (`bodyIdleTimeout: true`): Node's global fetch is undici,
+ * whose `bodyTimeout` (5 minutes) fails a body that sends no byte for that long, so the library adds no watchdog of
+ * its own unless the region sets one. On a runtime whose fetch has no such timeout (a browser, a
+ * `FetchHttpClient.Fetch` of your own), set `BatchSchedule.layerIdleTimeout` for stalled downloads to be broken off
+ * and resumed.
+ *
  * @since 0.3.0
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -40,6 +46,6 @@ export const layer: Layer.Layer<HttpClient.HttpClient | Transport.Transport> = T
   Effect.flatMap(Effect.context<never>(), (built) =>
     Effect.map(
       Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer),
-      (httpClient): Transport.Service => ({ httpClient, exchange: Fetch.make(built) })
+      (httpClient): Transport.Service => ({ httpClient, exchange: Fetch.make(built), bodyIdleTimeout: true })
     ))
 )

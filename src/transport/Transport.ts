@@ -12,6 +12,9 @@
  * - it takes `exchange` only while the `HttpClient` in context is the transport's own `httpClient`: a client you
  *   wrapped (`HttpClient.mapRequest`, a tap, a recorder) is another object, so your wrapper always runs;
  * - uploads and downloads always go through the `HttpClient` (their bodies are streams);
+ * - a download's body is left to the transport's own body timeout (`bodyIdleTimeout`) only on the same condition:
+ *   through any other `HttpClient` (a wrapped one included: the pipeline cannot see what it does), and on a
+ *   transport that declares none, the library bounds its pauses itself (`BatchSchedule.withIdleTimeout`);
  * - without a `Transport` in context, every request goes through the `HttpClient`, whichever it is (the platform's
  *   clients, the simulator, a test's fake).
  *
@@ -89,6 +92,14 @@ export interface Service {
   readonly httpClient: HttpClient.HttpClient
   /** Sends `request` and collects the whole response. Interrupting it aborts the request. */
   readonly exchange: (request: Request) => Effect.Effect<Response, ExchangeError>
+  /**
+   * True when a response body of `httpClient` already fails on its own once it goes silent for a while (undici's
+   * `bodyTimeout`, 5 minutes by default): a download through it then needs no watchdog of the library's, and gets
+   * none unless the region sets one (`BatchSchedule.withIdleTimeout`). False when a stalled body would wait forever:
+   * the library then bounds each download's pauses itself (`BatchSchedule.timeoutDefaults.idle`), at a cost per
+   * chunk.
+   */
+  readonly bodyIdleTimeout: boolean
 }
 
 /**

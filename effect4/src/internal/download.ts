@@ -8,12 +8,13 @@
  * failures, started afresh whenever an attempt delivered new bytes: a long download that breaks now and then goes on,
  * one that keeps failing without progress stops when the policy does, with the typed error of the last failure.
  *
- * A body that stalls (its head arrived, then no byte for `BatchSchedule.currentIdleTimeout`, 5 minutes by default)
- * is one more such failure, on every transport: each pull of the next chunk is bounded by the idle timeout (so the
- * consumer's own time between pulls never counts), and when it fires the attempt ends with a `TransportError` of
- * reason `"Timeout"` and `bodyBrokenOff`, resumed like a body cut by the network. Without it, a server or proxy that
- * sends part of a file and then keeps the socket open silently would hang the download on any transport without a
- * body timeout of its own (node:http, fetch).
+ * A body that stalls (its head arrived, then no byte for the idle timeout) is one more such failure. The idle timeout
+ * is `BatchSchedule.currentIdleTimeout` when set; unset, none where the transport cuts a silent body itself (the
+ * pipeline's `bodyIdleTimeout`: a `Transport` declaring it, on its own `HttpClient`; undici's `bodyTimeout` then
+ * fails the body, resumed like any break) and `timeoutDefaults.idle` everywhere else (node:http has no body timeout
+ * at all). A finite one bounds each pull of the next chunk (so the consumer's own time between pulls never counts),
+ * at the cost of a timer raced against every pull; when it fires the attempt ends with a `TransportError` of reason
+ * `"Timeout"` and `bodyBrokenOff`, resumed like a body cut by the network.
  *
  * The Effect 4 edition: the policy is stepped with `Schedule.toStepWithSleep` (Effect 3: `Schedule.driver`, whose
  * `reset` is here a new step); bytes are dropped with `Stream.map` over the chunks (Effect 4's `filterMap` takes a
@@ -21,8 +22,9 @@
  *
  * @internal
  */
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -78,7 +80,11 @@ export const download = (
   Stream.unwrap(Effect.gen(function*() {
     const policy = yield* Effect.service(BatchSchedule.currentRetry)
     let step = yield* Schedule.toStepWithSleep(policy)
-    const idle = yield* Effect.service(BatchSchedule.currentIdleTimeout)
+    // Unset: none where the transport cuts a silent body itself, the default watchdog everywhere else.
+    const idle = Option.getOrElse(
+      yield* Effect.service(BatchSchedule.currentIdleTimeout),
+      () => pipeline.bodyIdleTimeout ? Duration.infinity : BatchSchedule.timeoutDefaults.idle
+    )
     let delivered = 0
 
     /** The body from `from` on, as this attempt's response gives it. */

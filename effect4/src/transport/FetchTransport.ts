@@ -13,6 +13,12 @@
  * another origin; a `RequestInit` with its own `redirect` wins. The `HttpClient` follows them, as the platform's
  * fetch client does.
  *
+ * A download's body is left to fetch's own body timeout (`bodyIdleTimeout: true`): Node's global fetch is undici,
+ * whose `bodyTimeout` (5 minutes) fails a body that sends no byte for that long, so the library adds no watchdog of
+ * its own unless the region sets one. On a runtime whose fetch has no such timeout (a browser, a
+ * `FetchHttpClient.Fetch` of your own), set `BatchSchedule.layerIdleTimeout` for stalled downloads to be broken off
+ * and resumed.
+ *
  * @since 4.0.0
  */
 import * as Effect from "effect/Effect"
@@ -41,6 +47,6 @@ export const layer: Layer.Layer<HttpClient.HttpClient | Transport.Transport> = T
   Effect.flatMap(Effect.context<never>(), (built) =>
     Effect.map(
       Effect.provide(Effect.service(HttpClient.HttpClient), FetchHttpClient.layer),
-      (httpClient): Transport.Service => ({ httpClient, exchange: Fetch.make(built) })
+      (httpClient): Transport.Service => ({ httpClient, exchange: Fetch.make(built), bodyIdleTimeout: true })
     ))
 )

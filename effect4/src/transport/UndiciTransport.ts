@@ -30,7 +30,9 @@
  *   never a defect; `upgrade` fails with a `StatusCodeError` (no connection is handed over, as on the fetch client);
  * - undici's own timeouts as options: `headersTimeout` (default 1 hour: the library's per-attempt timeout is the
  *   one meant to fire) and `bodyTimeout`, the longest pause between two chunks of a body (default 5 minutes,
- *   undici's: a download has no overall timeout, this catches a stalled one);
+ *   undici's: a download has no overall timeout, this catches a stalled one, and the library adds no watchdog of its
+ *   own over it unless you set one with `BatchSchedule.withIdleTimeout`; zero or `Duration.infinity` turns it off,
+ *   and the library's watchdog, `BatchSchedule.timeoutDefaults.idle`, takes over);
  * - redirects are not followed (like NodeHttpClient's clients; `HttpClient.followRedirects` adds it).
  *
  * `undici` is an optional peer dependency: this module is not re-exported from the package index, import it as
@@ -143,14 +145,23 @@ export const makeDispatcher = (options: Options = {}): Effect.Effect<Undici.Disp
   )
 
 /**
- * The transport over a dispatcher you manage (it is not closed by this module).
+ * The transport over a dispatcher you manage (it is not closed by this module). It declares the bodies of its
+ * `HttpClient` cut when silent (`Transport.Service.bodyIdleTimeout`), so a download gets no watchdog of the library's,
+ * unless `options.bodyTimeout` turns undici's off (zero or `Duration.infinity`). Without that option the dispatcher's
+ * own applies, undici's 5 minutes by default: a dispatcher built with `bodyTimeout: 0` should be given
+ * `{ bodyTimeout: 0 }` here too (or use `BatchSchedule.layerIdleTimeout`), or a stalled download waits forever.
  *
  * @since 4.0.0
  * @category Constructors
  */
 export const fromDispatcher = (dispatcher: Undici.Dispatcher, options: RequestOptions = {}): Transport.Service => {
   const timeouts = requestTimeouts(options)
-  return { httpClient: Client.make(dispatcher, timeouts), exchange: Text.make(dispatcher, timeouts) }
+  return {
+    httpClient: Client.make(dispatcher, timeouts),
+    exchange: Text.make(dispatcher, timeouts),
+    // Absent: the dispatcher's own, undici's 5 minutes unless you built it without one.
+    bodyIdleTimeout: timeouts.bodyTimeout !== 0
+  }
 }
 
 /**
@@ -188,7 +199,10 @@ export const layerWithoutDispatcher = (
  * @category Layers
  */
 export const layerWithOptions = (options: Options): Layer.Layer<HttpClient.HttpClient | Transport.Transport> =>
-  Transport.layer(Effect.map(makeDispatcher(options), (dispatcher) => fromDispatcher(dispatcher)))
+  Transport.layer(Effect.map(makeDispatcher(options), (dispatcher): Transport.Service => ({
+    ...fromDispatcher(dispatcher),
+    bodyIdleTimeout: millis(options.bodyTimeout ?? defaults.bodyTimeout) !== 0
+  })))
 
 /**
  * The transport over its own keep-alive `Agent` with the default options, destroyed with the layer: the `HttpClient`

@@ -90,6 +90,11 @@ export interface Pipeline {
    * body of a non-2xx answer, read whole for its error).
    */
   readonly open: (spec: RequestSpec) => Effect.Effect<Opened, BatchError.RequestError>
+  /**
+   * True when the bodies `open` streams are cut by the transport once silent: the `HttpClient` in context is the
+   * `Transport`'s own and it declares `bodyIdleTimeout`. A download then needs no idle watchdog unless one is set.
+   */
+  readonly bodyIdleTimeout: boolean
 }
 
 /** A lone surrogate, on which `encodeURIComponent` throws: replaced with U+FFFD, as `URLSearchParams` does. */
@@ -130,9 +135,8 @@ export const make = (
 ): Pipeline => {
   // The platform's per-attempt spans are not ours: every operation has its own span, with the request id.
   const client = HttpClient.withTracerDisabledWhen(httpClient, () => true)
-  const exchange = Option.isSome(transport) && transport.value.httpClient === httpClient
-    ? transport.value.exchange
-    : undefined
+  const own = Option.isSome(transport) && transport.value.httpClient === httpClient ? transport.value : undefined
+  const exchange = own?.exchange
   const secret = Redacted.value(config.apiKey)
   // A server, a proxy or a transport that echoes the key back (a body, a header, an error's message) must not get
   // it into our errors or spans.
@@ -283,7 +287,7 @@ export const make = (
       )
     })
 
-  return { request, open }
+  return { request, open, bodyIdleTimeout: own?.bodyIdleTimeout === true }
 }
 
 /** What a service over this pipeline needs: the config, the pipeline. @internal */
