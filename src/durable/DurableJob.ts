@@ -51,6 +51,7 @@ import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
 import * as Stop from "../internal/durable/stop.js"
+import * as DurationOption from "../internal/durationOption.js"
 import * as Operation from "../internal/http/operation.js"
 import * as Engine from "../internal/job/engine.js"
 import * as History from "../internal/job/history.js"
@@ -61,6 +62,7 @@ import * as Planner from "../internal/job/planner.js"
 import * as Spool from "../internal/job/spool.js"
 import * as Summary from "../internal/job/summary.js"
 import * as Tracker from "../internal/job/tracker.js"
+import * as Params from "../internal/params.js"
 import * as JobBudget from "../JobBudget.js"
 import * as JobReport from "../JobReport.js"
 import type * as JobSink from "../JobSink.js"
@@ -106,7 +108,11 @@ export interface Hooks<SE = never, R = never> {
   readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
   readonly poll?: BatchSchedule.PollSchedule | undefined
   readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined
-  /** How long one waiting activity lasts at most (a replay re-reads one activity per round); default 30 minutes. */
+  /**
+   * How long one waiting activity lasts at most (a replay re-reads one activity per round); default 30 minutes. It
+   * must be a duration > 0, as `interruptCheck`: a job started with either hook out of range fails at once with
+   * `InvalidParamsError` naming it.
+   */
   readonly round?: Duration.DurationInput | undefined
   /**
    * How often a running job reads the `JobInterrupts` record, where its engine provides one (the SQL engines), to
@@ -122,6 +128,22 @@ export interface Hooks<SE = never, R = never> {
  * @category Constants
  */
 export const defaults = { round: Duration.minutes(30), interruptCheck: Duration.seconds(1) } as const
+
+/**
+ * The hooks that pace a loop, refused before the job starts when not a duration > 0: a `round` of zero journals
+ * waiting activities in a busy loop, an `interruptCheck` of zero reads the `JobInterrupts` record in one.
+ */
+const checkHooks = (
+  hooks: Pick<Hooks, "round" | "interruptCheck">
+): Effect.Effect<void, BatchError.InvalidParamsError> => {
+  for (const hook of ["round", "interruptCheck"] as const) {
+    const value = hooks[hook]
+    if (value !== undefined && DurationOption.breaks(value, "> 0")) {
+      return Effect.fail(Params.invalid("DurableJob.layer", DurationOption.issue("> 0"), hook))
+    }
+  }
+  return Effect.void
+}
 
 const PartSchema = Schema.Struct({
   index: Schema.Number,
@@ -352,11 +374,14 @@ export const make = <SE = never, SI = never>(
         return summary
       }).pipe(
         (body) =>
-          Effect.flatMap(WorkflowEngine.WorkflowInstance, (instance) =>
-            Effect.raceFirst(
-              body,
-              stops.until(instance, executionId, Duration.decode(hooks.interruptCheck ?? defaults.interruptCheck))
-            )),
+          Effect.zipRight(
+            checkHooks(hooks),
+            Effect.flatMap(WorkflowEngine.WorkflowInstance, (instance) =>
+              Effect.raceFirst(
+                body,
+                stops.until(instance, executionId, Duration.decode(hooks.interruptCheck ?? defaults.interruptCheck))
+              ))
+          ),
         // What is left is the engine's or a sink's error the schema cannot hold: a defect.
         Effect.catchAll((e) => isJournaled(e) ? Effect.fail(e) : Effect.die(e)),
         // The errors of the requests the job sends name the operation the user called.
