@@ -62,7 +62,6 @@ import * as Planner from "../internal/job/planner.js"
 import * as Spool from "../internal/job/spool.js"
 import * as Summary from "../internal/job/summary.js"
 import * as Tracker from "../internal/job/tracker.js"
-import * as Params from "../internal/params.js"
 import * as JobBudget from "../JobBudget.js"
 import * as JobReport from "../JobReport.js"
 import type * as JobSink from "../JobSink.js"
@@ -110,8 +109,8 @@ export interface Hooks<SE = never, R = never> {
   readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined
   /**
    * How long one waiting activity lasts at most (a replay re-reads one activity per round); default 30 minutes. It
-   * must be a duration > 0, as `interruptCheck`: a job started with either hook out of range fails at once with
-   * `InvalidParamsError` naming it.
+   * must be a duration > 0, as `interruptCheck`: `layer` throws a `RangeError` naming a hook out of range (nothing
+   * is started, so nothing is journaled).
    */
   readonly round?: Duration.DurationInput | undefined
   /**
@@ -130,19 +129,16 @@ export interface Hooks<SE = never, R = never> {
 export const defaults = { round: Duration.minutes(30), interruptCheck: Duration.seconds(1) } as const
 
 /**
- * The hooks that pace a loop, refused before the job starts when not a duration > 0: a `round` of zero journals
- * waiting activities in a busy loop, an `interruptCheck` of zero reads the `JobInterrupts` record in one.
+ * The hooks that pace a loop, refused when the layer is made (a `RangeError`, as the `BatchSchedule` constructors
+ * throw) rather than when a job starts: a job's failure is journaled, so a job id started under a bad hook would keep
+ * its failure after the hook is fixed. A `round` of zero journals waiting activities in a busy loop, an
+ * `interruptCheck` of zero reads the `JobInterrupts` record in one.
  */
-const checkHooks = (
-  hooks: Pick<Hooks, "round" | "interruptCheck">
-): Effect.Effect<void, BatchError.InvalidParamsError> => {
+const checkHooks = (hooks: Pick<Hooks, "round" | "interruptCheck">): void => {
   for (const hook of ["round", "interruptCheck"] as const) {
     const value = hooks[hook]
-    if (value !== undefined && DurationOption.breaks(value, "> 0")) {
-      return Effect.fail(Params.invalid("DurableJob.layer", DurationOption.issue("> 0"), hook))
-    }
+    if (value !== undefined) DurationOption.orThrow("DurableJob.layer", hook, value, "> 0")
   }
-  return Effect.void
 }
 
 const PartSchema = Schema.Struct({
@@ -268,8 +264,9 @@ export const make = <SE = never, SI = never>(
       Workflow.withCompensation(create, (batch, cause) => Stop.endedFor(instance, cause) ? cancel(batch) : Effect.void)
   })
 
-  const layer = <R = never>(hooks: Hooks<SE, R> = {}) =>
-    workflow.toLayer((payload, executionId) =>
+  const layer = <R = never>(hooks: Hooks<SE, R> = {}) => {
+    checkHooks(hooks)
+    return workflow.toLayer((payload, executionId) =>
       Effect.gen(function*() {
         const { input, ...serializable } = payload
         const resolved = yield* Engine.resolveOrFail("DurableJob.run", {
@@ -374,20 +371,18 @@ export const make = <SE = never, SI = never>(
         return summary
       }).pipe(
         (body) =>
-          Effect.zipRight(
-            checkHooks(hooks),
-            Effect.flatMap(WorkflowEngine.WorkflowInstance, (instance) =>
-              Effect.raceFirst(
-                body,
-                stops.until(instance, executionId, Duration.decode(hooks.interruptCheck ?? defaults.interruptCheck))
-              ))
-          ),
+          Effect.flatMap(WorkflowEngine.WorkflowInstance, (instance) =>
+            Effect.raceFirst(
+              body,
+              stops.until(instance, executionId, Duration.decode(hooks.interruptCheck ?? defaults.interruptCheck))
+            )),
         // What is left is the engine's or a sink's error the schema cannot hold: a defect.
         Effect.catchAll((e) => isJournaled(e) ? Effect.fail(e) : Effect.die(e)),
         // The errors of the requests the job sends name the operation the user called.
         Operation.named("DurableJob.run")
       )
     )
+  }
 
   const executionId = (jobId: string) => workflow.executionId({ jobId, input: "", endpoint: "/v1/chat/completions" })
 
