@@ -23,6 +23,7 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type { Batch } from "./Batch.js"
 import * as BatchError from "./BatchError.js"
+import * as DurationOption from "./internal/durationOption.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Deadlines
@@ -31,7 +32,7 @@ import * as BatchError from "./BatchError.js"
 /**
  * `self`, except that no recurrence starts later than `deadline` after the first step: a recurrence whose delay
  * would end past it ends the schedule instead (`Schedule.upTo` would still allow that last delay). The output and
- * the input are `self`'s.
+ * the input are `self`'s. A negative or NaN `deadline` throws a `RangeError`.
  *
  * @example
  * ```ts
@@ -49,7 +50,7 @@ export const withDeadline: {
   (deadline: Duration.DurationInput): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Out, In, R>
   <Out, In, R>(self: Schedule.Schedule<Out, In, R>, deadline: Duration.DurationInput): Schedule.Schedule<Out, In, R>
 } = dual(2, <Out, In, R>(self: Schedule.Schedule<Out, In, R>, deadline: Duration.DurationInput) => {
-  const millis = Duration.toMillis(Duration.decode(deadline))
+  const millis = Duration.toMillis(DurationOption.orThrow("BatchSchedule.withDeadline", "deadline", deadline, ">= 0"))
   return Schedule.makeWithState(
     [Option.none<number>(), self.initial] as const,
     (now, input: In, [started, state]) => {
@@ -128,7 +129,8 @@ export const isRetryable = (
 /**
  * The default retry schedule: `maxRetries` retries with exponential backoff (`baseDelay` doubling, capped at
  * `maxDelay`, jittered down by up to 25%), or exactly the server's `retry-after-ms`/`retry-after` when it sent one
- * (up to `maxRetryAfter`), while the error `isRetryable` and the retry would start before `deadline`.
+ * (up to `maxRetryAfter`), while the error `isRetryable` and the retry would start before `deadline`. A negative or
+ * NaN duration option throws a `RangeError` naming it (zero is taken: the retries stay bounded by `maxRetries`).
  *
  * @example
  * ```ts
@@ -149,6 +151,10 @@ export const isRetryable = (
  * @category Schedules
  */
 export const retry = (options: RetryOptions = {}): RetrySchedule => {
+  for (const option of ["baseDelay", "maxDelay", "maxRetryAfter", "deadline"] as const) {
+    const value = options[option]
+    if (value !== undefined) DurationOption.orThrow("BatchSchedule.retry", option, value, ">= 0")
+  }
   const maxRetries = options.maxRetries ?? retryDefaults.maxRetries
   const maxRetryAfter = options.maxRetryAfter ?? retryDefaults.maxRetryAfter
   const deadline = options.deadline ?? retryDefaults.deadline
@@ -259,7 +265,7 @@ export const currentTimeout: FiberRef.FiberRef<Option.Option<Duration.Duration>>
 /**
  * Runs `self` with `timeout` as the per-attempt timeout of every request it makes (the body read included;
  * `Duration.infinity` for none); the narrowest region wins. A timed-out attempt fails with a `TransportError` of
- * reason `"Timeout"`, which the retry policy retries.
+ * reason `"Timeout"`, which the retry policy retries. A negative or NaN `timeout` throws a `RangeError`.
  *
  * @example
  * ```ts
@@ -283,18 +289,26 @@ export const withTimeout: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E, R> =>
-    Effect.locally(self, currentTimeout, Option.some(Duration.decode(timeout)))
+    Effect.locally(
+      self,
+      currentTimeout,
+      Option.some(DurationOption.orThrow("BatchSchedule.withTimeout", "timeout", timeout, ">= 0"))
+    )
 )
 
 /**
- * A layer that sets the per-attempt timeout for everything it is provided to, e.g.
+ * A layer that sets the per-attempt timeout for everything it is provided to (a negative or NaN `timeout` throws
+ * a `RangeError`), e.g.
  * `Layer.provideMerge(BatchSchedule.layerTimeout("30 seconds"))`.
  *
  * @since 0.3.0
  * @category Layers
  */
 export const layerTimeout = (timeout: Duration.DurationInput): Layer.Layer<never> =>
-  Layer.locallyScoped(currentTimeout, Option.some(Duration.decode(timeout)))
+  Layer.locallyScoped(
+    currentTimeout,
+    Option.some(DurationOption.orThrow("BatchSchedule.layerTimeout", "timeout", timeout, ">= 0"))
+  )
 
 /**
  * The longest a download's body may go without a byte, for the current fiber: `None` unless set with
@@ -396,13 +410,27 @@ export interface PollOptions {
 }
 
 /**
+ * Refuses a pace that polls in a busy loop: an `initial` or `max` of zero (or negative, or NaN) and a `factor`
+ * below 1 end in delays of zero, a request after another against the API's rate limits.
+ */
+const checkPace = (where: string, options: PollOptions): void => {
+  if (options.initial !== undefined) DurationOption.orThrow(where, "initial", options.initial, "> 0")
+  if (options.max !== undefined) DurationOption.orThrow(where, "max", options.max, "> 0")
+  if (options.factor !== undefined && !(options.factor >= 1)) {
+    throw new RangeError(`${where}: factor must be a number >= 1, got ${options.factor}`)
+  }
+}
+
+/**
  * Exponential polling capped at `max`: the default pace of `awaitBatch` and `watchBatch`. It ignores its input, so
- * it also paces retries of anything.
+ * it also paces retries of anything. An `initial` or `max` that is not a duration > 0, or a `factor` below 1 (a
+ * busy polling loop), throws a `RangeError` naming it.
  *
  * @since 0.1.0
  * @category Schedules
  */
 export const poll = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> => {
+  checkPace("BatchSchedule.poll", options)
   const capped = Schedule.exponential(options.initial ?? pollDefaults.initial, options.factor ?? pollDefaults.factor)
     .pipe(Schedule.union(Schedule.spaced(options.max ?? pollDefaults.max)))
   const jitter = options.jitter ?? pollDefaults.jitter
@@ -423,21 +451,25 @@ export const cancelDefaults = {
 } as const
 
 /**
- * The default pace of `cancelBatchAndWait`.
+ * The default pace of `cancelBatchAndWait`. Its options are checked as `poll`'s.
  *
  * @since 0.1.0
  * @category Schedules
  */
-export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> =>
-  poll({
+export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> => {
+  checkPace("BatchSchedule.cancelWindow", options)
+  return poll({
     initial: options.initial ?? cancelDefaults.initial,
     factor: options.factor ?? cancelDefaults.factor,
     max: options.max ?? cancelDefaults.max,
     jitter: options.jitter
   })
+}
 
 /**
  * Polls at a fixed interval: `BatchSchedule.every("30 seconds")`, with `awaitBatch`'s `timeout` for the deadline.
+ * An `interval` that is not a duration > 0 throws a `RangeError` naming it: zero is a busy polling loop against the
+ * API (its rate limits), and Effect 3 reads a negative or NaN one as zero.
  *
  * @example
  * ```ts
@@ -457,4 +489,5 @@ export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unkno
  * @since 0.1.0
  * @category Schedules
  */
-export const every = (interval: Duration.DurationInput): PollSchedule => Schedule.spaced(interval)
+export const every = (interval: Duration.DurationInput): PollSchedule =>
+  Schedule.spaced(DurationOption.orThrow("BatchSchedule.every", "interval", interval, "> 0"))

@@ -16,6 +16,9 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Batch from "./Batch.js"
+import type * as BatchError from "./BatchError.js"
+import * as DurationOption from "./internal/durationOption.js"
+import * as Params from "./internal/params.js"
 import type * as JobBudget from "./JobBudget.js"
 import type * as JobReport from "./JobReport.js"
 
@@ -311,7 +314,8 @@ export interface Output {
 export interface ViewOptions extends RenderOptions {
   /**
    * How often the view is drawn again without an event (elapsed time and ETA move); on an output that cannot redraw,
-   * how often a line is printed. Default 1 second on a terminal, 10 seconds elsewhere.
+   * how often a line is printed. Default 1 second on a terminal, 10 seconds elsewhere; it must be a duration > 0
+   * (zero would redraw in a busy loop).
    */
   readonly interval?: Duration.DurationInput | undefined
   /** Written before every line (e.g. an indent). */
@@ -322,7 +326,7 @@ export interface ViewOptions extends RenderOptions {
  * A live view: the `onEvent` to give the job, and the current progress. On a terminal the view is redrawn in place
  * (the cursor moved up over the last frame, every line cleared, anything below it erased, lines cut to the
  * terminal's width so none wraps); elsewhere one line is printed per interval and the whole view at the end. The
- * last frame is drawn when the scope closes.
+ * last frame is drawn when the scope closes. An `interval` that is not a duration > 0 fails with `InvalidParamsError`.
  *
  * @example
  * ```ts
@@ -345,10 +349,14 @@ export const view = (
   options: ViewOptions = {}
 ): Effect.Effect<
   { readonly onEvent: (event: JobReport.JobEvent) => Effect.Effect<void>; readonly progress: Effect.Effect<Progress> },
-  never,
+  BatchError.InvalidParamsError,
   Scope.Scope
 > =>
   Effect.gen(function*() {
+    // Zero (Effect 3: a negative or NaN interval too) redraws in a busy loop.
+    if (options.interval !== undefined && DurationOption.breaks(options.interval, "> 0")) {
+      return yield* Effect.fail(Params.invalid("JobProgress.view", DurationOption.issue("> 0"), "interval"))
+    }
     const tty = output.isTTY === true
     const prefix = options.prefix ?? ""
     const interval = Duration.decode(options.interval ?? (tty ? "1 second" : "10 seconds"))

@@ -25,6 +25,7 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import type { Batch } from "./Batch.js"
 import * as BatchError from "./BatchError.js"
+import * as DurationOption from "./internal/durationOption.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Deadlines
@@ -33,7 +34,7 @@ import * as BatchError from "./BatchError.js"
 /**
  * `self`, except that no recurrence starts later than `deadline` after the first step: a recurrence whose delay
  * would end past it ends the schedule instead (`Schedule.upTo` would still allow that last delay). The output and
- * the input are `self`'s.
+ * the input are `self`'s. A negative or NaN `deadline` throws a `RangeError`.
  *
  * @example
  * ```ts
@@ -53,7 +54,7 @@ export const withDeadline: {
   ): <Out, In, E, R>(self: Schedule.Schedule<Out, In, E, R>) => Schedule.Schedule<Out, In, E, R>
   <Out, In, E, R>(self: Schedule.Schedule<Out, In, E, R>, deadline: Duration.Input): Schedule.Schedule<Out, In, E, R>
 } = dual(2, <Out, In, E, R>(self: Schedule.Schedule<Out, In, E, R>, deadline: Duration.Input) => {
-  const millis = Duration.toMillis(Duration.fromInputUnsafe(deadline))
+  const millis = Duration.toMillis(DurationOption.orThrow("BatchSchedule.withDeadline", "deadline", deadline, ">= 0"))
   // `elapsed` counts from the first step; the recurrence would start `duration` after this one.
   return Schedule.while(self, ({ duration, elapsed }) => elapsed + Duration.toMillis(duration) <= millis)
 })
@@ -135,7 +136,8 @@ export const isRetryable = (
 /**
  * The default retry schedule: `maxRetries` retries with exponential backoff (`baseDelay` doubling, capped at
  * `maxDelay`, jittered down by up to 25%), or exactly the server's `retry-after-ms`/`retry-after` when it sent one
- * (up to `maxRetryAfter`), while the error `isRetryable` and the retry would start before `deadline`.
+ * (up to `maxRetryAfter`), while the error `isRetryable` and the retry would start before `deadline`. A negative or
+ * NaN duration option throws a `RangeError` naming it (zero is taken: the retries stay bounded by `maxRetries`).
  *
  * @example
  * ```ts
@@ -157,6 +159,10 @@ export const isRetryable = (
  * @category Schedules
  */
 export const retry = (options: RetryOptions = {}): RetrySchedule => {
+  for (const option of ["baseDelay", "maxDelay", "maxRetryAfter", "deadline"] as const) {
+    const value = options[option]
+    if (value !== undefined) DurationOption.orThrow("BatchSchedule.retry", option, value, ">= 0")
+  }
   const maxRetries = options.maxRetries ?? retryDefaults.maxRetries
   const maxRetryAfter = options.maxRetryAfter ?? retryDefaults.maxRetryAfter
   const deadline = options.deadline ?? retryDefaults.deadline
@@ -272,7 +278,7 @@ export const currentTimeout: Context.Reference<Option.Option<Duration.Duration>>
 /**
  * Runs `self` with `timeout` as the per-attempt timeout of every request it makes (the body read included;
  * `Duration.infinity` for none); the narrowest region wins. A timed-out attempt fails with a `TransportError` of
- * reason `"Timeout"`, which the retry policy retries.
+ * reason `"Timeout"`, which the retry policy retries. A negative or NaN `timeout` throws a `RangeError`.
  *
  * @example
  * ```ts
@@ -296,18 +302,26 @@ export const withTimeout: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.Input): Effect.Effect<A, E, R> =>
-    Effect.provideService(self, currentTimeout, Option.some(Duration.fromInputUnsafe(timeout)))
+    Effect.provideService(
+      self,
+      currentTimeout,
+      Option.some(DurationOption.orThrow("BatchSchedule.withTimeout", "timeout", timeout, ">= 0"))
+    )
 )
 
 /**
- * A layer that sets the per-attempt timeout for everything it is provided to, e.g.
+ * A layer that sets the per-attempt timeout for everything it is provided to (a negative or NaN `timeout` throws
+ * a `RangeError`), e.g.
  * `Layer.provideMerge(BatchSchedule.layerTimeout("30 seconds"))`.
  *
  * @since 4.0.0
  * @category Layers
  */
 export const layerTimeout = (timeout: Duration.Input): Layer.Layer<never> =>
-  Layer.succeed(currentTimeout, Option.some(Duration.fromInputUnsafe(timeout)))
+  Layer.succeed(
+    currentTimeout,
+    Option.some(DurationOption.orThrow("BatchSchedule.layerTimeout", "timeout", timeout, ">= 0"))
+  )
 
 /**
  * The longest a download's body may go without a byte, for the current fiber: `None` unless set with
@@ -408,13 +422,27 @@ export interface PollOptions {
 }
 
 /**
+ * Refuses a pace that polls in a busy loop: an `initial` or `max` of zero (or negative, or NaN) and a `factor`
+ * below 1 end in delays of zero, a request after another against the API's rate limits.
+ */
+const checkPace = (where: string, options: PollOptions): void => {
+  if (options.initial !== undefined) DurationOption.orThrow(where, "initial", options.initial, "> 0")
+  if (options.max !== undefined) DurationOption.orThrow(where, "max", options.max, "> 0")
+  if (options.factor !== undefined && !(options.factor >= 1)) {
+    throw new RangeError(`${where}: factor must be a number >= 1, got ${options.factor}`)
+  }
+}
+
+/**
  * Exponential polling capped at `max`: the default pace of `awaitBatch` and `watchBatch`. It ignores its input, so
- * it also paces retries of anything.
+ * it also paces retries of anything. An `initial` or `max` that is not a duration > 0, or a `factor` below 1 (a
+ * busy polling loop), throws a `RangeError` naming it.
  *
  * @since 4.0.0
  * @category Schedules
  */
 export const poll = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> => {
+  checkPace("BatchSchedule.poll", options)
   const capped = Schedule.min([
     Schedule.exponential(options.initial ?? pollDefaults.initial, options.factor ?? pollDefaults.factor),
     Schedule.spaced(options.max ?? pollDefaults.max)
@@ -437,21 +465,25 @@ export const cancelDefaults = {
 } as const
 
 /**
- * The default pace of `cancelBatchAndWait`.
+ * The default pace of `cancelBatchAndWait`. Its options are checked as `poll`'s.
  *
  * @since 4.0.0
  * @category Schedules
  */
-export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> =>
-  poll({
+export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> => {
+  checkPace("BatchSchedule.cancelWindow", options)
+  return poll({
     initial: options.initial ?? cancelDefaults.initial,
     factor: options.factor ?? cancelDefaults.factor,
     max: options.max ?? cancelDefaults.max,
     jitter: options.jitter
   })
+}
 
 /**
  * Polls at a fixed interval: `BatchSchedule.every("30 seconds")`, with `awaitBatch`'s `timeout` for the deadline.
+ * An `interval` that is not a duration > 0 throws a `RangeError` naming it: zero is a busy polling loop against the
+ * API (its rate limits), and Effect 3 reads a negative or NaN one as zero.
  *
  * @example
  * ```ts
@@ -472,4 +504,5 @@ export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unkno
  * @since 4.0.0
  * @category Schedules
  */
-export const every = (interval: Duration.Input): PollSchedule => Schedule.spaced(interval)
+export const every = (interval: Duration.Input): PollSchedule =>
+  Schedule.spaced(DurationOption.orThrow("BatchSchedule.every", "interval", interval, "> 0"))

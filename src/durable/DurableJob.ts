@@ -51,6 +51,7 @@ import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
 import * as Stop from "../internal/durable/stop.js"
+import * as DurationOption from "../internal/durationOption.js"
 import * as Operation from "../internal/http/operation.js"
 import * as Engine from "../internal/job/engine.js"
 import * as History from "../internal/job/history.js"
@@ -106,7 +107,11 @@ export interface Hooks<SE = never, R = never> {
   readonly onEvent?: ((event: JobReport.JobEvent) => Effect.Effect<void>) | undefined
   readonly poll?: BatchSchedule.PollSchedule | undefined
   readonly resendWhen?: ((result: BatchLine.BatchResult) => boolean) | undefined
-  /** How long one waiting activity lasts at most (a replay re-reads one activity per round); default 30 minutes. */
+  /**
+   * How long one waiting activity lasts at most (a replay re-reads one activity per round); default 30 minutes. It
+   * must be a duration > 0, as `interruptCheck`: `layer` throws a `RangeError` naming a hook out of range (nothing
+   * is started, so nothing is journaled).
+   */
   readonly round?: Duration.DurationInput | undefined
   /**
    * How often a running job reads the `JobInterrupts` record, where its engine provides one (the SQL engines), to
@@ -122,6 +127,19 @@ export interface Hooks<SE = never, R = never> {
  * @category Constants
  */
 export const defaults = { round: Duration.minutes(30), interruptCheck: Duration.seconds(1) } as const
+
+/**
+ * The hooks that pace a loop, refused when the layer is made (a `RangeError`, as the `BatchSchedule` constructors
+ * throw) rather than when a job starts: a job's failure is journaled, so a job id started under a bad hook would keep
+ * its failure after the hook is fixed. A `round` of zero journals waiting activities in a busy loop, an
+ * `interruptCheck` of zero reads the `JobInterrupts` record in one.
+ */
+const checkHooks = (hooks: Pick<Hooks, "round" | "interruptCheck">): void => {
+  for (const hook of ["round", "interruptCheck"] as const) {
+    const value = hooks[hook]
+    if (value !== undefined) DurationOption.orThrow("DurableJob.layer", hook, value, "> 0")
+  }
+}
 
 const PartSchema = Schema.Struct({
   index: Schema.Number,
@@ -246,8 +264,9 @@ export const make = <SE = never, SI = never>(
       Workflow.withCompensation(create, (batch, cause) => Stop.endedFor(instance, cause) ? cancel(batch) : Effect.void)
   })
 
-  const layer = <R = never>(hooks: Hooks<SE, R> = {}) =>
-    workflow.toLayer((payload, executionId) =>
+  const layer = <R = never>(hooks: Hooks<SE, R> = {}) => {
+    checkHooks(hooks)
+    return workflow.toLayer((payload, executionId) =>
       Effect.gen(function*() {
         const { input, ...serializable } = payload
         const resolved = yield* Engine.resolveOrFail("DurableJob.run", {
@@ -363,6 +382,7 @@ export const make = <SE = never, SI = never>(
         Operation.named("DurableJob.run")
       )
     )
+  }
 
   const executionId = (jobId: string) => workflow.executionId({ jobId, input: "", endpoint: "/v1/chat/completions" })
 

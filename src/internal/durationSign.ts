@@ -18,3 +18,20 @@ export const negativeOrNaN = (input: unknown): boolean => {
   }
   return false
 }
+
+/**
+ * A duration as a user gave it, for a message: a string as written, milliseconds and bigint nanoseconds with their
+ * unit, `[seconds, nanos]` and an object of parts spelt out, anything else (a `Duration`) as it prints itself.
+ *
+ * @internal
+ */
+export const showDuration = (input: unknown): string => {
+  if (typeof input === "string") return input
+  if (typeof input === "number") return `${input} millis`
+  if (typeof input === "bigint") return `${input} nanos`
+  if (Array.isArray(input)) return `[${input.map(String).join(", ")}]`
+  if (typeof input === "object" && input !== null && Object.getPrototypeOf(input) === Object.prototype) {
+    return `{ ${Object.entries(input).map(([key, value]) => `${key}: ${String(value)}`).join(", ")} }`
+  }
+  return String(input)
+}

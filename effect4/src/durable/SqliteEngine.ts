@@ -50,6 +50,8 @@ import type * as SqlError from "effect/sql/SqlError"
 import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import type * as BatchError from "../BatchError.js"
 import * as RunnerLock from "../internal/durable/runnerLock.js"
+import * as DurationOption from "../internal/durationOption.js"
+import * as Params from "../internal/params.js"
 import * as JobInterrupts from "./JobInterrupts.js"
 
 /**
@@ -61,7 +63,10 @@ import * as JobInterrupts from "./JobInterrupts.js"
 export interface Options {
   /** The SQLite file (created with its tables if missing). */
   readonly filename: string
-  /** How often the runner reads messages written by other processes and due timers; default 1 second. */
+  /**
+   * How often the runner reads messages written by other processes and due timers; default 1 second. It must be a
+   * duration > 0 (zero reads the file in a busy loop): `layer` fails with `InvalidParamsError` otherwise.
+   */
   readonly pollInterval?: Duration.Input | undefined
   /** Any other setting of the engine (see `effect/cluster`'s `ShardingConfig`); wins over the above. */
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Service"]> | undefined
@@ -100,10 +105,26 @@ const engine = (
     )
   ).pipe(Layer.provide(SqliteClient.layer({ filename })))
 
+/** A poll interval out of range (the option, or the engine setting it names) is refused before the runner starts. */
+const checkPollInterval = (options: Options): Effect.Effect<void, BatchError.InvalidParamsError> => {
+  const given = [
+    ["pollInterval", options.pollInterval],
+    ["shardingConfig.entityMessagePollInterval", options.shardingConfig?.entityMessagePollInterval]
+  ] as const
+  for (const [option, value] of given) {
+    if (value !== undefined && DurationOption.breaks(value, "> 0")) {
+      return Effect.fail(Params.invalid("SqliteEngine.layer", DurationOption.issue("> 0"), option))
+    }
+  }
+  return Effect.void
+}
+
 /**
  * The runner: it runs the file's workflows (those started here and by clients) and resumes the unfinished ones
  * when it starts. One per file: it fails with `RunnerLockedError` while another runner is up on the file (see the
  * module comment).
+ A `pollInterval` that is not a duration > 0 fails it with `InvalidParamsError` before any file
+ * is opened.
  *
  * @since 4.0.0
  * @category Layers
@@ -112,13 +133,17 @@ export const layer = (
   options: Options
 ): Layer.Layer<
   WorkflowEngine.WorkflowEngine | JobInterrupts.JobInterrupts,
-  BatchError.RunnerLockedError | SqlError.SqlError
+  BatchError.RunnerLockedError | BatchError.InvalidParamsError | SqlError.SqlError
 > =>
   engine(options.filename, {
     runnerAddress: Option.some(defaults.runnerAddress),
     entityMessagePollInterval: options.pollInterval ?? defaults.pollInterval,
     ...options.shardingConfig
-  }).pipe(Layer.provide(RunnerLock.layer(options.filename)))
+  }).pipe(
+    Layer.provide(RunnerLock.layer(options.filename)),
+    // Checked first: no lock is taken, no file opened.
+    Layer.provide(Layer.effectDiscard(checkPollInterval(options)))
+  )
 
 /**
  * A client of the file's runner: it starts workflows, reads their results and interrupts them, and never runs

@@ -120,3 +120,16 @@ export const make = (
       return Effect.sync(() => exchange.cancel())
     })
   })
+
+/**
+ * The fetch of `FetchTransport`'s `HttpClient`: the one provided where the layer was built (else the global one, read
+ * at each call, so a fetch patched later is the one called), with `redirect: "manual"` unless the request's options
+ * name a `redirect` of their own (a `FetchHttpClient.RequestInit` that sets it wins).
+ *
+ * @internal
+ */
+export const manualRedirects = (built: Context.Context<never>): typeof globalThis.fetch => {
+  const given = Context.getOrUndefined(built, FetchHttpClient.Fetch)
+  return (input, init) =>
+    (given ?? globalThis.fetch)(input, init?.redirect === undefined ? { ...init, redirect: "manual" } : init)
+}
