@@ -888,10 +888,21 @@ export class RequestTooLargeError extends Schema.TaggedError<RequestTooLargeErro
       this.operation,
       `${
         requestAt(this.line, this.customId)
-      } is too large for any part: ${this.value} ${this.limit}, over the most a part may hold (${this.max})`
+      } is too large for any part: ${this.value} ${this.limit}, over the most a part may hold (${this.max}); ${
+        tooLargeRemedy[this.limit]
+      }`
     )
   }
 }
+
+/** What to do about a request too large for any part, by the limit it broke. */
+const tooLargeRemedy = {
+  tokens: "a part may claim budget.safetyFactor x plan.partFraction of its model's budget (0.95 x 0.25 by " +
+    "default): raise that model's budget to your tier's batch queue limit, or shorten the request or its max tokens",
+  bytes: "a part's file holds at most plan.maxBytesPerPart bytes: shorten the request",
+  inputs: "an /v1/embeddings part holds at most plan.maxInputsPerPart inputs: split the request's input",
+  requests: "raise plan.maxRequestsPerPart"
+} as const
 
 /**
  * A local file the library reads or writes failed: a JSONL input file, a job's spool of parts, a results file.

@@ -211,6 +211,9 @@ describe("JobPlan.plan", () => {
       // One request larger than a whole part's share: a clear error naming it, not a part that never fits.
       const small = yield* Effect.flip(plan(dir, [embedding(0)], { budgets: { tokens: 5 } }))
       assert.strictEqual(small._tag, "RequestTooLargeError")
+      // The message says what to do: the cap is a share of the budget, and the budget is the knob.
+      assert.include(small.message, "over the most a part may hold (1); a part may claim budget.safetyFactor x")
+      assert.include(small.message, "raise that model's budget to your tier's batch queue limit")
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("a stream fails at its first violation, after emitting the parts before it: nothing of the offending part", () =>
