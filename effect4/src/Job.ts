@@ -140,7 +140,10 @@ export interface PolicyOptions {
    * the request policy gives up.
    */
   readonly patience?: Duration.Input | undefined
-  /** How many follow-ups of the requests an expired or cancelled batch left undone; default 2. */
+  /**
+   * How many follow-ups of the requests an expired or cancelled batch left undone; default 2. The follow-up of a
+   * batch an earlier run cancelled (an interrupted run cancels its batches on exit) is not counted.
+   */
   readonly maxFollowUps?: number | undefined
   /** `"fail"` (default): a failed part fails the job. `"continue"`: the other parts go on. */
   readonly onPartFailure?: "fail" | "continue" | undefined

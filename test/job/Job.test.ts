@@ -162,6 +162,30 @@ describe("Job.run", () => {
       }
     }))
 
+  it.effect("interrupted three times (its batches cancelled on exit), a re-run still sends every request", () =>
+    Effect.gen(function*() {
+      // Each batch ends a third done when cancelled: the simulator keeps the results of the lines it had run.
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "3 hours" } })
+      const requests = Array.from({ length: 10 }, (_, i) => embedding(i))
+      const options = { jobId: "thrice", endpoint, policy: { poll } } as const
+      for (let run = 1; run <= 3; run++) {
+        const { events, onEvent } = yield* recorder
+        const fiber = yield* Effect.fork(
+          Job.run(requests, { ...options, onEvent }).pipe(Effect.provide(processOver(simulator)))
+        )
+        const created = () => Effect.map(Ref.get(events), (log) => log.filter((e) => e._tag === "PartCreated").length)
+        for (let i = 0; i < 100 && (yield* created()) < 1; i++) yield* TestClock.adjust("1 minute")
+        yield* TestClock.adjust("1 hour")
+        yield* Fiber.interrupt(fiber)
+        yield* TestClock.adjust("10 minutes")
+      }
+      yield* simulator.setDefaultScript({ inProgress: "10 minutes" })
+      const summary = yield* drive(Job.run(requests, options)).pipe(Effect.provide(processOver(simulator)))
+      assert.strictEqual(summary.succeeded, 10)
+      assert.strictEqual(summary.missing, 0)
+      assert.deepStrictEqual(summary.parts.map((p) => p.status), ["completed"])
+    }))
+
   it.effect("a re-run in a fresh process resumes from the API alone: no batch twice, every result delivered", () =>
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.make({})

@@ -168,6 +168,59 @@ describe("the part machine", () => {
     )
   })
 
+  it("batches cancelled by interrupted runs do not use up the follow-ups: a re-run sends what is still missing", () => {
+    // Three runs, each interrupted (its batches cancelled on exit) after some results: the fourth run finds them all.
+    const cancelled = (id: string, attempt: number, kind: "full" | "missing"): History.Found => ({
+      tag: { part: 1, attempt, kind, digest: "d1" },
+      batch: batch(id, "cancelled"),
+      duplicates: []
+    })
+    const found = [cancelled("b1", 1, "full"), cancelled("b2", 2, "missing"), cancelled("b3", 3, "missing")]
+    const decisions = run([
+      { _tag: "Ended", batch: batch("b1", "cancelled") },
+      { _tag: "Delivered", counts: { succeeded: 3, failed: 0, errored: 0 } },
+      { _tag: "Ended", batch: batch("b2", "cancelled") },
+      { _tag: "Delivered", counts: { succeeded: 2, failed: 0, errored: 0 } },
+      { _tag: "Ended", batch: batch("b3", "cancelled") },
+      { _tag: "Delivered", counts: { succeeded: 1, failed: 0, errored: 0 } }
+    ], found)
+    assert.deepStrictEqual(tags(decisions), ["Await", "Deliver", "Await", "Deliver", "Await", "Deliver", "Upload"])
+    const upload = last(decisions)
+    assert.deepStrictEqual(upload._tag === "Upload" ? [upload.attempt, upload.kind, upload.missing] : [], [
+      4,
+      "missing",
+      4
+    ])
+    // None of those deliveries is final: a follow-up may still replace their results.
+    assert.isTrue(decisions.every((d) => d._tag !== "Deliver" || !d.final))
+  })
+
+  it("a batch cancelled while this run watched it still uses up a follow-up: no new batch for ever", () => {
+    const decisions = run([
+      { _tag: "Uploaded", fileId: "f1", requests: 10, tokens: 100 },
+      { _tag: "Created", batch: batch("b1", "in_progress") },
+      { _tag: "Ended", batch: batch("b1", "cancelled") },
+      { _tag: "Delivered", counts: { succeeded: 6, failed: 0, errored: 0 } },
+      { _tag: "Uploaded", fileId: "f2", requests: 4, tokens: 40 },
+      { _tag: "Created", batch: batch("b2", "in_progress") },
+      { _tag: "Ended", batch: batch("b2", "cancelled") },
+      { _tag: "Delivered", counts: { succeeded: 1, failed: 0, errored: 0 } }
+    ])
+    assert.deepStrictEqual(tags(decisions), [
+      "Upload",
+      "Create",
+      "Await",
+      "Deliver",
+      "Upload",
+      "Create",
+      "Await",
+      "Deliver",
+      "Done"
+    ])
+    const done = last(decisions)
+    assert.deepStrictEqual(done._tag === "Done" ? [done.summary.status, done.summary.missing] : [], ["partial", 3])
+  })
+
   it("a batch made from other requests (another digest) is reported, not taken", () => {
     const found: ReadonlyArray<History.Found> = [
       { tag: { part: 1, attempt: 1, kind: "full", digest: "other" }, batch: batch("b1", "completed"), duplicates: [] }

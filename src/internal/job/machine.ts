@@ -7,7 +7,11 @@
  * - A part starts with an upload of its whole file, then a create.
  * - A `completed`, `expired` or `cancelled` batch gives its results (delivered), then a follow-up of the requests
  *   still without one, up to `maxFollowUps`; a follow-up's results may be replaced by a later follow-up (`final`
- *   says when none may follow).
+ *   says when none may follow). The follow-up of a `cancelled` batch an earlier run made is not counted: an
+ *   interrupted run cancels its batches on exit (`cancelOnExit`), so without this each interrupt and re-run would
+ *   spend one follow-up, and after `maxFollowUps` of them the rest of the part would never be sent. A batch
+ *   cancelled while this run watched it (from the dashboard, say) still counts: a cancel no run asked for is not
+ *   answered with a new batch for ever.
  * - A batch that failed late on an enqueued limit is created again from the same input file, up to `maxResends`
  *   (when and after what wait is the ledger's and the runner's business).
  * - A batch that failed for any other reason, or a create the API refused, fails the part.
@@ -192,6 +196,10 @@ const fullClaim = (part: PartInfo): JobBudget.Claim => ({
   requests: part.requests
 })
 
+/** Whether the follow-up of `ended` is free of `maxFollowUps`: a cancelled batch an earlier run made (see above). */
+const freeFollowUp = (ended: State["ended"]): boolean =>
+  ended !== undefined && ended.batch.status === "cancelled" && ended.current.resumed
+
 /** The next attempt: an earlier run's batch if there is one, else what the last ended batch calls for. */
 const next = (state: State): readonly [State, Decision] => {
   const [found, ...rest] = state.found
@@ -215,7 +223,7 @@ const next = (state: State): readonly [State, Decision] => {
       found: rest,
       current,
       resends: state.resends + (resending ? 1 : 0),
-      followUps: state.followUps + (!resending && found.tag.kind === "missing" ? 1 : 0)
+      followUps: state.followUps + (!resending && found.tag.kind === "missing" && !freeFollowUp(state.ended) ? 1 : 0)
     }
     return [taken, {
       _tag: "Await",
@@ -251,10 +259,11 @@ const next = (state: State): readonly [State, Decision] => {
     ]
   }
   const left = missing(state)
-  if (left > 0 && state.followUps < state.policy.maxFollowUps) {
+  const free = freeFollowUp(last)
+  if (left > 0 && (free || state.followUps < state.policy.maxFollowUps)) {
     const current: Current = { attempt, kind: "missing", claim: fullClaim(state.part), resumed: false }
     return [
-      { ...state, current, followUps: state.followUps + 1 },
+      { ...state, current, followUps: state.followUps + (free ? 0 : 1) },
       { _tag: "Upload", attempt, kind: "missing", missing: left }
     ]
   }
@@ -294,7 +303,12 @@ const ended = (state: State, batch: Batch.Batch): readonly [State, Decision] => 
   }
   return [
     recorded,
-    { _tag: "Deliver", attempt: current.attempt, batch, final: state.followUps >= state.policy.maxFollowUps }
+    {
+      _tag: "Deliver",
+      attempt: current.attempt,
+      batch,
+      final: state.followUps >= state.policy.maxFollowUps && !freeFollowUp(recorded.ended)
+    }
   ]
 }
 
