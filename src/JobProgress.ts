@@ -72,6 +72,8 @@ export interface Progress {
   readonly cost: number | undefined
   /** Models the price table does not price (known at the end, from the summary). */
   readonly unpriced: ReadonlyArray<string>
+  /** Requests the job ended without a result for (the summary's `missing`, known at the end). */
+  readonly missing: number
   readonly done: boolean
 }
 
@@ -92,6 +94,7 @@ export const initial: Progress = {
   cancelled: 0,
   cost: undefined,
   unpriced: [],
+  missing: 0,
   done: false
 }
 
@@ -100,7 +103,8 @@ const withPart = (progress: Progress, part: number, f: (current: PartState) => P
   if (current === undefined) return progress
   const parts = new Map(progress.parts).set(part, f(current))
   let done = 0
-  for (const p of parts.values()) done += p.state === "done" ? p.requests : Math.min(p.requests, p.completed + p.failed)
+  // A part that ended counts what has a result, not its size: one that ended partial left requests without one.
+  for (const p of parts.values()) done += Math.min(p.requests, p.completed + p.failed)
   return { ...progress, parts, requestsDone: done }
 }
 
@@ -178,6 +182,7 @@ export const update = (state: Progress, event: JobReport.JobEvent, now: number):
         ...timed,
         done: true,
         planned: true,
+        missing: event.summary.missing,
         cost: event.summary.cost?.total ?? timed.cost,
         unpriced: event.summary.unpriced?.map((u) => u.model) ?? timed.unpriced
       }
@@ -250,7 +255,7 @@ export const render = (state: Progress, now: number, options: RenderOptions = {}
     ...(eta === undefined ? [] : [`ETA ${clock(eta)}`]),
     ...(state.cost === undefined ? [] : [`cost ${dollars(state.cost)}${state.done ? "" : " so far"}`]),
     ...(state.cancelled > 0 ? [`${state.cancelled} batches cancelled`] : []),
-    ...(state.done ? ["done"] : [])
+    ...(state.done ? [state.missing > 0 ? `done, ${count(state.missing)} requests without a result` : "done"] : [])
   ].join(", ")
   const lines = [`${head} (${timing})`]
   if (state.unpriced.length > 0) lines.push(`  no price for ${state.unpriced.join(", ")} (tokens in the summary)`)

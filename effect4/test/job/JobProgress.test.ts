@@ -96,6 +96,50 @@ describe("JobProgress.update and render", () => {
     assert.notStrictEqual(progress.parts.get(1)?.state, "delivering")
   })
 
+  it("a job that ended with requests left without a result says so: not all requests done", () => {
+    let progress = JobProgress.update(JobProgress.initial, planned(1), 0)
+    progress = JobProgress.update(progress, JobEvent.PlanDone({ parts: 1, requests: 10 }), 0)
+    const partial = JobEvent.PartDone({
+      summary: {
+        part: 1,
+        model: "m",
+        requests: 10,
+        status: "partial",
+        attempts: [],
+        succeeded: 5,
+        failed: 1,
+        errored: 0,
+        missing: 4,
+        resends: 0,
+        followUps: 2,
+        usage: { input_tokens: 0, cached_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 }
+      }
+    })
+    progress = JobProgress.update(progress, partial, 0)
+    progress = JobProgress.update(
+      progress,
+      JobEvent.JobDone({
+        summary: {
+          jobId: "j",
+          parts: [],
+          requests: 10,
+          succeeded: 5,
+          failed: 1,
+          errored: 0,
+          missing: 4,
+          batches: 3,
+          resends: 0,
+          followUps: 2,
+          usage: { input_tokens: 0, cached_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 }
+        }
+      }),
+      0
+    )
+    const [head] = JobProgress.render(progress, 1_000)
+    assert.include(head, "6/10 requests")
+    assert.include(head, "done, 4 requests without a result")
+  })
+
   it("tells elapsed time, rate and ETA from the events' times", () => {
     let progress = JobProgress.update(JobProgress.initial, planned(1, 100), 0)
     progress = JobProgress.update(progress, planned(2, 100), 0)
