@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Ref, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Logger, Ref, Stream, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
@@ -160,6 +160,33 @@ describe("Job.run", () => {
         const batch = yield* simulator.batch(id)
         assert.include(["cancelling", "cancelled"], batch._tag === "Some" ? batch.value.status : "missing")
       }
+    }))
+
+  it.effect("a per-model budget that leaves the requests' model out is told once, at WARN, naming the model", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      const warnings = (jobId: string, limits: Job.Options["budget"]) =>
+        Effect.gen(function*() {
+          const lines: Array<string> = []
+          const logger = Logger.make<unknown, void>(({ logLevel, message }) => {
+            if (logLevel.label === "WARN") lines.push(String(message))
+          })
+          yield* drive(
+            Job.run(Array.from({ length: 4 }, (_, i) => embedding(i)), {
+              jobId,
+              endpoint,
+              budget: limits,
+              plan: { maxRequestsPerPart: 2 },
+              policy: { poll }
+            })
+          ).pipe(Effect.provide(processOver(simulator)), Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+          return lines
+        })
+      const typo = yield* warnings("typo", { limits: { [`${model}-typo`]: { tokens: 10_000 } } })
+      assert.strictEqual(typo.length, 1, typo.join("\n"))
+      assert.include(typo[0], `names no limit for model ${model}`)
+      assert.deepStrictEqual(yield* warnings("named", { limits: { [model]: { tokens: 10_000 } } }), [])
+      assert.deepStrictEqual(yield* warnings("star", { limits: { "*": { tokens: 10_000 } } }), [])
     }))
 
   it.effect("interrupted three times (its batches cancelled on exit), a re-run still sends every request", () =>

@@ -360,7 +360,9 @@ export const make = <SE = never, SI = never>(
           resolved.cancelOnExit ? steps : { ...steps, compensate: (create) => create },
           ensureFiles
         )
+        const unbudgeted = Engine.warnUnbudgeted(resolved.limits)
         for (const part of parts) {
+          yield* unbudgeted(part.model)
           yield* env.emit(
             JobReport.JobEvent.PartPlanned({
               part: part.index,

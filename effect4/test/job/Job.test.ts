@@ -4,7 +4,7 @@
  * same queueing, a tenth of the time.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Ref, Stream } from "effect"
+import { Effect, Fiber, Logger, Ref, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
@@ -138,6 +138,33 @@ describe("Job.run", () => {
         )
       assert.deepStrictEqual(new Set([...ids, ...answered]).size, 20)
       assert.isTrue(ids.every((id) => !answered.includes(id)))
+    }))
+
+  it.effect("a per-model budget that leaves the requests' model out is told once, at WARN, naming the model", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({})
+      const warnings = (jobId: string, limits: Job.Options["budget"]) =>
+        Effect.gen(function*() {
+          const lines: Array<string> = []
+          const logger = Logger.make<unknown, void>(({ logLevel, message }) => {
+            if (logLevel.toUpperCase().startsWith("WARN")) lines.push(String(message))
+          })
+          yield* drive(
+            Job.run(Array.from({ length: 4 }, (_, i) => embedding(i)), {
+              jobId,
+              endpoint,
+              budget: limits,
+              plan: { maxRequestsPerPart: 2 },
+              policy: { poll }
+            })
+          ).pipe(Effect.provide(processOver(simulator)), Effect.provide(Logger.layer([logger])))
+          return lines
+        })
+      const typo = yield* warnings("typo", { limits: { [`${model}-typo`]: { tokens: 10_000 } } })
+      assert.strictEqual(typo.length, 1, typo.join("\n"))
+      assert.include(typo[0], `names no limit for model ${model}`)
+      assert.deepStrictEqual(yield* warnings("named", { limits: { [model]: { tokens: 10_000 } } }), [])
+      assert.deepStrictEqual(yield* warnings("star", { limits: { "*": { tokens: 10_000 } } }), [])
     }))
 
   it.effect("interrupting a job cancels its batches in flight, in bounded time", () =>

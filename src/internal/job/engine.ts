@@ -87,7 +87,9 @@ export const run = <IE, IR, E, R>(
     )
     let planned = 0
     let requested = 0
+    const unbudgeted = warnUnbudgeted(options.limits)
     const parts = Planner.plan(requests, planOptions(options, operation), spool).pipe(
+      Stream.tap((part) => unbudgeted(part.model)),
       Stream.tap((part) =>
         Effect.zipRight(
           Effect.sync(() => {
@@ -144,6 +146,24 @@ export interface Shared {
   readonly ledger: JobBudget.LedgerService
   readonly spool: Spool.Spool
   readonly tracker: Tracker.Tracker
+}
+
+/**
+ * Tells a part's model that the job's per-model budgets leave out: a WARN, once per model, when its first part is
+ * planned (the job goes on: a budget may name only the models it means to hold back).
+ *
+ * @internal
+ */
+export const warnUnbudgeted = (budgets: JobBudget.Budgets | undefined): (model: string) => Effect.Effect<void> => {
+  const warned = new Set<string>()
+  return (model) => {
+    if (warned.has(model) || !Budgets.leavesOut(budgets, model)) return Effect.void
+    warned.add(model)
+    return Effect.logWarning(
+      `effect-openai-batch: the job's budget names no limit for model ${model} (nor "*"): its parts are admitted ` +
+        "with no limit on its enqueued budget"
+    )
+  }
 }
 
 /** The parts' environment, in-process or durable (`steps`). @internal */

@@ -22,6 +22,16 @@ export const budgetOf = (budgets: JobBudget.Budgets | undefined, model: string):
   return budgets[model] ?? budgets["*"] ?? {}
 }
 
+/**
+ * Whether per-model `budgets` leave `model` out: a record that names neither it nor `"*"`. Its parts are then
+ * admitted with no limit, most often because of a typo in a model's name.
+ *
+ * @internal
+ */
+export const leavesOut = (budgets: JobBudget.Budgets | undefined, model: string): boolean =>
+  budgets !== undefined && typeof budgets !== "function" && !isBudget(budgets) && budgets[model] === undefined &&
+  budgets["*"] === undefined
+
 /** The usable share of a limit: `limit × safetyFactor`, rounded down; `Infinity` for no limit. @internal */
 export const usable = (limit: number | undefined, safetyFactor: number): number =>
   limit === undefined ? Infinity : Math.floor(limit * safetyFactor)
