@@ -229,16 +229,17 @@ export const layerRetry = (schedule: RetrySchedule): Layer.Layer<never> => Layer
 // Timeout
 // ---------------------------------------------------------------------------------------------------------------
 
+/** `timeout` as an option's value, or a `RangeError` naming `where` (internal/durationOption.ts). */
+const checked = (where: string, timeout: Duration.DurationInput, rule: DurationOption.Rule) =>
+  Option.some(DurationOption.orThrow(where, "timeout", timeout, rule))
+
 /**
  * The per-attempt timeouts when none is set: 60 s for a call (batch calls return small JSON documents; the official
  * SDKs' 10 minutes only delays the retry of a stuck connection), 10 minutes for an upload (a 200 MB file on a slow
  * link takes a while). A download's timeout bounds the wait for its response head only: a large body takes as long
- * as it takes, but one that stalls (no bytes for `idle`, 5 minutes, the `bodyTimeout` of `UndiciTransport` and of
- * undici itself) is broken off and resumed from its last byte under the retry policy. `idle` is the library's
- * watchdog where nothing else guards a body: on an `HttpClient` that is not a `Transport`'s own (`NodeHttpClient`,
- * `FetchHttpClient`, a client you wrapped); a `Transport` that cuts its bodies itself (`UndiciTransport`,
- * `FetchTransport`) gets none unless `withIdleTimeout` sets one. Five minutes because a results file is read by its
- * consumer as it arrives: a server that pauses for a minute is slow, not stuck, and a wrongly cut body costs a
+ * as it takes, but one that stalls (no byte for `idle`, 5 minutes, undici's own `bodyTimeout`) is broken off and
+ * resumed from its last byte, where the library watches it (`currentIdleTimeout`). Five minutes because a results
+ * file is read as it arrives: a server that pauses for a minute is slow, not stuck, and a body cut wrongly costs a
  * resumed request, never money.
  *
  * @since 0.3.0
@@ -289,11 +290,7 @@ export const withTimeout: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E, R> =>
-    Effect.locally(
-      self,
-      currentTimeout,
-      Option.some(DurationOption.orThrow("BatchSchedule.withTimeout", "timeout", timeout, ">= 0"))
-    )
+    Effect.locally(self, currentTimeout, checked("BatchSchedule.withTimeout", timeout, ">= 0"))
 )
 
 /**
@@ -305,10 +302,7 @@ export const withTimeout: {
  * @category Layers
  */
 export const layerTimeout = (timeout: Duration.DurationInput): Layer.Layer<never> =>
-  Layer.locallyScoped(
-    currentTimeout,
-    Option.some(DurationOption.orThrow("BatchSchedule.layerTimeout", "timeout", timeout, ">= 0"))
-  )
+  Layer.locallyScoped(currentTimeout, checked("BatchSchedule.layerTimeout", timeout, ">= 0"))
 
 /**
  * The longest a download's body may go without a byte, for the current fiber: `None` unless set with
@@ -332,12 +326,10 @@ export const currentIdleTimeout: FiberRef.FiberRef<Option.Option<Duration.Durati
  * `TransportError` of reason `"Timeout"` and `bodyBrokenOff`, whose message says the body stalled and for how long.
  * `withTimeout` does not set it: that one bounds each attempt's wait for the response head.
  *
- * Unset, the library watches a body only where nothing else does (`currentIdleTimeout`): a transport's own body
- * timeout is trusted (`UndiciTransport`'s `bodyTimeout`; `FetchTransport`, Node's fetch being undici's 5 minutes),
- * and any other `HttpClient` gets `timeoutDefaults.idle`. The watchdog costs CPU on every chunk (a timer raced
- * against each pull): on `NodeHttpClient.layerUndici` or `FetchHttpClient.layer`, where undici's own 5 minutes
- * already apply, `withIdleTimeout(Duration.infinity)` gives that back; on `NodeHttpClient.layer` (node:http, no body
- * timeout at all) the library's watchdog is the only guard against a body that stalls.
+ * Unset, the library watches a body only where nothing else does (see `currentIdleTimeout` and docs/transports.md:
+ * on `NodeHttpClient.layerUndici` or `FetchHttpClient.layer`, where undici's own 5 minutes apply,
+ * `withIdleTimeout(Duration.infinity)` gives back the watchdog's CPU). Zero, a negative or NaN `timeout` throws a
+ * `RangeError` (zero would cut every body at once).
  *
  * @example
  * ```ts
@@ -358,7 +350,7 @@ export const withIdleTimeout: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E, R> =>
-    Effect.locally(self, currentIdleTimeout, Option.some(Duration.decode(timeout)))
+    Effect.locally(self, currentIdleTimeout, checked("BatchSchedule.withIdleTimeout", timeout, "> 0"))
 )
 
 /**
@@ -369,7 +361,7 @@ export const withIdleTimeout: {
  * @category Layers
  */
 export const layerIdleTimeout = (timeout: Duration.DurationInput): Layer.Layer<never> =>
-  Layer.locallyScoped(currentIdleTimeout, Option.some(Duration.decode(timeout)))
+  Layer.locallyScoped(currentIdleTimeout, checked("BatchSchedule.layerIdleTimeout", timeout, "> 0"))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Polling

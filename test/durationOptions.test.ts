@@ -96,6 +96,10 @@ describe("duration options", () => {
     }
     for (const [value, shown] of refusedPace) {
       throws(() => BatchSchedule.every(value), `BatchSchedule.every: interval must be a duration > 0, got ${shown}`)
+      // An idle timeout of zero would cut every download's body at once.
+      const idle = `timeout must be a duration > 0, got ${shown}`
+      throws(() => BatchSchedule.withIdleTimeout(Effect.void, value), `BatchSchedule.withIdleTimeout: ${idle}`)
+      throws(() => BatchSchedule.layerIdleTimeout(value), `BatchSchedule.layerIdleTimeout: ${idle}`)
       for (const option of ["initial", "max"] as const) {
         const rule = `${option} must be a duration > 0, got ${shown}`
         throws(() => BatchSchedule.poll({ [option]: value }), `BatchSchedule.poll: ${rule}`)
