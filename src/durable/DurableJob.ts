@@ -220,12 +220,13 @@ export interface DurableJobs<SE, SI = never> {
 type DurableEnv = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Scope.Scope
 
 /**
- * A job's stored end that is an interruption (`interrupt`, from any process), as the typed error `operation` fails
- * with: handed back as it is, it would interrupt the caller (under `NodeRuntime.runMain`, exit code 0 with nothing
- * printed). It reaches the caller as a failure whose cause holds only interrupts, which the caller can catch; the
- * caller's own interruption (Ctrl-C on the process that waits) cannot be caught, and stays an interruption.
+ * A job's stored end that is an interruption (`interrupt`, from any process) becomes the typed error `operation`
+ * fails with: handed back as it is, it would interrupt the caller (under `NodeRuntime.runMain`, exit code 0 with
+ * nothing printed). It reaches the caller as a failure whose cause holds only interrupts, which the caller can catch;
+ * the caller's own interruption (Ctrl-C on the process that waits) cannot be caught, and stays an interruption. An
+ * interruption that is not the job's stored end (the engine shutting down under a waiting `run`) stays one too.
  */
-const isStoredInterruption = (cause: Cause.Cause<unknown>): boolean =>
+const isInterruptedOnly = (cause: Cause.Cause<unknown>): boolean =>
   Cause.isInterrupted(cause) && Cause.isInterruptedOnly(cause)
 
 const interruptedJob = (jobId: string, operation: string) => new BatchError.JobInterruptedError({ jobId, operation })
@@ -408,23 +409,30 @@ export const make = <SE = never, SI = never>(
 
   const executionId = (jobId: string) => workflow.executionId({ jobId, input: "", endpoint: "/v1/chat/completions" })
 
+  const stored = (jobId: string) => Effect.flatMap(executionId(jobId), workflow.poll)
+  const isInterrupted = (result: Workflow.Result<unknown, unknown> | undefined): boolean =>
+    result?._tag === "Complete" && Exit.isFailure(result.exit) && isInterruptedOnly(result.exit.cause)
+
   return {
     workflow,
     layer,
     run: (payload) =>
       Effect.catchAllCause(workflow.execute(payload), (cause) =>
-        isStoredInterruption(cause)
-          ? Effect.fail(interruptedJob(payload.jobId, "DurableJob.run"))
+        isInterruptedOnly(cause)
+          // The job's end, as stored, tells its interruption from the engine's (an engine that cannot answer: not
+          // known to be the job's).
+          ? Effect.flatMap(
+            Effect.catchAllCause(Effect.map(stored(payload.jobId), isInterrupted), () => Effect.succeed(false)),
+            (interrupted) =>
+              interrupted ? Effect.fail(interruptedJob(payload.jobId, "DurableJob.run")) : Effect.failCause(cause)
+          )
           : Effect.failCause(cause)),
     start: (payload) => workflow.execute(payload, { discard: true }),
     result: (jobId) =>
-      Effect.map(
-        Effect.flatMap(executionId(jobId), workflow.poll),
-        (result) =>
-          result?._tag === "Complete" && Exit.isFailure(result.exit) && isStoredInterruption(result.exit.cause)
-            ? new Workflow.Complete({ exit: Exit.fail(interruptedJob(jobId, "DurableJob.result")) })
-            : result
-      ),
+      Effect.map(stored(jobId), (result) =>
+        isInterrupted(result)
+          ? new Workflow.Complete({ exit: Exit.fail(interruptedJob(jobId, "DurableJob.result")) })
+          : result),
     interrupt: (jobId) =>
       Effect.flatMap(executionId(jobId), (id) =>
         // The engine's own, for a job that is suspended (a durable backoff) or not started.

@@ -5,7 +5,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Ref, Schema, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Ref, Schema, Scope, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
 import * as BatchError from "../../src/BatchError.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
@@ -326,6 +326,28 @@ describe("DurableJob compensation on the memory engine", () => {
       assert.isUndefined(result, "the job has not ended")
       const statuses = yield* statusesOf(simulator, jobId)
       assert.strictEqual(statuses.length, 1)
+      assert.isTrue(statuses.every((s) => s !== "cancelling" && s !== "cancelled"), statuses.join(", "))
+    }))
+
+  it.effect("a memory engine that shuts down under a waiting `run` is not the job's interruption: no JobInterruptedError", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const jobId = "durable-engine-down"
+      const scope = yield* Scope.make()
+      const engine = yield* Layer.buildWithScope(engineOver(simulator, { poll }), scope)
+      yield* Effect.provide(writeInput(10), engine)
+      const fiber = yield* Effect.fork(
+        Effect.provide(DurableJob.run({ jobId, input: "/input.jsonl", endpoint, plan: { workDir: "/work" } }), engine)
+      )
+      for (let i = 0; i < 120 && (yield* statusesOf(simulator, jobId)).length < 1; i++) {
+        yield* TestClock.adjust("1 second")
+      }
+      yield* Scope.close(scope, Exit.void)
+      const exit = yield* Effect.exit(drive(Fiber.join(fiber), "1 second", 10))
+      // The job did not end (its batch runs on): the waiting caller is interrupted, as before the typed error.
+      assert.isTrue(Exit.isInterrupted(exit))
+      assert.isUndefined(failureOf(exit))
+      const statuses = yield* statusesOf(simulator, jobId)
       assert.isTrue(statuses.every((s) => s !== "cancelling" && s !== "cancelled"), statuses.join(", "))
     }))
 
