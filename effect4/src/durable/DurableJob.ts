@@ -240,7 +240,8 @@ type DurableEnv = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstanc
  * A job's stored end that is an interruption (`interrupt`, from any process) becomes the typed error `operation`
  * fails with: handed back as it is, it would interrupt the caller (under `NodeRuntime.runMain`, exit code 0 with
  * nothing printed). It reaches the caller as a failure whose cause holds only interrupts, which the caller can catch;
- * the caller's own interruption (Ctrl-C on the process that waits) cannot be caught, and stays an interruption.
+ * the caller's own interruption (Ctrl-C on the process that waits) cannot be caught, and stays an interruption. An
+ * interruption that is not the job's stored end (the engine shutting down under a waiting `run`) stays one too.
  */
 const interruptedJob = (jobId: string, operation: string) => new BatchError.JobInterruptedError({ jobId, operation })
 
@@ -426,6 +427,12 @@ export const make = <SE = never, SI = never>(
 
   const executionId = (jobId: string) => workflow.executionId({ jobId, input: "", endpoint: "/v1/chat/completions" })
 
+  // Effect 4's workflow methods read `this`: called on the workflow, never passed unbound.
+  const stored = (jobId: string) =>
+    Effect.map(Effect.flatMap(executionId(jobId), (id) => workflow.poll(id)), Option.getOrUndefined)
+  const isInterrupted = (result: Workflow.Result<unknown, unknown> | undefined): boolean =>
+    result?._tag === "Complete" && Exit.isFailure(result.exit) && Cause.hasInterruptsOnly(result.exit.cause)
+
   return {
     workflow,
     layer,
@@ -433,21 +440,21 @@ export const make = <SE = never, SI = never>(
       Effect.catchCauseIf(
         workflow.execute(payload),
         Cause.hasInterruptsOnly,
-        () => Effect.fail(interruptedJob(payload.jobId, "DurableJob.run"))
+        (cause) =>
+          // The job's end, as stored, tells its interruption from the engine's (an engine that cannot answer: not
+          // known to be the job's).
+          Effect.flatMap(
+            Effect.catchCause(Effect.map(stored(payload.jobId), isInterrupted), () => Effect.succeed(false)),
+            (interrupted) =>
+              interrupted ? Effect.fail(interruptedJob(payload.jobId, "DurableJob.run")) : Effect.failCause(cause)
+          )
       ),
     start: (payload) => workflow.execute(payload, { discard: true }),
-    // Effect 4's workflow methods read `this`: called on the workflow, never passed unbound.
     result: (jobId) =>
-      Effect.map(
-        Effect.flatMap(executionId(jobId), (id) => workflow.poll(id)),
-        (stored) => {
-          const result = Option.getOrUndefined(stored)
-          return result?._tag === "Complete" && Exit.isFailure(result.exit) &&
-              Cause.hasInterruptsOnly(result.exit.cause)
-            ? new Workflow.Complete({ exit: Exit.fail(interruptedJob(jobId, "DurableJob.result")) })
-            : result
-        }
-      ),
+      Effect.map(stored(jobId), (result) =>
+        isInterrupted(result)
+          ? new Workflow.Complete({ exit: Exit.fail(interruptedJob(jobId, "DurableJob.result")) })
+          : result),
     interrupt: (jobId) =>
       Effect.flatMap(executionId(jobId), (id) =>
         // The engine's own, for a job that is suspended (a durable backoff) or not started.

@@ -5,7 +5,7 @@
  * moves (see ../support/webCrypto.ts).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, FileSystem, Layer, Option, Ref, Schema } from "effect"
+import { Effect, Exit, Fiber, FileSystem, Layer, Option, Ref, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import * as BatchApi from "../../src/BatchApi.js"
@@ -357,6 +357,29 @@ describe("DurableJob compensation on the memory engine", () => {
       assert.isUndefined(result, "the job has not ended")
       const statuses = yield* statusesOf(simulator, jobId)
       assert.strictEqual(statuses.length, 1)
+      assert.isTrue(statuses.every((s) => s !== "cancelling" && s !== "cancelled"), statuses.join(", "))
+    }).pipe(fast))
+
+  it.effect("a memory engine that shuts down under a waiting `run` is not the job's interruption: no JobInterruptedError", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const jobId = "durable-engine-down"
+      const scope = yield* Scope.make()
+      const engine = yield* Layer.buildWithScope(engineOver(simulator, { poll }), scope)
+      yield* Effect.provide(writeInput(10), engine)
+      const fiber = yield* Effect.forkChild(
+        Effect.provide(DurableJob.run({ jobId, input: "/input.jsonl", endpoint, plan: { workDir: "/work" } }), engine)
+      )
+      for (let i = 0; i < 120 && (yield* statusesOf(simulator, jobId)).length < 1; i++) {
+        yield* settle
+        yield* TestClock.adjust("1 second")
+      }
+      yield* Scope.close(scope, Exit.void)
+      const exit = yield* Effect.exit(drive(Fiber.join(fiber), "1 second", 10))
+      // The job did not end (its batch runs on): the waiting caller is interrupted, as before the typed error.
+      assert.isTrue(Exit.hasInterrupts(exit))
+      assert.isUndefined(failureOf(exit))
+      const statuses = yield* statusesOf(simulator, jobId)
       assert.isTrue(statuses.every((s) => s !== "cancelling" && s !== "cancelled"), statuses.join(", "))
     }).pipe(fast))
 
