@@ -48,6 +48,7 @@ const samples: ReadonlyArray<BatchError.BatchError> = [
     toleranceSeconds: 300
   }),
   new BatchError.WebhookHeadersError({ missing: ["webhook-id"] }),
+  new BatchError.JobInterruptedError({ jobId: "nightly", operation: "DurableJob.run" }),
   new BatchError.MalformedLineError({
     fileId: "file-1",
     file: "output",
@@ -84,7 +85,11 @@ describe("BatchError: one error model", () => {
       ["WebhookHeadersError", "not a Standard Webhooks delivery: webhook-id missing"],
       ["MalformedLineError", "line 2 of the output file file-1 is malformed: x"],
       ["NotFoundError", "retrieveBatch: 404 No batch found (request id req_1)"],
-      ["LocalFileError", "could not read /tmp/x: EACCES: permission denied"]
+      ["LocalFileError", "could not read /tmp/x: EACCES: permission denied"],
+      [
+        "JobInterruptedError",
+        "DurableJob.run: job nightly was interrupted (DurableJob.interrupt): its batches were cancelled (unless its policy.cancelOnExit was false) and it stays interrupted; to run its requests again, give the job a new jobId"
+      ]
     ])
     const seen = new Set<string>()
     for (const error of samples) {

@@ -14,7 +14,8 @@
  * - Webhook errors (`Webhooks`): `WebhookHeadersError`, `WebhookTimestampError`, `WebhookSignatureError`,
  *   `WebhookPayloadError`.
  * - Structured answers (`StructuredOutput`): `StructuredOutputError`, a value per result line rather than a failure.
- * - Durable engine errors (`SqliteEngine`): `RunnerLockedError`, a second runner on a SQLite file.
+ * - Durable errors: `RunnerLockedError`, a second runner on a SQLite file (`SqliteEngine`); `JobInterruptedError`, a
+ *   job that was interrupted (`DurableJob`).
  *
  * The simulator's `NoSuchBatchError` is not here: it belongs to the testing entry point and only a test sees it.
  *
@@ -22,7 +23,7 @@
  * only, the same error reads the same whoever raised it, and the serialized form holds the fields alone (a decoded
  * error words its message again). Errors raised by a public operation name it (`operation`) where it has one.
  *
- * The module is long (36 classes) but one thing: the whole error model in one place. The classes are listed once,
+ * The module is long (37 classes) but one thing: the whole error model in one place. The classes are listed once,
  * in the `BatchError` schema, and the `BatchError` type is taken from it.
  *
  * The Effect 4 edition: the same classes, fields and messages as the Effect 3 edition's; Effect 4's schema names
@@ -1048,6 +1049,39 @@ export class RunnerLockedError extends Schema.TaggedError<RunnerLockedError>(id(
   }
 }
 
+/**
+ * A durable job that was interrupted (`DurableJob.interrupt`, from any process): its compensation cancelled its
+ * batches (unless its `policy.cancelOnExit` was `false`) and its end is stored for good, so `DurableJob.run` with its
+ * job id fails with this error at once, sending nothing (as does a `run` that was waiting for it, and the exit of its
+ * `DurableJob.result`). To run its requests again, give the job a new `jobId`.
+ *
+ * @since 4.0.0
+ * @category Errors
+ */
+export class JobInterruptedError extends Schema.TaggedError<JobInterruptedError>(id("JobInterruptedError"))(
+  "JobInterruptedError",
+  {
+    jobId: Schema.String,
+    /** The public operation that found the job interrupted (`DurableJob.run`, `DurableJob.result`). */
+    operation: Schema.optional(Schema.String)
+  }
+) {
+  /**
+   * @since 4.0.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 4.0.0
+   */
+  override get message(): string {
+    return inOperation(
+      this.operation,
+      `job ${this.jobId} was interrupted (DurableJob.interrupt): its batches were cancelled (unless its policy.cancelOnExit was false) and it stays interrupted; to run its requests again, give the job a new jobId`
+    )
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Results files (BatchResults)
 // ---------------------------------------------------------------------------------------------------------------
@@ -1455,6 +1489,7 @@ export const BatchError = Schema.Union([
   PartFailedError,
   JobInputChangedError,
   RunnerLockedError,
+  JobInterruptedError,
   MalformedLineError,
   ResultsNotReadyError,
   WebhookHeadersError,

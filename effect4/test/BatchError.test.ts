@@ -59,6 +59,7 @@ const samples: ReadonlyArray<BatchError.BatchError> = [
     excerpt: "{"
   }),
   new BatchError.RunnerLockedError({ filename: "/srv/jobs.db", pid: 42, hostname: "worker-1", startedAt: 0 }),
+  new BatchError.JobInterruptedError({ jobId: "nightly", operation: "DurableJob.run" }),
   new BatchError.StructuredOutputError({
     customId: "q-1",
     reason: "NotJson",
@@ -99,6 +100,10 @@ describe("BatchError: one error model", () => {
       [
         "RunnerLockedError",
         "SqliteEngine.layer: the runner of pid 42 on worker-1 (up since 1970-01-01T00:00:00.000Z) holds /srv/jobs.db; one runner per file: use SqliteEngine.layerClient in a process that only starts or reads jobs, or stop that runner first"
+      ],
+      [
+        "JobInterruptedError",
+        "DurableJob.run: job nightly was interrupted (DurableJob.interrupt): its batches were cancelled (unless its policy.cancelOnExit was false) and it stays interrupted; to run its requests again, give the job a new jobId"
       ]
     ])
     const seen = new Set<string>()
@@ -187,7 +192,7 @@ describe("BatchError: one error model", () => {
     const classes = Object.values(BatchError).filter(
       (value): value is typeof BatchError.ApiError => typeof value === "function" && "fields" in value
     )
-    assert.strictEqual(classes.length, 36)
+    assert.strictEqual(classes.length, 37)
     const members: ReadonlyArray<unknown> = BatchError.BatchError.members
     for (const errorClass of classes) assert.include(members, errorClass)
   })

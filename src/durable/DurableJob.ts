@@ -35,10 +35,12 @@ import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -188,7 +190,11 @@ export interface DurableJobs<SE, SI = never> {
     never,
     WorkflowEngine.WorkflowEngine | Engine.Services | FileSystem.FileSystem | Path.Path | R
   >
-  /** Runs a job on the engine and waits for its summary (the same job id again: the stored result). */
+  /**
+   * Runs a job on the engine and waits for its summary (the same job id again: the stored result). A job that was
+   * interrupted (`interrupt`), before or while this waits, fails it with `JobInterruptedError`; the caller's own
+   * interruption stays an interruption.
+   */
   readonly run: (payload: Payload) => Effect.Effect<
     JobReport.JobSummary,
     BatchError.BatchError | SE,
@@ -196,7 +202,10 @@ export interface DurableJobs<SE, SI = never> {
   >
   /** Starts a job and returns its execution id at once; any runner of the engine takes it on. */
   readonly start: (payload: Payload) => Effect.Effect<string, never, WorkflowEngine.WorkflowEngine>
-  /** A job's result, from any process on the engine: `undefined` while it has not ended. */
+  /**
+   * A job's result, from any process on the engine: `undefined` while it has not ended. The exit of a job that was
+   * interrupted is a failure with `JobInterruptedError`.
+   */
   readonly result: (jobId: string) => Effect.Effect<
     Workflow.Result<JobReport.JobSummary, BatchError.BatchError | SE> | undefined,
     never,
@@ -209,6 +218,18 @@ export interface DurableJobs<SE, SI = never> {
 }
 
 type DurableEnv = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Scope.Scope
+
+/**
+ * A job's stored end that is an interruption (`interrupt`, from any process) becomes the typed error `operation`
+ * fails with: handed back as it is, it would interrupt the caller (under `NodeRuntime.runMain`, exit code 0 with
+ * nothing printed). It reaches the caller as a failure whose cause holds only interrupts, which the caller can catch;
+ * the caller's own interruption (Ctrl-C on the process that waits) cannot be caught, and stays an interruption. An
+ * interruption that is not the job's stored end (the engine shutting down under a waiting `run`) stays one too.
+ */
+const isInterruptedOnly = (cause: Cause.Cause<unknown>): boolean =>
+  Cause.isInterrupted(cause) && Cause.isInterruptedOnly(cause)
+
+const interruptedJob = (jobId: string, operation: string) => new BatchError.JobInterruptedError({ jobId, operation })
 
 /**
  * The durable job whose workflow error is `BatchError` or `sinkError` (a sink's typed failure is journaled and
@@ -388,12 +409,30 @@ export const make = <SE = never, SI = never>(
 
   const executionId = (jobId: string) => workflow.executionId({ jobId, input: "", endpoint: "/v1/chat/completions" })
 
+  const stored = (jobId: string) => Effect.flatMap(executionId(jobId), workflow.poll)
+  const isInterrupted = (result: Workflow.Result<unknown, unknown> | undefined): boolean =>
+    result?._tag === "Complete" && Exit.isFailure(result.exit) && isInterruptedOnly(result.exit.cause)
+
   return {
     workflow,
     layer,
-    run: (payload) => workflow.execute(payload),
+    run: (payload) =>
+      Effect.catchAllCause(workflow.execute(payload), (cause) =>
+        isInterruptedOnly(cause)
+          // The job's end, as stored, tells its interruption from the engine's (an engine that cannot answer: not
+          // known to be the job's).
+          ? Effect.flatMap(
+            Effect.catchAllCause(Effect.map(stored(payload.jobId), isInterrupted), () => Effect.succeed(false)),
+            (interrupted) =>
+              interrupted ? Effect.fail(interruptedJob(payload.jobId, "DurableJob.run")) : Effect.failCause(cause)
+          )
+          : Effect.failCause(cause)),
     start: (payload) => workflow.execute(payload, { discard: true }),
-    result: (jobId) => Effect.flatMap(executionId(jobId), workflow.poll),
+    result: (jobId) =>
+      Effect.map(stored(jobId), (result) =>
+        isInterrupted(result)
+          ? new Workflow.Complete({ exit: Exit.fail(interruptedJob(jobId, "DurableJob.result")) })
+          : result),
     interrupt: (jobId) =>
       Effect.flatMap(executionId(jobId), (id) =>
         // The engine's own, for a job that is suspended (a durable backoff) or not started.
@@ -426,7 +465,9 @@ export const layer: <R = never>(hooks?: Hooks<never, R>) => Layer.Layer<
 
 /**
  * Runs a job on the engine and waits for its summary. The same job id again returns the stored result (or resumes
- * the run, if it is not over).
+ * the run, if it is not over). A job that was interrupted (`interrupt`, from any process), before or while this
+ * waits, fails it with `JobInterruptedError` (its batches were cancelled; a new job id runs its requests again); the
+ * caller's own interruption stays an interruption.
  *
  * @since 0.2.0
  * @category Running
@@ -454,7 +495,8 @@ export const start: (payload: Payload) => Effect.Effect<string, never, WorkflowE
 export const executionId: (jobId: string) => Effect.Effect<string> = standard.executionId
 
 /**
- * A job's result, from any process on the engine: `undefined` while it has not ended.
+ * A job's result, from any process on the engine: `undefined` while it has not ended. The exit of a job that was
+ * interrupted is a failure with `JobInterruptedError` (not an interruption, which would interrupt whoever runs it).
  *
  * @since 0.2.0
  * @category Running

@@ -5,8 +5,9 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Effect, Exit, Fiber, Layer, Option, Ref, Schema, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Ref, Schema, Scope, TestClock } from "effect"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchError from "../../src/BatchError.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as DurableJob from "../../src/durable/DurableJob.js"
 import type * as JobBudget from "../../src/JobBudget.js"
@@ -202,6 +203,10 @@ describe("DurableJob compensation on the memory engine", () => {
       return page.data.filter((b) => b.metadata?.["eob_job"] === jobId).map((b) => b.status)
     }).pipe(Effect.provide(processOver(simulator)))
 
+  /** The typed failure of an exit, if it has one. */
+  const failureOf = <A, E>(exit: Exit.Exit<A, E>) =>
+    Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+
   it.effect("a durable job that fails cancels the batches it made (the workflow's compensation)", () =>
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
@@ -252,11 +257,98 @@ describe("DurableJob compensation on the memory engine", () => {
           result = yield* DurableJob.result("durable-stop")
         }
         assert.strictEqual(result?._tag, "Complete")
-        if (result?._tag === "Complete") assert.isTrue(Exit.isInterrupted(result.exit))
+        if (result?._tag === "Complete") assert.strictEqual(failureOf(result.exit)?._tag, "JobInterruptedError")
         const statuses = yield* statusesOf(simulator, "durable-stop")
         assert.strictEqual(statuses.length, 2)
         assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
       }).pipe(Effect.provide(engineOver(simulator, { poll })))
+    }))
+
+  it.effect(
+    "a job interrupted while `run` waits for it fails that `run`, a `run` again and its `result` with JobInterruptedError (they interrupted their caller)",
+    () =>
+      Effect.gen(function*() {
+        const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+        const jobId = "durable-interrupted"
+        const payload = { jobId, input: "/input.jsonl", endpoint, plan: { workDir: "/work" } } as const
+        const [waiting, again, stored] = yield* Effect.gen(function*() {
+          yield* writeInput(10)
+          const fiber = yield* Effect.fork(DurableJob.run(payload))
+          for (let i = 0; i < 120 && (yield* statusesOf(simulator, jobId)).length < 1; i++) {
+            yield* TestClock.adjust("1 second")
+          }
+          yield* DurableJob.interrupt(jobId)
+          // Under `NodeRuntime.runMain`, an interrupted caller is exit code 0 with nothing printed.
+          const waiting = yield* Effect.exit(drive(Fiber.join(fiber), "1 second", 10))
+          const again = yield* Effect.exit(DurableJob.run(payload))
+          return [waiting, again, yield* DurableJob.result(jobId)] as const
+        }).pipe(Effect.provide(engineOver(simulator, { poll })))
+        assert.deepStrictEqual(
+          failureOf(waiting),
+          new BatchError.JobInterruptedError({ jobId, operation: "DurableJob.run" })
+        )
+        assert.deepStrictEqual(
+          failureOf(again),
+          new BatchError.JobInterruptedError({ jobId, operation: "DurableJob.run" })
+        )
+        assert.strictEqual(stored?._tag, "Complete")
+        if (stored?._tag === "Complete") {
+          assert.deepStrictEqual(
+            failureOf(stored.exit),
+            new BatchError.JobInterruptedError({ jobId, operation: "DurableJob.result" })
+          )
+        }
+        // The second run sent nothing: the job's one batch, cancelled by the interrupt.
+        const statuses = yield* statusesOf(simulator, jobId)
+        assert.strictEqual(statuses.length, 1)
+        assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
+      })
+  )
+
+  it.effect("the caller's own interruption while `run` waits stays an interruption, and the job runs on", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const jobId = "durable-caller-interrupted"
+      const [exit, result] = yield* Effect.gen(function*() {
+        yield* writeInput(10)
+        const fiber = yield* Effect.fork(
+          DurableJob.run({ jobId, input: "/input.jsonl", endpoint, plan: { workDir: "/work" } })
+        )
+        for (let i = 0; i < 120 && (yield* statusesOf(simulator, jobId)).length < 1; i++) {
+          yield* TestClock.adjust("1 second")
+        }
+        const exit = yield* Fiber.interrupt(fiber)
+        yield* TestClock.adjust("1 second")
+        return [exit, yield* DurableJob.result(jobId)] as const
+      }).pipe(Effect.provide(engineOver(simulator, { poll })))
+      assert.isTrue(Exit.isInterrupted(exit), "the caller was interrupted")
+      assert.isUndefined(failureOf(exit), "not turned into a typed error")
+      assert.isUndefined(result, "the job has not ended")
+      const statuses = yield* statusesOf(simulator, jobId)
+      assert.strictEqual(statuses.length, 1)
+      assert.isTrue(statuses.every((s) => s !== "cancelling" && s !== "cancelled"), statuses.join(", "))
+    }))
+
+  it.effect("a memory engine that shuts down under a waiting `run` is not the job's interruption: no JobInterruptedError", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const jobId = "durable-engine-down"
+      const scope = yield* Scope.make()
+      const engine = yield* Layer.buildWithScope(engineOver(simulator, { poll }), scope)
+      yield* Effect.provide(writeInput(10), engine)
+      const fiber = yield* Effect.fork(
+        Effect.provide(DurableJob.run({ jobId, input: "/input.jsonl", endpoint, plan: { workDir: "/work" } }), engine)
+      )
+      for (let i = 0; i < 120 && (yield* statusesOf(simulator, jobId)).length < 1; i++) {
+        yield* TestClock.adjust("1 second")
+      }
+      yield* Scope.close(scope, Exit.void)
+      const exit = yield* Effect.exit(drive(Fiber.join(fiber), "1 second", 10))
+      // The job did not end (its batch runs on): the waiting caller is interrupted, as before the typed error.
+      assert.isTrue(Exit.isInterrupted(exit))
+      assert.isUndefined(failureOf(exit))
+      const statuses = yield* statusesOf(simulator, jobId)
+      assert.isTrue(statuses.every((s) => s !== "cancelling" && s !== "cancelled"), statuses.join(", "))
     }))
 
   it("a payload's per-model budget decodes as per model (not as an empty budget)", () => {

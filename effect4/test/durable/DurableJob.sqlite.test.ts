@@ -15,11 +15,12 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Ref } from "effect"
+import { Effect, Exit, Layer, Option, Ref } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchError from "../../src/BatchError.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as DurableJob from "../../src/durable/DurableJob.js"
 import * as JobInterrupts from "../../src/durable/JobInterrupts.js"
@@ -96,9 +97,16 @@ describe("DurableJob on the SQLite engine", () => {
           }).pipe(Effect.provide(SqliteEngine.layerClient({ filename: db })))
           const result = yield* eventually(DurableJob.result(jobId))
           assert.strictEqual(result._tag, "Complete")
+          const stopped = new BatchError.JobInterruptedError({ jobId, operation: "DurableJob.run" })
           if (result._tag === "Complete") {
-            assert.isTrue(Exit.hasInterrupts(result.exit))
+            assert.isTrue(Exit.isFailure(result.exit) && !Exit.hasInterrupts(result.exit))
+            assert.deepStrictEqual(
+              Option.getOrUndefined(Exit.findErrorOption(result.exit)),
+              new BatchError.JobInterruptedError({ jobId, operation: "DurableJob.result" })
+            )
           }
+          // The end read back from the file is a typed failure of `run` too, not an interruption of its caller.
+          assert.deepStrictEqual(yield* Effect.flip(DurableJob.run(payload)), stopped)
           // Still on the running engine: the compensation ran when the job stopped, not when the runner closed.
           const statuses = (yield* batchesOf(simulator, jobId)).map((b) =>
             b.status

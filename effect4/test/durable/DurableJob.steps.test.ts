@@ -5,10 +5,11 @@
  * moves (see ../support/webCrypto.ts).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, FileSystem, Layer, Option, Ref, Schema } from "effect"
+import { Effect, Exit, Fiber, FileSystem, Layer, Option, Ref, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import * as BatchApi from "../../src/BatchApi.js"
+import * as BatchError from "../../src/BatchError.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as DurableJob from "../../src/durable/DurableJob.js"
 import type * as JobBudget from "../../src/JobBudget.js"
@@ -231,6 +232,9 @@ describe("DurableJob compensation on the memory engine", () => {
       assert.isTrue(statuses.filter((s) => s !== "failed").every((s) => s === "cancelling" || s === "cancelled"))
     }).pipe(fast))
 
+  /** The typed failure of an exit, if it has one. */
+  const failureOf = <A, E>(exit: Exit.Exit<A, E>) => Option.getOrUndefined(Exit.findErrorOption(exit))
+
   it.effect("DurableJob.interrupt stops a job and its compensation cancels the batches in flight", () =>
     Effect.gen(function*() {
       const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
@@ -256,7 +260,7 @@ describe("DurableJob compensation on the memory engine", () => {
           result = yield* DurableJob.result("durable-stop")
         }
         assert.strictEqual(result?._tag, "Complete")
-        if (result?._tag === "Complete") assert.isTrue(Exit.hasInterrupts(result.exit))
+        if (result?._tag === "Complete") assert.strictEqual(failureOf(result.exit)?._tag, "JobInterruptedError")
         const statuses = yield* statusesOf(simulator, "durable-stop")
         assert.strictEqual(statuses.length, 2)
         assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
@@ -285,6 +289,98 @@ describe("DurableJob compensation on the memory engine", () => {
       }).pipe(Effect.provide(engineOver(simulator, { poll })))
       // The engine closed the workflow's scope with its runner: a shutdown, not the job's end.
       assert.deepStrictEqual(yield* statusesOf(simulator, "durable-shutdown"), ["in_progress", "in_progress"])
+    }).pipe(fast))
+
+  it.effect(
+    "a job interrupted while `run` waits for it fails that `run`, a `run` again and its `result` with JobInterruptedError (they interrupted their caller)",
+    () =>
+      Effect.gen(function*() {
+        const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+        const jobId = "durable-interrupted"
+        const payload = { jobId, input: "/input.jsonl", endpoint, plan: { workDir: "/work" } } as const
+        const [waiting, again, stored] = yield* Effect.gen(function*() {
+          yield* writeInput(10)
+          const fiber = yield* Effect.forkChild(DurableJob.run(payload))
+          for (let i = 0; i < 120 && (yield* statusesOf(simulator, jobId)).length < 1; i++) {
+            yield* settle
+            yield* TestClock.adjust("1 second")
+          }
+          yield* DurableJob.interrupt(jobId)
+          // Under `NodeRuntime.runMain`, an interrupted caller is exit code 0 with nothing printed.
+          const waiting = yield* Effect.exit(drive(Fiber.join(fiber), "1 second", 10))
+          const again = yield* Effect.exit(DurableJob.run(payload))
+          return [waiting, again, yield* DurableJob.result(jobId)] as const
+        }).pipe(Effect.provide(engineOver(simulator, { poll })))
+        assert.deepStrictEqual(
+          failureOf(waiting),
+          new BatchError.JobInterruptedError({ jobId, operation: "DurableJob.run" })
+        )
+        assert.deepStrictEqual(
+          failureOf(again),
+          new BatchError.JobInterruptedError({ jobId, operation: "DurableJob.run" })
+        )
+        assert.strictEqual(stored?._tag, "Complete")
+        if (stored?._tag === "Complete") {
+          assert.deepStrictEqual(
+            failureOf(stored.exit),
+            new BatchError.JobInterruptedError({ jobId, operation: "DurableJob.result" })
+          )
+        }
+        // The second run sent nothing: the job's one batch, cancelled by the interrupt.
+        const statuses = yield* statusesOf(simulator, jobId)
+        assert.strictEqual(statuses.length, 1)
+        assert.isTrue(statuses.every((s) => s === "cancelling" || s === "cancelled"), statuses.join(", "))
+      }).pipe(fast)
+  )
+
+  it.effect("the caller's own interruption while `run` waits stays an interruption, and the job runs on", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const jobId = "durable-caller-interrupted"
+      const [exit, result] = yield* Effect.gen(function*() {
+        yield* writeInput(10)
+        const fiber = yield* Effect.forkChild(
+          DurableJob.run({ jobId, input: "/input.jsonl", endpoint, plan: { workDir: "/work" } })
+        )
+        for (let i = 0; i < 120 && (yield* statusesOf(simulator, jobId)).length < 1; i++) {
+          yield* settle
+          yield* TestClock.adjust("1 second")
+        }
+        yield* Fiber.interrupt(fiber)
+        const exit = yield* Effect.exit(Fiber.join(fiber))
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        return [exit, yield* DurableJob.result(jobId)] as const
+      }).pipe(Effect.provide(engineOver(simulator, { poll })))
+      assert.isTrue(Exit.hasInterrupts(exit), "the caller was interrupted")
+      assert.isUndefined(failureOf(exit), "not turned into a typed error")
+      assert.isUndefined(result, "the job has not ended")
+      const statuses = yield* statusesOf(simulator, jobId)
+      assert.strictEqual(statuses.length, 1)
+      assert.isTrue(statuses.every((s) => s !== "cancelling" && s !== "cancelled"), statuses.join(", "))
+    }).pipe(fast))
+
+  it.effect("a memory engine that shuts down under a waiting `run` is not the job's interruption: no JobInterruptedError", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make({ script: { inProgress: "6 hours" } })
+      const jobId = "durable-engine-down"
+      const scope = yield* Scope.make()
+      const engine = yield* Layer.buildWithScope(engineOver(simulator, { poll }), scope)
+      yield* Effect.provide(writeInput(10), engine)
+      const fiber = yield* Effect.forkChild(
+        Effect.provide(DurableJob.run({ jobId, input: "/input.jsonl", endpoint, plan: { workDir: "/work" } }), engine)
+      )
+      for (let i = 0; i < 120 && (yield* statusesOf(simulator, jobId)).length < 1; i++) {
+        yield* settle
+        yield* TestClock.adjust("1 second")
+      }
+      yield* Scope.close(scope, Exit.void)
+      const exit = yield* Effect.exit(drive(Fiber.join(fiber), "1 second", 10))
+      // The job did not end (its batch runs on): the waiting caller is interrupted, as before the typed error.
+      assert.isTrue(Exit.hasInterrupts(exit))
+      assert.isUndefined(failureOf(exit))
+      const statuses = yield* statusesOf(simulator, jobId)
+      assert.isTrue(statuses.every((s) => s !== "cancelling" && s !== "cancelled"), statuses.join(", "))
     }).pipe(fast))
 
   it("a payload's per-model budget decodes as per model (not as an empty budget)", () => {
