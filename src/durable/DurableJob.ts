@@ -419,10 +419,13 @@ export const make = <SE = never, SI = never>(
     run: (payload) =>
       Effect.catchAllCause(workflow.execute(payload), (cause) =>
         isInterruptedOnly(cause)
-          // The job's end, as stored, tells its interruption from the engine's (an engine that cannot answer: not
-          // known to be the job's).
+          // The job's end, as stored, tells its interruption from the engine's (an engine that cannot answer, within
+          // 5 s, as one shutting down: not known to be the job's).
           ? Effect.flatMap(
-            Effect.catchAllCause(Effect.map(stored(payload.jobId), isInterrupted), () => Effect.succeed(false)),
+            Effect.catchAllCause(
+              Effect.timeout(Effect.map(stored(payload.jobId), isInterrupted), "5 seconds"),
+              () => Effect.succeed(false)
+            ),
             (interrupted) =>
               interrupted ? Effect.fail(interruptedJob(payload.jobId, "DurableJob.run")) : Effect.failCause(cause)
           )

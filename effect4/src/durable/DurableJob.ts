@@ -442,9 +442,12 @@ export const make = <SE = never, SI = never>(
         Cause.hasInterruptsOnly,
         (cause) =>
           // The job's end, as stored, tells its interruption from the engine's (an engine that cannot answer: not
-          // known to be the job's).
+          // known to be the job's; nor one that does not answer within 5 s, as one shutting down).
           Effect.flatMap(
-            Effect.catchCause(Effect.map(stored(payload.jobId), isInterrupted), () => Effect.succeed(false)),
+            Effect.catchCause(
+              Effect.timeout(Effect.map(stored(payload.jobId), isInterrupted), "5 seconds"),
+              () => Effect.succeed(false)
+            ),
             (interrupted) =>
               interrupted ? Effect.fail(interruptedJob(payload.jobId, "DurableJob.run")) : Effect.failCause(cause)
           )
