@@ -14,7 +14,8 @@
  * life: the operating system drops a process's file locks when it dies, SIGKILL included, so a crashed runner never
  * blocks the next start, and no pid has to be judged alive (pids are reused; a container's runner is pid 1 at every
  * start). It is not taken on the engine's file, whose writes it would stop. For several runners, use
- * `PostgresEngine`, whose shard leases are advisory locks.
+ * `PostgresEngine`, whose shard leases are advisory locks. `<file>` is the file's real path: a runner on a symlink
+ * to the file, or on another spelling of its path, is refused alike.
  *
  * Why the settings are not the engine's defaults:
  * - The runner's address is set here, never read from the environment. The engine's own layers read `HOST`,

@@ -52,4 +52,29 @@ describe("SqliteEngine: one runner per file", () => {
       }),
     30_000
   )
+  it.scopedLive(
+    "the same file by another name (relative, a symlink to it) is refused: one runner per file, not per name",
+    () =>
+      Effect.gen(function*() {
+        const filename = yield* tempDb
+        const first = yield* Scope.make()
+        yield* Layer.buildWithScope(SqliteEngine.layer({ filename }), first)
+        const link = path.join(path.dirname(filename), "link.db")
+        fs.symlinkSync(filename, link)
+        for (const other of [path.relative(process.cwd(), filename), link]) {
+          const refused = yield* Effect.scoped(Layer.build(SqliteEngine.layer({ filename: other }))).pipe(
+            Effect.as("started"),
+            Effect.catchAll((error) => Effect.succeed(error._tag))
+          )
+          assert.strictEqual(refused, "RunnerLockedError", other)
+        }
+        yield* Scope.close(first, Exit.void)
+        // Once the runner on the file is gone, one on its link starts (and one on the file after it).
+        const onLink = yield* Effect.scoped(Effect.as(Layer.build(SqliteEngine.layer({ filename: link })), "started"))
+        assert.strictEqual(onLink, "started")
+        const onFile = yield* Effect.scoped(Effect.as(Layer.build(SqliteEngine.layer({ filename })), "started"))
+        assert.strictEqual(onFile, "started")
+      }),
+    30_000
+  )
 })

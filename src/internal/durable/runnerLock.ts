@@ -21,13 +21,40 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
 import * as Os from "node:os"
+import * as Path from "node:path"
 import * as BatchError from "../../BatchError.js"
 
 const table = "effect_openai_batch_runner"
 
-/** The lock's file, beside the engine's. */
-export const lockFile = (filename: string): string => `${filename}-runner`
+/**
+ * The engine's file as the file system names it: symlinks followed (a dangling one too, as SQLite would create its
+ * target), the directory made absolute. Two names of one file (a symlink, another spelling of its path) must take
+ * one lock: a lock file named after the name given would let a runner on `link.db` start beside one on `engine.db`.
+ */
+const realName = (filename: string, hops = 0): string => {
+  try {
+    return Fs.realpathSync(filename)
+  } catch {
+    // Missing, or a symlink to a file not created yet: follow the link by hand, then the directory.
+  }
+  if (hops < 32) {
+    try {
+      return realName(Path.resolve(Path.dirname(filename), Fs.readlinkSync(filename)), hops + 1)
+    } catch {
+      // Not a symlink.
+    }
+  }
+  try {
+    return Path.join(Fs.realpathSync(Path.dirname(filename)), Path.basename(filename))
+  } catch {
+    return Path.resolve(filename)
+  }
+}
+
+/** The lock's file, beside the engine's real file (read when the layer is built: the file may be made meanwhile). */
+export const lockFile = (filename: string): string => `${realName(filename)}-runner`
 
 /** Another connection holds SQLite's lock (better-sqlite3's `SQLITE_BUSY`, and its extended codes). */
 const isBusy = (error: SqlError): boolean =>
@@ -86,4 +113,8 @@ export const layer = (
 ): Layer.Layer<never, BatchError.RunnerLockedError | SqlError | ConfigError.ConfigError> =>
   filename === ":memory:" || filename === ""
     ? Layer.empty
-    : Layer.scopedDiscard(claim(filename)).pipe(Layer.provide(SqliteClient.layer({ filename: lockFile(filename) })))
+    : Layer.unwrapEffect(
+      Effect.sync(() =>
+        Layer.scopedDiscard(claim(filename)).pipe(Layer.provide(SqliteClient.layer({ filename: lockFile(filename) })))
+      )
+    )
