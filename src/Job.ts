@@ -142,8 +142,8 @@ export interface PolicyOptions {
    */
   readonly patience?: Duration.DurationInput | undefined
   /**
-   * How many follow-ups of the requests an expired or cancelled batch left undone; default 2. The follow-up of a
-   * batch an earlier run cancelled (an interrupted run cancels its batches on exit) is not counted.
+   * How many follow-ups of the requests an expired batch left undone; default 2. A cancelled batch's follow-up is
+   * not counted (an interrupted run cancels its batches on exit; its re-run sends what they left undone).
    */
   readonly maxFollowUps?: number | undefined
   /** `"fail"` (default): a failed part fails the job. `"continue"`: the other parts go on. */

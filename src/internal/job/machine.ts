@@ -7,11 +7,12 @@
  * - A part starts with an upload of its whole file, then a create.
  * - A `completed`, `expired` or `cancelled` batch gives its results (delivered), then a follow-up of the requests
  *   still without one, up to `maxFollowUps`; a follow-up's results may be replaced by a later follow-up (`final`
- *   says when none may follow). The follow-up of a `cancelled` batch an earlier run made is not counted: an
- *   interrupted run cancels its batches on exit (`cancelOnExit`), so without this each interrupt and re-run would
- *   spend one follow-up, and after `maxFollowUps` of them the rest of the part would never be sent. A batch
- *   cancelled while this run watched it (from the dashboard, say) still counts: a cancel no run asked for is not
- *   answered with a new batch for ever.
+ *   says when none may follow). The follow-up of a `cancelled` batch is not counted: an interrupted run cancels
+ *   its batches on exit (`cancelOnExit`), so if it were, each interrupt and re-run would spend one follow-up, and
+ *   after `maxFollowUps` of them the rest of the part would never be sent. The rule reads only the batches'
+ *   statuses, never which run made or watched them, so a re-run that replays a chain counts it, and marks its
+ *   deliveries `final`, as the run that made it did. A batch nobody in the job cancelled (from the dashboard) is
+ *   followed up the same way: a job is stopped by interrupting it.
  * - A batch that failed late on an enqueued limit is created again from the same input file, up to `maxResends`
  *   (when and after what wait is the ledger's and the runner's business).
  * - A batch that failed for any other reason, or a create the API refused, fails the part.
@@ -196,9 +197,8 @@ const fullClaim = (part: PartInfo): JobBudget.Claim => ({
   requests: part.requests
 })
 
-/** Whether the follow-up of `ended` is free of `maxFollowUps`: a cancelled batch an earlier run made (see above). */
-const freeFollowUp = (ended: State["ended"]): boolean =>
-  ended !== undefined && ended.batch.status === "cancelled" && ended.current.resumed
+/** Whether the follow-up of `ended` is free of `maxFollowUps`: a cancelled batch's (see above). */
+const freeFollowUp = (ended: State["ended"]): boolean => ended !== undefined && ended.batch.status === "cancelled"
 
 /** The next attempt: an earlier run's batch if there is one, else what the last ended batch calls for. */
 const next = (state: State): readonly [State, Decision] => {
