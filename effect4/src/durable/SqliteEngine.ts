@@ -123,8 +123,7 @@ const checkPollInterval = (options: Options): Effect.Effect<void, BatchError.Inv
 /**
  * The runner: it runs the file's workflows (those started here and by clients) and resumes the unfinished ones
  * when it starts. One per file: it fails with `RunnerLockedError` while another runner is up on the file (see the
- * module comment).
- A `pollInterval` that is not a duration > 0 fails it with `InvalidParamsError` before any file
+ * module comment). A `pollInterval` that is not a duration > 0 fails it with `InvalidParamsError` before any file
  * is opened.
  *
  * @since 4.0.0
