@@ -15,7 +15,10 @@
  *   `ceil(prompt characters / 4)` + token ids given as numbers + `max_tokens ?? max_completion_tokens ??
  *   max_output_tokens ?? 0`, a little less than a conservative client estimate.
  * - Faults (429, 5xx, dropped connections, timeouts, broken bodies, a create that commits and then drops) are
- *   queued for the next matching requests; every request is logged.
+ *   queued for the next matching requests; every request is logged (the key never).
+ * - Azure OpenAI's shape too (`OpenAiConfig.layerAzure`): `/openai/...` for `/v1/...` (a create at
+ *   `/openai/deployments/{deployment}/batches`), `api-version` required (without it, Azure's 404), the key in
+ *   `api-key` (or bearer) held to the same rules. Logs and fault matchers see the path as sent.
  * - Uploaded JSONL files are validated line by line; a `responder` answers each request line and finished
  *   batches get output and error files in the official line format (partial ones on cancel and expiry), and
  *   `usage` sums what the answers report.
@@ -89,7 +92,7 @@ export type SimResponse =
 
 /**
  * A request in the log. `body` is the parsed JSON body (a summary of the fields for a multipart upload);
- * `authorization` is never kept.
+ * `authorization` and `api-key` are never kept.
  *
  * @since 4.0.0
  * @category Models
@@ -263,7 +266,7 @@ export type EnqueuedLimit = number | { readonly [model: string]: number }
 export interface Options {
   /** The only key accepted (default `testApiKey`). */
   readonly apiKey?: string
-  /** Accept any non-empty bearer key (the CLI server does). Default false. */
+  /** Accept any non-empty key, bearer or `api-key` (the CLI server does). Default false. */
   readonly acceptAnyKey?: boolean
   /** Reject creates whose `input_file_id` was not uploaded with purpose `batch`. Default true. */
   readonly requireInputFile?: boolean

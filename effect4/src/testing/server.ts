@@ -1,8 +1,9 @@
 /**
  * The Batch API simulator over real HTTP (`effect-openai-batch/testing/server`): the same `handle` as the
  * in-process simulator, served on `@effect/platform-node`'s HTTP server, on 127.0.0.1.
- * Point any OpenAI client at `baseUrl` (the official SDKs too). Its clock is the real one or an accelerated one
- * (`speed`: simulated seconds per real second), so a 24-hour window can pass in minutes.
+ * Point any OpenAI client at `baseUrl` (the official SDKs too), or an Azure OpenAI client at `url` (its endpoint:
+ * `/openai/...`, `api-version`, `api-key`). Its clock is the real one or an accelerated one (`speed`: simulated
+ * seconds per real second), so a 24-hour window can pass in minutes.
  *
  * This is the only module of the package that needs `@effect/platform-node` (an optional peer dependency).
  *
@@ -60,7 +61,10 @@ export interface Options extends BatchApiSimulator.Options {
 export interface SimulatorServer {
   /** The bound port. */
   readonly port: number
-  /** `http://127.0.0.1:<port>` */
+  /**
+   * `http://127.0.0.1:<port>`: also an Azure OpenAI client's endpoint
+   * (`OpenAiConfig.layerAzure({ endpoint: server.url, apiVersion, apiKey })`).
+   */
   readonly url: string
   /** `http://127.0.0.1:<port>/v1`: what OpenAI clients take as their base URL. */
   readonly baseUrl: string

@@ -1,10 +1,12 @@
 /**
- * One request, start to end, as a pure step over the state: the next matching fault, `settle` up to now, bearer
- * auth, the route, the headers the API sends (`x-request-id`, `openai-version`, `openai-processing-ms`,
- * `openai-organization`), and the entry for the request log.
+ * One request, start to end, as a pure step over the state: the next matching fault, `settle` up to now, the key
+ * (a bearer key, or Azure OpenAI's `api-key`: ./azure.ts maps Azure's shape onto the same routes), the route, the
+ * headers the API sends (`x-request-id`, `openai-version`, `openai-processing-ms`, `openai-organization`), and the
+ * entry for the request log (as sent: an Azure request's `/openai` path; never the key).
  *
  * @internal
  */
+import * as Azure from "./azure.js"
 import * as BatchRoutes from "./batchRoutes.js"
 import * as Early from "./early.js"
 import type { Body, Config, Env, Step } from "./env.js"
@@ -20,17 +22,19 @@ import * as UploadRoutes from "./uploadRoutes.js"
 import type { Answer } from "./wire.js"
 import { apiError } from "./wire.js"
 
-const authorize = (options: Options, request: SimRequest): Answer | undefined => {
-  const header = request.headers["authorization"]
-  const token = header === undefined ? undefined : /^Bearer\s+(.+)$/i.exec(header.trim())?.[1]?.trim()
-  if (token === undefined || token.length === 0) {
+/** The key rules: a key was sent, and it is the one accepted (or any, with `acceptAnyKey`). */
+const authorize = (options: Options, shaped: Azure.Shaped): Answer | undefined => {
+  const accepted = shaped.key !== undefined &&
+    (options.acceptAnyKey === true || shaped.key === (options.apiKey ?? testApiKey))
+  if (accepted) return undefined
+  if (shaped.azure) return Azure.accessDenied
+  if (shaped.key === undefined) {
     return apiError(
       401,
       "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
       { param: null, code: null }
     )
   }
-  if (options.acceptAnyKey === true || token === (options.apiKey ?? testApiKey)) return undefined
   return apiError(
     401,
     "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
@@ -40,8 +44,8 @@ const authorize = (options: Options, request: SimRequest): Answer | undefined =>
   )
 }
 
-const route = (state: State, env: Env): Step => {
-  const { method, path } = env.request
+/** `path` is the one the routes serve (`/v1/...`, an Azure request's mapped onto it). */
+const route = (state: State, env: Env, path: string): Step => {
   const segments = path.replace(/\/+$/, "").split("/").slice(1).map((segment) =>
     segment.includes("%") ? decodeURIComponent(segment) : segment
   )
@@ -55,7 +59,17 @@ const route = (state: State, env: Env): Step => {
     : resource === "uploads"
     ? UploadRoutes.route(state, env, id, action)
     : undefined
-  return routed ?? [apiError(404, `Invalid URL (${method} ${path})`), state]
+  return routed ?? [apiError(404, `Invalid URL (${env.request.method} ${env.request.path})`), state]
+}
+
+/**
+ * The headers a log keeps: never the key (`authorization`, `api-key`).
+ *
+ * @internal
+ */
+export const loggedHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
+  const { "api-key": _apiKey, authorization: _authorization, ...kept } = headers
+  return kept
 }
 
 /**
@@ -111,17 +125,17 @@ export const step =
     const counted: State = { ...settled, requests: requestNumber }
     const body = bodyOf(request)
     const handled = (): Step => {
-      const unauthorized = authorize(config.options, request)
-      return unauthorized !== undefined ? [unauthorized, counted] : route(counted, { config, now, request, body })
+      const shaped = Azure.shape(request)
+      const refused = authorize(config.options, shaped) ?? (shaped.azure ? Azure.versionMissing(request) : undefined)
+      return refused !== undefined ? [refused, counted] : route(counted, { config, now, request, body }, shaped.path)
     }
     const [response, state, status] = outcome(fault, handled, counted, requestNumber)
     if (config.options.logRequests === false) return [[response, undefined], state]
-    const { authorization: _authorization, ...headers } = request.headers
     const entry: LoggedRequest = {
       method: request.method,
       path: request.path,
       query: request.query,
-      headers,
+      headers: loggedHeaders(request.headers),
       body: logBody(request, body),
       at: now,
       ...(fault === undefined ? {} : { fault: fault._tag }),

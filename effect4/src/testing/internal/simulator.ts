@@ -19,7 +19,7 @@ import type { LoggedRequest, Options, Simulator } from "./model.js"
 import { NoSuchBatchError } from "./model.js"
 import * as Outbox from "./outbox.js"
 import * as Responders from "./responder.js"
-import { step } from "./router.js"
+import { loggedHeaders, step } from "./router.js"
 import * as Scripts from "./script.js"
 import { seedBatches } from "./seed.js"
 import * as Store from "./state.js"
@@ -136,8 +136,13 @@ export const make = (options: Options = {}): Effect.Effect<Simulator> =>
         modify((state, now): readonly [LoggedRequest | undefined, Store.State] => {
           const [fault, faults] = Faults.take(state.faults, head, Early.isEarly)
           if (fault?._tag !== "ResetDuringBody") return [undefined, state]
-          const { authorization: _authorization, ...headers } = head.headers
-          const entry: LoggedRequest = { ...head, headers, body: undefined, at: now, fault: fault._tag }
+          const entry: LoggedRequest = {
+            ...head,
+            headers: loggedHeaders(head.headers),
+            body: undefined,
+            at: now,
+            fault: fault._tag
+          }
           return [entry, { ...state, faults }]
         }),
         (entry) => {
