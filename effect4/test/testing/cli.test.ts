@@ -23,6 +23,9 @@ describe("the simulator's command line", () => {
       assert.match(line ?? "", /\(default: .+\)$/, flag)
     }
     assert.match(Cli.help, /--port N\s+the port on 127\.0\.0\.1 \(0 picks a free one\) \(default: 8080\)/)
+    // the routes it serves: OpenAI's and Azure OpenAI's shape of them
+    assert.include(Cli.help, "/v1/batches")
+    assert.include(Cli.help, "Azure OpenAI's /openai/... (with api-version")
   })
 
   it("reads values, refuses bad ones with the usage, and takes the webhook secret from the environment", () => {
@@ -76,6 +79,7 @@ describe("the simulator's command line", () => {
       },
       { url: "http://127.0.0.1:1", baseUrl: "http://127.0.0.1:1/v1", origin: 0 }
     ).join("\n")
+    assert.include(banner, "Azure OpenAI endpoint: http://127.0.0.1:1 ")
     assert.include(banner, "3600x")
     assert.include(banner, "batch.* events to http://h/w")
     assert.notInclude(banner, "whsec")

@@ -47,7 +47,9 @@ export const usage = "usage: effect-openai-batch-simulator [options]"
 export const help: string = [
   usage,
   "",
-  "Serves the OpenAI Batch API simulator (batches, files, uploads, webhooks) on 127.0.0.1 until Ctrl-C.",
+  "Serves the OpenAI Batch API simulator (batches, files, uploads, webhooks) on 127.0.0.1 until Ctrl-C:",
+  "/v1/batches, /v1/files, /v1/uploads with Authorization: Bearer; Azure OpenAI's /openai/... (with api-version,",
+  "any value) with an api-key header, the same routes and the same key.",
   "",
   "options:",
   ...flags.map(([flag, value, meaning, byDefault]) =>
@@ -142,6 +144,7 @@ export const banner = (
 ): ReadonlyArray<string> => [
   `Batch API simulator listening on ${server.url}`,
   `  base URL: ${server.baseUrl}   (e.g. OPENAI_BASE_URL=${server.baseUrl})`,
+  `  Azure OpenAI endpoint: ${server.url}   (e.g. AZURE_OPENAI_ENDPOINT=${server.url}, any OPENAI_API_VERSION)`,
   `  clock: ${
     options.speed === 1
       ? "real time"
