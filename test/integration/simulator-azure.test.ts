@@ -40,15 +40,16 @@ const azureOver = (server: Server.SimulatorServer, apiKey: string, deployment?: 
     Layer.orDie
   )
 
-// 1 real second = 10,000 batch seconds: the default 6-minute lifecycle takes 36 ms; 20 hours take 7.2 s.
-const speed = 10_000
+// 1 real second = 1000 batch seconds: an upload's hour lasts 3.6 s, 20 hours 72 s, the first batch's 3 s 3 ms.
+const speed = 1000
 
 describe("simulator over real HTTP, as Azure OpenAI", () => {
   it.scopedLive("layerAzure: upload, create, retrieve, list, cancel and the results, end to end", () =>
     Effect.gen(function*() {
       const server = yield* Server.make({ speed })
-      // The second batch, cancelled a few requests later, stays in progress for 20 simulated hours.
-      yield* server.simulator.scriptNext({})
+      // The first batch ends in 3 simulated seconds; the second, cancelled a few requests later, stays in progress
+      // for 20 simulated hours.
+      yield* server.simulator.scriptNext({ validating: "1 second", inProgress: "1 second", finalizing: "1 second" })
       yield* server.simulator.scriptNext({ inProgress: "20 hours" })
       yield* Effect.gen(function*() {
         const file = yield* OpenAiFiles.uploadFile({ file: lines(3), filename: "in.jsonl", purpose: "batch" })
