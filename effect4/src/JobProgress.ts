@@ -72,6 +72,8 @@ export interface Progress {
   readonly cost: number | undefined
   /** Models the price table does not price (known at the end, from the summary). */
   readonly unpriced: ReadonlyArray<string>
+  /** Batches that ran requests but reported no usage: `cost` leaves their parts out (known at the end). */
+  readonly usageUnreported: number
   /** Requests the job ended without a result for (the summary's `missing`, known at the end). */
   readonly missing: number
   readonly done: boolean
@@ -94,6 +96,7 @@ export const initial: Progress = {
   cancelled: 0,
   cost: undefined,
   unpriced: [],
+  usageUnreported: 0,
   missing: 0,
   done: false
 }
@@ -184,7 +187,8 @@ export const update = (state: Progress, event: JobReport.JobEvent, now: number):
         planned: true,
         missing: event.summary.missing,
         cost: event.summary.cost?.total ?? timed.cost,
-        unpriced: event.summary.unpriced?.map((u) => u.model) ?? timed.unpriced
+        unpriced: event.summary.unpriced?.map((u) => u.model) ?? timed.unpriced,
+        usageUnreported: event.summary.usageUnreported ?? 0
       }
     default:
       return timed
@@ -259,6 +263,10 @@ export const render = (state: Progress, now: number, options: RenderOptions = {}
   ].join(", ")
   const lines = [`${head} (${timing})`]
   if (state.unpriced.length > 0) lines.push(`  no price for ${state.unpriced.join(", ")} (tokens in the summary)`)
+  if (state.usageUnreported > 0) {
+    const batches = state.usageUnreported === 1 ? "1 batch" : `${count(state.usageUnreported)} batches`
+    lines.push(`  ${batches} reported no usage: their parts' cost is unknown, not in the cost`)
+  }
   for (const usage of state.budgets.values()) {
     const share = Number.isFinite(usage.tokenBudget) && usage.tokenBudget > 0
       ? ` (${Math.round((usage.tokens / usage.tokenBudget) * 100)}%)`

@@ -98,7 +98,15 @@ export const PartSummary = Schema.Struct({
   resends: Schema.Number,
   followUps: Schema.Number,
   usage: TokenUsage,
-  /** What `usage` cost (with a `pricing` option that prices the part's model; see `Pricing`). */
+  /**
+   * Batches of the part that ran requests but reported no `usage` (the API reports it only on batches created
+   * after September 7, 2025): their tokens are not in `usage`, and the part has no `cost` (unknown, not $0).
+   */
+  usageUnreported: Schema.optional(Schema.Number),
+  /**
+   * What `usage` cost (with a `pricing` option that prices the part's model, and every batch's usage reported; see
+   * `Pricing`).
+   */
   cost: Schema.optional(Pricing.Cost),
   failure: Schema.optional(Schema.String)
 })
@@ -126,7 +134,8 @@ export interface UnpricedUsage extends Schema.Schema.Type<typeof UnpricedUsage> 
 /**
  * What a job did: its parts, and their sums. With a `pricing` option: `cost` is what the priced models' tokens
  * cost (summed as tokens, priced once: exact), and `unpriced` lists the models without a price with their tokens
- * (no cost is guessed for them, so `cost` leaves them out).
+ * (no cost is guessed for them, so `cost` leaves them out). A part with a batch that reported no usage
+ * (`usageUnreported`) has an unknown cost, and `cost` leaves it out too.
  *
  * @since 4.0.0
  * @category Schemas
@@ -143,6 +152,8 @@ export const JobSummary = Schema.Struct({
   resends: Schema.Number,
   followUps: Schema.Number,
   usage: TokenUsage,
+  /** Batches that ran requests but reported no `usage` (see `PartSummary`): `cost` leaves their parts out. */
+  usageUnreported: Schema.optional(Schema.Number),
   cost: Schema.optional(Pricing.Cost),
   unpriced: Schema.optional(Schema.Array(UnpricedUsage))
 })

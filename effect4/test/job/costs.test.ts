@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Ref, Result, Schema } from "effect"
 import type * as Batch from "../../src/Batch.js"
 import * as BatchLine from "../../src/BatchLine.js"
+import * as Machine from "../../src/internal/job/machine.js"
 import * as Options from "../../src/internal/job/options.js"
 import * as Summary from "../../src/internal/job/summary.js"
 import * as Job from "../../src/Job.js"
@@ -202,6 +203,61 @@ describe("a batch without usage", () => {
       }
     }
     assert.strictEqual(Summary.batchCost(pricing, "m", used)?.total, 0.5)
+  })
+
+  // A batch created before September 7, 2025 (or by a deployment that does not report usage) ran its requests and
+  // billed them, but its `usage` is absent: its part's tokens are unknown, and $0 would be a wrong figure.
+  it("that ran requests leaves its part without a cost, and the job's cost without that part, counted", () => {
+    const pricing: Pricing.Pricing = { prices: { m: { input: 1, output: 2 } } }
+    const part = (index: number, ended: Batch.Batch) => {
+      const info: Machine.PartInfo = { index, model: "m", requests: 10, tokens: 100, digest: `d${index}` }
+      let [state] = Machine.start(info, [], { maxResends: 0, maxFollowUps: 0 })
+      ;[state] = Machine.step(state, { _tag: "Uploaded", fileId: "f", requests: 10, tokens: 100 })
+      ;[state] = Machine.step(state, { _tag: "Created", batch: { ...ended, status: "in_progress" } })
+      ;[state] = Machine.step(state, { _tag: "Ended", batch: ended })
+      const [, decision] = Machine.step(state, { _tag: "Delivered", counts: { succeeded: 10, failed: 0, errored: 0 } })
+      assert.strictEqual(decision._tag, "Done")
+      return Summary.withCost(pricing, decision._tag === "Done" ? decision.summary : Machine.summary(state))
+    }
+    const counts = { total: 10, completed: 10, failed: 0 }
+    const metered = part(1, {
+      ...endedBatch,
+      id: "b1",
+      request_counts: counts,
+      usage: {
+        input_tokens: 1_000_000,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: 0,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: 1_000_000
+      }
+    })
+    const unmetered = part(2, { ...endedBatch, id: "b2", request_counts: counts })
+    assert.strictEqual(metered.cost?.total, 0.5)
+    assert.isUndefined(metered.usageUnreported)
+    // Not priced $0: no cost, and the batch that did not report is counted.
+    assert.isUndefined(unmetered.cost)
+    assert.strictEqual(unmetered.usageUnreported, 1)
+    const summary = Summary.summarize("j", [metered, unmetered], pricing)
+    assert.strictEqual(summary.cost?.total, 0.5)
+    assert.strictEqual(summary.usageUnreported, 1)
+    // A batch that failed before running ran nothing: no usage, and nothing unknown.
+    const rejected = Machine.step(
+      Machine.start({ index: 3, model: "m", requests: 10, tokens: 100, digest: "d3" }, [], {
+        maxResends: 0,
+        maxFollowUps: 0
+      })[0],
+      { _tag: "Uploaded", fileId: "f", requests: 10, tokens: 100 }
+    )[0]
+    const created = Machine.step(rejected, { _tag: "Created", batch: { ...endedBatch, status: "validating" } })[0]
+    const failed = Machine.step(created, {
+      _tag: "Ended",
+      batch: { ...endedBatch, status: "failed", request_counts: { total: 0, completed: 0, failed: 0 } }
+    })[1]
+    assert.isTrue(failed._tag === "Fail" && failed.summary.usageUnreported === undefined)
+    // The view says so at the end.
+    const done = JobProgress.update(JobProgress.initial, JobReport.JobEvent.JobDone({ summary }), 0)
+    assert.include(JobProgress.render(done, 0).join("\n"), "1 batch reported no usage")
   })
 })
 

@@ -85,6 +85,8 @@ export interface State {
   readonly resends: number
   readonly followUps: number
   readonly usage: JobReport.TokenUsage
+  /** Batches that ran requests without reporting their usage (`Summary.unreported`). */
+  readonly unreported: number
 }
 
 /** @internal */
@@ -157,6 +159,7 @@ export const summary = (state: State, failure?: string): JobReport.PartSummary =
     resends: state.resends,
     followUps: state.followUps,
     usage: state.usage,
+    ...(state.unreported > 0 ? { usageUnreported: state.unreported } : {}),
     ...(failure === undefined ? {} : { failure })
   }
 }
@@ -188,7 +191,8 @@ export const start = (
     counts: { succeeded: 0, failed: 0, errored: 0 },
     resends: 0,
     followUps: 0,
-    usage: Summary.noUsage
+    usage: Summary.noUsage,
+    unreported: 0
   })
 
 const fullClaim = (part: PartInfo): JobBudget.Claim => ({
@@ -289,7 +293,8 @@ const ended = (state: State, batch: Batch.Batch): readonly [State, Decision] => 
         resumed: current.resumed
       }
     ],
-    usage: Summary.addUsage(state.usage, Summary.usageOf(batch))
+    usage: Summary.addUsage(state.usage, Summary.usageOf(batch)),
+    unreported: state.unreported + (Summary.unreported(batch) ? 1 : 0)
   }
   if (batch.status === "failed") {
     if (limitCodeOf(batch) !== undefined) return next(recorded)

@@ -38,6 +38,17 @@ export const usageOf = (batch: Batch.Batch): JobReport.TokenUsage =>
   }
 
 /**
+ * Whether a batch ran requests without reporting its usage (the API populates `usage` only on batches created after
+ * September 7, 2025): its tokens are unknown, not 0. A batch that ran nothing (one that failed before running, or
+ * ended with no request done) has nothing unknown. @internal
+ */
+export const unreported = (batch: Batch.Batch): boolean => {
+  if (batch.usage !== undefined) return false
+  const counts = batch.request_counts
+  return counts === undefined ? batch.status !== "failed" : counts.completed + counts.failed > 0
+}
+
+/**
  * What a batch of `model` cost, with a price table that prices the model. A batch the API reported no usage for
  * (an older batch, another deployment) has no cost: unknown, not $0.
  *
@@ -52,18 +63,27 @@ export const batchCost = (
     ? undefined
     : Option.getOrUndefined(Pricing.cost(pricing, model, usageOf(batch)))
 
-/** A part's summary with its cost, with a price table that prices its model. @internal */
+/**
+ * A part's summary with its cost, with a price table that prices its model, and when every batch of the part that
+ * ran reported its usage (else the cost is unknown, not the cost of the tokens reported). @internal
+ */
 export const withCost = (
   pricing: Pricing.Pricing | undefined,
   summary: JobReport.PartSummary
 ): JobReport.PartSummary => {
-  const cost = pricing === undefined ? Option.none() : Pricing.cost(pricing, summary.model, summary.usage)
+  const cost = pricing === undefined || summary.usageUnreported !== undefined
+    ? Option.none()
+    : Pricing.cost(pricing, summary.model, summary.usage)
   return Option.isSome(cost) ? { ...summary, cost: cost.value } : summary
 }
 
-/** The job's cost and its unpriced models' usage: priced from the parts' summed tokens, once. */
+/**
+ * The job's cost and its unpriced models' usage: priced from the parts' summed tokens, once; the parts with a batch
+ * that did not report its usage are left out (their cost is unknown; `usageUnreported` counts those batches).
+ */
 const costs = (pricing: Pricing.Pricing, parts: ReadonlyArray<JobReport.PartSummary>) => {
-  const { cost, unpriced } = Pricing.costOfAll(pricing, parts)
+  const { unpriced } = Pricing.costOfAll(pricing, parts)
+  const { cost } = Pricing.costOfAll(pricing, parts.filter((part) => part.usageUnreported === undefined))
   return {
     cost,
     unpriced: unpriced.map((model) => ({
@@ -81,6 +101,7 @@ export const summarize = (
 ): JobReport.JobSummary => {
   const sorted = [...parts].sort((a, b) => a.part - b.part)
   const sum = (f: (part: JobReport.PartSummary) => number) => sorted.reduce((n, part) => n + f(part), 0)
+  const unreported = sum((p) => p.usageUnreported ?? 0)
   return {
     jobId,
     parts: sorted,
@@ -93,6 +114,7 @@ export const summarize = (
     resends: sum((p) => p.resends),
     followUps: sum((p) => p.followUps),
     usage: sorted.reduce((usage, part) => addUsage(usage, part.usage), noUsage),
+    ...(unreported > 0 ? { usageUnreported: unreported } : {}),
     ...(pricing === undefined ? {} : costs(pricing, sorted))
   }
 }
