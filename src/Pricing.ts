@@ -7,8 +7,8 @@
  *
  * How a model finds its price (`match`): its exact name first; else, for a dated snapshot (a name ending in
  * `-YYYY-MM-DD`, e.g. `gpt-4o-mini-2024-07-18`), the name without the date (`gpt-4o-mini`); else it is unknown.
- * A snapshot whose price differs from its alias's (e.g. `gpt-4o-2024-05-13` was priced above `gpt-4o`) must be in
- * the table under its own name. Fine-tuned models (`ft:…`) are matched by their exact name only.
+ * A snapshot whose price differs from its alias's (e.g. `gpt-4o-2024-05-13`, listed above `gpt-4o`; see
+ * docs/costs.md for the source) must be in the table under its own name. Fine-tuned models (`ft:…`) are matched by their exact name only.
  *
  * The arithmetic is exact: a price is kept as whole picodollars per token (a price per 1M tokens has at most 6
  * decimals; more are rounded), costs are counted in picodollars as `bigint` from whole token counts, and a sum of
@@ -117,7 +117,9 @@ export interface Usage {
 }
 
 /**
- * Defaults: the Batch API bills 50% of the standard prices.
+ * Defaults: the Batch API bills 50% of the standard prices (OpenAI's Batch API FAQ: "Each model will be offered at
+ * 50% cost discount vs. the synchronous APIs"). The discount is taken off cached input too: the library's
+ * assumption. A table that already holds batch prices needs `batchDiscount: 0`.
  *
  * @since 0.3.0
  * @category Constants
