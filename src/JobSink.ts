@@ -12,8 +12,11 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import * as Chunk from "effect/Chunk"
+import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
@@ -101,7 +104,9 @@ const encoder = new TextEncoder()
 
 /**
  * Writes each delivery as a JSONL file of typed results (`BatchLine.BatchResult`, one per line) in `dir`. A file is
- * written under a temporary name and renamed when complete, so a file that exists is whole: that is `stored`.
+ * written under a temporary name (`.partial`), flushed to disk, closed and renamed when complete, and the directory
+ * flushed after the rename, so a file that exists is whole, even after the machine stopped (a power cut, a kernel
+ * panic): that is `stored`. Flushing the directory is skipped where the platform cannot (Windows).
  *
  * @since 0.2.0
  * @category Sinks
@@ -117,18 +122,31 @@ export const jsonlFiles = (dir: string): JobSink<BatchError.LocalFileError, File
         (file) => Effect.flatMap(FileSystem.FileSystem, (fs) => Effect.mapError(fs.exists(file), failed(file, "check")))
       ),
     sink: (delivery) =>
-      Sink.unwrap(Effect.gen(function*() {
+      Sink.unwrapScoped(Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
         const file = yield* target(delivery)
         const partial = `${file}.partial`
         yield* Effect.mapError(fs.makeDirectory(dir, { recursive: true }), failed(dir, "create"))
-        return Sink.mapError(fs.sink(partial), failed(partial, "write")).pipe(
-          Sink.mapInputChunks((results: Chunk.Chunk<BatchLine.BatchResult>) => {
-            let text = ""
-            for (const result of results) text += `${JSON.stringify(result)}\n`
-            return Chunk.of(encoder.encode(text))
-          }),
-          Sink.mapEffect(() => Effect.mapError(fs.rename(partial, file), failed(file, "rename")))
+        // The file's own scope: closed before the rename (or with the sink's, if the delivery fails or stops).
+        const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+        const handle = yield* Effect.mapError(
+          Scope.extend(fs.open(partial, { flag: "w" }), scope),
+          failed(partial, "write")
+        )
+        // The rename is durable once the directory's entry is on disk (a durable job journals the delivery next).
+        const syncDirectory = Effect.ignore(Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (d) => d.sync)))
+        return Sink.forEachChunk((results: Chunk.Chunk<BatchLine.BatchResult>) => {
+          let text = ""
+          for (const result of results) text += `${JSON.stringify(result)}\n`
+          return Effect.mapError(handle.writeAll(encoder.encode(text)), failed(partial, "write"))
+        }).pipe(
+          Sink.mapEffect(() =>
+            Effect.mapError(handle.sync, failed(partial, "flush")).pipe(
+              Effect.zipRight(Scope.close(scope, Exit.void)),
+              Effect.zipRight(Effect.mapError(fs.rename(partial, file), failed(file, "rename"))),
+              Effect.zipRight(syncDirectory)
+            )
+          )
         )
       }))
   }

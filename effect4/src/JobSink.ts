@@ -12,8 +12,10 @@
  */
 import type * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
+import * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as BatchError from "./BatchError.js"
 import type * as BatchLine from "./BatchLine.js"
@@ -101,7 +103,9 @@ const encoder = new TextEncoder()
 
 /**
  * Writes each delivery as a JSONL file of typed results (`BatchLine.BatchResult`, one per line) in `dir`. A file is
- * written under a temporary name and renamed when complete, so a file that exists is whole: that is `stored`.
+ * written under a temporary name (`.partial`), flushed to disk, closed and renamed when complete, and the directory
+ * flushed after the rename, so a file that exists is whole, even after the machine stopped (a power cut, a kernel
+ * panic): that is `stored`. Flushing the directory is skipped where the platform cannot (Windows).
  *
  * @since 4.0.0
  * @category Sinks
@@ -122,13 +126,26 @@ export const jsonlFiles = (dir: string): JobSink<BatchError.LocalFileError, File
         const file = yield* target(delivery)
         const partial = `${file}.partial`
         yield* Effect.mapError(fs.makeDirectory(dir, { recursive: true }), failed(dir, "create"))
-        return Sink.mapError(fs.sink(partial), failed(partial, "write")).pipe(
-          Sink.mapInputArray((results: Arr.NonEmptyReadonlyArray<BatchLine.BatchResult>) => {
-            let text = ""
-            for (const result of results) text += `${JSON.stringify(result)}\n`
-            return [encoder.encode(text)] as const
-          }),
-          Sink.mapEffect(() => Effect.mapError(fs.rename(partial, file), failed(file, "rename")))
+        // The file's own scope: closed before the rename (or with the sink's, if the delivery fails or stops).
+        const scope = yield* Scope.fork(yield* Effect.scope, "sequential")
+        const handle = yield* Effect.mapError(
+          Scope.provide(scope)(fs.open(partial, { flag: "w" })),
+          failed(partial, "write")
+        )
+        // The rename is durable once the directory's entry is on disk (a durable job journals the delivery next).
+        const syncDirectory = Effect.ignore(Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (d) => d.sync)))
+        return Sink.forEachArray((results: Arr.NonEmptyReadonlyArray<BatchLine.BatchResult>) => {
+          let text = ""
+          for (const result of results) text += `${JSON.stringify(result)}\n`
+          return Effect.mapError(handle.writeAll(encoder.encode(text)), failed(partial, "write"))
+        }).pipe(
+          Sink.mapEffect(() =>
+            Effect.mapError(handle.sync, failed(partial, "flush")).pipe(
+              Effect.andThen(Scope.close(scope, Exit.void)),
+              Effect.andThen(Effect.mapError(fs.rename(partial, file), failed(file, "rename"))),
+              Effect.andThen(syncDirectory)
+            )
+          )
         )
       }))
   }
