@@ -104,6 +104,10 @@ const partFailure = (error: PartFailedError): string => {
       const detail = causeMessage(error.cause)
       return `the API refused its batch${detail === undefined ? "" : `: ${detail}`}`
     }
+    case "sink":
+      return `the sink of batch ${
+        error.batch?.id ?? "(unknown)"
+      }'s results ended before their last one (a \`Sink.take\`?): the rest would be lost; a job sink must take every result`
     case "delivery": {
       const detail = causeMessage(error.cause)
       return `the results file ${error.fileId ?? "(unknown)"}${
@@ -942,7 +946,8 @@ export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("Local
  * A part of a job could not be completed: its batch `failed` (`reason: "failed"`, with `errors` by line and the
  * input line each maps to), its batches kept failing on the enqueued limits after every allowed re-send
  * (`"limits"`), the API refused its create (`"rejected"`, e.g. a 400 for its input file), or its results could not
- * be downloaded after every retry (`"delivery"`, naming the file). With `onPartFailure: "continue"` the job goes on
+ * be downloaded after every retry (`"delivery"`, naming the file), or the job's sink ended before a delivery's last
+ * result (`"sink"`: the rest would have been lost). With `onPartFailure: "continue"` the job goes on
  * with the other parts and reports it in its summary instead.
  *
  * @since 4.0.0
@@ -951,7 +956,7 @@ export class LocalFileError extends Schema.TaggedError<LocalFileError>(id("Local
 export class PartFailedError extends Schema.TaggedError<PartFailedError>(id("PartFailedError"))("PartFailedError", {
   jobId: Schema.String,
   part: Schema.Number,
-  reason: Schema.Literals(["failed", "limits", "rejected", "delivery"]),
+  reason: Schema.Literals(["failed", "limits", "rejected", "delivery", "sink"]),
   batch: Schema.optional(Batch),
   errors: Schema.Array(BatchErrorItem),
   /** For a `failed` batch, the input line of each error that names a line (in the order of `errors`). */

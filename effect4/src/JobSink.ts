@@ -48,7 +48,9 @@ export interface JobSink<E = never, R = never> {
 }
 
 /**
- * A job sink from a function that makes an Effect `Sink` per delivery.
+ * A job sink from a function that makes an Effect `Sink` per delivery. The sink must take every result of a
+ * delivery: one that ends earlier (`Sink.take(n)`, `Sink.head`, `Sink.collectAllN` used as a first batch) fails the
+ * part with `PartFailedError` of reason `"sink"` rather than lose the rest.
  *
  * @example
  * ```ts

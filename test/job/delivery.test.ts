@@ -5,9 +5,10 @@
  * (the simulator's server announcing the whole file and resetting the connection half-way).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Ref } from "effect"
+import { Effect, Ref, Sink } from "effect"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
+import * as JobSink from "../../src/JobSink.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import * as Server from "../../src/testing/server.js"
 import { drive, embedding, httpProcessOver, poll, processOver, recorder } from "./support.js"
@@ -49,6 +50,26 @@ describe("a job's results download", () => {
       assert.strictEqual(seen[1]!.path, seen[0]!.path)
       // The second request asks for the rest, from the first byte the cut withheld.
       assert.match(seen[1]!.range ?? "", /^bytes=[1-9]\d*-$/)
+    }))
+
+  it.effect("a sink that ends before a delivery's last result fails the part (reason sink), not loses the rest", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make()
+      const run = (jobId: string, take: number) =>
+        drive(
+          Job.run(requests, {
+            jobId,
+            endpoint,
+            delivery: { sink: JobSink.make(() => Sink.take(take)) },
+            policy: { poll }
+          })
+        ).pipe(Effect.provide(processOver(simulator)), Effect.either)
+      const short = yield* run("takes-five", 5)
+      assert.isTrue(short._tag === "Left" && short.left._tag === "PartFailedError" && short.left.reason === "sink")
+      if (short._tag === "Left") assert.include(short.left.message, "ended before their last one")
+      // A sink that takes exactly every result is whole: no false alarm.
+      const exact = yield* run("takes-all", requests.length)
+      assert.isTrue(exact._tag === "Right" && exact.right.succeeded === requests.length)
     }))
 
   it.effect("broken off every time: the part fails with reason delivery, naming the file", () =>

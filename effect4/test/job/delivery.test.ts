@@ -6,10 +6,11 @@
  * Effect 3 edition's test/job/delivery.test.ts, ported).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Ref } from "effect"
+import { Effect, Layer, Redacted, Ref, Sink } from "effect"
 import * as BatchClient from "../../src/BatchClient.js"
 import * as BatchSchedule from "../../src/BatchSchedule.js"
 import * as Job from "../../src/Job.js"
+import * as JobSink from "../../src/JobSink.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
 import * as BatchApiSimulator from "../../src/testing/BatchApiSimulator.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
@@ -68,6 +69,26 @@ describe("a job's results download", () => {
       // they arrive before the error depends on how the body is pulled (a stream's error empties its queue; the
       // default idle watchdog's per-pull race happens to read them first), so the range is not checked here. The
       // resume itself is tested against a fake server in test/OpenAiFiles.test.ts and test/download.idle.test.ts.
+    }))
+
+  it.effect("a sink that ends before a delivery's last result fails the part (reason sink), not loses the rest", () =>
+    Effect.gen(function*() {
+      const simulator = yield* BatchApiSimulator.make()
+      const run = (jobId: string, take: number) =>
+        drive(
+          Job.run(requests, {
+            jobId,
+            endpoint,
+            delivery: { sink: JobSink.make(() => Sink.take(take)) },
+            policy: { poll }
+          })
+        ).pipe(Effect.provide(processOver(simulator)))
+      const short = yield* Effect.flip(run("takes-five", 5))
+      assert.isTrue(short._tag === "PartFailedError" && short.reason === "sink")
+      assert.include(short.message, "ended before their last one")
+      // A sink that takes exactly every result is whole: no false alarm.
+      const exact = yield* run("takes-all", requests.length)
+      assert.strictEqual(exact.succeeded, requests.length)
     }))
 
   it.effect("broken off every time: the part fails with reason delivery, naming the file", () =>

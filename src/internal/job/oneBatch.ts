@@ -174,7 +174,7 @@ export const run = <E = never, R = never>(
         (error) => error instanceof BatchError.PartFailedError,
         (error): Effect.Effect<never, RunError> => {
           if (error.reason === "rejected" && Part.isRefusal(error.cause)) return Effect.fail(error.cause)
-          return error.batch === undefined || error.reason === "delivery"
+          return error.batch === undefined || error.reason === "delivery" || error.reason === "sink"
             ? Effect.fail(error)
             : Effect.fail(
               new BatchError.BatchFailedError({

@@ -13,7 +13,9 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Batch from "../../Batch.js"
 import * as BatchApiTag from "../../BatchApi.js"
@@ -371,9 +373,23 @@ export const run = <E, R, X = never, RX = never>(
             })
           )
           const stored = env.sink.stored === undefined ? false : yield* env.sink.stored(delivery)
-          yield* env.downloads.withPermits(1)(
-            stored ? Stream.runDrain(taken) : Stream.run(taken, env.sink.sink(delivery))
+          // The sink, then one more pull: a result still there after the sink ended is one it never saw (a
+          // `Sink.take(n)`, a `Sink.collectAllN` used for a first batch): the part fails rather than lose it.
+          const left = yield* env.downloads.withPermits(1)(
+            stored
+              ? Effect.as(Stream.runDrain(taken), Option.none())
+              : Stream.run(taken, Sink.flatMap(env.sink.sink(delivery), () => Sink.head<BatchLine.BatchResult>()))
           )
+          if (Option.isSome(left)) {
+            return yield* new BatchError.PartFailedError({
+              jobId: env.jobId,
+              part: part.index,
+              reason: "sink",
+              errors: [],
+              batch,
+              operation: env.operation
+            })
+          }
           const total = tally.succeeded + tally.failed + tally.errored
           yield* env.emit(
             JobReport.JobEvent.ResultsDelivered({
