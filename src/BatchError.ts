@@ -228,7 +228,10 @@ export class NotFoundError extends Schema.TaggedError<NotFoundError>(id("NotFoun
    * @since 0.3.0
    */
   override get message(): string {
-    return statusMessage(this)
+    // The API's answer to a route it does not have: most often a base URL without its `/v1`.
+    return this.apiMessage?.startsWith("Invalid URL") === true
+      ? `${statusMessage(this)}: no such route; check the base URL (OpenAI's ends with /v1)`
+      : statusMessage(this)
   }
 }
 

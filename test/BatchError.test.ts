@@ -71,6 +71,16 @@ describe("BatchError: one error model", () => {
     }
   })
 
+  it("a 404 for a route the API does not have says to check the base URL (most often one without /v1)", () => {
+    const error = (apiMessage: string) =>
+      new BatchError.NotFoundError({ operation: "listBatches", status: 404, method: "GET", url: "u", apiMessage })
+    assert.strictEqual(
+      error("Invalid URL (GET /batches)").message,
+      "listBatches: 404 Invalid URL (GET /batches): no such route; check the base URL (OpenAI's ends with /v1)"
+    )
+    assert.strictEqual(error("No batch found").message, "listBatches: 404 No batch found")
+  })
+
   it("messages are derived from the fields: one wording per error, the same after a round trip, not serialized", () => {
     const expected = new Map<string, string>([
       ["RateLimitError", "GET u: 429 status code (no body)"],
