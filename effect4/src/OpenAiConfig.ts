@@ -125,6 +125,11 @@ const parseUrl = (
     return Result.fail([field, `the ${field} must not contain credentials (user:password@)`])
   }
   if (parsed.hash !== "") return Result.fail([field, `the ${field} must not contain a fragment (#...)`])
+  // A resource's URL given for the API's root: every call would go to `…/batches/batches` and answer 404.
+  const resource = /\/(batches|files|uploads)\/?$/.exec(parsed.pathname)?.[1]
+  if (resource !== undefined) {
+    return Result.fail([field, `the ${field} must be the API's root (https://api.openai.com/v1), not its /${resource}`])
+  }
   const query: Record<string, string> = {}
   parsed.searchParams.forEach((value, key) => {
     query[key] = value

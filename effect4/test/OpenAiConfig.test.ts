@@ -112,7 +112,7 @@ describe("OpenAiConfig", () => {
       assert.notInclude(String(badNested), "sk x")
     }))
 
-  it.effect("credentials or a fragment in the base URL are config errors", () =>
+  it.effect("credentials, a fragment or a resource's path in the base URL are config errors", () =>
     Effect.gen(function*() {
       const creds = yield* Effect.flip(
         OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://user:pw@proxy.test/v1" })
@@ -121,6 +121,11 @@ describe("OpenAiConfig", () => {
       assert.notInclude(String(creds), "pw@")
       const fragment = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://x/v1#a" }))
       assert.include(String(fragment), "fragment")
+      // A resource's URL for the API's root would answer every call with a 404 that names no cause.
+      const resource = yield* Effect.flip(
+        OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://api.openai.com/v1/batches/" })
+      )
+      assert.include(String(resource), "must be the API's root (https://api.openai.com/v1), not its /batches")
       assert.deepStrictEqual(OpenAiConfig.pathOf(fragment), ["baseUrl"])
     }))
 
