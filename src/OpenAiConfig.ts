@@ -37,7 +37,7 @@ export interface Options {
   readonly apiKey: Redacted.Redacted<string>
   /**
    * Default `https://api.openai.com/v1`; a trailing slash is ignored. A query (`?api-version=...`) is sent with
-   * every request; a fragment or credentials are refused.
+   * every request; a fragment or credentials are refused, and so is OpenAI's host without `/v1`.
    */
   readonly baseUrl?: string | undefined
   /** Sent as `OpenAI-Organization`. */
@@ -124,6 +124,10 @@ const parseUrl = (
   const resource = /\/(batches|files|uploads)\/?$/.exec(parsed.pathname)?.[1]
   if (resource !== undefined) {
     return Either.left([field, `the ${field} must be the API's root (https://api.openai.com/v1), not its /${resource}`])
+  }
+  // OpenAI's own host without its version (as some tools take OPENAI_BASE_URL): every call would answer 404.
+  if (parsed.hostname === "api.openai.com" && /^\/*$/.test(parsed.pathname)) {
+    return Either.left([field, `the ${field} of OpenAI's API ends with /v1: ${defaultBaseUrl}`])
   }
   const query: Record<string, string> = {}
   parsed.searchParams.forEach((value, key) => {

@@ -127,6 +127,16 @@ describe("OpenAiConfig", () => {
       )
       assert.include(String(resource), "must be the API's root (https://api.openai.com/v1), not its /batches")
       assert.deepStrictEqual(OpenAiConfig.pathOf(fragment), ["baseUrl"])
+      // OpenAI's host without /v1 (OPENAI_BASE_URL=https://api.openai.com, as some tools take it): every call 404s.
+      for (const baseUrl of ["https://api.openai.com", "https://api.openai.com/", "https://api.openai.com//"]) {
+        const root = yield* Effect.flip(OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl }))
+        assert.include(String(root), "the baseUrl of OpenAI's API ends with /v1: https://api.openai.com/v1")
+      }
+      const versioned = yield* OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://api.openai.com/v1/" })
+      assert.strictEqual(versioned.baseUrl, "https://api.openai.com/v1")
+      // Any other host's root is its own business (a proxy may serve the API at its root).
+      const proxy = yield* OpenAiConfig.make({ apiKey: Redacted.make("k"), baseUrl: "https://proxy.test" })
+      assert.strictEqual(proxy.baseUrl, "https://proxy.test")
     }))
 
   it.effect("the key never appears in the resolved config's JSON or string, nor in a log line that holds it", () =>
