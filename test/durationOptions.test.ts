@@ -109,6 +109,21 @@ describe("duration options", () => {
     for (const factor of [0.5, 0, Number.NaN]) {
       throws(() => BatchSchedule.poll({ factor }), `BatchSchedule.poll: factor must be a number >= 1, got ${factor}`)
     }
+    // -1 reads as "retry forever" in many libraries; here it silently meant no retry at all.
+    for (const maxRetries of [-1, 1.5, Number.NaN, Number.NEGATIVE_INFINITY]) {
+      throws(
+        () => BatchSchedule.retry({ maxRetries }),
+        `BatchSchedule.retry: maxRetries must be a whole number >= 0 (Infinity: until the deadline), got ${maxRetries}`
+      )
+    }
+    for (const jitter of [{ min: -0.5, max: 1 }, { min: 1, max: 0.5 }, { min: Number.NaN, max: 1 }]) {
+      const rule = `jitter must be { min, max } with 0 <= min <= max, got { min: ${jitter.min}, max: ${jitter.max} }`
+      throws(() => BatchSchedule.retry({ jitter }), `BatchSchedule.retry: ${rule}`)
+      throws(() => BatchSchedule.poll({ jitter }), `BatchSchedule.poll: ${rule}`)
+      throws(() => BatchSchedule.cancelWindow({ jitter }), `BatchSchedule.cancelWindow: ${rule}`)
+    }
+    BatchSchedule.retry({ maxRetries: 0, jitter: { min: 0, max: 0 } })
+    BatchSchedule.retry({ maxRetries: Infinity, jitter: { min: 1, max: 1.5 } })
     BatchSchedule.retry({ baseDelay: 0, maxDelay: 0, maxRetryAfter: 0, deadline: 0 })
     BatchSchedule.withTimeout(Effect.void, 0)
     BatchSchedule.layerTimeout(0)

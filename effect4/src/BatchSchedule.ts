@@ -98,6 +98,7 @@ export const retryDefaults = {
  * @category Models
  */
 export interface RetryOptions {
+  /** Retries after the first attempt: a whole number >= 0, or `Infinity` (until `deadline`); default 2. */
   readonly maxRetries?: number | undefined
   readonly baseDelay?: Duration.Input | undefined
   readonly maxDelay?: Duration.Input | undefined
@@ -133,11 +134,22 @@ export const isRetryable = (
   !(BatchError.isStatusError(error) && error.retryAfterMs !== undefined &&
     error.retryAfterMs > Duration.toMillis(Duration.fromInputUnsafe(maxRetryAfter)))
 
+/** `jitter` as given, or a `RangeError` naming `where`: a negative factor, or a min above its max. */
+const checkJitter = <J extends false | { readonly min: number; readonly max: number }>(where: string, jitter: J): J => {
+  if (jitter !== false && !(jitter.min >= 0 && jitter.max >= jitter.min && Number.isFinite(jitter.max))) {
+    const got = `{ min: ${jitter.min}, max: ${jitter.max} }`
+    throw new RangeError(`${where}: jitter must be { min, max } with 0 <= min <= max, got ${got}`)
+  }
+  return jitter
+}
+
 /**
  * The default retry schedule: `maxRetries` retries with exponential backoff (`baseDelay` doubling, capped at
  * `maxDelay`, jittered down by up to 25%), or exactly the server's `retry-after-ms`/`retry-after` when it sent one
  * (up to `maxRetryAfter`), while the error `isRetryable` and the retry would start before `deadline`. A negative or
- * NaN duration option throws a `RangeError` naming it (zero is taken: the retries stay bounded by `maxRetries`).
+ * NaN duration option throws a `RangeError` naming it (zero is taken: the retries stay bounded by `maxRetries`),
+ * and so do a `maxRetries` that is not a whole number >= 0 (-1 is not "forever") and a `jitter` with `min` < 0 or
+ * above `max`.
  *
  * @example
  * ```ts
@@ -164,9 +176,14 @@ export const retry = (options: RetryOptions = {}): RetrySchedule => {
     if (value !== undefined) DurationOption.orThrow("BatchSchedule.retry", option, value, ">= 0")
   }
   const maxRetries = options.maxRetries ?? retryDefaults.maxRetries
+  // -1 reads as "retry forever" in many libraries: here it would mean no retry at all.
+  if (!(maxRetries >= 0 && (Number.isInteger(maxRetries) || maxRetries === Infinity))) {
+    const rule = "a whole number >= 0 (Infinity: until the deadline)"
+    throw new RangeError(`BatchSchedule.retry: maxRetries must be ${rule}, got ${maxRetries}`)
+  }
   const maxRetryAfter = options.maxRetryAfter ?? retryDefaults.maxRetryAfter
   const deadline = options.deadline ?? retryDefaults.deadline
-  const jitter = options.jitter ?? retryDefaults.jitter
+  const jitter = checkJitter("BatchSchedule.retry", options.jitter ?? retryDefaults.jitter)
   const capped = Schedule.min([
     Schedule.exponential(options.baseDelay ?? retryDefaults.baseDelay, 2),
     Schedule.spaced(options.maxDelay ?? retryDefaults.maxDelay)
@@ -423,12 +440,13 @@ const checkPace = (where: string, options: PollOptions): void => {
   if (options.factor !== undefined && !(options.factor >= 1)) {
     throw new RangeError(`${where}: factor must be a number >= 1, got ${options.factor}`)
   }
+  if (options.jitter !== undefined) checkJitter(where, options.jitter)
 }
 
 /**
  * Exponential polling capped at `max`: the default pace of `awaitBatch` and `watchBatch`. It ignores its input, so
  * it also paces retries of anything. An `initial` or `max` that is not a duration > 0, or a `factor` below 1 (a
- * busy polling loop), throws a `RangeError` naming it.
+ * busy polling loop), or a `jitter` with `min` < 0 or above `max`, throws a `RangeError` naming it.
  *
  * @since 4.0.0
  * @category Schedules
