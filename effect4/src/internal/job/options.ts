@@ -279,7 +279,10 @@ export const resolve = <E, R>(
   const lookback = duration(policy.lookback, defaults.lookback)
   if (Option.isNone(lookback)) return invalid("policy.lookback", "must be a duration >= 0")
   const waitTimeout = duration(policy.waitTimeout, undefined)
-  if (Option.isNone(waitTimeout)) return invalid("policy.waitTimeout", "must be a duration >= 0")
+  // Zero would create a batch only to fail its wait at once (and cancel it): refused before anything is sent.
+  if (Option.isNone(waitTimeout) || (waitTimeout.value !== undefined && Duration.isZero(waitTimeout.value))) {
+    return invalid("policy.waitTimeout", "must be a duration > 0")
+  }
   const metadata = batches.metadata ?? {}
   const keys = Object.keys(metadata)
   if (keys.length > 10) return invalid("batches.metadata", "holds at most 10 pairs for a job (it uses 6 of the 16)")
