@@ -35,12 +35,10 @@ import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -52,6 +50,7 @@ import * as BatchApi from "../BatchApi.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
+import * as Interrupted from "../internal/durable/interrupted.js"
 import * as Stop from "../internal/durable/stop.js"
 import * as DurationOption from "../internal/durationOption.js"
 import * as Operation from "../internal/http/operation.js"
@@ -218,18 +217,6 @@ export interface DurableJobs<SE, SI = never> {
 }
 
 type DurableEnv = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Scope.Scope
-
-/**
- * A job's stored end that is an interruption (`interrupt`, from any process) becomes the typed error `operation`
- * fails with: handed back as it is, it would interrupt the caller (under `NodeRuntime.runMain`, exit code 0 with
- * nothing printed). It reaches the caller as a failure whose cause holds only interrupts, which the caller can catch;
- * the caller's own interruption (Ctrl-C on the process that waits) cannot be caught, and stays an interruption. An
- * interruption that is not the job's stored end (the engine shutting down under a waiting `run`) stays one too.
- */
-const isInterruptedOnly = (cause: Cause.Cause<unknown>): boolean =>
-  Cause.isInterrupted(cause) && Cause.isInterruptedOnly(cause)
-
-const interruptedJob = (jobId: string, operation: string) => new BatchError.JobInterruptedError({ jobId, operation })
 
 /**
  * The durable job whose workflow error is `BatchError` or `sinkError` (a sink's typed failure is journaled and
@@ -410,32 +397,13 @@ export const make = <SE = never, SI = never>(
   const executionId = (jobId: string) => workflow.executionId({ jobId, input: "", endpoint: "/v1/chat/completions" })
 
   const stored = (jobId: string) => Effect.flatMap(executionId(jobId), workflow.poll)
-  const isInterrupted = (result: Workflow.Result<unknown, unknown> | undefined): boolean =>
-    result?._tag === "Complete" && Exit.isFailure(result.exit) && isInterruptedOnly(result.exit.cause)
 
   return {
     workflow,
     layer,
-    run: (payload) =>
-      Effect.catchAllCause(workflow.execute(payload), (cause) =>
-        isInterruptedOnly(cause)
-          // The job's end, as stored, tells its interruption from the engine's (an engine that cannot answer, within
-          // 5 s, as one shutting down: not known to be the job's).
-          ? Effect.flatMap(
-            Effect.catchAllCause(
-              Effect.timeout(Effect.map(stored(payload.jobId), isInterrupted), "5 seconds"),
-              () => Effect.succeed(false)
-            ),
-            (interrupted) =>
-              interrupted ? Effect.fail(interruptedJob(payload.jobId, "DurableJob.run")) : Effect.failCause(cause)
-          )
-          : Effect.failCause(cause)),
+    run: (payload) => Interrupted.run(payload.jobId, workflow.execute(payload), stored(payload.jobId)),
     start: (payload) => workflow.execute(payload, { discard: true }),
-    result: (jobId) =>
-      Effect.map(stored(jobId), (result) =>
-        isInterrupted(result)
-          ? new Workflow.Complete({ exit: Exit.fail(interruptedJob(jobId, "DurableJob.result")) })
-          : result),
+    result: (jobId) => Effect.map(stored(jobId), (result) => Interrupted.result(jobId, result)),
     interrupt: (jobId) =>
       Effect.flatMap(executionId(jobId), (id) =>
         // The engine's own, for a job that is suspended (a durable backoff) or not started.

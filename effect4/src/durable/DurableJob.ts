@@ -3,8 +3,7 @@
  * a SQLite file (`effect-openai-batch/durable/SqliteEngine`); several machines share a Postgres
  * (`effect-openai-batch/durable/PostgresEngine`); `WorkflowEngine.layerMemory` runs it in memory (tests).
  *
- * The engine keeps the journal, the leases and the timers; this module only says what the steps are, with the
- * workflow's own tools:
+ * The engine keeps the journal, the leases and the timers; this module says what the steps are, with its tools:
  * - Every step with an effect outside the process is an activity, named by part and attempt so it is journaled
  *   once: the plan, the listing of batches an earlier run made, each upload, each admission under the budget, each
  *   create, each round of waiting, each delivery of results. Upload and create are separate activities: a create
@@ -12,25 +11,18 @@
  * - A wait is one activity per batch and round (`round`, 30 minutes by default), not a durable sleep per poll, so
  *   a replay stays short; durable sleeps (`DurableClock`) are the re-send backoffs when nothing of the model is in
  *   flight.
- * - Compensation: when the workflow fails or is interrupted (`interrupt`), every batch it created is cancelled,
- *   and one listing of the job's batches finds any whose create was in flight (unless `policy.cancelOnExit` is
- *   `false`). A runner that stops (a shutdown, a shard moving) is not a job that ended: its batches keep running and
- *   the next runner resumes the job from the journal.
- * - `interrupt` stops a running job from any process: the engine's own interrupt reaches a workflow only when it
- *   suspends, so `interrupt` also records the request (`JobInterrupts`, which the SQL engines provide), read by the
- *   running job every `interruptCheck`, and signals a job running in its own process at once. The job marks its
- *   instance interrupted and stops: its end is stored as its result and the compensation cancels its batches.
+ * - Compensation: a workflow that fails or is interrupted cancels every batch it created or may have (unless
+ *   `policy.cancelOnExit` is `false`); a runner that stops is not a job that ended: the next runner resumes it.
+ * - `interrupt` reaches a running job from any process (internal/durable/stop.ts): its end is stored as its result,
+ *   which `run` and `result` give as `JobInterruptedError` (internal/durable/interrupted.ts).
  * - The payload is the serializable subset of `Job.Options`, with the same defaults and the same checks as
  *   `Job.run`; what cannot travel (the sink, the estimator, events, the poll schedule) comes with the layer.
  * - The ledger is the runner's `JobBudget.Ledger` (from the client layer): every job on a runner shares it, and
  *   each learns from the API's late failures what other runners and programs use.
  *
- * What a crash costs: the activity that was running runs again (activities are at least once; the create finds
- * its batch, a results delivery goes to an idempotent sink). Events (`onEvent`) are told from the workflow body, so
- * a replay tells them again.
- *
- * The input is a JSONL file that every runner can read; its parts' files are written under `plan.workDir` (default
- * `<tmpdir>/effect-openai-batch/<jobId>`) and written again from the input by a runner that lacks them.
+ * What a crash costs: the activity that was running runs again (the create finds its batch, a results delivery goes
+ * to an idempotent sink); events are told again on a replay. The input is a JSONL file every runner can read; its
+ * parts' files (under `plan.workDir`) are written again from it by a runner that lacks them.
  *
  * The Effect 4 edition: the same workflow on `effect/workflow` (its steps are this edition's `internal/job` part
  * runner, journaled by Effect 4's `Activity`). Effect 4's `DurableClock.sleep` is an in-memory activity at or
@@ -39,11 +31,9 @@
  *
  * @since 4.0.0
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as FileSystem from "effect/FileSystem"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -63,6 +53,7 @@ import * as BatchApi from "../BatchApi.js"
 import * as BatchError from "../BatchError.js"
 import type * as BatchLine from "../BatchLine.js"
 import type * as BatchSchedule from "../BatchSchedule.js"
+import * as Interrupted from "../internal/durable/interrupted.js"
 import * as Stop from "../internal/durable/stop.js"
 import * as DurationOption from "../internal/durationOption.js"
 import * as Operation from "../internal/http/operation.js"
@@ -235,15 +226,6 @@ export interface DurableJobs<SE, SI = never> {
 type WorkflowInstance = WorkflowEngine.WorkflowInstance["Service"]
 
 type DurableEnv = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Scope.Scope
-
-/**
- * A job's stored end that is an interruption (`interrupt`, from any process) becomes the typed error `operation`
- * fails with: handed back as it is, it would interrupt the caller (under `NodeRuntime.runMain`, exit code 0 with
- * nothing printed). It reaches the caller as a failure whose cause holds only interrupts, which the caller can catch;
- * the caller's own interruption (Ctrl-C on the process that waits) cannot be caught, and stays an interruption. An
- * interruption that is not the job's stored end (the engine shutting down under a waiting `run`) stays one too.
- */
-const interruptedJob = (jobId: string, operation: string) => new BatchError.JobInterruptedError({ jobId, operation })
 
 /**
  * The durable job whose workflow error is `BatchError` or `sinkError` (a sink's typed failure is journaled and
@@ -430,34 +412,13 @@ export const make = <SE = never, SI = never>(
   // Effect 4's workflow methods read `this`: called on the workflow, never passed unbound.
   const stored = (jobId: string) =>
     Effect.map(Effect.flatMap(executionId(jobId), (id) => workflow.poll(id)), Option.getOrUndefined)
-  const isInterrupted = (result: Workflow.Result<unknown, unknown> | undefined): boolean =>
-    result?._tag === "Complete" && Exit.isFailure(result.exit) && Cause.hasInterruptsOnly(result.exit.cause)
 
   return {
     workflow,
     layer,
-    run: (payload) =>
-      Effect.catchCauseIf(
-        workflow.execute(payload),
-        Cause.hasInterruptsOnly,
-        (cause) =>
-          // The job's end, as stored, tells its interruption from the engine's (an engine that cannot answer: not
-          // known to be the job's; nor one that does not answer within 5 s, as one shutting down).
-          Effect.flatMap(
-            Effect.catchCause(
-              Effect.timeout(Effect.map(stored(payload.jobId), isInterrupted), "5 seconds"),
-              () => Effect.succeed(false)
-            ),
-            (interrupted) =>
-              interrupted ? Effect.fail(interruptedJob(payload.jobId, "DurableJob.run")) : Effect.failCause(cause)
-          )
-      ),
+    run: (payload) => Interrupted.run(payload.jobId, workflow.execute(payload), stored(payload.jobId)),
     start: (payload) => workflow.execute(payload, { discard: true }),
-    result: (jobId) =>
-      Effect.map(stored(jobId), (result) =>
-        isInterrupted(result)
-          ? new Workflow.Complete({ exit: Exit.fail(interruptedJob(jobId, "DurableJob.result")) })
-          : result),
+    result: (jobId) => Effect.map(stored(jobId), (result) => Interrupted.result(jobId, result)),
     interrupt: (jobId) =>
       Effect.flatMap(executionId(jobId), (id) =>
         // The engine's own, for a job that is suspended (a durable backoff) or not started.
