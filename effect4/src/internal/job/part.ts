@@ -20,8 +20,7 @@ import * as Stream from "effect/Stream"
 import * as Batch from "../../Batch.js"
 import * as BatchApiTag from "../../BatchApi.js"
 import * as BatchError from "../../BatchError.js"
-import * as BatchLine from "../../BatchLine.js"
-import * as BatchResults from "../../BatchResults.js"
+import type * as BatchLine from "../../BatchLine.js"
 import * as BatchWait from "../../BatchWait.js"
 import type * as JobBudget from "../../JobBudget.js"
 import type * as JobPlan from "../../JobPlan.js"
@@ -29,10 +28,10 @@ import * as JobReport from "../../JobReport.js"
 import type * as JobSink from "../../JobSink.js"
 import * as Cancel from "./cancel.js"
 import * as History from "./history.js"
-import * as IdSet from "./idSet.js"
 import * as Machine from "./machine.js"
 import type { Env } from "./partEnv.js"
 import * as PartFile from "./partFile.js"
+import * as PartResults from "./partResults.js"
 import * as PartUpload from "./partUpload.js"
 import { patiently } from "./patience.js"
 import * as Summary from "./summary.js"
@@ -71,49 +70,8 @@ export const run = <E, R, X = never, RX = never>(
       (usage) => env.emit(JobReport.JobEvent.BudgetChanged({ usage }))
     )
 
-    /** The results of a batch that count: not the lines of requests that never ran, not the ones to re-send. */
-    const results = (batch: Batch.Batch, final: boolean) => {
-      const files = [
-        ...(batch.output_file_id === undefined ? [] : [{ fileId: batch.output_file_id, file: "output" as const }]),
-        ...(batch.error_file_id === undefined ? [] : [{ fileId: batch.error_file_id, file: "error" as const }])
-      ]
-      return Stream.fromIterable(files).pipe(
-        Stream.flatMap((source) =>
-          BatchResults.decode(source, { malformed: env.malformed, onMalformed: env.onMalformed })(
-            env.files.downloadFile(source.fileId)
-          ).pipe(
-            Stream.mapError((error) =>
-              error._tag === "MalformedLineError" ? error : new BatchError.PartFailedError({
-                jobId: env.jobId,
-                part: part.index,
-                reason: "delivery",
-                errors: [],
-                fileId: source.fileId,
-                batch,
-                cause: error,
-                operation: env.operation
-              })
-            )
-          )
-        ),
-        Stream.filter((result) =>
-          !BatchLine.neverRan(result) &&
-          (final || env.resendWhen === undefined || !env.resendWhen(result))
-        )
-      )
-    }
-
-    /** The `custom_id`s with a result so far, read again from the part's earlier batches. */
-    const covered = (batches: ReadonlyArray<Batch.Batch>) =>
-      Effect.gen(function*() {
-        const ids = IdSet.make(Math.min(part.requests, 65_536))
-        for (const batch of batches) {
-          yield* env.downloads.withPermits(1)(
-            Stream.runForEach(results(batch, false), (result) => Effect.sync(() => ids.add(result.custom_id)))
-          )
-        }
-        return ids
-      })
+    const results = (batch: Batch.Batch, final: boolean) => PartResults.results(env, part, batch, final)
+    const covered = (batches: ReadonlyArray<Batch.Batch>) => PartResults.covered(env, part, batches)
 
     const upload = (decision: Extract<Machine.Decision, { _tag: "Upload" }>, state: Machine.State) =>
       Effect.andThen(
