@@ -24,6 +24,7 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type { Batch } from "./Batch.js"
 import * as BatchError from "./BatchError.js"
 import * as DurationOption from "./internal/durationOption.js"
+import * as ScheduleOptions from "./internal/scheduleOptions.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Deadlines
@@ -127,15 +128,6 @@ export const isRetryable = (
   !(BatchError.isStatusError(error) && error.retryAfterMs !== undefined &&
     error.retryAfterMs > Duration.toMillis(Duration.decode(maxRetryAfter)))
 
-/** `jitter` as given, or a `RangeError` naming `where`: a negative factor, or a min above its max. */
-const checkJitter = <J extends false | { readonly min: number; readonly max: number }>(where: string, jitter: J): J => {
-  if (jitter !== false && !(jitter.min >= 0 && jitter.max >= jitter.min && Number.isFinite(jitter.max))) {
-    const got = `{ min: ${jitter.min}, max: ${jitter.max} }`
-    throw new RangeError(`${where}: jitter must be { min, max } with 0 <= min <= max, got ${got}`)
-  }
-  return jitter
-}
-
 /**
  * The default retry schedule: `maxRetries` retries with exponential backoff (`baseDelay` doubling, capped at
  * `maxDelay`, jittered down by up to 25%), or exactly the server's `retry-after-ms`/`retry-after` when it sent one
@@ -167,15 +159,10 @@ export const retry = (options: RetryOptions = {}): RetrySchedule => {
     const value = options[option]
     if (value !== undefined) DurationOption.orThrow("BatchSchedule.retry", option, value, ">= 0")
   }
-  const maxRetries = options.maxRetries ?? retryDefaults.maxRetries
-  // -1 reads as "retry forever" in many libraries: here it would mean no retry at all.
-  if (!(maxRetries >= 0 && (Number.isInteger(maxRetries) || maxRetries === Infinity))) {
-    const rule = "a whole number >= 0 (Infinity: until the deadline)"
-    throw new RangeError(`BatchSchedule.retry: maxRetries must be ${rule}, got ${maxRetries}`)
-  }
+  const maxRetries = ScheduleOptions.maxRetries("BatchSchedule.retry", options.maxRetries ?? retryDefaults.maxRetries)
   const maxRetryAfter = options.maxRetryAfter ?? retryDefaults.maxRetryAfter
   const deadline = options.deadline ?? retryDefaults.deadline
-  const jitter = checkJitter("BatchSchedule.retry", options.jitter ?? retryDefaults.jitter)
+  const jitter = ScheduleOptions.jitter("BatchSchedule.retry", options.jitter ?? retryDefaults.jitter)
   const capped = Schedule.exponential(options.baseDelay ?? retryDefaults.baseDelay, 2).pipe(
     Schedule.union(Schedule.spaced(options.maxDelay ?? retryDefaults.maxDelay))
   )
@@ -419,19 +406,6 @@ export interface PollOptions {
 }
 
 /**
- * Refuses a pace that polls in a busy loop: an `initial` or `max` of zero (or negative, or NaN) and a `factor`
- * below 1 end in delays of zero, a request after another against the API's rate limits.
- */
-const checkPace = (where: string, options: PollOptions): void => {
-  if (options.initial !== undefined) DurationOption.orThrow(where, "initial", options.initial, "> 0")
-  if (options.max !== undefined) DurationOption.orThrow(where, "max", options.max, "> 0")
-  if (options.factor !== undefined && !(options.factor >= 1)) {
-    throw new RangeError(`${where}: factor must be a number >= 1, got ${options.factor}`)
-  }
-  if (options.jitter !== undefined) checkJitter(where, options.jitter)
-}
-
-/**
  * Exponential polling capped at `max`: the default pace of `awaitBatch` and `watchBatch`. It ignores its input, so
  * it also paces retries of anything. An `initial` or `max` that is not a duration > 0, or a `factor` below 1 (a
  * busy polling loop), or a `jitter` with `min` < 0 or above `max`, throws a `RangeError` naming it.
@@ -440,7 +414,7 @@ const checkPace = (where: string, options: PollOptions): void => {
  * @category Schedules
  */
 export const poll = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> => {
-  checkPace("BatchSchedule.poll", options)
+  ScheduleOptions.pace("BatchSchedule.poll", options)
   const capped = Schedule.exponential(options.initial ?? pollDefaults.initial, options.factor ?? pollDefaults.factor)
     .pipe(Schedule.union(Schedule.spaced(options.max ?? pollDefaults.max)))
   const jitter = options.jitter ?? pollDefaults.jitter
@@ -467,7 +441,7 @@ export const cancelDefaults = {
  * @category Schedules
  */
 export const cancelWindow = (options: PollOptions = {}): Schedule.Schedule<unknown, unknown> => {
-  checkPace("BatchSchedule.cancelWindow", options)
+  ScheduleOptions.pace("BatchSchedule.cancelWindow", options)
   return poll({
     initial: options.initial ?? cancelDefaults.initial,
     factor: options.factor ?? cancelDefaults.factor,
