@@ -309,10 +309,8 @@ export interface TaggedResult extends JobSink.Delivery {
  * Runs a job as a `Stream` of its results, tagged with their part, attempt and batch, as each part's batch ends;
  * the stream ends when the job does (its summary goes to `onEvent` as `JobDone`). The results are pulled with
  * backpressure: a slow consumer holds the job's results reading, not its memory. Ending the stream early
- * interrupts the job (and cancels its batches, unless `policy.cancelOnExit` is `false`). A re-run (after a crash, or
- * a stream ended early) streams the results of every batch that ended again, those consumed before included: a
- * consumer that must see each result once drops the `custom_id`s it already holds, or uses `run` with a sink whose
- * `stored` skips a delivery it has.
+ * interrupts the job (and cancels its batches, unless `policy.cancelOnExit` is `false`). A re-run streams every
+ * ended batch's results again, those consumed before included (`run` with a sink's `stored` skips them).
  *
  * @since 0.2.0
  * @category Running
