@@ -24,7 +24,7 @@ import * as BatchApi from "./BatchApi.js"
 import * as BatchError from "./BatchError.js"
 import * as BatchEvents from "./BatchEvents.js"
 import * as BatchSchedule from "./BatchSchedule.js"
-import { negativeOrNaN } from "./internal/durationSign.js"
+import * as DurationOption from "./internal/durationOption.js"
 import * as Operation from "./internal/http/operation.js"
 import * as Params from "./internal/params.js"
 import * as RunStream from "./internal/runStream.js"
@@ -147,8 +147,8 @@ const watch = (
     const invalid = Params.idIssue(operation, "batch", batchId)
     if (invalid !== undefined) return Stream.fail(invalid)
     // A negative or NaN timeout (zero on Effect 3, negative on Effect 4) is refused before any request.
-    if (options.timeout !== undefined && negativeOrNaN(options.timeout)) {
-      return Stream.fail(Params.invalid(operation, "must be a duration >= 0", "timeout"))
+    if (options.timeout !== undefined && DurationOption.breaks(options.timeout, ">= 0")) {
+      return Stream.fail(Params.invalid(operation, DurationOption.issue(">= 0"), "timeout"))
     }
     const api = yield* BatchApi.BatchApi
     // The wait paces its polls itself: the retry policy must not retry them as well.

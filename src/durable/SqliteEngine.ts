@@ -143,7 +143,7 @@ export const layer = (
 /**
  * A client of the file's runner: it starts jobs (`DurableJob.start`), reads their results (`DurableJob.result`)
  * and interrupts them, and never runs a workflow. A job started here is run by the runner at its next poll. It takes
- * no runner lock: any number of clients may share the file with its runner.
+ * no runner lock, and any number of clients may share the file with its runner.
  *
  * @since 0.2.0
  * @category Layers

@@ -147,7 +147,7 @@ export const layer = (
 
 /**
  * A client of the file's runner: it starts workflows, reads their results and interrupts them, and never runs
- * one. A workflow started here is run by the runner at its next poll. It takes no runner lock: any number of
+ * one. A workflow started here is run by the runner at its next poll. It takes no runner lock, and any number of
  * clients may share the file with its runner.
  *
  * @since 4.0.0

@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as BatchError from "../../BatchError.js"
 import type * as BatchEvents from "../../BatchEvents.js"
 import type * as Webhooks from "../../Webhooks.js"
-import { negativeOrNaN } from "../durationSign.js"
+import * as DurationOption from "../durationOption.js"
 import * as Params from "../params.js"
 import * as Signature from "./signature.js"
 
@@ -50,8 +50,8 @@ export const make = (
       keys.push(yield* Signature.importKey(bytes))
     }
     // A negative or NaN tolerance (zero on Effect 3, negative on Effect 4: no delivery would pass) is refused.
-    if (options.tolerance !== undefined && negativeOrNaN(options.tolerance)) {
-      return yield* Effect.fail(Params.invalid("Webhooks.make", "must be a duration >= 0", "tolerance"))
+    if (options.tolerance !== undefined && DurationOption.breaks(options.tolerance, ">= 0")) {
+      return yield* Effect.fail(Params.invalid("Webhooks.make", DurationOption.issue(">= 0"), "tolerance"))
     }
     const tolerance = Duration.decode(options.tolerance ?? defaultTolerance)
     const toleranceSeconds = Math.floor(Duration.toSeconds(tolerance))

@@ -15,7 +15,7 @@ import * as Result from "effect/Result"
 import type * as SchemaIssue from "effect/SchemaIssue"
 import * as BatchError from "../../BatchError.js"
 import type * as BatchEvents from "../../BatchEvents.js"
-import { negativeOrNaN } from "../durationSign.js"
+import * as DurationOption from "../durationOption.js"
 import * as Params from "../params.js"
 import * as Signature from "./signature.js"
 
@@ -86,10 +86,9 @@ export const make = (
     }
     // A negative or NaN tolerance (zero on Effect 3, negative on Effect 4: no delivery would pass) is refused.
     if (
-      options.tolerance !== undefined && (negativeOrNaN(options.tolerance) ||
-        (Duration.isDuration(options.tolerance) && Duration.isNegative(options.tolerance)))
+      options.tolerance !== undefined && DurationOption.breaks(options.tolerance, ">= 0")
     ) {
-      return yield* Effect.fail(Params.invalid("Webhooks.make", "must be a duration >= 0", "tolerance"))
+      return yield* Effect.fail(Params.invalid("Webhooks.make", DurationOption.issue(">= 0"), "tolerance"))
     }
     const tolerance = Duration.fromInputUnsafe(options.tolerance ?? defaultTolerance)
     const toleranceSeconds = Math.floor(Duration.toSeconds(tolerance))
